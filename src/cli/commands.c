@@ -1,0 +1,7 @@
+/* commands.c: the subcommand table. Add a line here when a component's subcommand works. */
+#include "cli/commands.h"
+#include <stddef.h>
+
+const sl_command sl_commands[] = {
+    {NULL, NULL, NULL},
+};

@@ -1,0 +1,14 @@
+/* commands.h: the subcommands of the sluice binary, one file each (cmd_<name>.c).
+ * Each returns the process exit status: 0 success, 1 runtime failure, 2 usage error. */
+#ifndef SL_COMMANDS_H
+#define SL_COMMANDS_H
+
+typedef struct sl_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *usage;                 /* one line, after "sluice " */
+} sl_command;
+
+extern const sl_command sl_commands[];
+
+#endif

@@ -1,0 +1,80 @@
+/* server.h: a framed TCP server on a libuv loop.
+ *
+ * The helper accepts connections up to a limit, reads length-framed requests (the protocol
+ * supplies a function that finds a frame's total length from its first bytes), enforces a
+ * maximum frame size, queues writes and closes connections in order. All callbacks run on the
+ * loop's thread. A connection is never freed inside its own callback (STYLE.md 9): closing only
+ * marks it, and it is reaped once no callback is running and every reference is released. */
+#ifndef SL_SERVER_H
+#define SL_SERVER_H
+
+#include "core/buf.h"
+#include <sys/types.h>
+#include <uv.h>
+
+typedef struct sl_server sl_server;
+typedef struct sl_conn sl_conn;
+
+/* Given the first avail bytes of a frame, returns its total length (header included), SL_AGAIN
+ * when more bytes are needed to tell, or SL_ERR_PARSE for a malformed header (e.g. a negative
+ * length). */
+typedef ssize_t (*sl_frame_len_fn)(const uint8_t *p, size_t avail);
+
+typedef struct sl_server_opts {
+    const char *listen;        /* "127.0.0.1:9092"; port 0 picks a free one */
+    size_t max_frame;          /* a frame longer than this is refused (SL_ERR_TOOBIG) */
+    unsigned max_conns;        /* connections beyond this are accepted and closed at once */
+    sl_frame_len_fn frame_len;
+    const char *name;          /* subsystem tag for logs, e.g. "kafka" */
+    void *udata;
+    /* A new connection. May set data with sl_conn_set_data. */
+    void (*on_open)(sl_conn *c);
+    /* One complete frame; the bytes are valid only during the call. */
+    void (*on_frame)(sl_conn *c, const uint8_t *frame, size_t len);
+    /* A framing error (SL_ERR_TOOBIG or SL_ERR_PARSE) before the connection is closed; the
+     * first hdr_len bytes of the offending frame are given so a protocol can answer with an
+     * error response. May be NULL. */
+    void (*on_frame_error)(sl_conn *c, int rc, const uint8_t *hdr, size_t hdr_len);
+    /* The connection is gone (peer closed, error, or sl_conn_close); free per-connection data
+     * here. Called once. */
+    void (*on_close)(sl_conn *c);
+} sl_server_opts;
+
+/* Binds and listens. Returns 0, or a negative code with a message logged naming the address. */
+int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out);
+/* The bound port (useful when listening on port 0). */
+int sl_server_port(const sl_server *s);
+/* Stops accepting and closes every connection; done(arg) runs once all handles are closed. */
+void sl_server_stop(sl_server *s, void (*done)(void *arg), void *arg);
+unsigned sl_server_conn_count(const sl_server *s);
+void *sl_server_udata(const sl_server *s);
+
+/* Queues b's bytes for writing and takes them: b is left empty. No-op on a closing conn. */
+void sl_conn_write(sl_conn *c, sl_buf *b);
+/* Orderly close: pending writes are flushed first, then the socket is closed. Safe to call from
+ * any callback and more than once. */
+void sl_conn_close(sl_conn *c);
+/* Stops or restarts reading, for back-pressure or to keep responses in order. */
+void sl_conn_pause(sl_conn *c);
+void sl_conn_resume(sl_conn *c);
+bool sl_conn_closing(const sl_conn *c);
+/* Reference counting, for work that completes after the callback returns (fsync, long polls).
+ * A kept connection's memory stays valid until released, even after it is closed. */
+void sl_conn_keep(sl_conn *c);
+void sl_conn_release(sl_conn *c);
+void *sl_conn_data(const sl_conn *c);
+void sl_conn_set_data(sl_conn *c, void *data);
+sl_server *sl_conn_server(const sl_conn *c);
+/* "127.0.0.1:51234", for log context. */
+const char *sl_conn_peer(const sl_conn *c);
+size_t sl_conn_write_pending(const sl_conn *c);
+
+/* Ready-made frame_len functions. */
+ssize_t sl_frame_len_be32(const uint8_t *p, size_t avail); /* 4-byte length prefix (Kafka) */
+
+/* Installs SIGINT/SIGTERM handlers on loop: the first calls on_stop(arg); a second signal exits
+ * at once with status 130. SIGPIPE is ignored. */
+int sl_signals_install(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg);
+void sl_signals_close(void);
+
+#endif
