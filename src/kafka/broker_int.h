@@ -1,0 +1,77 @@
+/* broker_int.h: what request handlers (broker.c, topics, group coordinator) see of the broker.
+ *
+ * Handler contract: a handler reads its request body from req->rd and writes the response BODY
+ * into body; the broker writes the response header (v0 for ApiVersions and for non-flexible
+ * versions, v1 with empty tags for flexible ones) and the length prefix. It returns:
+ *   0               the response is body;
+ *   KAFKA_DEFERRED  after kafka_req_defer(req); the response follows later, on the loop thread,
+ *                   through kafka_deferred_complete;
+ *   KAFKA_NO_RESPONSE  nothing is sent (Produce with acks=0);
+ *   SL_ERR_PARSE    the body is malformed: the broker logs api/version/offset and closes the
+ *                   connection.
+ * Responses on a connection go out in request order even when some are deferred. The request
+ * frame (and so every slice read from req->rd, and req->client_id) is valid only during the
+ * handler call: a deferring handler copies what it keeps. */
+#ifndef SL_KAFKA_BROKER_INT_H
+#define SL_KAFKA_BROKER_INT_H
+
+#include "core/server.h"
+#include "kafka/broker.h"
+#include "kafka/flusher.h"
+#include "kafka/proto.h"
+
+/* This broker's node id in Metadata and FindCoordinator, and its controller id. */
+#define KAFKA_NODE_ID 1
+
+#define KAFKA_DEFERRED    1
+#define KAFKA_NO_RESPONSE 2
+
+typedef struct kafka_deferred kafka_deferred;
+typedef struct sl_group_coord sl_group_coord;
+
+typedef struct kafka_req {
+    int16_t api_key;
+    int16_t api_version;
+    int32_t correlation_id;
+    sl_slice client_id; /* borrowed from the frame; ptr NULL when the client sent null */
+    bool flexible;      /* api_version >= the API's first flexible version */
+    sl_rd rd;           /* the body, positioned after the request header */
+    sl_broker *broker;
+    sl_conn *conn;
+    sl_arena *arena;          /* request-scoped memory, reset after the handler returns */
+    kafka_deferred *deferred; /* set by kafka_req_defer */
+} kafka_req;
+
+typedef int (*kafka_handler_fn)(kafka_req *req, sl_buf *body);
+
+/* Reserves this request's place in the connection's response order and returns a handle that
+ * outlives the request (it keeps the connection). Call at most once, then return
+ * KAFKA_DEFERRED. */
+kafka_deferred *kafka_req_defer(kafka_req *req);
+/* Completes a deferred response with the body in body, taken by move (body is left empty);
+ * body NULL sends nothing. Frees the handle. If the connection closed meanwhile the body is
+ * dropped. Runs on the loop thread. */
+void kafka_deferred_complete(kafka_deferred *d, sl_buf *body);
+/* True when the deferred request's connection has closed, so its work may be cut short. */
+bool kafka_deferred_conn_closed(const kafka_deferred *d);
+/* The api version and flexibility of the deferred request, for encoding its body. */
+int16_t kafka_deferred_version(const kafka_deferred *d);
+bool kafka_deferred_flexible(const kafka_deferred *d);
+
+/* Broker accessors for handlers and the group coordinator. */
+uv_loop_t *sl_broker_loop(const sl_broker *b);
+const char *sl_broker_data_dir(const sl_broker *b);
+sl_flusher *sl_broker_flusher(const sl_broker *b);
+const sl_broker_config *sl_broker_cfg(const sl_broker *b);
+/* The advertised host and port (what Metadata and FindCoordinator return). */
+const char *sl_broker_host(const sl_broker *b);
+int sl_broker_adv_port(const sl_broker *b);
+/* The group coordinator. group.h declares its lifecycle, which the broker calls:
+ *   int  sl_group_coord_open(sl_broker *b, sl_group_coord **out);   at broker open
+ *   void sl_group_coord_close(sl_group_coord *g);                   at shutdown, before logs
+ * and the coordinator takes loop, data dir, flusher and config from the accessors above. */
+sl_group_coord *sl_broker_groups(const sl_broker *b);
+/* The partition count of topic, or -1 when it does not exist (OffsetCommit validation). */
+int32_t sl_broker_topic_partitions(sl_broker *b, sl_slice topic);
+
+#endif
