@@ -58,7 +58,7 @@ typedef struct sl_rd {
 static inline void sl_rd_init(sl_rd *r, const void *p, size_t n)
 {
     r->start = r->p = (const uint8_t *)p;
-    r->end = r->start + n;
+    r->end = n ? r->start + n : r->start; /* an empty sl_buf has a NULL ptr; NULL + 0 is UB */
     r->err = 0;
 }
 static inline size_t sl_rd_left(const sl_rd *r) { return (size_t)(r->end - r->p); }

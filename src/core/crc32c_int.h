@@ -1,0 +1,17 @@
+/* crc32c_int.h: the two CRC-32C implementations behind sl_crc32c, exposed so tests can check
+ * that they agree. Private to src/core and its tests. */
+#ifndef SL_CRC32C_INT_H
+#define SL_CRC32C_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Portable slicing-by-8. Same contract as sl_crc32c. */
+uint32_t sl__crc32c_sw(uint32_t crc, const void *p, size_t n);
+/* True when this CPU has the SSE4.2 crc32 instruction. */
+bool sl__crc32c_hw_available(void);
+/* The SSE4.2 path; call only when sl__crc32c_hw_available() is true. */
+uint32_t sl__crc32c_hw(uint32_t crc, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,204 @@
+/* sl.c: status strings, allocation wrappers, clocks and the small text parsers shared by the
+ * config and CLI layers. */
+#include "core/sl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+const char *sl_strerror(int rc)
+{
+    switch (rc) {
+    case SL_OK: return "ok";
+    case SL_AGAIN: return "incomplete input";
+    case SL_ERR_PARSE: return "malformed input";
+    case SL_ERR_TOOBIG: return "over the size limit";
+    case SL_ERR_CONFIG: return "invalid configuration";
+    case SL_ERR_LIMIT: return "resource limit reached";
+    case SL_ERR_CLOSED: return "closed";
+    case SL_ERR_NOTFOUND: return "not found";
+    case SL_ERR_EXISTS: return "already exists";
+    case SL_ERR_INVAL: return "invalid argument";
+    case SL_ERR_CORRUPT: return "checksum mismatch";
+    case SL_ERR_UNSUPPORTED: return "unsupported";
+    }
+    if (rc < 0 && rc > -4096) {
+        /* strerrordesc_np returns a static string (unlike strerror, which may use a buffer). */
+        const char *s = strerrordesc_np(-rc);
+        if (s) return s;
+    }
+    return "unknown error";
+}
+
+static void oom(size_t n, const char *file, int line)
+{
+    char msg[160];
+    int len = snprintf(msg, sizeof msg, "sluice: out of memory allocating %zu bytes at %s:%d\n", n,
+                       file, line);
+    if (len > 0) fwrite(msg, 1, (size_t)SL_MIN(len, (int)sizeof msg - 1), stderr);
+    abort();
+}
+
+void *sl__malloc(size_t n, const char *file, int line)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n, file, line);
+    return p;
+}
+
+void *sl__calloc(size_t n, size_t m, const char *file, int line)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) oom(n * m, file, line);
+    return p;
+}
+
+void *sl__realloc(void *p, size_t n, const char *file, int line)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n, file, line);
+    return q;
+}
+
+char *sl__strdup(const char *s, const char *file, int line)
+{
+    size_t n = strlen(s);
+    char *p = sl__malloc(n + 1, file, line);
+    memcpy(p, s, n + 1);
+    return p;
+}
+
+char *sl__strndup(const char *s, size_t n, const char *file, int line)
+{
+    size_t len = strnlen(s, n);
+    char *p = sl__malloc(len + 1, file, line);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+int64_t sl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sl_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t sl_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Parses a non-empty run of decimal digits into *v; returns the first byte after it or NULL
+ * on no digits or overflow past INT64_MAX. */
+static const char *parse_digits(const char *s, int64_t *v)
+{
+    int64_t n = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        int d = *p - '0';
+        if (n > (INT64_MAX - d) / 10) return NULL;
+        n = n * 10 + d;
+    }
+    if (p == s) return NULL;
+    *v = n;
+    return p;
+}
+
+int sl_hostport_parse(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *h, *colon;
+    size_t hl;
+    if (!s || !*s) return SL_ERR_INVAL;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') return SL_ERR_INVAL;
+        h = s + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) return SL_ERR_INVAL;
+        h = s;
+        hl = (size_t)(colon - s);
+        /* A bare IPv6 address is ambiguous ("::1:80"); it needs brackets. */
+        if (memchr(h, ':', hl)) return SL_ERR_INVAL;
+    }
+    if (hl == 0 || hl >= hostlen) return SL_ERR_INVAL;
+    for (size_t i = 0; i < hl; i++)
+        if (isspace((unsigned char)h[i]) || h[i] == '[' || h[i] == ']' || h[i] == '/')
+            return SL_ERR_INVAL;
+    int64_t p;
+    const char *end = parse_digits(colon + 1, &p);
+    if (!end || *end || p > 65535) return SL_ERR_INVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+int sl_parse_duration_ms(const char *s, int64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        int64_t mul;
+    } units[] = {
+        {"", 1},        {"ms", 1},      {"s", 1000},     {"m", 60000},
+        {"min", 60000}, {"h", 3600000}, {"d", 86400000},
+    };
+    int64_t v;
+    if (!s) return SL_ERR_INVAL;
+    const char *end = parse_digits(s, &v);
+    if (!end) return SL_ERR_INVAL;
+    for (size_t i = 0; i < SL_ARRAY_LEN(units); i++) {
+        if (strcmp(end, units[i].suffix) != 0) continue;
+        if (v > INT64_MAX / units[i].mul) return SL_ERR_INVAL;
+        *out = v * units[i].mul;
+        return 0;
+    }
+    return SL_ERR_INVAL;
+}
+
+int sl_parse_size(const char *s, int64_t *out)
+{
+    int64_t v;
+    if (!s) return SL_ERR_INVAL;
+    const char *end = parse_digits(s, &v);
+    if (!end) return SL_ERR_INVAL;
+    int shift = 0;
+    switch (tolower((unsigned char)*end)) {
+    case '\0': break;
+    case 'b': shift = 0; break;
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: return SL_ERR_INVAL;
+    }
+    if (*end) {
+        /* After the letter: nothing, "b", or "ib" ("64k", "64kb", "64KiB"). A bare "b" suffix
+         * takes nothing more. */
+        const char *rest = end + 1;
+        if (shift == 0) {
+            if (*rest) return SL_ERR_INVAL;
+        } else if (!(*rest == '\0' || strcasecmp(rest, "b") == 0 || strcasecmp(rest, "ib") == 0)) {
+            return SL_ERR_INVAL;
+        }
+    }
+    if (v > (INT64_MAX >> shift)) return SL_ERR_INVAL;
+    *out = v << shift;
+    return 0;
+}

@@ -1,0 +1,194 @@
+/* test_sl.c: status strings, allocation wrappers, clocks, and the host:port, duration and size
+ * parsers at their edges. */
+#include "core/sl.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+static void test_strerror(void **state)
+{
+    (void)state;
+    assert_string_equal(sl_strerror(0), "ok");
+    assert_string_equal(sl_strerror(SL_ERR_TOOBIG), "over the size limit");
+    assert_string_equal(sl_strerror(SL_AGAIN), "incomplete input");
+    assert_string_equal(sl_strerror(-ENOENT), "No such file or directory");
+    assert_string_equal(sl_strerror(-ECONNRESET), "Connection reset by peer");
+    assert_string_equal(sl_strerror(-19999), "unknown error");
+    assert_string_equal(sl_strerror(12345), "unknown error");
+    /* Every SL_ERR_* code has its own text. */
+    for (int rc = SL_ERR_PARSE; rc >= SL_ERR_UNSUPPORTED; rc--)
+        assert_string_not_equal(sl_strerror(rc), "unknown error");
+}
+
+static void test_alloc(void **state)
+{
+    (void)state;
+    char *p = sl_malloc(0);
+    assert_non_null(p);
+    sl_free(p);
+    int *z = sl_calloc(16, sizeof(int));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(z[i], 0);
+    z = sl_realloc(z, 1000 * sizeof(int));
+    assert_int_equal(z[15], 0);
+    sl_free(z);
+    char *s = sl_strdup("sluice");
+    assert_string_equal(s, "sluice");
+    sl_free(s);
+    s = sl_strndup("sluice", 3);
+    assert_string_equal(s, "slu");
+    sl_free(s);
+    s = sl_strndup("ab", 10);
+    assert_string_equal(s, "ab");
+    sl_free(s);
+}
+
+static void test_clocks(void **state)
+{
+    (void)state;
+    int64_t wall = sl_now_ms();
+    assert_true(wall / 1000 - (int64_t)time(NULL) <= 1);
+    assert_true(wall > 1600000000000LL);
+    int64_t m1 = sl_mono_ms();
+    uint64_t n1 = sl_mono_ns();
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_true(sl_mono_ms() - m1 >= 20);
+    assert_true(sl_mono_ns() - n1 >= 20000000u);
+}
+
+static void test_hostport(void **state)
+{
+    (void)state;
+    char host[64];
+    int port = -1;
+    assert_int_equal(sl_hostport_parse("127.0.0.1:9092", host, sizeof host, &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 9092);
+    assert_int_equal(sl_hostport_parse("localhost:0", host, sizeof host, &port), 0);
+    assert_string_equal(host, "localhost");
+    assert_int_equal(port, 0);
+    assert_int_equal(sl_hostport_parse("[::1]:65535", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 65535);
+    assert_int_equal(sl_hostport_parse("[fe80::1%eth0]:80", host, sizeof host, &port), 0);
+    assert_string_equal(host, "fe80::1%eth0");
+
+    static const char *const bad[] = {
+        "",        "localhost", "localhost:", ":9092",  "host:65536",
+        "host:-1", "host:80x",  "host: 80",   "::1:80", "[::1]80",
+        "[::1]",   "[]:80",     "[::1:80",    "a b:80", "host:99999999999999999999999",
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(bad); i++) {
+        port = -7;
+        assert_int_equal(sl_hostport_parse(bad[i], host, sizeof host, &port), SL_ERR_INVAL);
+        assert_int_equal(port, -7);
+    }
+    assert_int_equal(sl_hostport_parse(NULL, host, sizeof host, &port), SL_ERR_INVAL);
+    /* A host that does not fit is refused, not truncated. */
+    char small[5];
+    assert_int_equal(sl_hostport_parse("abcd:1", small, sizeof small, &port), 0);
+    assert_int_equal(sl_hostport_parse("abcde:1", small, sizeof small, &port), SL_ERR_INVAL);
+}
+
+static void test_duration(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t ms;
+    } ok[] = {
+        {"0", 0},        {"250", 250},
+        {"250ms", 250},  {"30s", 30000},
+        {"5m", 300000},  {"5min", 300000},
+        {"2h", 7200000}, {"7d", 604800000},
+        {"0s", 0},       {"9223372036854775807", INT64_MAX},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(ok); i++) {
+        int64_t v = -1;
+        assert_int_equal(sl_parse_duration_ms(ok[i].s, &v), 0);
+        assert_true(v == ok[i].ms);
+    }
+    static const char *const bad[] = {
+        "",
+        "s",
+        "-5s",
+        "5 s",
+        "5x",
+        "5sec",
+        "1.5s",
+        " 5s",
+        "5s ",
+        "9223372036854775808",
+        "106751991167301d",
+        "abc",
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(bad); i++) {
+        int64_t v = -1;
+        assert_int_equal(sl_parse_duration_ms(bad[i], &v), SL_ERR_INVAL);
+        assert_int_equal(v, -1);
+    }
+    int64_t v;
+    assert_int_equal(sl_parse_duration_ms(NULL, &v), SL_ERR_INVAL);
+}
+
+static void test_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t n;
+    } ok[] = {
+        {"0", 0},
+        {"512", 512},
+        {"512b", 512},
+        {"64k", 64 << 10},
+        {"64K", 64 << 10},
+        {"64kb", 64 << 10},
+        {"64KiB", 64 << 10},
+        {"100MiB", 100ll << 20},
+        {"100m", 100ll << 20},
+        {"1g", 1ll << 30},
+        {"1GB", 1ll << 30},
+        {"2t", 2ll << 40},
+        {"8388607t", 8388607ll << 40},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(ok); i++) {
+        int64_t v = -1;
+        assert_int_equal(sl_parse_size(ok[i].s, &v), 0);
+        assert_true(v == ok[i].n);
+    }
+    static const char *const bad[] = {
+        "",
+        "k",
+        "-1",
+        "1.5m",
+        "64 k",
+        "64kk",
+        "64kib2",
+        "64x",
+        "64bb",
+        "8388608t",
+        "99999999999999999999",
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(bad); i++) {
+        int64_t v = -1;
+        assert_int_equal(sl_parse_size(bad[i], &v), SL_ERR_INVAL);
+        assert_int_equal(v, -1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strerror), cmocka_unit_test(test_alloc),
+        cmocka_unit_test(test_clocks),   cmocka_unit_test(test_hostport),
+        cmocka_unit_test(test_duration), cmocka_unit_test(test_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
