@@ -1,8 +1,10 @@
 /* broker_int.h: what request handlers (broker.c, topics, group coordinator) see of the broker.
  *
- * Handler contract: a handler reads its request body from req->rd and writes the response BODY
- * into body; the broker writes the response header (v0 for ApiVersions and for non-flexible
- * versions, v1 with empty tags for flexible ones) and the length prefix. It returns:
+ * Handler contract: a handler reads its request body from req->rd and appends the response BODY
+ * to body; the broker writes the response header (v0 for ApiVersions and for non-flexible
+ * versions, v1 with empty tags for flexible ones) and the length prefix into room it reserved
+ * at the start of body, so the response is sent without a copy. Handlers only append to body
+ * (positions for patching are taken from body->len). It returns:
  *   0               the response is body;
  *   KAFKA_DEFERRED  after kafka_req_defer(req); the response follows later, on the loop thread,
  *                   through kafka_deferred_complete;
@@ -48,9 +50,12 @@ typedef int (*kafka_handler_fn)(kafka_req *req, sl_buf *body);
  * outlives the request (it keeps the connection). Call at most once, then return
  * KAFKA_DEFERRED. */
 kafka_deferred *kafka_req_defer(kafka_req *req);
-/* Completes a deferred response with the body in body, taken by move (body is left empty);
- * body NULL sends nothing. Frees the handle. If the connection closed meanwhile the body is
- * dropped. Runs on the loop thread. */
+/* Starts an empty response body for d, reserving room for its header. */
+void kafka_deferred_body_init(const kafka_deferred *d, sl_buf *body);
+/* Completes a deferred response, taking body by move (body is left empty). body is either the
+ * buffer the handler was given (moved out before returning KAFKA_DEFERRED) or one started with
+ * kafka_deferred_body_init; NULL sends nothing. Frees the handle. If the connection closed
+ * meanwhile the body is dropped. Runs on the loop thread. */
 void kafka_deferred_complete(kafka_deferred *d, sl_buf *body);
 /* True when the deferred request's connection has closed, so its work may be cut short. */
 bool kafka_deferred_conn_closed(const kafka_deferred *d);
