@@ -4,8 +4,9 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 600
+MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build run test test-unit test-integration test-asan bench fuzz format clean
+.PHONY: all deps build run test test-asan bench fuzz format format-check clean
 
 all: build
 
@@ -38,6 +39,11 @@ fuzz: deps
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+# Lists the files that differ from .clang-format; fails if any does.
+format-check:
+	@bad=0; for f in $$(git ls-files '*.c' '*.h'); do \
+	  clang-format --dry-run -Werror $$f >/dev/null 2>&1 || { echo "$$f"; bad=1; }; done; exit $$bad
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

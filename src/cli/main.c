@@ -9,10 +9,12 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "sluice %s: the randomuser -> Kafka -> stream -> Cassandra pipeline in one "
-                 "program\n\nUsage:\n",
+    fprintf(out,
+            "sluice %s: the randomuser -> Kafka -> stream -> Cassandra pipeline in one "
+            "program\n\nUsage:\n",
             SLUICE_VERSION);
-    for (const sl_command *c = sl_commands; c->name; c++) fprintf(out, "  sluice %s\n", c->usage);
+    for (const sl_command *c = sl_commands; c->name; c++)
+        fprintf(out, "  sluice %s\n", c->usage);
     fprintf(out, "  sluice --version | --help\n\n"
                  "Run 'sluice COMMAND --help' for the flags of a command.\n");
 }
