@@ -22,8 +22,8 @@ typedef ssize_t (*sl_frame_len_fn)(const uint8_t *p, size_t avail);
 
 typedef struct sl_server_opts {
     const char *listen;        /* "127.0.0.1:9092"; port 0 picks a free one */
-    size_t max_frame;          /* a frame longer than this is refused (SL_ERR_TOOBIG) */
-    unsigned max_conns;        /* connections beyond this are accepted and closed at once */
+    size_t max_frame;          /* longer frames are refused (SL_ERR_TOOBIG); 0 means 100 MiB */
+    unsigned max_conns;        /* extra connections are accepted and closed at once; 0: no limit */
     sl_frame_len_fn frame_len;
     const char *name;          /* subsystem tag for logs, e.g. "kafka" */
     void *udata;
@@ -36,7 +36,8 @@ typedef struct sl_server_opts {
      * error response. May be NULL. */
     void (*on_frame_error)(sl_conn *c, int rc, const uint8_t *hdr, size_t hdr_len);
     /* The connection is gone (peer closed, error, or sl_conn_close); free per-connection data
-     * here. Called once. */
+     * here. Called once, after the socket has closed and the last sl_conn_keep is released, so
+     * deferred work holding a reference may still use the data. */
     void (*on_close)(sl_conn *c);
 } sl_server_opts;
 
@@ -44,7 +45,8 @@ typedef struct sl_server_opts {
 int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out);
 /* The bound port (useful when listening on port 0). */
 int sl_server_port(const sl_server *s);
-/* Stops accepting and closes every connection; done(arg) runs once all handles are closed. */
+/* Stops accepting and closes every connection; done(arg) runs once all handles are closed and
+ * every kept connection released. s is freed before done runs. */
 void sl_server_stop(sl_server *s, void (*done)(void *arg), void *arg);
 unsigned sl_server_conn_count(const sl_server *s);
 void *sl_server_udata(const sl_server *s);
@@ -73,7 +75,8 @@ size_t sl_conn_write_pending(const sl_conn *c);
 ssize_t sl_frame_len_be32(const uint8_t *p, size_t avail); /* 4-byte length prefix (Kafka) */
 
 /* Installs SIGINT/SIGTERM handlers on loop: the first calls on_stop(arg); a second signal exits
- * at once with status 130. SIGPIPE is ignored. */
+ * at once with status 130. SIGPIPE is ignored. The watchers do not keep the loop alive. Returns
+ * SL_ERR_EXISTS if already installed. */
 int sl_signals_install(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg);
 void sl_signals_close(void);
 

@@ -1,0 +1,779 @@
+/* server.c: the framed TCP server helper and the shutdown-signal helper.
+ *
+ * Reading. Each server owns one read buffer shared by its connections: libuv calls alloc, read
+ * and the read callback back to back on the loop thread, so frames that arrive whole are handed
+ * to on_frame straight from it, without a copy. Only the unfinished tail of a read is copied into
+ * the connection's own buffer, which is sized to the frame it is waiting for (never more than
+ * max_frame); the rest of a large frame is then read directly into that buffer.
+ *
+ * Lifetime. A connection holds one reference for its socket (dropped when libuv has closed both
+ * of its handles), one per sl_conn_keep, and one while it waits on the deferred-work list. It is
+ * freed, after on_close, when the count reaches zero; that can only happen from a libuv close
+ * callback or a user's sl_conn_release, never in the middle of delivering one of its frames.
+ *
+ * Closing. An orderly close stops reading, waits for queued writes to drain, shuts down the
+ * sending side and reads (discarding) until the peer closes or a short linger expires. Closing
+ * with unread bytes in the kernel would send a RST, which can destroy the error response a
+ * protocol just queued for an oversized frame (nginx lingering close). */
+#include "core/server.h"
+#include "core/codec.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_BUF_SIZE (64 * 1024)
+/* A frame missing at least this much is read straight into the connection's buffer. */
+#define DIRECT_READ_MIN (16 * 1024)
+/* An idle connection's buffer above this size is released once its frame is delivered. */
+#define RBUF_KEEP_MAX         (64 * 1024)
+#define ERR_HDR_MAX           64
+#define DEFAULT_MAX_FRAME     (100u * 1024 * 1024)
+#define FLUSH_TIMEOUT_MS      30000
+#define STOP_FLUSH_TIMEOUT_MS 1000
+#define LINGER_MS             2000
+#define BACKLOG               511
+
+typedef enum {
+    ST_OPEN,   /* reading and delivering frames */
+    ST_FLUSH,  /* close requested: waiting for queued writes */
+    ST_LINGER, /* writes done and FIN sent: discarding input until the peer closes */
+    ST_CLOSED, /* uv_close issued on both handles */
+} conn_state;
+
+struct sl_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* flush timeout, then linger timeout */
+    uv_shutdown_t shut;
+    sl_server *srv;
+    sl_conn *prev, *next; /* the server's list of every conn not yet freed */
+    sl_conn *drain_next;  /* the server's deferred-work list */
+    void *data;
+    conn_state state;
+    unsigned refs;
+    unsigned user_refs;
+    unsigned handles; /* libuv handles not yet closed (tcp, timer) */
+    unsigned nwrites; /* uv_write requests outstanding */
+    size_t write_pending;
+    bool paused;
+    bool held; /* rbuf may hold complete frames, kept back by a pause */
+    bool eof;  /* the peer finished sending */
+    bool drain_queued;
+    bool opened; /* on_open ran, so on_close is owed */
+    sl_buf rbuf; /* the start of a frame that has not fully arrived */
+    size_t need; /* bytes rbuf must hold before parsing again; 0 when unknown */
+    char peer[64];
+};
+
+struct sl_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_idle_t idle; /* runs deferred drains */
+    sl_server_opts opts;
+    char *name;
+    int port;
+    unsigned nconns;  /* open sockets */
+    unsigned nlive;   /* conns not yet freed */
+    unsigned handles; /* listener and idle, until closed */
+    bool stopping;
+    bool stop_busy; /* inside sl_server_stop: finishing is deferred to its end */
+    sl_conn *conns;
+    sl_conn *drain_head, *drain_tail;
+    void (*done)(void *);
+    void *done_arg;
+    uint8_t rdbuf[READ_BUF_SIZE];
+};
+
+typedef struct write_req {
+    uv_write_t req;
+    sl_conn *conn;
+    sl_buf buf;
+    size_t len; /* bytes in flight, from buf.ptr + (buf.len - len) */
+} write_req;
+
+static void conn_do_close(sl_conn *c);
+static void conn_after_flush(sl_conn *c);
+static void conn_drain(sl_conn *c);
+static void server_maybe_finish(sl_server *s);
+static void on_idle(uv_idle_t *h);
+
+static inline void conn_ref(sl_conn *c)
+{
+    c->refs++;
+}
+
+static void conn_unref(sl_conn *c)
+{
+    if (--c->refs > 0) return;
+    sl_server *s = c->srv;
+    if (c->opened && s->opts.on_close) s->opts.on_close(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    sl_buf_free(&c->rbuf);
+    sl_free(c);
+    s->nlive--;
+    server_maybe_finish(s);
+}
+
+/* Queues c for conn_drain on the next loop iteration, outside any callback. */
+static void conn_schedule_drain(sl_conn *c)
+{
+    sl_server *s = c->srv;
+    if (c->drain_queued || s->stopping) return;
+    c->drain_queued = true;
+    conn_ref(c);
+    c->drain_next = NULL;
+    if (s->drain_tail)
+        s->drain_tail->drain_next = c;
+    else
+        s->drain_head = c;
+    s->drain_tail = c;
+    uv_idle_start(&s->idle, on_idle);
+}
+
+/* After the peer's EOF, the connection closes once nothing it owes can still be written. */
+static void conn_check_eof(sl_conn *c)
+{
+    if (c->eof && c->state == ST_OPEN && c->user_refs == 0 && !c->paused && !c->drain_queued)
+        sl_conn_close(c);
+}
+
+static void frame_error(sl_conn *c, int rc, ssize_t fl, const uint8_t *p, size_t avail)
+{
+    sl_server *s = c->srv;
+    if (rc == SL_ERR_TOOBIG)
+        sl_log(SL_LOG_WARN, s->name, c->peer, "frame of %zd bytes over max_frame %zu, closing", fl,
+               s->opts.max_frame);
+    else
+        sl_log(SL_LOG_WARN, s->name, c->peer, "malformed frame header, closing");
+    if (s->opts.on_frame_error) s->opts.on_frame_error(c, rc, p, SL_MIN(avail, ERR_HDR_MAX));
+    sl_conn_close(c);
+}
+
+/* Delivers the complete frames at the start of [p, p+n) and returns the bytes consumed. Stops
+ * at an incomplete frame (setting c->need), a pause or a close. */
+static size_t parse_frames(sl_conn *c, const uint8_t *p, size_t n)
+{
+    sl_server *s = c->srv;
+    size_t off = 0;
+    c->need = 0;
+    while (off < n && c->state == ST_OPEN && !c->paused) {
+        ssize_t fl = s->opts.frame_len(p + off, n - off);
+        if (fl == SL_AGAIN) break;
+        if (fl <= 0) {
+            frame_error(c, SL_ERR_PARSE, fl, p + off, n - off);
+            break;
+        }
+        if ((size_t)fl > s->opts.max_frame) {
+            frame_error(c, SL_ERR_TOOBIG, fl, p + off, n - off);
+            break;
+        }
+        if ((size_t)fl > n - off) {
+            c->need = (size_t)fl;
+            break;
+        }
+        s->opts.on_frame(c, p + off, (size_t)fl);
+        off += (size_t)fl;
+    }
+    return off;
+}
+
+/* Makes rbuf's capacity at least want bytes, exactly, so a waiting frame costs its own size. */
+static void rbuf_fit(sl_conn *c, size_t want)
+{
+    if (c->rbuf.cap >= want) return;
+    c->rbuf.ptr = sl_realloc(c->rbuf.ptr, want);
+    c->rbuf.cap = want;
+}
+
+static void rbuf_shrink(sl_conn *c)
+{
+    if (c->rbuf.len == 0) {
+        c->need = 0;
+        if (c->rbuf.cap > RBUF_KEEP_MAX) sl_buf_free(&c->rbuf);
+    }
+}
+
+/* Delivers what rbuf holds. */
+static void conn_drain(sl_conn *c)
+{
+    if (c->rbuf.len == 0) return;
+    size_t used = parse_frames(c, c->rbuf.ptr, c->rbuf.len);
+    if (c->state != ST_OPEN) {
+        sl_buf_free(&c->rbuf);
+        c->need = 0;
+        c->held = false;
+        return;
+    }
+    sl_buf_consume(&c->rbuf, used);
+    /* Parsing stops at an incomplete frame unless a pause stopped it first. */
+    c->held = c->paused && c->rbuf.len > 0;
+    rbuf_shrink(c);
+}
+
+/* Handles n bytes just read into the shared buffer. */
+static void conn_feed(sl_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0 && c->state == ST_OPEN && !c->paused) {
+        if (c->rbuf.len == 0) {
+            size_t used = parse_frames(c, p, n);
+            p += used;
+            n -= used;
+            if (n == 0 || c->state != ST_OPEN || c->paused) break;
+            rbuf_fit(c, SL_MAX(c->need, n));
+            sl_buf_append(&c->rbuf, p, n);
+            return;
+        }
+        if (c->held) {
+            conn_drain(c);
+            continue;
+        }
+        /* Finish the frame already started, then go back to delivering in place. A header
+         * too short to size its frame grows a little at a time. */
+        size_t want = c->need > c->rbuf.len ? c->need - c->rbuf.len : ERR_HDR_MAX;
+        size_t take = SL_MIN(want, n);
+        rbuf_fit(c, c->rbuf.len + take);
+        sl_buf_append(&c->rbuf, p, take);
+        p += take;
+        n -= take;
+        conn_drain(c);
+    }
+    if (n > 0 && c->state == ST_OPEN) {
+        /* Paused: keep the rest; reading has stopped, so this is at most one read's worth. */
+        sl_buf_append(&c->rbuf, p, n);
+        c->held = true;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    sl_conn *c = h->data;
+    sl_server *s = c->srv;
+    if (c->state == ST_OPEN && !c->held && c->need > c->rbuf.len &&
+        c->need - c->rbuf.len >= DIRECT_READ_MIN) {
+        rbuf_fit(c, c->need);
+        *buf = uv_buf_init((char *)c->rbuf.ptr + c->rbuf.len, (unsigned)(c->need - c->rbuf.len));
+        return;
+    }
+    *buf = uv_buf_init((char *)s->rdbuf, sizeof s->rdbuf);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    sl_conn *c = stream->data;
+    sl_server *s = c->srv;
+    if (nread == 0) return;
+    if (nread < 0) {
+        if (c->state == ST_OPEN && nread == UV_EOF) {
+            uv_read_stop(stream);
+            c->eof = true;
+            conn_check_eof(c);
+            return;
+        }
+        if (c->state == ST_OPEN)
+            sl_log(SL_LOG_DEBUG, s->name, c->peer, "read: %s", uv_strerror((int)nread));
+        c->eof = true;
+        conn_do_close(c);
+        return;
+    }
+    if (c->state != ST_OPEN) return; /* lingering: discard */
+    if (buf->base != (char *)s->rdbuf) {
+        c->rbuf.len += (size_t)nread;
+        if (c->rbuf.len >= c->need) conn_drain(c);
+        return;
+    }
+    conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    sl_conn *c = h->data;
+    if (--c->handles > 0) return;
+    sl_server *s = c->srv;
+    s->nconns--;
+    sl_log(SL_LOG_DEBUG, s->name, c->peer, "closed (%u open)", s->nconns);
+    conn_unref(c);
+}
+
+static void conn_do_close(sl_conn *c)
+{
+    if (c->state == ST_CLOSED) return;
+    c->state = ST_CLOSED;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_close_timeout(uv_timer_t *t)
+{
+    sl_conn *c = t->data;
+    if (c->state == ST_FLUSH)
+        sl_log(SL_LOG_DEBUG, c->srv->name, c->peer, "close: %zu bytes unsent, dropping",
+               c->write_pending);
+    conn_do_close(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    sl_conn *c = req->data;
+    if (c->state != ST_LINGER) return;
+    if (status < 0 || c->eof) {
+        conn_do_close(c);
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) conn_do_close(c);
+}
+
+static void conn_after_flush(sl_conn *c)
+{
+    if (c->eof || c->srv->stopping) {
+        conn_do_close(c);
+        return;
+    }
+    c->state = ST_LINGER;
+    uv_timer_start(&c->timer, on_close_timeout, LINGER_MS, 0);
+    c->shut.data = c;
+    if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0) conn_do_close(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req *w = req->data;
+    sl_conn *c = w->conn;
+    c->nwrites--;
+    c->write_pending -= w->len;
+    sl_buf_free(&w->buf);
+    sl_free(w);
+    if (status < 0) {
+        if (status != UV_ECANCELED && c->state != ST_CLOSED)
+            sl_log(SL_LOG_DEBUG, c->srv->name, c->peer, "write: %s", uv_strerror(status));
+        conn_do_close(c);
+        return;
+    }
+    if (c->state == ST_FLUSH) {
+        if (c->nwrites == 0)
+            conn_after_flush(c);
+        else /* progress: a slow reader is not a dead one */
+            uv_timer_again(&c->timer);
+    }
+}
+
+void sl_conn_write(sl_conn *c, sl_buf *b)
+{
+    if (c->state != ST_OPEN || b->len == 0) {
+        sl_buf_free(b);
+        return;
+    }
+    if (b->len > UINT32_MAX) { /* a uv_buf_t length is 32 bits; no protocol sends this */
+        sl_log(SL_LOG_ERROR, c->srv->name, c->peer, "write of %zu bytes refused", b->len);
+        sl_buf_free(b);
+        conn_do_close(c);
+        return;
+    }
+    size_t off = 0;
+    if (c->nwrites == 0) {
+        uv_buf_t ub = uv_buf_init((char *)b->ptr, (unsigned)b->len);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+        if (r >= 0 && (size_t)r == b->len) {
+            sl_buf_free(b);
+            return;
+        }
+        if (r < 0 && r != UV_EAGAIN) {
+            sl_log(SL_LOG_DEBUG, c->srv->name, c->peer, "write: %s", uv_strerror(r));
+            sl_buf_free(b);
+            conn_do_close(c);
+            return;
+        }
+        if (r > 0) off = (size_t)r;
+    }
+    write_req *w = sl_malloc(sizeof *w);
+    w->conn = c;
+    w->req.data = w;
+    w->len = b->len - off;
+    sl_buf_init(&w->buf);
+    sl_buf_move(&w->buf, b);
+    uv_buf_t ub = uv_buf_init((char *)w->buf.ptr + off, (unsigned)w->len);
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
+    if (r < 0) {
+        sl_log(SL_LOG_DEBUG, c->srv->name, c->peer, "write: %s", uv_strerror(r));
+        sl_buf_free(&w->buf);
+        sl_free(w);
+        conn_do_close(c);
+        return;
+    }
+    c->nwrites++;
+    c->write_pending += w->len;
+}
+
+void sl_conn_close(sl_conn *c)
+{
+    if (c->state != ST_OPEN) return;
+    c->state = ST_FLUSH;
+    /* rbuf is left alone: this may run inside on_frame, whose bytes may live there. */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (c->nwrites == 0) {
+        conn_after_flush(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_close_timeout,
+                   c->srv->stopping ? STOP_FLUSH_TIMEOUT_MS : FLUSH_TIMEOUT_MS,
+                   c->srv->stopping ? STOP_FLUSH_TIMEOUT_MS : FLUSH_TIMEOUT_MS);
+}
+
+void sl_conn_pause(sl_conn *c)
+{
+    if (c->paused) return;
+    c->paused = true;
+    if (c->state == ST_OPEN) uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void sl_conn_resume(sl_conn *c)
+{
+    if (!c->paused) return;
+    c->paused = false;
+    if (c->state != ST_OPEN) return;
+    if (!c->eof) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    /* Frames held back while paused are delivered from the loop, not from inside whatever
+     * callback resumed us. */
+    if (c->held || c->eof) conn_schedule_drain(c);
+}
+
+bool sl_conn_closing(const sl_conn *c)
+{
+    return c->state != ST_OPEN;
+}
+
+void sl_conn_keep(sl_conn *c)
+{
+    c->user_refs++;
+    conn_ref(c);
+}
+
+void sl_conn_release(sl_conn *c)
+{
+    c->user_refs--;
+    if (c->user_refs == 0 && c->refs > 1) conn_check_eof(c);
+    conn_unref(c);
+}
+
+void *sl_conn_data(const sl_conn *c)
+{
+    return c->data;
+}
+void sl_conn_set_data(sl_conn *c, void *data)
+{
+    c->data = data;
+}
+sl_server *sl_conn_server(const sl_conn *c)
+{
+    return c->srv;
+}
+const char *sl_conn_peer(const sl_conn *c)
+{
+    return c->peer;
+}
+size_t sl_conn_write_pending(const sl_conn *c)
+{
+    return c->write_pending;
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    sl_server *s = h->data;
+    sl_conn *list = s->drain_head;
+    s->drain_head = s->drain_tail = NULL;
+    uv_idle_stop(&s->idle);
+    while (list) {
+        sl_conn *c = list;
+        list = c->drain_next;
+        c->drain_queued = false;
+        if (c->state == ST_OPEN && !c->paused) conn_drain(c);
+        conn_check_eof(c);
+        conn_unref(c);
+    }
+}
+
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        uv_ip4_name(sin, ip, sizeof ip);
+        port = ntohs(sin->sin_port);
+        snprintf(out, outlen, "%s:%d", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(sin6, ip, sizeof ip);
+        port = ntohs(sin6->sin6_port);
+        snprintf(out, outlen, "[%s]:%d", ip, port);
+    } else {
+        snprintf(out, outlen, "?");
+    }
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    sl_free(h);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    sl_server *s = ls->data;
+    if (status < 0) {
+        sl_log(SL_LOG_ERROR, s->name, NULL, "accept: %s", uv_strerror(status));
+        return;
+    }
+    if (s->opts.max_conns && s->nconns >= s->opts.max_conns) {
+        uv_tcp_t *t = sl_malloc(sizeof *t);
+        uv_tcp_init(s->loop, t);
+        if (uv_accept(ls, (uv_stream_t *)t) == 0) {
+            struct sockaddr_storage ss;
+            int len = sizeof ss;
+            char peer[64] = "?";
+            if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) == 0)
+                format_peer(&ss, peer, sizeof peer);
+            sl_log(SL_LOG_WARN, s->name, peer, "connection limit (%u) reached, closing",
+                   s->opts.max_conns);
+        }
+        uv_close((uv_handle_t *)t, free_handle);
+        return;
+    }
+
+    sl_conn *c = sl_calloc(1, sizeof *c);
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->refs = 1;
+    c->state = ST_OPEN;
+    sl_buf_init(&c->rbuf);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->nlive++;
+    int r = uv_accept(ls, (uv_stream_t *)&c->tcp);
+    if (r < 0) {
+        sl_log(SL_LOG_ERROR, s->name, NULL, "accept: %s", uv_strerror(r));
+        conn_do_close(c);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(c->peer, sizeof c->peer, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_peer(&ss, c->peer, sizeof c->peer);
+    uv_tcp_nodelay(&c->tcp, 1);
+    sl_log(SL_LOG_DEBUG, s->name, c->peer, "accepted (%u open)", s->nconns);
+    c->opened = true;
+    if (s->opts.on_open) s->opts.on_open(c);
+    if (c->state == ST_OPEN && !c->paused) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* Creates a listening socket for host:port; returns the fd or -errno. Done with plain sockets
+ * so a failure leaves no libuv handle behind that would need a loop turn to free. */
+static int listen_socket(const char *host, int port)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, portstr, &hints, &res);
+    if (gai != 0) return gai == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+    int err = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            err = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, BACKLOG) == 0) {
+            freeaddrinfo(res);
+            return fd;
+        }
+        err = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return err;
+}
+
+int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out)
+{
+    const char *name = opts->name ? opts->name : "server";
+    char host[256];
+    int port;
+    *out = NULL;
+    if (!opts->listen || !opts->frame_len || !opts->on_frame ||
+        sl_hostport_parse(opts->listen, host, sizeof host, &port) != 0) {
+        sl_log(SL_LOG_ERROR, name, NULL, "cannot listen on '%s': expected HOST:PORT",
+               opts->listen ? opts->listen : "(null)");
+        return SL_ERR_INVAL;
+    }
+    int fd = listen_socket(host, port);
+    if (fd < 0) {
+        sl_log(SL_LOG_ERROR, name, NULL, "cannot listen on %s: %s", opts->listen, sl_strerror(fd));
+        return fd;
+    }
+    sl_server *s = sl_calloc(1, sizeof *s);
+    s->loop = loop;
+    s->opts = *opts;
+    s->name = sl_strdup(name);
+    s->opts.name = s->name;
+    s->opts.listen = NULL; /* not owned; not needed after binding */
+    if (!s->opts.max_frame) s->opts.max_frame = DEFAULT_MAX_FRAME;
+    uv_tcp_init(loop, &s->listener);
+    uv_idle_init(loop, &s->idle);
+    s->listener.data = s->idle.data = s;
+    s->handles = 2;
+    int r = uv_tcp_open(&s->listener, fd);
+    if (r < 0) close(fd);
+    if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection);
+    if (r < 0) {
+        sl_log(SL_LOG_ERROR, name, NULL, "cannot listen on %s: %s", opts->listen, uv_strerror(r));
+        sl_server_stop(s, NULL, NULL);
+        return r;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) == 0)
+        s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    sl_log(SL_LOG_DEBUG, name, NULL, "listening on %s:%d", host, s->port);
+    *out = s;
+    return 0;
+}
+
+int sl_server_port(const sl_server *s)
+{
+    return s->port;
+}
+unsigned sl_server_conn_count(const sl_server *s)
+{
+    return s->nconns;
+}
+void *sl_server_udata(const sl_server *s)
+{
+    return s->opts.udata;
+}
+
+static void server_maybe_finish(sl_server *s)
+{
+    if (!s->stopping || s->stop_busy || s->handles > 0 || s->nlive > 0) return;
+    void (*done)(void *) = s->done;
+    void *arg = s->done_arg;
+    sl_free(s->name);
+    sl_free(s);
+    if (done) done(arg);
+}
+
+static void on_server_handle_closed(uv_handle_t *h)
+{
+    sl_server *s = h->data;
+    s->handles--;
+    server_maybe_finish(s);
+}
+
+void sl_server_stop(sl_server *s, void (*done)(void *arg), void *arg)
+{
+    if (s->stopping) return;
+    s->stopping = true;
+    s->stop_busy = true;
+    s->done = done;
+    s->done_arg = arg;
+    uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
+    uv_close((uv_handle_t *)&s->idle, on_server_handle_closed);
+    for (sl_conn *c = s->drain_head, *next; c; c = next) {
+        next = c->drain_next;
+        c->drain_queued = false;
+        conn_unref(c);
+    }
+    s->drain_head = s->drain_tail = NULL;
+    for (sl_conn *c = s->conns; c; c = c->next) {
+        if (c->state == ST_OPEN)
+            sl_conn_close(c);
+        else if (c->state == ST_LINGER)
+            conn_do_close(c);
+        else if (c->state == ST_FLUSH)
+            uv_timer_start(&c->timer, on_close_timeout, STOP_FLUSH_TIMEOUT_MS, 0);
+    }
+    s->stop_busy = false;
+    server_maybe_finish(s);
+}
+
+ssize_t sl_frame_len_be32(const uint8_t *p, size_t avail)
+{
+    if (avail < 4) return SL_AGAIN;
+    int32_t n = (int32_t)sl_get_be32(p);
+    if (n < 0) return SL_ERR_PARSE;
+    return (ssize_t)n + 4;
+}
+
+static struct {
+    uv_signal_t sigint, sigterm;
+    void (*on_stop)(void *);
+    void *arg;
+    int count;
+    int handles; /* signal handles not yet closed */
+} sig;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    if (++sig.count > 1) {
+        static const char msg[] = "sluice: second signal, exiting now\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
+    }
+    SL_INFO("core", "received %s, shutting down (send again to exit at once)",
+            signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (sig.on_stop) sig.on_stop(sig.arg);
+}
+
+int sl_signals_install(uv_loop_t *loop, void (*on_stop)(void *arg), void *arg)
+{
+    if (sig.handles) return SL_ERR_EXISTS;
+    signal(SIGPIPE, SIG_IGN);
+    sig.on_stop = on_stop;
+    sig.arg = arg;
+    sig.count = 0;
+    uv_signal_init(loop, &sig.sigint);
+    uv_signal_init(loop, &sig.sigterm);
+    int r = uv_signal_start(&sig.sigint, on_signal, SIGINT);
+    if (r == 0) r = uv_signal_start(&sig.sigterm, on_signal, SIGTERM);
+    /* Signal watchers must not keep the loop alive once everything else has stopped. */
+    uv_unref((uv_handle_t *)&sig.sigint);
+    uv_unref((uv_handle_t *)&sig.sigterm);
+    sig.handles = 2;
+    if (r < 0) {
+        sl_signals_close();
+        return r;
+    }
+    return 0;
+}
+
+static void on_signal_closed(uv_handle_t *h)
+{
+    sig.handles--;
+}
+
+void sl_signals_close(void)
+{
+    if (sig.handles != 2 || uv_is_closing((uv_handle_t *)&sig.sigint)) return;
+    uv_close((uv_handle_t *)&sig.sigint, on_signal_closed);
+    uv_close((uv_handle_t *)&sig.sigterm, on_signal_closed);
+}
