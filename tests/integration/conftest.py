@@ -89,8 +89,8 @@ def sluice_proc(request, tmp_path):
 @pytest.fixture(scope="session")
 def postgres(request):
     """A PostgreSQL server for the whole session, started on first use and removed afterwards.
-    Yields a PostgresServer: .dsn() (libpq/psycopg2 key=value), .url() (postgresql://),
-    .port, .socket_dir, .sql(statement), .create_database(name)."""
+    Yields a PostgresServer: .dsn (libpq/psycopg2 key=value string), .url (postgresql://),
+    .dsn_for(db), .url_for(db), .port, .socket_dir, .sql(statement), .create_database(name)."""
     pg = sh.PostgresServer()
     request.session._sluice_pg = pg
     try:
@@ -105,8 +105,8 @@ class PgDatabase:
     def __init__(self, server, name):
         self.server = server
         self.name = name
-        self.dsn = server.dsn(name)
-        self.url = server.url(name)
+        self.dsn = server.dsn_for(name)
+        self.url = server.url_for(name)
 
 
 @pytest.fixture

@@ -351,12 +351,21 @@ class PostgresServer:
                 self.started = False
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def dsn(self, dbname="postgres"):
-        """A libpq key=value connection string (psycopg2.connect and PQconnectdb take it)."""
+    @property
+    def dsn(self):
+        """libpq key=value connection string for the postgres database (psycopg2.connect and
+        PQconnectdb take it)."""
+        return self.dsn_for("postgres")
+
+    @property
+    def url(self):
+        """The same as a postgresql:// URL, the form sluice's flags take."""
+        return self.url_for("postgres")
+
+    def dsn_for(self, dbname):
         return f"host={self.host} port={self.port} user={self.user} dbname={dbname}"
 
-    def url(self, dbname="postgres"):
-        """The same as a postgresql:// URL, the form sluice's flags take."""
+    def url_for(self, dbname):
         return f"postgresql://{self.user}@{self.host}:{self.port}/{dbname}"
 
     def socket_dsn(self, dbname="postgres"):
@@ -372,7 +381,7 @@ class PostgresServer:
     def sql(self, statement, dbname="postgres"):
         import psycopg2  # Debian's python3-psycopg2
 
-        conn = psycopg2.connect(self.dsn(dbname))
+        conn = psycopg2.connect(self.dsn_for(dbname))
         try:
             conn.autocommit = True
             with conn.cursor() as cur:

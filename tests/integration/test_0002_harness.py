@@ -164,6 +164,9 @@ def test_postgres_fixture(postgres, pg_db):
                        capture_output=True, text=True, timeout=sh.scaled(30))
     assert (r.returncode, r.stdout) == (0, "Ada\n"), r.stderr
     assert postgres.root.stat().st_mode & 0o005 == 0o005
+    assert postgres.sql("SELECT current_database()") == [("postgres",)]
+    with psycopg2.connect(postgres.dsn) as conn:
+        assert conn.get_dsn_parameters()["port"] == str(postgres.port)
 
 
 def test_pg_db_is_fresh(pg_db):
