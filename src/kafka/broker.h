@@ -27,8 +27,8 @@ typedef struct sl_broker_config {
     char *flush;                          /* "always" | "interval:MS" | "os" */
     int64_t segment_bytes;                /* default segment.bytes */
     int64_t segment_ms;                   /* default segment.ms */
-    int64_t retention_ms;                 /* default retention.ms; -1 = forever */
-    int64_t retention_bytes;              /* default retention.bytes; -1 = unlimited */
+    char *retention_ms_opt;               /* "7d", "3600000", or -1 for forever */
+    char *retention_bytes_opt;            /* "10GiB", or -1 for unlimited */
     int64_t retention_check_ms;           /* how often retention runs */
     int64_t max_request_bytes;            /* socket.request.max.bytes */
     int64_t max_connections;              /* connections beyond this are closed */
@@ -41,12 +41,14 @@ typedef struct sl_broker_config {
     /* Derived by sl_broker_config_check. */
     sl_flush_mode flush_mode;
     int64_t flush_interval_ms;
+    int64_t retention_ms;    /* default retention.ms; -1 = forever */
+    int64_t retention_bytes; /* default retention.bytes; -1 = unlimited */
 } sl_broker_config;
 
 /* The option table: defaults, parsing, validation and --help for sl_broker_config. */
 extern const sl_opt sl_broker_opts[];
 
-/* Checks cross-field rules and derives flush_mode/flush_interval_ms. On failure writes a
+/* Checks cross-field rules and fills the derived fields. On failure writes a
  * one-line reason naming the key into err and returns SL_ERR_CONFIG. */
 int sl_broker_config_check(sl_broker_config *cfg, char *err, size_t errlen);
 

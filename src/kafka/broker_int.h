@@ -72,9 +72,13 @@ const sl_broker_config *sl_broker_cfg(const sl_broker *b);
 const char *sl_broker_host(const sl_broker *b);
 int sl_broker_adv_port(const sl_broker *b);
 /* The group coordinator. group.h declares its lifecycle, which the broker calls:
- *   int  sl_group_coord_open(sl_broker *b, sl_group_coord **out);   at broker open
- *   void sl_group_coord_close(sl_group_coord *g);                   at shutdown, before logs
- * and the coordinator takes loop, data dir, flusher and config from the accessors above. */
+ *   int  sl_group_coord_open(sl_broker *b, sl_group_coord **out);  at broker open, after the
+ *        flusher has started (take loop, data dir, flusher and config from the accessors);
+ *   void sl_group_coord_stop(sl_group_coord *g);   at shutdown, before connections close:
+ *        complete every deferred response (connections can only be freed after) and stop
+ *        timers; no handler is called after it;
+ *   void sl_group_coord_close(sl_group_coord *g);  after the flusher has stopped and delivered
+ *        every callback: save state, free. */
 sl_group_coord *sl_broker_groups(const sl_broker *b);
 /* The partition count of topic, or -1 when it does not exist (OffsetCommit validation). */
 int32_t sl_broker_topic_partitions(sl_broker *b, sl_slice topic);
