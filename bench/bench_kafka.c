@@ -1,0 +1,623 @@
+/* bench_kafka.c: produce-then-consume throughput of `sluice broker` against librdkafka's
+ * in-memory mock cluster, measured the same way in the same run (docs/benchmarks.md).
+ *
+ *   bench_kafka [--messages N] [--runs R] [--sizes 100,1024] [--targets sluice,mock]
+ *               [--flush always|interval:MS|os] [--phase-timeout SECONDS]
+ *
+ * Each measurement starts a fresh server in its own process: `$SLUICE_BIN broker` on a temp data
+ * dir under /var/tmp (a real disk, so flush=always means real fdatasync), or a forked child that
+ * hosts rd_kafka_mock_cluster_new(). A librdkafka 2.0.2 producer (acks=all, no compression) sends
+ * N messages of one size to a 1-partition topic and waits for every delivery report (timed from
+ * the first produce call to the last report); then a consumer reads them all back from the log
+ * start (timed from the first message to the last). The server's CPU time (utime+stime from
+ * /proc/PID/stat) and memory (VmHWM, VmRSS from /proc/PID/status) are read around each phase.
+ * Runs alternate the two targets so that background load drifts over both; the table shows
+ * medians with min-max, and the ratio sluice/mock of the medians. */
+#include "core/sl.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOPIC     "bench"
+#define MAX_RUNS  20
+#define MAX_SIZES 8
+
+enum { T_SLUICE, T_MOCK, T_COUNT };
+static const char *target_names[T_COUNT] = {"sluice", "mock"};
+
+typedef struct server {
+    int kind;
+    pid_t pid;
+    int ctl_fd; /* mock: closing it tells the child to exit */
+    char bootstrap[256];
+    char dir[128]; /* sluice: the temp data dir */
+} server;
+
+typedef struct phase_result {
+    double secs;  /* NAN when the phase failed or timed out */
+    double cpu_s; /* server CPU seconds during the phase */
+    long hwm_kb;  /* server VmHWM after the phase */
+    long rss_kb;  /* server VmRSS after the phase */
+    int64_t msgs; /* messages moved: consume reads only what the server still holds */
+} phase_result;
+
+static struct {
+    int64_t messages;
+    int runs;
+    size_t sizes[MAX_SIZES];
+    int nsizes;
+    bool want[T_COUNT];
+    const char *flush;
+    double phase_timeout;
+    const char *sluice_bin;
+} opt = {100000, 3, {100, 1024}, 2, {true, true}, "always", 300, NULL};
+
+static double now_s(void)
+{
+    return (double)sl_mono_ns() / 1e9;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (void *)&a, &len)) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+/* utime+stime of pid in seconds, from /proc/PID/stat. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return NAN;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces; fields resume after its closing parenthesis. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return NAN;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A "Key:   N kB" line of /proc/PID/status, in kB; -1 when absent. */
+static long proc_status_kb(pid_t pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    size_t klen = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, klen) && line[klen] == ':') v = strtol(line + klen + 1, NULL, 10);
+    if (f) fclose(f);
+    return v;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    SL_UNUSED(st);
+    SL_UNUSED(flag);
+    SL_UNUSED(ftw);
+    return remove(path);
+}
+
+static int sluice_start(server *s)
+{
+    int port = free_port();
+    snprintf(s->dir, sizeof s->dir, "/var/tmp/sluice-bench-XXXXXX");
+    if (port < 0 || !mkdtemp(s->dir)) {
+        perror("bench_kafka: temp dir or port");
+        return -1;
+    }
+    char listen[64], data[160], logpath[160];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(data, sizeof data, "%s/data", s->dir);
+    snprintf(logpath, sizeof logpath, "%s/broker.log", s->dir);
+    s->pid = fork();
+    if (s->pid < 0) return -1;
+    if (s->pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("SLUICE_LOG_LEVEL", "warn", 1);
+        execl(opt.sluice_bin, opt.sluice_bin, "broker", "--listen", listen, "--data-dir", data,
+              "--flush", opt.flush, (char *)NULL);
+        perror(opt.sluice_bin);
+        _exit(127);
+    }
+    snprintf(s->bootstrap, sizeof s->bootstrap, "%s", listen);
+    for (double t0 = now_s(); now_s() - t0 < 10;) {
+        if (port_open(port)) return 0;
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+            fprintf(stderr, "bench_kafka: %s exited at start; see %s\n", opt.sluice_bin, logpath);
+            s->pid = 0;
+            return -1;
+        }
+        usleep(10000);
+    }
+    fprintf(stderr, "bench_kafka: sluice broker not listening after 10 s; see %s\n", logpath);
+    return -1;
+}
+
+/* The child hosts the mock cluster until its control pipe closes. It is forked before the
+ * parent creates any librdkafka client for this measurement, so no threads are duplicated. */
+static int mock_start(server *s)
+{
+    int out[2], ctl[2];
+    if (pipe(out) || pipe(ctl)) return -1;
+    s->pid = fork();
+    if (s->pid < 0) return -1;
+    if (s->pid == 0) {
+        close(out[0]);
+        close(ctl[1]);
+        char err[256];
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
+        rd_kafka_mock_cluster_t *mc = rk ? rd_kafka_mock_cluster_new(rk, 1) : NULL;
+        if (!mc || rd_kafka_mock_topic_create(mc, TOPIC, 1, 1)) _exit(1);
+        dprintf(out[1], "%s\n", rd_kafka_mock_cluster_bootstraps(mc));
+        close(out[1]);
+        char c;
+        while (read(ctl[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        rd_kafka_mock_cluster_destroy(mc);
+        rd_kafka_destroy(rk);
+        _exit(0);
+    }
+    close(out[1]);
+    close(ctl[0]);
+    s->ctl_fd = ctl[1];
+    FILE *f = fdopen(out[0], "r");
+    bool ok = f && fgets(s->bootstrap, sizeof s->bootstrap, f);
+    if (f) fclose(f);
+    if (!ok) {
+        fprintf(stderr, "bench_kafka: mock cluster did not start\n");
+        return -1;
+    }
+    s->bootstrap[strcspn(s->bootstrap, "\n")] = '\0';
+    return 0;
+}
+
+static void server_stop(server *s)
+{
+    if (s->pid > 0) {
+        if (s->kind == T_MOCK) {
+            close(s->ctl_fd);
+        } else {
+            kill(s->pid, SIGTERM);
+        }
+        int st;
+        for (int i = 0; i < 1000 && waitpid(s->pid, &st, WNOHANG) == 0; i++)
+            usleep(10000);
+        if (waitpid(s->pid, &st, WNOHANG) == 0) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &st, 0);
+        }
+    }
+    if (s->kind == T_SLUICE && s->dir[0]) nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    memset(s, 0, sizeof *s);
+}
+
+static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err)) goto fail;
+    for (; kv && kv[0]; kv += 2)
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof err)) goto fail;
+    rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err);
+    if (rk) return rk;
+fail:
+    fprintf(stderr, "bench_kafka: librdkafka: %s\n", err);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* sluice gets the topic through CreateTopics (the mock child created its own), so neither
+ * timing includes auto-creation. */
+static int create_topic(const char *bootstrap)
+{
+    rd_kafka_t *rk = client(RD_KAFKA_PRODUCER, bootstrap, NULL);
+    if (!rk) return -1;
+    char err[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(TOPIC, 1, 1, err, sizeof err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    int rc = -1;
+    if (ev && !rd_kafka_event_error(ev)) {
+        size_t n;
+        const rd_kafka_topic_result_t **r =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        if (n == 1 && !rd_kafka_topic_result_error(r[0]))
+            rc = 0;
+        else if (n == 1)
+            fprintf(stderr, "bench_kafka: create topic: %s\n",
+                    rd_kafka_err2str(rd_kafka_topic_result_error(r[0])));
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+typedef struct dr_state {
+    int64_t ok, failed;
+    rd_kafka_resp_err_t first_err;
+} dr_state;
+
+static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    SL_UNUSED(rk);
+    dr_state *st = opaque;
+    if (m->err) {
+        if (!st->failed) st->first_err = m->err;
+        st->failed++;
+    } else {
+        st->ok++;
+    }
+}
+
+static void phase_begin(const server *s, double *cpu0)
+{
+    *cpu0 = proc_cpu_s(s->pid);
+}
+
+static void phase_end(const server *s, double cpu0, double secs, phase_result *r)
+{
+    r->secs = secs;
+    r->cpu_s = proc_cpu_s(s->pid) - cpu0;
+    r->hwm_kb = proc_status_kb(s->pid, "VmHWM");
+    r->rss_kb = proc_status_kb(s->pid, "VmRSS");
+}
+
+static int produce_phase(const server *s, size_t size, phase_result *r)
+{
+    static const char *const kv[] = {"acks",
+                                     "all",
+                                     "linger.ms",
+                                     "5",
+                                     "queue.buffering.max.messages",
+                                     "1000000",
+                                     "message.timeout.ms",
+                                     "600000",
+                                     NULL};
+    dr_state st = {0, 0, 0};
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", s->bootstrap, err, sizeof err);
+    for (const char *const *p = kv; p[0]; p += 2)
+        rd_kafka_conf_set(conf, p[0], p[1], err, sizeof err);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_dr);
+    rd_kafka_conf_set_opaque(conf, &st);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "bench_kafka: %s\n", err);
+        return -1;
+    }
+    /* Connected and holding the topic's metadata before the clock starts. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
+    const rd_kafka_metadata_t *md;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+
+    /* One payload for every message; librdkafka only reads it (no copy flag, never freed). */
+    static uint8_t payload[1 << 20];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 131 + (i >> 7));
+
+    double cpu0, t0 = now_s(), deadline = t0 + opt.phase_timeout;
+    phase_begin(s, &cpu0);
+    bool timed_out = false;
+    for (int64_t i = 0; i < opt.messages && !timed_out; i++) {
+        while (rd_kafka_produce(rkt, 0, 0, payload + (size_t)(i % 4096), size, NULL, 0, NULL) ==
+               -1) {
+            if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                fprintf(stderr, "bench_kafka: produce: %s\n",
+                        rd_kafka_err2str(rd_kafka_last_error()));
+                timed_out = true;
+                break;
+            }
+            rd_kafka_poll(rk, 1);
+            if (now_s() > deadline) {
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    while (!timed_out && rd_kafka_outq_len(rk) > 0) {
+        rd_kafka_poll(rk, 5);
+        if (now_s() > deadline) timed_out = true;
+    }
+    double secs = now_s() - t0;
+    phase_end(s, cpu0, secs, r);
+    r->msgs = st.ok;
+    if (timed_out) rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 0);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    if (timed_out || st.failed || st.ok != opt.messages) {
+        if (st.failed)
+            fprintf(stderr, "bench_kafka: %" PRId64 " deliveries failed: %s\n", st.failed,
+                    rd_kafka_err2str(st.first_err));
+        r->secs = NAN;
+        return -1;
+    }
+    return 0;
+}
+
+static int consume_phase(const server *s, size_t size, phase_result *r)
+{
+    static const char *const kv[] = {
+        "group.id", "bench", "enable.auto.commit", "false", "enable.partition.eof", "false", NULL};
+    rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, s->bootstrap, kv);
+    if (!rk) return -1;
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, TOPIC, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+
+    double cpu0, deadline = now_s() + opt.phase_timeout;
+    phase_begin(s, &cpu0);
+    rd_kafka_assign(rk, parts);
+    /* The mock keeps only the newest 5 MiB / 100000 batches of a partition (rdkafka_mock.c
+     * max_size, max_cnt), so reading starts at whatever the log start is and ends at the last
+     * offset produced; the rate counts the messages actually read. */
+    int64_t got = 0, next_offset = -1;
+    double t_first = 0;
+    bool bad = false;
+    while (next_offset < opt.messages && !bad) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) {
+            if (now_s() > deadline) bad = true;
+            continue;
+        }
+        if (m->err) {
+            fprintf(stderr, "bench_kafka: consume: %s\n", rd_kafka_message_errstr(m));
+            bad = true;
+        } else if ((next_offset >= 0 && m->offset != next_offset) || m->len != size) {
+            fprintf(stderr,
+                    "bench_kafka: consume: offset %" PRId64 " len %zu, expected %" PRId64
+                    " len %zu\n",
+                    m->offset, m->len, next_offset, size);
+            bad = true;
+        } else {
+            if (got++ == 0) t_first = now_s();
+            next_offset = m->offset + 1;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    /* Timed from the first message to the last, so connection setup and the first fetch's
+     * wait do not count: this is the rate at which a caught-up-to-nothing consumer drains. */
+    double secs = now_s() - t_first;
+    phase_end(s, cpu0, secs, r);
+    r->msgs = got;
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (bad) r->secs = NAN;
+    return bad ? -1 : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return isnan(x) ? 1 : isnan(y) ? -1 : (x > y) - (x < y);
+}
+
+typedef struct stat3 {
+    double med, min, max;
+    int n; /* successful samples */
+} stat3;
+
+static stat3 stats(const double *v, int n)
+{
+    double s[MAX_RUNS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    int ok = 0;
+    while (ok < n && !isnan(s[ok]))
+        ok++;
+    stat3 r = {NAN, NAN, NAN, ok};
+    if (ok) {
+        r.min = s[0];
+        r.max = s[ok - 1];
+        r.med = ok % 2 ? s[ok / 2] : (s[ok / 2 - 1] + s[ok / 2]) / 2;
+    }
+    return r;
+}
+
+static void fmt_rate(char *out, size_t n, stat3 st)
+{
+    if (!st.n)
+        snprintf(out, n, "failed");
+    else if (st.n == 1)
+        snprintf(out, n, "%.0f", st.med);
+    else
+        snprintf(out, n, "%.0f (%.0f-%.0f)", st.med, st.min, st.max);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_kafka [--messages N (1..10000000, default 100000)] [--runs R (1..%d, "
+            "default 3)]\n"
+            "                   [--sizes B,B... (default 100,1024)] [--targets sluice,mock]\n"
+            "                   [--flush always|interval:MS|os] [--phase-timeout SECONDS "
+            "(default 300)]\n"
+            "SLUICE_BIN names the binary (default build/sluice).\n",
+            MAX_RUNS);
+}
+
+static int parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!v) goto bad;
+        i++;
+        if (!strcmp(a, "--messages")) {
+            opt.messages = strtoll(v, &end, 10);
+            if (*end || opt.messages < 1 || opt.messages > 10000000) goto bad;
+        } else if (!strcmp(a, "--runs")) {
+            opt.runs = (int)strtol(v, &end, 10);
+            if (*end || opt.runs < 1 || opt.runs > MAX_RUNS) goto bad;
+        } else if (!strcmp(a, "--sizes")) {
+            opt.nsizes = 0;
+            for (const char *p = v; *p && opt.nsizes < MAX_SIZES; p = *end ? end + 1 : end) {
+                long n = strtol(p, &end, 10);
+                if (end == p || n < 1 || n > (1 << 20) - 4096 || (*end && *end != ',')) goto bad;
+                opt.sizes[opt.nsizes++] = (size_t)n;
+            }
+            if (!opt.nsizes) goto bad;
+        } else if (!strcmp(a, "--targets")) {
+            opt.want[T_SLUICE] = strstr(v, "sluice") != NULL;
+            opt.want[T_MOCK] = strstr(v, "mock") != NULL;
+            if (!opt.want[T_SLUICE] && !opt.want[T_MOCK]) goto bad;
+        } else if (!strcmp(a, "--flush")) {
+            opt.flush = v;
+        } else if (!strcmp(a, "--phase-timeout")) {
+            opt.phase_timeout = strtod(v, &end);
+            if (*end || opt.phase_timeout <= 0) goto bad;
+        } else {
+            goto bad;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "bench_kafka: bad argument '%s%s%s'\n", a, v ? " " : "", v ? v : "");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (parse_args(argc, argv)) return 2;
+    opt.sluice_bin = getenv("SLUICE_BIN") ? getenv("SLUICE_BIN") : "build/sluice";
+    if (opt.want[T_SLUICE] && access(opt.sluice_bin, X_OK)) {
+        fprintf(stderr, "bench_kafka: %s is not executable (set SLUICE_BIN)\n", opt.sluice_bin);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    /* [size][target][run] */
+    static phase_result prod[MAX_SIZES][T_COUNT][MAX_RUNS], cons[MAX_SIZES][T_COUNT][MAX_RUNS];
+    int failures = 0;
+    for (int run = 0; run < opt.runs; run++) {
+        for (int si = 0; si < opt.nsizes; si++) {
+            for (int k = 0; k < T_COUNT; k++) {
+                int t = (run + k) % 2 ? T_MOCK : T_SLUICE; /* alternate which goes first */
+                phase_result *pr = &prod[si][t][run], *cr = &cons[si][t][run];
+                pr->secs = cr->secs = NAN;
+                if (!opt.want[t]) continue;
+                server s = {.kind = t};
+                int rc = t == T_SLUICE ? sluice_start(&s) : mock_start(&s);
+                if (rc == 0 && t == T_SLUICE) rc = create_topic(s.bootstrap);
+                if (rc == 0) rc = produce_phase(&s, opt.sizes[si], pr);
+                if (rc == 0) rc = consume_phase(&s, opt.sizes[si], cr);
+                server_stop(&s);
+                if (rc) failures++;
+                fprintf(stderr, "run %d %s %zu B: produce %.2f s, consume %.2f s%s\n", run + 1,
+                        target_names[t], opt.sizes[si], pr->secs, cr->secs, rc ? " (FAILED)" : "");
+            }
+        }
+    }
+
+    printf("bench_kafka: produce then consume, %" PRId64 " messages per case, 1 partition, "
+           "acks=all, no compression, librdkafka %s client; sluice flush=%s on ext4 (/var/tmp); "
+           "medians of %d runs (min-max)\n",
+           opt.messages, rd_kafka_version_str(), opt.flush, opt.runs);
+    printf("| case | sluice msgs/s | sluice MB/s | mock msgs/s | mock MB/s | ratio sluice/mock | "
+           "sluice RSS peak (VmHWM) | mock RSS peak | sluice CPU s/GB | mock CPU s/GB |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    char note[2048] = "";
+    size_t notes = 0;
+    for (int si = 0; si < opt.nsizes; si++) {
+        for (int ph = 0; ph < 2; ph++) {
+            stat3 rate[T_COUNT], mbs[T_COUNT], cpu[T_COUNT], hwm[T_COUNT];
+            int64_t least[T_COUNT] = {INT64_MAX, INT64_MAX};
+            for (int t = 0; t < T_COUNT; t++) {
+                double r[MAX_RUNS], m[MAX_RUNS], c[MAX_RUNS], h[MAX_RUNS];
+                for (int run = 0; run < opt.runs; run++) {
+                    phase_result *p = ph == 0 ? &prod[si][t][run] : &cons[si][t][run];
+                    bool ok = !isnan(p->secs) && p->secs > 0 && p->msgs > 0;
+                    double gb = (double)p->msgs * (double)opt.sizes[si] / 1e9;
+                    r[run] = ok ? (double)p->msgs / p->secs : NAN;
+                    m[run] = ok ? gb * 1e3 / p->secs : NAN;
+                    c[run] = ok ? p->cpu_s / gb : NAN;
+                    /* Peak RSS is a property of the server's life: take it after consume. */
+                    h[run] = ok ? (double)cons[si][t][run].hwm_kb / 1024.0 : NAN;
+                    if (ok && p->msgs < least[t]) least[t] = p->msgs;
+                }
+                rate[t] = stats(r, opt.runs);
+                mbs[t] = stats(m, opt.runs);
+                cpu[t] = stats(c, opt.runs);
+                hwm[t] = stats(h, opt.runs);
+            }
+            char rs[64], rm[64];
+            fmt_rate(rs, sizeof rs, rate[T_SLUICE]);
+            fmt_rate(rm, sizeof rm, rate[T_MOCK]);
+            char size[32];
+            if (opt.sizes[si] % 1024 == 0)
+                snprintf(size, sizeof size, "%zu KiB", opt.sizes[si] / 1024);
+            else
+                snprintf(size, sizeof size, "%zu B", opt.sizes[si]);
+            printf("| %s %s | %s | %.1f | %s | %.1f | %.2f | %.0f MiB | %.0f MiB | %.1f | %.1f |\n",
+                   ph == 0 ? "produce" : "consume", size, rs, mbs[T_SLUICE].med, rm,
+                   mbs[T_MOCK].med, rate[T_SLUICE].med / rate[T_MOCK].med, hwm[T_SLUICE].med,
+                   hwm[T_MOCK].med, cpu[T_SLUICE].med, cpu[T_MOCK].med);
+            for (int t = 0; t < T_COUNT; t++)
+                if (least[t] < opt.messages)
+                    notes += snprintf(note + notes, notes < sizeof note ? sizeof note - notes : 0,
+                                      "  %s %s %s: only %" PRId64 " of %" PRId64
+                                      " messages were still there to read\n",
+                                      target_names[t], ph == 0 ? "produce" : "consume", size,
+                                      least[t], opt.messages);
+        }
+    }
+    if (notes) printf("Rates count the messages read:\n%s", note);
+    if (failures) fprintf(stderr, "bench_kafka: %d measurement(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
