@@ -2,7 +2,13 @@
  * stored as received (base offset rewritten), with a sparse offset index and a time index.
  *
  * Threading: every function except sl_plog_sync runs on the broker loop's thread. sl_plog_sync
- * may run on a flusher worker concurrently with appends and reads on the loop thread. */
+ * may run on a flusher worker concurrently with appends and reads on the loop thread; whoever
+ * hands a log to another thread holds a reference (sl_plog_keep) until that thread is done.
+ *
+ * Durability: a closed (rolled) segment was fdatasync()ed with its indexes when it rolled; the
+ * active segment is durable up to the last sl_plog_sync. The log keeps a recovery point (the
+ * position its last sync covered) so that recovery verifies only the active segment's tail; a
+ * clean sl_plog_close makes that the whole file. */
 #ifndef SL_KAFKA_PLOG_H
 #define SL_KAFKA_PLOG_H
 
@@ -12,9 +18,12 @@ typedef struct sl_plog sl_plog;
 
 typedef struct sl_plog_opts {
     int64_t segment_bytes;   /* roll when the active segment would exceed this (default 1 GiB) */
-    int64_t segment_ms;      /* roll when the active segment is older than this (default 7 d) */
+    int64_t segment_ms;      /* roll when a batch's max timestamp is this much newer than the
+                                active segment's first batch (by wall clock when the segment has
+                                no timestamps), as Kafka does (default 7 d); -1 = never */
     int64_t retention_ms;    /* delete closed segments whose newest record is older; -1 = never */
-    int64_t retention_bytes; /* delete oldest closed segments while the log is larger; -1 = never */
+    int64_t retention_bytes; /* delete oldest closed segments while what remains is still at
+                                least this large (Kafka's rule); -1 = never */
     int32_t index_interval;  /* bytes between sparse index entries (default 4096) */
 } sl_plog_opts;
 
@@ -24,9 +33,17 @@ void sl_plog_opts_default(sl_plog_opts *o);
  * batch by batch (length and CRC32C); a torn or corrupt tail is truncated and its indexes are
  * rebuilt. Returns 0 or a negative code, with the reason logged naming the file. */
 int sl_plog_open(const char *dir, const sl_plog_opts *opts, sl_plog **out);
+/* Flushes the indexes, fdatasyncs the active segment and records a clean recovery point, then
+ * drops the owner's reference. Pending syncs on other threads stay safe (they return 0). */
 void sl_plog_close(sl_plog *l);
-/* Closes the log and deletes its directory (DeleteTopics). */
+/* Closes the log and deletes its directory (DeleteTopics). A sync still pending on another
+ * thread returns SL_ERR_CLOSED. */
 int sl_plog_destroy(sl_plog *l);
+/* References for work on another thread (the flusher): the memory stays valid until the last
+ * release, even after close or destroy. Loop thread only. */
+void sl_plog_keep(sl_plog *l);
+void sl_plog_release(sl_plog *l);
+const char *sl_plog_dir(const sl_plog *l);
 
 int64_t sl_plog_start_offset(const sl_plog *l); /* log start offset (earliest) */
 int64_t sl_plog_end_offset(const sl_plog *l);   /* next offset to be assigned (high watermark) */
@@ -35,7 +52,10 @@ int64_t sl_plog_size_bytes(const sl_plog *l);
 /* Appends one validated v2 batch (len bytes, CRC already checked by the caller). The base
  * offset field in batch is rewritten in place to the assigned offset, which is returned in
  * *base. The bytes reach the file with write(2) before this returns; durability needs
- * sl_plog_sync. Rolls segments by size and time. */
+ * sl_plog_sync. Rolls segments by size and time. SL_ERR_INVAL for a malformed header; -errno
+ * (e.g. -ENOSPC) when the write fails, with nothing of the batch left in the file, so a later
+ * append succeeds once the cause is gone. After a failed fdatasync every append returns that
+ * error until the log is reopened. */
 int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base);
 
 /* Appends to out whole batches starting with the one containing offset, until adding the next
@@ -44,15 +64,19 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base);
  * log), or SL_ERR_NOTFOUND when offset is outside [start, end]. */
 int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out);
 
-/* The first offset whose batch max timestamp is >= ts (ListOffsets by time); *offset = -1 and
- * *ts_out = -1 when there is none. */
+/* The first offset with a timestamp >= ts (ListOffsets by time) and that record's timestamp;
+ * *offset = -1 and *ts_out = -1 when there is none. Exact for uncompressed batches; for a
+ * compressed one the batch's base offset (every record of it is returned to the consumer). */
 int sl_plog_offset_for_time(sl_plog *l, int64_t ts, int64_t *offset, int64_t *ts_out);
 
 /* fdatasync()s everything appended so far; returns the end offset it covers in *synced. Safe to
- * call from a worker thread while the loop thread appends. */
+ * call from a worker thread while the loop thread appends (hold a reference). Never holds a
+ * lock the loop needs while it waits for the disk. SL_ERR_CLOSED once destroyed. */
 int sl_plog_sync(sl_plog *l, int64_t *synced);
 
-/* Applies time and size retention as of now_ms, deleting whole closed segments. */
+/* Applies time and size retention as of now_ms, deleting whole closed segments (never the
+ * active one) from the oldest; the start offset moves up. Time is a segment's largest record
+ * timestamp (its file's mtime when it has none). Returns the number of segments deleted. */
 int sl_plog_retain(sl_plog *l, int64_t now_ms);
 
 #endif

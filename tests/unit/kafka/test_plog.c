@@ -1,0 +1,786 @@
+/* test_plog.c: the partition log: append/read across segments, reads inside batches and under
+ * max_bytes, offset_for_time, rolls, retention, recovery from torn and corrupt tails (clean and
+ * after a real crash of a child process), index rebuilds, write errors and sync concurrency. */
+#include "kafka/plog.h"
+#include "batch_util.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <uv.h>
+#include <cmocka.h>
+
+/* What the log should hold: every appended batch, as rewritten by the log. */
+typedef struct model {
+    sl_buf data;
+    size_t *at, *len;
+    int64_t *base, *last;
+    size_t n, cap;
+} model;
+
+static void model_free(model *m)
+{
+    sl_buf_free(&m->data);
+    free(m->at);
+    free(m->len);
+    free(m->base);
+    free(m->last);
+    memset(m, 0, sizeof(*m));
+}
+
+static void model_add(model *m, const uint8_t *b, size_t len, int64_t base, int recs)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->at = realloc(m->at, m->cap * sizeof(size_t));
+        m->len = realloc(m->len, m->cap * sizeof(size_t));
+        m->base = realloc(m->base, m->cap * sizeof(int64_t));
+        m->last = realloc(m->last, m->cap * sizeof(int64_t));
+    }
+    m->at[m->n] = m->data.len;
+    m->len[m->n] = len;
+    m->base[m->n] = base;
+    m->last[m->n] = base + recs - 1;
+    m->n++;
+    sl_buf_append(&m->data, b, len);
+}
+
+/* Appends count batches of recs records; timestamps continue from *ts by step per record. */
+static void append_n(sl_plog *l, model *m, int count, int recs, int64_t *ts, int64_t step,
+                     size_t vlen)
+{
+    sl_buf b = SL_BUF_INIT;
+    for (int i = 0; i < count; i++) {
+        sl_buf_reset(&b);
+        tb_batch(&b, recs, *ts, step, vlen, (uint8_t)('a' + (m->n % 26)));
+        if (*ts >= 0) *ts += recs * step;
+        int64_t base = -1, expect = sl_plog_end_offset(l);
+        assert_int_equal(sl_plog_append(l, b.ptr, b.len, &base), 0);
+        assert_int_equal(base, expect);
+        assert_int_equal(sl_plog_end_offset(l), expect + recs);
+        model_add(m, b.ptr, b.len, base, recs);
+    }
+    sl_buf_free(&b);
+}
+
+static size_t model_find(const model *m, int64_t offset)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->base[i] <= offset && offset <= m->last[i]) return i;
+    fail_msg("offset %lld not in model", (long long)offset);
+    return 0;
+}
+
+/* Reads at offset and checks the result is whole batches from the model, starting with the one
+ * holding offset, within max_bytes unless a single batch. Returns the number of batches. */
+static size_t check_read(sl_plog *l, const model *m, int64_t offset, size_t max_bytes)
+{
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_plog_read(l, offset, max_bytes, &out), 0);
+    size_t i = model_find(m, offset), off = 0, n = 0;
+    while (off < out.len) {
+        assert_true(i < m->n);
+        assert_true(off + m->len[i] <= out.len);
+        assert_memory_equal(out.ptr + off, m->data.ptr + m->at[i], m->len[i]);
+        off += m->len[i++];
+        n++;
+    }
+    assert_true(n >= 1);
+    if (n > 1) assert_true(out.len <= max_bytes);
+    sl_buf_free(&out);
+    return n;
+}
+
+static int count_files(const char *dir, const char *ext)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "ls %s | grep -c '\\.%s$'", dir, ext);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    pclose(p);
+    return n;
+}
+
+static void seg_path(char *out, const char *dir, int64_t base, const char *ext)
+{
+    snprintf(out, 512, "%s/%020lld.%s", dir, (long long)base, ext);
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (int64_t)st.st_size;
+}
+
+static sl_plog_opts small_opts(void)
+{
+    sl_plog_opts o;
+    sl_plog_opts_default(&o);
+    o.segment_bytes = 64 << 10;
+    o.index_interval = 1024;
+    return o;
+}
+
+static void test_round_trip_segments(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    sl_plog *l;
+    model m = {0};
+    int64_t ts = 1700000000000;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_start_offset(l), 0);
+    assert_int_equal(sl_plog_end_offset(l), 0);
+    append_n(l, &m, 600, 5, &ts, 1, 100);
+    assert_true(count_files(dir, "log") >= 5);
+    assert_int_equal(sl_plog_size_bytes(l), (int64_t)m.data.len);
+
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off += 7)
+        check_read(l, &m, off, 10000);
+    for (int64_t off = sl_plog_end_offset(l) - 1; off >= 0; off -= 13)
+        check_read(l, &m, off, 3000);
+
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_plog_read(l, sl_plog_end_offset(l), 1000, &out), 0);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(sl_plog_read(l, sl_plog_end_offset(l) + 1, 1000, &out), SL_ERR_NOTFOUND);
+    assert_int_equal(sl_plog_read(l, -1, 1000, &out), SL_ERR_NOTFOUND);
+
+    /* A sequential consumer: each read continues where the last stopped. */
+    int64_t next = 0;
+    size_t got = 0;
+    while (next < sl_plog_end_offset(l)) {
+        sl_buf_reset(&out);
+        assert_int_equal(sl_plog_read(l, next, 4096, &out), 0);
+        assert_true(out.len > 0);
+        size_t off = 0;
+        while (off < out.len) {
+            int64_t base = (int64_t)sl_get_be64(out.ptr + off);
+            int64_t last = base + (int32_t)sl_get_be32(out.ptr + off + 23);
+            off += 12 + sl_get_be32(out.ptr + off + 8);
+            next = last + 1;
+            got++;
+        }
+    }
+    assert_int_equal(got, m.n);
+    sl_buf_free(&out);
+
+    int64_t end = sl_plog_end_offset(l), size = sl_plog_size_bytes(l);
+    sl_plog_close(l);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_start_offset(l), 0);
+    assert_int_equal(sl_plog_end_offset(l), end);
+    assert_int_equal(sl_plog_size_bytes(l), size);
+    for (int64_t off = 0; off < end; off += 11)
+        check_read(l, &m, off, 5000);
+    append_n(l, &m, 10, 5, &ts, 1, 100);
+    check_read(l, &m, end, 100000);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void test_read_middle_and_max_bytes(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    sl_plog *l;
+    model m = {0};
+    int64_t ts = 1000;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 20, 10, &ts, 1, 50);
+    size_t blen = m.len[0];
+
+    /* Offset 15 sits inside the second batch (10..19): that batch comes back whole. */
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_plog_read(l, 15, blen, &out), 0);
+    assert_int_equal(out.len, blen);
+    assert_int_equal(sl_get_be64(out.ptr), 10);
+    sl_buf_free(&out);
+
+    assert_int_equal(check_read(l, &m, 0, 1), 1); /* first batch whole though too big */
+    assert_int_equal(check_read(l, &m, 0, 0), 1);
+    assert_int_equal(check_read(l, &m, 0, blen * 3), 3); /* exactly three */
+    assert_int_equal(check_read(l, &m, 0, blen * 3 + blen / 2), 3);
+    assert_int_equal(check_read(l, &m, 33, blen * 2), 2);
+    assert_int_equal(check_read(l, &m, 190, 1 << 20), 1); /* the end of the log */
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void test_offset_for_time(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    sl_plog *l;
+    model m = {0};
+    int64_t ts = 10000, off, t;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 400, 4, &ts, 10, 100); /* record k has timestamp 10000 + 10 k */
+    assert_true(count_files(dir, "log") >= 3);
+
+    for (int round = 0; round < 2; round++) {
+        for (int64_t k = 0; k < 1600; k += 37) {
+            assert_int_equal(sl_plog_offset_for_time(l, 10000 + 10 * k, &off, &t), 0);
+            assert_int_equal(off, k);
+            assert_int_equal(t, 10000 + 10 * k);
+            assert_int_equal(sl_plog_offset_for_time(l, 10000 + 10 * k - 5, &off, &t), 0);
+            assert_int_equal(off, k);
+        }
+        assert_int_equal(sl_plog_offset_for_time(l, 0, &off, &t), 0);
+        assert_int_equal(off, 0);
+        assert_int_equal(t, 10000);
+        assert_int_equal(sl_plog_offset_for_time(l, 10000 + 10 * 1600, &off, &t), 0);
+        assert_int_equal(off, -1);
+        assert_int_equal(t, -1);
+        /* Again after a reopen, from the indexes on disk. */
+        sl_plog_close(l);
+        assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    }
+
+    /* A compressed batch cannot be searched record by record: its base offset answers. */
+    sl_buf b = SL_BUF_INIT;
+    tb_batch_attrs(&b, 4, 50000, 10, 10, 'z', 1);
+    int64_t base;
+    assert_int_equal(sl_plog_append(l, b.ptr, b.len, &base), 0);
+    assert_int_equal(sl_plog_offset_for_time(l, 50020, &off, &t), 0);
+    assert_int_equal(off, base);
+    sl_buf_free(&b);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void test_roll_by_size_and_time(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    o.segment_bytes = 10000;
+    o.segment_ms = 1000;
+    sl_plog *l;
+    model m = {0};
+    int64_t ts = 1000;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 1, 1, &ts, 1, 100);
+    int64_t t2 = 1500;
+    append_n(l, &m, 1, 1, &t2, 1, 100);
+    assert_int_equal(count_files(dir, "log"), 1);
+    int64_t t3 = 2001; /* more than segment_ms after the segment's first batch */
+    append_n(l, &m, 1, 1, &t3, 1, 100);
+    assert_int_equal(count_files(dir, "log"), 2);
+
+    /* By size: a segment never passes segment_bytes unless one batch does. */
+    int64_t t4 = 2002;
+    append_n(l, &m, 30, 3, &t4, 0, 1000);
+    int nlogs = count_files(dir, "log");
+    assert_true(nlogs >= 10);
+    char p[512];
+    int seen = 0;
+    for (size_t i = 0; i < m.n; i++) {
+        seg_path(p, dir, m.base[i], "log");
+        if (file_size(p) < 0) continue;
+        assert_true(file_size(p) > 0 && file_size(p) <= o.segment_bytes);
+        seen++;
+    }
+    assert_int_equal(seen, nlogs);
+    /* Each rolled segment's indexes were written and synced. */
+    seg_path(p, dir, 0, "timeindex");
+    assert_int_equal(file_size(p), 12);
+
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off++)
+        check_read(l, &m, off, 3000);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+
+    /* By wall clock, when batches carry no timestamps. */
+    tb_tmpdir(dir, "plog");
+    o.segment_ms = 30;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    int64_t none = -1;
+    append_n(l, &m, 1, 1, &none, 0, 10);
+    usleep(10 * 1000);
+    append_n(l, &m, 1, 1, &none, 0, 10);
+    nlogs = count_files(dir, "log");
+    usleep(60 * 1000);
+    append_n(l, &m, 1, 1, &none, 0, 10);
+    assert_int_equal(count_files(dir, "log"), nlogs + 1);
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off++)
+        check_read(l, &m, off, 3000);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void test_retention(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    o.segment_bytes = 8000;
+    sl_plog *l;
+    model m = {0};
+    int64_t now = 1700000000000, day = 86400000;
+    int64_t ts = now - 10 * day;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 40, 2, &ts, 0, 500); /* ten days old: past the 7 d default */
+    ts = now - 1000;
+    append_n(l, &m, 40, 2, &ts, 0, 500);
+    int before = count_files(dir, "log");
+    assert_true(before >= 8);
+
+    /* By time: every segment holding only old data goes; the one where fresh data starts
+     * stays, so the first fresh offset (80) is still readable. */
+    int n = sl_plog_retain(l, now);
+    assert_true(n >= 3);
+    assert_int_equal(count_files(dir, "log"), before - n);
+    assert_int_equal(count_files(dir, "index"), before - n);
+    int64_t start = sl_plog_start_offset(l);
+    assert_true(start > 0 && start <= 80);
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_plog_read(l, start - 1, 1000, &out), SL_ERR_NOTFOUND);
+    check_read(l, &m, start, 1000);
+    check_read(l, &m, 80, 1000);
+    assert_int_equal(sl_plog_retain(l, now), 0);
+
+    /* The start offset survives a reopen (it is the first segment's base). */
+    int64_t size = sl_plog_size_bytes(l);
+    sl_plog_close(l);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_start_offset(l), start);
+    assert_int_equal(sl_plog_size_bytes(l), size);
+    sl_plog_close(l);
+
+    /* By bytes: as Kafka, what remains is at least retention_bytes. */
+    o.retention_ms = -1;
+    o.retention_bytes = size / 2;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    n = sl_plog_retain(l, now + 100 * day);
+    assert_true(n >= 1);
+    assert_true(sl_plog_size_bytes(l) >= o.retention_bytes);
+    assert_true(sl_plog_size_bytes(l) < o.retention_bytes + 8000);
+    assert_true(sl_plog_start_offset(l) > start);
+    check_read(l, &m, sl_plog_start_offset(l), 1000);
+    sl_plog_close(l);
+
+    /* Never the active segment, even when everything is expired. */
+    o.retention_ms = 1;
+    o.retention_bytes = 0;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    int64_t end = sl_plog_end_offset(l);
+    assert_true(sl_plog_retain(l, now + 100 * day) >= 1);
+    assert_int_equal(count_files(dir, "log"), 1);
+    assert_int_equal(sl_plog_end_offset(l), end);
+    assert_true(sl_plog_start_offset(l) < end);
+    check_read(l, &m, sl_plog_start_offset(l), 1000);
+    ts = now;
+    append_n(l, &m, 1, 2, &ts, 0, 10);
+    assert_int_equal(m.base[m.n - 1], end);
+    sl_buf_free(&out);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static int64_t active_base(const model *m, const char *dir)
+{
+    char p[512];
+    int64_t best = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        seg_path(p, dir, m->base[i], "log");
+        if (file_size(p) >= 0) best = m->base[i];
+    }
+    return best;
+}
+
+/* Reopens after damage to the last batch and checks: that batch is gone, all before it reads
+ * back, and appends continue at its offset. */
+static void check_tail_cut(const char *dir, sl_plog_opts *o, model *m)
+{
+    sl_plog *l;
+    int64_t last = m->base[m->n - 1];
+    assert_int_equal(sl_plog_open(dir, o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), last);
+    char p[512];
+    seg_path(p, dir, active_base(m, dir), "log");
+    m->n--;
+    m->data.len = m->at[m->n];
+    for (int64_t off = 0; off < last; off += 3)
+        check_read(l, m, off, 2000);
+    int64_t ts = 5000;
+    append_n(l, m, 3, 5, &ts, 1, 100);
+    assert_int_equal(m->base[m->n - 3], last);
+    sl_plog_close(l);
+    assert_int_equal(sl_plog_open(dir, o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), last + 15);
+    for (int64_t off = 0; off < last + 15; off += 3)
+        check_read(l, m, off, 2000);
+    sl_plog_close(l);
+}
+
+static void fill_log(const char *dir, sl_plog_opts *o, model *m, int batches)
+{
+    sl_plog *l;
+    int64_t ts = 1000;
+    assert_int_equal(sl_plog_open(dir, o, &l), 0);
+    append_n(l, m, batches, 5, &ts, 1, 100);
+    sl_plog_close(l);
+}
+
+static void test_recovery_truncated_mid_batch(void **state)
+{
+    char dir[256], p[512];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    model m = {0};
+    fill_log(dir, &o, &m, 250); /* several segments */
+    seg_path(p, dir, active_base(&m, dir), "log");
+    int64_t size = file_size(p);
+    assert_int_equal(truncate(p, size - (int64_t)m.len[m.n - 1] / 2), 0);
+    check_tail_cut(dir, &o, &m);
+    assert_int_equal(count_files(dir, "log"), count_files(dir, "index"));
+
+    /* A torn header: only 20 bytes of the last batch made it. */
+    seg_path(p, dir, active_base(&m, dir), "log");
+    size = file_size(p);
+    assert_int_equal(truncate(p, size - (int64_t)m.len[m.n - 1] + 20), 0);
+    check_tail_cut(dir, &o, &m);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void flip_byte(const char *path, int64_t pos)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t c;
+    assert_int_equal(pread(fd, &c, 1, pos), 1);
+    c ^= 0x5a;
+    assert_int_equal(pwrite(fd, &c, 1, pos), 1);
+    close(fd);
+}
+
+static void test_recovery_flipped_byte(void **state)
+{
+    char dir[256], p[512];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    model m = {0};
+    fill_log(dir, &o, &m, 250);
+    seg_path(p, dir, active_base(&m, dir), "log");
+    int64_t size = file_size(p);
+    flip_byte(p, size - (int64_t)m.len[m.n - 1] / 2); /* inside the records: CRC catches it */
+    check_tail_cut(dir, &o, &m);
+
+    /* Garbage where a length should be, as a lost page of zeros would leave. */
+    seg_path(p, dir, active_base(&m, dir), "log");
+    size = file_size(p);
+    int fd = open(p, O_RDWR);
+    uint8_t zeros[64] = {0};
+    assert_int_equal(pwrite(fd, zeros, sizeof(zeros), size - (int64_t)m.len[m.n - 1]), 64);
+    close(fd);
+    check_tail_cut(dir, &o, &m);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void read_file(const char *path, sl_buf *out)
+{
+    sl_buf_reset(out);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        sl_buf_append(out, buf, n);
+    fclose(f);
+}
+
+static void test_missing_index_rebuilt(void **state)
+{
+    char dir[256], p[512];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    model m = {0};
+    int64_t ts = 1000;
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 450, 5, &ts, 7, 100);
+    int64_t end = sl_plog_end_offset(l);
+    sl_plog_close(l);
+
+    /* Remember every index file, then delete them all. */
+    size_t nfiles = 0;
+    int64_t bases[64];
+    sl_buf orig[64][2];
+    const char *ext[2] = {"index", "timeindex"};
+    for (size_t i = 0; i < m.n; i++) {
+        seg_path(p, dir, m.base[i], "log");
+        if (file_size(p) < 0) continue;
+        bases[nfiles] = m.base[i];
+        for (int k = 0; k < 2; k++) {
+            sl_buf_init(&orig[nfiles][k]);
+            seg_path(p, dir, m.base[i], ext[k]);
+            read_file(p, &orig[nfiles][k]);
+            assert_int_equal(unlink(p), 0);
+        }
+        nfiles++;
+    }
+    assert_true(nfiles >= 4);
+    assert_true(orig[0][0].len > 0 && orig[0][1].len > 0);
+
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), end);
+    for (int64_t off = 0; off < end; off += 5)
+        check_read(l, &m, off, 3000);
+    int64_t off, t;
+    assert_int_equal(sl_plog_offset_for_time(l, 1000 + 7 * 700, &off, &t), 0);
+    assert_int_equal(off, 700);
+    sl_plog_close(l);
+    /* The rebuilt files are the ones the appends wrote. */
+    sl_buf now = SL_BUF_INIT;
+    for (size_t i = 0; i < nfiles; i++)
+        for (int k = 0; k < 2; k++) {
+            seg_path(p, dir, bases[i], ext[k]);
+            read_file(p, &now);
+            assert_int_equal(now.len, orig[i][k].len);
+            assert_memory_equal(now.ptr, orig[i][k].ptr, now.len);
+        }
+
+    /* An index of the right size but wrong content is caught at first use and rebuilt. */
+    seg_path(p, dir, bases[1], "index");
+    int fd = open(p, O_RDWR);
+    uint8_t junk[16];
+    memset(junk, 0xff, sizeof(junk));
+    assert_int_equal(pwrite(fd, junk, sizeof(junk), 8), 16);
+    close(fd);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    for (int64_t o2 = bases[1]; o2 < bases[2]; o2++)
+        check_read(l, &m, o2, 3000);
+    sl_plog_close(l);
+    read_file(p, &now);
+    assert_memory_equal(now.ptr, orig[1][0].ptr, now.len);
+
+    sl_buf_free(&now);
+    for (size_t i = 0; i < nfiles; i++)
+        for (int k = 0; k < 2; k++)
+            sl_buf_free(&orig[i][k]);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+/* A child appends and dies without closing, as under kill -9; the parent recovers. */
+static void test_recovery_after_crash(void **state)
+{
+    char dir[256], p[512];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    model m = {0};
+    int64_t ts = 1000;
+    /* The parent builds the same batches to compare with. */
+    sl_buf b = SL_BUF_INIT;
+    for (int i = 0; i < 300; i++) {
+        sl_buf_reset(&b);
+        tb_batch(&b, 5, ts, 1, 100, (uint8_t)('a' + i % 26));
+        ts += 5;
+        sl_put_be64(b.ptr, (uint64_t)i * 5);
+        model_add(&m, b.ptr, b.len, i * 5, 5);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        sl_plog *l;
+        if (sl_plog_open(dir, &o, &l)) _exit(1);
+        for (size_t i = 0; i < m.n; i++) {
+            int64_t base, synced;
+            sl_buf_reset(&b);
+            sl_buf_append(&b, m.data.ptr + m.at[i], m.len[i]);
+            if (sl_plog_append(l, b.ptr, b.len, &base) || base != m.base[i]) _exit(2);
+            if (i == 150 && (sl_plog_sync(l, &synced) || synced != 755)) _exit(3);
+        }
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), 1500);
+    for (int64_t off = 0; off < 1500; off += 4)
+        check_read(l, &m, off, 3000);
+    sl_plog_close(l);
+
+    /* Without a recovery point the whole active segment is verified; a torn tail still goes. */
+    snprintf(p, sizeof(p), "%s/recovery-point", dir);
+    assert_int_equal(unlink(p), 0);
+    seg_path(p, dir, active_base(&m, dir), "log");
+    assert_int_equal(truncate(p, file_size(p) - 10), 0);
+    check_tail_cut(dir, &o, &m);
+    sl_buf_free(&b);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void test_write_error_truncates(void **state)
+{
+    char dir[256], p[512];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    model m = {0};
+    int64_t ts = 1000;
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 10, 5, &ts, 1, 100);
+    seg_path(p, dir, 0, "log");
+    int64_t size = file_size(p), end = sl_plog_end_offset(l);
+
+    /* The file may grow by only half a batch: the write fails part way. */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(size + (int64_t)m.len[0] / 2);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    sl_buf b = SL_BUF_INIT;
+    tb_batch(&b, 5, ts, 1, 100, 'x');
+    int64_t base = -1;
+    int rc = sl_plog_append(l, b.ptr, b.len, &base);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(rc, -EFBIG);
+    assert_int_equal(file_size(p), size);
+    assert_int_equal(sl_plog_end_offset(l), end);
+
+    /* Space is back: the next append lands where the failed one would have. */
+    append_n(l, &m, 3, 5, &ts, 1, 100);
+    assert_int_equal(m.base[10], end);
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off++)
+        check_read(l, &m, off, 1500);
+    sl_plog_close(l);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), end + 15);
+    sl_plog_close(l);
+    sl_buf_free(&b);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+static void test_bad_batches(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, NULL, &l), 0);
+    sl_buf b = SL_BUF_INIT;
+    tb_batch(&b, 2, 1, 1, 10, 'q');
+    int64_t base;
+    assert_int_equal(sl_plog_append(l, b.ptr, 40, &base), SL_ERR_INVAL);
+    assert_int_equal(sl_plog_append(l, b.ptr, b.len - 1, &base), SL_ERR_INVAL);
+    b.ptr[16] = 1;
+    assert_int_equal(sl_plog_append(l, b.ptr, b.len, &base), SL_ERR_INVAL);
+    b.ptr[16] = 2;
+    assert_int_equal(sl_plog_append(l, b.ptr, b.len, &base), 0);
+    assert_int_equal(sl_plog_end_offset(l), 2);
+    assert_int_equal(sl_plog_size_bytes(l), (int64_t)b.len);
+    sl_buf_free(&b);
+    sl_plog_close(l);
+    tb_rm_rf(dir);
+}
+
+/* A worker syncs in a loop while the loop thread appends, rolls, applies retention and finally
+ * destroys the log under it. */
+typedef struct syncer {
+    sl_plog *l;
+    atomic_int stop;
+    int64_t last;
+    int rounds, closed_seen, bad;
+} syncer;
+
+static void syncer_main(void *arg)
+{
+    syncer *s = arg;
+    while (!atomic_load(&s->stop)) {
+        int64_t synced = -1;
+        int rc = sl_plog_sync(s->l, &synced);
+        if (rc == SL_ERR_CLOSED) {
+            s->closed_seen = 1;
+            break;
+        }
+        if (rc || synced < s->last) s->bad++;
+        s->last = synced;
+        s->rounds++;
+    }
+}
+
+static void test_sync_concurrent(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    o.segment_bytes = 16 << 10;
+    o.retention_bytes = 64 << 10;
+    o.retention_ms = -1;
+    sl_plog *l;
+    model m = {0};
+    int64_t ts = 1000;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    syncer s = {.l = l};
+    sl_plog_keep(l); /* the worker's reference */
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, syncer_main, &s), 0);
+    for (int i = 0; i < 40; i++) {
+        append_n(l, &m, 25, 5, &ts, 1, 100);
+        assert_true(sl_plog_retain(l, 0) >= 0);
+        usleep(1000);
+    }
+    int64_t end = sl_plog_end_offset(l), synced;
+    assert_true(sl_plog_start_offset(l) > 0);
+    check_read(l, &m, sl_plog_start_offset(l), 1000);
+    assert_int_equal(sl_plog_sync(l, &synced), 0);
+    assert_int_equal(synced, end);
+    assert_int_equal(sl_plog_destroy(l), 0);
+    uv_thread_join(&t);
+    assert_int_equal(s.bad, 0);
+    assert_true(s.rounds > 0);
+    assert_int_equal(s.closed_seen, 1);
+    sl_plog_release(l);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), -1);
+    model_free(&m);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_round_trip_segments),
+    cmocka_unit_test(test_read_middle_and_max_bytes),
+    cmocka_unit_test(test_offset_for_time),
+    cmocka_unit_test(test_roll_by_size_and_time),
+    cmocka_unit_test(test_retention),
+    cmocka_unit_test(test_recovery_truncated_mid_batch),
+    cmocka_unit_test(test_recovery_flipped_byte),
+    cmocka_unit_test(test_missing_index_rebuilt),
+    cmocka_unit_test(test_recovery_after_crash),
+    cmocka_unit_test(test_write_error_truncates),
+    cmocka_unit_test(test_bad_batches),
+    cmocka_unit_test(test_sync_concurrent),
+};
+
+int main(void)
+{
+    sl_log_level =
+        getenv("SLUICE_LOG_LEVEL") ? sl_log_level_parse(getenv("SLUICE_LOG_LEVEL")) : SL_LOG_ERROR;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
