@@ -55,6 +55,7 @@
 #define IDX_ENT      8
 #define TIDX_ENT     12
 #define IDX_FLUSH    64 /* pending index entries written together: one write per 256 KiB of log */
+#define WRITEBACK    (8 << 20) /* start writeback of the active segment every this many bytes */
 #define SCAN_CHUNK   (1 << 20)
 #define LOCATE_CHUNK (16 << 10)
 #define READ_CACHE   4
@@ -87,8 +88,9 @@ typedef struct seg {
     uint32_t ntidx, ctidx, ntidx_disk;
     bool idx_loaded; /* closed segments load their indexes on first use */
     int64_t since_idx;
-    int refs;  /* worker pins, under l->mu */
-    bool dead; /* removed from the log; freed when refs drops to 0 */
+    int64_t wb_pos; /* writeback started up to here */
+    int refs;       /* worker pins, under l->mu */
+    bool dead;      /* removed from the log; freed when refs drops to 0 */
 } seg;
 
 typedef struct rcache_ent {
@@ -1047,6 +1049,12 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
     uv_mutex_unlock(&l->mu);
     l->total_bytes += (int64_t)len;
     if (s->nidx - s->nidx_disk >= IDX_FLUSH) seg_flush_index(l, s);
+    if (s->size - s->wb_pos >= WRITEBACK) {
+        /* Without it a roll's fdatasync could find a whole segment dirty (flush=os) and stall
+         * the loop; with it writeback trickles along and the roll has little left to do. */
+        sync_file_range(s->fd, s->wb_pos, s->size - s->wb_pos, SYNC_FILE_RANGE_WRITE);
+        s->wb_pos = s->size;
+    }
     *base = off;
     return 0;
 }

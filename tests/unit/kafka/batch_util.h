@@ -15,8 +15,8 @@
 /* Appends to b a batch of n records, record i with timestamp ts0 + i * step and a value of vlen
  * bytes filled with fill. attrs sets the batch attributes (e.g. 1 claims gzip). Returns the
  * batch's offset in b. */
-static size_t tb_batch_attrs(sl_buf *b, int n, int64_t ts0, int64_t step, size_t vlen, uint8_t fill,
-                             int16_t attrs)
+static inline size_t tb_batch_attrs(sl_buf *b, int n, int64_t ts0, int64_t step, size_t vlen,
+                                    uint8_t fill, int16_t attrs)
 {
     size_t at = b->len;
     sl_buf_put_be64(b, 0);            /* base offset, assigned by the log */
@@ -51,7 +51,8 @@ static size_t tb_batch_attrs(sl_buf *b, int n, int64_t ts0, int64_t step, size_t
     return at;
 }
 
-static size_t tb_batch(sl_buf *b, int n, int64_t ts0, int64_t step, size_t vlen, uint8_t fill)
+static inline size_t tb_batch(sl_buf *b, int n, int64_t ts0, int64_t step, size_t vlen,
+                              uint8_t fill)
 {
     return tb_batch_attrs(b, n, ts0, step, vlen, fill, 0);
 }
@@ -62,13 +63,13 @@ static int tb_rm_one(const char *p, const struct stat *st, int flag, struct FTW 
     return remove(p);
 }
 
-static void tb_rm_rf(const char *dir)
+static inline void tb_rm_rf(const char *dir)
 {
     nftw(dir, tb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Creates a fresh directory under TMPDIR (or /tmp); path must hold 256 bytes. */
-static void tb_tmpdir(char *path, const char *tag)
+static inline void tb_tmpdir(char *path, const char *tag)
 {
     const char *t = getenv("TMPDIR");
     snprintf(path, 256, "%s/sluice-%s-XXXXXX", t && *t ? t : "/tmp", tag);
