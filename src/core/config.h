@@ -63,9 +63,11 @@ typedef struct sl_opt {
     int64_t min, max;    /* INT, DURATION, SIZE: inclusive bounds, both 0 means unbounded */
 } sl_opt;
 
-/* Sets every option of tbl in obj to its default. */
+/* Sets every option of tbl in obj to its default (overwriting, not freeing, what was there).
+ * A default that does not parse aborts: the table is wrong. */
 void sl_config_defaults(const sl_opt *tbl, void *obj);
-/* Parses one value; on failure writes a one-line reason (naming the key) into err. */
+/* Parses one value; on failure writes a one-line reason (naming the key) into err and returns
+ * SL_ERR_NOTFOUND for an unknown name or SL_ERR_CONFIG for a bad value. */
 int sl_config_set(const sl_opt *tbl, void *obj, const char *name, const char *value, char *err,
                   size_t errlen);
 /* Applies a YAML map to obj. Unknown keys, wrong node kinds and bad values are each added to
@@ -80,6 +82,7 @@ void sl_config_help(const sl_opt *tbl, FILE *out);
 
 /* Parses command-line flags "--name value", "--name=value" and bare "--flag" for BOOL options,
  * starting at argv[*argi], stopping at "--" or the first non-flag argument (left in *argi).
+ * '-' and '_' are the same in flag names (--data-dir sets data_dir); "-x" looks up "x".
  * "--help" prints usage and returns 1. An unknown flag or bad value prints one line
  * "sluice CMD: reason" to stderr and returns SL_ERR_INVAL, which callers turn into exit 2. */
 int sl_args_parse(const sl_opt *tbl, void *obj, const char *cmd, const char *usage, int argc,
