@@ -15,7 +15,7 @@ typedef struct sl_slice {
 } sl_slice;
 
 #define SL_SLICE_STR(s) ((sl_slice){(const uint8_t *)(s), strlen(s)})
-#define SL_SLICE_NULL ((sl_slice){NULL, 0})
+#define SL_SLICE_NULL   ((sl_slice){NULL, 0})
 
 /* True when both slices hold the same bytes. */
 bool sl_slice_eq(sl_slice a, sl_slice b);
@@ -30,7 +30,10 @@ typedef struct sl_buf {
     size_t cap;
 } sl_buf;
 
-#define SL_BUF_INIT {NULL, 0, 0}
+#define SL_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void sl_buf_init(sl_buf *b);
 void sl_buf_free(sl_buf *b);
@@ -45,8 +48,14 @@ void sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf
 void sl_buf_vprintf(sl_buf *b, const char *fmt, va_list ap);
 /* Drops the first n bytes (n <= len), moving the rest down. */
 void sl_buf_consume(sl_buf *b, size_t n);
-static inline void sl_buf_reset(sl_buf *b) { b->len = 0; }
-static inline sl_slice sl_buf_slice(const sl_buf *b) { return (sl_slice){b->ptr, b->len}; }
+static inline void sl_buf_reset(sl_buf *b)
+{
+    b->len = 0;
+}
+static inline sl_slice sl_buf_slice(const sl_buf *b)
+{
+    return (sl_slice){b->ptr, b->len};
+}
 /* Moves src into dst (dst's old memory is freed); src becomes empty. */
 void sl_buf_move(sl_buf *dst, sl_buf *src);
 /* Returns a NUL-terminated view (appends a NUL that len does not count). */

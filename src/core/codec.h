@@ -9,7 +9,10 @@
 #include "core/buf.h"
 #include <string.h>
 
-static inline uint16_t sl_get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t sl_get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t sl_get_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -36,8 +39,14 @@ static inline void sl_put_be64(uint8_t *p, uint64_t v)
     sl_put_be32(p + 4, (uint32_t)v);
 }
 
-static inline uint64_t sl_zigzag_enc(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static inline int64_t sl_zigzag_dec(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static inline uint64_t sl_zigzag_enc(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t sl_zigzag_dec(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 #define SL_VARINT_MAX 10
 /* Writes v as an unsigned LEB128 varint into p (room for SL_VARINT_MAX); returns bytes used. */
@@ -61,8 +70,14 @@ static inline void sl_rd_init(sl_rd *r, const void *p, size_t n)
     r->end = n ? r->start + n : r->start; /* an empty sl_buf has a NULL ptr; NULL + 0 is UB */
     r->err = 0;
 }
-static inline size_t sl_rd_left(const sl_rd *r) { return (size_t)(r->end - r->p); }
-static inline size_t sl_rd_offset(const sl_rd *r) { return (size_t)(r->p - r->start); }
+static inline size_t sl_rd_left(const sl_rd *r)
+{
+    return (size_t)(r->end - r->p);
+}
+static inline size_t sl_rd_offset(const sl_rd *r)
+{
+    return (size_t)(r->p - r->start);
+}
 static inline int sl_rd_fail(sl_rd *r)
 {
     r->err = SL_ERR_PARSE;
@@ -79,7 +94,10 @@ static inline int sl_rd_u8(sl_rd *r, uint8_t *v)
     *v = *r->p++;
     return 0;
 }
-static inline int sl_rd_i8(sl_rd *r, int8_t *v) { return sl_rd_u8(r, (uint8_t *)v); }
+static inline int sl_rd_i8(sl_rd *r, int8_t *v)
+{
+    return sl_rd_u8(r, (uint8_t *)v);
+}
 static inline int sl_rd_be16(sl_rd *r, uint16_t *v)
 {
     if (sl_rd_need(r, 2)) return SL_ERR_PARSE;
@@ -101,9 +119,18 @@ static inline int sl_rd_be64(sl_rd *r, uint64_t *v)
     r->p += 8;
     return 0;
 }
-static inline int sl_rd_i16(sl_rd *r, int16_t *v) { return sl_rd_be16(r, (uint16_t *)v); }
-static inline int sl_rd_i32(sl_rd *r, int32_t *v) { return sl_rd_be32(r, (uint32_t *)v); }
-static inline int sl_rd_i64(sl_rd *r, int64_t *v) { return sl_rd_be64(r, (uint64_t *)v); }
+static inline int sl_rd_i16(sl_rd *r, int16_t *v)
+{
+    return sl_rd_be16(r, (uint16_t *)v);
+}
+static inline int sl_rd_i32(sl_rd *r, int32_t *v)
+{
+    return sl_rd_be32(r, (uint32_t *)v);
+}
+static inline int sl_rd_i64(sl_rd *r, int64_t *v)
+{
+    return sl_rd_be64(r, (uint64_t *)v);
+}
 /* Borrows the next n bytes. */
 static inline int sl_rd_bytes(sl_rd *r, size_t n, sl_slice *out)
 {
@@ -124,10 +151,22 @@ int sl_rd_uvarint(sl_rd *r, uint64_t *v);
 int sl_rd_varint(sl_rd *r, int64_t *v);
 
 /* Writers: append big-endian values and varints to a growable buffer. */
-static inline void sl_buf_put_u8(sl_buf *b, uint8_t v) { *sl_buf_extend(b, 1) = v; }
-static inline void sl_buf_put_be16(sl_buf *b, uint16_t v) { sl_put_be16(sl_buf_extend(b, 2), v); }
-static inline void sl_buf_put_be32(sl_buf *b, uint32_t v) { sl_put_be32(sl_buf_extend(b, 4), v); }
-static inline void sl_buf_put_be64(sl_buf *b, uint64_t v) { sl_put_be64(sl_buf_extend(b, 8), v); }
+static inline void sl_buf_put_u8(sl_buf *b, uint8_t v)
+{
+    *sl_buf_extend(b, 1) = v;
+}
+static inline void sl_buf_put_be16(sl_buf *b, uint16_t v)
+{
+    sl_put_be16(sl_buf_extend(b, 2), v);
+}
+static inline void sl_buf_put_be32(sl_buf *b, uint32_t v)
+{
+    sl_put_be32(sl_buf_extend(b, 4), v);
+}
+static inline void sl_buf_put_be64(sl_buf *b, uint64_t v)
+{
+    sl_put_be64(sl_buf_extend(b, 8), v);
+}
 void sl_buf_put_uvarint(sl_buf *b, uint64_t v);
 void sl_buf_put_varint(sl_buf *b, int64_t v);
 

@@ -26,19 +26,18 @@ typedef enum { SL_YAML_SCALAR, SL_YAML_MAP, SL_YAML_SEQ } sl_yaml_kind;
 typedef struct sl_yaml {
     sl_yaml_kind kind;
     int line;
-    const char *file;      /* owned by the root document */
-    char *scalar;          /* SL_YAML_SCALAR: the text; NULL for an explicit null (~ or empty) */
-    size_t n;              /* MAP or SEQ: number of children */
-    char **keys;           /* MAP: the keys */
-    int *key_lines;        /* MAP: the line of each key */
+    const char *file;       /* owned by the root document */
+    char *scalar;           /* SL_YAML_SCALAR: the text; NULL for an explicit null (~ or empty) */
+    size_t n;               /* MAP or SEQ: number of children */
+    char **keys;            /* MAP: the keys */
+    int *key_lines;         /* MAP: the line of each key */
     struct sl_yaml **items; /* MAP values or SEQ items */
 } sl_yaml;
 
 /* Loads a YAML file (or a string; name is used in messages). Syntax errors, anchors/aliases and
  * duplicate keys are reported into errs with file:line. Returns 0 or SL_ERR_CONFIG. */
 int sl_yaml_load_file(const char *path, sl_yaml **out, sl_errs *errs);
-int sl_yaml_load_str(const char *text, size_t len, const char *name, sl_yaml **out,
-                     sl_errs *errs);
+int sl_yaml_load_str(const char *text, size_t len, const char *name, sl_yaml **out, sl_errs *errs);
 /* Looks up key in a map, following dots ("store.listen"); NULL if absent or not a map. */
 const sl_yaml *sl_yaml_get(const sl_yaml *map, const char *path);
 void sl_yaml_free(sl_yaml *y);
@@ -54,7 +53,7 @@ typedef enum {
 } sl_opt_type;
 
 typedef struct sl_opt {
-    const char *name;    /* key within its section, e.g. "listen"; NULL ends a table */
+    const char *name; /* key within its section, e.g. "listen"; NULL ends a table */
     sl_opt_type type;
     const char *def;     /* default, in the same text form a user writes; NULL for none */
     size_t offset;       /* offsetof() the field in the target struct */

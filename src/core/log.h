@@ -22,12 +22,12 @@ void sl_log_set_fd(int fd);
 
 #define sl_log(lvl, subsys, ctx, ...)                                                              \
     do {                                                                                           \
-        if ((int)(lvl) <= sl_log_level) sl__log((lvl), (subsys), (ctx), __VA_ARGS__);            \
+        if ((int)(lvl) <= sl_log_level) sl__log((lvl), (subsys), (ctx), __VA_ARGS__);              \
     } while (0)
 
 #define SL_ERROR(subsys, ...) sl_log(SL_LOG_ERROR, subsys, NULL, __VA_ARGS__)
-#define SL_WARN(subsys, ...) sl_log(SL_LOG_WARN, subsys, NULL, __VA_ARGS__)
-#define SL_INFO(subsys, ...) sl_log(SL_LOG_INFO, subsys, NULL, __VA_ARGS__)
+#define SL_WARN(subsys, ...)  sl_log(SL_LOG_WARN, subsys, NULL, __VA_ARGS__)
+#define SL_INFO(subsys, ...)  sl_log(SL_LOG_INFO, subsys, NULL, __VA_ARGS__)
 #define SL_DEBUG(subsys, ...) sl_log(SL_LOG_DEBUG, subsys, NULL, __VA_ARGS__)
 #define SL_TRACE(subsys, ...) sl_log(SL_LOG_TRACE, subsys, NULL, __VA_ARGS__)
 

@@ -21,11 +21,11 @@ typedef struct sl_conn sl_conn;
 typedef ssize_t (*sl_frame_len_fn)(const uint8_t *p, size_t avail);
 
 typedef struct sl_server_opts {
-    const char *listen;        /* "127.0.0.1:9092"; port 0 picks a free one */
-    size_t max_frame;          /* longer frames are refused (SL_ERR_TOOBIG); 0 means 100 MiB */
-    unsigned max_conns;        /* extra connections are accepted and closed at once; 0: no limit */
+    const char *listen; /* "127.0.0.1:9092"; port 0 picks a free one */
+    size_t max_frame;   /* longer frames are refused (SL_ERR_TOOBIG); 0 means 100 MiB */
+    unsigned max_conns; /* extra connections are accepted and closed at once; 0: no limit */
     sl_frame_len_fn frame_len;
-    const char *name;          /* subsystem tag for logs, e.g. "kafka" */
+    const char *name; /* subsystem tag for logs, e.g. "kafka" */
     void *udata;
     /* A new connection. May set data with sl_conn_set_data. */
     void (*on_open)(sl_conn *c);

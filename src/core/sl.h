@@ -30,12 +30,12 @@ const char *sl_strerror(int rc);
 
 /* Allocation failure aborts with file:line (Redis zmalloc). Sizes a client sent must be checked
  * against a limit before they reach these. */
-#define sl_malloc(n) sl__malloc((n), __FILE__, __LINE__)
-#define sl_calloc(n, m) sl__calloc((n), (m), __FILE__, __LINE__)
+#define sl_malloc(n)     sl__malloc((n), __FILE__, __LINE__)
+#define sl_calloc(n, m)  sl__calloc((n), (m), __FILE__, __LINE__)
 #define sl_realloc(p, n) sl__realloc((p), (n), __FILE__, __LINE__)
-#define sl_strdup(s) sl__strdup((s), __FILE__, __LINE__)
+#define sl_strdup(s)     sl__strdup((s), __FILE__, __LINE__)
 #define sl_strndup(s, n) sl__strndup((s), (n), __FILE__, __LINE__)
-#define sl_free(p) free(p)
+#define sl_free(p)       free(p)
 void *sl__malloc(size_t n, const char *file, int line);
 void *sl__calloc(size_t n, size_t m, const char *file, int line);
 void *sl__realloc(void *p, size_t n, const char *file, int line);
@@ -43,9 +43,9 @@ char *sl__strdup(const char *s, const char *file, int line);
 char *sl__strndup(const char *s, size_t n, const char *file, int line);
 
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define SL_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define SL_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define SL_UNUSED(x) (void)(x)
+#define SL_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define SL_MAX(a, b)    ((a) > (b) ? (a) : (b))
+#define SL_UNUSED(x)    (void)(x)
 
 /* Wall-clock milliseconds since the epoch, and monotonic milliseconds. */
 int64_t sl_now_ms(void);
