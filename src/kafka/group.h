@@ -41,9 +41,9 @@ typedef struct sl_group_opts {
 /* Fills o with the defaults above (data_dir NULL). */
 void sl_group_opts_default(sl_group_opts *o);
 
-/* Creates a coordinator on loop, loading and compacting the offsets log. flusher is used for
- * commit fsyncs; NULL makes each commit sync alone on libuv's threadpool (tests, tools).
- * Returns 0 or a negative code with the reason logged naming the file. */
+/* Creates a coordinator on loop, loading and compacting the offsets log. Commits are fsynced
+ * through flusher (which may be NULL only when o->fsync is false). Returns 0 or a negative
+ * code with the reason logged naming the file. */
 int sl_group_coord_create(uv_loop_t *loop, const sl_group_opts *o, sl_flusher *flusher,
                           sl_group_coord **out);
 /* What the broker calls at open: sl_group_coord_create with the broker's loop, data dir,

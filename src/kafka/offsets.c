@@ -44,7 +44,6 @@ struct gc_write {
     gc_commit_cb cb;
     void *arg;
     int64_t now;
-    uv_fs_t fsreq;
 };
 
 /* A rewrite handed to libuv's threadpool: the loop thread fills snapshot and reads newfd/rc
@@ -323,8 +322,10 @@ static void commit_done(gc_write *w, int rc)
 
 static void maybe_start_compaction(sl_group_coord *gc);
 
-static void after_sync(gc_write *w, int rc)
+/* Called on the loop thread by the flusher once the records are on disk (or not). */
+static void on_flushed(void *arg, int rc)
 {
+    gc_write *w = arg;
     sl_group_coord *gc = w->gc;
     gc->inflight--;
     if (rc < 0) {
@@ -339,20 +340,6 @@ static void after_sync(gc_write *w, int rc)
         maybe_start_compaction(gc);
     else
         sl__gc_log_maybe_compact(gc, false);
-}
-
-/* Called on the loop thread by the flusher. */
-static void on_flushed(void *arg, int rc)
-{
-    after_sync(arg, rc);
-}
-
-static void on_fs_synced(uv_fs_t *req)
-{
-    gc_write *w = req->data;
-    int rc = req->result < 0 ? (int)req->result : 0;
-    uv_fs_req_cleanup(req);
-    after_sync(w, rc);
 }
 
 static int log_append(sl_group_coord *gc, const sl_buf *b)
@@ -381,12 +368,7 @@ static void log_write(sl_group_coord *gc, gc_write *w)
         return;
     }
     gc->inflight++;
-    if (gc->flusher) {
-        sl_flusher_request_fd(gc->flusher, gc->fd, on_flushed, w);
-    } else {
-        w->fsreq.data = w;
-        uv_fs_fdatasync(gc->loop, &w->fsreq, gc->fd, on_fs_synced);
-    }
+    sl_flusher_request_fd(gc->flusher, gc->fd, on_flushed, w);
 }
 
 static void log_submit(sl_group_coord *gc, gc_write *w)

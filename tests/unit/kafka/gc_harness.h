@@ -21,6 +21,7 @@ typedef struct harness {
     uv_loop_t loop;
     uv_timer_t tick; /* keeps UV_RUN_ONCE returning while a test waits */
     sl_group_coord *gc;
+    sl_flusher *flusher;
     sl_group_opts opts;
     char dir[64];
 } harness;
@@ -50,13 +51,25 @@ static inline void h_rmdir(const char *path)
 
 static inline int h_open(harness *h)
 {
-    return sl_group_coord_create(&h->loop, &h->opts, NULL, &h->gc);
+    assert_int_equal(sl_flusher_start(&h->loop, &h->flusher), 0);
+    int rc = sl_group_coord_create(&h->loop, &h->opts, h->flusher, &h->gc);
+    if (rc) {
+        h->gc = NULL;
+        sl_flusher_stop(h->flusher);
+        h->flusher = NULL;
+        uv_run(&h->loop, UV_RUN_NOWAIT);
+    }
+    return rc;
 }
 
-/* Closes the coordinator and runs the loop until every handle and request it had is gone. */
+/* Shuts down as the broker does (stop, flusher stop, close) and runs the loop until every
+ * handle and request the coordinator had is gone. */
 static inline void h_close(harness *h)
 {
     if (!h->gc) return;
+    sl_group_coord_stop(h->gc);
+    sl_flusher_stop(h->flusher);
+    h->flusher = NULL;
     sl_group_coord_close(h->gc);
     h->gc = NULL;
     uv_timer_stop(&h->tick);
