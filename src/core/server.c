@@ -17,6 +17,7 @@
  * protocol just queued for an oversized frame (nginx lingering close). */
 #include "core/server.h"
 #include "core/codec.h"
+#include "core/server_int.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -483,6 +484,11 @@ const char *sl_conn_peer(const sl_conn *c)
 size_t sl_conn_write_pending(const sl_conn *c)
 {
     return c->write_pending;
+}
+
+size_t sl__conn_rbuf_cap(const sl_conn *c)
+{
+    return c->rbuf.cap;
 }
 
 static void on_idle(uv_idle_t *h)

@@ -5,6 +5,7 @@
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "core/server_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,8 +37,9 @@ static struct {
     size_t last_hdr_len;
     uint8_t last_hdr[64];
     size_t max_frame_seen;
-    sl_conn *paused; /* the conn that asked to pause */
-    sl_conn *kept;   /* the conn that asked to be kept */
+    size_t rbuf_cap_at_max; /* the conn's buffer capacity while the largest frame was delivered */
+    sl_conn *paused;        /* the conn that asked to pause */
+    sl_conn *kept;          /* the conn that asked to be kept */
     size_t pending_after_close;
     bool data_ok; /* on_close saw the data set in on_open */
     bool stopped;
@@ -75,6 +77,7 @@ static void on_deferred(uv_timer_t *t)
 static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
 {
     ev.frames++;
+    if (len > ev.max_frame_seen) ev.rbuf_cap_at_max = sl__conn_rbuf_cap(c);
     ev.max_frame_seen = SL_MAX(ev.max_frame_seen, len);
     sl_slice body = {frame + 4, len - 4};
     assert_int_equal(sl_get_be32(frame), len - 4);
@@ -338,6 +341,7 @@ static void test_echo(void **state)
     int fd = client_connect();
     client_send_frame(fd, "hello");
     client_expect(fd, "hello");
+    assert_int_equal(ev.rbuf_cap_at_max, 0); /* a frame read whole is delivered in place */
     assert_int_equal(ev.opens, 1);
     assert_int_equal(sl_server_conn_count(srv), 1);
 
@@ -520,6 +524,8 @@ static void test_large_frame_in_pieces(void **state)
     client_expect(fd, "end");
     assert_int_equal(ev.frames, 2);
     assert_int_equal(ev.max_frame_seen, body + 4);
+    /* The partial frame's buffer was sized to that frame exactly, not grown geometrically. */
+    assert_int_equal(ev.rbuf_cap_at_max, body + 4);
     free(echo);
     free(msg);
     close(fd);
