@@ -14,6 +14,7 @@ import psycopg2
 import pytest
 
 import sluice_harness as sh
+from test_0001_cli import LISTENING_COMMANDS
 
 HERE = Path(__file__).resolve().parent
 
@@ -144,6 +145,22 @@ def test_ignores_sigterm(sluice_proc):
     out = r.stdout.str()
     assert "lst log (" in out and "listening on" in out
     assert "did not exit within" in out and "sent SIGKILL" in out
+
+
+@pytest.mark.parametrize("component", LISTENING_COMMANDS)
+def test_component_lifecycle(sluice_proc, component):
+    """Every listening component the binary lists starts on a random port, survives kill -9 and
+    restarts on the same port and data dir, and stops cleanly on SIGTERM (teardown checks the
+    exit status and sanitizer reports)."""
+    p = sluice_proc(component)
+    port, data_dir = p.port, p.data_dir
+    with socket.create_connection(("127.0.0.1", port), timeout=sh.scaled(5)):
+        pass
+    p.crash_restart()
+    assert (p.port, p.data_dir) == (port, data_dir) and p.running
+    with socket.create_connection(("127.0.0.1", port), timeout=sh.scaled(5)):
+        pass
+    assert p.stop() == 0, p.log_text()
 
 
 def test_postgres_fixture(postgres, pg_db):
