@@ -8,6 +8,7 @@
  * batches, write(2)+fdatasync, and pread(2) of the same byte ranges. It shows what the log costs
  * over the system calls it cannot avoid. Reopen has no peer: its goal is absolute (< 1 s for
  * 1 GiB, issue 3). Data lives under DIR (default /var/tmp, a real disk), page cache warm. */
+#include "kafka/flusher.h"
 #include "kafka/plog.h"
 #include "../tests/unit/kafka/batch_util.h"
 #include "core/log.h"
@@ -106,6 +107,8 @@ static double raw_fill(const char *path, int64_t bytes, bool sync_each)
     return t;
 }
 
+static void bench_group_commit(const char *dir, const stat3 *per_ack_peer);
+
 static void bench_append(const char *dir)
 {
     int64_t bytes = 256LL << 20;
@@ -128,6 +131,71 @@ static void bench_append(const char *dir)
     stat3 p = summarize(peer, runs), sp = summarize(speer, runs);
     row("append, no sync", "MB/s", summarize(mine, runs), &p);
     row("append + fdatasync each", "appends/s", summarize(smine, runs), &sp);
+    bench_group_commit(dir, &sp);
+}
+
+/* Group commit: requesters that each append, ask the flusher, and go again when acked. */
+typedef struct gc_producer {
+    sl_flusher *f;
+    sl_plog *log;
+    int left;
+    int *finished;
+} gc_producer;
+
+static void gc_step(void *arg, int rc)
+{
+    gc_producer *p = arg;
+    if (rc) die("flush", rc);
+    if (p->left-- == 0) {
+        (*p->finished)++;
+        return;
+    }
+    int64_t base;
+    if ((rc = sl_plog_append(p->log, batch.ptr, batch.len, &base))) die("append", rc);
+    sl_flusher_request(p->f, p->log, gc_step, p);
+}
+
+static void bench_group_commit(const char *dir, const stat3 *per_ack_peer)
+{
+    enum { NLOGS = 8, NPROD = 64, EACH = 40 };
+    double acks[MAX_RUNS], per_sync[MAX_RUNS], syncs_s[MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        sl_flusher *f;
+        int rc = sl_flusher_start(&loop, &f);
+        if (rc) die("flusher", rc);
+        sl_plog *logs[NLOGS];
+        char sub[PATH_LEN];
+        for (int i = 0; i < NLOGS; i++) {
+            snprintf(sub, sizeof(sub), "%s/gc-%d-%d", dir, r, i);
+            sl_plog_opts o = bench_opts(SEG_BYTES);
+            if ((rc = sl_plog_open(sub, &o, &logs[i]))) die("open", rc);
+        }
+        static gc_producer ps[NPROD];
+        int finished = 0;
+        double t0 = now_s();
+        for (int i = 0; i < NPROD; i++) {
+            ps[i] = (gc_producer){f, logs[i % NLOGS], EACH, &finished};
+            gc_step(&ps[i], 0);
+        }
+        while (finished < NPROD)
+            uv_run(&loop, UV_RUN_ONCE);
+        double t = now_s() - t0;
+        sl_flusher_stats st;
+        sl_flusher_stats_get(f, &st);
+        acks[r] = (double)st.requests / t;
+        per_sync[r] = (double)st.requests / (double)st.syncs;
+        syncs_s[r] = (double)st.syncs / t;
+        sl_flusher_stop(f);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        for (int i = 0; i < NLOGS; i++)
+            sl_plog_destroy(logs[i]);
+    }
+    row("group commit 64 req x 8 logs", "acks/s", summarize(acks, runs), per_ack_peer);
+    row("  requests per fdatasync", "", summarize(per_sync, runs), NULL);
+    row("  fdatasyncs per second", "", summarize(syncs_s, runs), NULL);
 }
 
 /* A child appends more and dies without closing the log, as under kill -9. */

@@ -10,6 +10,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 typedef struct freq {
@@ -71,6 +72,20 @@ static void worker_round(sl_flusher *f, freq *batch, size_t n)
     for (freq *r = batch; r; r = r->next)
         f->vec[i++] = r;
     qsort(f->vec, n, sizeof(*f->vec), req_cmp);
+
+    /* With several targets, start all their writeback first: the fdatasyncs that follow then
+     * share one journal commit instead of paying one each (bench_plog, group commit). */
+    size_t ntargets = 0;
+    for (i = 0; i < n; i++)
+        if (i == 0 || req_cmp(&f->vec[i - 1], &f->vec[i])) ntargets++;
+    if (ntargets > 1)
+        for (i = 0; i < n; i++) {
+            if (i > 0 && !req_cmp(&f->vec[i - 1], &f->vec[i])) continue;
+            if (f->vec[i]->log)
+                sl_plog_sync_start(f->vec[i]->log);
+            else
+                sync_file_range(f->vec[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
 
     size_t nsynced = 0;
     uint64_t syncs = 0, errors = 0;
@@ -169,6 +184,16 @@ static void on_async(uv_async_t *h)
     deliver(h->data);
 }
 
+static void on_closed(uv_handle_t *h)
+{
+    sl_flusher *f = h->data;
+    uv_mutex_destroy(&f->mu);
+    uv_cond_destroy(&f->cond);
+    sl_free(f->vec);
+    sl_free(f->synced);
+    sl_free(f);
+}
+
 int sl_flusher_start(uv_loop_t *loop, sl_flusher **out)
 {
     sl_flusher *f = sl_calloc(1, sizeof(*f));
@@ -188,8 +213,7 @@ int sl_flusher_start(uv_loop_t *loop, sl_flusher **out)
     rc = uv_thread_create(&f->thread, worker_main, f);
     if (rc) {
         SL_ERROR("kafka", "flusher: thread: %s", uv_strerror(rc));
-        uv_close((uv_handle_t *)&f->async, NULL);
-        /* The handle memory must outlive the close; leak f rather than race the loop. */
+        uv_close((uv_handle_t *)&f->async, on_closed); /* frees f once the loop runs */
         return rc;
     }
     *out = f;
@@ -232,16 +256,6 @@ void sl_flusher_stats_get(sl_flusher *f, sl_flusher_stats *out)
     uv_mutex_lock(&f->mu);
     *out = f->stats;
     uv_mutex_unlock(&f->mu);
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    sl_flusher *f = h->data;
-    uv_mutex_destroy(&f->mu);
-    uv_cond_destroy(&f->cond);
-    sl_free(f->vec);
-    sl_free(f->synced);
-    sl_free(f);
 }
 
 void sl_flusher_stop(sl_flusher *f)

@@ -1267,6 +1267,24 @@ static seg *seg_unpin_locked(seg *s)
     return (--s->refs == 0 && s->dead) ? s : NULL;
 }
 
+void sl_plog_sync_start(sl_plog *l)
+{
+    uv_mutex_lock(&l->mu);
+    if (l->closed || atomic_load(&l->failed) || l->end <= l->synced_end) {
+        uv_mutex_unlock(&l->mu);
+        return;
+    }
+    seg *s = l->segs[l->nsegs - 1];
+    s->refs++;
+    uv_mutex_unlock(&l->mu);
+    /* Writeback of dirty pages only: clean ones are skipped by the page cache's tags. */
+    sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    uv_mutex_lock(&l->mu);
+    seg *dead = seg_unpin_locked(s);
+    uv_mutex_unlock(&l->mu);
+    if (dead) seg_free(dead);
+}
+
 int sl_plog_sync(sl_plog *l, int64_t *synced)
 {
     uv_mutex_lock(&l->mu);

@@ -59,9 +59,11 @@ int64_t sl_plog_size_bytes(const sl_plog *l);
 int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base);
 
 /* Appends to out whole batches starting with the one containing offset, until adding the next
- * would exceed max_bytes; the first batch is always included whole, even if larger (as Kafka
- * does, so consumers make progress). Returns 0 (possibly nothing appended at the end of the
- * log), or SL_ERR_NOTFOUND when offset is outside [start, end]. */
+ * would exceed max_bytes or the segment ends (the next call continues in the next); the first batch
+ * is always included whole, even if larger (as Kafka does, so consumers make progress). Returns 0
+ * (possibly nothing appended at the end of the log), SL_ERR_NOTFOUND when offset is outside [start,
+ * end], SL_ERR_CORRUPT when the batches on disk do not hold it, or -errno from pread. Sequential
+ * readers cost one pread per call. */
 int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out);
 
 /* The first offset with a timestamp >= ts (ListOffsets by time) and that record's timestamp;
@@ -73,6 +75,12 @@ int sl_plog_offset_for_time(sl_plog *l, int64_t ts, int64_t *offset, int64_t *ts
  * call from a worker thread while the loop thread appends (hold a reference). Never holds a
  * lock the loop needs while it waits for the disk. SL_ERR_CLOSED once destroyed. */
 int sl_plog_sync(sl_plog *l, int64_t *synced);
+
+/* Starts writeback of everything appended so far without waiting for it (sync_file_range), so
+ * that a flusher about to sync several logs gets all their data moving before the first
+ * fdatasync: on ext4 the later fdatasyncs then find their journal commit done. Same threading
+ * as sl_plog_sync; durability still needs sl_plog_sync. */
+void sl_plog_sync_start(sl_plog *l);
 
 /* Applies time and size retention as of now_ms, deleting whole closed segments (never the
  * active one) from the oldest; the start offset moves up. Time is a segment's largest record
