@@ -79,7 +79,12 @@ def wait_port(host, port, timeout, proc=None):
             raise RuntimeError(f"process exited with status {proc.returncode} before listening")
         try:
             with socket.create_connection((host, port), timeout=0.5):
-                return
+                pass
+            # A process that failed to bind may have exited while someone else's listener on
+            # the same port answered.
+            if proc is not None and proc.poll() is not None:
+                continue
+            return
         except OSError:
             pass
         if time.monotonic() > deadline:
