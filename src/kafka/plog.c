@@ -1457,5 +1457,5 @@ int sl_plog_retain(sl_plog *l, int64_t now_ms)
     sl_free(gone);
     SL_INFO("kafka", "%s: retention deleted %zu segment(s); log start %" PRId64 " -> %" PRId64,
             l->dir, n, old_start, l->start);
-    return rc ? rc : (int)n;
+    return rc;
 }

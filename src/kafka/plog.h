@@ -84,7 +84,8 @@ void sl_plog_sync_start(sl_plog *l);
 
 /* Applies time and size retention as of now_ms, deleting whole closed segments (never the
  * active one) from the oldest; the start offset moves up. Time is a segment's largest record
- * timestamp (its file's mtime when it has none). Returns the number of segments deleted. */
+ * timestamp (its file's mtime when it has none). Returns 0, or -errno when a file could not
+ * be deleted (the segment is dropped from the log all the same). */
 int sl_plog_retain(sl_plog *l, int64_t now_ms);
 
 #endif
