@@ -3,5 +3,7 @@
 #include <stddef.h>
 
 const sl_command sl_commands[] = {
+    {"topic", sl_cmd_topic,
+     "topic [--kafka BOOTSTRAP] list | create T | describe T | produce T | consume T"},
     {NULL, NULL, NULL},
 };

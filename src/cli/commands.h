@@ -11,4 +11,7 @@ typedef struct sl_command {
 
 extern const sl_command sl_commands[];
 
+/* `sluice topic`: list, create, describe, produce to and consume from Kafka topics. */
+int sl_cmd_topic(int argc, char **argv);
+
 #endif
