@@ -886,8 +886,10 @@ int sl_plog_open(const char *dir, const sl_plog_opts *opts, sl_plog **out)
     while ((de = readdir(d_it))) {
         int64_t base = parse_seg_name(de->d_name, "log");
         if (base >= 0) segs_push(l, seg_new(base));
-        size_t n = strlen(de->d_name);
-        if (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) unlinkat(l->dfd, de->d_name, 0);
+        /* Our own index rewrites cut short; other files in the directory are not ours. */
+        if (parse_seg_name(de->d_name, "index.tmp") >= 0 ||
+            parse_seg_name(de->d_name, "timeindex.tmp") >= 0)
+            unlinkat(l->dfd, de->d_name, 0);
     }
     if (l->nsegs) qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
     /* Index files whose log is gone (a crash during retention) would confuse a later segment
