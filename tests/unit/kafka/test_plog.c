@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <uv.h>
 #include <cmocka.h>
 
@@ -265,6 +266,29 @@ static void test_offset_for_time(void **state)
     tb_rm_rf(dir);
 }
 
+/* LogAppendTime batches: every record carries the batch's max timestamp. */
+static void test_offset_for_time_log_append_time(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, NULL, &l), 0);
+    sl_buf b = SL_BUF_INIT;
+    int64_t base, off, t;
+    for (int i = 0; i < 3; i++) {
+        sl_buf_reset(&b);
+        tb_batch_attrs(&b, 4, 1000 * (i + 1), 1, 10, 'l', 0x08);
+        assert_int_equal(sl_plog_append(l, b.ptr, b.len, &base), 0);
+    }
+    /* Batch 1 (offsets 4..7) has max timestamp 2003: the first at or after 2001. */
+    assert_int_equal(sl_plog_offset_for_time(l, 2001, &off, &t), 0);
+    assert_int_equal(off, 4);
+    assert_int_equal(t, 2003);
+    sl_buf_free(&b);
+    sl_plog_close(l);
+    tb_rm_rf(dir);
+}
+
 static void test_roll_by_size_and_time(void **state)
 {
     char dir[256];
@@ -396,6 +420,38 @@ static void test_retention(void **state)
     append_n(l, &m, 1, 2, &ts, 0, 10);
     assert_int_equal(m.base[m.n - 1], end);
     sl_buf_free(&out);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
+/* Segments without timestamps age by their file's mtime, as Kafka's do. */
+static void test_retention_by_mtime(void **state)
+{
+    char dir[256], p[512];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    o.segment_bytes = 4000;
+    model m = {0};
+    int64_t none = -1;
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 30, 2, &none, 0, 400);
+    sl_plog_close(l);
+    int before = count_files(dir, "log");
+    assert_true(before >= 3);
+    /* Age the first segment by ten days. */
+    seg_path(p, dir, 0, "log");
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= 10 * 86400;
+    ts[1] = ts[0];
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_retain(l, sl_now_ms()), 0);
+    assert_int_equal(count_files(dir, "log"), before - 1);
+    assert_true(sl_plog_start_offset(l) > 0);
+    check_read(l, &m, sl_plog_start_offset(l), 1000);
     sl_plog_close(l);
     model_free(&m);
     tb_rm_rf(dir);
@@ -799,8 +855,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_round_trip_segments),
     cmocka_unit_test(test_read_middle_and_max_bytes),
     cmocka_unit_test(test_offset_for_time),
+    cmocka_unit_test(test_offset_for_time_log_append_time),
     cmocka_unit_test(test_roll_by_size_and_time),
     cmocka_unit_test(test_retention),
+    cmocka_unit_test(test_retention_by_mtime),
     cmocka_unit_test(test_recovery_truncated_mid_batch),
     cmocka_unit_test(test_recovery_flipped_byte),
     cmocka_unit_test(test_recovery_verifies_only_tail),
