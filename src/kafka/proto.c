@@ -4,6 +4,14 @@
 /* An empty string must not come back with ptr NULL, which means null. */
 static const uint8_t empty_bytes[1];
 
+/* Fails with the reader positioned at the start of the bad field, so the offset logged for a
+ * malformed request names the field rather than the bytes after it. */
+static int fail_at(sl_rd *r, const uint8_t *at)
+{
+    r->p = at;
+    return sl_rd_fail(r);
+}
+
 static int fixup_empty(sl_slice *out)
 {
     if (out->len == 0) out->ptr = empty_bytes;
@@ -29,26 +37,27 @@ int kafka_hdr_parse(sl_rd *r, kafka_hdr *h)
 
 int kafka_rd_string(sl_rd *r, sl_slice *out)
 {
+    const uint8_t *at = r->p;
     int16_t n;
     if (sl_rd_i16(r, &n)) return SL_ERR_PARSE;
     if (n == -1) {
         *out = SL_SLICE_NULL;
         return 0;
     }
-    if (n < 0) return sl_rd_fail(r);
-    if (sl_rd_bytes(r, (size_t)n, out)) return SL_ERR_PARSE;
+    if (n < 0 || sl_rd_bytes(r, (size_t)n, out)) return fail_at(r, at);
     return fixup_empty(out);
 }
 
 int kafka_rd_compact_string(sl_rd *r, sl_slice *out)
 {
+    const uint8_t *at = r->p;
     uint32_t n;
-    if (kafka_rd_uvarint32(r, &n)) return SL_ERR_PARSE;
+    if (kafka_rd_uvarint32(r, &n)) return fail_at(r, at);
     if (n == 0) {
         *out = SL_SLICE_NULL;
         return 0;
     }
-    if (sl_rd_bytes(r, (size_t)n - 1, out)) return SL_ERR_PARSE;
+    if (sl_rd_bytes(r, (size_t)n - 1, out)) return fail_at(r, at);
     return fixup_empty(out);
 }
 
@@ -59,14 +68,14 @@ int kafka_rd_str(sl_rd *r, bool flexible, sl_slice *out)
 
 int kafka_rd_bytes(sl_rd *r, sl_slice *out)
 {
+    const uint8_t *at = r->p;
     int32_t n;
     if (sl_rd_i32(r, &n)) return SL_ERR_PARSE;
     if (n == -1) {
         *out = SL_SLICE_NULL;
         return 0;
     }
-    if (n < 0) return sl_rd_fail(r);
-    if (sl_rd_bytes(r, (size_t)n, out)) return SL_ERR_PARSE;
+    if (n < 0 || sl_rd_bytes(r, (size_t)n, out)) return fail_at(r, at);
     return fixup_empty(out);
 }
 
@@ -82,15 +91,16 @@ int kafka_rd_byts(sl_rd *r, bool flexible, sl_slice *out)
 
 int kafka_rd_array(sl_rd *r, bool flexible, size_t min_elem, int32_t *count)
 {
+    const uint8_t *at = r->p;
     int64_t n;
     if (flexible) {
         uint32_t u;
-        if (kafka_rd_uvarint32(r, &u)) return SL_ERR_PARSE;
+        if (kafka_rd_uvarint32(r, &u)) return fail_at(r, at);
         n = (int64_t)u - 1;
     } else {
         int32_t v;
         if (sl_rd_i32(r, &v)) return SL_ERR_PARSE;
-        if (v < -1) return sl_rd_fail(r);
+        if (v < -1) return fail_at(r, at);
         n = v;
     }
     if (n == -1) {
@@ -98,7 +108,7 @@ int kafka_rd_array(sl_rd *r, bool flexible, size_t min_elem, int32_t *count)
         return 0;
     }
     if (min_elem == 0) min_elem = 1;
-    if (n > KAFKA_MAX_ARRAY || (uint64_t)n * min_elem > sl_rd_left(r)) return sl_rd_fail(r);
+    if (n > KAFKA_MAX_ARRAY || (uint64_t)n * min_elem > sl_rd_left(r)) return fail_at(r, at);
     *count = (int32_t)n;
     return 0;
 }
