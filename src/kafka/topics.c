@@ -1,0 +1,714 @@
+/* topics.c: the topic registry, topics.json, per-topic configs and producer ids (topics.h). */
+#include "kafka/topics.h"
+#include "core/log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOPICS_FILE "topics.json"
+#define PID_FILE    "producer_ids"
+/* Producer ids are reserved this many at a time, so the file is written once per block. */
+#define PID_BLOCK 1000
+/* Bytes read per step while replaying batches into producer state. */
+#define REPLAY_CHUNK (1 << 20)
+
+struct kafka_topics {
+    char *dir;
+    const sl_broker_config *bcfg;
+    kafka_topic **v; /* creation order */
+    size_t n, cap;
+    int32_t *hash; /* open addressing: index into v, -1 empty; cap a power of two */
+    size_t hcap;
+    int64_t next_pid;
+    int64_t pid_block_end;
+};
+
+/* The topic configs, sorted by name (the order DescribeConfigs lists them in). */
+enum { TCFG_LONG, TCFG_ENUM };
+typedef struct tcfg_def {
+    const char *name;
+    size_t off;
+    int type;
+    const char *choices; /* TCFG_ENUM: '|'-separated; the value stored is the index */
+    int64_t min, max;
+} tcfg_def;
+
+#define OFF(f) offsetof(kafka_topic_cfg, f)
+static const tcfg_def tcfg_defs[] = {
+    {"cleanup.policy", OFF(cleanup_policy), TCFG_ENUM, "delete", 0, 0},
+    {"compression.type", OFF(compression_type), TCFG_ENUM, "producer", 0, 0},
+    {"index.interval.bytes", OFF(index_interval_bytes), TCFG_LONG, NULL, 0, INT32_MAX},
+    {"max.message.bytes", OFF(max_message_bytes), TCFG_LONG, NULL, 0, INT32_MAX},
+    {"message.timestamp.type", OFF(timestamp_type), TCFG_ENUM, "CreateTime|LogAppendTime", 0, 0},
+    {"min.insync.replicas", OFF(min_insync_replicas), TCFG_LONG, NULL, 1, INT32_MAX},
+    {"retention.bytes", OFF(retention_bytes), TCFG_LONG, NULL, -1, INT64_MAX},
+    {"retention.ms", OFF(retention_ms), TCFG_LONG, NULL, -1, INT64_MAX},
+    {"segment.bytes", OFF(segment_bytes), TCFG_LONG, NULL, 14, INT32_MAX},
+    {"segment.ms", OFF(segment_ms), TCFG_LONG, NULL, 1, INT64_MAX},
+};
+#undef OFF
+
+static int64_t *cfg_field(kafka_topic_cfg *c, const tcfg_def *d)
+{
+    return (int64_t *)((char *)c + d->off);
+}
+
+static const tcfg_def *tcfg_find(sl_slice name)
+{
+    for (size_t i = 0; i < SL_ARRAY_LEN(tcfg_defs); i++)
+        if (sl_slice_eq_str(name, tcfg_defs[i].name)) return &tcfg_defs[i];
+    return NULL;
+}
+
+static void cfg_defaults(const sl_broker_config *b, kafka_topic_cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->retention_ms = b->retention_ms;
+    c->retention_bytes = b->retention_bytes;
+    c->segment_bytes = b->segment_bytes;
+    c->segment_ms = b->segment_ms;
+    c->max_message_bytes = 1048588; /* Kafka's default message.max.bytes */
+    c->index_interval_bytes = 4096;
+    c->min_insync_replicas = 1;
+}
+
+/* The index of value among '|'-separated choices, or -1. */
+static int choice_index(const char *choices, sl_slice value)
+{
+    int i = 0;
+    for (const char *p = choices;; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == value.len && !memcmp(p, value.ptr, len)) return i;
+        if (!bar) return -1;
+        p = bar + 1;
+    }
+}
+
+static void choice_text(const char *choices, int64_t idx, char *out, size_t outlen)
+{
+    const char *p = choices;
+    for (int64_t i = 0; i < idx && p; i++) {
+        p = strchr(p, '|');
+        if (p) p++;
+    }
+    if (!p) p = "";
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len >= outlen) len = outlen - 1;
+    memcpy(out, p, len);
+    out[len] = 0;
+}
+
+/* Parses one config value into c; on failure writes Kafka-style reason text into msg. */
+static int cfg_set(kafka_topic_cfg *c, sl_slice name, sl_slice value, char *msg, size_t msglen)
+{
+    const tcfg_def *d = tcfg_find(name);
+    if (!d) {
+        snprintf(msg, msglen, "Unknown topic config name: %.*s", (int)SL_MIN(name.len, 200),
+                 (const char *)name.ptr);
+        return SL_ERR_INVAL;
+    }
+    if (d->type == TCFG_ENUM) {
+        int i = choice_index(d->choices, value);
+        if (i < 0) {
+            snprintf(msg, msglen, "Invalid value %.*s for configuration %s: supported: %s",
+                     (int)SL_MIN(value.len, 100), (const char *)value.ptr, d->name, d->choices);
+            return SL_ERR_INVAL;
+        }
+        *cfg_field(c, d) = i;
+        return 0;
+    }
+    char tmp[32];
+    char *end;
+    if (value.len == 0 || value.len >= sizeof(tmp)) goto bad;
+    memcpy(tmp, value.ptr, value.len);
+    tmp[value.len] = 0;
+    errno = 0;
+    long long v = strtoll(tmp, &end, 10);
+    if (errno || *end || v < d->min || v > d->max) goto bad;
+    *cfg_field(c, d) = v;
+    return 0;
+bad:
+    snprintf(msg, msglen,
+             "Invalid value %.*s for configuration %s: must be a number in [%" PRId64 ", %" PRId64
+             "]",
+             (int)SL_MIN(value.len, 100), (const char *)value.ptr, d->name, d->min, d->max);
+    return SL_ERR_INVAL;
+}
+
+bool kafka_topic_name_valid(sl_slice name)
+{
+    if (!name.ptr || name.len == 0 || name.len > KAFKA_TOPIC_MAX_NAME) return false;
+    if (sl_slice_eq_str(name, ".") || sl_slice_eq_str(name, "..")) return false;
+    for (size_t i = 0; i < name.len; i++) {
+        uint8_t ch = name.ptr[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t name_hash(sl_slice s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++)
+        h = (h ^ s.ptr[i]) * 1099511628211ull;
+    return h;
+}
+
+static void hash_rebuild(kafka_topics *t)
+{
+    size_t cap = 16;
+    while (cap < t->n * 2 + 2)
+        cap *= 2;
+    sl_free(t->hash);
+    t->hash = sl_malloc(cap * sizeof(int32_t));
+    for (size_t i = 0; i < cap; i++)
+        t->hash[i] = -1;
+    t->hcap = cap;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = name_hash(SL_SLICE_STR(t->v[i]->name)) & (cap - 1);
+        while (t->hash[h] != -1)
+            h = (h + 1) & (cap - 1);
+        t->hash[h] = (int32_t)i;
+    }
+}
+
+kafka_topic *kafka_topics_find_any(kafka_topics *t, sl_slice name)
+{
+    if (!name.ptr) return NULL;
+    for (size_t h = name_hash(name) & (t->hcap - 1); t->hash[h] != -1;
+         h = (h + 1) & (t->hcap - 1)) {
+        kafka_topic *tp = t->v[t->hash[h]];
+        if (sl_slice_eq_str(name, tp->name)) return tp;
+    }
+    return NULL;
+}
+
+kafka_topic *kafka_topics_find(kafka_topics *t, sl_slice name)
+{
+    kafka_topic *tp = kafka_topics_find_any(t, name);
+    return tp && !tp->deleting ? tp : NULL;
+}
+
+kafka_partition *kafka_topics_partition(kafka_topics *t, sl_slice topic, int32_t index)
+{
+    kafka_topic *tp = kafka_topics_find(t, topic);
+    if (!tp || index < 0 || index >= tp->nparts) return NULL;
+    return &tp->parts[index];
+}
+
+size_t kafka_topics_count(const kafka_topics *t)
+{
+    return t->n;
+}
+kafka_topic *kafka_topics_at(kafka_topics *t, size_t i)
+{
+    return i < t->n ? t->v[i] : NULL;
+}
+
+/* Writes data to DIR/name atomically: a temp file, fdatasync, rename, directory fsync. */
+static int write_atomic(const char *dir, const char *name, const void *data, size_t len)
+{
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(fd, (const char *)data + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            rc = -errno;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (!rc && fdatasync(fd) < 0) rc = -errno;
+    close(fd);
+    if (!rc && rename(tmp, path) < 0) rc = -errno;
+    if (!rc) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            if (fsync(dfd) < 0) rc = -errno;
+            close(dfd);
+        }
+    }
+out:
+    if (rc) SL_ERROR("kafka", "writing %s: %s", path, sl_strerror(rc));
+    return rc;
+}
+
+static int topics_save(kafka_topics *t)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < t->n; i++) {
+        kafka_topic *tp = t->v[i];
+        if (tp->deleting) continue;
+        json_t *cfgs = json_object();
+        for (size_t j = 0; j < tp->nover; j++)
+            json_object_set_new(cfgs, tp->over_keys[j], json_string(tp->over_vals[j]));
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:o}", "name", tp->name, "partitions",
+                                             (json_int_t)tp->nparts, "configs", cfgs));
+    }
+    json_t *root = json_pack("{s:i, s:o}", "version", 1, "topics", arr);
+    char *text = json_dumps(root, JSON_INDENT(1));
+    json_decref(root);
+    int rc = write_atomic(t->dir, TOPICS_FILE, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static void pstate_rebuild(kafka_partition *p)
+{
+    int64_t snap = -1;
+    int64_t start = sl_plog_start_offset(p->log), end = sl_plog_end_offset(p->log);
+    int rc = kafka_pstate_load(p->pstate, p->dir, &snap);
+    if (rc == 0 && snap > end) {
+        SL_WARN("kafka",
+                "%s: producer snapshot at offset %" PRId64 " is past the log end %" PRId64
+                "; rebuilding from the log",
+                p->dir, snap, end);
+        rc = SL_ERR_CORRUPT;
+    }
+    if (rc) {
+        kafka_pstate_free(p->pstate);
+        p->pstate = kafka_pstate_new();
+        snap = start;
+    }
+    int64_t off = SL_MAX(snap, start);
+    p->snap_offset = snap;
+    int64_t now = sl_now_ms();
+    sl_buf b = SL_BUF_INIT;
+    size_t replayed = 0;
+    while (off < end) {
+        sl_buf_reset(&b);
+        if (sl_plog_read(p->log, off, REPLAY_CHUNK, &b) || b.len == 0) break;
+        size_t pos = 0;
+        int64_t before = off;
+        kafka_batch_hdr h;
+        while (kafka_batch_hdr_parse(b.ptr + pos, b.len - pos, &h) == 0 && h.length >= 0 &&
+               (size_t)h.length + KAFKA_BATCH_LOG_OVERHEAD <= b.len - pos) {
+            int64_t last = h.base_offset + h.last_offset_delta;
+            if (last >= off) {
+                kafka_pstate_update(p->pstate, &h, h.base_offset, now);
+                replayed++;
+                off = last + 1;
+            }
+            pos += (size_t)h.length + KAFKA_BATCH_LOG_OVERHEAD;
+        }
+        if (off == before) break;
+    }
+    sl_buf_free(&b);
+    if (replayed) {
+        p->pstate_dirty = true;
+        SL_DEBUG("kafka", "%s: replayed %zu batches into producer state", p->dir, replayed);
+    }
+}
+
+static void plog_opts(const kafka_topic_cfg *c, sl_plog_opts *o)
+{
+    sl_plog_opts_default(o);
+    o->segment_bytes = c->segment_bytes;
+    o->segment_ms = c->segment_ms;
+    o->retention_ms = c->retention_ms;
+    o->retention_bytes = c->retention_bytes;
+    o->index_interval = (int32_t)c->index_interval_bytes;
+}
+
+static void topic_free(kafka_topic *tp)
+{
+    for (size_t j = 0; j < tp->nover; j++) {
+        sl_free(tp->over_keys[j]);
+        sl_free(tp->over_vals[j]);
+    }
+    sl_free(tp->over_keys);
+    sl_free(tp->over_vals);
+    if (tp->parts)
+        for (int32_t i = 0; i < tp->nparts; i++) {
+            sl_free(tp->parts[i].dir);
+            kafka_pstate_free(tp->parts[i].pstate);
+        }
+    sl_free(tp->parts);
+    sl_free(tp->name);
+    sl_free(tp);
+}
+
+/* Opens every partition log of tp; on failure closes those opened. */
+static int topic_open_logs(kafka_topics *t, kafka_topic *tp)
+{
+    sl_plog_opts o;
+    plog_opts(&tp->cfg, &o);
+    tp->parts = sl_calloc((size_t)tp->nparts, sizeof(kafka_partition));
+    for (int32_t i = 0; i < tp->nparts; i++) {
+        kafka_partition *p = &tp->parts[i];
+        p->topic = tp;
+        p->index = i;
+        size_t n = strlen(t->dir) + strlen(tp->name) + 16;
+        p->dir = sl_malloc(n);
+        snprintf(p->dir, n, "%s/%s-%d", t->dir, tp->name, i);
+        int rc = sl_plog_open(p->dir, &o, &p->log);
+        if (rc) {
+            SL_ERROR("kafka", "opening partition log %s: %s", p->dir, sl_strerror(rc));
+            for (int32_t j = 0; j < i; j++)
+                sl_plog_close(tp->parts[j].log);
+            return rc;
+        }
+        p->pstate = kafka_pstate_new();
+        pstate_rebuild(p);
+    }
+    return 0;
+}
+
+static void topic_add(kafka_topics *t, kafka_topic *tp)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->v = sl_realloc(t->v, t->cap * sizeof(*t->v));
+    }
+    t->v[t->n++] = tp;
+    hash_rebuild(t);
+}
+
+/* Builds a topic from its name, partition count and overrides; validates every config. */
+static kafka_err_t topic_build(kafka_topics *t, sl_slice name, int32_t nparts,
+                               const kafka_cfg_kv *cfgs, size_t ncfg, kafka_topic **out, char *msg,
+                               size_t msglen)
+{
+    kafka_topic *tp = sl_calloc(1, sizeof(*tp));
+    tp->name = sl_slice_dup(name);
+    tp->nparts = nparts;
+    cfg_defaults(t->bcfg, &tp->cfg);
+    tp->over_keys = sl_calloc(ncfg + 1, sizeof(char *));
+    tp->over_vals = sl_calloc(ncfg + 1, sizeof(char *));
+    for (size_t i = 0; i < ncfg; i++) {
+        if (!cfgs[i].value.ptr) continue; /* null: keep the default */
+        if (cfg_set(&tp->cfg, cfgs[i].name, cfgs[i].value, msg, msglen)) {
+            topic_free(tp);
+            return KAFKA_ERR_INVALID_CONFIG;
+        }
+        char *key = sl_slice_dup(cfgs[i].name);
+        size_t j;
+        for (j = 0; j < tp->nover; j++)
+            if (!strcmp(tp->over_keys[j], key)) break;
+        if (j < tp->nover) {
+            sl_free(key);
+            sl_free(tp->over_vals[j]);
+        } else {
+            tp->over_keys[tp->nover++] = key;
+        }
+        tp->over_vals[j] = sl_slice_dup(cfgs[i].value);
+    }
+    *out = tp;
+    return KAFKA_ERR_NONE;
+}
+
+static int topics_load(kafka_topics *t)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", t->dir, TOPICS_FILE);
+    if (access(path, F_OK) != 0) return 0;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        SL_ERROR("kafka", "%s:%d: %s", path, jerr.line, jerr.text);
+        return SL_ERR_CORRUPT;
+    }
+    int rc = 0;
+    json_t *arr = json_object_get(root, "topics");
+    if (!json_is_array(arr)) {
+        SL_ERROR("kafka", "%s: no \"topics\" array", path);
+        rc = SL_ERR_CORRUPT;
+        goto out;
+    }
+    size_t i;
+    json_t *jt;
+    json_array_foreach(arr, i, jt)
+    {
+        const char *name = json_string_value(json_object_get(jt, "name"));
+        json_int_t np = json_integer_value(json_object_get(jt, "partitions"));
+        json_t *jc = json_object_get(jt, "configs");
+        if (!name || !kafka_topic_name_valid(SL_SLICE_STR(name)) || np < 1 || np > 1000000 ||
+            kafka_topics_find_any(t, SL_SLICE_STR(name))) {
+            SL_ERROR("kafka", "%s: topic entry %zu is invalid", path, i);
+            rc = SL_ERR_CORRUPT;
+            goto out;
+        }
+        size_t nc = json_is_object(jc) ? json_object_size(jc) : 0;
+        kafka_cfg_kv *kv = sl_calloc(nc + 1, sizeof(*kv));
+        size_t k = 0;
+        const char *key;
+        json_t *jv;
+        if (nc) json_object_foreach(jc, key, jv)
+            {
+                const char *sv = json_string_value(jv);
+                kv[k].name = SL_SLICE_STR(key);
+                kv[k].value = sv ? SL_SLICE_STR(sv) : SL_SLICE_NULL;
+                k++;
+            }
+        char msg[256];
+        kafka_topic *tp;
+        kafka_err_t err =
+            topic_build(t, SL_SLICE_STR(name), (int32_t)np, kv, k, &tp, msg, sizeof(msg));
+        sl_free(kv);
+        if (err) {
+            SL_ERROR("kafka", "%s: topic %s: %s", path, name, msg);
+            rc = SL_ERR_CORRUPT;
+            goto out;
+        }
+        rc = topic_open_logs(t, tp);
+        if (rc) {
+            topic_free(tp);
+            goto out;
+        }
+        topic_add(t, tp);
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+static int pid_save(kafka_topics *t, int64_t block_end)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%" PRId64 "\n", block_end);
+    return write_atomic(t->dir, PID_FILE, text, (size_t)n);
+}
+
+static int pid_load(kafka_topics *t)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", t->dir, PID_FILE);
+    FILE *f = fopen(path, "re");
+    t->next_pid = t->pid_block_end = 0;
+    if (!f) return errno == ENOENT ? 0 : -errno;
+    long long v = -1;
+    int ok = fscanf(f, "%lld", &v);
+    fclose(f);
+    if (ok != 1 || v < 0) {
+        SL_ERROR("kafka", "%s: not a producer id", path);
+        return SL_ERR_CORRUPT;
+    }
+    t->next_pid = t->pid_block_end = v;
+    return 0;
+}
+
+int64_t kafka_topics_next_producer_id(kafka_topics *t)
+{
+    if (t->next_pid >= t->pid_block_end) {
+        if (pid_save(t, t->next_pid + PID_BLOCK)) return -1;
+        t->pid_block_end = t->next_pid + PID_BLOCK;
+    }
+    return t->next_pid++;
+}
+
+int64_t kafka_topics_next_producer_id_peek(const kafka_topics *t)
+{
+    return t->next_pid;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -errno;
+    return 0;
+}
+
+int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics **out)
+{
+    int rc = mkdir_p(dir);
+    if (rc) {
+        SL_ERROR("kafka", "creating data dir %s: %s", dir, sl_strerror(rc));
+        return rc;
+    }
+    kafka_topics *t = sl_calloc(1, sizeof(*t));
+    t->dir = sl_strdup(dir);
+    t->bcfg = cfg;
+    hash_rebuild(t);
+    rc = pid_load(t);
+    if (!rc) rc = topics_load(t);
+    if (rc) {
+        kafka_topics_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void kafka_topics_snapshot(kafka_topics *t, bool sync)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        kafka_topic *tp = t->v[i];
+        if (tp->deleting) continue;
+        for (int32_t j = 0; j < tp->nparts; j++) {
+            kafka_partition *p = &tp->parts[j];
+            if (!p->pstate_dirty) continue;
+            int64_t end = sl_plog_end_offset(p->log);
+            if (kafka_pstate_save(p->pstate, end, p->dir, sync) == 0) {
+                p->snap_offset = end;
+                p->pstate_dirty = false;
+            }
+        }
+    }
+}
+
+void kafka_topics_close(kafka_topics *t)
+{
+    if (!t) return;
+    kafka_topics_snapshot(t, true);
+    for (size_t i = 0; i < t->n; i++) {
+        kafka_topic *tp = t->v[i];
+        for (int32_t j = 0; j < tp->nparts; j++)
+            sl_plog_close(tp->parts[j].log);
+        topic_free(tp);
+    }
+    sl_free(t->v);
+    sl_free(t->hash);
+    sl_free(t->dir);
+    sl_free(t);
+}
+
+kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
+                                const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
+                                kafka_topic **out, char *msg, size_t msglen)
+{
+    msg[0] = 0;
+    if (!kafka_topic_name_valid(name)) {
+        snprintf(msg, msglen,
+                 "Topic name is illegal: it must be 1 to %d characters of "
+                 "[a-zA-Z0-9._-] and not '.' or '..'",
+                 KAFKA_TOPIC_MAX_NAME);
+        return KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
+    }
+    kafka_topic *old = kafka_topics_find_any(t, name);
+    if (old) {
+        snprintf(msg, msglen,
+                 old->deleting ? "Topic '%s' is marked for deletion."
+                               : "Topic '%s' already exists.",
+                 old->name);
+        return KAFKA_ERR_TOPIC_ALREADY_EXISTS;
+    }
+    if (nparts < 1 || nparts > 100000) {
+        snprintf(msg, msglen, "Number of partitions must be in [1, 100000].");
+        return KAFKA_ERR_INVALID_PARTITIONS;
+    }
+    kafka_topic *tp;
+    kafka_err_t err = topic_build(t, name, nparts, cfgs, ncfg, &tp, msg, msglen);
+    if (err) return err;
+    if (validate_only) {
+        topic_free(tp);
+        return KAFKA_ERR_NONE;
+    }
+    if (topic_open_logs(t, tp)) {
+        topic_free(tp);
+        snprintf(msg, msglen, "Could not create the partition logs.");
+        return KAFKA_ERR_KAFKA_STORAGE_ERROR;
+    }
+    topic_add(t, tp);
+    if (topics_save(t)) {
+        /* Not persisted: undo, so a restart does not lose a topic a client saw created. */
+        t->n--;
+        hash_rebuild(t);
+        for (int32_t j = 0; j < tp->nparts; j++)
+            sl_plog_destroy(tp->parts[j].log);
+        topic_free(tp);
+        snprintf(msg, msglen, "Could not write topics.json.");
+        return KAFKA_ERR_KAFKA_STORAGE_ERROR;
+    }
+    SL_INFO("kafka", "created topic %s with %d partition(s)", tp->name, tp->nparts);
+    if (out) *out = tp;
+    return KAFKA_ERR_NONE;
+}
+
+void kafka_topics_mark_deleting(kafka_topics *t, kafka_topic *tp)
+{
+    SL_UNUSED(t);
+    tp->deleting = true;
+}
+
+bool kafka_topic_idle(const kafka_topic *tp)
+{
+    for (int32_t j = 0; j < tp->nparts; j++)
+        if (tp->parts[j].flush_refs > 0) return false;
+    return true;
+}
+
+int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp)
+{
+    size_t i;
+    for (i = 0; i < t->n && t->v[i] != tp; i++) {
+    }
+    if (i == t->n) return SL_ERR_NOTFOUND;
+    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
+    t->n--;
+    hash_rebuild(t);
+    int rc = topics_save(t);
+    for (int32_t j = 0; j < tp->nparts; j++) {
+        kafka_partition *p = &tp->parts[j];
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/producer.snapshot", p->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/producer.snapshot.tmp", p->dir);
+        unlink(path);
+        int drc = sl_plog_destroy(p->log);
+        if (drc) SL_WARN("kafka", "deleting %s: %s", p->dir, sl_strerror(drc));
+    }
+    SL_INFO("kafka", "deleted topic %s", tp->name);
+    topic_free(tp);
+    return rc;
+}
+
+void kafka_topics_retain(kafka_topics *t, int64_t now_ms)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        kafka_topic *tp = t->v[i];
+        if (tp->deleting) continue;
+        for (int32_t j = 0; j < tp->nparts; j++) {
+            int rc = sl_plog_retain(tp->parts[j].log, now_ms);
+            if (rc) SL_WARN("kafka", "retention on %s: %s", tp->parts[j].dir, sl_strerror(rc));
+        }
+    }
+}
+
+void kafka_topic_configs(const kafka_topics *t, const kafka_topic *tp,
+                         void (*emit)(void *arg, const char *name, const char *value,
+                                      bool is_default, bool read_only),
+                         void *arg)
+{
+    kafka_topic_cfg c;
+    if (tp)
+        c = tp->cfg;
+    else
+        cfg_defaults(t->bcfg, &c);
+    for (size_t i = 0; i < SL_ARRAY_LEN(tcfg_defs); i++) {
+        const tcfg_def *d = &tcfg_defs[i];
+        bool is_default = true;
+        if (tp)
+            for (size_t j = 0; j < tp->nover; j++)
+                if (!strcmp(tp->over_keys[j], d->name)) is_default = false;
+        char val[64];
+        int64_t v = *cfg_field(&c, d);
+        if (d->type == TCFG_ENUM)
+            choice_text(d->choices, v, val, sizeof(val));
+        else
+            snprintf(val, sizeof(val), "%" PRId64, v);
+        emit(arg, d->name, val, is_default, false);
+    }
+}

@@ -1,0 +1,113 @@
+/* topics.h: the broker's topic registry. Topics and their configs persist in DIR/topics.json
+ * (written atomically); each partition is an sl_plog in DIR/<topic>-<partition>/ with its
+ * idempotent producer state beside it. All functions run on the broker loop's thread. */
+#ifndef SL_KAFKA_TOPICS_H
+#define SL_KAFKA_TOPICS_H
+
+#include "kafka/broker.h"
+#include "kafka/plog.h"
+#include "kafka/producer_state.h"
+
+/* Kafka's limit on topic name length (Topic.MAX_NAME_LENGTH). */
+#define KAFKA_TOPIC_MAX_NAME 249
+
+/* Effective per-topic configuration; every value is an int64 so one table describes them all. */
+typedef struct kafka_topic_cfg {
+    int64_t cleanup_policy;   /* 0 = delete (the only policy implemented) */
+    int64_t compression_type; /* 0 = producer (batches are stored as received) */
+    int64_t retention_ms;
+    int64_t retention_bytes;
+    int64_t segment_bytes;
+    int64_t segment_ms;
+    int64_t max_message_bytes;
+    int64_t timestamp_type; /* 0 = CreateTime, 1 = LogAppendTime */
+    int64_t index_interval_bytes;
+    int64_t min_insync_replicas;
+} kafka_topic_cfg;
+
+struct kafka_watch;
+struct kafka_topic;
+
+typedef struct kafka_partition {
+    struct kafka_topic *topic;
+    int32_t index;
+    char *dir;
+    sl_plog *log;
+    kafka_pstate *pstate;
+    int64_t snap_offset;          /* log offset the last producer snapshot covers */
+    bool pstate_dirty;            /* producer state changed since that snapshot */
+    bool flush_dirty;             /* appended since the last interval flush */
+    int flush_refs;               /* flusher requests in flight; the log may not be destroyed */
+    struct kafka_watch *watchers; /* Fetch long-polls waiting for appends */
+} kafka_partition;
+
+typedef struct kafka_topic {
+    char *name;
+    int32_t nparts;
+    kafka_partition *parts;
+    kafka_topic_cfg cfg;
+    size_t nover; /* explicit config overrides, as given (persisted, shown by DescribeConfigs) */
+    char **over_keys;
+    char **over_vals;
+    bool deleting; /* DeleteTopics waits for in-flight syncs; invisible meanwhile */
+} kafka_topic;
+
+typedef struct kafka_topics kafka_topics;
+
+/* A config name/value pair from CreateTopics. */
+typedef struct kafka_cfg_kv {
+    sl_slice name;
+    sl_slice value; /* ptr NULL: null value (use the default) */
+} kafka_cfg_kv;
+
+/* True when name follows Kafka's rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
+bool kafka_topic_name_valid(sl_slice name);
+
+/* Loads DIR/topics.json and opens every partition with its producer state; cfg gives the
+ * defaults for topic configs and is borrowed for the registry's lifetime. */
+int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics **out);
+/* Writes producer snapshots (fsynced) and closes every log. */
+void kafka_topics_close(kafka_topics *t);
+
+/* Looks a live topic up by name; NULL if absent or being deleted. */
+kafka_topic *kafka_topics_find(kafka_topics *t, sl_slice name);
+/* Like kafka_topics_find, but also returns a topic being deleted. */
+kafka_topic *kafka_topics_find_any(kafka_topics *t, sl_slice name);
+/* Live partition by topic and index, or NULL. */
+kafka_partition *kafka_topics_partition(kafka_topics *t, sl_slice topic, int32_t index);
+size_t kafka_topics_count(const kafka_topics *t);
+/* The i-th topic (including deleting ones) for iteration, in creation order. */
+kafka_topic *kafka_topics_at(kafka_topics *t, size_t i);
+
+/* Creates a topic (nparts >= 1) with config overrides, or only validates them when
+ * validate_only. Returns NONE, INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
+ * INVALID_PARTITIONS, INVALID_CONFIG (with a reason in msg) or KAFKA_STORAGE_ERROR. */
+kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
+                                const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
+                                kafka_topic **out, char *msg, size_t msglen);
+/* Marks a topic as deleting (it disappears from lookups at once). The caller waits until no
+ * partition has flush_refs, then calls kafka_topics_destroy. */
+void kafka_topics_mark_deleting(kafka_topics *t, kafka_topic *tp);
+/* True when no partition of tp has a flusher request in flight. */
+bool kafka_topic_idle(const kafka_topic *tp);
+/* Removes a deleting topic: destroys its logs and rewrites topics.json. */
+int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp);
+
+/* Applies retention to every partition as of now_ms. */
+void kafka_topics_retain(kafka_topics *t, int64_t now_ms);
+/* Saves the producer snapshot of every partition whose state changed (fsync if sync). */
+void kafka_topics_snapshot(kafka_topics *t, bool sync);
+
+/* Calls emit for every known topic config of tp in name order: its effective value as text
+ * and whether it is the default. tp NULL lists the defaults. */
+void kafka_topic_configs(const kafka_topics *t, const kafka_topic *tp,
+                         void (*emit)(void *arg, const char *name, const char *value,
+                                      bool is_default, bool read_only),
+                         void *arg);
+
+/* Next producer id, never reused across restarts: ids are reserved in persisted blocks. */
+int64_t kafka_topics_next_producer_id(kafka_topics *t);
+/* The id kafka_topics_next_producer_id would return; every id below it was handed out. */
+int64_t kafka_topics_next_producer_id_peek(const kafka_topics *t);
+
+#endif
