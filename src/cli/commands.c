@@ -3,6 +3,8 @@
 #include <stddef.h>
 
 const sl_command sl_commands[] = {
+    {"broker", sl_cmd_broker,
+     "broker [--listen HOST:PORT] [--data-dir DIR] [--advertised HOST:PORT] [--config FILE]"},
     {"topic", sl_cmd_topic,
      "topic [--kafka BOOTSTRAP] list | create T | describe T | produce T | consume T"},
     {NULL, NULL, NULL},

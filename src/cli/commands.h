@@ -13,5 +13,7 @@ extern const sl_command sl_commands[];
 
 /* `sluice topic`: list, create, describe, produce to and consume from Kafka topics. */
 int sl_cmd_topic(int argc, char **argv);
+/* `sluice broker`: the Kafka-compatible broker. */
+int sl_cmd_broker(int argc, char **argv);
 
 #endif

@@ -1,0 +1,784 @@
+/* broker.c: the broker's loop, listener, request dispatch, response ordering and lifecycle.
+ *
+ * Every request is answered in the order it arrived on its connection. A handler that cannot
+ * answer at once (acks=all Produce waiting for the flusher, a Fetch long-poll, a JoinGroup)
+ * defers: its place is held in the connection's response queue, and responses behind it wait
+ * until it completes. Each queued slot keeps the connection (sl_conn_keep), so a connection
+ * closed meanwhile stays valid until the last deferred response is dropped. */
+#include "kafka/handlers_int.h"
+#include "kafka/group.h"
+#include "core/log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define LOG_SUB "kafka"
+/* Responses queued behind a deferred one before the connection stops reading. */
+#define MAX_QUEUED 1024
+/* How often dirty producer state is written to producer.snapshot (not fsynced). */
+#define SNAPSHOT_INTERVAL_MS 10000
+/* Header room: length prefix, correlation id and, for flexible versions, empty tags. */
+#define RESP_HDR_MAX 9
+
+#define O(f) offsetof(sl_broker_config, f)
+const sl_opt sl_broker_opts[] = {
+    {"listen", SL_OPT_HOSTPORT, "127.0.0.1:9092", O(listen), "address to listen on", NULL, 0, 0},
+    {"advertised", SL_OPT_HOSTPORT, NULL, O(advertised),
+     "HOST:PORT given to clients in Metadata (default: the listen address)", NULL, 0, 0},
+    {"data-dir", SL_OPT_STR, "./sluice-data/kafka", O(data_dir),
+     "directory for topics.json and the partition logs", NULL, 0, 0},
+    {"auto-create-topics", SL_OPT_BOOL, "true", O(auto_create_topics),
+     "create unknown topics on Metadata and Produce", NULL, 0, 0},
+    {"num-partitions", SL_OPT_INT, "1", O(num_partitions), "partitions of an auto-created topic",
+     NULL, 1, 100000},
+    {"flush", SL_OPT_STR, "always", O(flush),
+     "always (acks=all waits for fsync) | interval:MS | os (never fsync)", NULL, 0, 0},
+    {"segment-bytes", SL_OPT_SIZE, "1GiB", O(segment_bytes), "default segment.bytes", NULL, 14,
+     INT32_MAX},
+    {"segment-ms", SL_OPT_DURATION, "7d", O(segment_ms), "default segment.ms", NULL, 1, INT64_MAX},
+    {"retention-ms", SL_OPT_STR, "7d", O(retention_ms_opt),
+     "default retention.ms (a duration, or -1 for forever)", NULL, 0, 0},
+    {"retention-bytes", SL_OPT_STR, "-1", O(retention_bytes_opt),
+     "default retention.bytes per partition (a size, or -1 for unlimited)", NULL, 0, 0},
+    {"retention-check", SL_OPT_DURATION, "5m", O(retention_check_ms),
+     "how often retention deletes old segments", NULL, 1, INT64_MAX},
+    {"max-request-bytes", SL_OPT_SIZE, "100MiB", O(max_request_bytes),
+     "largest request accepted (socket.request.max.bytes)", NULL, 64, INT32_MAX},
+    {"max-connections", SL_OPT_INT, "10000", O(max_connections), "connection limit", NULL, 1,
+     1000000},
+    {"offsets-retention", SL_OPT_DURATION, "7d", O(offsets_retention_ms),
+     "committed offsets of an empty group expire after this", NULL, 1, INT64_MAX},
+    {"group-min-session-timeout", SL_OPT_DURATION, "6s", O(group_min_session_timeout_ms),
+     "smallest session timeout a consumer may ask for", NULL, 1, INT64_MAX},
+    {"group-max-session-timeout", SL_OPT_DURATION, "30m", O(group_max_session_timeout_ms),
+     "largest session timeout a consumer may ask for", NULL, 1, INT64_MAX},
+    {"group-initial-rebalance-delay", SL_OPT_DURATION, "0", O(group_initial_rebalance_delay_ms),
+     "wait for more members before the first rebalance of a new group (Kafka: 3s)", NULL, 0, 0},
+    {"log-level", SL_OPT_ENUM, NULL, O(log_level),
+     "log level (default: info, or $SLUICE_LOG_LEVEL)", "error|warn|info|debug|trace", 0, 0},
+    {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
+};
+#undef O
+
+typedef struct kconn kconn;
+
+/* A response slot in a connection's queue; also the handle of a deferred response. */
+struct kafka_deferred {
+    kafka_deferred *next;
+    kconn *kc;
+    int32_t correlation_id;
+    int16_t api_key;
+    int16_t api_version;
+    bool flexible; /* the request's version is flexible */
+    bool hdr_v1;   /* the response header carries tags */
+    bool done;
+    sl_buf body; /* complete response frame once done; empty = send nothing */
+};
+
+struct kconn {
+    sl_conn *conn;
+    sl_broker *b;
+    kafka_deferred *head, *tail; /* responses waiting for an earlier deferred one */
+    unsigned nqueued;
+    unsigned refs; /* 1 for the open connection, 1 per queued slot */
+    bool closed;
+    bool paused;
+};
+
+typedef struct kafka_api {
+    int16_t key;
+    int16_t min, max; /* advertised range */
+    int16_t flex_min; /* first flexible version; -1 none */
+    kafka_handler_fn fn;
+} kafka_api;
+
+/* The dispatch table, in ApiVersions order. Produce is advertised from 0 and Fetch from 4
+ * because librdkafka 2.0.2 enables features only when fixed old versions are in range
+ * (notes: "the librdkafka 2.0.2 feature trap"); the handlers answer versions they do not serve
+ * with UNSUPPORTED_VERSION. */
+static const kafka_api api_table[] = {
+    {KAFKA_API_PRODUCE, 0, 8, 9, kafka_handle_Produce},
+    {KAFKA_API_FETCH, 4, 11, 12, kafka_handle_Fetch},
+    {KAFKA_API_LIST_OFFSETS, 0, 5, 6, kafka_handle_ListOffsets},
+    {KAFKA_API_METADATA, 0, 8, 9, kafka_handle_Metadata},
+    {KAFKA_API_OFFSET_COMMIT, 0, 7, 8, kafka_handle_OffsetCommit},
+    {KAFKA_API_OFFSET_FETCH, 0, 7, 6, kafka_handle_OffsetFetch},
+    {KAFKA_API_FIND_COORDINATOR, 0, 2, 3, kafka_handle_FindCoordinator},
+    {KAFKA_API_JOIN_GROUP, 0, 5, 6, kafka_handle_JoinGroup},
+    {KAFKA_API_HEARTBEAT, 0, 3, 4, kafka_handle_Heartbeat},
+    {KAFKA_API_LEAVE_GROUP, 0, 3, 4, kafka_handle_LeaveGroup},
+    {KAFKA_API_SYNC_GROUP, 0, 3, 4, kafka_handle_SyncGroup},
+    {KAFKA_API_DESCRIBE_GROUPS, 0, 4, 5, kafka_handle_DescribeGroups},
+    {KAFKA_API_LIST_GROUPS, 0, 2, 3, kafka_handle_ListGroups},
+    {KAFKA_API_API_VERSIONS, 0, 3, 3, kafka_handle_ApiVersions},
+    {KAFKA_API_CREATE_TOPICS, 0, 4, 5, kafka_handle_CreateTopics},
+    {KAFKA_API_DELETE_TOPICS, 0, 3, 4, kafka_handle_DeleteTopics},
+    {KAFKA_API_INIT_PRODUCER_ID, 0, 4, 2, kafka_handle_InitProducerId},
+    {KAFKA_API_DESCRIBE_CONFIGS, 0, 2, -1, kafka_handle_DescribeConfigs},
+};
+
+typedef struct delete_wait {
+    struct delete_wait *next;
+    kafka_topic *topic;
+} delete_wait;
+
+struct sl_broker {
+    uv_loop_t *loop;
+    sl_broker_config cfg;
+    char host[256];
+    int adv_port;
+    char cluster_id[32];
+    sl_server *srv;
+    sl_flusher *flusher;
+    kafka_topics *topics;
+    sl_group_coord *groups;
+    sl_arena arena;
+    uv_timer_t retention_timer;
+    uv_timer_t snapshot_timer;
+    uv_timer_t flush_timer;
+    unsigned timers_open;
+    delete_wait *deletes;
+    void *fetch_waiters;
+    bool stopping;
+    void (*stop_done)(void *);
+    void *stop_arg;
+};
+
+static const kafka_api *api_find(int16_t key)
+{
+    for (size_t i = 0; i < SL_ARRAY_LEN(api_table); i++)
+        if (api_table[i].key == key) return &api_table[i];
+    return NULL;
+}
+
+uv_loop_t *sl_broker_loop(const sl_broker *b)
+{
+    return b->loop;
+}
+const char *sl_broker_data_dir(const sl_broker *b)
+{
+    return b->cfg.data_dir;
+}
+sl_flusher *sl_broker_flusher(const sl_broker *b)
+{
+    return b->flusher;
+}
+const sl_broker_config *sl_broker_cfg(const sl_broker *b)
+{
+    return &b->cfg;
+}
+const char *sl_broker_host(const sl_broker *b)
+{
+    return b->host;
+}
+int sl_broker_adv_port(const sl_broker *b)
+{
+    return b->adv_port;
+}
+sl_group_coord *sl_broker_groups(const sl_broker *b)
+{
+    return b->groups;
+}
+kafka_topics *sl__broker_topics(const sl_broker *b)
+{
+    return b->topics;
+}
+const char *sl__broker_cluster_id(const sl_broker *b)
+{
+    return b->cluster_id;
+}
+void **sl__broker_fetch_waiters(sl_broker *b)
+{
+    return &b->fetch_waiters;
+}
+int sl_broker_port(const sl_broker *b)
+{
+    return b->srv ? sl_server_port(b->srv) : -1;
+}
+
+int32_t sl_broker_topic_partitions(sl_broker *b, sl_slice topic)
+{
+    kafka_topic *tp = kafka_topics_find(b->topics, topic);
+    return tp ? tp->nparts : -1;
+}
+
+kafka_err_t sl__broker_topic_get(sl_broker *b, sl_slice name, bool allow_create, kafka_topic **out)
+{
+    kafka_topic *tp = kafka_topics_find(b->topics, name);
+    if (tp) {
+        *out = tp;
+        return KAFKA_ERR_NONE;
+    }
+    if (!kafka_topic_name_valid(name)) return KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
+    if (!allow_create || !b->cfg.auto_create_topics || b->stopping)
+        return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    char msg[256];
+    kafka_err_t err = kafka_topics_create(b->topics, name, (int32_t)b->cfg.num_partitions, NULL, 0,
+                                          false, out, msg, sizeof(msg));
+    if (err == KAFKA_ERR_TOPIC_ALREADY_EXISTS) return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (err) {
+        SL_WARN(LOG_SUB, "auto-creating topic %.*s: %s", (int)name.len, (const char *)name.ptr,
+                msg);
+        return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    return KAFKA_ERR_NONE;
+}
+
+void sl__broker_appended(sl_broker *b, kafka_partition *p)
+{
+    p->flush_dirty = true;
+    if (p->watchers) sl__fetch_wake(p);
+}
+
+typedef struct flush_req {
+    sl_broker *b;
+    kafka_partition *p;
+    sl_flusher_cb cb;
+    void *arg;
+} flush_req;
+
+static void on_flushed(void *arg, int rc)
+{
+    flush_req *fr = arg;
+    fr->p->flush_refs--;
+    bool deleting = fr->p->topic->deleting && fr->p->flush_refs == 0;
+    if (fr->cb) fr->cb(fr->arg, rc);
+    sl_broker *b = fr->b;
+    sl_free(fr);
+    if (deleting) sl__broker_deletes_check(b);
+}
+
+void sl__broker_flush(sl_broker *b, kafka_partition *p, sl_flusher_cb cb, void *arg)
+{
+    flush_req *fr = sl_malloc(sizeof(*fr));
+    *fr = (flush_req){b, p, cb, arg};
+    p->flush_refs++;
+    p->flush_dirty = false;
+    sl_flusher_request(b->flusher, p->log, on_flushed, fr);
+}
+
+/* Response framing and ordering. */
+
+static size_t resp_hdr_len(bool hdr_v1)
+{
+    return hdr_v1 ? 9 : 8;
+}
+
+static void body_init(sl_buf *body, bool hdr_v1)
+{
+    sl_buf_init(body);
+    sl_buf_reserve(body, 256);
+    body->len = resp_hdr_len(hdr_v1);
+}
+
+/* Fills the reserved header room of a finished body. */
+static void frame_finish(sl_buf *body, int32_t correlation_id, bool hdr_v1)
+{
+    sl_put_be32(body->ptr, (uint32_t)(body->len - 4));
+    sl_put_be32(body->ptr + 4, (uint32_t)correlation_id);
+    if (hdr_v1) body->ptr[8] = 0;
+}
+
+static void kconn_release(kconn *kc)
+{
+    if (--kc->refs == 0) sl_free(kc);
+}
+
+/* Sends every finished response at the head of the queue. */
+static void kconn_flush(kconn *kc)
+{
+    while (kc->head && kc->head->done) {
+        kafka_deferred *d = kc->head;
+        kc->head = d->next;
+        if (!kc->head) kc->tail = NULL;
+        kc->nqueued--;
+        if (d->body.len) sl_conn_write(kc->conn, &d->body); /* a no-op once closing */
+        sl_buf_free(&d->body);
+        sl_conn_release(kc->conn);
+        sl_free(d);
+        kconn_release(kc);
+    }
+    if (!kc->closed && kc->paused && kc->nqueued < MAX_QUEUED / 2) {
+        kc->paused = false;
+        sl_conn_resume(kc->conn);
+    }
+}
+
+static kafka_deferred *kconn_enqueue(kconn *kc, const kafka_req *req, bool hdr_v1)
+{
+    kafka_deferred *d = sl_calloc(1, sizeof(*d));
+    d->kc = kc;
+    d->correlation_id = req->correlation_id;
+    d->api_key = req->api_key;
+    d->api_version = req->api_version;
+    d->flexible = req->flexible;
+    d->hdr_v1 = hdr_v1;
+    kc->refs++;
+    sl_conn_keep(kc->conn);
+    if (kc->tail)
+        kc->tail->next = d;
+    else
+        kc->head = d;
+    kc->tail = d;
+    if (++kc->nqueued >= MAX_QUEUED && !kc->paused) {
+        kc->paused = true;
+        sl_conn_pause(kc->conn);
+    }
+    return d;
+}
+
+/* Sends a finished response now, or queues it behind an unfinished deferred one. */
+static void kconn_respond(kconn *kc, const kafka_req *req, bool hdr_v1, sl_buf *body)
+{
+    frame_finish(body, req->correlation_id, hdr_v1);
+    if (!kc->head) {
+        sl_conn_write(kc->conn, body);
+        return;
+    }
+    kafka_deferred *d = kconn_enqueue(kc, req, hdr_v1);
+    sl_buf_move(&d->body, body);
+    d->done = true;
+}
+
+kafka_deferred *kafka_req_defer(kafka_req *req)
+{
+    kconn *kc = sl_conn_data(req->conn);
+    bool hdr_v1 = req->flexible && req->api_key != KAFKA_API_API_VERSIONS;
+    req->deferred = kconn_enqueue(kc, req, hdr_v1);
+    return req->deferred;
+}
+
+void kafka_deferred_body_init(const kafka_deferred *d, sl_buf *body)
+{
+    body_init(body, d->hdr_v1);
+}
+
+void kafka_deferred_complete(kafka_deferred *d, sl_buf *body)
+{
+    if (body && body->len >= resp_hdr_len(d->hdr_v1)) {
+        frame_finish(body, d->correlation_id, d->hdr_v1);
+        sl_buf_move(&d->body, body);
+    } else if (body) {
+        sl_buf_free(body);
+    }
+    d->done = true;
+    kconn_flush(d->kc);
+}
+
+bool kafka_deferred_conn_closed(const kafka_deferred *d)
+{
+    return sl_conn_closing(d->kc->conn);
+}
+int16_t kafka_deferred_version(const kafka_deferred *d)
+{
+    return d->api_version;
+}
+bool kafka_deferred_flexible(const kafka_deferred *d)
+{
+    return d->flexible;
+}
+
+/* Connection callbacks. */
+
+static void on_open(sl_conn *c)
+{
+    sl_broker *b = sl_server_udata(sl_conn_server(c));
+    kconn *kc = sl_calloc(1, sizeof(*kc));
+    kc->conn = c;
+    kc->b = b;
+    kc->refs = 1;
+    sl_conn_set_data(c, kc);
+    sl_log(SL_LOG_DEBUG, LOG_SUB, sl_conn_peer(c), "connected");
+}
+
+static void on_close(sl_conn *c)
+{
+    kconn *kc = sl_conn_data(c);
+    if (!kc) return;
+    kc->closed = true;
+    sl_conn_set_data(c, NULL);
+    kconn_release(kc);
+}
+
+/* Answers an ApiVersions request of a version we do not serve (KIP-511): a v0 body with
+ * UNSUPPORTED_VERSION and our ApiVersions range, so the client retries with a version we know. */
+static void apiversions_unsupported(sl_buf *body)
+{
+    kafka_put_i16(body, KAFKA_ERR_UNSUPPORTED_VERSION);
+    kafka_put_array(body, false, 1);
+    const kafka_api *a = api_find(KAFKA_API_API_VERSIONS);
+    kafka_put_i16(body, a->key);
+    kafka_put_i16(body, a->min);
+    kafka_put_i16(body, a->max);
+}
+
+static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
+{
+    kconn *kc = sl_conn_data(c);
+    sl_broker *b = kc->b;
+    sl_rd rd;
+    sl_rd_init(&rd, frame + 4, len - 4);
+    kafka_hdr h;
+    if (kafka_hdr_parse(&rd, &h)) {
+        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
+               "malformed request header (%zu bytes), closing", len - 4);
+        sl_conn_close(c);
+        return;
+    }
+    const kafka_api *api = api_find(h.api_key);
+    if (!api) {
+        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
+               "unknown api key %d (correlation id %d), closing", h.api_key, h.correlation_id);
+        sl_conn_close(c);
+        return;
+    }
+    kafka_req req = {
+        .api_key = h.api_key,
+        .api_version = h.api_version,
+        .correlation_id = h.correlation_id,
+        .client_id = h.client_id,
+        .flexible = api->flex_min >= 0 && h.api_version >= api->flex_min,
+        .broker = b,
+        .conn = c,
+        .arena = &b->arena,
+    };
+    sl_buf body;
+    if (h.api_version < api->min || h.api_version > api->max) {
+        body_init(&body, false);
+        if (h.api_key == KAFKA_API_API_VERSIONS) {
+            apiversions_unsupported(&body);
+            kconn_respond(kc, &req, false, &body);
+            return;
+        }
+        /* The body layout of a version we do not know cannot be trusted either way: answer
+         * with the error code and close, and the client renegotiates on reconnect. */
+        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c), "%s v%d is not supported (v%d-%d), closing",
+               kafka_api_name(h.api_key), h.api_version, api->min, api->max);
+        kafka_put_i16(&body, KAFKA_ERR_UNSUPPORTED_VERSION);
+        kconn_respond(kc, &req, false, &body);
+        sl_conn_close(c);
+        return;
+    }
+    if (req.flexible && kafka_rd_tags(&rd)) {
+        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
+               "%s v%d: malformed request header tags, closing", kafka_api_name(h.api_key),
+               h.api_version);
+        sl_conn_close(c);
+        return;
+    }
+    req.rd = rd;
+    bool hdr_v1 = req.flexible && h.api_key != KAFKA_API_API_VERSIONS;
+    body_init(&body, hdr_v1);
+    int rc = api->fn(&req, &body);
+    sl_arena_reset(&b->arena);
+    if (rc == 0) {
+        kconn_respond(kc, &req, hdr_v1, &body);
+    } else if (rc == KAFKA_DEFERRED) {
+        sl_buf_free(&body);
+    } else if (rc == KAFKA_NO_RESPONSE) {
+        sl_buf_free(&body);
+    } else {
+        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
+               "%s v%d: malformed request body at offset %zu of %zu, closing",
+               kafka_api_name(h.api_key), h.api_version, (size_t)(req.rd.p - frame), len);
+        sl_buf_free(&body);
+        sl_conn_close(c);
+    }
+}
+
+/* ApiVersions (KIP-511 fallback in on_frame). */
+int kafka_handle_ApiVersions(kafka_req *req, sl_buf *body)
+{
+    bool flex = req->flexible;
+    if (req->api_version >= 3) {
+        sl_slice name, version;
+        if (kafka_rd_compact_string(&req->rd, &name) ||
+            kafka_rd_compact_string(&req->rd, &version) || kafka_rd_tags(&req->rd))
+            return SL_ERR_PARSE;
+    }
+    kafka_put_i16(body, KAFKA_ERR_NONE);
+    kafka_put_array(body, flex, (int32_t)SL_ARRAY_LEN(api_table));
+    for (size_t i = 0; i < SL_ARRAY_LEN(api_table); i++) {
+        kafka_put_i16(body, api_table[i].key);
+        kafka_put_i16(body, api_table[i].min);
+        kafka_put_i16(body, api_table[i].max);
+        kafka_put_tags(body, flex);
+    }
+    if (req->api_version >= 1) kafka_put_i32(body, 0);
+    kafka_put_tags(body, flex);
+    return 0;
+}
+
+/* Topic deletion waits for in-flight syncs of its logs. */
+
+void sl__broker_deletes_check(sl_broker *b)
+{
+    for (delete_wait **pp = &b->deletes; *pp;) {
+        delete_wait *w = *pp;
+        if (kafka_topic_idle(w->topic)) {
+            *pp = w->next;
+            kafka_topics_destroy(b->topics, w->topic);
+            sl_free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+}
+
+void sl__broker_topic_delete(sl_broker *b, kafka_topic *tp)
+{
+    kafka_topics_mark_deleting(b->topics, tp);
+    for (int32_t i = 0; i < tp->nparts; i++)
+        if (tp->parts[i].watchers) sl__fetch_wake(&tp->parts[i]);
+    delete_wait *w = sl_calloc(1, sizeof(*w));
+    w->topic = tp;
+    w->next = b->deletes;
+    b->deletes = w;
+    sl__broker_deletes_check(b);
+}
+
+/* Timers. */
+
+static void on_retention(uv_timer_t *t)
+{
+    sl_broker *b = t->data;
+    kafka_topics_retain(b->topics, sl_now_ms());
+}
+
+static void on_snapshot(uv_timer_t *t)
+{
+    sl_broker *b = t->data;
+    kafka_topics_snapshot(b->topics, false);
+}
+
+static void on_flush_interval(uv_timer_t *t)
+{
+    sl_broker *b = t->data;
+    size_t n = kafka_topics_count(b->topics);
+    for (size_t i = 0; i < n; i++) {
+        kafka_topic *tp = kafka_topics_at(b->topics, i);
+        if (tp->deleting) continue;
+        for (int32_t j = 0; j < tp->nparts; j++)
+            if (tp->parts[j].flush_dirty) sl__broker_flush(b, &tp->parts[j], NULL, NULL);
+    }
+}
+
+static int parse_signed(const char *s, bool size, int64_t *out)
+{
+    if (!strcmp(s, "-1")) {
+        *out = -1;
+        return 0;
+    }
+    return size ? sl_parse_size(s, out) : sl_parse_duration_ms(s, out);
+}
+
+int sl_broker_config_check(sl_broker_config *cfg, char *err, size_t errlen)
+{
+    const char *f = cfg->flush;
+    if (!strcmp(f, "always")) {
+        cfg->flush_mode = SL_FLUSH_ALWAYS;
+    } else if (!strcmp(f, "os")) {
+        cfg->flush_mode = SL_FLUSH_OS;
+    } else if (!strncmp(f, "interval:", 9) &&
+               sl_parse_duration_ms(f + 9, &cfg->flush_interval_ms) == 0 &&
+               cfg->flush_interval_ms > 0) {
+        cfg->flush_mode = SL_FLUSH_INTERVAL;
+    } else {
+        snprintf(err, errlen, "flush: '%s' is not always, interval:MS or os", f);
+        return SL_ERR_CONFIG;
+    }
+    if (parse_signed(cfg->retention_ms_opt, false, &cfg->retention_ms)) {
+        snprintf(err, errlen, "retention-ms: '%s' is not a duration or -1", cfg->retention_ms_opt);
+        return SL_ERR_CONFIG;
+    }
+    if (parse_signed(cfg->retention_bytes_opt, true, &cfg->retention_bytes)) {
+        snprintf(err, errlen, "retention-bytes: '%s' is not a size or -1",
+                 cfg->retention_bytes_opt);
+        return SL_ERR_CONFIG;
+    }
+    if (cfg->group_min_session_timeout_ms > cfg->group_max_session_timeout_ms) {
+        snprintf(err, errlen, "group-min-session-timeout is above group-max-session-timeout");
+        return SL_ERR_CONFIG;
+    }
+    char host[256];
+    int port;
+    const char *adv = cfg->advertised ? cfg->advertised : cfg->listen;
+    if (sl_hostport_parse(adv, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "%s: '%s' is not HOST:PORT",
+                 cfg->advertised ? "advertised" : "listen", adv);
+        return SL_ERR_CONFIG;
+    }
+    return 0;
+}
+
+/* The cluster id is made once and kept in DIR/cluster.id, so clients see a stable id. */
+static int cluster_id_load(sl_broker *b)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/cluster.id", b->cfg.data_dir);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        char line[64] = "";
+        bool ok = fgets(line, sizeof(line), f) != NULL;
+        fclose(f);
+        line[strcspn(line, "\r\n")] = 0;
+        if (ok && strlen(line) == 22) {
+            memcpy(b->cluster_id, line, 23);
+            return 0;
+        }
+        SL_WARN(LOG_SUB, "%s: not a cluster id; making a new one", path);
+    }
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t rnd[22];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+        uint64_t x = (uint64_t)sl_now_ms() ^ ((uint64_t)getpid() << 32);
+        for (size_t i = 0; i < sizeof(rnd); i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            rnd[i] = (uint8_t)(x >> 56);
+        }
+    }
+    if (fd >= 0) close(fd);
+    for (size_t i = 0; i < 22; i++)
+        b->cluster_id[i] = alphabet[rnd[i] & 63];
+    b->cluster_id[22] = 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "we");
+    if (!f) return -errno;
+    fprintf(f, "%s\n", b->cluster_id);
+    int rc = fflush(f) == 0 && fdatasync(fileno(f)) == 0 ? 0 : -errno;
+    fclose(f);
+    if (!rc && rename(tmp, path) < 0) rc = -errno;
+    if (rc) SL_ERROR(LOG_SUB, "writing %s: %s", path, sl_strerror(rc));
+    return rc;
+}
+
+static void cfg_copy(sl_broker_config *dst, const sl_broker_config *src)
+{
+    *dst = *src;
+    for (const sl_opt *o = sl_broker_opts; o->name; o++) {
+        if (o->type != SL_OPT_STR && o->type != SL_OPT_HOSTPORT && o->type != SL_OPT_ENUM) continue;
+        char **p = (char **)((char *)dst + o->offset);
+        if (*p) *p = sl_strdup(*p);
+    }
+}
+
+static void timer_start(sl_broker *b, uv_timer_t *t, uv_timer_cb cb, int64_t ms)
+{
+    uv_timer_init(b->loop, t);
+    t->data = b;
+    uv_timer_start(t, cb, (uint64_t)ms, (uint64_t)ms);
+    uv_unref((uv_handle_t *)t);
+    b->timers_open++;
+}
+
+int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out)
+{
+    sl_broker *b = sl_calloc(1, sizeof(*b));
+    b->loop = loop;
+    cfg_copy(&b->cfg, cfg);
+    sl_arena_init(&b->arena, 16 * 1024);
+    char err[256];
+    int rc = sl_broker_config_check(&b->cfg, err, sizeof(err));
+    if (rc) {
+        SL_ERROR(LOG_SUB, "%s", err);
+        goto fail;
+    }
+    rc = kafka_topics_open(b->cfg.data_dir, &b->cfg, &b->topics);
+    if (rc) goto fail;
+    rc = cluster_id_load(b);
+    if (rc) goto fail;
+    rc = sl_flusher_start(loop, &b->flusher);
+    if (rc) {
+        SL_ERROR(LOG_SUB, "starting the flusher: %s", sl_strerror(rc));
+        goto fail;
+    }
+    rc = sl_group_coord_open(b, &b->groups);
+    if (rc) goto fail;
+    sl_server_opts so = {
+        .listen = b->cfg.listen,
+        .max_frame = (size_t)b->cfg.max_request_bytes + 4,
+        .max_conns = (unsigned)b->cfg.max_connections,
+        .frame_len = sl_frame_len_be32,
+        .name = LOG_SUB,
+        .udata = b,
+        .on_open = on_open,
+        .on_frame = on_frame,
+        .on_close = on_close,
+    };
+    rc = sl_server_start(loop, &so, &b->srv);
+    if (rc) goto fail;
+    const char *adv = b->cfg.advertised ? b->cfg.advertised : b->cfg.listen;
+    sl_hostport_parse(adv, b->host, sizeof(b->host), &b->adv_port);
+    if (!b->cfg.advertised && b->adv_port == 0) b->adv_port = sl_server_port(b->srv);
+    timer_start(b, &b->retention_timer, on_retention, b->cfg.retention_check_ms);
+    timer_start(b, &b->snapshot_timer, on_snapshot, SNAPSHOT_INTERVAL_MS);
+    if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
+        timer_start(b, &b->flush_timer, on_flush_interval, b->cfg.flush_interval_ms);
+    SL_INFO(LOG_SUB, "broker %s on %s, data in %s, flush %s", b->cluster_id, b->cfg.listen,
+            b->cfg.data_dir, b->cfg.flush);
+    *out = b;
+    return 0;
+fail:
+    if (b->groups) sl_group_coord_stop(b->groups);
+    if (b->flusher) sl_flusher_stop(b->flusher);
+    if (b->groups) sl_group_coord_close(b->groups);
+    kafka_topics_close(b->topics);
+    sl_config_free(sl_broker_opts, &b->cfg);
+    sl_arena_free(&b->arena);
+    sl_free(b);
+    return rc;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    sl_broker *b = h->data;
+    if (--b->timers_open == 0 && b->stop_done) b->stop_done(b->stop_arg);
+}
+
+static void on_server_stopped(void *arg)
+{
+    sl_broker *b = arg;
+    /* Every connection is gone; the flusher completes the syncs still in flight, which
+     * releases their partitions, then deletions can finish and the logs close. */
+    sl_flusher_stop(b->flusher);
+    b->flusher = NULL;
+    sl_group_coord_close(b->groups);
+    b->groups = NULL;
+    sl__broker_deletes_check(b);
+    kafka_topics_close(b->topics);
+    b->topics = NULL;
+    SL_INFO(LOG_SUB, "broker stopped");
+    if (b->timers_open == 0) {
+        if (b->stop_done) b->stop_done(b->stop_arg);
+        return;
+    }
+    uv_close((uv_handle_t *)&b->retention_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&b->snapshot_timer, on_timer_closed);
+    if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
+        uv_close((uv_handle_t *)&b->flush_timer, on_timer_closed);
+}
+
+void sl_broker_stop(sl_broker *b, void (*done)(void *arg), void *arg)
+{
+    if (b->stopping) return;
+    b->stopping = true;
+    b->stop_done = done;
+    b->stop_arg = arg;
+    SL_INFO(LOG_SUB, "stopping: closing connections, finishing syncs, saving producer state");
+    sl__fetch_flush_all(b);
+    sl_group_coord_stop(b->groups);
+    sl_server_stop(b->srv, on_server_stopped, b);
+}
+
+void sl_broker_free(sl_broker *b)
+{
+    if (!b) return;
+    sl_config_free(sl_broker_opts, &b->cfg);
+    sl_arena_free(&b->arena);
+    sl_free(b);
+}
