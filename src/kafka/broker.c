@@ -17,6 +17,11 @@
 #define LOG_SUB "kafka"
 /* Responses queued behind a deferred one before the connection stops reading. */
 #define MAX_QUEUED 1024
+/* Unsent response bytes before the connection stops reading: a client that pipelines Fetches
+ * without reading the answers must not make the broker buffer without bound. */
+#define MAX_WRITE_PENDING (64u << 20)
+/* How often a connection stopped for its write backlog is looked at again. */
+#define BACKLOG_CHECK_MS 5
 /* How often dirty producer state is written to producer.snapshot (not fsynced). */
 #define SNAPSHOT_INTERVAL_MS 10000
 /* Header room: length prefix, correlation id and, for flexible versions, empty tags. */
@@ -82,9 +87,12 @@ struct kconn {
     sl_broker *b;
     kafka_deferred *head, *tail; /* responses waiting for an earlier deferred one */
     unsigned nqueued;
-    unsigned refs; /* 1 for the open connection, 1 per queued slot */
+    unsigned refs; /* 1 for the open connection, 1 per queued slot, 1 on the backlog list */
     bool closed;
-    bool paused;
+    bool paused;     /* reading stopped, for one of the two reasons below */
+    bool queue_full; /* too many responses queued behind a deferred one */
+    bool backlog;    /* too many response bytes not yet written; on the broker's list */
+    kconn *backlog_next;
 };
 
 typedef struct kafka_api {
@@ -141,6 +149,8 @@ struct sl_broker {
     unsigned timers_open;
     delete_wait *deletes;
     void *fetch_waiters;
+    kconn *backlog; /* connections stopped for their write backlog */
+    uv_timer_t backlog_timer;
     bool stopping;
     void (*stop_done)(void *);
     void *stop_arg;
@@ -286,6 +296,54 @@ static void kconn_release(kconn *kc)
     if (--kc->refs == 0) sl_free(kc);
 }
 
+static void on_backlog_check(uv_timer_t *t);
+
+/* Stops or restarts reading on kc after its queue or write backlog changed, with hysteresis. */
+static void kconn_check_pause(kconn *kc)
+{
+    if (kc->closed || sl_conn_closing(kc->conn)) return;
+    kc->queue_full = kc->nqueued >= (kc->queue_full ? MAX_QUEUED / 2 : MAX_QUEUED);
+    size_t pending = sl_conn_write_pending(kc->conn);
+    bool backlog = pending > (kc->backlog ? MAX_WRITE_PENDING / 2 : MAX_WRITE_PENDING);
+    if (backlog && !kc->backlog) {
+        sl_broker *b = kc->b;
+        kc->backlog = true;
+        kc->refs++;
+        sl_conn_keep(kc->conn);
+        kc->backlog_next = b->backlog;
+        b->backlog = kc;
+        if (!uv_is_active((uv_handle_t *)&b->backlog_timer))
+            uv_timer_start(&b->backlog_timer, on_backlog_check, BACKLOG_CHECK_MS, BACKLOG_CHECK_MS);
+    }
+    kc->backlog = kc->backlog && backlog;
+    bool want = kc->queue_full || kc->backlog;
+    if (want != kc->paused) {
+        kc->paused = want;
+        if (want)
+            sl_conn_pause(kc->conn);
+        else
+            sl_conn_resume(kc->conn);
+    }
+}
+
+static void on_backlog_check(uv_timer_t *t)
+{
+    sl_broker *b = t->data;
+    for (kconn **pp = &b->backlog; *pp;) {
+        kconn *kc = *pp;
+        kconn_check_pause(kc);
+        if (kc->backlog && !sl_conn_closing(kc->conn)) {
+            pp = &kc->backlog_next;
+            continue;
+        }
+        kc->backlog = false;
+        *pp = kc->backlog_next;
+        sl_conn_release(kc->conn);
+        kconn_release(kc);
+    }
+    if (!b->backlog) uv_timer_stop(t);
+}
+
 /* Sends every finished response at the head of the queue. */
 static void kconn_flush(kconn *kc)
 {
@@ -300,10 +358,7 @@ static void kconn_flush(kconn *kc)
         sl_free(d);
         kconn_release(kc);
     }
-    if (!kc->closed && kc->paused && kc->nqueued < MAX_QUEUED / 2) {
-        kc->paused = false;
-        sl_conn_resume(kc->conn);
-    }
+    kconn_check_pause(kc);
 }
 
 static kafka_deferred *kconn_enqueue(kconn *kc, const kafka_req *req, bool hdr_v1)
@@ -322,10 +377,8 @@ static kafka_deferred *kconn_enqueue(kconn *kc, const kafka_req *req, bool hdr_v
     else
         kc->head = d;
     kc->tail = d;
-    if (++kc->nqueued >= MAX_QUEUED && !kc->paused) {
-        kc->paused = true;
-        sl_conn_pause(kc->conn);
-    }
+    kc->nqueued++;
+    kconn_check_pause(kc);
     return d;
 }
 
@@ -335,6 +388,7 @@ static void kconn_respond(kconn *kc, const kafka_req *req, bool hdr_v1, sl_buf *
     frame_finish(body, req->correlation_id, hdr_v1);
     if (!kc->head) {
         sl_conn_write(kc->conn, body);
+        if (sl_conn_write_pending(kc->conn) > MAX_WRITE_PENDING) kconn_check_pause(kc);
         return;
     }
     kafka_deferred *d = kconn_enqueue(kc, req, hdr_v1);
@@ -715,6 +769,9 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
     const char *adv = b->cfg.advertised ? b->cfg.advertised : b->cfg.listen;
     sl_hostport_parse(adv, b->host, sizeof(b->host), &b->adv_port);
     if (!b->cfg.advertised && b->adv_port == 0) b->adv_port = sl_server_port(b->srv);
+    uv_timer_init(loop, &b->backlog_timer);
+    b->backlog_timer.data = b;
+    b->timers_open++;
     timer_start(b, &b->retention_timer, on_retention, b->cfg.retention_check_ms);
     timer_start(b, &b->snapshot_timer, on_snapshot, SNAPSHOT_INTERVAL_MS);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
@@ -757,6 +814,7 @@ static void on_server_stopped(void *arg)
         if (b->stop_done) b->stop_done(b->stop_arg);
         return;
     }
+    uv_close((uv_handle_t *)&b->backlog_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->retention_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->snapshot_timer, on_timer_closed);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)

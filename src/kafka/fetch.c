@@ -8,6 +8,9 @@
 #include "core/log.h"
 #include <inttypes.h>
 
+/* The broker's cap on one Fetch response (Kafka's fetch.max.bytes, 55 MiB). */
+#define FETCH_MAX_BYTES 57671680
+
 typedef struct fetch_part {
     int32_t index;
     int64_t offset;
@@ -57,6 +60,7 @@ static int parse_fetch(kafka_req *req, fetch_args *a)
     if (v >= 4 && sl_rd_i8(r, &isolation)) return SL_ERR_PARSE;
     if (v >= 7 && (sl_rd_i32(r, &a->session_id) || sl_rd_i32(r, &session_epoch)))
         return SL_ERR_PARSE;
+    if (a->max_bytes > FETCH_MAX_BYTES) a->max_bytes = FETCH_MAX_BYTES;
     if (kafka_rd_array(r, false, 6, &a->ntopics)) return SL_ERR_PARSE;
     if (a->ntopics < 0) a->ntopics = 0;
     a->topics = sl_arena_alloc(req->arena, (size_t)a->ntopics * sizeof(fetch_topic) + 1);

@@ -13,6 +13,8 @@
 #define PID_FILE    "producer_ids"
 /* Producer ids are reserved this many at a time, so the file is written once per block. */
 #define PID_BLOCK 1000
+/* Producers idle this long are forgotten (Kafka's producer.id.expiration.ms). */
+#define KAFKA_PRODUCER_EXPIRY_MS (24 * 3600 * 1000LL)
 /* Bytes read per step while replaying batches into producer state. */
 #define REPLAY_CHUNK (1 << 20)
 
@@ -681,8 +683,12 @@ void kafka_topics_retain(kafka_topics *t, int64_t now_ms)
         kafka_topic *tp = t->v[i];
         if (tp->deleting) continue;
         for (int32_t j = 0; j < tp->nparts; j++) {
-            int rc = sl_plog_retain(tp->parts[j].log, now_ms);
-            if (rc) SL_WARN("kafka", "retention on %s: %s", tp->parts[j].dir, sl_strerror(rc));
+            kafka_partition *p = &tp->parts[j];
+            int rc = sl_plog_retain(p->log, now_ms);
+            if (rc) SL_WARN("kafka", "retention on %s: %s", p->dir, sl_strerror(rc));
+            size_t before = kafka_pstate_count(p->pstate);
+            kafka_pstate_expire(p->pstate, now_ms, KAFKA_PRODUCER_EXPIRY_MS);
+            if (kafka_pstate_count(p->pstate) != before) p->pstate_dirty = true;
         }
     }
 }

@@ -93,7 +93,7 @@ bool kafka_topic_idle(const kafka_topic *tp);
 /* Removes a deleting topic: destroys its logs and rewrites topics.json. */
 int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp);
 
-/* Applies retention to every partition as of now_ms. */
+/* Applies retention to every partition as of now_ms, and forgets producers idle for a day. */
 void kafka_topics_retain(kafka_topics *t, int64_t now_ms);
 /* Saves the producer snapshot of every partition whose state changed (fsync if sync). */
 void kafka_topics_snapshot(kafka_topics *t, bool sync);
