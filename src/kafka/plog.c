@@ -968,10 +968,16 @@ const char *sl_plog_dir(const sl_plog *l)
 static int plog_roll(sl_plog *l)
 {
     seg *old = l->segs[l->nsegs - 1];
-    if (old->max_ts > tidx_last_ts(old))
-        tidx_push(old, old->max_ts, (uint32_t)(l->end - old->base));
+    bool final_entry = old->max_ts > tidx_last_ts(old);
+    if (final_entry) tidx_push(old, old->max_ts, (uint32_t)(l->end - old->base));
     int rc = seg_flush_index(l, old);
-    if (!rc) rc = sync_fd(old->fd);
+    if (rc) {
+        /* A full disk, say: no roll, and the append fails; a later one tries again. The final
+         * entry goes until then, as later index entries could not follow it. */
+        if (final_entry && old->ntidx_disk < old->ntidx) old->ntidx--;
+        return rc;
+    }
+    rc = sync_fd(old->fd);
     if (!rc) rc = sync_fd(old->ifd);
     if (!rc) rc = sync_fd(old->tfd);
     if (rc) {

@@ -767,6 +767,54 @@ static void test_write_error_truncates(void **state)
     tb_rm_rf(dir);
 }
 
+/* A roll that cannot write the old segment's indexes (a full disk) fails the append but not the
+ * log: once the cause is gone the roll and the append succeed. */
+static void test_roll_write_error(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    model m = {0};
+    int64_t ts = 1000;
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 4, 5, &ts, 1, 100);
+    o.segment_bytes = (int64_t)m.data.len + 10; /* the next batch rolls */
+    sl_plog_close(l);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    int logs = count_files(dir, "log");
+
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 1;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    sl_buf b = SL_BUF_INIT;
+    tb_batch(&b, 5, ts, 1, 100, 'x');
+    int64_t base;
+    int rc = sl_plog_append(l, b.ptr, b.len, &base);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(rc, -EFBIG);
+    assert_int_equal(count_files(dir, "log"), logs);
+
+    append_n(l, &m, 3, 5, &ts, 1, 100);
+    assert_int_equal(count_files(dir, "log"), logs + 1);
+    assert_int_equal(m.base[4], 20);
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off++)
+        check_read(l, &m, off, 2000);
+    sl_plog_close(l);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), 35);
+    int64_t off, t;
+    assert_int_equal(sl_plog_offset_for_time(l, 1000 + 22, &off, &t), 0);
+    assert_int_equal(off, 22);
+    sl_plog_close(l);
+    sl_buf_free(&b);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
 static void test_bad_batches(void **state)
 {
     char dir[256];
@@ -865,6 +913,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_missing_index_rebuilt),
     cmocka_unit_test(test_recovery_after_crash),
     cmocka_unit_test(test_write_error_truncates),
+    cmocka_unit_test(test_roll_write_error),
     cmocka_unit_test(test_bad_batches),
     cmocka_unit_test(test_sync_concurrent),
 };
