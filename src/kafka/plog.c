@@ -345,8 +345,11 @@ static bool seg_load_index_files(sl_plog *l, seg *s, bool *missing)
     for (ssize_t i = 0; i + TIDX_ENT <= n; i += TIDX_ENT) {
         int64_t ts = (int64_t)sl_get_be64(data + i);
         uint32_t rel = sl_get_be32(data + i + 8);
-        bool ok = rel > 0 && ts >= 0 &&
-                  (!s->ntidx || (rel > s->tidx[s->ntidx - 1].rel && ts > s->tidx[s->ntidx - 1].ts));
+        /* rel may repeat: a roll that wrote its final entry and then failed to create the
+         * next segment leaves one that the next index point can share. */
+        bool ok =
+            rel > 0 && ts >= 0 &&
+            (!s->ntidx || (rel >= s->tidx[s->ntidx - 1].rel && ts > s->tidx[s->ntidx - 1].ts));
         if (!ok) {
             whole = false;
             break;
