@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -73,10 +74,20 @@ static sl_plog_opts bench_opts(int64_t seg_bytes)
     return o;
 }
 
+static char bench_dir[256]; /* removed on every way out */
+
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "bench_plog: %s: %s\n", what, sl_strerror(rc));
+    if (bench_dir[0]) tb_rm_rf(bench_dir);
     exit(1);
+}
+
+static void on_signal(int sig)
+{
+    /* Not async-signal-safe, but the process is leaving and a GiB of test data must not stay. */
+    if (bench_dir[0]) tb_rm_rf(bench_dir);
+    _exit(128 + sig);
 }
 
 /* Appends bytes worth of batches; returns seconds. */
@@ -204,6 +215,7 @@ static void crash_child(const char *dir, int64_t seg_bytes, int64_t bytes_before
 {
     pid_t pid = fork();
     if (pid == 0) {
+        bench_dir[0] = 0; /* the parent cleans up */
         sl_plog_opts o = bench_opts(seg_bytes);
         sl_plog *l;
         int64_t synced;
@@ -369,9 +381,15 @@ int main(int argc, char **argv)
         return 2;
     }
     sl_log_level = SL_LOG_ERROR;
-    char dir[256], data[PATH_LEN];
-    snprintf(dir, sizeof(dir), "%s/sluice-bench-plog-XXXXXX", base_dir);
-    if (!mkdtemp(dir)) die(dir, -errno);
+    char *dir = bench_dir, data[PATH_LEN];
+    snprintf(dir, sizeof(bench_dir), "%s/sluice-bench-plog-XXXXXX", base_dir);
+    if (!mkdtemp(dir)) {
+        bench_dir[0] = 0;
+        die(base_dir, -errno);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout must not skip the cleanup */
     tb_batch(&batch, BATCH_RECS, 1700000000000, 1, VALUE_LEN, 'v');
 
     printf("bench_plog: partition log, RelWithDebInfo, %zu-byte batches (%d records of %d B, "
