@@ -309,10 +309,10 @@ static void member_remove(gc_group *g, gc_member *m, int16_t err)
     uv_close((uv_handle_t *)&m->timer, member_closed);
 }
 
-/* A leave or an expiry: drop the member and let the rest of the group rebalance. */
-static void remove_member_and_update(gc_group *g, gc_member *m)
+/* A leave, an expiry or a replaced static member: drop it; the rest of the group rebalances. */
+static void remove_member_and_update(gc_group *g, gc_member *m, int16_t err)
 {
-    member_remove(g, m, KAFKA_ERR_UNKNOWN_MEMBER_ID);
+    member_remove(g, m, err);
     switch (g->state) {
     case GC_STABLE:
     case GC_COMPLETING: prepare_rebalance(g); break;
@@ -341,7 +341,7 @@ static void on_session_timeout(uv_timer_t *t)
     SL_INFO(GC_LOG_TAG, "group %s: member %s expired after %d ms without a heartbeat", g->id, m->id,
             m->session_timeout_ms);
     g->gc->stats.expired_members++;
-    remove_member_and_update(g, m);
+    remove_member_and_update(g, m, KAFKA_ERR_UNKNOWN_MEMBER_ID);
 }
 
 static int32_t rebalance_timeout(const gc_group *g)
@@ -667,7 +667,7 @@ static void join_new(gc_group *g, const gc_join_req *rq, gc_join_cb cb, void *ar
             if (old->instance_id && slice_is(rq->instance_id, old->instance_id)) {
                 SL_INFO(GC_LOG_TAG, "group %s: instance %s rejoined; replacing member %s", g->id,
                         old->instance_id, old->id);
-                member_remove(g, old, KAFKA_ERR_FENCED_INSTANCE_ID);
+                remove_member_and_update(g, old, KAFKA_ERR_FENCED_INSTANCE_ID);
                 break;
             }
         }
@@ -855,7 +855,7 @@ int16_t sl__gc_leave(sl_group_coord *gc, sl_slice group_id, sl_slice member_id,
     }
     if (!m) return KAFKA_ERR_NONE;
     SL_INFO(GC_LOG_TAG, "group %s: member %s left", g->id, m->id);
-    remove_member_and_update(g, m);
+    remove_member_and_update(g, m, KAFKA_ERR_UNKNOWN_MEMBER_ID);
     *member_err = KAFKA_ERR_NONE;
     return KAFKA_ERR_NONE;
 }

@@ -406,6 +406,45 @@ static void test_no_fsync(void **state)
     assert_int_equal(h_offset(h, "g", "t", 0), 1);
 }
 
+/* The periodic cleanup expires offsets by itself. */
+static void test_cleanup_timer(void **state)
+{
+    harness *h = *state;
+    h_close(h);
+    h->opts.offsets_retention_ms = 50;
+    h->opts.offsets_retention_check_ms = 20;
+    assert_int_equal(h_open(h), 0);
+    commit_ok(h, "g", NULL, -1, "t:0=1");
+    assert_true(RUN_UNTIL(h, h_offset(h, "g", "t", 0) == -1, 2000));
+    assert_true(RUN_UNTIL(h, !strcmp(h_state(h, "g"), "Dead"), 2000));
+}
+
+/* A failed append answers NOT_COORDINATOR and stores nothing; a log that cannot be trusted
+ * (as after a failed fsync) is rewritten before the next commit is appended. */
+static void test_append_failure_recovers(void **state)
+{
+    harness *h = *state;
+    commit_ok(h, "g", NULL, -1, "t:0=1");
+    int ro = open(log_path(h), O_RDONLY);
+    assert_true(ro >= 0);
+    assert_true(dup2(ro, h->gc->fd) >= 0); /* writes now fail with EBADF */
+    close(ro);
+    commit_out o;
+    h_commit(h, "g", NULL, -1, -1, "t:0=2", &o);
+    assert_true(RUN_UNTIL(h, o.done, 2000));
+    assert_int_equal(o.parts[0].error, KAFKA_ERR_NOT_COORDINATOR);
+    assert_int_equal(h_offset(h, "g", "t", 0), 1);
+
+    h->gc->log_broken = true;
+    h_commit(h, "g", NULL, -1, -1, "t:0=3", &o);
+    assert_false(o.done);
+    assert_true(RUN_UNTIL(h, o.done, 2000));
+    assert_int_equal(o.parts[0].error, 0);
+    assert_false(h->gc->log_broken);
+    reopen(h);
+    assert_int_equal(h_offset(h, "g", "t", 0), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +460,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_commit_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_fsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_failure_recovers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
