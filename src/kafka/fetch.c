@@ -141,6 +141,7 @@ static size_t build_fetch(sl_broker *b, const fetch_args *a, sl_buf *body, bool 
             }
             if (err) *errors = true;
             kafka_put_i32(body, fp->index);
+            size_t err_pos = body->len;
             kafka_put_i16(body, (int16_t)err);
             kafka_put_i64(body, hwm);
             kafka_put_i64(body, hwm); /* last stable offset: no transactions */
@@ -156,11 +157,16 @@ static size_t build_fetch(sl_broker *b, const fetch_args *a, sl_buf *body, bool 
                 got = body->len - before;
                 /* Only the first batch of the response may exceed the limits (KIP-74). */
                 if (rc || (total > 0 && (int64_t)got > limit)) {
-                    if (rc && rc != SL_ERR_NOTFOUND)
-                        SL_WARN("kafka", "read from %s at %" PRId64 ": %s", p->dir, fp->offset,
-                                sl_strerror(rc));
                     body->len = before;
                     got = 0;
+                }
+                if (rc) {
+                    /* The log could not be read (an I/O error or a bad batch on disk): say so
+                     * rather than answer "no data", which would stall the consumer silently. */
+                    SL_WARN("kafka", "read from %s at %" PRId64 ": %s", p->dir, fp->offset,
+                            sl_strerror(rc));
+                    sl_put_be16(body->ptr + err_pos, (uint16_t)KAFKA_ERR_KAFKA_STORAGE_ERROR);
+                    *errors = true;
                 }
             }
             kafka_patch_i32(body, len_pos, (int32_t)got);
