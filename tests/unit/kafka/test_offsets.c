@@ -445,6 +445,37 @@ static void test_append_failure_recovers(void **state)
     assert_int_equal(h_offset(h, "g", "t", 0), 3);
 }
 
+static void collect_offset(void *arg, const sl_group_offset_info *o)
+{
+    char *out = arg;
+    char row[128];
+    snprintf(row, sizeof row, "%s-%d=%lld/%s;", o->topic, o->partition, (long long)o->offset,
+             o->metadata);
+    strcat(out, row);
+    assert_true(o->commit_ts > 0);
+}
+
+/* The console's view: committed offsets sorted by topic and partition. */
+static void test_introspect_offsets(void **state)
+{
+    harness *h = *state;
+    commit_ok(h, "g", NULL, -1, "b:1=5/x,a:3=1,b:0=7");
+    char out[256] = "";
+    assert_int_equal(sl_group_offsets(h->gc, SL_SLICE_STR("g"), collect_offset, out), 0);
+    assert_string_equal(out, "a-3=1/;b-0=7/;b-1=5/x;");
+    assert_int_equal(sl_group_offsets(h->gc, SL_SLICE_STR("none"), collect_offset, out),
+                     SL_ERR_NOTFOUND);
+    sl_group_info info;
+    assert_int_equal(sl_group_describe(h->gc, SL_SLICE_STR("g"), &info, NULL, NULL), 0);
+    assert_int_equal(info.offsets, 3);
+    assert_string_equal(info.state, "Empty");
+    assert_string_equal(info.protocol_type, "");
+    sl_group_stats st;
+    sl_group_stats_get(h->gc, &st);
+    assert_int_equal(st.commits, 1);
+    assert_int_equal(st.offsets_stored, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cleanup_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_failure_recovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_introspect_offsets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
