@@ -172,7 +172,7 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
             err = kafka_topics_create(topics, c->name, nparts, c->cfgs, c->ncfg, validate_only,
                                       NULL, msg, sizeof(msg));
         if (err)
-            sl_log(SL_LOG_INFO, "kafka", sl_conn_peer(req->conn), "CreateTopics %.*s: %s: %s",
+            sl_log(SL_LOG_INFO, "kafka", kafka_req_peer(req), "CreateTopics %.*s: %s: %s",
                    (int)SL_MIN(c->name.len, 255), c->name.ptr ? (const char *)c->name.ptr : "",
                    kafka_err_name((int16_t)err), msg);
         kafka_put_str(body, false, c->name);

@@ -82,6 +82,8 @@ struct kafka_deferred {
     sl_buf body; /* complete response frame once done; empty = send nothing */
 };
 
+/* A connection's state. conn is NULL for the broker's detached pseudo-connection, which serves
+ * sl_broker_handle_frame and discards its responses. */
 struct kconn {
     sl_conn *conn;
     sl_broker *b;
@@ -149,7 +151,8 @@ struct sl_broker {
     unsigned timers_open;
     delete_wait *deletes;
     void *fetch_waiters;
-    kconn *backlog; /* connections stopped for their write backlog */
+    kconn *backlog;  /* connections stopped for their write backlog */
+    kconn *detached; /* serves sl_broker_handle_frame */
     uv_timer_t backlog_timer;
     bool stopping;
     void (*stop_done)(void *);
@@ -301,7 +304,7 @@ static void on_backlog_check(uv_timer_t *t);
 /* Stops or restarts reading on kc after its queue or write backlog changed, with hysteresis. */
 static void kconn_check_pause(kconn *kc)
 {
-    if (kc->closed || sl_conn_closing(kc->conn)) return;
+    if (!kc->conn || kc->closed || sl_conn_closing(kc->conn)) return;
     kc->queue_full = kc->nqueued >= (kc->queue_full ? MAX_QUEUED / 2 : MAX_QUEUED);
     size_t pending = sl_conn_write_pending(kc->conn);
     bool backlog = pending > (kc->backlog ? MAX_WRITE_PENDING / 2 : MAX_WRITE_PENDING);
@@ -352,9 +355,9 @@ static void kconn_flush(kconn *kc)
         kc->head = d->next;
         if (!kc->head) kc->tail = NULL;
         kc->nqueued--;
-        if (d->body.len) sl_conn_write(kc->conn, &d->body); /* a no-op once closing */
+        if (kc->conn && d->body.len) sl_conn_write(kc->conn, &d->body); /* no-op once closing */
         sl_buf_free(&d->body);
-        sl_conn_release(kc->conn);
+        if (kc->conn) sl_conn_release(kc->conn);
         sl_free(d);
         kconn_release(kc);
     }
@@ -371,7 +374,7 @@ static kafka_deferred *kconn_enqueue(kconn *kc, const kafka_req *req, bool hdr_v
     d->flexible = req->flexible;
     d->hdr_v1 = hdr_v1;
     kc->refs++;
-    sl_conn_keep(kc->conn);
+    if (kc->conn) sl_conn_keep(kc->conn);
     if (kc->tail)
         kc->tail->next = d;
     else
@@ -387,6 +390,10 @@ static void kconn_respond(kconn *kc, const kafka_req *req, bool hdr_v1, sl_buf *
 {
     frame_finish(body, req->correlation_id, hdr_v1);
     if (!kc->head) {
+        if (!kc->conn) {
+            sl_buf_free(body);
+            return;
+        }
         sl_conn_write(kc->conn, body);
         if (sl_conn_write_pending(kc->conn) > MAX_WRITE_PENDING) kconn_check_pause(kc);
         return;
@@ -398,7 +405,7 @@ static void kconn_respond(kconn *kc, const kafka_req *req, bool hdr_v1, sl_buf *
 
 kafka_deferred *kafka_req_defer(kafka_req *req)
 {
-    kconn *kc = sl_conn_data(req->conn);
+    kconn *kc = req->conn ? sl_conn_data(req->conn) : req->broker->detached;
     bool hdr_v1 = req->flexible && req->api_key != KAFKA_API_API_VERSIONS;
     req->deferred = kconn_enqueue(kc, req, hdr_v1);
     return req->deferred;
@@ -423,7 +430,7 @@ void kafka_deferred_complete(kafka_deferred *d, sl_buf *body)
 
 bool kafka_deferred_conn_closed(const kafka_deferred *d)
 {
-    return sl_conn_closing(d->kc->conn);
+    return d->kc->conn && sl_conn_closing(d->kc->conn);
 }
 int16_t kafka_deferred_version(const kafka_deferred *d)
 {
@@ -468,25 +475,35 @@ static void apiversions_unsupported(sl_buf *body)
     kafka_put_i16(body, a->max);
 }
 
-static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
+static const char *conn_peer(const sl_conn *c)
 {
-    kconn *kc = sl_conn_data(c);
+    return c ? sl_conn_peer(c) : "local";
+}
+
+const char *kafka_req_peer(const kafka_req *req)
+{
+    return conn_peer(req->conn);
+}
+
+/* Decodes and handles one request (a frame without its length prefix) from kc. Returns false
+ * when the connection must close; offsets in logs count the length prefix, as on the wire. */
+static bool dispatch(kconn *kc, const uint8_t *frame, size_t len)
+{
     sl_broker *b = kc->b;
+    sl_conn *c = kc->conn;
     sl_rd rd;
-    sl_rd_init(&rd, frame + 4, len - 4);
+    sl_rd_init(&rd, frame, len);
     kafka_hdr h;
     if (kafka_hdr_parse(&rd, &h)) {
-        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
-               "malformed request header (%zu bytes), closing", len - 4);
-        sl_conn_close(c);
-        return;
+        sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c), "malformed request header (%zu bytes), closing",
+               len);
+        return false;
     }
     const kafka_api *api = api_find(h.api_key);
     if (!api) {
-        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
+        sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c),
                "unknown api key %d (correlation id %d), closing", h.api_key, h.correlation_id);
-        sl_conn_close(c);
-        return;
+        return false;
     }
     kafka_req req = {
         .api_key = h.api_key,
@@ -504,23 +521,20 @@ static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
         if (h.api_key == KAFKA_API_API_VERSIONS) {
             apiversions_unsupported(&body);
             kconn_respond(kc, &req, false, &body);
-            return;
+            return true;
         }
         /* The body layout of a version we do not know cannot be trusted either way: answer
          * with the error code and close, and the client renegotiates on reconnect. */
-        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c), "%s v%d is not supported (v%d-%d), closing",
+        sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c), "%s v%d is not supported (v%d-%d), closing",
                kafka_api_name(h.api_key), h.api_version, api->min, api->max);
         kafka_put_i16(&body, KAFKA_ERR_UNSUPPORTED_VERSION);
         kconn_respond(kc, &req, false, &body);
-        sl_conn_close(c);
-        return;
+        return false;
     }
     if (req.flexible && kafka_rd_tags(&rd)) {
-        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
-               "%s v%d: malformed request header tags, closing", kafka_api_name(h.api_key),
-               h.api_version);
-        sl_conn_close(c);
-        return;
+        sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c), "%s v%d: malformed request header tags, closing",
+               kafka_api_name(h.api_key), h.api_version);
+        return false;
     }
     req.rd = rd;
     bool hdr_v1 = req.flexible && h.api_key != KAFKA_API_API_VERSIONS;
@@ -529,17 +543,32 @@ static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
     sl_arena_reset(&b->arena);
     if (rc == 0) {
         kconn_respond(kc, &req, hdr_v1, &body);
-    } else if (rc == KAFKA_DEFERRED) {
-        sl_buf_free(&body);
-    } else if (rc == KAFKA_NO_RESPONSE) {
+    } else if (rc == KAFKA_DEFERRED || rc == KAFKA_NO_RESPONSE) {
         sl_buf_free(&body);
     } else {
-        sl_log(SL_LOG_WARN, LOG_SUB, sl_conn_peer(c),
+        sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c),
                "%s v%d: malformed request body at offset %zu of %zu, closing",
-               kafka_api_name(h.api_key), h.api_version, (size_t)(req.rd.p - frame), len);
+               kafka_api_name(h.api_key), h.api_version, (size_t)(req.rd.p - frame) + 4, len + 4);
         sl_buf_free(&body);
-        sl_conn_close(c);
+        return false;
     }
+    return true;
+}
+
+static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
+{
+    if (!dispatch(sl_conn_data(c), frame + 4, len - 4)) sl_conn_close(c);
+}
+
+int sl_broker_handle_frame(sl_broker *b, const uint8_t *frame, size_t len)
+{
+    if (b->stopping) return SL_ERR_CLOSED;
+    /* Produce rewrites batches in place, so the handlers get a private copy. */
+    sl_buf copy = SL_BUF_INIT;
+    sl_buf_append(&copy, frame, len);
+    bool ok = dispatch(b->detached, copy.ptr, copy.len);
+    sl_buf_free(&copy);
+    return ok ? 0 : SL_ERR_PARSE;
 }
 
 /* ApiVersions (KIP-511 fallback in on_frame). */
@@ -736,6 +765,9 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
     b->loop = loop;
     cfg_copy(&b->cfg, cfg);
     sl_arena_init(&b->arena, 16 * 1024);
+    b->detached = sl_calloc(1, sizeof(kconn));
+    b->detached->b = b;
+    b->detached->refs = 1;
     char err[256];
     int rc = sl_broker_config_check(&b->cfg, err, sizeof(err));
     if (rc) {
@@ -787,6 +819,7 @@ fail:
     kafka_topics_close(b->topics);
     sl_config_free(sl_broker_opts, &b->cfg);
     sl_arena_free(&b->arena);
+    kconn_release(b->detached);
     sl_free(b);
     return rc;
 }
@@ -838,5 +871,6 @@ void sl_broker_free(sl_broker *b)
     if (!b) return;
     sl_config_free(sl_broker_opts, &b->cfg);
     sl_arena_free(&b->arena);
+    kconn_release(b->detached);
     sl_free(b);
 }

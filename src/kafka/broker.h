@@ -57,6 +57,11 @@ int sl_broker_config_check(sl_broker_config *cfg, char *err, size_t errlen);
 int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out);
 /* The bound port (the listen port may be 0). */
 int sl_broker_port(const sl_broker *b);
+/* Handles one request frame (without its 4-byte length prefix) as if a client had sent it,
+ * discarding the response: the entry point of the request-decoder fuzz target. The frame is
+ * copied. Returns 0, SL_ERR_PARSE when a client would have been disconnected (malformed or
+ * unknown request), or SL_ERR_CLOSED once stopping. Deferred work completes as the loop runs. */
+int sl_broker_handle_frame(sl_broker *b, const uint8_t *frame, size_t len);
 /* Graceful stop: stops accepting, closes connections, waits for in-flight syncs, writes
  * producer snapshots and closes the logs; done(arg) runs on the loop when all is closed. */
 void sl_broker_stop(sl_broker *b, void (*done)(void *arg), void *arg);

@@ -39,12 +39,15 @@ typedef struct kafka_req {
     bool flexible;      /* api_version >= the API's first flexible version */
     sl_rd rd;           /* the body, positioned after the request header */
     sl_broker *broker;
-    sl_conn *conn;
+    sl_conn *conn;            /* NULL for frames fed by sl_broker_handle_frame */
     sl_arena *arena;          /* request-scoped memory, reset after the handler returns */
     kafka_deferred *deferred; /* set by kafka_req_defer */
 } kafka_req;
 
 typedef int (*kafka_handler_fn)(kafka_req *req, sl_buf *body);
+
+/* "127.0.0.1:51234" for log context ("local" for frames fed by sl_broker_handle_frame). */
+const char *kafka_req_peer(const kafka_req *req);
 
 /* Reserves this request's place in the connection's response order and returns a handle that
  * outlives the request (it keeps the connection). Call at most once, then return

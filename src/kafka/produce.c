@@ -80,8 +80,8 @@ static void produce_partition(kafka_req *req, kafka_topic *tp, kafka_err_t topic
     }
     res->err = kafka_batch_validate(records.ptr, records.len, &h);
     if (res->err) {
-        sl_log(SL_LOG_DEBUG, "kafka", sl_conn_peer(req->conn), "produce to %s-%d: %s", tp->name,
-               index, kafka_err_name((int16_t)res->err));
+        sl_log(SL_LOG_DEBUG, "kafka", kafka_req_peer(req), "produce to %s-%d: %s", tp->name, index,
+               kafka_err_name((int16_t)res->err));
         return;
     }
     if (txn || (h.attributes & KAFKA_ATTR_TRANSACTIONAL)) {
@@ -103,7 +103,7 @@ static void produce_partition(kafka_req *req, kafka_topic *tp, kafka_err_t topic
     if (h.producer_id >= 0) {
         kafka_pcheck c = kafka_pstate_check(p->pstate, &h);
         if (c.err) {
-            sl_log(SL_LOG_INFO, "kafka", sl_conn_peer(req->conn),
+            sl_log(SL_LOG_INFO, "kafka", kafka_req_peer(req),
                    "produce to %s-%d from producer %" PRId64 " epoch %d seq %d: %s", tp->name,
                    index, h.producer_id, h.producer_epoch, h.base_sequence,
                    kafka_err_name((int16_t)c.err));
