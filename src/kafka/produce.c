@@ -164,7 +164,8 @@ int kafka_handle_Produce(kafka_req *req, sl_buf *body)
     for (int32_t t = 0; t < ntopics; t++) {
         sl_slice name;
         int32_t nparts;
-        if (kafka_rd_str(r, flex, &name) || kafka_rd_array(r, flex, 8, &nparts)) goto err_parse;
+        if (kafka_rd_str(r, flex, &name) || kafka_rd_array(r, flex, 8, &nparts))
+            return SL_ERR_PARSE;
         if (nparts < 0) nparts = 0;
         kafka_topic *tp = NULL;
         kafka_err_t terr =
@@ -176,7 +177,7 @@ int kafka_handle_Produce(kafka_req *req, sl_buf *body)
             sl_slice records;
             if (sl_rd_i32(r, &index) || kafka_rd_byts(r, flex, &records) ||
                 kafka_rd_tags_if(r, flex))
-                goto err_parse;
+                return SL_ERR_PARSE;
             part_result res;
             produce_partition(req, tp, terr, index, records, acks, txn_id.ptr != NULL, &res);
             kafka_put_i32(body, index);
@@ -206,10 +207,10 @@ int kafka_handle_Produce(kafka_req *req, sl_buf *body)
                 sync_parts[nsync++] = res.synced;
             }
         }
-        if (kafka_rd_tags_if(r, flex)) goto err_parse;
+        if (kafka_rd_tags_if(r, flex)) return SL_ERR_PARSE;
         kafka_put_tags(body, flex);
     }
-    if (kafka_rd_tags_if(r, flex)) goto err_parse;
+    if (kafka_rd_tags_if(r, flex)) return SL_ERR_PARSE;
     if (v >= 1) kafka_put_i32(body, 0);
     kafka_put_tags(body, flex);
 
@@ -227,6 +228,4 @@ int kafka_handle_Produce(kafka_req *req, sl_buf *body)
     for (size_t i = 0; i < nsync; i++)
         sl__broker_flush(b, sync_parts[i], on_produce_synced, &pw->syncs[i]);
     return KAFKA_DEFERRED;
-err_parse:
-    return SL_ERR_PARSE;
 }
