@@ -134,6 +134,7 @@ static void produce_partition(kafka_req *req, kafka_topic *tp, kafka_err_t topic
         kafka_pstate_update(p->pstate, &h, base, sl_now_ms());
         p->pstate_dirty = true;
     }
+    kafka_partition_appended(p, records.len);
     res->base_offset = base;
     res->log_start_offset = sl_plog_start_offset(p->log);
     res->synced = p;

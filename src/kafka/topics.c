@@ -15,6 +15,8 @@
 #define PID_BLOCK 1000
 /* Producers idle this long are forgotten (Kafka's producer.id.expiration.ms). */
 #define KAFKA_PRODUCER_EXPIRY_MS (24 * 3600 * 1000LL)
+/* Bytes appended to a partition before its producer snapshot is saved again. */
+#define KAFKA_SNAPSHOT_BYTES (64 << 20)
 /* Bytes read per step while replaying batches into producer state. */
 #define REPLAY_CHUNK (1 << 20)
 
@@ -314,7 +316,7 @@ static void pstate_rebuild(kafka_partition *p)
     sl_buf_free(&b);
     if (replayed) {
         p->pstate_dirty = true;
-        SL_DEBUG("kafka", "%s: replayed %zu batches into producer state", p->dir, replayed);
+        SL_INFO("kafka", "%s: replayed %zu batches after the producer snapshot", p->dir, replayed);
     }
 }
 
@@ -554,20 +556,30 @@ int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics
     return 0;
 }
 
+static void partition_snapshot(kafka_partition *p, bool sync)
+{
+    int64_t end = sl_plog_end_offset(p->log);
+    if (!p->pstate_dirty && p->snap_offset == end) return;
+    if (kafka_pstate_save(p->pstate, end, p->dir, sync) == 0) {
+        p->snap_offset = end;
+        p->snap_bytes = 0;
+        p->pstate_dirty = false;
+    }
+}
+
+void kafka_partition_appended(kafka_partition *p, size_t len)
+{
+    p->snap_bytes += (int64_t)len;
+    if (p->snap_bytes >= KAFKA_SNAPSHOT_BYTES) partition_snapshot(p, false);
+}
+
 void kafka_topics_snapshot(kafka_topics *t, bool sync)
 {
     for (size_t i = 0; i < t->n; i++) {
         kafka_topic *tp = t->v[i];
         if (tp->deleting) continue;
-        for (int32_t j = 0; j < tp->nparts; j++) {
-            kafka_partition *p = &tp->parts[j];
-            if (!p->pstate_dirty) continue;
-            int64_t end = sl_plog_end_offset(p->log);
-            if (kafka_pstate_save(p->pstate, end, p->dir, sync) == 0) {
-                p->snap_offset = end;
-                p->pstate_dirty = false;
-            }
-        }
+        for (int32_t j = 0; j < tp->nparts; j++)
+            partition_snapshot(&tp->parts[j], sync);
     }
 }
 

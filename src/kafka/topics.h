@@ -35,6 +35,7 @@ typedef struct kafka_partition {
     sl_plog *log;
     kafka_pstate *pstate;
     int64_t snap_offset;          /* log offset the last producer snapshot covers */
+    int64_t snap_bytes;           /* bytes appended since that snapshot */
     bool pstate_dirty;            /* producer state changed since that snapshot */
     bool flush_dirty;             /* appended since the last interval flush */
     int flush_refs;               /* flusher requests in flight; the log may not be destroyed */
@@ -95,8 +96,12 @@ int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp);
 
 /* Applies retention to every partition as of now_ms, and forgets producers idle for a day. */
 void kafka_topics_retain(kafka_topics *t, int64_t now_ms);
-/* Saves the producer snapshot of every partition whose state changed (fsync if sync). */
+/* Saves the producer snapshot of every partition appended to (or whose state changed) since its
+ * last one, fsynced if sync. Snapshots bound what a restart replays from the log. */
 void kafka_topics_snapshot(kafka_topics *t, bool sync);
+/* Records len bytes appended to p; past KAFKA_SNAPSHOT_BYTES since the last snapshot, saves one
+ * (not fsynced), so a crash never leaves more than that to replay per partition. */
+void kafka_partition_appended(kafka_partition *p, size_t len);
 
 /* Calls emit for every known topic config of tp in name order: its effective value as text
  * and whether it is the default. tp NULL lists the defaults. */
