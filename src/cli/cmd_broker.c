@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define USAGE                                                                                      \
     "broker [--listen HOST:PORT] [--data-dir DIR] [--advertised HOST:PORT] [--config FILE] "       \
@@ -20,6 +21,17 @@ static void on_stopped(void *arg)
 static void on_signal(void *arg)
 {
     sl_broker_stop(arg, on_stopped, NULL);
+}
+
+/* Every partition keeps a few files open (log, indexes) besides the connections, so the broker
+ * takes the whole descriptor allowance it is given rather than a soft default of 1024. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 /* Takes "--config FILE" / "--config=FILE" out of argv (flags override the file, so the file is
@@ -95,6 +107,7 @@ int sl_cmd_broker(int argc, char **argv)
     }
     if (cfg.log_level) sl_log_level = sl_log_level_parse(cfg.log_level);
 
+    raise_fd_limit();
     uv_loop_t loop;
     uv_loop_init(&loop);
     sl_broker *b = NULL;

@@ -348,8 +348,19 @@ static void topic_free(kafka_topic *tp)
     sl_free(tp);
 }
 
-/* Opens every partition log of tp; on failure closes those opened. */
-static int topic_open_logs(kafka_topics *t, kafka_topic *tp)
+static void unlink_snapshots(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/producer.snapshot", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/producer.snapshot.tmp", dir);
+    unlink(path);
+}
+
+/* Opens every partition log of tp. A new topic starts empty: a directory left behind by an
+ * earlier topic of that name (a deletion or creation cut short by a crash) is wiped first. On
+ * failure the logs opened are closed, or destroyed for a new topic. */
+static int topic_open_logs(kafka_topics *t, kafka_topic *tp, bool fresh)
 {
     sl_plog_opts o;
     plog_opts(&tp->cfg, &o);
@@ -361,11 +372,21 @@ static int topic_open_logs(kafka_topics *t, kafka_topic *tp)
         size_t n = strlen(t->dir) + strlen(tp->name) + 16;
         p->dir = sl_malloc(n);
         snprintf(p->dir, n, "%s/%s-%d", t->dir, tp->name, i);
+        if (fresh) unlink_snapshots(p->dir);
         int rc = sl_plog_open(p->dir, &o, &p->log);
+        if (!rc && fresh && sl_plog_end_offset(p->log) > 0) {
+            SL_WARN("kafka", "%s: removing stale data of an earlier topic of that name", p->dir);
+            rc = sl_plog_destroy(p->log);
+            if (!rc) rc = sl_plog_open(p->dir, &o, &p->log);
+        }
         if (rc) {
             SL_ERROR("kafka", "opening partition log %s: %s", p->dir, sl_strerror(rc));
-            for (int32_t j = 0; j < i; j++)
-                sl_plog_close(tp->parts[j].log);
+            for (int32_t j = 0; j < i; j++) {
+                if (fresh)
+                    sl_plog_destroy(tp->parts[j].log);
+                else
+                    sl_plog_close(tp->parts[j].log);
+            }
             return rc;
         }
         p->pstate = kafka_pstate_new();
@@ -442,8 +463,8 @@ static int topics_load(kafka_topics *t)
         const char *name = json_string_value(json_object_get(jt, "name"));
         json_int_t np = json_integer_value(json_object_get(jt, "partitions"));
         json_t *jc = json_object_get(jt, "configs");
-        if (!name || !kafka_topic_name_valid(SL_SLICE_STR(name)) || np < 1 || np > 1000000 ||
-            kafka_topics_find_any(t, SL_SLICE_STR(name))) {
+        if (!name || !kafka_topic_name_valid(SL_SLICE_STR(name)) || np < 1 ||
+            np > KAFKA_MAX_PARTITIONS || kafka_topics_find_any(t, SL_SLICE_STR(name))) {
             SL_ERROR("kafka", "%s: topic entry %zu is invalid", path, i);
             rc = SL_ERR_CORRUPT;
             goto out;
@@ -470,7 +491,7 @@ static int topics_load(kafka_topics *t)
             rc = SL_ERR_CORRUPT;
             goto out;
         }
-        rc = topic_open_logs(t, tp);
+        rc = topic_open_logs(t, tp, false);
         if (rc) {
             topic_free(tp);
             goto out;
@@ -619,8 +640,8 @@ kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
                  old->name);
         return KAFKA_ERR_TOPIC_ALREADY_EXISTS;
     }
-    if (nparts < 1 || nparts > 100000) {
-        snprintf(msg, msglen, "Number of partitions must be in [1, 100000].");
+    if (nparts < 1 || nparts > KAFKA_MAX_PARTITIONS) {
+        snprintf(msg, msglen, "Number of partitions must be in [1, %d].", KAFKA_MAX_PARTITIONS);
         return KAFKA_ERR_INVALID_PARTITIONS;
     }
     kafka_topic *tp;
@@ -630,7 +651,7 @@ kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
         topic_free(tp);
         return KAFKA_ERR_NONE;
     }
-    if (topic_open_logs(t, tp)) {
+    if (topic_open_logs(t, tp, true)) {
         topic_free(tp);
         snprintf(msg, msglen, "Could not create the partition logs.");
         return KAFKA_ERR_KAFKA_STORAGE_ERROR;
@@ -676,11 +697,7 @@ int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp)
     int rc = topics_save(t);
     for (int32_t j = 0; j < tp->nparts; j++) {
         kafka_partition *p = &tp->parts[j];
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/producer.snapshot", p->dir);
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/producer.snapshot.tmp", p->dir);
-        unlink(path);
+        unlink_snapshots(p->dir);
         int drc = sl_plog_destroy(p->log);
         if (drc) SL_WARN("kafka", "deleting %s: %s", p->dir, sl_strerror(drc));
     }

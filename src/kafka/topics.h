@@ -10,6 +10,9 @@
 
 /* Kafka's limit on topic name length (Topic.MAX_NAME_LENGTH). */
 #define KAFKA_TOPIC_MAX_NAME 249
+/* Partitions per topic: each holds open files and a directory, and one request must not be
+ * able to ask for an unbounded number of them. */
+#define KAFKA_MAX_PARTITIONS 10000
 
 /* Effective per-topic configuration; every value is an int64 so one table describes them all. */
 typedef struct kafka_topic_cfg {

@@ -1,6 +1,6 @@
 /* test_topics.c: the topic registry: Kafka's name rules, creation with config overrides and
- * their errors, topics.json and producer ids surviving a reopen, deletion, and producer state
- * rebuilt from the log when its snapshot is missing. */
+ * their errors, topics.json and producer ids surviving a reopen, deletion, producer state
+ * rebuilt from the log when its snapshot is missing, and stale partition data never reused. */
 #include "core/crc32c.h"
 #include "kafka/topics.h"
 
@@ -246,12 +246,45 @@ static void test_producer_state_rebuilt(void **state)
     sl_buf_free(&b);
 }
 
+/* A directory left by a topic whose deletion was cut short (topics.json rewritten, the logs not
+ * yet removed) must not leak its records into a new topic of the same name. */
+static void test_stale_directory_wiped(void **state)
+{
+    (void)state;
+    kafka_topics *t;
+    char msg[256];
+    assert_int_equal(kafka_topics_open(dir, &cfg, &t), 0);
+    assert_int_equal(kafka_topics_create(t, S("st"), 1, NULL, 0, false, NULL, msg, sizeof(msg)),
+                     KAFKA_ERR_NONE);
+    kafka_partition *p = kafka_topics_partition(t, S("st"), 0);
+    sl_buf b = SL_BUF_INIT;
+    build_batch(&b, -1, -1);
+    int64_t base;
+    assert_int_equal(sl_plog_append(p->log, b.ptr, b.len, &base), 0);
+    kafka_topics_close(t);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/topics.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"version\": 1, \"topics\": []}\n", f);
+    fclose(f);
+    assert_int_equal(kafka_topics_open(dir, &cfg, &t), 0);
+    assert_null(kafka_topics_find(t, S("st")));
+    assert_int_equal(kafka_topics_create(t, S("st"), 1, NULL, 0, false, NULL, msg, sizeof(msg)),
+                     KAFKA_ERR_NONE);
+    p = kafka_topics_partition(t, S("st"), 0);
+    assert_int_equal(sl_plog_end_offset(p->log), 0);
+    kafka_topics_close(t);
+    sl_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_state_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_directory_wiped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
