@@ -32,7 +32,7 @@ typedef enum sl_cql_col_kind {
 
 typedef struct sl_cql_column {
     char *name;
-    sl_cql_type *type;
+    sl_cql_dtype *type;
     sl_cql_col_kind kind;
     int position;   /* order within the partition key or clustering key; -1 otherwise */
     bool desc;      /* clustering column in DESC order */
@@ -84,7 +84,7 @@ sl_cql_table *sl_cql_table_new(const char *keyspace, const char *name);
 /* Adds a column. Partition key and clustering columns must be added in key order; desc applies
  * to clustering columns. Takes a reference on type. Returns 0 or SL_ERR_EXISTS (duplicate
  * name, message in err: Multiple definition of identifier x). */
-int sl_cql_table_add_column(sl_cql_table *t, const char *name, const sl_cql_type *type,
+int sl_cql_table_add_column(sl_cql_table *t, const char *name, const sl_cql_dtype *type,
                             sl_cql_col_kind kind, bool desc, sl_buf *err);
 /* Sets option name to CQL literal text value (replacing an earlier one). Returns 0, or
  * SL_ERR_INVAL for an unknown option or a bad value (Unknown property 'x'). */
@@ -134,7 +134,7 @@ int sl_catalog_drop_table(sl_catalog *c, const char *keyspace, const char *name,
                           sl_buf *err);
 /* ALTER TABLE ADD: a new regular (or static) column with a fresh id. */
 int sl_catalog_alter_add(sl_catalog *c, const char *keyspace, const char *table, const char *name,
-                         const sl_cql_type *type, bool is_static, sl_buf *err);
+                         const sl_cql_dtype *type, bool is_static, sl_buf *err);
 /* ALTER TABLE DROP: forgets a regular or static column; its cells become unreachable (its id is
  * never reused) and compaction removes them. */
 int sl_catalog_alter_drop(sl_catalog *c, const char *keyspace, const char *table, const char *name,

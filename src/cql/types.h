@@ -1,5 +1,8 @@
 /* types.h: CQL type descriptors and the operations on serialized values.
  *
+ * (The descriptor is sl_cql_dtype; sl_cql_type in ast.h is the parser's type node, a tree of
+ * names, which sl_cql_dtype_from_ast resolves.)
+ *
  * A CQL value is always its native protocol serialized form (native_protocol_v4.spec §6) held
  * in an sl_slice: wire, executor, storage and client pass values that way, so a bound value
  * flows to storage without conversion. A slice with a NULL ptr is CQL null; an empty value (0
@@ -7,13 +10,14 @@
  *
  * Type descriptors are immutable and shared: the primitive ones are static singletons, the
  * parameterized ones (collections, tuples, UDTs) are reference counted. Every function that
- * returns a new sl_cql_type * hands the caller one reference, released with
- * sl_cql_type_release (a no-op on the static ones). */
+ * returns a new sl_cql_dtype * hands the caller one reference, released with
+ * sl_cql_dtype_release (a no-op on the static ones). */
 #ifndef SL_CQL_TYPES_H
 #define SL_CQL_TYPES_H
 
 #include "core/buf.h"
 #include "core/codec.h"
+#include "cql/ast.h"
 #include <jansson.h>
 
 /* Kinds carry the protocol's [option] ids (§4.2.5.2). text and varchar are one type (0x0D). */
@@ -48,13 +52,13 @@ typedef enum sl_cql_kind {
 /* Nesting limit for parsed and decoded types and values. */
 #define SL_CQL_TYPE_MAX_DEPTH 32
 
-typedef struct sl_cql_type sl_cql_type;
-struct sl_cql_type {
+typedef struct sl_cql_dtype sl_cql_dtype;
+struct sl_cql_dtype {
     sl_cql_kind kind;
     bool frozen;   /* list/set/map/UDT: stored as one cell; tuples are always frozen */
     int refs;      /* < 0 for the static primitives */
     uint16_t nsub; /* list/set 1 (element), map 2 (key, value), tuple/UDT n fields */
-    sl_cql_type **sub;
+    sl_cql_dtype **sub;
     char *custom;       /* CUSTOM: the class name */
     char *udt_keyspace; /* UDT (decoded from [option]s only; CREATE TYPE is not supported) */
     char *udt_name;
@@ -63,49 +67,53 @@ struct sl_cql_type {
 
 /* The static descriptor of a primitive kind (everything but CUSTOM and the parameterized
  * kinds), or NULL. */
-const sl_cql_type *sl_cql_type_prim(sl_cql_kind kind);
+const sl_cql_dtype *sl_cql_dtype_prim(sl_cql_kind kind);
 /* A new list/set/map/tuple type over sub (nsub entries: 1, 1, 2, n). Takes ownership of the
  * references in sub (the array itself is copied). Tuples are forced frozen. */
-sl_cql_type *sl_cql_type_new(sl_cql_kind kind, bool frozen, size_t nsub, sl_cql_type **sub);
+sl_cql_dtype *sl_cql_dtype_new(sl_cql_kind kind, bool frozen, size_t nsub, sl_cql_dtype **sub);
 /* Another reference to t (returned for convenience; t itself for the static primitives). */
-sl_cql_type *sl_cql_type_keep(const sl_cql_type *t);
-void sl_cql_type_release(sl_cql_type *t);
+sl_cql_dtype *sl_cql_dtype_keep(const sl_cql_dtype *t);
+void sl_cql_dtype_release(sl_cql_dtype *t);
 /* The frozen version of t (a new reference; t itself when already frozen or not a collection). */
-sl_cql_type *sl_cql_type_freeze(const sl_cql_type *t);
+sl_cql_dtype *sl_cql_dtype_freeze(const sl_cql_dtype *t);
 
 /* Structural equality (text and varchar are equal; frozenness counts). */
-bool sl_cql_type_equal(const sl_cql_type *a, const sl_cql_type *b);
+bool sl_cql_dtype_equal(const sl_cql_dtype *a, const sl_cql_dtype *b);
 /* list, set or map. */
-bool sl_cql_type_is_collection(const sl_cql_type *t);
+bool sl_cql_dtype_is_collection(const sl_cql_dtype *t);
 /* A non-frozen collection: stored as one cell per element. */
-bool sl_cql_type_is_multicell(const sl_cql_type *t);
+bool sl_cql_dtype_is_multicell(const sl_cql_dtype *t);
 /* Byte size of a fixed-size kind's non-empty values (int 4, uuid 16, ...), or -1. */
-int sl_cql_type_fixed_size(const sl_cql_type *t);
+int sl_cql_dtype_fixed_size(const sl_cql_dtype *t);
 
+/* Resolves a parsed type (ast.h) to a descriptor. Returns 0, or SL_ERR_INVAL with Cassandra's
+ * message in err (Unknown type ks.foo, Non-frozen collections are not allowed inside
+ * collections: list<list<int>>, ...). */
+int sl_cql_dtype_from_ast(const sl_cql_type *ast, sl_cql_dtype **out, sl_buf *err);
 /* Parses CQL type text ("int", "varchar", "frozen<map<text, list<int>>>", "tuple<int, text>",
  * case-insensitive, quoted names not needed). Returns 0, or SL_ERR_INVAL with a message in err
  * ("Unknown type foo"). */
-int sl_cql_type_parse(sl_slice text, sl_cql_type **out, sl_buf *err);
+int sl_cql_dtype_parse(sl_slice text, sl_cql_dtype **out, sl_buf *err);
 /* Appends the CQL name: "int", "text", "frozen<map<text, list<int>>>", "tuple<int, text>". */
-void sl_cql_type_to_cql(const sl_cql_type *t, sl_buf *out);
+void sl_cql_dtype_to_cql(const sl_cql_dtype *t, sl_buf *out);
 /* The name of a primitive kind ("int", "text", "timeuuid"), or "list"/"map"/... for the rest. */
 const char *sl_cql_kind_name(sl_cql_kind kind);
 
 /* Appends t's protocol [option] (§4.2.5.2): id [short] then the element options. */
-void sl_cql_type_encode_option(const sl_cql_type *t, sl_buf *out);
+void sl_cql_dtype_encode_option(const sl_cql_dtype *t, sl_buf *out);
 /* Reads one [option] from r (bounds-checked, nesting at most SL_CQL_TYPE_MAX_DEPTH). Returns 0
  * or SL_ERR_PARSE. */
-int sl_cql_type_decode_option(sl_rd *r, sl_cql_type **out);
+int sl_cql_dtype_decode_option(sl_rd *r, sl_cql_dtype **out);
 
 /* Checks that v (not null) is a well-formed value of t: fixed sizes ("Expected 4 or 0 byte int
  * (3)"), UTF-8 for text, 7-bit for ascii, collection and tuple framing with every element
  * valid. Returns 0 or SL_ERR_INVAL with Cassandra's wording in err. */
-int sl_cql_value_validate(const sl_cql_type *t, sl_slice v, sl_buf *err);
+int sl_cql_value_validate(const sl_cql_dtype *t, sl_slice v, sl_buf *err);
 
 /* Orders two valid non-null values of t the way Cassandra's AbstractType.compare does (used for
  * clustering order, ORDER BY, set elements and map keys): <0, 0 or >0. Empty values sort
  * first. */
-int sl_cql_value_compare(const sl_cql_type *t, sl_slice a, sl_slice b);
+int sl_cql_value_compare(const sl_cql_dtype *t, sl_slice a, sl_slice b);
 
 typedef enum sl_cql_fmt {
     SL_CQL_FMT_LITERAL, /* CQL literal syntax: 'quoted' strings, 0x blobs; re-parseable */
@@ -114,10 +122,10 @@ typedef enum sl_cql_fmt {
 
 /* Appends the text of value v of t ("null" for a NULL ptr). Invalid bytes format as a 0x blob
  * rather than failing. */
-void sl_cql_value_format(const sl_cql_type *t, sl_slice v, sl_cql_fmt fmt, sl_buf *out);
+void sl_cql_value_format(const sl_cql_dtype *t, sl_slice v, sl_cql_fmt fmt, sl_buf *out);
 /* Appends v as JSON the way SELECT JSON writes it (strings and uuids quoted, collections as
  * arrays/objects with map keys as strings, null as null). */
-void sl_cql_value_format_json(const sl_cql_type *t, sl_slice v, sl_buf *out);
+void sl_cql_value_format_json(const sl_cql_dtype *t, sl_slice v, sl_buf *out);
 
 /* The kinds of CQL constants (Cassandra's Constants.Type). */
 typedef enum sl_cql_const_kind {
@@ -133,24 +141,30 @@ typedef enum sl_cql_const_kind {
  * (appending). Returns 0, or SL_ERR_INVAL with Cassandra's message in err, e.g.
  * Invalid STRING constant (abc) for "id" of type uuid     (column names the receiver)
  * The executor turns SL_ERR_INVAL into Invalid 0x2200. */
-int sl_cql_value_from_const(const sl_cql_type *t, sl_cql_const_kind ck, sl_slice text,
+int sl_cql_value_from_const(const sl_cql_dtype *t, sl_cql_const_kind ck, sl_slice text,
                             const char *column, sl_buf *out, sl_buf *err);
+/* Serializes a literal term (ast.h: constants, null, collections, tuples, type hints; nested)
+ * as t. Bind markers and function calls are the executor's: they give SL_ERR_UNSUPPORTED.
+ * *is_null is set for null. Errors as sl_cql_value_from_const, plus "Invalid list literal for
+ * l of type set<int>"-style ones for collection shape mismatches. */
+int sl_cql_value_from_term(const sl_cql_dtype *t, const sl_cql_term *term, const char *column,
+                           sl_buf *out, bool *is_null, sl_buf *err);
 /* Parses a whole CQL literal (constants, null, [list], {set}, {map: ...}, (tuple), nested) and
  * appends its serialization as t. *is_null is set for the literal null. Sets are sorted and
  * deduplicated and map keys sorted, as Cassandra does. Errors as sl_cql_value_from_const. */
-int sl_cql_value_parse_literal(const sl_cql_type *t, sl_slice text, const char *column, sl_buf *out,
-                               bool *is_null, sl_buf *err);
+int sl_cql_value_parse_literal(const sl_cql_dtype *t, sl_slice text, const char *column,
+                               sl_buf *out, bool *is_null, sl_buf *err);
 /* Converts a JSON value (INSERT JSON, fromJson) to a serialized t, accepting what Cassandra's
  * fromJSONObject accepts (numbers or numeric strings, uuid strings, "0x.." blobs, arrays for
  * lists/sets/tuples, objects for maps with keys as JSON text). *is_null for JSON null. */
-int sl_cql_value_from_json(const sl_cql_type *t, const json_t *j, const char *column, sl_buf *out,
+int sl_cql_value_from_json(const sl_cql_dtype *t, const json_t *j, const char *column, sl_buf *out,
                            bool *is_null, sl_buf *err);
 
 /* Appends the serialization of a collection or tuple from already serialized elements: a list
  * or set takes n elements, a map n keys and values interleaved (2n slices), a tuple n fields
  * (NULL ptr = null field). Set elements and map keys are sorted by t's order and duplicates
  * dropped (the last map value for a key wins). */
-void sl_cql_collection_encode(const sl_cql_type *t, const sl_slice *elems, size_t n, sl_buf *out);
+void sl_cql_collection_encode(const sl_cql_dtype *t, const sl_slice *elems, size_t n, sl_buf *out);
 
 /* Iterates a serialized list/set (one slice per element), map (key, value, key, value, ...) or
  * tuple (one per field, NULL ptr for null). sl_cql_iter_init returns the element count to
@@ -160,7 +174,7 @@ typedef struct sl_cql_iter {
     sl_rd r;
     size_t left;
 } sl_cql_iter;
-int sl_cql_iter_init(sl_cql_iter *it, const sl_cql_type *t, sl_slice v);
+int sl_cql_iter_init(sl_cql_iter *it, const sl_cql_dtype *t, sl_slice v);
 int sl_cql_iter_next(sl_cql_iter *it, sl_slice *elem);
 
 /* UUIDs. v4 is random; time uuids (v1) are unique within the process and increase with time
