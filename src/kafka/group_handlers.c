@@ -116,10 +116,10 @@ static size_t min_tags(const kafka_req *req)
 /* Kafka reports a member's host as InetAddress.toString() does: "/127.0.0.1". */
 static void client_host(kafka_req *req, char *out, size_t n)
 {
+    const char *peer = kafka_req_peer(req);
     char host[128];
     int port;
-    if (!req->conn || sl_hostport_parse(sl_conn_peer(req->conn), host, sizeof host, &port))
-        snprintf(host, sizeof host, "unknown");
+    if (sl_hostport_parse(peer, host, sizeof host, &port)) snprintf(host, sizeof host, "%s", peer);
     snprintf(out, n, "/%s", host);
 }
 
