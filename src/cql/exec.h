@@ -14,6 +14,7 @@
 #define SL_CQL_EXEC_H
 
 #include "core/buf.h"
+#include "cql/ast.h"
 #include <uv.h>
 
 typedef struct sl_cql_engine sl_cql_engine;
@@ -197,13 +198,9 @@ typedef struct sl_cql_batch_stmt {
     const sl_slice *names;
 } sl_cql_batch_stmt;
 
-typedef enum sl_cql_batch_type {
-    SL_CQL_BATCH_LOGGED = 0,
-    SL_CQL_BATCH_UNLOGGED = 1,
-    SL_CQL_BATCH_COUNTER = 2,
-} sl_cql_batch_type;
-
-typedef struct sl_cql_batch {
+/* A BATCH request. Its type is ast.h's sl_cql_batch_type, whose values are the wire's (0 logged,
+ * 1 unlogged, 2 counter). */
+typedef struct sl_cql_batch_req {
     sl_cql_batch_type type;
     const sl_cql_batch_stmt *stmts;
     size_t n_stmts;
@@ -211,7 +208,7 @@ typedef struct sl_cql_batch {
     uint16_t serial_consistency;
     int64_t timestamp;
     bool has_timestamp;
-} sl_cql_batch;
+} sl_cql_batch_req;
 
 typedef enum sl_cql_sync_mode {
     SL_CQL_SYNC_BATCH,    /* acknowledge a write after the WAL sync covering it (group commit) */
@@ -276,7 +273,7 @@ void sl_cql_execute(sl_cql_engine *e, sl_cql_session *s, const sl_cql_query *q, 
 
 /* BATCH: every statement's mutations go into one atomic write; conditional batches apply all
  * or nothing and answer [applied]. done as for sl_cql_execute. */
-void sl_cql_execute_batch(sl_cql_engine *e, sl_cql_session *s, const sl_cql_batch *b,
+void sl_cql_execute_batch(sl_cql_engine *e, sl_cql_session *s, const sl_cql_batch_req *b,
                           sl_cql_done_fn done, void *arg);
 
 #endif
