@@ -173,6 +173,7 @@ void sl_cql_collection_encode(const sl_cql_dtype *t, const sl_slice *elems, size
 typedef struct sl_cql_iter {
     sl_rd r;
     size_t left;
+    bool tuple; /* fields run to the end of the value */
 } sl_cql_iter;
 int sl_cql_iter_init(sl_cql_iter *it, const sl_cql_dtype *t, sl_slice v);
 int sl_cql_iter_next(sl_cql_iter *it, sl_slice *elem);
