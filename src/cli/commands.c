@@ -7,5 +7,7 @@ const sl_command sl_commands[] = {
      "broker [--listen HOST:PORT] [--data-dir DIR] [--advertised HOST:PORT] [--config FILE]"},
     {"topic", sl_cmd_topic,
      "topic [--kafka BOOTSTRAP] list | create T | describe T | produce T | consume T"},
+    {"cql", sl_cmd_cql,
+     "cql [HOST:PORT] [-u USER -p PASS] [-k KS] [-e STATEMENT] [-f FILE]   (a cqlsh-like shell)"},
     {NULL, NULL, NULL},
 };

@@ -15,5 +15,7 @@ extern const sl_command sl_commands[];
 int sl_cmd_topic(int argc, char **argv);
 /* `sluice broker`: the Kafka-compatible broker. */
 int sl_cmd_broker(int argc, char **argv);
+/* `sluice cql`: a cqlsh-like shell over the CQL client. */
+int sl_cmd_cql(int argc, char **argv);
 
 #endif

@@ -1155,7 +1155,10 @@ static void conn_fail(cqlc_conn *cn, const sl_cqlc_error *why)
     }
     cn->host->last_error = *why;
     cn->state = CS_CLOSING;
-    SL_INFO(LOG_TAG, "connection to %s lost: %s", cn->host->addr, why->message);
+    if (was_ready)
+        SL_INFO(LOG_TAG, "connection to %s lost: %s", cn->host->addr, why->message);
+    else
+        SL_DEBUG(LOG_TAG, "connecting to %s failed: %s", cn->host->addr, why->message);
     sl_free(cn->keyspace);
     cn->keyspace = NULL;
 
