@@ -18,17 +18,15 @@
 #include "core/log.h"
 #include "core/sl.h"
 #include "cql/client.h"
+#include "cql/types.h"
 
-#include <arpa/inet.h>
 #include <editline/readline.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CQL_USAGE                                                                                  \
@@ -95,265 +93,6 @@ static void fmt_hex(sl_buf *o, sl_slice v)
         sl_buf_printf(o, "%02x", v.ptr[i]);
 }
 
-/* Text: backslashes doubled and control characters escaped, as cqlsh does; quoted with ''
- * inside collections. */
-static void fmt_text(sl_buf *o, sl_slice v, bool quote)
-{
-    if (quote) sl_buf_put_u8(o, '\'');
-    for (size_t i = 0; i < v.len; i++) {
-        uint8_t ch = v.ptr[i];
-        if (ch == '\\')
-            sl_buf_append_str(o, "\\\\");
-        else if (ch == '\'' && quote)
-            sl_buf_append_str(o, "''");
-        else if (ch == '\n')
-            sl_buf_append_str(o, "\\n");
-        else if (ch == '\t')
-            sl_buf_append_str(o, "\\t");
-        else if (ch == '\r')
-            sl_buf_append_str(o, "\\r");
-        else if (ch < 0x20 || ch == 0x7f)
-            sl_buf_printf(o, "\\x%02x", ch);
-        else
-            sl_buf_put_u8(o, ch);
-    }
-    if (quote) sl_buf_put_u8(o, '\'');
-}
-
-static int64_t be_signed(sl_slice v)
-{
-    uint64_t x = (v.len && (v.ptr[0] & 0x80)) ? UINT64_MAX : 0;
-    for (size_t i = 0; i < v.len; i++)
-        x = (x << 8) | v.ptr[i];
-    return (int64_t)x;
-}
-
-/* A two's complement big-endian integer of any length, in decimal. */
-static void fmt_varint(sl_buf *o, sl_slice v, int32_t scale)
-{
-    if (v.len == 0) {
-        sl_buf_append_str(o, "0");
-        return;
-    }
-    bool neg = v.ptr[0] & 0x80;
-    uint8_t *mag = sl_malloc(v.len);
-    memcpy(mag, v.ptr, v.len);
-    if (neg) { /* negate: invert and add one */
-        int carry = 1;
-        for (size_t i = v.len; i-- > 0;) {
-            int x = (uint8_t)~mag[i] + carry;
-            mag[i] = (uint8_t)x;
-            carry = x >> 8;
-        }
-    }
-    char *digits = sl_malloc(v.len * 3 + 2);
-    size_t nd = 0;
-    bool zero;
-    do { /* repeated division by 10 */
-        int rem = 0;
-        zero = true;
-        for (size_t i = 0; i < v.len; i++) {
-            int cur = rem * 256 + mag[i];
-            mag[i] = (uint8_t)(cur / 10);
-            rem = cur % 10;
-            if (mag[i]) zero = false;
-        }
-        digits[nd++] = (char)('0' + rem);
-    } while (!zero);
-    if (neg) sl_buf_put_u8(o, '-');
-    if (scale > 0 && (size_t)scale >= nd) {
-        sl_buf_append_str(o, "0.");
-        for (size_t i = nd; i < (size_t)scale; i++)
-            sl_buf_put_u8(o, '0');
-        for (size_t i = nd; i-- > 0;)
-            sl_buf_put_u8(o, (uint8_t)digits[i]);
-    } else {
-        for (size_t i = nd; i-- > 0;) {
-            sl_buf_put_u8(o, (uint8_t)digits[i]);
-            if (scale > 0 && i == (size_t)scale && i) sl_buf_put_u8(o, '.');
-        }
-        for (int32_t i = 0; i < -scale; i++)
-            sl_buf_put_u8(o, '0');
-    }
-    sl_free(digits);
-    sl_free(mag);
-}
-
-static void fmt_float(sl_buf *o, double d, int precision)
-{
-    if (isnan(d))
-        sl_buf_append_str(o, "NaN");
-    else if (isinf(d))
-        sl_buf_append_str(o, d > 0 ? "Infinity" : "-Infinity");
-    else
-        sl_buf_printf(o, "%.*g", precision, d);
-}
-
-static void fmt_value(sl_buf *o, const sl_cqlc_type *t, sl_slice v, bool nested);
-
-/* A collection, tuple or UDT body: [int] count (collections), then [int]-length elements. */
-static bool fmt_compound(sl_buf *o, const sl_cqlc_type *t, sl_slice v)
-{
-    const uint8_t *p = v.ptr, *end = v.ptr + v.len;
-    uint32_t n;
-    bool is_coll = t->id == SL_CQLC_T_LIST || t->id == SL_CQLC_T_SET || t->id == SL_CQLC_T_MAP;
-    if (is_coll) {
-        if (end - p < 4) return false;
-        n = sl_get_be32(p);
-        p += 4;
-    } else {
-        n = t->nsub;
-    }
-    const char *open = t->id == SL_CQLC_T_LIST ? "[" : t->id == SL_CQLC_T_TUPLE ? "(" : "{";
-    const char *close = t->id == SL_CQLC_T_LIST ? "]" : t->id == SL_CQLC_T_TUPLE ? ")" : "}";
-    size_t mark = o->len;
-    sl_buf_append_str(o, open);
-    uint32_t items = t->id == SL_CQLC_T_MAP ? n * 2 : n;
-    for (uint32_t i = 0; i < items; i++) {
-        if (p == end && !is_coll) break; /* a tuple or UDT value may omit trailing fields */
-        if (end - p < 4) goto bad;
-        int32_t len = (int32_t)sl_get_be32(p);
-        p += 4;
-        sl_slice e = SL_SLICE_NULL;
-        if (len >= 0) {
-            if (end - p < len) goto bad;
-            e = (sl_slice){p, (size_t)len};
-            p += len;
-        }
-        const sl_cqlc_type *et;
-        if (t->id == SL_CQLC_T_MAP) {
-            et = &t->sub[i % 2];
-            if (i % 2)
-                sl_buf_append_str(o, ": ");
-            else if (i)
-                sl_buf_append_str(o, ", ");
-        } else {
-            if (t->id == SL_CQLC_T_LIST || t->id == SL_CQLC_T_SET)
-                et = &t->sub[0];
-            else if (i < t->nsub)
-                et = &t->sub[i];
-            else
-                goto bad;
-            if (i) sl_buf_append_str(o, ", ");
-            if (t->id == SL_CQLC_T_UDT) sl_buf_printf(o, "%s: ", t->field_names[i]);
-        }
-        fmt_value(o, et, e, true);
-    }
-    if (p != end) goto bad;
-    sl_buf_append_str(o, close);
-    return true;
-bad:
-    o->len = mark;
-    return false;
-}
-
-static void fmt_value(sl_buf *o, const sl_cqlc_type *t, sl_slice v, bool nested)
-{
-    if (!v.ptr) {
-        sl_buf_append_str(o, "null");
-        return;
-    }
-    char tmp[64];
-    switch (t->id) {
-    case SL_CQLC_T_ASCII:
-    case SL_CQLC_T_VARCHAR: fmt_text(o, v, nested); return;
-    case SL_CQLC_T_BOOLEAN:
-        if (v.len != 1) break;
-        sl_buf_append_str(o, v.ptr[0] ? "True" : "False");
-        return;
-    case SL_CQLC_T_INT:
-    case SL_CQLC_T_BIGINT:
-    case SL_CQLC_T_COUNTER:
-    case SL_CQLC_T_SMALLINT:
-    case SL_CQLC_T_TINYINT: {
-        size_t want = t->id == SL_CQLC_T_INT        ? 4
-                      : t->id == SL_CQLC_T_SMALLINT ? 2
-                      : t->id == SL_CQLC_T_TINYINT  ? 1
-                                                    : 8;
-        if (v.len != want) break;
-        sl_buf_printf(o, "%" PRId64, be_signed(v));
-        return;
-    }
-    case SL_CQLC_T_VARINT: fmt_varint(o, v, 0); return;
-    case SL_CQLC_T_DECIMAL:
-        if (v.len < 4) break;
-        fmt_varint(o, (sl_slice){v.ptr + 4, v.len - 4}, (int32_t)sl_get_be32(v.ptr));
-        return;
-    case SL_CQLC_T_FLOAT: {
-        if (v.len != 4) break;
-        uint32_t b = sl_get_be32(v.ptr);
-        float f;
-        memcpy(&f, &b, 4);
-        fmt_float(o, f, 5);
-        return;
-    }
-    case SL_CQLC_T_DOUBLE: {
-        if (v.len != 8) break;
-        uint64_t b = sl_get_be64(v.ptr);
-        double d;
-        memcpy(&d, &b, 8);
-        fmt_float(o, d, 12);
-        return;
-    }
-    case SL_CQLC_T_UUID:
-    case SL_CQLC_T_TIMEUUID:
-        if (v.len != 16) break;
-        for (int i = 0; i < 16; i++) {
-            if (i == 4 || i == 6 || i == 8 || i == 10) sl_buf_put_u8(o, '-');
-            sl_buf_printf(o, "%02x", v.ptr[i]);
-        }
-        return;
-    case SL_CQLC_T_TIMESTAMP: {
-        if (v.len != 8) break;
-        int64_t ms = be_signed(v);
-        int64_t secs = ms / 1000, frac = ms % 1000;
-        if (frac < 0) {
-            frac += 1000;
-            secs--;
-        }
-        time_t tt = (time_t)secs;
-        struct tm tm;
-        if (!gmtime_r(&tt, &tm)) break;
-        strftime(tmp, sizeof tmp, "%Y-%m-%d %H:%M:%S", &tm);
-        sl_buf_printf(o, "%s.%03" PRId64 "000+0000", tmp, frac);
-        return;
-    }
-    case SL_CQLC_T_DATE: {
-        if (v.len != 4) break;
-        int64_t days = (int64_t)sl_get_be32(v.ptr) - (1ll << 31);
-        time_t tt = (time_t)(days * 86400);
-        struct tm tm;
-        if (!gmtime_r(&tt, &tm)) break;
-        strftime(tmp, sizeof tmp, "%Y-%m-%d", &tm);
-        sl_buf_append_str(o, tmp);
-        return;
-    }
-    case SL_CQLC_T_TIME: {
-        if (v.len != 8) break;
-        int64_t ns = be_signed(v);
-        if (ns < 0) break;
-        sl_buf_printf(o, "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%09" PRId64,
-                      ns / INT64_C(3600000000000), ns / INT64_C(60000000000) % 60,
-                      ns / INT64_C(1000000000) % 60, ns % INT64_C(1000000000));
-        return;
-    }
-    case SL_CQLC_T_INET:
-        if (v.len != 4 && v.len != 16) break;
-        if (!inet_ntop(v.len == 4 ? AF_INET : AF_INET6, v.ptr, tmp, sizeof tmp)) break;
-        sl_buf_append_str(o, tmp);
-        return;
-    case SL_CQLC_T_LIST:
-    case SL_CQLC_T_SET:
-    case SL_CQLC_T_MAP:
-    case SL_CQLC_T_TUPLE:
-    case SL_CQLC_T_UDT:
-        if (fmt_compound(o, t, v)) return;
-        break;
-    default: break;
-    }
-    fmt_hex(o, v); /* blobs, custom types, and values that do not fit their type */
-}
-
 /* Display width: code points, so that UTF-8 text lines up. */
 static size_t display_width(const char *s, size_t n)
 {
@@ -375,13 +114,28 @@ static void print_table(shell *sh, const sl_cqlc_result *res, bool header)
     sl_buf cells = SL_BUF_INIT;
     size_t *off = sl_malloc(sizeof(size_t) * (nr * nc + 1));
     size_t *width = sl_calloc(nc ? nc : 1, sizeof(size_t));
-    for (size_t j = 0; j < nc; j++)
+    /* Values are formatted by types.h as cqlsh shows them; a type it cannot read shows blobs. */
+    sl_cql_dtype **dt = sl_calloc(nc ? nc : 1, sizeof(*dt));
+    for (size_t j = 0; j < nc; j++) {
         width[j] = display_width(res->cols[j].name, strlen(res->cols[j].name));
+        sl_rd r;
+        sl_rd_init(&r, res->cols[j].type.option.ptr, res->cols[j].type.option.len);
+        if (sl_cql_dtype_decode_option(&r, &dt[j])) dt[j] = NULL;
+    }
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < nc; j++) {
             off[i * nc + j] = cells.len;
-            fmt_value(&cells, &res->cols[j].type, sl_cqlc_cell(res, i, j), false);
+            sl_slice v = sl_cqlc_cell(res, i, j);
+            if (dt[j])
+                sl_cql_value_format(dt[j], v, SL_CQL_FMT_DISPLAY, &cells);
+            else if (v.ptr)
+                fmt_hex(&cells, v);
+            else
+                sl_buf_append_str(&cells, "null");
         }
+    for (size_t j = 0; j < nc; j++)
+        if (dt[j]) sl_cql_dtype_release(dt[j]);
+    sl_free(dt);
     off[nr * nc] = cells.len;
     for (size_t k = 0; k < nr * nc; k++) {
         size_t w = display_width((const char *)cells.ptr + off[k], off[k + 1] - off[k]);

@@ -2171,6 +2171,14 @@ static void on_wait_done(sl_cqlc *c, sl_cqlc_response *resp, void *udata)
     }
 }
 
+/* Before a blocking request: handles what arrived while the caller was away from the loop, so
+ * that a connection the server closed meanwhile is seen as closed before the request is put on
+ * it (it then waits for the reconnect instead of failing as "lost in flight"). */
+static void settle(sl_cqlc *c)
+{
+    uv_run(c->loop, UV_RUN_NOWAIT);
+}
+
 static int wait_for(sl_cqlc *c, int rc, waiter *w, sl_cqlc_result **out)
 {
     if (out) *out = NULL;
@@ -2192,6 +2200,7 @@ int sl_cqlc_query(sl_cqlc *c, const char *cql, const sl_slice *values, size_t nv
 {
     waiter w = {.err = err};
     if (!c->own) return SL_ERR_INVAL;
+    settle(c);
     return wait_for(c, sl_cqlc_query_async(c, cql, values, nvalues, qo, on_wait_done, &w), &w, out);
 }
 
@@ -2200,6 +2209,7 @@ int sl_cqlc_execute(sl_cqlc *c, const char *cql, const sl_slice *values, size_t 
 {
     waiter w = {.err = err};
     if (!c->own) return SL_ERR_INVAL;
+    settle(c);
     return wait_for(c, sl_cqlc_execute_async(c, cql, values, nvalues, qo, on_wait_done, &w), &w,
                     out);
 }
@@ -2208,6 +2218,7 @@ int sl_cqlc_prepare(sl_cqlc *c, const char *cql, sl_cqlc_result **out, sl_cqlc_e
 {
     waiter w = {.err = err};
     if (!c->own) return SL_ERR_INVAL;
+    settle(c);
     return wait_for(c, sl_cqlc_prepare_async(c, cql, on_wait_done, &w), &w, out);
 }
 
@@ -2216,6 +2227,7 @@ int sl_cqlc_batch_execute(sl_cqlc *c, const sl_cqlc_batch *b, const sl_cqlc_qopt
 {
     waiter w = {.err = err};
     if (!c->own) return SL_ERR_INVAL;
+    settle(c);
     return wait_for(c, sl_cqlc_batch_async(c, b, qo, on_wait_done, &w), &w, out);
 }
 
