@@ -50,7 +50,6 @@
 #define NFIELDS    11
 #define PG_CONNS   64
 
-
 static struct {
     int levels[MAX_LEVELS];
     int nlevels;
