@@ -1,10 +1,22 @@
 /* test_client.c: the CQL client without a server: request frames as encoded on the wire,
  * RESULT and ERROR bodies decoded from bytes written out by hand after the spec (truncated at
  * every length too), and the request logic over a detached connection: the prepared statement
- * cache, re-preparing after Unprepared, USE, and a server refusing protocol v4. */
+ * cache, re-preparing after Unprepared, USE, and a server refusing protocol v4. A scripted
+ * loopback peer (a thread in this file, not sluice's store) drives the TCP side: handshake and
+ * SASL PLAIN, pipelining past the stream window, failover, timeouts and connection loss. */
 #include "cql/client.h"
 #include "cql/client_int.h"
 #include "core/codec.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -708,6 +720,283 @@ static void test_refused_version_and_close(void **state)
     sl_buf_free(&cap);
 }
 
+/* A scripted CQL peer on a loopback port, in a thread with blocking sockets, for the client's
+ * transport: handshake and auth, failover, timeouts, connection loss. QUERY texts steer it:
+ * "hang" gets no answer, "close-once" closes the connection the first time it is seen. */
+typedef struct peer {
+    int lfd, port;
+    pthread_t th;
+    volatile int stop;
+    bool auth;
+    uint8_t version; /* of the responses: 0x84, or 0x83 for a v3-only server */
+    volatile int queries, auth_ok, auth_bad, closed_once, conns;
+    char last_auth[64];
+} peer;
+
+static bool read_full(int fd, void *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r <= 0) return false;
+        p = (uint8_t *)p + r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static void peer_send(int fd, uint8_t version, int16_t stream, uint8_t op, const sl_buf *body)
+{
+    sl_buf f = SL_BUF_INIT;
+    put_frame(&f, 0, stream, op, body);
+    f.ptr[0] = version;
+    ssize_t w = write(fd, f.ptr, f.len);
+    (void)w;
+    sl_buf_free(&f);
+}
+
+static void peer_conn(peer *pe, int fd)
+{
+    uint8_t h[9];
+    while (read_full(fd, h, 9)) {
+        uint32_t len = sl_get_be32(h + 5);
+        uint8_t *body = malloc(len + 1);
+        if (!read_full(fd, body, len)) {
+            free(body);
+            break;
+        }
+        int16_t stream = (int16_t)sl_get_be16(h + 2);
+        sl_buf out = SL_BUF_INIT;
+        bool close_now = false;
+        if (pe->version != 0x84) {
+            sl_buf_put_be32(&out, 0x000A);
+            put_str(&out, "Invalid or unsupported protocol version (4); supported versions are "
+                          "(3/v3)");
+            peer_send(fd, pe->version, stream, 0x00, &out);
+            close_now = true;
+        } else if (h[4] == 0x01) {
+            if (pe->auth) {
+                put_str(&out, "org.apache.cassandra.auth.PasswordAuthenticator");
+                peer_send(fd, 0x84, stream, 0x03, &out);
+            } else {
+                peer_send(fd, 0x84, stream, 0x02, &out);
+            }
+        } else if (h[4] == 0x0F) {
+            uint32_t n = sl_get_be32(body);
+            memcpy(pe->last_auth, body + 4, n < sizeof pe->last_auth ? n : sizeof pe->last_auth);
+            if (n == 20 && !memcmp(body + 4, "\0cassandra\0cassandra", 20)) {
+                pe->auth_ok++;
+                sl_buf_put_be32(&out, (uint32_t)-1);
+                peer_send(fd, 0x84, stream, 0x10, &out);
+            } else {
+                pe->auth_bad++;
+                sl_buf_put_be32(&out, 0x0100);
+                put_str(&out, "Provided username and/or password are incorrect");
+                peer_send(fd, 0x84, stream, 0x00, &out);
+            }
+        } else if (h[4] == 0x07) {
+            pe->queries++;
+            uint32_t n = sl_get_be32(body);
+            sl_slice q = {body + 4, n};
+            if (sl_slice_eq_str(q, "hang")) {
+                /* no answer */
+            } else if (sl_slice_eq_str(q, "close-once") && !pe->closed_once) {
+                pe->closed_once = 1;
+                close_now = true;
+            } else {
+                sl_buf_put_be32(&out, 1);
+                peer_send(fd, 0x84, stream, 0x08, &out);
+            }
+        }
+        sl_buf_free(&out);
+        free(body);
+        if (close_now) break;
+    }
+    close(fd);
+}
+
+static void *peer_main(void *arg)
+{
+    peer *pe = arg;
+    while (!pe->stop) {
+        struct pollfd p = {pe->lfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        int fd = accept(pe->lfd, NULL, NULL);
+        if (fd < 0) continue;
+        pe->conns++;
+        /* One connection at a time is all these tests need (the client keeps one per host);
+         * the next accept waits for this one to close. */
+        peer_conn(pe, fd);
+    }
+    return NULL;
+}
+
+static void peer_start(peer *pe)
+{
+    if (!pe->version) pe->version = 0x84;
+    pe->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(pe->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(pe->lfd, 16), 0);
+    assert_int_equal(getsockname(pe->lfd, (struct sockaddr *)&a, &len), 0);
+    pe->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&pe->th, NULL, peer_main, pe), 0);
+}
+
+static void peer_stop(peer *pe)
+{
+    pe->stop = 1;
+    pthread_join(pe->th, NULL);
+    close(pe->lfd);
+}
+
+/* A port nothing listens on. */
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void opts_for(sl_cqlc_opts *o, char *cp, size_t n, int port1, int port2)
+{
+    sl_cqlc_opts_default(o);
+    if (port2)
+        snprintf(cp, n, "127.0.0.1:%d,127.0.0.1:%d", port1, port2);
+    else
+        snprintf(cp, n, "127.0.0.1:%d", port1);
+    o->contact_points = cp;
+    o->user = "cassandra";
+    o->password = "cassandra";
+    o->reconnect_min_ms = 20;
+}
+
+static void test_tcp_auth_and_queries(void **state)
+{
+    (void)state;
+    peer pe = {.auth = true};
+    peer_start(&pe);
+    sl_cqlc_opts o;
+    char cp[64];
+    opts_for(&o, cp, sizeof cp, pe.port, 0);
+    sl_cqlc *c;
+    sl_cqlc_error e;
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), 0);
+    assert_int_equal(pe.auth_ok, 1);
+    sl_cqlc_result *res;
+    assert_int_equal(sl_cqlc_query(c, "INSERT x", NULL, 0, NULL, &res, &e), 0);
+    assert_int_equal(res->kind, SL_CQLC_VOID);
+    sl_cqlc_result_free(res);
+    /* Pipelining: many more requests than streams, all answered. */
+    outcome *outs = calloc(3000, sizeof(*outs));
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(sl_cqlc_query_async(c, "INSERT y", NULL, 0, NULL, on_done, &outs[i]), 0);
+    assert_int_equal(sl_cqlc_run(c, 10000), 0);
+    for (int i = 0; i < 3000; i++) {
+        assert_int_equal(outs[i].calls, 1);
+        assert_int_equal(outs[i].status, 0);
+    }
+    free(outs);
+    assert_int_equal(pe.queries, 3001);
+    sl_cqlc_close(c);
+
+    /* Wrong password: the server's Bad credentials comes back from open. */
+    o.password = "nope";
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), SL_CQLC_ESERVER);
+    assert_int_equal(e.code, SL_CQLC_BAD_CREDENTIALS);
+    assert_non_null(strstr(e.message, "incorrect"));
+    /* No user at all, against a server that requires one. */
+    o.user = NULL;
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), SL_CQLC_ESERVER);
+    assert_non_null(strstr(e.message, "requires authentication"));
+    peer_stop(&pe);
+}
+
+static void test_tcp_refused_version(void **state)
+{
+    (void)state;
+    peer pe = {.version = 0x83};
+    peer_start(&pe);
+    sl_cqlc_opts o;
+    char cp[64];
+    opts_for(&o, cp, sizeof cp, pe.port, 0);
+    sl_cqlc *c;
+    sl_cqlc_error e;
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), SL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(e.message, "does not support CQL native protocol v4"));
+    peer_stop(&pe);
+}
+
+static void test_tcp_failover_and_no_host(void **state)
+{
+    (void)state;
+    peer pe = {0};
+    peer_start(&pe);
+    sl_cqlc_opts o;
+    char cp[64];
+    int dead = dead_port();
+    opts_for(&o, cp, sizeof cp, dead, pe.port);
+    sl_cqlc *c;
+    sl_cqlc_error e;
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(sl_cqlc_query(c, "SELECT", NULL, 0, NULL, NULL, &e), 0);
+    sl_cqlc_stats st;
+    sl_cqlc_get_stats(c, &st);
+    assert_true(st.connect_failures >= 1);
+    assert_int_equal(st.conns_ready, 1);
+    sl_cqlc_close(c);
+
+    /* Every contact point dead: open names each one. */
+    opts_for(&o, cp, sizeof cp, dead, dead_port());
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), SL_CQLC_ENOHOST);
+    assert_non_null(strstr(e.message, "unable to connect to any server"));
+    peer_stop(&pe);
+}
+
+static void test_tcp_timeout_and_connection_loss(void **state)
+{
+    (void)state;
+    peer pe = {0};
+    peer_start(&pe);
+    sl_cqlc_opts o;
+    char cp[64];
+    opts_for(&o, cp, sizeof cp, pe.port, 0);
+    o.request_timeout_ms = 200;
+    sl_cqlc *c;
+    sl_cqlc_error e;
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), 0);
+    assert_int_equal(sl_cqlc_query(c, "hang", NULL, 0, NULL, NULL, &e), -ETIMEDOUT);
+    /* The connection goes on serving; the unanswered stream stays reserved. */
+    assert_int_equal(sl_cqlc_query(c, "SELECT", NULL, 0, NULL, NULL, &e), 0);
+
+    /* The server drops the connection with a request in flight: an idempotent request is sent
+     * again once the client has reconnected... */
+    sl_cqlc_qopts qo = SL_CQLC_QOPTS_INIT;
+    qo.idempotent = true;
+    o.request_timeout_ms = 5000;
+    sl_cqlc_close(c);
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), 0);
+    assert_int_equal(sl_cqlc_query(c, "close-once", NULL, 0, &qo, NULL, &e), 0);
+    assert_int_equal(pe.closed_once, 1);
+    assert_true(pe.conns >= 3);
+    sl_cqlc_stats st;
+    sl_cqlc_get_stats(c, &st);
+    assert_int_equal(st.retries, 1);
+    /* ...one that is not idempotent is reported, since it may have been applied. */
+    pe.closed_once = 0;
+    assert_int_equal(sl_cqlc_query(c, "close-once", NULL, 0, NULL, NULL, &e), SL_ERR_CLOSED);
+    assert_non_null(strstr(e.message, "lost with the request in flight"));
+    /* And the client reconnects for the next one. */
+    assert_int_equal(sl_cqlc_query(c, "SELECT", NULL, 0, NULL, NULL, &e), 0);
+    sl_cqlc_close(c);
+    peer_stop(&pe);
+}
+
 static void test_bad_opts(void **state)
 {
     (void)state;
@@ -737,6 +1026,10 @@ int main(void)
         cmocka_unit_test(test_use_sets_keyspace),
         cmocka_unit_test(test_refused_version_and_close),
         cmocka_unit_test(test_bad_opts),
+        cmocka_unit_test(test_tcp_auth_and_queries),
+        cmocka_unit_test(test_tcp_refused_version),
+        cmocka_unit_test(test_tcp_failover_and_no_host),
+        cmocka_unit_test(test_tcp_timeout_and_connection_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
