@@ -658,6 +658,16 @@ static void fmt_rate(char *out, size_t n, stat3 s)
         snprintf(out, n, "%.0f (%.0f-%.0f)", s.med, s.lo, s.hi);
 }
 
+/* A latency or ratio cell: "-" when not measured. */
+static const char *num(char *buf, size_t n, double v)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.2f", v);
+    return buf;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_cql [--levels 1,16,128,1024] [--seconds S] [--runs R] "
@@ -776,9 +786,13 @@ int main(int argc, char **argv)
         fmt_rate(b, sizeof b, s1);
         if (!c) snprintf(a, sizeof a, "not run");
         if (!pgs.started) snprintf(b, sizeof b, "not run");
-        printf("| %d | %s | %.2f | %.2f | %s | %.2f | %.2f | %.2f |\n", opt.levels[l], a,
-               stats(p50[0], opt.runs).med, stats(p99[0], opt.runs).med, b,
-               stats(p50[1], opt.runs).med, stats(p99[1], opt.runs).med, s0.med / s1.med);
+        char n1[32], n2[32], n3[32], n4[32], n5[32];
+        printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", opt.levels[l], a,
+               num(n1, sizeof n1, stats(p50[0], opt.runs).med),
+               num(n2, sizeof n2, stats(p99[0], opt.runs).med), b,
+               num(n3, sizeof n3, stats(p50[1], opt.runs).med),
+               num(n4, sizeof n4, stats(p99[1], opt.runs).med),
+               num(n5, sizeof n5, s0.med / s1.med));
     }
     if (c) {
         printf("\nbench_cql: point SELECT by id (prepared, one CQL connection)\n| in flight | "
@@ -792,8 +806,10 @@ int main(int argc, char **argv)
             }
             char a[64];
             fmt_rate(a, sizeof a, stats(v, opt.runs));
-            printf("| %d | %s | %.2f | %.2f |\n", opt.levels[l], a, stats(p50, opt.runs).med,
-                   stats(p99, opt.runs).med);
+            char n1[32], n2[32];
+            printf("| %d | %s | %s | %s |\n", opt.levels[l], a,
+                   num(n1, sizeof n1, stats(p50, opt.runs).med),
+                   num(n2, sizeof n2, stats(p99, opt.runs).med));
         }
     }
     if (hwm >= 0)
