@@ -258,7 +258,8 @@ int sl_cqlc_query_async(sl_cqlc *c, const char *cql, const sl_slice *values, siz
  * re-prepares and retries when a server answers Unprepared. */
 int sl_cqlc_execute_async(sl_cqlc *c, const char *cql, const sl_slice *values, size_t nvalues,
                           const sl_cqlc_qopts *qo, sl_cqlc_cb cb, void *udata);
-/* PREPARE through the cache; the result (kind PREPARED) describes the bind variables. */
+/* Sends a PREPARE (refreshing the cache entry's id); the result (kind PREPARED) describes the
+ * bind variables and result columns. Executing needs no prior call: execute prepares itself. */
 int sl_cqlc_prepare_async(sl_cqlc *c, const char *cql, sl_cqlc_cb cb, void *udata);
 
 /* A BATCH being built: statements as text, or prepared through the cache. */

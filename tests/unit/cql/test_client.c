@@ -997,6 +997,45 @@ static void test_tcp_timeout_and_connection_loss(void **state)
     peer_stop(&pe);
 }
 
+static void on_shared_done(sl_cqlc *c, sl_cqlc_response *resp, void *udata)
+{
+    on_done(c, resp, udata);
+    /* Submitting from a callback is allowed; this one goes out in the same loop turn. */
+    outcome *o = udata;
+    if (o->calls == 1)
+        assert_int_equal(sl_cqlc_query_async(c, "again", NULL, 0, NULL, on_done, o), 0);
+}
+
+static void test_tcp_shared_loop(void **state)
+{
+    (void)state;
+    peer pe = {0};
+    peer_start(&pe);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sl_cqlc_opts o;
+    char cp[64];
+    opts_for(&o, cp, sizeof cp, pe.port, 0);
+    o.loop = &loop;
+    sl_cqlc *c;
+    sl_cqlc_error e;
+    /* The blocking API refuses a shared loop (loops do not nest). */
+    assert_int_equal(sl_cqlc_open(&o, &c, &e), SL_ERR_INVAL);
+    assert_int_equal(sl_cqlc_new(&o, &c, &e), 0);
+    assert_int_equal(sl_cqlc_query(c, "x", NULL, 0, NULL, NULL, &e), SL_ERR_INVAL);
+    outcome out = {0};
+    /* Sent before any connection is ready: it waits in the queue. */
+    assert_int_equal(sl_cqlc_query_async(c, "first", NULL, 0, NULL, on_shared_done, &out), 0);
+    while (out.calls < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(out.status, 0);
+    assert_int_equal(pe.queries, 2);
+    sl_cqlc_close(c); /* memory goes once the loop has closed the handles */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    peer_stop(&pe);
+}
+
 static void test_bad_opts(void **state)
 {
     (void)state;
@@ -1030,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_tcp_refused_version),
         cmocka_unit_test(test_tcp_failover_and_no_host),
         cmocka_unit_test(test_tcp_timeout_and_connection_loss),
+        cmocka_unit_test(test_tcp_shared_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
