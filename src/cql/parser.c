@@ -698,8 +698,7 @@ static sl_cql_term *parse_term(parser *p)
         /* '(' type ')' term is a type hint; anything else in parentheses is a tuple. A term never
          * starts with a bare name, so a name that is not a function call must be a type. */
         const sl_cql_token *t1 = peek(p, 1);
-        bool hint = is(t1, SL_CQL_TOK_STRING) && is(peek(p, 2), SL_CQL_TOK_RPAREN);
-        if (!hint && is_name(t1) && !at_function(p, 1)) hint = true;
+        bool hint = is_name(t1) && !at_function(p, 1);
         if (!hint && is_kw(t1, SL_CQL_KW_SET) && is(peek(p, 2), SL_CQL_TOK_LT)) hint = true;
         next(p);
         if (hint) {
