@@ -1,6 +1,7 @@
 /* lexer.c: CQL tokens (see lexer.h). */
 #include "cql/lexer.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,29 +17,55 @@ static const bool kw_reserved[] = {false,
 #undef KW_RES_
 };
 
-#define KW_MAX_LEN 16
+#define KW_MAX_LEN  16
+#define KW_HASH_LEN 512 /* a power of two, over three times the keyword count */
+
+static const uint8_t kw_len[] = {0,
+#define KW_LEN_(name, text, reserved) sizeof(text) - 1,
+                                 SL_CQL_KEYWORDS(KW_LEN_)
+#undef KW_LEN_
+};
+
+/* Open-addressing table from a keyword's hash to its sl_cql_kw (0: empty), built once. Every
+ * identifier the lexer scans is looked up here, so this is on the hot path of each query. */
+static uint8_t kw_hash[KW_HASH_LEN];
+static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
+
+static inline uint32_t kw_hash_step(uint32_t h, unsigned char c)
+{
+    return (h ^ c) * 16777619u;
+}
+
+static void kw_hash_build(void)
+{
+    _Static_assert(SL_CQL_KW_COUNT_ < 256, "kw_hash stores keywords in a byte");
+    for (int k = 1; k < SL_CQL_KW_COUNT_; k++) {
+        uint32_t h = 2166136261u;
+        for (const char *s = kw_text[k]; *s; s++)
+            h = kw_hash_step(h, (unsigned char)*s);
+        uint32_t i = h & (KW_HASH_LEN - 1);
+        while (kw_hash[i])
+            i = (i + 1) & (KW_HASH_LEN - 1);
+        kw_hash[i] = (uint8_t)k;
+    }
+}
 
 sl_cql_kw sl_cql_keyword(const char *s, size_t n)
 {
-    char low[KW_MAX_LEN + 1];
+    char low[KW_MAX_LEN];
     if (n == 0 || n > KW_MAX_LEN) return SL_CQL_KW_NONE;
+    pthread_once(&kw_once, kw_hash_build);
+    uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         low[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        h = kw_hash_step(h, (unsigned char)low[i]);
     }
-    low[n] = '\0';
-    /* kw_text[1..] is sorted (test_lexer checks), so a binary search finds it. */
-    size_t lo = 1, hi = SL_CQL_KW_COUNT_;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(low, kw_text[mid]);
-        if (c == 0) return (sl_cql_kw)mid;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    for (uint32_t i = h & (KW_HASH_LEN - 1);; i = (i + 1) & (KW_HASH_LEN - 1)) {
+        uint8_t k = kw_hash[i];
+        if (k == 0) return SL_CQL_KW_NONE;
+        if (kw_len[k] == n && memcmp(kw_text[k], low, n) == 0) return (sl_cql_kw)k;
     }
-    return SL_CQL_KW_NONE;
 }
 
 bool sl_cql_kw_reserved(sl_cql_kw kw)
@@ -411,12 +438,13 @@ int sl_cql_lex_next(sl_cql_lexer *lx, sl_cql_token *t, sl_cql_parse_error *err)
             goto done;
         }
         skip(lx, i - s);
-        if (match_word(lx, s, "true") || match_word(lx, s, "false")) {
+        uint32_t n = i - s;
+        if ((n == 4 && match_word(lx, s, "true")) || (n == 5 && match_word(lx, s, "false"))) {
             t->kind = SL_CQL_TOK_BOOLEAN;
             goto done;
         }
         t->kind = SL_CQL_TOK_IDENT;
-        t->kw = (uint16_t)sl_cql_keyword(lx->src + s, i - s);
+        t->kw = (uint16_t)sl_cql_keyword(lx->src + s, n);
         goto done;
     }
 

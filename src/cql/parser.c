@@ -190,16 +190,16 @@ static sl_cql_token *peek(parser *p, uint32_t k)
 
 static inline sl_cql_token *cur(parser *p)
 {
-    return peek(p, 0);
+    return p->la_n ? &p->la[p->la_head] : peek(p, 0);
 }
 
-static sl_cql_token next(parser *p)
+/* Consumes the current token; returns it (as p->prev). */
+static const sl_cql_token *next(parser *p)
 {
-    sl_cql_token t = *cur(p);
-    p->prev = t;
+    p->prev = *cur(p);
     p->la_head = (p->la_head + 1) & LA_MASK;
     p->la_n--;
-    return t;
+    return &p->prev;
 }
 
 static inline bool is(const sl_cql_token *t, sl_cql_tok_kind k)
@@ -233,7 +233,7 @@ static bool accept_kw(parser *p, sl_cql_kw kw)
     return true;
 }
 
-static sl_cql_token expect(parser *p, sl_cql_tok_kind k)
+static const sl_cql_token *expect(parser *p, sl_cql_tok_kind k)
 {
     if (!is(cur(p), k)) fail_expect(p, cur(p), sl_cql_tok_name(k));
     return next(p);
@@ -251,7 +251,7 @@ static void kw_token_name(sl_cql_kw kw, char *buf, size_t n)
     buf[o] = '\0';
 }
 
-static sl_cql_token expect_kw(parser *p, sl_cql_kw kw)
+static const sl_cql_token *expect_kw(parser *p, sl_cql_kw kw)
 {
     if (!is_kw(cur(p), kw)) {
         char name[32];
@@ -298,6 +298,16 @@ static void *zalloc(parser *p, size_t n)
 }
 
 #define NEW(p, type) ((type *)zalloc((p), sizeof(type)))
+
+/* Copies s[0..n) and a NUL; unlike sl_arena_strndup it keeps embedded NULs, which CQL strings
+ * may hold, so the copy's length is always n. */
+static char *copy_span(parser *p, const char *s, uint32_t n)
+{
+    char *d = sl_arena_alloc(p->a, (size_t)n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
 
 static char *copy_lower(parser *p, const char *s, uint32_t n)
 {
@@ -360,7 +370,7 @@ static sl_cql_ident make_ident(parser *p, const sl_cql_token *t)
 static sl_cql_ident ident(parser *p)
 {
     if (!is_name(cur(p))) fail_nva(p, cur(p));
-    sl_cql_token t = next(p);
+    sl_cql_token t = *next(p);
     return make_ident(p, &t);
 }
 
@@ -368,7 +378,7 @@ static sl_cql_ident ident(parser *p)
 static sl_cql_ident cident(parser *p)
 {
     if (is(cur(p), SL_CQL_TOK_EMPTY_QNAME)) {
-        sl_cql_token t = next(p);
+        sl_cql_token t = *next(p);
         return make_ident(p, &t);
     }
     return ident(p);
@@ -457,7 +467,7 @@ static sl_cql_type *parse_type(parser *p)
         next(p);
         ty->custom = true;
         if (t.dollar) {
-            ty->name = sl_arena_strndup(p->a, p->src + t.off + 2, t.len - 4);
+            ty->name = copy_span(p, p->src + t.off + 2, t.len - 4);
             ty->len = t.len - 4;
         } else {
             ty->name = unescape(p, p->src + t.off + 1, t.len - 2, '\'', &ty->len);
@@ -491,7 +501,7 @@ static sl_cql_type *parse_type(parser *p)
         fail_nva(p, &t);
     }
     uint32_t end = p->prev.off + p->prev.len;
-    ty->text = sl_arena_strndup(p->a, p->src + t.off, end - t.off);
+    ty->text = copy_span(p, p->src + t.off, end - t.off);
     ty->text_len = end - t.off;
     leave(p);
     return ty;
@@ -549,7 +559,7 @@ static sl_cql_term *constant(parser *p)
     case SL_CQL_TOK_STRING:
         term = new_term(p, SL_CQL_TERM_STRING, &t);
         if (t.dollar) {
-            term->text = sl_arena_strndup(p->a, s + 2, t.len - 4);
+            term->text = copy_span(p, s + 2, t.len - 4);
             term->len = t.len - 4;
         } else {
             term->text = unescape(p, s + 1, t.len - 2, '\'', &term->len);
@@ -590,7 +600,7 @@ static sl_cql_term *constant(parser *p)
     default: return NULL;
     }
     if (!term->text) {
-        term->text = sl_arena_strndup(p->a, s, t.len);
+        term->text = copy_span(p, s, t.len);
         term->len = t.len;
     }
     next(p);
@@ -612,10 +622,10 @@ static bool at_function(parser *p, uint32_t k)
 static sl_cql_qname function_name(parser *p)
 {
     sl_cql_qname q = {0};
-    sl_cql_token t = next(p);
+    sl_cql_token t = *next(p);
     sl_cql_ident first = make_ident(p, &t);
     if (accept(p, SL_CQL_TOK_DOT)) {
-        t = next(p);
+        t = *next(p);
         q.ks = first;
         q.name = make_ident(p, &t);
     } else {
@@ -638,7 +648,7 @@ static void term_list(parser *p, sl_cql_tok_kind close, sl_cql_term ***items, ui
 /* '{' ... '}': an empty map, a map, a set or a UDT literal. */
 static sl_cql_term *brace_literal(parser *p)
 {
-    sl_cql_token open = next(p);
+    sl_cql_token open = *next(p);
     if (accept(p, SL_CQL_TOK_RBRACE)) return new_term(p, SL_CQL_TERM_MAP, &open);
     uint32_t cap = 0, vcap = 0;
     if (is_name(cur(p)) && is(peek(p, 1), SL_CQL_TOK_COLON)) {
@@ -812,7 +822,7 @@ static sl_cql_selector *unaliased_selector(parser *p)
         s->term = term;
     }
     uint32_t end = p->prev.off + p->prev.len;
-    s->text = sl_arena_strndup(p->a, p->src + t.off, end - t.off);
+    s->text = copy_span(p, p->src + t.off, end - t.off);
     s->text_len = end - t.off;
     leave(p);
     return s;
@@ -1030,7 +1040,7 @@ static sl_cql_term *property_value(parser *p)
     if (is(&t, SL_CQL_TOK_IDENT) && t.kw != SL_CQL_KW_NONE && !sl_cql_kw_reserved(t.kw)) {
         next(p);
         sl_cql_term *term = new_term(p, SL_CQL_TERM_STRING, &t);
-        term->text = sl_arena_strndup(p->a, p->src + t.off, t.len);
+        term->text = copy_span(p, p->src + t.off, t.len);
         term->len = t.len;
         return term;
     }
@@ -1139,7 +1149,7 @@ static void parse_insert(parser *p, sl_cql_insert *s)
                 fail_nva(p, cur(p));
         }
     } else {
-        sl_cql_token open = expect(p, SL_CQL_TOK_LPAREN);
+        sl_cql_token open = *expect(p, SL_CQL_TOK_LPAREN);
         uint32_t cap = 0;
         do {
             APPEND(p, s->cols, s->n_cols, cap, cident(p));
@@ -1315,7 +1325,7 @@ static void parse_create_table(parser *p, sl_cql_create_table *s)
             column_def(p, c);
             c->primary_key = false;
             if (is_kw(cur(p), SL_CQL_KW_PRIMARY)) {
-                sl_cql_token pk = next(p);
+                sl_cql_token pk = *next(p);
                 expect_kw(p, SL_CQL_KW_KEY);
                 if (have_pk)
                     fail_msg(p, &pk, "Multiple PRIMARY KEYs specified (exactly one required)");
@@ -1621,7 +1631,7 @@ static sl_cql_stmt *parse_statement(parser *p)
     default: fail_nva(p, &t);
     }
     uint32_t end = p->prev.off + p->prev.len;
-    st->text = sl_arena_strndup(p->a, p->src + t.off, end - t.off);
+    st->text = copy_span(p, p->src + t.off, end - t.off);
     st->text_len = end - t.off;
     return st;
 }

@@ -65,7 +65,7 @@ static void expect_lex_error(const char *q, uint32_t line, uint32_t col, const c
 static void test_keyword_table(void **state)
 {
     (void)state;
-    /* The binary search needs the table sorted. */
+    /* A sorted table has no duplicates, which the lookup table relies on. */
     for (int k = SL_CQL_KW_NONE + 2; k < SL_CQL_KW_COUNT_; k++)
         if (strcmp(sl_cql_kw_text(k - 1), sl_cql_kw_text(k)) >= 0)
             fail_msg("keywords out of order: %s, %s", sl_cql_kw_text(k - 1), sl_cql_kw_text(k));
