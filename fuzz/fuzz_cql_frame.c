@@ -32,7 +32,7 @@ static void decode_body(const sl_cql_header *h, sl_rd *r, sl_arena *a)
     sl_cql_string_list l;
     sl_cql_value v;
     sl_cql_query q;
-    sl_cql_batch b;
+    sl_cql_batch_req b;
     sl_slice s;
     int32_t i32;
     if ((h->flags & SL_CQL_FLAG_CUSTOM_PAYLOAD)) {

@@ -475,7 +475,7 @@ int sl_cql_decode_execute(sl_rd *r, sl_arena *a, sl_cql_query *q)
     return sl_cql_decode_query_params(r, a, q);
 }
 
-int sl_cql_decode_batch(sl_rd *r, sl_arena *a, sl_cql_batch *b)
+int sl_cql_decode_batch(sl_rd *r, sl_arena *a, sl_cql_batch_req *b)
 {
     uint8_t type, flags;
     uint16_t n;

@@ -7,7 +7,7 @@
  *
  * Values and requests use the engine's types (exec.h): a value is its serialized bytes (§6) as
  * a borrowed sl_slice plus a kind for [value]'s null (-1) and not set (-2); QUERY and EXECUTE
- * decode into an sl_cql_query and BATCH into an sl_cql_batch, ready for sl_cql_execute.
+ * decode into an sl_cql_query and BATCH into an sl_cql_batch_req, ready for sl_cql_execute.
  * Decoded requests borrow from the frame body; the arrays they need come from a caller's
  * arena, so a request is freed all at once. */
 #ifndef SL_CQL_FRAME_H
@@ -223,7 +223,7 @@ int sl_cql_decode_prepare(sl_rd *r, sl_slice *query);
 int sl_cql_decode_execute(sl_rd *r, sl_arena *a, sl_cql_query *q);
 /* BATCH. Flags 0x01-0x08 must be 0, and 0x40 (names for values) is refused: the spec calls it
  * undecodable, since it is announced after the values it would change (CASSANDRA-10246). */
-int sl_cql_decode_batch(sl_rd *r, sl_arena *a, sl_cql_batch *b);
+int sl_cql_decode_batch(sl_rd *r, sl_arena *a, sl_cql_batch_req *b);
 
 /* Compression (§5). lz4 bodies are a 4-byte big-endian uncompressed length then one raw lz4
  * block, as Cassandra writes them; snappy bodies are raw snappy. */

@@ -530,7 +530,7 @@ static void test_decode_batch(void **state)
             put_batch(&b, type, good_flags[f], 0);
             sl_rd r;
             sl_rd_init(&r, b.ptr, b.len);
-            sl_cql_batch bt;
+            sl_cql_batch_req bt;
             assert_int_equal(sl_cql_decode_batch(&r, &arena, &bt), 0);
             assert_int_equal(sl_rd_left(&r), 0);
             assert_int_equal(bt.type, type);
@@ -562,7 +562,7 @@ static void test_decode_batch(void **state)
         put_batch(&b, 0, bad_flags[f], 0);
         sl_rd r;
         sl_rd_init(&r, b.ptr, b.len);
-        sl_cql_batch bt;
+        sl_cql_batch_req bt;
         assert_int_equal(sl_cql_decode_batch(&r, &arena, &bt), SL_ERR_PARSE);
         sl_buf_free(&b);
     }
@@ -570,7 +570,7 @@ static void test_decode_batch(void **state)
     put_batch(&b, 3, 0, 0);
     sl_rd r;
     sl_rd_init(&r, b.ptr, b.len);
-    sl_cql_batch bt;
+    sl_cql_batch_req bt;
     assert_int_equal(sl_cql_decode_batch(&r, &arena, &bt), SL_ERR_PARSE);
     sl_buf_reset(&b);
     put_batch(&b, 0, 0, 2);
