@@ -264,6 +264,7 @@ typedef struct sl_cql_delete {
     uint32_t n_conds;
 } sl_cql_delete;
 
+/* Values are the BATCH frame's type byte (native_protocol_v4 §4.1.7). */
 typedef enum sl_cql_batch_type {
     SL_CQL_BATCH_LOGGED,
     SL_CQL_BATCH_UNLOGGED,
@@ -429,7 +430,8 @@ struct sl_cql_stmt {
     } u;
 };
 
-/* A static name for a statement kind ("SELECT", "CREATE TABLE"...), for logs and errors. */
+/* A static name for a statement kind ("SELECT", "CREATE TABLE"...), for logs and errors
+ * (defined in parser.c). */
 const char *sl_cql_stmt_kind_name(sl_cql_stmt_kind k);
 
 #endif

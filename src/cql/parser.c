@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LA_MAX  8 /* a power of two */
@@ -27,6 +28,7 @@ typedef struct parser {
     sl_cql_parse_error *err;
     jmp_buf jb;
     int depth;
+    size_t tree_bytes;   /* arena bytes taken so far, bounded by SL_CQL_MAX_TREE_BYTES */
     sl_cql_term **binds; /* markers of the statement being parsed */
     uint32_t n_binds;
     uint32_t cap_binds;
@@ -269,12 +271,23 @@ static bool is_table_kw(const sl_cql_token *t)
 
 /* Memory. */
 
+/* Every allocation of the tree goes through here, so a short text cannot make a huge tree (a list
+ * of one-digit literals costs ~40 bytes of tree per byte of text). */
+static void *alloc(parser *p, size_t n)
+{
+    p->tree_bytes += n;
+    if (p->tree_bytes > SL_CQL_MAX_TREE_BYTES)
+        fail_msg(p, cur(p), "statement too large: its syntax tree would exceed %d MiB",
+                 SL_CQL_MAX_TREE_BYTES >> 20);
+    return sl_arena_alloc(p->a, n);
+}
+
 static void *grow(parser *p, void *arr, uint32_t n, uint32_t *cap, size_t elem)
 {
     if (n < *cap) return arr;
     if (*cap >= (1u << 30)) fail_msg(p, cur(p), "too many elements");
     uint32_t nc = *cap ? *cap * 2 : 4;
-    uint8_t *na = sl_arena_alloc(p->a, (size_t)nc * elem);
+    uint8_t *na = alloc(p, (size_t)nc * elem);
     if (n) memcpy(na, arr, (size_t)n * elem);
     memset(na + (size_t)n * elem, 0, (size_t)(nc - n) * elem); /* new slots start zeroed */
     *cap = nc;
@@ -292,7 +305,7 @@ static void *grow(parser *p, void *arr, uint32_t n, uint32_t *cap, size_t elem)
 
 static void *zalloc(parser *p, size_t n)
 {
-    void *m = sl_arena_alloc(p->a, n);
+    void *m = alloc(p, n);
     memset(m, 0, n);
     return m;
 }
@@ -303,7 +316,7 @@ static void *zalloc(parser *p, size_t n)
  * may hold, so the copy's length is always n. */
 static char *copy_span(parser *p, const char *s, uint32_t n)
 {
-    char *d = sl_arena_alloc(p->a, (size_t)n + 1);
+    char *d = alloc(p, (size_t)n + 1);
     memcpy(d, s, n);
     d[n] = '\0';
     return d;
@@ -311,7 +324,7 @@ static char *copy_span(parser *p, const char *s, uint32_t n)
 
 static char *copy_lower(parser *p, const char *s, uint32_t n)
 {
-    char *d = sl_arena_alloc(p->a, (size_t)n + 1);
+    char *d = alloc(p, (size_t)n + 1);
     for (uint32_t i = 0; i < n; i++) {
         char c = s[i];
         d[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
@@ -323,7 +336,7 @@ static char *copy_lower(parser *p, const char *s, uint32_t n)
 /* Copies s[0..n) turning each doubled quote q into one. */
 static char *unescape(parser *p, const char *s, uint32_t n, char q, uint32_t *out_len)
 {
-    char *d = sl_arena_alloc(p->a, (size_t)n + 1);
+    char *d = alloc(p, (size_t)n + 1);
     uint32_t o = 0;
     for (uint32_t i = 0; i < n; i++) {
         d[o++] = s[i];
@@ -788,7 +801,7 @@ static sl_cql_selector *unaliased_selector(parser *p)
         next(p);
         next(p);
         s->kind = SL_CQL_SEL_CAST;
-        s->args = sl_arena_alloc(p->a, sizeof *s->args);
+        s->args = alloc(p, sizeof *s->args);
         s->args[0] = unaliased_selector(p);
         s->n_args = 1;
         expect_kw(p, SL_CQL_KW_AS);
@@ -910,7 +923,7 @@ static void relation(parser *p, sl_cql_relation *r)
         goto out;
     }
     r->kind = SL_CQL_REL_COLUMN;
-    r->cols = sl_arena_alloc(p->a, sizeof *r->cols);
+    r->cols = alloc(p, sizeof *r->cols);
     r->cols[0] = cident(p);
     r->n_cols = 1;
     if (accept(p, SL_CQL_TOK_LBRACKET)) {
@@ -955,7 +968,7 @@ static void condition(parser *p, sl_cql_relation *r)
     memset(r, 0, sizeof *r);
     r->pos = tpos(cur(p));
     r->kind = SL_CQL_REL_COLUMN;
-    r->cols = sl_arena_alloc(p->a, sizeof *r->cols);
+    r->cols = alloc(p, sizeof *r->cols);
     r->cols[0] = cident(p);
     r->n_cols = 1;
     if (accept(p, SL_CQL_TOK_LBRACKET)) {
@@ -1053,11 +1066,40 @@ static void property(parser *p, sl_cql_prop **props, uint32_t *n, uint32_t *cap)
 {
     sl_cql_prop *pr = PUSH(p, *props, *n, *cap);
     pr->name = ident(p);
-    for (uint32_t i = 0; i + 1 < *n; i++)
-        if (strcmp((*props)[i].name.name, pr->name.name) == 0)
-            fail_msg(p, &p->prev, "Multiple definition for property %s", pr->name.name);
     expect(p, SL_CQL_TOK_EQ);
     pr->value = property_value(p);
+}
+
+static int prop_cmp(const void *a, const void *b)
+{
+    const sl_cql_prop *x = *(const sl_cql_prop *const *)a, *y = *(const sl_cql_prop *const *)b;
+    int c = memcmp(x->name.name, y->name.name, SL_MIN(x->name.len, y->name.len));
+    if (c == 0 && x->name.len != y->name.len) c = x->name.len < y->name.len ? -1 : 1;
+    if (c == 0) c = x->name.pos.off < y->name.pos.off ? -1 : 1;
+    return c;
+}
+
+/* Rejects a property given twice, at its second occurrence. Sorting keeps this O(n log n): a
+ * statement may carry many thousands of properties. */
+static void check_duplicate_props(parser *p, const sl_cql_prop *props, uint32_t n)
+{
+    if (n < 2) return;
+    const sl_cql_prop **sorted = alloc(p, (size_t)n * sizeof *sorted);
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = &props[i];
+    qsort(sorted, n, sizeof *sorted, prop_cmp);
+    const sl_cql_prop *dup = NULL;
+    for (uint32_t i = 1; i < n; i++) {
+        const sl_cql_ident *a = &sorted[i - 1]->name, *b = &sorted[i]->name;
+        if (a->len == b->len && memcmp(a->name, b->name, a->len) == 0 &&
+            (!dup || b->pos.off < dup->name.pos.off))
+            dup = sorted[i];
+    }
+    if (dup) {
+        sl_cql_token at = {
+            .line = dup->name.pos.line, .col = dup->name.pos.col, .off = dup->name.pos.off};
+        fail_msg(p, &at, "Multiple definition for property %s", dup->name.name);
+    }
 }
 
 static void properties(parser *p, sl_cql_prop **props, uint32_t *n)
@@ -1066,6 +1108,7 @@ static void properties(parser *p, sl_cql_prop **props, uint32_t *n)
     do {
         property(p, props, n, &cap);
     } while (accept_kw(p, SL_CQL_KW_AND));
+    check_duplicate_props(p, *props, *n);
 }
 
 /* Statements. */
@@ -1331,7 +1374,7 @@ static void parse_create_table(parser *p, sl_cql_create_table *s)
                     fail_msg(p, &pk, "Multiple PRIMARY KEYs specified (exactly one required)");
                 have_pk = true;
                 c->primary_key = true;
-                s->partition_key = sl_arena_alloc(p->a, sizeof *s->partition_key);
+                s->partition_key = alloc(p, sizeof *s->partition_key);
                 s->partition_key[0] = c->name;
                 s->n_pk = 1;
             }
@@ -1368,6 +1411,7 @@ static void parse_create_table(parser *p, sl_cql_create_table *s)
             property(p, &s->props, &s->n_props, &pcap);
         }
     } while (accept_kw(p, SL_CQL_KW_AND));
+    check_duplicate_props(p, s->props, s->n_props);
 }
 
 static void parse_alter_table(parser *p, sl_cql_alter_table *s)
@@ -1650,6 +1694,7 @@ static void finish(parser *p, sl_cql_stmt *st)
     }
     p->binds = NULL;
     p->n_binds = p->cap_binds = 0;
+    p->tree_bytes = 0;
 }
 
 static int parser_init(parser *p, const char *q, size_t len, sl_arena *a, sl_cql_parse_error *err)

@@ -13,6 +13,9 @@
 
 #define SL_CQL_MAX_DEPTH 64    /* nesting of terms, types, selectors */
 #define SL_CQL_MAX_BINDS 65535 /* a QUERY/EXECUTE carries at most a [short] count of values */
+/* Arena bytes one statement's tree may take. Trees cost up to ~40x their text (a list of
+ * one-digit literals), so this, not the frame size, bounds what one QUERY makes us allocate. */
+#define SL_CQL_MAX_TREE_BYTES (64 << 20)
 
 /* A syntax or lexical error. message reads like Cassandra's, position included:
  * "line 1:9 mismatched input 'FORM' expecting K_FROM (SELECT * [FORM]...)". line is 1-based,

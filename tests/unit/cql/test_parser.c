@@ -1096,6 +1096,59 @@ static void test_errors(void **state)
     assert_int_equal(st->pos.col, 2);
 }
 
+/* Inputs that would make the parser do or allocate far more than their size. */
+static void test_limits(void **state)
+{
+    (void)state;
+    sl_cql_stmt *st;
+    sl_cql_parse_error e;
+    /* Many properties: the duplicate check is not quadratic. */
+    enum { NPROPS = 50000 };
+    char *q = malloc(64 + (size_t)NPROPS * 24);
+    size_t o = (size_t)sprintf(q, "ALTER TABLE t WITH p0 = 0");
+    for (int i = 1; i < NPROPS; i++)
+        o += (size_t)sprintf(q + o, " AND p%d = %d", i, i);
+    uint64_t t0 = sl_mono_ns();
+    assert_int_equal(sl_cql_parse(q, o, &arena, &st, &e), 0);
+    assert_true(sl_mono_ns() - t0 < 2000000000ull);
+    assert_int_equal(st->u.alter_table.n_props, NPROPS);
+    /* A duplicate is reported where it appears the second time. */
+    o += (size_t)sprintf(q + o, " AND p777 = 1 AND p12 = 2");
+    assert_int_equal(sl_cql_parse(q, o, &arena, &st, &e), SL_ERR_PARSE);
+    assert_non_null(strstr(e.message, "Multiple definition for property p777"));
+    assert_int_equal(e.off, o - strlen("p777 = 1 AND p12 = 2"));
+    free(q);
+    sl_arena_reset(&arena);
+    bad("CREATE TABLE t (k int PRIMARY KEY) WITH comment = 'a' AND CLUSTERING ORDER BY (k ASC) "
+        "AND comment = 'b'",
+        1, 90, "Multiple definition for property comment");
+
+    /* A list of one-digit literals costs ~40x its text in tree: SL_CQL_MAX_TREE_BYTES caps it. */
+    enum { NLIT = 2000000 };
+    q = malloc(64 + (size_t)NLIT * 2);
+    o = (size_t)sprintf(q, "SELECT * FROM t WHERE k IN (1");
+    for (int i = 1; i < NLIT; i++) {
+        q[o++] = ',';
+        q[o++] = '1';
+    }
+    q[o++] = ')';
+    assert_int_equal(sl_cql_parse(q, o, &arena, &st, &e), SL_ERR_PARSE);
+    assert_non_null(strstr(e.message, "statement too large: its syntax tree would exceed 64 MiB"));
+    free(q);
+    sl_arena_reset(&arena);
+    /* Large text by itself is fine: a 16 MiB string literal. */
+    size_t big = 16u << 20;
+    q = malloc(big + 64);
+    o = (size_t)sprintf(q, "INSERT INTO t JSON '");
+    memset(q + o, 'j', big);
+    o += big;
+    q[o++] = '\'';
+    assert_int_equal(sl_cql_parse(q, o, &arena, &st, &e), 0);
+    assert_int_equal(st->u.insert.json_value->len, big);
+    free(q);
+    sl_arena_reset(&arena);
+}
+
 static char *nest(const char *open, const char *close, const char *pre, const char *post, int n)
 {
     size_t lo = strlen(open), lc = strlen(close), lp = strlen(pre), lq = strlen(post);
@@ -1297,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_type_and_index),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_script),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_positions),
