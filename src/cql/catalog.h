@@ -115,7 +115,8 @@ void sl_catalog_schema_version(const sl_catalog *c, uint8_t out[16]);
  * with Cassandra's message in err:
  *   SL_ERR_EXISTS    Already_exists (Cannot add already existing keyspace "ks")
  *   SL_ERR_NOTFOUND  Invalid (Keyspace 'ks' doesn't exist / Table 'ks.t' doesn't exist)
- *   SL_ERR_INVAL     Invalid or Config (a bad definition, a system keyspace)
+ *   SL_ERR_INVAL     Invalid (a bad definition, a system keyspace)
+ *   SL_ERR_CONFIG    Config (bad replication settings)
  * Changes are written through the store's WAL; sl_store_sync makes them durable. */
 int sl_catalog_create_keyspace(sl_catalog *c, const char *name, const sl_cql_option *replication,
                                size_t nreplication, bool durable_writes, bool if_not_exists,

@@ -1,0 +1,1369 @@
+/* storage.c: the RocksDB database, the write path, group commit and compaction. Reads are in
+ * storage_read.c, the formats in storage_key.c (see storage_int.h).
+ *
+ * Threads and their messages:
+ *   loop thread   calls everything in storage.h; RocksDB writes and reads happen here.
+ *   sync worker   runs rocksdb_flush_wal(sync) for group commit. Messages, under s->mu:
+ *                   pending: loop (sl_store_sync, the periodic timer) -> worker; the worker
+ *                            takes the whole list per round, so requests arriving during a
+ *                            sync share the next one;
+ *                   done:    worker -> loop, announced by uv_async_send(&s->async); the loop
+ *                            runs the callbacks.
+ *   compactor     runs the periodic full compaction; woken by s->compact_cond (loop ->
+ *                 compactor: stop), never calls back.
+ *   RocksDB's     threads run the merge operator and the compaction filter, which read the
+ *                 table registry under s->reg_mu (the loop thread writes it). */
+#include "cql/storage.h"
+#include "cql/storage_int.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <rocksdb/c.h>
+#include <sys/stat.h>
+
+typedef struct sreq {
+    struct sreq *next;
+    sl_store_sync_cb cb;
+    void *arg;
+    int rc;
+} sreq;
+
+typedef struct reg_entry {
+    uint32_t storage_id;
+    sl_cql_table *t; /* a reference held by the registry */
+} reg_entry;
+
+struct sl_store {
+    uv_loop_t *loop;
+    sl_store_opts o;
+    char *dir;
+    rocksdb_t *db;
+    rocksdb_options_t *dbopts, *catopts;
+    rocksdb_column_family_handle_t *cf_data, *cf_cat;
+    rocksdb_writeoptions_t *wo;
+    rocksdb_readoptions_t *ro;
+    rocksdb_cache_t *cache;
+    rocksdb_block_based_table_options_t *bbto;
+    rocksdb_mergeoperator_t *merge;
+    rocksdb_compactionfilterfactory_t *cff;
+
+    uv_thread_t sync_thread;
+    uv_mutex_t mu;
+    uv_cond_t cond;
+    sreq *pending, **pending_tail;
+    sreq *done, **done_tail;
+    bool periodic_due;
+    bool stop;
+    sl_store_stats stats; /* under mu */
+    uv_async_t async;
+    uv_timer_t timer;
+    int open_handles;
+    size_t outstanding; /* loop thread: sync requests whose callbacks have not run; the async
+                           handle keeps the loop alive while there are any */
+
+    uv_thread_t compact_thread;
+    uv_cond_t compact_cond;
+    bool compact_stop; /* under mu */
+    bool compact_started;
+
+    uv_mutex_t reg_mu;
+    reg_entry *reg;
+    size_t nreg, creg;
+};
+
+static int64_t real_clock_us(void *arg)
+{
+    (void)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void sl_store_opts_default(sl_store_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->dir = "./sluice-data/store";
+    o->sync_mode = SL_STORE_SYNC_BATCH;
+    o->sync_period_ms = 10000;
+    o->block_cache_bytes = 64u << 20;
+    o->write_buffer_bytes = 64u << 20;
+    o->full_compaction_period_ms = 6 * 3600 * 1000;
+}
+
+int64_t sl_store_now_us(const sl_store *s)
+{
+    return s->o.clock_us(s->o.clock_arg);
+}
+
+int32_t sl_store_now_s(const sl_store *s)
+{
+    return (int32_t)(sl_store_now_us(s) / 1000000);
+}
+
+/* ---- the table registry (compaction filter) ---- */
+
+static reg_entry *reg_find(sl_store *s, uint32_t id)
+{
+    size_t lo = 0, hi = s->nreg;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->reg[mid].storage_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->nreg && s->reg[lo].storage_id == id ? &s->reg[lo] : NULL;
+}
+
+void sl__store_register(sl_store *s, const sl_cql_table *t)
+{
+    uv_mutex_lock(&s->reg_mu);
+    reg_entry *e = reg_find(s, t->storage_id);
+    if (e) {
+        sl_cql_table_release(e->t);
+        e->t = sl_cql_table_keep(t);
+    } else {
+        if (s->nreg == s->creg) {
+            s->creg = s->creg ? s->creg * 2 : 16;
+            s->reg = sl_realloc(s->reg, s->creg * sizeof(*s->reg));
+        }
+        size_t i = s->nreg;
+        while (i > 0 && s->reg[i - 1].storage_id > t->storage_id) {
+            s->reg[i] = s->reg[i - 1];
+            i--;
+        }
+        s->reg[i] = (reg_entry){t->storage_id, sl_cql_table_keep(t)};
+        s->nreg++;
+    }
+    uv_mutex_unlock(&s->reg_mu);
+}
+
+void sl__store_unregister(sl_store *s, uint32_t storage_id)
+{
+    uv_mutex_lock(&s->reg_mu);
+    reg_entry *e = reg_find(s, storage_id);
+    if (e) {
+        sl_cql_table_release(e->t);
+        size_t i = (size_t)(e - s->reg);
+        memmove(&s->reg[i], &s->reg[i + 1], (s->nreg - i - 1) * sizeof(*s->reg));
+        s->nreg--;
+    }
+    uv_mutex_unlock(&s->reg_mu);
+}
+
+/* ---- compaction filter ---- */
+
+/* One filter per compaction, used by one thread. Only full compactions purge: a filter that
+ * drops a tombstone while older versions of the key sit in levels outside the compaction
+ * would resurrect them. Keys arrive in order, so the filter remembers the current partition's
+ * deletion and range tombstones and the current row's deletions, and drops what they shadow
+ * before it may purge them. */
+typedef struct cfilter {
+    sl_store *s;
+    bool full;
+    int32_t now_s;
+    sl_buf out; /* the changed value handed back to RocksDB */
+    /* current partition */
+    sl_buf part;
+    int32_t gc;
+    bool known;
+    int64_t part_del;
+    sl_buf rts; /* [u16 lolen][lo][u16 hilen][hi][i64 ts] */
+    /* current row (P 0x20 C or P 0x10) */
+    sl_buf row;
+    int64_t row_del;
+    uint16_t *coll_col;
+    int64_t *coll_ts;
+    size_t ncoll, ccoll;
+    sk_row r;
+    sl_buf scratch;
+} cfilter;
+
+static void cf_destroy(void *st)
+{
+    cfilter *f = st;
+    sl_buf_free(&f->out);
+    sl_buf_free(&f->part);
+    sl_buf_free(&f->rts);
+    sl_buf_free(&f->row);
+    sl_buf_free(&f->scratch);
+    sl_free(f->coll_col);
+    sl_free(f->coll_ts);
+    sl__row_free(&f->r);
+    sl_free(f);
+}
+
+static const char *cf_name(void *st)
+{
+    (void)st;
+    return "sluice.cql.purge";
+}
+
+static bool purgeable(const sk_cell *c, int32_t now_s, int32_t gc)
+{
+    if (!(c->flags & (CELL_TOMBSTONE | CELL_EXPIRING))) return false;
+    if ((c->flags & CELL_EXPIRING) && !(c->flags & CELL_TOMBSTONE) && now_s < c->ldt) return false;
+    return (int64_t)c->ldt + gc < now_s;
+}
+
+static bool has_prefix(sl_slice k, sl_slice p)
+{
+    return k.len >= p.len && !memcmp(k.ptr, p.ptr, p.len);
+}
+
+/* Splits key into partition prefix, region and (for rows) the clustering; fills *c_len with the
+ * length of P 0x20 C. Returns false for keys it cannot parse (kept as they are). */
+static bool cf_parse(const sl_cql_table *t, sl_slice key, size_t *p_len, uint8_t *region,
+                     size_t *row_len, sl_buf *scratch)
+{
+    sl_rd r;
+    sl_rd_init(&r, key.ptr, key.len);
+    if (sl_rd_skip(&r, 12)) return false;
+    for (size_t i = 0; i < t->npk; i++) {
+        scratch->len = 0;
+        if (sl__key_get_escaped(&r, scratch)) return false;
+    }
+    *p_len = sl_rd_offset(&r);
+    if (sl_rd_u8(&r, region)) return false;
+    if (*region == SK_ROWS) {
+        for (size_t i = 0; i < t->nck; i++) {
+            bool nul;
+            scratch->len = 0;
+            if (sl__key_get(&r, t->ck[i]->type, t->ck[i]->desc, scratch, &nul)) return false;
+        }
+    }
+    *row_len = sl_rd_offset(&r);
+    return true;
+}
+
+static int64_t cf_rt_cover(cfilter *f, sl_slice c)
+{
+    int64_t best = SL_NO_TS;
+    sl_rd r;
+    sl_rd_init(&r, f->rts.ptr, f->rts.len);
+    while (sl_rd_left(&r)) {
+        uint16_t ln, hn;
+        sl_slice lo, hi;
+        int64_t ts;
+        if (sl_rd_be16(&r, &ln) || sl_rd_bytes(&r, ln, &lo) || sl_rd_be16(&r, &hn) ||
+            sl_rd_bytes(&r, hn, &hi) || sl_rd_i64(&r, &ts))
+            break;
+        size_t n1 = SL_MIN(lo.len, c.len), n2 = SL_MIN(hi.len, c.len);
+        int a = n1 ? memcmp(lo.ptr, c.ptr, n1) : 0;
+        int b = n2 ? memcmp(c.ptr, hi.ptr, n2) : 0;
+        bool ge_lo = a < 0 || (a == 0 && lo.len <= c.len);
+        bool lt_hi = b < 0 || (b == 0 && c.len < hi.len);
+        if (ge_lo && lt_hi && ts > best) best = ts;
+    }
+    return best;
+}
+
+static unsigned char cf_filter(void *st, int level, const char *k, size_t klen, const char *v,
+                               size_t vlen, char **new_value, size_t *new_len,
+                               unsigned char *changed)
+{
+    cfilter *f = st;
+    (void)level;
+    *changed = 0;
+    if (!f->full || klen < 12 || vlen == 0) return 0;
+    sl_slice key = {(const uint8_t *)k, klen}, val = {(const uint8_t *)v, vlen};
+    /* A new partition: look its table up and reset the per-partition state. */
+    if (!f->part.len || !has_prefix(key, sl_buf_slice(&f->part))) {
+        f->part.len = 0;
+        f->rts.len = 0;
+        f->row.len = 0;
+        f->part_del = SL_NO_TS;
+        f->known = false;
+        uint32_t id = sl_get_be32(key.ptr);
+        uv_mutex_lock(&f->s->reg_mu);
+        reg_entry *e = reg_find(f->s, id);
+        size_t p_len = 0, row_len;
+        uint8_t region;
+        if (e && cf_parse(e->t, key, &p_len, &region, &row_len, &f->scratch)) {
+            f->known = true;
+            f->gc = e->t->gc_grace_seconds;
+        }
+        uv_mutex_unlock(&f->s->reg_mu);
+        if (!f->known) return 0; /* unknown table or key: never guess */
+        sl_buf_append(&f->part, key.ptr, p_len);
+    }
+    if (!f->known) return 0;
+    size_t p_len = f->part.len, row_len = 0;
+    uint8_t region = key.len > p_len ? key.ptr[p_len] : 0;
+    int64_t cover = f->part_del;
+    if (region == SK_ROWS) {
+        /* The row prefix: reuse it while keys stay in the same row. */
+        if (!f->row.len || !has_prefix(key, sl_buf_slice(&f->row)) || key.len == f->row.len) {
+            uv_mutex_lock(&f->s->reg_mu);
+            reg_entry *e = reg_find(f->s, sl_get_be32(key.ptr));
+            size_t pl;
+            uint8_t rg;
+            bool ok = e && cf_parse(e->t, key, &pl, &rg, &row_len, &f->scratch);
+            uv_mutex_unlock(&f->s->reg_mu);
+            if (!ok) return 0;
+            f->row.len = 0;
+            sl_buf_append(&f->row, key.ptr, row_len);
+            f->row_del = SL_NO_TS;
+            f->ncoll = 0;
+        }
+        row_len = f->row.len;
+        int64_t rt = cf_rt_cover(f, (sl_slice){key.ptr + p_len + 1, row_len - p_len - 1});
+        if (rt > cover) cover = rt;
+    } else if (region == SK_STATIC) {
+        row_len = p_len + 1;
+        if (f->row.len != row_len || memcmp(f->row.ptr, key.ptr, row_len)) {
+            f->row.len = 0;
+            sl_buf_append(&f->row, key.ptr, row_len);
+            f->row_del = SL_NO_TS;
+            f->ncoll = 0;
+        }
+    }
+    int32_t now = f->now_s;
+    if (val.ptr[0] & ROW_TAG) {
+        sk_row *r = &f->r;
+        if (sl__row_decode(val, r)) return 0;
+        bool is_static = region == SK_STATIC;
+        bool dirty = false;
+        if (is_static && r->has_del) f->part_del = SL_MAX(f->part_del, r->del_ts);
+        int64_t rdel = r->has_del ? r->del_ts : SL_NO_TS;
+        if (!is_static) f->row_del = rdel;
+        int64_t shadow = SL_MAX(cover, is_static ? f->part_del : SL_MAX(cover, rdel));
+        if (r->has_marker && (r->marker.ts <= shadow || purgeable(&r->marker, now, f->gc))) {
+            r->has_marker = false;
+            dirty = true;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < r->ncells; i++) {
+            sk_cell *c = &r->cells[i];
+            /* A collection tombstone shadows the elements that follow: remember it. */
+            if ((c->flags & CELL_TOMBSTONE) && f->ncoll < 4096) {
+                if (f->ncoll == f->ccoll) {
+                    f->ccoll = f->ccoll ? 2 * f->ccoll : 8;
+                    f->coll_col = sl_realloc(f->coll_col, f->ccoll * sizeof(*f->coll_col));
+                    f->coll_ts = sl_realloc(f->coll_ts, f->ccoll * sizeof(*f->coll_ts));
+                }
+                f->coll_col[f->ncoll] = r->col[i];
+                f->coll_ts[f->ncoll++] = c->ts;
+            }
+            if (c->ts <= shadow || purgeable(c, now, f->gc)) {
+                dirty = true;
+                continue;
+            }
+            r->col[kept] = r->col[i];
+            r->cells[kept++] = *c;
+        }
+        r->ncells = kept;
+        if (r->has_del && (int64_t)r->del_ldt + f->gc < now) {
+            r->has_del = false;
+            dirty = true;
+        }
+        if (!r->has_marker && !r->has_del && r->ncells == 0) return 1;
+        if (dirty) {
+            f->out.len = 0;
+            sl__row_encode(r, &f->out);
+            *new_value = (char *)f->out.ptr;
+            *new_len = f->out.len;
+            *changed = 1;
+        }
+        return 0;
+    }
+    sk_cell c;
+    if (sl__cell_get(val, &c)) return 0;
+    if (region == SK_RANGE_TOMB) {
+        /* Remember it for the rows that follow; purge it only past gc grace. */
+        sl_rd r;
+        uint16_t ln;
+        sl_slice lo;
+        sl_rd_init(&r, key.ptr + p_len + 1, key.len - p_len - 1);
+        if (!sl_rd_be16(&r, &ln) && !sl_rd_bytes(&r, ln, &lo)) {
+            sl_slice hi = {r.p, sl_rd_left(&r)};
+            sl_buf_put_be16(&f->rts, (uint16_t)lo.len);
+            sl_buf_append(&f->rts, lo.ptr, lo.len);
+            sl_buf_put_be16(&f->rts, (uint16_t)hi.len);
+            sl_buf_append(&f->rts, hi.ptr, hi.len);
+            sl_buf_put_be64(&f->rts, (uint64_t)c.ts);
+        }
+        return purgeable(&c, now, f->gc);
+    }
+    /* A collection element: shadowed by the partition, range, row or collection deletion. */
+    int64_t shadow = SL_MAX(region == SK_STATIC ? f->part_del : cover, f->row_del);
+    if (key.len >= row_len + 3 && key.ptr[row_len] == SK_ELEM) {
+        uint16_t col = sl_get_be16(key.ptr + row_len + 1);
+        for (size_t i = 0; i < f->ncoll; i++)
+            if (f->coll_col[i] == col) shadow = SL_MAX(shadow, f->coll_ts[i]);
+    }
+    return c.ts <= shadow || purgeable(&c, now, f->gc);
+}
+
+static rocksdb_compactionfilter_t *cf_create(void *st, rocksdb_compactionfiltercontext_t *ctx)
+{
+    sl_store *s = st;
+    cfilter *f = sl_calloc(1, sizeof(*f));
+    f->s = s;
+    f->full = rocksdb_compactionfiltercontext_is_full_compaction(ctx);
+    f->now_s = sl_store_now_s(s);
+    sl__row_init(&f->r);
+    return rocksdb_compactionfilter_create(f, cf_destroy, cf_filter, cf_name);
+}
+
+static const char *cff_name(void *st)
+{
+    (void)st;
+    return "sluice.cql.purge.factory";
+}
+
+static void noop_destroy(void *st)
+{
+    (void)st;
+}
+
+static void merge_delete_value(void *st, const char *v, size_t n)
+{
+    (void)st;
+    (void)n;
+    free((void *)v);
+}
+
+static const char *merge_name(void *st)
+{
+    (void)st;
+    return "sluice.cql.lww";
+}
+
+/* ---- sync worker ---- */
+
+static void sync_worker(void *arg)
+{
+    sl_store *s = arg;
+    uv_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->pending && !s->periodic_due && !s->stop)
+            uv_cond_wait(&s->cond, &s->mu);
+        if (!s->pending && !s->periodic_due) break; /* stop, nothing left */
+        sreq *batch = s->pending;
+        s->pending = NULL;
+        s->pending_tail = &s->pending;
+        s->periodic_due = false;
+        uv_mutex_unlock(&s->mu);
+
+        char *err = NULL;
+        rocksdb_flush_wal(s->db, 1, &err);
+        int rc = 0;
+        if (err) {
+            SL_ERROR("cql", "WAL sync failed in %s: %s", s->dir, err);
+            free(err);
+            rc = -EIO;
+        }
+
+        uv_mutex_lock(&s->mu);
+        s->stats.syncs++;
+        if (batch) {
+            for (sreq *r = batch; r; r = r->next) {
+                r->rc = rc;
+                if (!r->next) {
+                    *s->done_tail = batch;
+                    s->done_tail = &r->next;
+                }
+            }
+            uv_async_send(&s->async);
+        }
+    }
+    uv_mutex_unlock(&s->mu);
+}
+
+static void run_done(sl_store *s)
+{
+    uv_mutex_lock(&s->mu);
+    sreq *list = s->done;
+    s->done = NULL;
+    s->done_tail = &s->done;
+    uv_mutex_unlock(&s->mu);
+    while (list) {
+        sreq *r = list;
+        list = r->next;
+        if (--s->outstanding == 0) uv_unref((uv_handle_t *)&s->async);
+        r->cb(r->arg, r->rc);
+        sl_free(r);
+    }
+}
+
+static void on_async(uv_async_t *h)
+{
+    run_done(h->data);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    sl_store *s = h->data;
+    uv_mutex_lock(&s->mu);
+    s->periodic_due = true;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+}
+
+void sl_store_sync(sl_store *s, sl_store_sync_cb cb, void *arg)
+{
+    if (s->o.sync_mode == SL_STORE_SYNC_PERIODIC) {
+        cb(arg, 0);
+        return;
+    }
+    sreq *r = sl_malloc(sizeof(*r));
+    r->next = NULL;
+    r->cb = cb;
+    r->arg = arg;
+    r->rc = 0;
+    if (s->outstanding++ == 0) uv_ref((uv_handle_t *)&s->async);
+    uv_mutex_lock(&s->mu);
+    *s->pending_tail = r;
+    s->pending_tail = &r->next;
+    s->stats.sync_requests++;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+}
+
+void sl_store_stats_get(sl_store *s, sl_store_stats *out)
+{
+    uv_mutex_lock(&s->mu);
+    *out = s->stats;
+    uv_mutex_unlock(&s->mu);
+}
+
+/* ---- full compaction ---- */
+
+static int compact_all(sl_store *s, sl_buf *err)
+{
+    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    rocksdb_compactoptions_set_exclusive_manual_compaction(co, 1);
+    rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
+    rocksdb_compact_range_cf_opt(s->db, s->cf_data, co, NULL, 0, NULL, 0);
+    rocksdb_compactoptions_destroy(co);
+    (void)err;
+    return 0;
+}
+
+static void compactor(void *arg)
+{
+    sl_store *s = arg;
+    uint64_t period_ns = (uint64_t)s->o.full_compaction_period_ms * 1000000u;
+    uv_mutex_lock(&s->mu);
+    while (!s->compact_stop) {
+        if (uv_cond_timedwait(&s->compact_cond, &s->mu, period_ns) == 0 || s->compact_stop)
+            continue;
+        uv_mutex_unlock(&s->mu);
+        SL_DEBUG("cql", "full compaction of %s", s->dir);
+        compact_all(s, NULL);
+        uv_mutex_lock(&s->mu);
+    }
+    uv_mutex_unlock(&s->mu);
+}
+
+int sl_store_compact(sl_store *s, sl_buf *err)
+{
+    return compact_all(s, err);
+}
+
+/* ---- open / close ---- */
+
+static int mkdirs(const char *dir)
+{
+    char *p = sl_strdup(dir);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = 0;
+        if (mkdir(p, 0755) && errno != EEXIST) {
+            int e = -errno;
+            sl_free(p);
+            return e;
+        }
+        *q = '/';
+    }
+    int rc = mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+    sl_free(p);
+    return rc;
+}
+
+static void store_free(sl_store *s)
+{
+    if (s->db) {
+        rocksdb_column_family_handle_destroy(s->cf_data);
+        rocksdb_column_family_handle_destroy(s->cf_cat);
+        rocksdb_close(s->db);
+    }
+    if (s->wo) rocksdb_writeoptions_destroy(s->wo);
+    if (s->ro) rocksdb_readoptions_destroy(s->ro);
+    if (s->dbopts) rocksdb_options_destroy(s->dbopts);
+    if (s->catopts) rocksdb_options_destroy(s->catopts);
+    if (s->bbto) rocksdb_block_based_options_destroy(s->bbto);
+    if (s->cache) rocksdb_cache_destroy(s->cache);
+    for (size_t i = 0; i < s->nreg; i++)
+        sl_cql_table_release(s->reg[i].t);
+    sl_free(s->reg);
+    uv_mutex_destroy(&s->mu);
+    uv_mutex_destroy(&s->reg_mu);
+    uv_cond_destroy(&s->cond);
+    uv_cond_destroy(&s->compact_cond);
+    sl_free(s->dir);
+    sl_free(s);
+}
+
+int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_buf *err)
+{
+    *out = NULL;
+    int rc = mkdirs(o->dir);
+    if (rc) {
+        sl_buf_printf(err, "cannot create %s: %s", o->dir, sl_strerror(rc));
+        return rc;
+    }
+    sl_store *s = sl_calloc(1, sizeof(*s));
+    s->loop = loop;
+    s->o = *o;
+    if (!s->o.clock_us) s->o.clock_us = real_clock_us;
+    if (s->o.sync_period_ms <= 0) s->o.sync_period_ms = 10000;
+    s->dir = sl_strdup(o->dir);
+    s->o.dir = s->dir;
+    s->pending_tail = &s->pending;
+    s->done_tail = &s->done;
+    uv_mutex_init(&s->mu);
+    uv_mutex_init(&s->reg_mu);
+    uv_cond_init(&s->cond);
+    uv_cond_init(&s->compact_cond);
+
+    s->cache = rocksdb_cache_create_lru(o->block_cache_bytes ? o->block_cache_bytes : 64u << 20);
+    s->bbto = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(s->bbto, s->cache);
+    rocksdb_block_based_options_set_filter_policy(s->bbto,
+                                                  rocksdb_filterpolicy_create_bloom_full(10));
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->bbto, 1);
+    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->bbto, 1);
+
+    s->dbopts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(s->dbopts, 1);
+    rocksdb_options_set_create_missing_column_families(s->dbopts, 1);
+    rocksdb_options_increase_parallelism(s->dbopts, 2);
+    rocksdb_options_set_max_background_jobs(s->dbopts, 2);
+    rocksdb_options_set_write_buffer_size(s->dbopts, o->write_buffer_bytes ? o->write_buffer_bytes
+                                                                           : 64u << 20);
+    rocksdb_options_set_max_write_buffer_number(s->dbopts, 3);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(s->dbopts, 1);
+    rocksdb_options_set_compression(s->dbopts, rocksdb_lz4_compression);
+    rocksdb_options_set_block_based_table_factory(s->dbopts, s->bbto);
+    rocksdb_options_set_max_subcompactions(s->dbopts, 1); /* the purge filter reads keys in order */
+    s->merge = rocksdb_mergeoperator_create(s, noop_destroy, sl__merge_full, sl__merge_partial,
+                                            merge_delete_value, merge_name);
+    rocksdb_options_set_merge_operator(s->dbopts, s->merge);
+    s->cff = rocksdb_compactionfilterfactory_create(s, noop_destroy, cf_create, cff_name);
+    rocksdb_options_set_compaction_filter_factory(s->dbopts, s->cff);
+
+    s->catopts = rocksdb_options_create();
+    rocksdb_options_set_compression(s->catopts, rocksdb_lz4_compression);
+
+    const char *names[2] = {"default", "catalog"};
+    const rocksdb_options_t *cfopts[2] = {s->dbopts, s->catopts};
+    rocksdb_column_family_handle_t *cfs[2];
+    char *e = NULL;
+    s->db = rocksdb_open_column_families(s->dbopts, s->dir, 2, names, cfopts, cfs, &e);
+    if (e) {
+        sl_buf_printf(err, "cannot open the store in %s: %s", s->dir, e);
+        free(e);
+        s->db = NULL;
+        store_free(s);
+        return SL_ERR_CONFIG;
+    }
+    s->cf_data = cfs[0];
+    s->cf_cat = cfs[1];
+    s->wo = rocksdb_writeoptions_create(); /* WAL on, no sync: the worker syncs */
+    s->ro = rocksdb_readoptions_create();
+
+    uv_async_init(loop, &s->async, on_async);
+    s->async.data = s;
+    uv_timer_init(loop, &s->timer);
+    s->timer.data = s;
+    s->open_handles = 2;
+    if (s->o.sync_mode == SL_STORE_SYNC_PERIODIC)
+        uv_timer_start(&s->timer, on_timer, (uint64_t)s->o.sync_period_ms,
+                       (uint64_t)s->o.sync_period_ms);
+    else
+        uv_unref((uv_handle_t *)&s->timer);
+    uv_unref((uv_handle_t *)&s->async);
+    rc = uv_thread_create(&s->sync_thread, sync_worker, s);
+    if (rc) abort();
+    if (s->o.full_compaction_period_ms > 0) {
+        if (uv_thread_create(&s->compact_thread, compactor, s)) abort();
+        s->compact_started = true;
+    }
+    *out = s;
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    sl_store *s = h->data;
+    if (--s->open_handles == 0) store_free(s);
+}
+
+void sl_store_close(sl_store *s)
+{
+    uv_mutex_lock(&s->mu);
+    s->stop = true;
+    s->compact_stop = true;
+    uv_cond_signal(&s->cond);
+    uv_cond_signal(&s->compact_cond);
+    uv_mutex_unlock(&s->mu);
+    /* The worker drains every pending request before it exits. */
+    uv_thread_join(&s->sync_thread);
+    run_done(s);
+    if (s->compact_started) {
+        rocksdb_disable_manual_compaction(s->db);
+        uv_thread_join(&s->compact_thread);
+    }
+    rocksdb_cancel_all_background_work(s->db, 1);
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->async, on_handle_closed);
+}
+
+/* ---- meta (the catalog's column family) ---- */
+
+int sl_store_meta_get(sl_store *s, sl_slice key, sl_buf *val)
+{
+    char *e = NULL;
+    size_t n;
+    char *v = rocksdb_get_cf(s->db, s->ro, s->cf_cat, (const char *)key.ptr, key.len, &n, &e);
+    if (e) {
+        SL_ERROR("cql", "catalog read failed in %s: %s", s->dir, e);
+        free(e);
+        return -EIO;
+    }
+    if (!v) return SL_ERR_NOTFOUND;
+    sl_buf_append(val, v, n);
+    free(v);
+    return 0;
+}
+
+int sl_store_meta_scan(sl_store *s, sl_slice prefix,
+                       int (*fn)(void *arg, sl_slice key, sl_slice val), void *arg)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf_cat);
+    int rc = 0;
+    for (rocksdb_iter_seek(it, (const char *)prefix.ptr, prefix.len); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl), *v = rocksdb_iter_value(it, &vl);
+        if (kl < prefix.len || memcmp(k, prefix.ptr, prefix.len)) break;
+        rc = fn(arg, (sl_slice){(const uint8_t *)k, kl}, (sl_slice){(const uint8_t *)v, vl});
+        if (rc) break;
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    if (e) {
+        SL_ERROR("cql", "catalog scan failed in %s: %s", s->dir, e);
+        free(e);
+        rc = -EIO;
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+rocksdb_t *sl__store_db(sl_store *s)
+{
+    return s->db;
+}
+rocksdb_column_family_handle_t *sl__store_cf(sl_store *s)
+{
+    return s->cf_data;
+}
+
+/* ---- batches ---- */
+
+/* A cell of the pending row: its bytes live in b->vals at off. */
+typedef struct pcell {
+    uint16_t col;
+    uint32_t seq;
+    uint8_t flags;
+    int64_t ts;
+    int32_t ttl, ldt;
+    size_t off, len;
+} pcell;
+
+typedef struct prow {
+    bool used, has_marker, has_del;
+    uint8_t mflags;
+    int64_t mts;
+    int32_t mttl, mldt;
+    int64_t del_ts;
+    int32_t del_ldt;
+    pcell *cells;
+    size_t n, cap;
+} prow;
+
+struct sl_store_batch {
+    sl_store *s;
+    rocksdb_writebatch_t *wb;
+    size_t count;
+    const sl_cql_table *t;
+    int64_t ts;
+    int32_t ttl, now_s;
+    sl_buf part;   /* P */
+    sl_buf rowkey; /* P 0x20 C: the row prefix */
+    size_t nck;
+    prow statics, regular;
+    sl_buf vals;
+    sl_buf key, tmp, enc;
+    uint32_t seq;
+    uint32_t *drops; /* storage ids whose files to drop after the write */
+    size_t ndrops;
+};
+
+sl_store_batch *sl_store_batch_new(sl_store *s)
+{
+    sl_store_batch *b = sl_calloc(1, sizeof(*b));
+    b->s = s;
+    b->wb = rocksdb_writebatch_create();
+    return b;
+}
+
+static void prow_reset(prow *r)
+{
+    pcell *c = r->cells;
+    size_t cap = r->cap;
+    memset(r, 0, sizeof(*r));
+    r->cells = c;
+    r->cap = cap;
+}
+
+void sl_store_batch_clear(sl_store_batch *b)
+{
+    rocksdb_writebatch_clear(b->wb);
+    b->count = 0;
+    b->t = NULL;
+    prow_reset(&b->statics);
+    prow_reset(&b->regular);
+    b->vals.len = 0;
+    b->ndrops = 0;
+}
+
+void sl_store_batch_free(sl_store_batch *b)
+{
+    if (!b) return;
+    rocksdb_writebatch_destroy(b->wb);
+    sl_buf_free(&b->part);
+    sl_buf_free(&b->rowkey);
+    sl_buf_free(&b->vals);
+    sl_buf_free(&b->key);
+    sl_buf_free(&b->tmp);
+    sl_buf_free(&b->enc);
+    sl_free(b->statics.cells);
+    sl_free(b->regular.cells);
+    sl_free(b->drops);
+    sl_free(b);
+}
+
+size_t sl_store_batch_count(const sl_store_batch *b)
+{
+    return b->count;
+}
+
+static int pcell_cmp(const void *x, const void *y)
+{
+    const pcell *a = x, *c = y;
+    if (a->col != c->col) return a->col < c->col ? -1 : 1;
+    return a->seq < c->seq ? -1 : a->seq > c->seq;
+}
+
+static void flush_prow(sl_store_batch *b, prow *r, bool is_static)
+{
+    if (!r->used) return;
+    sk_row row;
+    sl__row_init(&row);
+    row.has_marker = r->has_marker;
+    row.marker = (sk_cell){r->mflags, r->mts, r->mttl, r->mldt, {(const uint8_t *)"", 0}};
+    row.has_del = r->has_del;
+    row.del_ts = r->del_ts;
+    row.del_ldt = r->del_ldt;
+    qsort(r->cells, r->n, sizeof(*r->cells), pcell_cmp);
+    row.col = sl_malloc((r->n ? r->n : 1) * sizeof(*row.col));
+    row.cells = sl_malloc((r->n ? r->n : 1) * sizeof(*row.cells));
+    uint8_t *sums = sl_malloc(8 * (r->n ? r->n : 1));
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const pcell *p = &r->cells[i];
+        sk_cell c = {p->flags,
+                     p->ts,
+                     p->ttl,
+                     p->ldt,
+                     {b->vals.ptr ? b->vals.ptr + p->off : (const uint8_t *)"", p->len}};
+        if (k && row.col[k - 1] == p->col) {
+            /* Two writes to one column in a statement: reconcile as the merge would. */
+            int64_t sum;
+            int w = sl__cell_reconcile(&row.cells[k - 1], &c, &sum);
+            if (w == 2) {
+                sl_put_be64(sums + 8 * i, (uint64_t)sum);
+                row.cells[k - 1].value = (sl_slice){sums + 8 * i, 8};
+            } else if (w == 1) {
+                row.cells[k - 1] = c;
+            }
+            continue;
+        }
+        row.col[k] = p->col;
+        row.cells[k++] = c;
+    }
+    row.ncells = k;
+    b->tmp.len = 0;
+    sl__row_encode(&row, &b->tmp);
+    b->key.len = 0;
+    if (is_static) {
+        sl_buf_append(&b->key, b->part.ptr, b->part.len);
+        sl_buf_put_u8(&b->key, SK_STATIC);
+    } else {
+        sl_buf_append(&b->key, b->rowkey.ptr, b->rowkey.len);
+    }
+    sl_buf_put_u8(&b->key, SK_ROW);
+    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
+                                (const char *)b->tmp.ptr, b->tmp.len);
+    b->count++;
+    sl_free(row.col);
+    sl_free(row.cells);
+    sl_free(sums);
+    prow_reset(r);
+}
+
+static void flush_rows(sl_store_batch *b)
+{
+    flush_prow(b, &b->statics, true);
+    flush_prow(b, &b->regular, false);
+    b->vals.len = 0;
+}
+
+void sl_store_batch_row(sl_store_batch *b, const sl_cql_table *t, const sl_slice *pk,
+                        const sl_slice *ck, size_t nck, int64_t ts, int32_t ttl)
+{
+    flush_rows(b);
+    b->t = t;
+    b->ts = ts;
+    b->ttl = ttl;
+    b->now_s = sl_store_now_s(b->s);
+    b->part.len = 0;
+    sl__key_partition(&b->part, t->storage_id, sl_cql_token(pk, t->npk), pk, t->npk);
+    b->rowkey.len = 0;
+    sl_buf_append(&b->rowkey, b->part.ptr, b->part.len);
+    sl_buf_put_u8(&b->rowkey, SK_ROWS);
+    b->nck = SL_MIN(nck, t->nck);
+    for (size_t i = 0; i < b->nck; i++)
+        sl__key_put(&b->rowkey, t->ck[i]->type, ck[i], t->ck[i]->desc);
+}
+
+static uint8_t live_flags(const sl_store_batch *b)
+{
+    return b->ttl > 0 ? CELL_EXPIRING : 0;
+}
+
+static int32_t live_ldt(const sl_store_batch *b)
+{
+    return b->ttl > 0 ? b->now_s + b->ttl : 0;
+}
+
+static void add_pcell(sl_store_batch *b, prow *r, uint16_t col, uint8_t flags, int64_t ts,
+                      int32_t ttl, int32_t ldt, sl_slice v)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        r->cells = sl_realloc(r->cells, r->cap * sizeof(*r->cells));
+    }
+    pcell *c = &r->cells[r->n++];
+    c->col = col;
+    c->seq = b->seq++;
+    c->flags = flags;
+    c->ts = ts;
+    c->ttl = ttl;
+    c->ldt = ldt;
+    c->off = b->vals.len;
+    c->len = (flags & CELL_TOMBSTONE) ? 0 : v.len;
+    if (c->len) sl_buf_append(&b->vals, v.ptr, v.len);
+    r->used = true;
+}
+
+static prow *row_of(sl_store_batch *b, const sl_cql_column *col)
+{
+    return col->kind == SL_CQL_COL_STATIC ? &b->statics : &b->regular;
+}
+
+void sl_store_batch_marker(sl_store_batch *b)
+{
+    prow *r = &b->regular;
+    r->used = true;
+    r->has_marker = true;
+    r->mflags = live_flags(b);
+    r->mts = b->ts;
+    r->mttl = b->ttl;
+    r->mldt = live_ldt(b);
+}
+
+void sl_store_batch_row_delete(sl_store_batch *b)
+{
+    prow *r = &b->regular;
+    r->used = true;
+    if (!r->has_del || b->ts > r->del_ts) {
+        r->has_del = true;
+        r->del_ts = b->ts;
+        r->del_ldt = b->now_s;
+    }
+}
+
+void sl_store_batch_partition_delete(sl_store_batch *b)
+{
+    prow *r = &b->statics;
+    r->used = true;
+    if (!r->has_del || b->ts > r->del_ts) {
+        r->has_del = true;
+        r->del_ts = b->ts;
+        r->del_ldt = b->now_s;
+    }
+}
+
+/* The key of an element of col in the current row: (P 0x10 | P 0x20 C) 0x03 col elem. */
+static void elem_key(sl_store_batch *b, const sl_cql_column *col, const sl_cql_dtype *kt,
+                     sl_slice ekey)
+{
+    b->key.len = 0;
+    if (col->kind == SL_CQL_COL_STATIC) {
+        sl_buf_append(&b->key, b->part.ptr, b->part.len);
+        sl_buf_put_u8(&b->key, SK_STATIC);
+    } else {
+        sl_buf_append(&b->key, b->rowkey.ptr, b->rowkey.len);
+    }
+    sl_buf_put_u8(&b->key, SK_ELEM);
+    sl_buf_put_be16(&b->key, col->id);
+    sl__key_put(&b->key, kt, ekey, false);
+}
+
+/* An element cell under an already encoded element key. */
+static void put_elem_raw(sl_store_batch *b, const sl_cql_column *col, sl_slice ekey_enc,
+                         uint8_t flags, sl_slice v)
+{
+    b->key.len = 0;
+    if (col->kind == SL_CQL_COL_STATIC) {
+        sl_buf_append(&b->key, b->part.ptr, b->part.len);
+        sl_buf_put_u8(&b->key, SK_STATIC);
+    } else {
+        sl_buf_append(&b->key, b->rowkey.ptr, b->rowkey.len);
+    }
+    sl_buf_put_u8(&b->key, SK_ELEM);
+    sl_buf_put_be16(&b->key, col->id);
+    sl_buf_append(&b->key, ekey_enc.ptr, ekey_enc.len);
+    b->tmp.len = 0;
+    int32_t ldt = (flags & CELL_TOMBSTONE) ? b->now_s : (flags & CELL_EXPIRING) ? live_ldt(b) : 0;
+    sl__cell_put(&b->tmp, flags, b->ts, b->ttl, ldt, v);
+    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
+                                (const char *)b->tmp.ptr, b->tmp.len);
+    b->count++;
+}
+
+/* The live elements of list col in the current row: [u32 klen][key][u32 vlen][value]... */
+static int list_elements(sl_store_batch *b, const sl_cql_column *col, sl_buf *out)
+{
+    sl_slice crel = {b->rowkey.ptr + b->part.len + 1, b->rowkey.len - b->part.len - 1};
+    if (col->kind == SL_CQL_COL_STATIC) crel = (sl_slice){(const uint8_t *)"", 0};
+    return sl__store_list_read(b->s, b->t, sl_buf_slice(&b->part), crel, col, b->now_s, out);
+}
+
+static bool next_elem(sl_rd *r, sl_slice *k, sl_slice *v)
+{
+    uint32_t kl, vl;
+    return !sl_rd_be32(r, &kl) && !sl_rd_bytes(r, kl, k) && !sl_rd_be32(r, &vl) &&
+           !sl_rd_bytes(r, vl, v);
+}
+
+int sl_store_batch_list_set(sl_store_batch *b, const sl_cql_column *col, int32_t idx, sl_slice v,
+                            sl_buf *err)
+{
+    if (col->type->kind != SL_CQL_LIST || !sl_cql_dtype_is_multicell(col->type)) {
+        sl_buf_printf(err, "Invalid operation for non list column %s", col->name);
+        return SL_ERR_INVAL;
+    }
+    sl_buf els = SL_BUF_INIT;
+    int rc = list_elements(b, col, &els);
+    if (rc) {
+        sl_buf_printf(err, "reading list %s failed", col->name);
+        sl_buf_free(&els);
+        return rc;
+    }
+    sl_rd r;
+    sl_rd_init(&r, els.ptr, els.len);
+    sl_slice k, ev;
+    int32_t n = 0;
+    bool found = false;
+    while (next_elem(&r, &k, &ev)) {
+        if (n++ == idx) {
+            found = true;
+            if (v.ptr)
+                put_elem_raw(b, col, k, live_flags(b), v);
+            else
+                put_elem_raw(b, col, k, CELL_TOMBSTONE, SL_SLICE_NULL);
+        }
+    }
+    sl_buf_free(&els);
+    if (!found || idx < 0) {
+        sl_buf_printf(err, "List index %d out of bound, list has size %d", idx, n);
+        return SL_ERR_INVAL;
+    }
+    return 0;
+}
+
+int sl_store_batch_list_remove(sl_store_batch *b, const sl_cql_column *col, sl_slice vals,
+                               sl_buf *err)
+{
+    if (col->type->kind != SL_CQL_LIST || !sl_cql_dtype_is_multicell(col->type)) {
+        sl_buf_printf(err, "Invalid operation for non list column %s", col->name);
+        return SL_ERR_INVAL;
+    }
+    if (!vals.ptr) return 0;
+    sl_buf els = SL_BUF_INIT;
+    int rc = list_elements(b, col, &els);
+    if (rc) {
+        sl_buf_printf(err, "reading list %s failed", col->name);
+        sl_buf_free(&els);
+        return rc;
+    }
+    sl_rd r;
+    sl_rd_init(&r, els.ptr, els.len);
+    sl_slice k, ev;
+    while (next_elem(&r, &k, &ev)) {
+        sl_cql_iter it;
+        sl_slice x;
+        if (sl_cql_iter_init(&it, col->type, vals) < 0) break;
+        while (sl_cql_iter_next(&it, &x) == 1)
+            if (!sl_cql_value_compare(col->type->sub[0], x, ev)) {
+                put_elem_raw(b, col, k, CELL_TOMBSTONE, SL_SLICE_NULL);
+                break;
+            }
+    }
+    sl_buf_free(&els);
+    return 0;
+}
+
+static void put_elem(sl_store_batch *b, const sl_cql_column *col, const sl_cql_dtype *kt,
+                     sl_slice ekey, uint8_t flags, int64_t ts, sl_slice v)
+{
+    elem_key(b, col, kt, ekey);
+    b->tmp.len = 0;
+    int32_t ldt = (flags & CELL_TOMBSTONE) ? b->now_s : (flags & CELL_EXPIRING) ? live_ldt(b) : 0;
+    sl__cell_put(&b->tmp, flags, ts, b->ttl, ldt, v);
+    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
+                                (const char *)b->tmp.ptr, b->tmp.len);
+    b->count++;
+}
+
+/* Cassandra's list element keys: time uuids. Appends use the current time; prepends a time
+ * mirrored before 2010-01-01 so that later prepends sort earlier. */
+#define LIST_REFERENCE_MS 1262304000000LL
+
+static void list_key(uint8_t u[16], bool prepend, int64_t now_ms, uint32_t i)
+{
+    if (!prepend) {
+        sl_cql_timeuuid_now(u);
+        return;
+    }
+    sl_cql_timeuuid_at(LIST_REFERENCE_MS - (now_ms - LIST_REFERENCE_MS), i, u);
+}
+
+static void add_elements(sl_store_batch *b, const sl_cql_column *col, sl_slice v, bool prepend)
+{
+    const sl_cql_dtype *t = col->type;
+    sl_cql_iter it;
+    sl_slice e, val;
+    if (sl_cql_iter_init(&it, t, v) < 0) return;
+    uint8_t flags = live_flags(b);
+    int64_t now_ms = sl_store_now_us(b->s) / 1000;
+    uint32_t i = 0;
+    while (sl_cql_iter_next(&it, &e) == 1) {
+        if (t->kind == SL_CQL_LIST) {
+            uint8_t u[16];
+            list_key(u, prepend, now_ms, i++);
+            put_elem(b, col, sl_cql_dtype_prim(SL_CQL_TIMEUUID), (sl_slice){u, 16}, flags, b->ts,
+                     e);
+        } else if (t->kind == SL_CQL_SET) {
+            put_elem(b, col, t->sub[0], e, flags, b->ts, (sl_slice){(const uint8_t *)"", 0});
+        } else {
+            if (sl_cql_iter_next(&it, &val) != 1) return;
+            put_elem(b, col, t->sub[0], e, flags, b->ts, val);
+        }
+    }
+}
+
+void sl_store_batch_cell(sl_store_batch *b, const sl_cql_column *col, sl_slice v)
+{
+    prow *r = row_of(b, col);
+    if (sl_cql_dtype_is_multicell(col->type)) {
+        /* Replace: delete what was there just before this write, then add the elements. */
+        add_pcell(b, r, col->id, CELL_TOMBSTONE, v.ptr ? b->ts - 1 : b->ts, 0, b->now_s, v);
+        if (v.ptr) add_elements(b, col, v, false);
+        return;
+    }
+    if (!v.ptr)
+        add_pcell(b, r, col->id, CELL_TOMBSTONE, b->ts, 0, b->now_s, v);
+    else
+        add_pcell(b, r, col->id, live_flags(b), b->ts, b->ttl, live_ldt(b), v);
+}
+
+void sl_store_batch_elems_add(sl_store_batch *b, const sl_cql_column *col, sl_slice v, bool prepend)
+{
+    if (!v.ptr || !sl_cql_dtype_is_multicell(col->type)) return;
+    add_elements(b, col, v, prepend);
+}
+
+void sl_store_batch_elems_remove(sl_store_batch *b, const sl_cql_column *col, sl_slice keys)
+{
+    const sl_cql_dtype *t = col->type;
+    if (!keys.ptr || !sl_cql_dtype_is_multicell(t) || t->kind == SL_CQL_LIST) return;
+    sl_cql_iter it;
+    sl_slice e;
+    /* keys is a set (or list) of the element/key type */
+    sl_cql_dtype *lt =
+        sl_cql_dtype_new(SL_CQL_LIST, true, 1, (sl_cql_dtype *[]){sl_cql_dtype_keep(t->sub[0])});
+    if (sl_cql_iter_init(&it, lt, keys) >= 0)
+        while (sl_cql_iter_next(&it, &e) == 1)
+            put_elem(b, col, t->sub[0], e, CELL_TOMBSTONE, b->ts, SL_SLICE_NULL);
+    sl_cql_dtype_release(lt);
+}
+
+void sl_store_batch_map_put(sl_store_batch *b, const sl_cql_column *col, sl_slice key,
+                            sl_slice value)
+{
+    const sl_cql_dtype *t = col->type;
+    if (t->kind != SL_CQL_MAP || !sl_cql_dtype_is_multicell(t) || !key.ptr) return;
+    if (value.ptr)
+        put_elem(b, col, t->sub[0], key, live_flags(b), b->ts, value);
+    else
+        put_elem(b, col, t->sub[0], key, CELL_TOMBSTONE, b->ts, SL_SLICE_NULL);
+}
+
+void sl_store_batch_counter_add(sl_store_batch *b, const sl_cql_column *col, int64_t delta)
+{
+    uint8_t d[8];
+    sl_put_be64(d, (uint64_t)delta);
+    add_pcell(b, row_of(b, col), col->id, CELL_COUNTER, b->ts, 0, 0, (sl_slice){d, 8});
+}
+
+void sl__bound_encode(const sl_cql_table *t, const sl_store_bound *bd, bool is_end, sl_buf *out,
+                      bool *unbounded)
+{
+    out->len = 0;
+    *unbounded = !bd || bd->n == 0;
+    if (*unbounded) return;
+    for (size_t i = 0; i < bd->n && i < t->nck; i++)
+        sl__key_put(out, t->ck[i]->type, bd->ck[i], t->ck[i]->desc);
+    /* start: inclusive -> S, exclusive -> succ(S); end: inclusive -> succ(E), exclusive -> E */
+    if (bd->inclusive == is_end && !sl__key_successor(out)) {
+        out->len = 0;
+        sl_buf_put_u8(out, 0xff);
+    }
+}
+
+void sl_store_batch_range_delete(sl_store_batch *b, const sl_store_bound *start,
+                                 const sl_store_bound *end)
+{
+    bool ustart, uend;
+    sl_buf lo = SL_BUF_INIT, hi = SL_BUF_INIT;
+    sl__bound_encode(b->t, start, false, &lo, &ustart);
+    sl__bound_encode(b->t, end, true, &hi, &uend);
+    if (uend) { /* above every clustering encoding */
+        hi.len = 0;
+        sl_buf_put_u8(&hi, 0xff);
+    }
+    b->key.len = 0;
+    sl_buf_append(&b->key, b->part.ptr, b->part.len);
+    sl_buf_put_u8(&b->key, SK_RANGE_TOMB);
+    sl_buf_put_be16(&b->key, (uint16_t)lo.len);
+    sl_buf_append(&b->key, lo.ptr, lo.len);
+    sl_buf_append(&b->key, hi.ptr, hi.len);
+    b->tmp.len = 0;
+    sl__cell_put(&b->tmp, CELL_TOMBSTONE, b->ts, 0, b->now_s, SL_SLICE_NULL);
+    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
+                                (const char *)b->tmp.ptr, b->tmp.len);
+    b->count++;
+    sl_buf_free(&lo);
+    sl_buf_free(&hi);
+}
+
+void sl_store_batch_meta_put(sl_store_batch *b, sl_slice key, sl_slice val)
+{
+    rocksdb_writebatch_put_cf(b->wb, b->s->cf_cat, (const char *)key.ptr, key.len,
+                              (const char *)val.ptr, val.len);
+    b->count++;
+}
+
+void sl_store_batch_meta_delete(sl_store_batch *b, sl_slice key)
+{
+    rocksdb_writebatch_delete_cf(b->wb, b->s->cf_cat, (const char *)key.ptr, key.len);
+    b->count++;
+}
+
+static void id_range(uint32_t id, uint8_t lo[4], uint8_t hi[5], size_t *hilen)
+{
+    sl_put_be32(lo, id);
+    if (id == UINT32_MAX) {
+        memset(hi, 0xff, 5);
+        *hilen = 5;
+    } else {
+        sl_put_be32(hi, id + 1);
+        *hilen = 4;
+    }
+}
+
+void sl_store_batch_drop_data(sl_store_batch *b, uint32_t storage_id)
+{
+    uint8_t lo[4], hi[5];
+    size_t hl;
+    id_range(storage_id, lo, hi, &hl);
+    rocksdb_writebatch_delete_range_cf(b->wb, b->s->cf_data, (const char *)lo, 4, (const char *)hi,
+                                       hl);
+    b->drops = sl_realloc(b->drops, (b->ndrops + 1) * sizeof(*b->drops));
+    b->drops[b->ndrops++] = storage_id;
+    b->count++;
+}
+
+/* Frees whole files of a deleted range (the range deletion already hides their data). */
+static void drop_files(sl_store *s, uint32_t storage_id)
+{
+    uint8_t lo[4], hi[5];
+    size_t hl;
+    id_range(storage_id, lo, hi, &hl);
+    char *e = NULL;
+    rocksdb_delete_file_in_range_cf(s->db, s->cf_data, (const char *)lo, 4, (const char *)hi, hl,
+                                    &e);
+    if (e) {
+        SL_WARN("cql", "dropping files of table %u in %s: %s", storage_id, s->dir, e);
+        free(e);
+    }
+}
+
+int sl_store_write(sl_store *s, sl_store_batch *b, sl_buf *err)
+{
+    flush_rows(b);
+    char *e = NULL;
+    int rc = 0;
+    if (b->count) rocksdb_write(s->db, s->wo, b->wb, &e);
+    if (e) {
+        sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
+        SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
+        free(e);
+        rc = -EIO;
+    } else {
+        for (size_t i = 0; i < b->ndrops; i++)
+            drop_files(s, b->drops[i]);
+    }
+    uv_mutex_lock(&s->mu);
+    s->stats.writes++;
+    uv_mutex_unlock(&s->mu);
+    sl_store_batch_clear(b);
+    return rc;
+}
+
+int sl_store_truncate(sl_store *s, const sl_cql_table *t, sl_buf *err)
+{
+    sl_store_batch *b = sl_store_batch_new(s);
+    sl_store_batch_drop_data(b, t->storage_id);
+    int rc = sl_store_write(s, b, err);
+    sl_store_batch_free(b);
+    return rc;
+}
