@@ -87,6 +87,7 @@ def test_acks_all_survives_sigkill(sluice_proc):
     broker.crash_restart()
     stored = read_back(broker.addr)
 
+    print(f"{sent} sent, {len(acked)} acknowledged, {len(failed)} failed, {kills} kills {why}")
     assert not failed, f"{len(failed)} of {sent} deliveries failed, first {failed[0][0]} {why}"
     assert len(acked) == sent
 
