@@ -229,7 +229,7 @@ static int col_cmp(const void *x, const void *y)
 /* Orders the columns as SELECT * shows them and rebuilds the key arrays and indexes. */
 static void table_finalize(sl_cql_table *t)
 {
-    qsort(t->columns, t->ncolumns, sizeof(*t->columns), col_cmp);
+    if (t->ncolumns) qsort(t->columns, t->ncolumns, sizeof(*t->columns), col_cmp);
     sl_free(t->pk);
     sl_free(t->ck);
     t->npk = t->nck = 0;

@@ -880,7 +880,7 @@ static void flush_prow(sl_store_batch *b, prow *r, bool is_static)
     row.has_del = r->has_del;
     row.del_ts = r->del_ts;
     row.del_ldt = r->del_ldt;
-    qsort(r->cells, r->n, sizeof(*r->cells), pcell_cmp);
+    if (r->n) qsort(r->cells, r->n, sizeof(*r->cells), pcell_cmp);
     row.col = sl_malloc((r->n ? r->n : 1) * sizeof(*row.col));
     row.cells = sl_malloc((r->n ? r->n : 1) * sizeof(*row.cells));
     uint8_t *sums = sl_malloc(8 * (r->n ? r->n : 1));

@@ -108,7 +108,9 @@ void sl_store_batch_row_delete(sl_store_batch *b);
 void sl_store_batch_partition_delete(sl_store_batch *b);
 
 /* A clustering bound: the first n clustering values (n == 0: unbounded). A prefix bound covers
- * every row starting with it; inclusive decides whether rows on the bound itself count. */
+ * every row starting with it; inclusive decides whether rows on the bound itself count.
+ * Bounds are positions in the table's clustering order (the order a forward cursor returns),
+ * so for a DESC column "c > 5" is an end bound and "c < 5" a start bound. */
 typedef struct sl_store_bound {
     const sl_slice *ck;
     size_t n;

@@ -3,6 +3,7 @@
  * uuids, and Murmur3 tokens checked against values Cassandra computes. */
 #include "cql/types.h"
 #include "cql/types_int.h"
+#include "cql/parser.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -126,7 +127,9 @@ static void test_type_text(void **state)
         sl_buf_free(&out);
         sl_buf_free(&opt);
     }
-    assert_true(sl_cql_dtype_is_multicell(T("list<int>")));
+    sl_cql_dtype *ml = T("list<int>");
+    assert_true(sl_cql_dtype_is_multicell(ml));
+    sl_cql_dtype_release(ml);
     sl_cql_dtype *fl = T("frozen<list<int>>");
     assert_false(sl_cql_dtype_is_multicell(fl));
     sl_cql_dtype_release(fl);
@@ -567,6 +570,92 @@ static void test_murmur3(void **state)
     sl_buf_free(&pk);
 }
 
+/* The parser's type nodes and literal terms resolve as the text forms do. */
+static void test_ast(void **state)
+{
+    (void)state;
+    sl_arena a;
+    sl_arena_init(&a, 4096);
+    sl_cql_stmt *st;
+    sl_cql_parse_error pe;
+    const char *ddl = "CREATE TABLE t (k int PRIMARY KEY, a frozen<map<text, list<int>>>, "
+                      "b list<frozen<set<uuid>>>, c tuple<int, list<text>>, d varchar, e foo)";
+    assert_int_equal(sl_cql_parse(ddl, strlen(ddl), &a, &st, &pe), 0);
+    const char *want[] = {"int", "frozen<map<text, frozen<list<int>>>>", "list<frozen<set<uuid>>>",
+                          "tuple<int, frozen<list<text>>>", "text"};
+    sl_buf out = SL_BUF_INIT, err = SL_BUF_INIT;
+    for (size_t i = 0; i < 5; i++) {
+        sl_cql_dtype *t;
+        assert_int_equal(sl_cql_dtype_from_ast(st->u.create_table.cols[i].type, &t, &err), 0);
+        out.len = 0;
+        sl_cql_dtype_to_cql(t, &out);
+        assert_string_equal(sl_buf_cstr(&out), want[i]);
+        sl_cql_dtype_release(t);
+    }
+    sl_cql_dtype *t;
+    assert_int_equal(sl_cql_dtype_from_ast(st->u.create_table.cols[5].type, &t, &err),
+                     SL_ERR_INVAL);
+    assert_string_equal(sl_buf_cstr(&err), "Unknown type foo");
+    const char *bad = "CREATE TABLE t (k int PRIMARY KEY, l list<list<int>>)";
+    assert_int_equal(sl_cql_parse(bad, strlen(bad), &a, &st, &pe), 0);
+    err.len = 0;
+    assert_int_equal(sl_cql_dtype_from_ast(st->u.create_table.cols[1].type, &t, &err),
+                     SL_ERR_INVAL);
+    assert_non_null(strstr(sl_buf_cstr(&err), "Non-frozen collections are not allowed"));
+
+    const char *ins = "INSERT INTO t (a, b, c, d, e, f, g) VALUES ({'k': [1, 2]}, "
+                      "[{550e8400-e29b-41d4-a716-446655440000}], (1, ['x']), 'it''s', null, "
+                      "(int) 5, ?)";
+    assert_int_equal(sl_cql_parse(ins, strlen(ins), &a, &st, &pe), 0);
+    const char *types[] = {"frozen<map<text, frozen<list<int>>>>",
+                           "list<frozen<set<uuid>>>",
+                           "tuple<int, frozen<list<text>>>",
+                           "text",
+                           "int",
+                           "int",
+                           "int"};
+    const char *lits[] = {"{'k': [1, 2]}",
+                          "[{550e8400-e29b-41d4-a716-446655440000}]",
+                          "(1, ['x'])",
+                          "'it''s'",
+                          NULL,
+                          "5",
+                          NULL};
+    for (size_t i = 0; i < 7; i++) {
+        sl_cql_dtype *ty = T(types[i]);
+        sl_buf v = SL_BUF_INIT;
+        bool is_null = false;
+        err.len = 0;
+        int rc = sl_cql_value_from_term(ty, st->u.insert.values[i], "c", &v, &is_null, &err);
+        if (i == 6) {
+            assert_int_equal(rc, SL_ERR_UNSUPPORTED); /* bind markers are the executor's */
+        } else if (!lits[i]) {
+            assert_int_equal(rc, 0);
+            assert_true(is_null);
+        } else {
+            if (rc) fail_msg("%s: %s", lits[i], sl_buf_cstr(&err));
+            out.len = 0;
+            sl_cql_value_format(ty, val(&v), SL_CQL_FMT_LITERAL, &out);
+            assert_string_equal(sl_buf_cstr(&out), lits[i]);
+        }
+        sl_buf_free(&v);
+        sl_cql_dtype_release(ty);
+    }
+    /* a mismatch names the receiver as Cassandra does */
+    sl_buf v = SL_BUF_INIT;
+    bool is_null;
+    err.len = 0;
+    assert_int_equal(sl_cql_value_from_term(sl_cql_dtype_prim(SL_CQL_UUID), st->u.insert.values[3],
+                                            "id", &v, &is_null, &err),
+                     SL_ERR_INVAL);
+    assert_string_equal(sl_buf_cstr(&err),
+                        "Invalid STRING constant (it's) for \"id\" of type uuid");
+    sl_buf_free(&v);
+    sl_buf_free(&out);
+    sl_buf_free(&err);
+    sl_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_compare),   cmocka_unit_test(test_format),
         cmocka_unit_test(test_json),      cmocka_unit_test(test_constants),
         cmocka_unit_test(test_uuids),     cmocka_unit_test(test_murmur3),
+        cmocka_unit_test(test_ast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
