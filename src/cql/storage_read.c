@@ -349,6 +349,11 @@ static void seek_rows(sl_store_cursor *c)
     sl_buf_put_u8(&k, SK_ROWS);
     bool resume = c->after.len && has_prefix(sl_buf_slice(&c->after), &c->part);
     if (!c->reverse) {
+        if (!c->has_lo && !resume) {
+            /* load_partition stopped at the first key past the header: the first row */
+            sl_buf_free(&k);
+            return;
+        }
         if (c->has_lo) sl_buf_append(&k, c->lo.ptr, c->lo.len);
         if (resume) {
             sl_buf a = SL_BUF_INIT;
