@@ -1,7 +1,7 @@
 /* bench_kafka.c: produce-then-consume throughput of `sluice broker` against librdkafka's
  * in-memory mock cluster, measured the same way in the same run (docs/benchmarks.md).
  *
- *   bench_kafka [--messages N] [--runs R] [--sizes 100,1024] [--targets sluice,mock]
+ *   bench_kafka [--messages N] [--runs R (default 5)] [--sizes 100,1024] [--targets sluice,mock]
  *               [--flush always|interval:MS|os] [--phase-timeout SECONDS]
  *
  * Each measurement starts a fresh server in its own process: `$SLUICE_BIN broker` on a temp data
@@ -66,7 +66,7 @@ static struct {
     const char *flush;
     double phase_timeout;
     const char *sluice_bin;
-} opt = {100000, 3, {100, 1024}, 2, {true, true}, "always", 300, NULL};
+} opt = {100000, 5, {100, 1024}, 2, {true, true}, "always", 300, NULL};
 
 static double now_s(void)
 {
@@ -478,7 +478,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench_kafka [--messages N (1..10000000, default 100000)] [--runs R (1..%d, "
-            "default 3)]\n"
+            "default 5)]\n"
             "                   [--sizes B,B... (default 100,1024)] [--targets sluice,mock]\n"
             "                   [--flush always|interval:MS|os] [--phase-timeout SECONDS "
             "(default 300)]\n"
