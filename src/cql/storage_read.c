@@ -723,13 +723,17 @@ int sl__store_list_read(sl_store *s, const sl_cql_table *t, sl_slice part, sl_sl
     sl_store_cursor *c;
     int rc = cursor_open(s, t, &rd, part, col->id, &c);
     if (rc) return rc;
-    /* Only the row itself (a static list is captured while the partition header loads). */
-    c->lo.len = 0;
-    sl_buf_append(&c->lo, crel.ptr, crel.len);
-    c->hi.len = 0;
-    sl_buf_append(&c->hi, crel.ptr, crel.len);
-    sl__key_successor(&c->hi);
-    c->has_lo = c->has_hi = c->bounded = true;
+    /* Only the row itself (a static list is captured while the partition header loads). A
+     * table without clustering columns has one row with an empty clustering part, which has no
+     * successor to bound it with: read it unbounded. */
+    if (crel.len) {
+        c->lo.len = 0;
+        sl_buf_append(&c->lo, crel.ptr, crel.len);
+        c->hi.len = 0;
+        sl_buf_append(&c->hi, crel.ptr, crel.len);
+        sl__key_successor(&c->hi);
+        c->has_lo = c->has_hi = c->bounded = true;
+    }
     const sl_store_row *row;
     rc = sl_store_cursor_next(c, &row);
     if (rc >= 0) sl_buf_append(out, c->cap.ptr, c->cap.len);
