@@ -34,7 +34,9 @@ void sl_buf_free(sl_buf *b)
 
 void sl_buf_reserve(sl_buf *b, size_t extra)
 {
-    if (b->cap - b->len >= extra) return;
+    /* An empty buffer is given memory even for extra == 0, so sl_buf_extend never offsets a
+     * NULL pointer. */
+    if (b->ptr && b->cap - b->len >= extra) return;
     if (extra > SIZE_MAX / 2 - b->len) {
         fprintf(stderr, "sluice: sl_buf_reserve: size overflow (%zu + %zu)\n", b->len, extra);
         abort();

@@ -88,6 +88,18 @@ static void test_append_extend(void **state)
     sl_buf_free(&e);
 }
 
+/* Zero-length appends to an empty buffer must not offset a NULL pointer (found by fuzzing). */
+static void test_empty_append(void **state)
+{
+    (void)state;
+    sl_buf b = SL_BUF_INIT;
+    uint8_t *p = sl_buf_append(&b, "", 0);
+    assert_non_null(p);
+    assert_int_equal(b.len, 0);
+    assert_non_null(sl_buf_extend(&b, 0));
+    sl_buf_free(&b);
+}
+
 static void test_printf(void **state)
 {
     (void)state;
@@ -187,7 +199,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slices),        cmocka_unit_test(test_growth),
         cmocka_unit_test(test_append_extend), cmocka_unit_test(test_printf),
-        cmocka_unit_test(test_consume_move),  cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_consume_move),  cmocka_unit_test(test_empty_append),
+        cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
