@@ -330,6 +330,11 @@ static void test_create_table(void **state)
             "PRIMARY KEY (key, type))");
     id_is(st->u.create_table.clustering[0], "type");
 
+    st = ok("CREATE TABLE t (k int PRIMARY KEY, c $$org.Custom$$)");
+    assert_true(st->u.create_table.cols[1].type->custom);
+    assert_string_equal(st->u.create_table.cols[1].type->name, "org.Custom");
+    bad("CREATE TABLE t (k int PRIMARY KEY, c 42)", 1, 37, "no viable alternative at input '42'");
+    bad("CREATE TABLE t (k int PRIMARY KEY, c in)", 1, 37, "no viable alternative at input 'in'");
     bad("CREATE TABLE t (a int PRIMARY KEY, b int PRIMARY KEY)", 1, 41,
         "Multiple PRIMARY KEYs specified");
     bad("CREATE TABLE t (a int, b int, PRIMARY KEY (a), PRIMARY KEY (b))", 1, 47,
@@ -382,7 +387,15 @@ static void test_alter_drop_truncate(void **state)
     assert_int_equal(st->u.alter_table.kind, SL_CQL_ALTER_WITH);
     assert_int_equal(st->u.alter_table.n_props, 2);
 
+    /* A property value may be an unreserved keyword, kept as written. */
+    st = ok("ALTER TABLE t WITH speculative_retry = ALL AND x = 'y'");
+    term_is(st->u.alter_table.props[0].value, SL_CQL_TERM_STRING, "ALL");
+    bad("ALTER TABLE t WITH x = y", 1, 23, "no viable alternative at input 'y'");
+    bad("ALTER TABLE t WITH x = FROM", 1, 23, "no viable alternative at input 'FROM'");
+    bad("ALTER TABLE t DROP COMPACT STORAGE", 1, 19, "DROP COMPACT STORAGE is not supported");
     bad("ALTER TABLE t ALTER a TYPE text", 1, 14, "Altering column types is no longer supported");
+    bad("ALTER VIEW v WITH a = 1", 1, 6, "no viable alternative at input 'VIEW'");
+    bad("DROP FUNCTION f", 1, 5, "no viable alternative at input 'FUNCTION'");
     bad("ALTER TABLE t DROP a USING TIMESTAMP ?", 1, 37, "expecting INTEGER");
     bad("ALTER TABLE t", 1, 13, "no viable alternative at input '<EOF>'");
 
