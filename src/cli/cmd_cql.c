@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/sl.h"
 #include "cql/client.h"
+#include "cql/parser.h"
 #include "cql/types.h"
 
 #include <editline/readline.h>
@@ -376,19 +377,16 @@ static void run_statement(shell *sh, const char *stmt, int line)
     flush_out(sh);
 }
 
-/* Statement splitting: finds ';' outside strings ('...', "...", $$...$$) and comments (--, //,
- * block comments), across lines. */
+/* Lines collect in stmt until the parser's sl_cql_split finds a statement's end: a ';' outside
+ * strings and comments, or the one after APPLY BATCH. */
 typedef struct splitter {
     sl_buf stmt;
-    int state; /* 0 code, 1 'string', 2 "ident", 3 $$string$$, 4 block comment */
     int first_line;
 } splitter;
 
 static bool is_blank(const char *s)
 {
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') return false;
-    return true;
+    return sl_cql_is_blank(s, strlen(s));
 }
 
 /* Handles a complete statement; returns false to stop the shell (EXIT/QUIT). */
@@ -415,61 +413,19 @@ static bool feed_line(shell *sh, splitter *sp, const char *line, int lineno)
         const char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;
-        if (sp->state == 0 && (starts_with_word(p, "EXIT") || starts_with_word(p, "QUIT")))
-            return false;
+        if (starts_with_word(p, "EXIT") || starts_with_word(p, "QUIT")) return false;
     }
-    for (const char *p = line; *p; p++) {
-        char ch = *p;
-        switch (sp->state) {
-        case 0:
-            if (ch == '\'')
-                sp->state = 1;
-            else if (ch == '"')
-                sp->state = 2;
-            else if (ch == '$' && p[1] == '$') {
-                sp->state = 3;
-                sl_buf_put_u8(&sp->stmt, '$');
-                p++;
-            } else if ((ch == '-' && p[1] == '-') || (ch == '/' && p[1] == '/')) {
-                p += strlen(p) - 1; /* the rest of the line is a comment */
-                continue;
-            } else if (ch == '/' && p[1] == '*') {
-                sp->state = 4;
-                p++;
-                continue;
-            } else if (ch == ';') {
-                char *s = sl_strdup(sl_buf_cstr(&sp->stmt));
-                sl_buf_reset(&sp->stmt);
-                bool go = dispatch(sh, s, sp->first_line);
-                sl_free(s);
-                if (!go) return false;
-                sp->first_line = lineno;
-                continue;
-            }
-            break;
-        case 1:
-            if (ch == '\'') sp->state = 0; /* '' re-enters at once: the escape needs no case */
-            break;
-        case 2:
-            if (ch == '"') sp->state = 0;
-            break;
-        case 3:
-            if (ch == '$' && p[1] == '$') {
-                sp->state = 0;
-                sl_buf_put_u8(&sp->stmt, '$');
-                p++;
-            }
-            break;
-        case 4:
-            if (ch == '*' && p[1] == '/') {
-                sp->state = 0;
-                p++;
-            }
-            continue;
-        }
-        sl_buf_put_u8(&sp->stmt, (uint8_t)ch);
+    sl_buf_append_str(&sp->stmt, line);
+    sl_buf_put_u8(&sp->stmt, '\n');
+    size_t end;
+    while (sl_cql_split((const char *)sp->stmt.ptr, sp->stmt.len, &end) == 0) {
+        char *s = sl_strndup((const char *)sp->stmt.ptr, end);
+        sl_buf_consume(&sp->stmt, end);
+        bool go = dispatch(sh, s, sp->first_line);
+        sl_free(s);
+        if (!go) return false;
+        sp->first_line = lineno;
     }
-    if (sp->state != 4) sl_buf_put_u8(&sp->stmt, '\n');
     return true;
 }
 
@@ -486,7 +442,7 @@ static void feed_end(shell *sh, splitter *sp)
 
 static void run_text(shell *sh, const char *text)
 {
-    splitter sp = {SL_BUF_INIT, 0, 1};
+    splitter sp = {SL_BUF_INIT, 1};
     int lineno = 1;
     const char *p = text;
     bool go = true;
@@ -504,7 +460,7 @@ static void run_text(shell *sh, const char *text)
 
 static void run_stream(shell *sh, FILE *in)
 {
-    splitter sp = {SL_BUF_INIT, 0, 1};
+    splitter sp = {SL_BUF_INIT, 1};
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -527,7 +483,7 @@ static void history_path(char *out, size_t n)
 
 static void run_interactive(shell *sh)
 {
-    splitter sp = {SL_BUF_INIT, 0, 1};
+    splitter sp = {SL_BUF_INIT, 1};
     char hist[4096];
     history_path(hist, sizeof hist);
     using_history();
