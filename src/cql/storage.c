@@ -6,7 +6,9 @@
  *   sync worker   runs rocksdb_flush_wal(sync) for group commit. Messages, under s->mu:
  *                   pending: loop (sl_store_sync, the periodic timer) -> worker; the worker
  *                            takes the whole list per round, so requests arriving during a
- *                            sync share the next one;
+ *                            sync share the next one. The loop stages its requests and hands
+ *                            them over once per loop iteration (prepare and check handles),
+ *                            so a burst of statements costs one lock and one wakeup;
  *                   done:    worker -> loop, announced by uv_async_send(&s->async); the loop
  *                            runs the callbacks.
  *   compactor     runs the periodic full compaction; woken by s->compact_cond (loop ->
@@ -57,6 +59,11 @@ struct sl_store {
     sl_store_stats stats; /* under mu */
     uv_async_t async;
     uv_timer_t timer;
+    uv_prepare_t prepare;        /* hand staged requests to the worker before the loop polls ... */
+    uv_check_t check;            /* ... and after the I/O callbacks of the poll */
+    sreq *staged, **staged_tail; /* loop thread only */
+    size_t nstaged;
+    bool flush_armed;
     int open_handles;
     size_t outstanding; /* loop thread: sync requests whose callbacks have not run; the async
                            handle keeps the loop alive while there are any */
@@ -501,6 +508,36 @@ static void on_timer(uv_timer_t *h)
     uv_mutex_unlock(&s->mu);
 }
 
+/* Hands the staged requests to the worker. Loop thread. */
+static void flush_staged(sl_store *s)
+{
+    if (s->flush_armed) {
+        uv_prepare_stop(&s->prepare);
+        uv_check_stop(&s->check);
+        s->flush_armed = false;
+    }
+    if (!s->staged) return;
+    uv_mutex_lock(&s->mu);
+    *s->pending_tail = s->staged;
+    s->pending_tail = s->staged_tail;
+    s->stats.sync_requests += s->nstaged;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+    s->staged = NULL;
+    s->staged_tail = &s->staged;
+    s->nstaged = 0;
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    flush_staged(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+    flush_staged(h->data);
+}
+
 void sl_store_sync(sl_store *s, sl_store_sync_cb cb, void *arg)
 {
     if (s->o.sync_mode == SL_STORE_SYNC_PERIODIC) {
@@ -513,12 +550,14 @@ void sl_store_sync(sl_store *s, sl_store_sync_cb cb, void *arg)
     r->arg = arg;
     r->rc = 0;
     if (s->outstanding++ == 0) uv_ref((uv_handle_t *)&s->async);
-    uv_mutex_lock(&s->mu);
-    *s->pending_tail = r;
-    s->pending_tail = &r->next;
-    s->stats.sync_requests++;
-    uv_cond_signal(&s->cond);
-    uv_mutex_unlock(&s->mu);
+    *s->staged_tail = r;
+    s->staged_tail = &r->next;
+    s->nstaged++;
+    if (!s->flush_armed) {
+        uv_prepare_start(&s->prepare, on_prepare);
+        uv_check_start(&s->check, on_check);
+        s->flush_armed = true;
+    }
 }
 
 void sl_store_stats_get(sl_store *s, sl_store_stats *out)
@@ -622,6 +661,7 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->dir = sl_strdup(o->dir);
     s->o.dir = s->dir;
     s->pending_tail = &s->pending;
+    s->staged_tail = &s->staged;
     s->done_tail = &s->done;
     uv_mutex_init(&s->mu);
     uv_mutex_init(&s->reg_mu);
@@ -678,7 +718,11 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->async.data = s;
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
-    s->open_handles = 2;
+    uv_prepare_init(loop, &s->prepare);
+    s->prepare.data = s;
+    uv_check_init(loop, &s->check);
+    s->check.data = s;
+    s->open_handles = 4;
     if (s->o.sync_mode == SL_STORE_SYNC_PERIODIC)
         uv_timer_start(&s->timer, on_timer, (uint64_t)s->o.sync_period_ms,
                        (uint64_t)s->o.sync_period_ms);
@@ -703,6 +747,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 void sl_store_close(sl_store *s)
 {
+    flush_staged(s);
     uv_mutex_lock(&s->mu);
     s->stop = true;
     s->compact_stop = true;
@@ -720,6 +765,8 @@ void sl_store_close(sl_store *s)
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->async, on_handle_closed);
+    uv_close((uv_handle_t *)&s->prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&s->check, on_handle_closed);
 }
 
 /* ---- meta (the catalog's column family) ---- */

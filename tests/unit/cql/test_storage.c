@@ -699,9 +699,12 @@ static void test_group_commit(void **state)
     sl_store_stats_get(f->s, &s0);
     sync_ctx x = {0};
     const int n = 2000;
+    /* bursts of 10 statements per loop iteration, as connections would deliver them; each
+     * burst is handed to the worker at the end of its iteration */
     for (int i = 0; i < n; i++) {
         put_row(f, t, i, 0, "gc", 10, 0);
         sl_store_sync(f->s, on_sync, &x);
+        if (i % 10 == 9) uv_run(&f->loop, UV_RUN_NOWAIT);
     }
     while (x.done < n)
         uv_run(&f->loop, UV_RUN_ONCE);
