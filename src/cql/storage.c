@@ -688,6 +688,9 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     rocksdb_options_set_compression(s->dbopts, rocksdb_lz4_compression);
     rocksdb_options_set_block_based_table_factory(s->dbopts, s->bbto);
     rocksdb_options_set_max_subcompactions(s->dbopts, 1); /* the purge filter reads keys in order */
+    /* A hot key (a counter, a row updated in a loop) gets its operands folded at write time
+     * now and then, so reads never merge long chains. */
+    rocksdb_options_set_max_successive_merges(s->dbopts, 64);
     s->merge = rocksdb_mergeoperator_create(s, noop_destroy, sl__merge_full, sl__merge_partial,
                                             merge_delete_value, merge_name);
     rocksdb_options_set_merge_operator(s->dbopts, s->merge);
@@ -1029,6 +1032,18 @@ static void add_pcell(sl_store_batch *b, prow *r, uint16_t col, uint8_t flags, i
     r->used = true;
 }
 
+/* The executor addresses regular cells, markers and row deletions with every clustering
+ * value and static cells with the partition only; anything else would write a key no read
+ * can place. Refuse it loudly rather than corrupt the table. */
+static bool addressable(sl_store_batch *b, const sl_cql_column *col, const char *op)
+{
+    bool is_static = col && col->kind == SL_CQL_COL_STATIC;
+    if (b->t && (is_static || b->nck == b->t->nck)) return true;
+    SL_ERROR("cql", "storage: %s on %s.%s without a full primary key ignored", op,
+             b->t ? b->t->keyspace : "?", b->t ? b->t->name : "?");
+    return false;
+}
+
 static prow *row_of(sl_store_batch *b, const sl_cql_column *col)
 {
     return col->kind == SL_CQL_COL_STATIC ? &b->statics : &b->regular;
@@ -1036,6 +1051,7 @@ static prow *row_of(sl_store_batch *b, const sl_cql_column *col)
 
 void sl_store_batch_marker(sl_store_batch *b)
 {
+    if (!addressable(b, NULL, "row marker")) return;
     prow *r = &b->regular;
     r->used = true;
     r->has_marker = true;
@@ -1047,6 +1063,7 @@ void sl_store_batch_marker(sl_store_batch *b)
 
 void sl_store_batch_row_delete(sl_store_batch *b)
 {
+    if (!addressable(b, NULL, "row deletion")) return;
     prow *r = &b->regular;
     r->used = true;
     if (!r->has_del || b->ts > r->del_ts) {
@@ -1108,6 +1125,7 @@ static void put_elem_raw(sl_store_batch *b, const sl_cql_column *col, sl_slice e
 /* The live elements of list col in the current row: [u32 klen][key][u32 vlen][value]... */
 static int list_elements(sl_store_batch *b, const sl_cql_column *col, sl_buf *out)
 {
+    if (!addressable(b, col, "list update")) return SL_ERR_INVAL;
     sl_slice crel = {b->rowkey.ptr + b->part.len + 1, b->rowkey.len - b->part.len - 1};
     if (col->kind == SL_CQL_COL_STATIC) crel = (sl_slice){(const uint8_t *)"", 0};
     return sl__store_list_read(b->s, b->t, sl_buf_slice(&b->part), crel, col, b->now_s, out);
@@ -1239,6 +1257,7 @@ static void add_elements(sl_store_batch *b, const sl_cql_column *col, sl_slice v
 
 void sl_store_batch_cell(sl_store_batch *b, const sl_cql_column *col, sl_slice v)
 {
+    if (!addressable(b, col, "cell write")) return;
     prow *r = row_of(b, col);
     if (sl_cql_dtype_is_multicell(col->type)) {
         /* Replace: delete what was there just before this write, then add the elements. */
@@ -1254,14 +1273,16 @@ void sl_store_batch_cell(sl_store_batch *b, const sl_cql_column *col, sl_slice v
 
 void sl_store_batch_elems_add(sl_store_batch *b, const sl_cql_column *col, sl_slice v, bool prepend)
 {
-    if (!v.ptr || !sl_cql_dtype_is_multicell(col->type)) return;
+    if (!v.ptr || !sl_cql_dtype_is_multicell(col->type) || !addressable(b, col, "append")) return;
     add_elements(b, col, v, prepend);
 }
 
 void sl_store_batch_elems_remove(sl_store_batch *b, const sl_cql_column *col, sl_slice keys)
 {
     const sl_cql_dtype *t = col->type;
-    if (!keys.ptr || !sl_cql_dtype_is_multicell(t) || t->kind == SL_CQL_LIST) return;
+    if (!keys.ptr || !sl_cql_dtype_is_multicell(t) || t->kind == SL_CQL_LIST ||
+        !addressable(b, col, "element removal"))
+        return;
     sl_cql_iter it;
     sl_slice e;
     /* keys is a set (or list) of the element/key type */
@@ -1277,7 +1298,9 @@ void sl_store_batch_map_put(sl_store_batch *b, const sl_cql_column *col, sl_slic
                             sl_slice value)
 {
     const sl_cql_dtype *t = col->type;
-    if (t->kind != SL_CQL_MAP || !sl_cql_dtype_is_multicell(t) || !key.ptr) return;
+    if (t->kind != SL_CQL_MAP || !sl_cql_dtype_is_multicell(t) || !key.ptr ||
+        !addressable(b, col, "map put"))
+        return;
     if (value.ptr)
         put_elem(b, col, t->sub[0], key, live_flags(b), b->ts, value);
     else
@@ -1286,6 +1309,7 @@ void sl_store_batch_map_put(sl_store_batch *b, const sl_cql_column *col, sl_slic
 
 void sl_store_batch_counter_add(sl_store_batch *b, const sl_cql_column *col, int64_t delta)
 {
+    if (!addressable(b, col, "counter update")) return;
     uint8_t d[8];
     sl_put_be64(d, (uint64_t)delta);
     add_pcell(b, row_of(b, col), col->id, CELL_COUNTER, b->ts, 0, 0, (sl_slice){d, 8});

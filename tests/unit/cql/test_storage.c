@@ -222,6 +222,15 @@ static void test_write_read_lww(void **state)
     assert_int_equal(row->cells[sl_cql_table_column(t, "v")->index].timestamp, 101);
     assert_int_equal(row->token, sl_cql_token(&p, 1));
     sl_store_cursor_close(c);
+    /* a regular cell or marker without every clustering value is refused, not misfiled */
+    sl_store_batch *bt = sl_store_batch_new(f->s);
+    sl_store_batch_row(bt, t, &p, NULL, 0, 200, 0);
+    sl_store_batch_marker(bt);
+    sl_store_batch_cell(bt, sl_cql_table_column(t, "v"), SL_SLICE_STR("misfiled"));
+    assert_int_equal(sl_store_batch_count(bt), 0);
+    write_batch(f, bt);
+    sl_store_batch_free(bt);
+    expect(f, t, &rd, "p=1 c=1 v='new' | p=1 c=2");
     /* other partitions are not visible */
     uint8_t b2[4];
     sl_slice p2 = I32(2, b2);
