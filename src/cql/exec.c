@@ -566,9 +566,12 @@ static bool assignable(const sl_cql_dtype *to, const sl_cql_dtype *from)
     if (to->kind == SL_CQL_UUID && from->kind == SL_CQL_TIMEUUID) return true;
     if (to->kind == SL_CQL_TEXT && from->kind == SL_CQL_ASCII) return true;
     if (to->kind == SL_CQL_BLOB) return false;
-    if (to->kind == from->kind && sl_cql_dtype_is_collection(to))
-        return sl_cql_dtype_equal(sl_cql_dtype_freeze(to), sl_cql_dtype_freeze(from));
-    return false;
+    /* A frozen and a non-frozen collection of the same elements take the same values. */
+    if (to->kind != from->kind || !sl_cql_dtype_is_collection(to) || to->nsub != from->nsub)
+        return false;
+    for (uint16_t i = 0; i < to->nsub; i++)
+        if (!sl_cql_dtype_equal(to->sub[i], from->sub[i])) return false;
+    return true;
 }
 
 static bool term_is_literal(const sl_cql_term *t)
@@ -926,10 +929,9 @@ int an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfil
                              : rel->op == SL_CQL_OP_LTE ? "<="
                              : rel->op == SL_CQL_OP_GT  ? ">"
                                                         : ">=");
-        f->value =
-            an_term(a, rel->value, sl_cql_dtype_is_multicell(vt) ? sl_cql_dtype_freeze(vt) : vt,
-                    t->keyspace, t->name, cn);
-        if (sl_cql_dtype_is_multicell(vt)) an_own(a, (sl_cql_dtype *)f->value->type);
+        /* A whole collection compares as its frozen value. */
+        if (sl_cql_dtype_is_multicell(vt)) vt = an_own(a, sl_cql_dtype_freeze(vt));
+        f->value = an_term(a, rel->value, vt, t->keyspace, t->name, cn);
         if (!f->value) return -1;
         break;
     case SL_CQL_OP_IN:

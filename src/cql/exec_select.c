@@ -572,6 +572,10 @@ typedef struct sel_run {
     uint32_t cur_pi, cur_ri; /* where the row just returned came from */
     sl_store_row *vrows;
     size_t nv;
+    /* Per-row scratch (x->tmp while rows are read), reset for every row so long scans run in
+     * constant memory; persist is the execution's arena, for what outlives a row. */
+    sl_arena rowa;
+    sl_arena *persist;
 } sel_run;
 
 static int open_cursor(sel_run *r)
@@ -815,16 +819,16 @@ static int emit_row(sel_run *r, const sl_store_row *row)
 }
 
 /* A copy of a row that survives the cursor moving on (ordered merges, aggregates). */
-static sl_store_row *copy_row(exec_ctx *x, const sl_cql_table *t, const sl_store_row *row)
+static sl_store_row *copy_row(sl_arena *a, const sl_cql_table *t, const sl_store_row *row)
 {
-    sl_store_row *c = sl_arena_alloc(x->tmp, sizeof *c);
+    sl_store_row *c = sl_arena_alloc(a, sizeof *c);
     *c = *row;
-    c->cells = sl_arena_alloc(x->tmp, (t->ncolumns ? t->ncolumns : 1) * sizeof *c->cells);
+    c->cells = sl_arena_alloc(a, (t->ncolumns ? t->ncolumns : 1) * sizeof *c->cells);
     for (size_t i = 0; i < t->ncolumns; i++) {
         c->cells[i] = row->cells[i];
         sl_slice v = row->cells[i].value;
         if (v.ptr) {
-            uint8_t *p = sl_arena_alloc(x->tmp, v.len ? v.len : 1);
+            uint8_t *p = sl_arena_alloc(a, v.len ? v.len : 1);
             if (v.len) memcpy(p, v.ptr, v.len);
             c->cells[i].value = (sl_slice){p, v.len};
         }
@@ -1049,14 +1053,14 @@ static int run_aggregate(sel_run *r)
     sl_store_row *first = NULL;
     const sl_store_row *row;
     int rc;
-    while ((rc = next_row(r, &row)) == 1) {
+    while (sl_arena_reset(&r->rowa), (rc = next_row(r, &row)) == 1) {
         int m = row_matches(r, row);
         if (m < 0) {
             rc = -1;
             break;
         }
         if (!m) continue;
-        if (!first) first = copy_row(x, r->t, row);
+        if (!first) first = copy_row(r->persist, r->t, row);
         for (uint32_t i = 0; i < sp->nsels; i++) {
             const psel *p = sp->sels[i];
             if (!p->aggregate) continue;
@@ -1109,14 +1113,13 @@ static int merge_cmp(const void *a, const void *b)
 /* ORDER BY over several partitions: Cassandra sorts them in memory, unpaged. */
 static int run_ordered_merge(sel_run *r, int64_t limit, int64_t ppl)
 {
-    exec_ctx *x = r->x;
     size_t n = 0, cap = 64;
     sl_store_row **rows = sl_malloc(cap * sizeof *rows);
     const sl_store_row *row;
     int rc;
     int64_t part_count = 0;
     uint32_t last_pi = UINT32_MAX;
-    while ((rc = next_row(r, &row)) == 1) {
+    while (sl_arena_reset(&r->rowa), (rc = next_row(r, &row)) == 1) {
         int m = row_matches(r, row);
         if (m < 0) {
             rc = -1;
@@ -1130,7 +1133,7 @@ static int run_ordered_merge(sel_run *r, int64_t limit, int64_t ppl)
         if (part_count >= ppl) continue;
         part_count++;
         if (n == cap) rows = sl_realloc(rows, (cap *= 2) * sizeof *rows);
-        rows[n++] = copy_row(x, r->t, row);
+        rows[n++] = copy_row(r->persist, r->t, row);
     }
     if (rc == 0) {
         merge_table = r->t;
@@ -1140,6 +1143,103 @@ static int run_ordered_merge(sel_run *r, int64_t limit, int64_t ppl)
             rc = emit_row(r, rows[i]);
     }
     sl_free(rows);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Reads, filters and emits the rows; x->tmp is the per-row arena here. */
+static int select_rows(sel_run *r, int64_t limit, int64_t ppl)
+{
+    exec_ctx *x = r->x;
+    select_plan *sp = r->sp;
+    const sl_cql_table *t = r->t;
+    if (sp->aggregate) return run_aggregate(r);
+
+    int32_t page = x->q ? x->q->page_size : 0;
+    if (sp->ordered && sp->mode == SEL_PARTITIONS && r->pks.n > 1) {
+        if (page > 0)
+            return exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Cannot page queries with both ORDER BY and a IN restriction on the "
+                             "partition key; you must either remove the ORDER BY or the IN and "
+                             "sort client side, or disable paging for this query");
+        return run_ordered_merge(r, limit, ppl);
+    }
+
+    page_pos pp = {0, 0, 0, limit, 0, SL_SLICE_NULL, SL_SLICE_NULL};
+    if (x->q && x->q->paging_state.len) {
+        if (paging_decode(x->q->paging_state, &pp) != 0 ||
+            (sp->mode == SEL_PARTITIONS && (pp.pi >= r->pks.n || pp.ri >= r->nranges)) ||
+            (sp->mode == SEL_VIRTUAL && pp.vi > r->nv) || pp.rows_left <= 0)
+            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid value for the paging state");
+        r->pi = pp.pi;
+        r->ri = pp.ri;
+        r->vi = pp.vi;
+        r->after = pp.pos;
+    }
+    int64_t rows_left = pp.rows_left, part_count = pp.part_count;
+    sl_buf last_pk = SL_BUF_INIT, cur_pk = SL_BUF_INIT, last_pos = SL_BUF_INIT;
+    if (pp.last_pk.len) sl_buf_append(&last_pk, pp.last_pk.ptr, pp.last_pk.len);
+    bool track_pk = ppl != INT64_MAX;
+    uint32_t last_pi = pp.pi, last_ri = pp.ri, last_vi = pp.vi;
+    int64_t emitted = 0;
+    bool more = false;
+    int rc = 0;
+    const sl_store_row *row;
+    while (rows_left > 0 && (sl_arena_reset(&r->rowa), (rc = next_row(r, &row)) == 1)) {
+        int m = row_matches(r, row);
+        if (m < 0) {
+            rc = -1;
+            break;
+        }
+        if (!m) continue;
+        if (track_pk) {
+            sl_slice comps[16];
+            if (t->npk <= 16) row_pk(t, row, comps);
+            sl_buf_reset(&cur_pk);
+            sl_cql_partition_key(comps, t->npk, &cur_pk);
+            if (!sl_slice_eq(sl_buf_slice(&cur_pk), sl_buf_slice(&last_pk))) {
+                sl_buf_reset(&last_pk);
+                sl_buf_append(&last_pk, cur_pk.ptr, cur_pk.len);
+                part_count = 0;
+            }
+            if (part_count >= ppl) {
+                next_partition(r);
+                continue;
+            }
+        }
+        if (page > 0 && emitted == page) {
+            more = true;
+            break;
+        }
+        if (emit_row(r, row) != 0) {
+            rc = -1;
+            break;
+        }
+        emitted++;
+        part_count++;
+        rows_left--;
+        last_pi = r->cur_pi;
+        last_ri = r->cur_ri;
+        last_vi = r->vi;
+        sl_buf_reset(&last_pos);
+        if (row->pos.len) sl_buf_append(&last_pos, row->pos.ptr, row->pos.len);
+        rc = 0;
+    }
+    if (rows_left <= 0) rc = 0;
+    close_cursor(r);
+    if (rc >= 0 && more) {
+        page_pos np = {last_pi,
+                       last_ri,
+                       last_vi,
+                       rows_left,
+                       part_count,
+                       sl_buf_slice(&last_pos),
+                       sl_buf_slice(&last_pk)};
+        x->res->has_more_pages = true;
+        paging_encode(&x->res->paging_state, &np);
+    }
+    sl_buf_free(&last_pk);
+    sl_buf_free(&cur_pk);
+    sl_buf_free(&last_pos);
     return rc < 0 ? -1 : 0;
 }
 
@@ -1175,93 +1275,11 @@ int exec_select(exec_ctx *x)
     }
     if (sp->mode != SEL_PARTITIONS && sp->aggregate)
         exec_warn(x->res, "Aggregation query used without partition key");
-    if (sp->aggregate) return run_aggregate(&r);
-
-    int32_t page = x->q ? x->q->page_size : 0;
-    if (sp->ordered && sp->mode == SEL_PARTITIONS && r.pks.n > 1) {
-        if (page > 0)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Cannot page queries with both ORDER BY and a IN restriction on the "
-                             "partition key; you must either remove the ORDER BY or the IN and "
-                             "sort client side, or disable paging for this query");
-        return run_ordered_merge(&r, limit, ppl);
-    }
-
-    page_pos pp = {0, 0, 0, limit, 0, SL_SLICE_NULL, SL_SLICE_NULL};
-    if (x->q && x->q->paging_state.len) {
-        if (paging_decode(x->q->paging_state, &pp) != 0 ||
-            (sp->mode == SEL_PARTITIONS && (pp.pi >= r.pks.n || pp.ri >= r.nranges)) ||
-            (sp->mode == SEL_VIRTUAL && pp.vi > r.nv) || pp.rows_left <= 0)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid value for the paging state");
-        r.pi = pp.pi;
-        r.ri = pp.ri;
-        r.vi = pp.vi;
-        r.after = pp.pos;
-    }
-    int64_t rows_left = pp.rows_left, part_count = pp.part_count;
-    sl_buf last_pk = SL_BUF_INIT, cur_pk = SL_BUF_INIT, last_pos = SL_BUF_INIT;
-    if (pp.last_pk.len) sl_buf_append(&last_pk, pp.last_pk.ptr, pp.last_pk.len);
-    bool track_pk = ppl != INT64_MAX;
-    uint32_t last_pi = pp.pi, last_ri = pp.ri, last_vi = pp.vi;
-    int64_t emitted = 0;
-    bool more = false;
-    int rc = 0;
-    const sl_store_row *row;
-    while (rows_left > 0 && (rc = next_row(&r, &row)) == 1) {
-        int m = row_matches(&r, row);
-        if (m < 0) {
-            rc = -1;
-            break;
-        }
-        if (!m) continue;
-        if (track_pk) {
-            sl_slice comps[16];
-            if (t->npk <= 16) row_pk(t, row, comps);
-            sl_buf_reset(&cur_pk);
-            sl_cql_partition_key(comps, t->npk, &cur_pk);
-            if (!sl_slice_eq(sl_buf_slice(&cur_pk), sl_buf_slice(&last_pk))) {
-                sl_buf_reset(&last_pk);
-                sl_buf_append(&last_pk, cur_pk.ptr, cur_pk.len);
-                part_count = 0;
-            }
-            if (part_count >= ppl) {
-                next_partition(&r);
-                continue;
-            }
-        }
-        if (page > 0 && emitted == page) {
-            more = true;
-            break;
-        }
-        if (emit_row(&r, row) != 0) {
-            rc = -1;
-            break;
-        }
-        emitted++;
-        part_count++;
-        rows_left--;
-        last_pi = r.cur_pi;
-        last_ri = r.cur_ri;
-        last_vi = r.vi;
-        sl_buf_reset(&last_pos);
-        if (row->pos.len) sl_buf_append(&last_pos, row->pos.ptr, row->pos.len);
-        rc = 0;
-    }
-    if (rows_left <= 0) rc = 0;
-    close_cursor(&r);
-    if (rc >= 0 && more) {
-        page_pos np = {last_pi,
-                       last_ri,
-                       last_vi,
-                       rows_left,
-                       part_count,
-                       sl_buf_slice(&last_pos),
-                       sl_buf_slice(&last_pk)};
-        x->res->has_more_pages = true;
-        paging_encode(&x->res->paging_state, &np);
-    }
-    sl_buf_free(&last_pk);
-    sl_buf_free(&cur_pk);
-    sl_buf_free(&last_pos);
-    return rc < 0 ? -1 : 0;
+    r.persist = x->tmp;
+    sl_arena_init(&r.rowa, 4096);
+    x->tmp = &r.rowa;
+    int rc = select_rows(&r, limit, ppl);
+    x->tmp = r.persist;
+    sl_arena_free(&r.rowa);
+    return rc;
 }
