@@ -27,6 +27,10 @@ typedef struct client {
     bool in_issue; /* periodic mode completes inside sl_store_sync: loop, do not recurse */
 } client;
 
+#define READ_IDS 100000
+static uint8_t (*read_ids)[16];
+static long nread_ids;
+
 struct bench {
     sl_store *s;
     sl_cql_table *t;
@@ -81,6 +85,7 @@ static void issue_one(client *c)
     bench *b = c->b;
     uint8_t id[16];
     sl_cql_uuid_v4(id);
+    if (nread_ids < READ_IDS) memcpy(read_ids[nread_ids++], id, 16);
     sl_slice pk = {id, 16};
     c->t0 = sl_mono_ns();
     sl_store_batch_row(b->batch, b->t, &pk, NULL, 0, sl_store_now_us(b->s), 0);
@@ -158,6 +163,7 @@ int main(int argc, char **argv)
     char dir[512], peerdir[600];
     snprintf(dir, sizeof(dir), "%s/sl-bench-cql-storage-%d", base_dir, (int)getpid());
     snprintf(peerdir, sizeof(peerdir), "%s.peer", dir);
+    read_ids = sl_malloc(READ_IDS * sizeof(*read_ids));
     uv_loop_t loop;
     uv_loop_init(&loop);
     sl_store_opts o;
@@ -232,11 +238,38 @@ int main(int argc, char **argv)
         sl_store_batch_free(b.batch);
     }
     printf("peer: RocksDB put with sync=true per row, %ld rows: %.0f rows/s\n", peer_n, peer);
+
+    /* point reads of written rows by id, through a cursor each (as SELECT ... WHERE id = ?) */
+    uint64_t *lat = sl_malloc(READ_IDS * sizeof(*lat));
+    long found = 0;
+    uint64_t r0 = sl_mono_ns();
+    for (long i = 0; i < nread_ids; i++) {
+        long k = (i * 7919) % nread_ids;
+        sl_slice pk = {read_ids[k], 16};
+        sl_store_read rd = {0};
+        rd.pk = &pk;
+        rd.now_s = sl_store_now_s(s);
+        uint64_t t1 = sl_mono_ns();
+        sl_store_cursor *cur;
+        const sl_store_row *row;
+        if (sl_store_cursor_open(s, t, &rd, &cur) == 0) {
+            if (sl_store_cursor_next(cur, &row) == 1) found++;
+            sl_store_cursor_close(cur);
+        }
+        lat[i] = sl_mono_ns() - t1;
+    }
+    double rsecs = (double)(sl_mono_ns() - r0) / 1e9;
+    qsort(lat, (size_t)nread_ids, sizeof(*lat), cmp_u64);
+    printf("point reads: %ld (%ld found) %.0f reads/s, p50 %.1f us, p99 %.1f us\n", nread_ids,
+           found, (double)nread_ids / rsecs, (double)lat[nread_ids / 2] / 1e3,
+           (double)lat[nread_ids * 99 / 100] / 1e3);
+    sl_free(lat);
     sl_catalog_close(cat);
     sl_store_close(s);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     sl_buf_free(&err);
+    sl_free(read_ids);
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, peerdir);
     if (system(cmd)) {

@@ -822,6 +822,10 @@ rocksdb_column_family_handle_t *sl__store_cf(sl_store *s)
 {
     return s->cf_data;
 }
+rocksdb_readoptions_t *sl__store_ro(sl_store *s)
+{
+    return s->ro;
+}
 
 /* ---- batches ---- */
 
@@ -1075,7 +1079,9 @@ void sl_store_batch_row_delete(sl_store_batch *b)
 
 void sl_store_batch_partition_delete(sl_store_batch *b)
 {
-    prow *r = &b->statics;
+    /* Without clustering columns the row is the partition: keep the deletion in the row, so
+     * a point read is one key (storage_read.c). */
+    prow *r = b->t && b->t->nck == 0 ? &b->regular : &b->statics;
     r->used = true;
     if (!r->has_del || b->ts > r->del_ts) {
         r->has_del = true;

@@ -3,7 +3,8 @@
  *
  * Keys of the data column family (P is a partition's prefix):
  *   P = [u32 storage id][u64 token with the sign bit flipped][pk components, escaped]
- *   P 0x10 0x00                   the static row (its row deletion is the partition tombstone)
+ *   P 0x10 0x00                   the static row (its row deletion is the partition tombstone;
+ *                                 tables without clustering keep it in their one row instead)
  *   P 0x10 0x03 [u16 col] [elem]  an element of a static non-frozen collection
  *   P 0x18 [u16 n] [lo] [hi]      a range tombstone covering rows R with lo <= R < hi, where
  *                                 R, lo and hi are the row keys below without P 0x20
@@ -119,6 +120,8 @@ void sl__store_unregister(sl_store *s, uint32_t storage_id);
 /* The database and data column family, for storage_read.c. */
 rocksdb_t *sl__store_db(sl_store *s);
 rocksdb_column_family_handle_t *sl__store_cf(sl_store *s);
+/* Default read options (no bounds), for point reads. */
+rocksdb_readoptions_t *sl__store_ro(sl_store *s);
 /* A clustering bound as lo (start: S, or succ(S) when exclusive) or hi (end: succ(E) when
  * inclusive, else E) over encoded clustering values; *unbounded for n == 0. */
 void sl__bound_encode(const sl_cql_table *t, const sl_store_bound *bd, bool is_end, sl_buf *out,

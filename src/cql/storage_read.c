@@ -20,6 +20,7 @@ typedef struct rtomb {
 struct sl_store_cursor {
     sl_store *s;
     sl_cql_table *t;
+    bool point; /* a partition that is a single key: one Get, no iterator */
     rocksdb_readoptions_t *ro;
     rocksdb_iterator_t *it;
     sl_buf lower, upper; /* the iterator's bounds; must outlive it */
@@ -529,9 +530,58 @@ static size_t part_len(const sl_store_cursor *c, sl_slice k, sl_buf *scratch)
     return sl_rd_offset(&rd);
 }
 
+/* The partition of a table without clustering or non-frozen collections is one key. */
+static int point_next(sl_store_cursor *c, const sl_store_row **row)
+{
+    if (c->started) return 0;
+    c->started = true;
+    const sl_cql_table *t = c->t;
+    sl_buf key = SL_BUF_INIT;
+    sl_buf_append(&key, c->part.ptr, c->part.len);
+    sl_buf_put_u8(&key, SK_ROWS);
+    sl_buf_put_u8(&key, SK_ROW);
+    char *e = NULL;
+    size_t vlen;
+    char *v = rocksdb_get_cf(sl__store_db(c->s), sl__store_ro(c->s), sl__store_cf(c->s),
+                             (const char *)key.ptr, key.len, &vlen, &e);
+    if (e) {
+        SL_ERROR("cql", "read of %s.%s failed: %s", t->keyspace, t->name, e);
+        free(e);
+        sl_buf_free(&key);
+        return SL_ERR_CORRUPT;
+    }
+    int rc = 0;
+    if (v) {
+        c->nkv = 0;
+        c->raw.len = 0;
+        take_kv(c, sl_buf_slice(&key), (sl_slice){(const uint8_t *)v, vlen});
+        free(v);
+        sl_rd rd;
+        sl_rd_init(&rd, c->part.ptr + 12, c->part.len - 12);
+        c->pkvals.len = 0;
+        for (size_t i = 0; i < t->npk; i++) {
+            c->pkoff[i] = c->pkvals.len;
+            if (sl__key_get_escaped(&rd, &c->pkvals)) rc = SL_ERR_CORRUPT;
+        }
+        c->pkoff[t->npk] = c->pkvals.len;
+        c->token = (int64_t)sl__token_key((int64_t)sl_get_be64(c->part.ptr + 4));
+        c->vals.len = 0;
+        reset_row_cells(c, c->cells, c->voff);
+        reset_row_cells(c, c->statcells, c->statoff);
+        if (!rc && assemble(c, c->part.len + 1, SL_NO_TS, false, &c->vals, c->voff, c->cells)) {
+            finish_row(c, NULL, 0, false);
+            *row = &c->row;
+            rc = 1;
+        }
+    }
+    sl_buf_free(&key);
+    return rc;
+}
+
 int sl_store_cursor_next(sl_store_cursor *c, const sl_store_row **row)
 {
     *row = NULL;
+    if (c->point) return point_next(c, row);
     for (;;) {
         if (c->done) return 0;
         if (!c->in_part) {
@@ -666,10 +716,17 @@ static int cursor_open(sl_store *s, const sl_cql_table *t, const sl_store_read *
             sl_buf_put_be64(&c->upper, sl__token_key(rd->token_max + 1));
         }
     }
-    c->ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(c->ro, (const char *)c->lower.ptr, c->lower.len);
-    rocksdb_readoptions_set_iterate_upper_bound(c->ro, (const char *)c->upper.ptr, c->upper.len);
-    c->it = rocksdb_create_iterator_cf(sl__store_db(s), c->ro, sl__store_cf(s));
+    c->point = c->single && t->nck == 0 && !c->after.len && cap_col < 0;
+    for (size_t i = 0; c->point && i < t->ncolumns; i++)
+        if (sl_cql_dtype_is_multicell(t->columns[i].type)) c->point = false;
+    if (!c->point) {
+        c->ro = rocksdb_readoptions_create();
+        rocksdb_readoptions_set_iterate_lower_bound(c->ro, (const char *)c->lower.ptr,
+                                                    c->lower.len);
+        rocksdb_readoptions_set_iterate_upper_bound(c->ro, (const char *)c->upper.ptr,
+                                                    c->upper.len);
+        c->it = rocksdb_create_iterator_cf(sl__store_db(s), c->ro, sl__store_cf(s));
+    }
     if (rd->token_min > rd->token_max && !c->single) c->done = true;
     *out = c;
     return 0;
@@ -686,8 +743,8 @@ int sl_store_cursor_open(sl_store *s, const sl_cql_table *t, const sl_store_read
 void sl_store_cursor_close(sl_store_cursor *c)
 {
     if (!c) return;
-    rocksdb_iter_destroy(c->it);
-    rocksdb_readoptions_destroy(c->ro);
+    if (c->it) rocksdb_iter_destroy(c->it);
+    if (c->ro) rocksdb_readoptions_destroy(c->ro);
     sl_cql_table_release(c->t);
     sl_buf_free(&c->lower);
     sl_buf_free(&c->upper);

@@ -309,6 +309,32 @@ static void test_tombstones(void **state)
     sl_store_batch_cell(b, sl_cql_table_column(t, "v"), SL_SLICE_STR("99"));
     write_batch(f, b);
     expect(f, t, &rd2, "p=7 c1=9 c2=9 v='99'");
+
+    /* without clustering a partition is one key, read with one Get: the same semantics */
+    sl_cql_table *u = make_table(f, "t2u", "p int pk; v text regular; w int regular", NULL, NULL);
+    uint8_t wb[4];
+    sl_store_batch_row(b, u, &pp, NULL, 0, 10, 0);
+    sl_store_batch_marker(b);
+    sl_store_batch_cell(b, sl_cql_table_column(u, "v"), SL_SLICE_STR("x"));
+    sl_store_batch_cell(b, sl_cql_table_column(u, "w"), I32(5, wb));
+    write_batch(f, b);
+    expect(f, u, &rd2, "p=7 v='x' w=5");
+    sl_store_batch_row(b, u, &pp, NULL, 0, 11, 0);
+    sl_store_batch_partition_delete(b);
+    write_batch(f, b);
+    expect(f, u, &rd2, "");
+    sl_store_read scan = {0};
+    scan.token_min = INT64_MIN;
+    scan.token_max = INT64_MAX;
+    scan.now_s = rd2.now_s;
+    expect(f, u, &scan, "");
+    sl_store_batch_row(b, u, &pp, NULL, 0, 12, 30);
+    sl_store_batch_cell(b, sl_cql_table_column(u, "w"), I32(6, wb));
+    write_batch(f, b);
+    expect(f, u, &rd2, "p=7 w=6/ttl30");
+    expect(f, u, &scan, "p=7 w=6/ttl30");
+    rd2.now_s += 30;
+    expect(f, u, &rd2, "");
     sl_store_batch_free(b);
 }
 
