@@ -588,8 +588,14 @@ static int drop_table(exec_ctx *x, const sl_cql_drop *d, bool *sync, bool *notif
 static int truncate_table(exec_ctx *x, const sl_cql_drop *d, bool *sync)
 {
     an_ctx a = {x->e, x->plan, x->res, x->plan->keyspace};
-    sl_cql_table *t = an_table(&a, &d->name);
-    if (!t) return -1;
+    const char *ks = an_keyspace(&a, &d->name.ks);
+    if (!ks) return -1;
+    if (!sl_catalog_keyspace(x->e->cat, ks))
+        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks);
+    /* Valid until the next DDL: long enough for this call. */
+    const sl_cql_table *t = sl_catalog_table(x->e->cat, ks, d->name.name.name);
+    if (!t)
+        return exec_fail(x->res, SL_CQL_ERR_INVALID, "unconfigured table %s", d->name.name.name);
     if (t->is_system || is_reserved_keyspace(t->keyspace))
         return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
                          t->keyspace);

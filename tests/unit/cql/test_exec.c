@@ -1122,6 +1122,87 @@ static void test_describe(void **state)
     sl_cql_result_free(r);
 }
 
+static void test_static_and_more(void **state)
+{
+    (void)state;
+    schema_ks();
+    ok("CREATE TABLE st (k int, c int, s text static, v int, PRIMARY KEY (k, c))");
+    /* A partition with only its static part: one row, clustering columns null. */
+    ok("INSERT INTO st (k, s) VALUES (1, 'only static')");
+    rows("SELECT k, c, s, v FROM st WHERE k = 1", "1|null|only static|null");
+    rows("SELECT k, c FROM st WHERE k = 1 AND c = 0", "");
+    ok("INSERT INTO st (k, c, v) VALUES (1, 0, 10)");
+    ok("INSERT INTO st (k, c, v) VALUES (1, 1, 11)");
+    rows("SELECT c, s, v FROM st WHERE k = 1", "0|only static|10\n1|only static|11");
+    ok("UPDATE st SET s = 'shared' WHERE k = 1");
+    rows("SELECT c, s FROM st WHERE k = 1", "0|shared\n1|shared");
+    rows("SELECT DISTINCT k, s FROM st", "1|shared");
+    rows("UPDATE st SET s = 'cas' WHERE k = 1 IF s = 'shared'", "true");
+    rows("SELECT s FROM st WHERE k = 1 LIMIT 1", "cas");
+    err("INSERT INTO st (k, c, s) VALUES (2, 0, 'x') IF s = 'y'", SL_CQL_ERR_SYNTAX, NULL);
+    /* IN on clustering with a slice on the next column, token EQ, LIMIT as a marker. */
+    ok("CREATE TABLE g (k int, a int, b int, PRIMARY KEY (k, a, b))");
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            char q2[128];
+            snprintf(q2, sizeof q2, "INSERT INTO g (k, a, b) VALUES (1, %d, %d)", a, b);
+            ok(q2);
+        }
+    rows("SELECT a, b FROM g WHERE k = 1 AND a IN (0, 2) AND b > 0", "0|1\n0|2\n2|1\n2|2");
+    rows("SELECT a, b FROM g WHERE k = 1 AND a IN (0, 2) AND b > 0 ORDER BY a DESC",
+         "2|2\n2|1\n0|2\n0|1");
+    sl_cql_result *r = q("SELECT token(k) FROM g WHERE k = 1 LIMIT 1");
+    char *tok = rows_text(r);
+    sl_cql_result_free(r);
+    char q3[160];
+    snprintf(q3, sizeof q3, "SELECT count(*) FROM g WHERE token(k) = %s", tok);
+    rows(q3, "9");
+    free(tok);
+    sl_cql_value lim[2] = {VI(1), VI(4)};
+    r = qv("SELECT a, b FROM g WHERE k = ? LIMIT ?", lim, 2, 0, SL_SLICE_NULL);
+    assert_int_equal(r->row_count, 4);
+    sl_cql_result_free(r);
+    /* Time functions. */
+    ok("CREATE TABLE tl (k int, t timeuuid, PRIMARY KEY (k, t))");
+    ok("INSERT INTO tl (k, t) VALUES (1, minTimeuuid('2020-01-01 00:00:00+0000'))");
+    ok("INSERT INTO tl (k, t) VALUES (1, now())");
+    rows("SELECT toDate(t), toUnixTimestamp(t) FROM tl WHERE k = 1 LIMIT 1",
+         "2020-01-01|1577836800000");
+    rows("SELECT count(*) FROM tl WHERE k = 1 AND t > maxTimeuuid('2021-01-01 00:00:00+0000')",
+         "1");
+    /* INSERT JSON with DEFAULT UNSET keeps the other columns. */
+    ok("CREATE TABLE js (k int PRIMARY KEY, a text, b text)");
+    ok("INSERT INTO js (k, a, b) VALUES (1, 'a', 'b')");
+    ok("INSERT INTO js JSON '{\"k\": 1, \"a\": \"A\"}' DEFAULT UNSET");
+    rows("SELECT a, b FROM js", "A|b");
+    ok("INSERT INTO js JSON '{\"k\": 1, \"a\": \"A2\"}'");
+    rows("SELECT a, b FROM js", "A2|null");
+    /* ALTER KEYSPACE */
+    ok("ALTER KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3} "
+       "AND durable_writes = false");
+    rows("SELECT durable_writes, replication FROM system_schema.keyspaces WHERE keyspace_name = "
+         "'ks'",
+         "false|{'class': 'org.apache.cassandra.locator.SimpleStrategy', 'replication_factor': "
+         "'3'}");
+    err("ALTER KEYSPACE system WITH durable_writes = true", SL_CQL_ERR_UNAUTHORIZED, NULL);
+    /* A prepared TRUNCATE runs again and again. */
+    sl_cql_result *pr = sl_cql_prepare(eng, sess, SL_SLICE_STR("TRUNCATE js"));
+    uint8_t id[16];
+    memcpy(id, pr->id, 16);
+    sl_cql_result_free(pr);
+    for (int i = 0; i < 3; i++) {
+        sl_cql_query qq;
+        memset(&qq, 0, sizeof qq);
+        qq.id = (sl_slice){id, 16};
+        r = NULL;
+        sl_cql_execute(eng, sess, &qq, on_done, &r);
+        wait_result(&r);
+        assert_int_equal(r->kind, SL_CQL_RESULT_VOID);
+        sl_cql_result_free(r);
+    }
+    rows("SELECT * FROM js", "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1140,6 +1221,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_system_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_and_more, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
