@@ -175,7 +175,8 @@ typedef struct cfilter {
     int32_t gc;
     bool known;
     int64_t part_del;
-    sl_buf rts; /* [u16 lolen][lo][u16 hilen][hi][i64 ts] */
+    sl_buf rts;  /* [u16 lolen][lo][u16 hilen][hi][i64 ts] */
+    sl_buf live; /* bitmap of the table's column ids: cells of other (dropped) ids go */
     /* current row (P 0x20 C or P 0x10) */
     sl_buf row;
     int64_t row_del;
@@ -191,6 +192,7 @@ static void cf_destroy(void *st)
     cfilter *f = st;
     sl_buf_free(&f->out);
     sl_buf_free(&f->part);
+    sl_buf_free(&f->live);
     sl_buf_free(&f->rts);
     sl_buf_free(&f->row);
     sl_buf_free(&f->scratch);
@@ -243,6 +245,11 @@ static bool cf_parse(const sl_cql_table *t, sl_slice key, size_t *p_len, uint8_t
     return true;
 }
 
+static bool cf_live_col(const cfilter *f, uint16_t id)
+{
+    return (size_t)id / 8 < f->live.len && (f->live.ptr[id / 8] >> (id % 8) & 1);
+}
+
 static int64_t cf_rt_cover(cfilter *f, sl_slice c)
 {
     int64_t best = SL_NO_TS;
@@ -289,6 +296,11 @@ static unsigned char cf_filter(void *st, int level, const char *k, size_t klen, 
         if (e && cf_parse(e->t, key, &p_len, &region, &row_len, &f->scratch)) {
             f->known = true;
             f->gc = e->t->gc_grace_seconds;
+            f->live.len = 0;
+            uint8_t *bits = sl_buf_extend(&f->live, (size_t)e->t->next_column_id / 8 + 1);
+            memset(bits, 0, f->live.len);
+            for (size_t i = 0; i < e->t->ncolumns; i++)
+                bits[e->t->columns[i].id / 8] |= (uint8_t)(1u << (e->t->columns[i].id % 8));
         }
         uv_mutex_unlock(&f->s->reg_mu);
         if (!f->known) return 0; /* unknown table or key: never guess */
@@ -352,7 +364,7 @@ static unsigned char cf_filter(void *st, int level, const char *k, size_t klen, 
                 f->coll_col[f->ncoll] = r->col[i];
                 f->coll_ts[f->ncoll++] = c->ts;
             }
-            if (c->ts <= shadow || purgeable(c, now, f->gc)) {
+            if (c->ts <= shadow || purgeable(c, now, f->gc) || !cf_live_col(f, r->col[i])) {
                 dirty = true;
                 continue;
             }
@@ -396,6 +408,7 @@ static unsigned char cf_filter(void *st, int level, const char *k, size_t klen, 
     int64_t shadow = SL_MAX(region == SK_STATIC ? f->part_del : cover, f->row_del);
     if (key.len >= row_len + 3 && key.ptr[row_len] == SK_ELEM) {
         uint16_t col = sl_get_be16(key.ptr + row_len + 1);
+        if (!cf_live_col(f, col)) return 1; /* a dropped column's element */
         for (size_t i = 0; i < f->ncoll; i++)
             if (f->coll_col[i] == col) shadow = SL_MAX(shadow, f->coll_ts[i]);
     }
@@ -569,14 +582,30 @@ void sl_store_stats_get(sl_store *s, sl_store_stats *out)
 
 /* ---- full compaction ---- */
 
-static int compact_all(sl_store *s, sl_buf *err)
+/* A full compaction: flush the memtables, then compact everything with the bottommost level
+ * forced, so every file is rewritten through the purge filter in one compaction. RocksDB
+ * filters values, not merge operands: a key still made only of operands is merged into a
+ * value by one pass and purged by the next, so callers wanting everything purged now run two
+ * passes; the periodic compactor runs one (by then most keys are values). */
+static int compact_all(sl_store *s, int passes, sl_buf *err)
 {
+    char *e = NULL;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush_cf(s->db, fo, s->cf_data, &e);
+    rocksdb_flushoptions_destroy(fo);
+    if (e) {
+        if (err) sl_buf_printf(err, "flush before compaction failed in %s: %s", s->dir, e);
+        SL_WARN("cql", "flush before compaction failed in %s: %s", s->dir, e);
+        free(e);
+        return -EIO;
+    }
     rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
     rocksdb_compactoptions_set_exclusive_manual_compaction(co, 1);
     rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
-    rocksdb_compact_range_cf_opt(s->db, s->cf_data, co, NULL, 0, NULL, 0);
+    for (int i = 0; i < passes; i++)
+        rocksdb_compact_range_cf_opt(s->db, s->cf_data, co, NULL, 0, NULL, 0);
     rocksdb_compactoptions_destroy(co);
-    (void)err;
     return 0;
 }
 
@@ -590,7 +619,7 @@ static void compactor(void *arg)
             continue;
         uv_mutex_unlock(&s->mu);
         SL_DEBUG("cql", "full compaction of %s", s->dir);
-        compact_all(s, NULL);
+        compact_all(s, 1, NULL);
         uv_mutex_lock(&s->mu);
     }
     uv_mutex_unlock(&s->mu);
@@ -598,7 +627,7 @@ static void compactor(void *arg)
 
 int sl_store_compact(sl_store *s, sl_buf *err)
 {
-    return compact_all(s, err);
+    return compact_all(s, 2, err);
 }
 
 /* ---- open / close ---- */

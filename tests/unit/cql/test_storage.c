@@ -714,6 +714,52 @@ static void test_compaction_purges(void **state)
     sl_buf_free(&err);
 }
 
+/* ALTER TABLE DROP hides a column at once; a full compaction then removes its cells and
+ * elements, and a column added back under the same name starts empty. */
+static void test_dropped_columns(void **state)
+{
+    fx *f = *state;
+    sl_cql_table *t = make_table(f, "td",
+                                 "p int pk; a text regular; l list<int> regular; "
+                                 "b text regular",
+                                 NULL, NULL);
+    sl_buf v = SL_BUF_INIT, err = SL_BUF_INIT;
+    bool nul;
+    assert_int_equal(sl_cql_value_parse_literal(sl_cql_table_column(t, "l")->type,
+                                                SL_SLICE_STR("[1, 2, 3]"), "l", &v, &nul, &err),
+                     0);
+    sl_store_batch *b = sl_store_batch_new(f->s);
+    for (int i = 0; i < 10; i++) {
+        uint8_t pb[4];
+        sl_slice p = I32(i, pb);
+        sl_store_batch_row(b, t, &p, NULL, 0, 10, 0);
+        sl_store_batch_marker(b);
+        sl_store_batch_cell(b, sl_cql_table_column(t, "a"), SL_SLICE_STR("dropped soon"));
+        sl_store_batch_cell(b, sl_cql_table_column(t, "b"), SL_SLICE_STR("kept"));
+        sl_store_batch_cell(b, sl_cql_table_column(t, "l"), sl_buf_slice(&v));
+    }
+    write_batch(f, b);
+    uint32_t sid = t->storage_id;
+    assert_int_equal(raw_keys(f, sid), 10 + 30);
+    assert_int_equal(sl_catalog_alter_drop(f->c, "ks", "td", "a", &err), 0);
+    assert_int_equal(sl_catalog_alter_drop(f->c, "ks", "td", "l", &err), 0);
+    t = sl_catalog_table(f->c, "ks", "td");
+    uint8_t pb[4];
+    sl_slice p = I32(3, pb);
+    sl_store_read rd = part_read(&p);
+    expect(f, t, &rd, "p=3 b='kept'");
+    assert_int_equal(sl_store_compact(f->s, &err), 0);
+    assert_int_equal(raw_keys(f, sid), 10);
+    sl_cql_dtype *tx = T("text");
+    assert_int_equal(sl_catalog_alter_add(f->c, "ks", "td", "a", tx, false, &err), 0);
+    sl_cql_dtype_release(tx);
+    t = sl_catalog_table(f->c, "ks", "td");
+    expect(f, t, &rd, "p=3 b='kept'");
+    sl_store_batch_free(b);
+    sl_buf_free(&v);
+    sl_buf_free(&err);
+}
+
 typedef struct sync_ctx {
     int done;
     int rc_sum;
@@ -886,6 +932,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collections_counters_static, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_purges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_durability, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compactor_lifecycle, setup, teardown),
