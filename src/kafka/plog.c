@@ -964,6 +964,14 @@ const char *sl_plog_dir(const sl_plog *l)
     return l->dir;
 }
 
+bool sl_plog_dir_is_log(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/" CKPT_NAME, dir);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Append */
 
 /* Makes a new active segment at the end offset. The old one is made durable first, with its

@@ -44,6 +44,9 @@ int sl_plog_destroy(sl_plog *l);
 void sl_plog_keep(sl_plog *l);
 void sl_plog_release(sl_plog *l);
 const char *sl_plog_dir(const sl_plog *l);
+/* True when dir holds a partition log made by sl_plog_open (its recovery-point file), so that a
+ * directory a log did not make is never taken for one and deleted. */
+bool sl_plog_dir_is_log(const char *dir);
 
 int64_t sl_plog_start_offset(const sl_plog *l); /* log start offset (earliest) */
 int64_t sl_plog_end_offset(const sl_plog *l);   /* next offset to be assigned (high watermark) */

@@ -1,6 +1,7 @@
 /* topics.c: the topic registry, topics.json, per-topic configs and producer ids (topics.h). */
 #include "kafka/topics.h"
 #include "core/log.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -556,6 +557,92 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+/* The partition index of a directory named "<valid topic>-<index>", with the topic name's
+ * length in *name_len; -1 for any other name. */
+static int32_t partition_dir_index(const char *name, size_t *name_len)
+{
+    const char *dash = strrchr(name, '-');
+    if (!dash || dash == name || !dash[1] || strlen(dash + 1) > 5) return -1;
+    if (dash[1] == '0' && dash[2]) return -1;
+    int32_t v = 0;
+    for (const char *p = dash + 1; *p; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *name_len = (size_t)(dash - name);
+    if (v >= KAFKA_MAX_PARTITIONS ||
+        !kafka_topic_name_valid((sl_slice){(const uint8_t *)name, *name_len}))
+        return -1;
+    return v;
+}
+
+/* Removes a flat partition directory (a log's files and producer snapshots). */
+static int remove_flat_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT && !rc) rc = -errno;
+    }
+    closedir(d);
+    if (!rc && rmdir(path)) rc = -errno;
+    return rc;
+}
+
+/* Startup hygiene. A partition directory whose topic topics.json does not list (or whose index
+ * is past the topic's partition count) was left by a DeleteTopics or CreateTopics cut short by
+ * a crash: topics.json is rewritten before a deletion removes the logs and after a creation
+ * made them, so in both cases nobody was told the data exists. It is removed, with a warning.
+ * A directory of that shape that no partition log made is not ours: it is reported and kept. */
+static void orphans_sweep(kafka_topics *t)
+{
+    DIR *d = opendir(t->dir);
+    if (!d) return;
+    size_t removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t nlen;
+        int32_t index = partition_dir_index(de->d_name, &nlen);
+        if (index < 0) continue;
+        kafka_topic *tp = kafka_topics_find_any(t, (sl_slice){(const uint8_t *)de->d_name, nlen});
+        if (tp && index < tp->nparts) continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", t->dir, de->d_name);
+        struct stat st;
+        if (stat(path, &st) || !S_ISDIR(st.st_mode)) continue;
+        if (!sl_plog_dir_is_log(path)) {
+            SL_WARN("kafka",
+                    "%s: not a partition of any topic in " TOPICS_FILE
+                    " and not a partition log; leaving it alone",
+                    path);
+            continue;
+        }
+        int rc = remove_flat_dir(path);
+        if (rc)
+            SL_WARN("kafka",
+                    "%s: orphaned partition directory (not in " TOPICS_FILE
+                    "): removing it failed: %s",
+                    path, sl_strerror(rc));
+        else
+            SL_WARN("kafka",
+                    "%s: removed orphaned partition directory (not in " TOPICS_FILE
+                    ", left by a topic deletion or creation cut short)",
+                    path);
+        removed += rc == 0;
+    }
+    closedir(d);
+    if (removed) {
+        int dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+}
+
 int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics **out)
 {
     int rc = mkdir_p(dir);
@@ -573,6 +660,7 @@ int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics
         kafka_topics_close(t);
         return rc;
     }
+    orphans_sweep(t);
     *out = t;
     return 0;
 }

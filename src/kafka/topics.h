@@ -68,7 +68,9 @@ typedef struct kafka_cfg_kv {
 bool kafka_topic_name_valid(sl_slice name);
 
 /* Loads DIR/topics.json and opens every partition with its producer state; cfg gives the
- * defaults for topic configs and is borrowed for the registry's lifetime. */
+ * defaults for topic configs and is borrowed for the registry's lifetime. Partition logs in DIR
+ * that topics.json does not list (a deletion or creation cut short) are removed, with a
+ * warning; directories that are not partition logs are reported and kept. */
 int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics **out);
 /* Writes producer snapshots (fsynced) and closes every log. */
 void kafka_topics_close(kafka_topics *t);

@@ -247,7 +247,8 @@ static void test_producer_state_rebuilt(void **state)
 }
 
 /* A directory left by a topic whose deletion was cut short (topics.json rewritten, the logs not
- * yet removed) must not leak its records into a new topic of the same name. */
+ * yet removed) is removed at the next open, so it never leaks its records into a new topic of
+ * the same name; a directory of the same shape that is not a partition log is kept. */
 static void test_stale_directory_wiped(void **state)
 {
     (void)state;
@@ -268,8 +269,16 @@ static void test_stale_directory_wiped(void **state)
     assert_non_null(f);
     fputs("{\"version\": 1, \"topics\": []}\n", f);
     fclose(f);
+    char foreign[128], stale[128];
+    snprintf(foreign, sizeof(foreign), "%s/foreign-0", dir);
+    assert_int_equal(mkdir(foreign, 0755), 0);
+    snprintf(stale, sizeof(stale), "%s/st-0", dir);
+    struct stat st;
+    assert_int_equal(stat(stale, &st), 0);
     assert_int_equal(kafka_topics_open(dir, &cfg, &t), 0);
     assert_null(kafka_topics_find(t, S("st")));
+    assert_int_not_equal(stat(stale, &st), 0);
+    assert_int_equal(stat(foreign, &st), 0);
     assert_int_equal(kafka_topics_create(t, S("st"), 1, NULL, 0, false, NULL, msg, sizeof(msg)),
                      KAFKA_ERR_NONE);
     p = kafka_topics_partition(t, S("st"), 0);
