@@ -1,5 +1,6 @@
-/* test_crc32c.c: CRC-32C against the check value and the RFC 3720 B.4 vectors, on both the
- * SSE4.2 and the slicing-by-8 paths, plus incremental use and agreement on random data. */
+/* test_crc32c.c: CRC-32C against the check value and the RFC 3720 B.4 vectors, on the
+ * slicing-by-8, single-stream SSE4.2 and interleaved SSE4.2+PCLMULQDQ paths, plus incremental
+ * use and agreement on random data. */
 #include "core/crc32c.h"
 #include "core/crc32c_int.h"
 
@@ -77,6 +78,72 @@ static void test_hw_vectors(void **state)
     check_vectors(sl__crc32c_hw);
 }
 
+static void test_hw3_vectors(void **state)
+{
+    (void)state;
+    if (!sl__crc32c_hw3_available()) skip();
+    check_vectors(sl__crc32c_hw3);
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return *x;
+}
+
+/* The interleaved path against the bitwise reference and the single-stream paths: every length
+ * 0..4096 at a random alignment and with a random starting CRC. Lengths cross the three-way
+ * thresholds (768 and 3 x 256 multiples) and the 8-byte head and tail loops. */
+static void test_hw3_agrees(void **state)
+{
+    (void)state;
+    if (!sl__crc32c_hw3_available()) skip();
+    enum { MAXLEN = 4096, SLACK = 64 };
+    uint8_t *data = malloc(MAXLEN + SLACK);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < MAXLEN + SLACK; i++)
+        data[i] = (uint8_t)xorshift(&x);
+    for (size_t n = 0; n <= MAXLEN; n++) {
+        size_t off = (size_t)(xorshift(&x) % SLACK);
+        uint32_t init = n % 3 ? (uint32_t)xorshift(&x) : 0;
+        const uint8_t *p = data + off;
+        uint32_t want = crc_bitwise(init, p, n);
+        assert_int_equal(sl__crc32c_hw3(init, p, n), want);
+        assert_int_equal(sl__crc32c_hw(init, p, n), want);
+        assert_int_equal(sl__crc32c_sw(init, p, n), want);
+        assert_int_equal(sl_crc32c(init, p, n), want);
+    }
+    free(data);
+}
+
+/* Long buffers use 3 x 8 KiB parts before the 3 x 256 B ones: sizes around those multiples,
+ * and incremental use split at random points. */
+static void test_hw3_long(void **state)
+{
+    (void)state;
+    if (!sl__crc32c_hw3_available()) skip();
+    size_t cap = 3 * 8192 * 5 + 3 * 256 * 3 + 64;
+    uint8_t *data = malloc(cap);
+    uint64_t x = 0xD1B54A32D192ED03ull;
+    for (size_t i = 0; i < cap; i++)
+        data[i] = (uint8_t)xorshift(&x);
+    const size_t base[] = {3 * 8192, 3 * 8192 * 2, 3 * 8192 * 5, 3 * 8192 + 3 * 256,
+                           3 * 8192 * 2 + 3 * 256 * 3};
+    for (size_t b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
+        for (int d = -9; d <= 9; d++) {
+            size_t n = base[b] + (size_t)(d * 7), off = (size_t)(xorshift(&x) % 16);
+            if (n + off > cap) continue;
+            uint32_t want = sl__crc32c_sw(0, data + off, n);
+            assert_int_equal(sl__crc32c_hw3(0, data + off, n), want);
+            size_t cut = (size_t)(xorshift(&x) % (n + 1));
+            assert_int_equal(
+                sl__crc32c_hw3(sl__crc32c_hw3(0, data + off, cut), data + off + cut, n - cut),
+                want);
+        }
+    }
+    free(data);
+}
+
 /* Every length 0..300 at every alignment 0..15, and every split point of incremental use, must
  * agree across the implementations: this exercises the head, body and tail loops. */
 static void test_paths_agree(void **state)
@@ -114,6 +181,7 @@ static void test_large_buffer(void **state)
     uint32_t want = crc_bitwise(0, p, n);
     assert_int_equal(sl__crc32c_sw(0, p, n), want);
     assert_int_equal(sl_crc32c(0, p, n), want);
+    if (sl__crc32c_hw3_available()) assert_int_equal(sl__crc32c_hw3(0, p, n), want);
     free(p);
 }
 
@@ -123,6 +191,8 @@ int main(void)
         cmocka_unit_test(test_reference_vectors), cmocka_unit_test(test_dispatch_vectors),
         cmocka_unit_test(test_sw_vectors),        cmocka_unit_test(test_hw_vectors),
         cmocka_unit_test(test_paths_agree),       cmocka_unit_test(test_large_buffer),
+        cmocka_unit_test(test_hw3_vectors),       cmocka_unit_test(test_hw3_agrees),
+        cmocka_unit_test(test_hw3_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
