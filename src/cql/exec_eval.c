@@ -148,8 +148,27 @@ int ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_slice a
     }
 }
 
+/* token() over partition key values (a token relation's bound): their Murmur3 token. */
+static int ev_token(exec_ctx *x, const pterm *t, evalue *out)
+{
+    sl_slice comps[16];
+    if (t->nsub > SL_ARRAY_LEN(comps))
+        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Too many key parts");
+    for (uint32_t i = 0; i < t->nsub; i++) {
+        evalue ev;
+        if (ev_term(x, t->sub[i], &ev) != 0) return -1;
+        if (ev.unset || !ev.v.ptr)
+            return exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Invalid null or unset value in call to function token");
+        comps[i] = ev.v;
+    }
+    out->v = be64_slice(x, sl_cql_token(comps, t->nsub));
+    return 0;
+}
+
 static int ev_func(exec_ctx *x, const pterm *t, evalue *out)
 {
+    if (t->fn == FN_TOKEN) return ev_token(x, t, out);
     evalue arg = {SL_SLICE_NULL, false};
     if (t->nsub == 1) {
         if (ev_term(x, t->sub[0], &arg) != 0) return -1;

@@ -261,6 +261,35 @@ static pfilter *add_filter(an_ctx *a, select_plan *sp, uint32_t *cap)
     return f;
 }
 
+/* The bound of a token relation: a bigint, or token() over values of the partition key, as in
+ * Cassandra's WHERE token(k) > token(5). */
+static pterm *an_token_bound(an_ctx *a, const sl_cql_table *t, const sl_cql_term *v)
+{
+    const fn_def *fd = v->kind == SL_CQL_TERM_FUNC ? exec_fn_lookup(&v->u.func.name) : NULL;
+    if (!fd || fd->fn != FN_TOKEN)
+        return an_term(a, v, sl_cql_dtype_prim(SL_CQL_BIGINT), t->keyspace, t->name,
+                       "partition key token");
+    if (v->u.func.n_args != t->npk) {
+        exec_fail(a->res, SL_CQL_ERR_INVALID,
+                  "Invalid number of arguments in call to function system.token: %zu required "
+                  "but %u provided",
+                  t->npk, v->u.func.n_args);
+        return NULL;
+    }
+    pterm *p = an_alloc(a, sizeof *p);
+    p->kind = PT_FUNC;
+    p->fn = FN_TOKEN;
+    p->type = sl_cql_dtype_prim(SL_CQL_BIGINT);
+    p->nsub = (uint32_t)t->npk;
+    p->sub = an_alloc(a, t->npk * sizeof *p->sub);
+    for (size_t k = 0; k < t->npk; k++) {
+        p->sub[k] =
+            an_term(a, v->u.func.args[k], t->pk[k]->type, t->keyspace, t->name, t->pk[k]->name);
+        if (!p->sub[k]) return NULL;
+    }
+    return p;
+}
+
 static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
 {
     const sl_cql_table *t = sp->table;
@@ -282,8 +311,7 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
                 sl_buf_free(&b);
                 return -1;
             }
-            pterm *v = an_term(a, rel->value, sl_cql_dtype_prim(SL_CQL_BIGINT), t->keyspace,
-                               t->name, "partition key token");
+            pterm *v = an_token_bound(a, t, rel->value);
             if (!v) return -1;
             switch (rel->op) {
             case SL_CQL_OP_EQ:

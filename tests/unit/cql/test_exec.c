@@ -519,6 +519,10 @@ static void test_composite_and_token(void **state)
     col_names(r, "system.token(a, b),a");
     sl_cql_result_free(r);
     err("SELECT * FROM cp WHERE token(b, a) > 0", SL_CQL_ERR_INVALID, "partition key order");
+    /* A bound given as token() of key values, as in Cassandra. */
+    rows("SELECT v FROM cp WHERE token(a, b) = token(2, 'x')", "20\n21");
+    err("SELECT v FROM cp WHERE token(a, b) > token(2)", SL_CQL_ERR_INVALID,
+        "system.token: 2 required but 1 provided");
     err("INSERT INTO cp (a, c, v) VALUES (1, 1, 1)", SL_CQL_ERR_INVALID,
         "Some partition key parts are missing: b");
     err("INSERT INTO cp (a, b, v) VALUES (1, 'x', 1)", SL_CQL_ERR_INVALID,
