@@ -124,14 +124,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (off < size) {
         ssize_t fl = sl_cql_frame_len(data + off, size - off);
         sl_cql_header h;
-        if (fl == SL_ERR_PARSE && data[off] == SL_CQL_VERSION_RESP &&
-            size - off >= SL_CQL_HEADER_LEN) {
+        if (fl == SL_CQL_HEADER_LEN && data[off] == SL_CQL_VERSION_RESP) {
             /* A response, as a client decodes it. */
             sl_cql_header_read(data + off, &h);
             if (h.length > size - off - SL_CQL_HEADER_LEN) break;
             fl = (ssize_t)(SL_CQL_HEADER_LEN + h.length);
         } else if (fl == SL_AGAIN || fl < 0) {
-            sl_cql_header_stream(data + off, size - off);
+            break;
+        } else if (data[off] != SL_CQL_VERSION) {
+            /* Another version: the server reads only the stream id, then refuses and closes. */
+            if (fl != 4 && fl != SL_CQL_HEADER_LEN) __builtin_trap();
+            sl_cql_header_stream(data + off, (size_t)fl);
             break;
         } else {
             if ((size_t)fl > size - off) break;

@@ -9,5 +9,7 @@ const sl_command sl_commands[] = {
      "topic [--kafka BOOTSTRAP] list | create T | describe T | produce T | consume T"},
     {"cql", sl_cmd_cql,
      "cql [HOST:PORT] [-u USER -p PASS] [-k KS] [-e STATEMENT] [-f FILE]   (a cqlsh-like shell)"},
+    {"store", sl_cmd_store,
+     "store [--listen HOST:PORT] [--data-dir DIR] [--auth on|off] [--user U --password P]"},
     {NULL, NULL, NULL},
 };

@@ -17,5 +17,7 @@ int sl_cmd_topic(int argc, char **argv);
 int sl_cmd_broker(int argc, char **argv);
 /* `sluice cql`: a cqlsh-like shell over the CQL client. */
 int sl_cmd_cql(int argc, char **argv);
+/* `sluice store`: the CQL-compatible store. */
+int sl_cmd_store(int argc, char **argv);
 
 #endif

@@ -13,12 +13,12 @@
 ssize_t sl_cql_frame_len(const uint8_t *p, size_t avail)
 {
     if (avail == 0) return SL_AGAIN;
-    /* Any other version byte is refused at once, as Cassandra does before the header is whole
-     * (v1/v2 headers are shorter); the first 4 bytes still carry the stream id to answer on. */
-    if (p[0] != SL_CQL_VERSION) {
-        if (avail < 4) return SL_AGAIN;
-        return SL_ERR_PARSE;
-    }
+    /* Any other version is refused at once, as Cassandra does before the header is whole (v1/v2
+     * headers are shorter): the first 4 bytes carry the stream id to answer on. A v4 header with
+     * the response bit is refused whole, so the answer can name its opcode. */
+    if (p[0] == (SL_CQL_VERSION | 0x80))
+        return avail < SL_CQL_HEADER_LEN ? SL_AGAIN : SL_CQL_HEADER_LEN;
+    if (p[0] != SL_CQL_VERSION) return avail < 4 ? SL_AGAIN : 4;
     if (avail < SL_CQL_HEADER_LEN) return SL_AGAIN;
     uint32_t len = sl_get_be32(p + 5);
     if (len > INT32_MAX) return SL_ERR_PARSE;

@@ -124,9 +124,11 @@ typedef struct sl_cql_header {
 
 /* Header. */
 
-/* sl_server frame_len for CQL v4: 9 + body length. Returns SL_AGAIN until the header is known
- * and SL_ERR_PARSE for a version byte other than 0x04 (wrong version or the response bit),
- * decided from the first 4 bytes so the error can echo the stream, and for a negative length. */
+/* sl_server frame_len for CQL v4: 9 + body length, SL_AGAIN until the header is known, and
+ * SL_ERR_PARSE for a negative length. A version byte other than 0x04 is not followed further:
+ * another version is returned as a 4-byte "frame" (enough for its stream id, and decided before
+ * a v1/v2 header, which is shorter, would be whole), a v4 header with the response bit as a
+ * 9-byte one, so the frame handler can answer the refusal a driver steps down on, and close. */
 ssize_t sl_cql_frame_len(const uint8_t *p, size_t avail);
 /* Reads a header from 9 bytes. */
 void sl_cql_header_read(const uint8_t *p, sl_cql_header *h);
