@@ -13,6 +13,12 @@
  *                  a stale record only makes recovery verify more) after every sync, at roll
  *                  and at a clean close, where it covers the whole file.
  *
+ * Descriptors: a log holds three (its directory, the recovery point, the active segment's log
+ * file) plus, while old data is read, the log file of the last closed segment read. Index files
+ * are opened only to be written (once per IDX_FLUSH entries), synced or read, so an idle
+ * partition costs three descriptors however many segments it has; the active segment's index
+ * files appear at its first index flush.
+ *
  * Recovery trusts closed segments (roll fsyncs them and their indexes before creating the next
  * one) and verifies the active one from the last index entry at or before the recovery point,
  * or from its start when there is no usable recovery point. A clean restart therefore checks at
@@ -80,17 +86,18 @@ typedef struct seg {
     int64_t first_ts; /* first batch's max timestamp: time-based roll, as Kafka */
     int64_t created_ms;
     int64_t mtime_ms; /* closed segments without timestamps age by mtime, as Kafka */
-    int fd;           /* log; -1 until first needed for a closed segment */
-    int ifd, tfd;     /* index files, open only while active */
+    int fd;           /* log; -1 until first needed for a closed segment, which keeps it only
+                         while it is the last closed segment read (see segs_close_idle) */
     idx_ent *idx;
     uint32_t nidx, cidx, nidx_disk;
     tidx_ent *tidx;
     uint32_t ntidx, ctidx, ntidx_disk;
     bool idx_loaded; /* closed segments load their indexes on first use */
     int64_t since_idx;
-    int64_t wb_pos; /* writeback started up to here */
-    int refs;       /* worker pins, under l->mu */
-    bool dead;      /* removed from the log; freed when refs drops to 0 */
+    bool idx_unsynced; /* index files written since their last fdatasync */
+    int64_t wb_pos;    /* writeback started up to here */
+    int refs;          /* worker pins, under l->mu */
+    bool dead;         /* removed from the log; freed when refs drops to 0 */
 } seg;
 
 typedef struct rcache_ent {
@@ -176,21 +183,13 @@ static seg *seg_new(int64_t base)
     s->base = base;
     s->max_ts = s->first_ts = s->mtime_ms = -1;
     s->created_ms = sl_now_ms();
-    s->fd = s->ifd = s->tfd = -1;
+    s->fd = -1;
     return s;
-}
-
-static void seg_close_index_fds(seg *s)
-{
-    if (s->ifd >= 0) close(s->ifd);
-    if (s->tfd >= 0) close(s->tfd);
-    s->ifd = s->tfd = -1;
 }
 
 static void seg_free(seg *s)
 {
     if (s->fd >= 0) close(s->fd);
-    seg_close_index_fds(s);
     sl_free(s->idx);
     sl_free(s->tidx);
     sl_free(s);
@@ -249,41 +248,85 @@ static int64_t idx_lookup(const seg *s, uint32_t rel)
     return lo ? s->idx[lo - 1].pos : 0;
 }
 
-/* Writes index entries not yet on disk. Entries stay pending on failure and are retried at the
- * next flush; the log itself does not depend on them (recovery rebuilds what is missing). */
-static int seg_flush_index(sl_plog *l, seg *s)
+/* Opens one of a segment's index files for writing, creating it. */
+static int seg_open_index(sl_plog *l, const seg *s, const char *ext)
 {
-    if (s->ifd < 0) return 0;
+    char name[NAME_MAX_SEG];
+    seg_file(name, s->base, ext);
+    int fd = openat(l->dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int rc = -errno;
+        SL_WARN("kafka", "%s/%s: open: %s", l->dir, name, sl_strerror(rc));
+        return rc;
+    }
+    return fd;
+}
+
+/* Writes index entries not yet on disk (with create, also makes both files when nothing is
+ * pending). The files are opened only for the write, once per IDX_FLUSH entries, so that an
+ * idle partition holds no descriptor for them. Entries stay pending on failure and are retried
+ * at the next flush; the log itself does not depend on them (recovery rebuilds what is
+ * missing). */
+static int seg_flush_index(sl_plog *l, seg *s, bool create)
+{
+    bool pending = s->nidx_disk < s->nidx || s->ntidx_disk < s->ntidx;
+    if (!pending && !create) return 0;
+    int ifd = seg_open_index(l, s, "index");
+    if (ifd < 0) return ifd;
+    int tfd = seg_open_index(l, s, "timeindex");
+    if (tfd < 0) {
+        close(ifd);
+        return tfd;
+    }
+    int rc = 0;
     uint8_t buf[IDX_FLUSH * TIDX_ENT];
-    while (s->nidx_disk < s->nidx) {
+    while (!rc && s->nidx_disk < s->nidx) {
         uint32_t n = SL_MIN(s->nidx - s->nidx_disk, (uint32_t)IDX_FLUSH);
         for (uint32_t i = 0; i < n; i++) {
             sl_put_be32(buf + i * IDX_ENT, s->idx[s->nidx_disk + i].rel);
             sl_put_be32(buf + i * IDX_ENT + 4, s->idx[s->nidx_disk + i].pos);
         }
-        int rc = pwrite_full(s->ifd, buf, n * IDX_ENT, (int64_t)s->nidx_disk * IDX_ENT);
+        rc = pwrite_full(ifd, buf, n * IDX_ENT, (int64_t)s->nidx_disk * IDX_ENT);
         if (rc) {
             SL_WARN("kafka", "%s/%020" PRId64 ".index: write: %s", l->dir, s->base,
                     sl_strerror(rc));
-            return rc;
+            break;
         }
         s->nidx_disk += n;
     }
-    while (s->ntidx_disk < s->ntidx) {
+    while (!rc && s->ntidx_disk < s->ntidx) {
         uint32_t n = SL_MIN(s->ntidx - s->ntidx_disk, (uint32_t)IDX_FLUSH);
         for (uint32_t i = 0; i < n; i++) {
             sl_put_be64(buf + i * TIDX_ENT, (uint64_t)s->tidx[s->ntidx_disk + i].ts);
             sl_put_be32(buf + i * TIDX_ENT + 8, s->tidx[s->ntidx_disk + i].rel);
         }
-        int rc = pwrite_full(s->tfd, buf, n * TIDX_ENT, (int64_t)s->ntidx_disk * TIDX_ENT);
+        rc = pwrite_full(tfd, buf, n * TIDX_ENT, (int64_t)s->ntidx_disk * TIDX_ENT);
         if (rc) {
             SL_WARN("kafka", "%s/%020" PRId64 ".timeindex: write: %s", l->dir, s->base,
                     sl_strerror(rc));
-            return rc;
+            break;
         }
         s->ntidx_disk += n;
     }
-    return 0;
+    if (pending) s->idx_unsynced = true;
+    close(ifd);
+    close(tfd);
+    return rc;
+}
+
+/* fdatasync()s both index files of s (fsync covers the file, whichever descriptor asks). */
+static int seg_sync_index(sl_plog *l, seg *s)
+{
+    int rc = 0;
+    const char *ext[2] = {"index", "timeindex"};
+    for (int k = 0; k < 2 && !rc; k++) {
+        int fd = seg_open_index(l, s, ext[k]);
+        if (fd < 0) return fd;
+        rc = sync_fd(fd);
+        close(fd);
+    }
+    if (!rc) s->idx_unsynced = false;
+    return rc;
 }
 
 /* Reads a whole index file (NULL data and 0 when it is missing); returns bytes or -errno. */
@@ -533,9 +576,28 @@ static int seg_rebuild_closed(sl_plog *l, seg *s, const char *why)
     return 0;
 }
 
+/* Closes the log descriptor of every closed segment except keep, so that a partition holds at
+ * most one besides its active segment's: reads move through old segments in order. A segment
+ * the flusher still pins (it was active when a sync began) keeps its descriptor until a later
+ * call. Loop thread. */
+static void segs_close_idle(sl_plog *l, const seg *keep)
+{
+    for (size_t i = 0; i + 1 < l->nsegs; i++) {
+        seg *c = l->segs[i];
+        if (c == keep || c->fd < 0) continue;
+        uv_mutex_lock(&l->mu);
+        if (c->refs == 0) {
+            close(c->fd);
+            c->fd = -1;
+        }
+        uv_mutex_unlock(&l->mu);
+    }
+}
+
 /* Makes a closed segment readable: log open and indexes in memory. */
 static int seg_ready(sl_plog *l, seg *s)
 {
+    if (s->fd < 0) segs_close_idle(l, s);
     int rc = seg_open_log(l, s);
     if (rc || s->idx_loaded) return rc;
     bool missing;
@@ -630,24 +692,29 @@ static int64_t parse_seg_name(const char *name, const char *ext)
     return v;
 }
 
-/* Opens the three files of a new segment and makes its directory entry durable. */
+/* Creates the log file of a new segment and makes its directory entry durable. Its index files
+ * are made by the first index flush (an index file left by an earlier segment of that base is
+ * emptied here, as recovery would read it). */
 static int seg_create(sl_plog *l, seg *s)
 {
     char name[NAME_MAX_SEG];
-    const char *ext[3] = {"log", "index", "timeindex"};
-    int *fds[3] = {&s->fd, &s->ifd, &s->tfd};
-    for (int k = 0; k < 3; k++) {
+    seg_file(name, s->base, "log");
+    s->fd = openat(l->dfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s->fd < 0) {
+        int rc = -errno;
+        SL_ERROR("kafka", "%s/%s: create: %s", l->dir, name, sl_strerror(rc));
+        return rc;
+    }
+    const char *ext[2] = {"index", "timeindex"};
+    for (int k = 0; k < 2; k++) {
         seg_file(name, s->base, ext[k]);
-        *fds[k] = openat(l->dfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (*fds[k] < 0) {
+        if (unlinkat(l->dfd, name, 0) && errno != ENOENT) {
             int rc = -errno;
-            SL_ERROR("kafka", "%s/%s: create: %s", l->dir, name, sl_strerror(rc));
-            for (int j = 0; j < k; j++) {
-                close(*fds[j]);
-                *fds[j] = -1;
-                seg_file(name, s->base, ext[j]);
-                unlinkat(l->dfd, name, 0);
-            }
+            SL_ERROR("kafka", "%s/%s: remove: %s", l->dir, name, sl_strerror(rc));
+            close(s->fd);
+            s->fd = -1;
+            seg_file(name, s->base, "log");
+            unlinkat(l->dfd, name, 0);
             return rc;
         }
     }
@@ -760,16 +827,17 @@ static int seg_open_active(sl_plog *l, seg *s, const ckpt *ck)
 
     /* Bring the index files in line with memory: keep the good prefix, append the rest. */
     const char *ext[2] = {"index", "timeindex"};
-    int *fds[2] = {&s->ifd, &s->tfd};
     int64_t keep[2] = {(int64_t)k * IDX_ENT, (int64_t)tkeep * TIDX_ENT};
     for (int j = 0; j < 2; j++) {
-        seg_file(name, s->base, ext[j]);
-        *fds[j] = openat(l->dfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (*fds[j] < 0 || ftruncate(*fds[j], keep[j])) return -errno;
+        int fd = seg_open_index(l, s, ext[j]);
+        if (fd < 0) return fd;
+        rc = ftruncate(fd, keep[j]) ? -errno : 0;
+        close(fd);
+        if (rc) return rc;
     }
     s->nidx_disk = (uint32_t)(keep[0] / IDX_ENT);
     s->ntidx_disk = tkeep;
-    seg_flush_index(l, s);
+    seg_flush_index(l, s, false);
     if (missing) fsync(l->dfd);
 
     /* What was verified may sit only in the page cache (the process died, the OS did not):
@@ -932,6 +1000,7 @@ int sl_plog_open(const char *dir, const sl_plog_opts *opts, sl_plog **out)
                      l->segs[l->nsegs - 1]->base, sl_strerror(rc));
             goto fail;
         }
+        segs_close_idle(l, NULL); /* index rebuilds opened old logs */
     }
     l->start = l->segs[0]->base;
     for (size_t i = 0; i < l->nsegs; i++)
@@ -981,7 +1050,7 @@ static int plog_roll(sl_plog *l)
     seg *old = l->segs[l->nsegs - 1];
     bool final_entry = old->max_ts > tidx_last_ts(old);
     if (final_entry) tidx_push(old, old->max_ts, (uint32_t)(l->end - old->base));
-    int rc = seg_flush_index(l, old);
+    int rc = seg_flush_index(l, old, true);
     if (rc) {
         /* A full disk, say: no roll, and the append fails; a later one tries again. The final
          * entry goes until then, as later index entries could not follow it. */
@@ -989,8 +1058,7 @@ static int plog_roll(sl_plog *l)
         return rc;
     }
     rc = sync_fd(old->fd);
-    if (!rc) rc = sync_fd(old->ifd);
-    if (!rc) rc = sync_fd(old->tfd);
+    if (!rc) rc = seg_sync_index(l, old);
     if (rc) {
         SL_ERROR("kafka",
                  "%s/%020" PRId64 ".log: sync at roll: %s; the log refuses writes "
@@ -1012,7 +1080,7 @@ static int plog_roll(sl_plog *l)
     if (l->end > l->synced_end) l->synced_end = l->end;
     l->sync_max_ts = -1;
     uv_mutex_unlock(&l->mu);
-    seg_close_index_fds(old);
+    segs_close_idle(l, NULL);
     old->mtime_ms = sl_now_ms();
     SL_DEBUG("kafka", "%s: rolled to segment %020" PRId64, l->dir, s->base);
     return 0;
@@ -1067,7 +1135,7 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
     l->sync_max_ts = s->max_ts;
     uv_mutex_unlock(&l->mu);
     l->total_bytes += (int64_t)len;
-    if (s->nidx - s->nidx_disk >= IDX_FLUSH) seg_flush_index(l, s);
+    if (s->nidx - s->nidx_disk >= IDX_FLUSH) seg_flush_index(l, s, false);
     if (s->size - s->wb_pos >= WRITEBACK) {
         /* Without it a roll's fdatasync could find a whole segment dirty (flush=os) and stall
          * the loop; with it writeback trickles along and the roll has little left to do. */
@@ -1379,11 +1447,10 @@ void sl_plog_close(sl_plog *l)
 {
     if (!l) return;
     seg *s = l->segs[l->nsegs - 1];
-    int rc = seg_flush_index(l, s);
+    int rc = seg_flush_index(l, s, false);
     if (!atomic_load(&l->failed) && !rc) {
         rc = sync_fd(s->fd);
-        if (!rc) rc = sync_fd(s->ifd);
-        if (!rc) rc = sync_fd(s->tfd);
+        if (!rc && s->idx_unsynced) rc = seg_sync_index(l, s);
         if (!rc) {
             ckpt_write(l, s->base, s->size, l->end, s->max_ts);
             uv_mutex_lock(&l->ck_mu);
