@@ -18,7 +18,7 @@ from cassandra.protocol import SyntaxException
 import cql_util as cu
 from cql_util import _attach_store_log, cql, ks, store  # noqa: F401  (fixtures)
 
-BIND_COUNT = r"Invalid amount of bind variables|there were \d+ markers\(\?\) in CQL but \d+ bound"
+BIND_COUNT = r"(?i)Invalid amount of bind variables|there were \d+ markers\(\?\) in CQL but \d+ bound"
 
 
 class Witness:
