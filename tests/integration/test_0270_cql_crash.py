@@ -19,9 +19,9 @@ import cql_util as cu
 import sluice_harness as sh
 
 KILLS = 4
-WRITE_SECONDS = 16
+WRITE_SECONDS = 12
 WINDOW = 64  # requests in flight
-RATE = 3000  # inserts per second at most, which bounds the read-back time
+RATE = 2000  # inserts per second at most, which bounds the read-back time
 
 
 class Writer:
