@@ -10,7 +10,11 @@
  * Requests are decoded in place from the read buffer (or the connection's decompression
  * buffer) with arrays from a per-connection arena that is reset after each frame: the engine
  * borrows them only for the duration of the call. A statement whose result comes later (a
- * write waiting for the WAL sync) holds a reference on the connection until it is answered. */
+ * write waiting for the WAL sync) holds a reference on the connection until it is answered.
+ *
+ * Responses are gathered per connection and written once per loop iteration (a uv_check after
+ * the poll phase, which is where frames arrive and WAL syncs complete): a sync that completes a
+ * thousand pipelined writes costs one write(2) per connection, not a thousand. */
 #include "cql/server.h"
 #include "core/log.h"
 #include "core/server.h"
@@ -29,6 +33,8 @@
 #define MAX_INFLIGHT      4096
 #define MAX_WRITE_PENDING (64u * 1024 * 1024)
 #define BACKLOG_CHECK_MS  10
+/* Gathered output beyond this is written at once rather than at the end of the iteration. */
+#define OUT_FLUSH_BYTES (256 * 1024)
 
 enum { EV_TOPOLOGY_CHANGE = 1, EV_STATUS_CHANGE = 2, EV_SCHEMA_CHANGE = 4 };
 
@@ -48,6 +54,9 @@ struct cql_conn {
     cql_conn *ev_prev, *ev_next;
     bool ev_listed;
     cql_conn *backlog_next;
+    sl_buf out;        /* responses gathered in this loop iteration */
+    bool flush_queued; /* on the server's flush list, holding a reference */
+    cql_conn *flush_next;
     sl_buf zbuf;    /* the decompressed body of the frame being handled */
     sl_arena arena; /* request-scoped arrays, reset after each frame */
 };
@@ -60,8 +69,11 @@ struct sl_cql_server {
     size_t max_body;
     cql_conn *listeners; /* connections registered for SCHEMA_CHANGE */
     cql_conn *backlog;   /* connections paused for unsent output */
+    cql_conn *flushes;   /* connections with gathered output */
     uv_timer_t backlog_timer;
-    bool timer_open;
+    uv_check_t flush_check; /* writes gathered output after the poll phase */
+    uv_idle_t flush_idle;   /* keeps poll from blocking while output is gathered */
+    unsigned handles_open;  /* of the three above */
     bool server_open;
     bool stopping;
     void (*done)(void *);
@@ -136,11 +148,63 @@ int sl_cql_server_config_check(sl_cql_server_config *cfg, char *err, size_t errl
 
 /* Sending. */
 
-/* Compresses (once STARTUP negotiated it) and queues one complete frame; b is taken. */
+/* Writes what the connection gathered. */
+static void conn_flush(cql_conn *cc)
+{
+    if (cc->out.len) sl_conn_write(cc->conn, &cc->out);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    sl_cql_server *s = h->data;
+    cql_conn *list = s->flushes;
+    s->flushes = NULL;
+    uv_check_stop(&s->flush_check);
+    uv_idle_stop(&s->flush_idle);
+    while (list) {
+        cql_conn *cc = list;
+        list = cc->flush_next;
+        cc->flush_queued = false;
+        conn_flush(cc);
+        sl_conn_release(cc->conn);
+    }
+}
+
+static void flush_idle_noop(uv_idle_t *h)
+{
+    SL_UNUSED(h);
+}
+
+/* Compresses (once STARTUP negotiated it) and gathers one complete frame, to be written at
+ * the end of this loop iteration; b is taken. */
 static void conn_send(cql_conn *cc, sl_buf *b)
 {
+    if (sl_conn_closing(cc->conn)) {
+        sl_buf_free(b);
+        return;
+    }
     if (cc->comp != SL_CQL_COMPRESSION_NONE) sl_cql_frame_compress(b, 0, cc->comp);
-    sl_conn_write(cc->conn, b);
+    if (cc->out.len == 0)
+        sl_buf_move(&cc->out, b);
+    else {
+        sl_buf_append(&cc->out, b->ptr, b->len);
+        sl_buf_free(b);
+    }
+    if (cc->out.len >= OUT_FLUSH_BYTES) {
+        conn_flush(cc);
+        return;
+    }
+    sl_cql_server *s = cc->srv;
+    if (cc->flush_queued || s->stopping) {
+        if (s->stopping) conn_flush(cc);
+        return;
+    }
+    cc->flush_queued = true;
+    sl_conn_keep(cc->conn);
+    cc->flush_next = s->flushes;
+    s->flushes = cc;
+    uv_check_start(&s->flush_check, on_flush_check);
+    uv_idle_start(&s->flush_idle, flush_idle_noop);
 }
 
 static void send_error(cql_conn *cc, int16_t stream, sl_cql_errcode code, const char *fmt, ...)
@@ -348,7 +412,7 @@ static void backlog_add(cql_conn *cc)
 static void conn_check_pause(cql_conn *cc)
 {
     if (sl_conn_closing(cc->conn)) return;
-    size_t pending = sl_conn_write_pending(cc->conn);
+    size_t pending = sl_conn_write_pending(cc->conn) + cc->out.len;
     bool busy = cc->inflight >= (cc->paused ? MAX_INFLIGHT / 2 : MAX_INFLIGHT);
     bool full = pending > (cc->paused ? MAX_WRITE_PENDING / 2 : MAX_WRITE_PENDING);
     /* Nothing calls back when output drains, so a connection paused for it is polled. */
@@ -816,6 +880,7 @@ static void refuse_frame(cql_conn *cc, int rc, const uint8_t *hdr, size_t n)
         send_error(cc, stream, SL_CQL_ERR_PROTOCOL, "Invalid frame body length %d",
                    n >= SL_CQL_HEADER_LEN ? (int32_t)sl_get_be32(hdr + 5) : -1);
     }
+    conn_flush(cc);
     sl_conn_close(cc->conn);
 }
 
@@ -868,6 +933,7 @@ static void on_close(sl_conn *c)
         if (cc->ev_next) cc->ev_next->ev_prev = cc->ev_prev;
     }
     if (cc->session) sl_cql_session_free(cc->session);
+    sl_buf_free(&cc->out);
     sl_buf_free(&cc->zbuf);
     sl_arena_free(&cc->arena);
     sl_free(cc);
@@ -953,8 +1019,10 @@ int sl_cql_server_open(uv_loop_t *loop, const sl_cql_server_config *cfg, sl_cql_
     s->server_open = true;
     sl_cql_engine_on_schema_change(s->engine, on_schema_change, s);
     uv_timer_init(loop, &s->backlog_timer);
-    s->backlog_timer.data = s;
-    s->timer_open = true;
+    uv_check_init(loop, &s->flush_check);
+    uv_idle_init(loop, &s->flush_idle);
+    s->backlog_timer.data = s->flush_check.data = s->flush_idle.data = s;
+    s->handles_open = 3;
     sl_log(SL_LOG_INFO, SUBSYS, NULL, "serving CQL v4 on %s:%d (auth %s, commitlog_sync %s)", host,
            sl_server_port(s->srv), cfg->auth_enabled ? "on" : "off", cfg->commitlog_sync);
     *out = s;
@@ -968,7 +1036,7 @@ int sl_cql_server_port(const sl_cql_server *s)
 
 static void maybe_finish(sl_cql_server *s)
 {
-    if (s->server_open || s->timer_open || !s->stopping || !s->engine) return;
+    if (s->server_open || s->handles_open || !s->stopping || !s->engine) return;
     sl_cql_engine_on_schema_change(s->engine, NULL, NULL);
     sl_cql_engine_close(s->engine);
     s->engine = NULL;
@@ -984,10 +1052,10 @@ static void on_server_stopped(void *arg)
     maybe_finish(s);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     sl_cql_server *s = h->data;
-    s->timer_open = false;
+    s->handles_open--;
     maybe_finish(s);
 }
 
@@ -1004,7 +1072,11 @@ void sl_cql_server_stop(sl_cql_server *s, void (*done)(void *arg), void *arg)
         cc->backlog = false;
         sl_conn_release(cc->conn);
     }
-    uv_close((uv_handle_t *)&s->backlog_timer, on_timer_closed);
+    /* From here conn_send writes at once; what is gathered goes out before the closes. */
+    on_flush_check(&s->flush_check);
+    uv_close((uv_handle_t *)&s->backlog_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->flush_check, on_handle_closed);
+    uv_close((uv_handle_t *)&s->flush_idle, on_handle_closed);
     sl_server_stop(s->srv, on_server_stopped, s);
 }
 
