@@ -1473,8 +1473,11 @@ static int run_text_batch(exec_ctx *x, cql_plan *p, bool *wrote)
     int64_t ts = x->ts;
     if (bp->timestamp) {
         sl_slice v;
-        if (ev_term_required(x, bp->timestamp, "timestamp", &v) != 0) return -1;
-        ts = ev_int_value(bp->timestamp->type, v);
+        int rc = ev_term_required(x, bp->timestamp, "timestamp", &v);
+        if (rc < 0) return -1;
+        if (rc == 0 && v.len != 8)
+            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid empty value for timestamp");
+        if (rc == 0) ts = ev_int_value(bp->timestamp->type, v);
     }
     bool cond = false;
     for (uint32_t i = 0; i < bp->nstmts; i++) {

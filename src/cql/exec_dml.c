@@ -429,6 +429,8 @@ static int mod_ttl_ts(exec_ctx *x, const mod_plan *m, int64_t *ts, int32_t *ttl)
     if (m->timestamp) {
         int rc = ev_term_required(x, m->timestamp, "timestamp", &v);
         if (rc < 0) return -1;
+        if (rc == 0 && v.len != 8)
+            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid empty value for timestamp");
         if (rc == 0) *ts = (int64_t)sl_get_be64(v.ptr);
         if (rc == 0 && *ts == INT64_MIN)
             return exec_fail(x->res, SL_CQL_ERR_INVALID,
@@ -438,6 +440,8 @@ static int mod_ttl_ts(exec_ctx *x, const mod_plan *m, int64_t *ts, int32_t *ttl)
     if (m->ttl) {
         int rc = ev_term_required(x, m->ttl, "TTL", &v);
         if (rc < 0) return -1;
+        if (rc == 0 && v.len != 4)
+            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid empty value for TTL");
         if (rc == 0) {
             int32_t n = (int32_t)sl_get_be32(v.ptr);
             if (n < 0)

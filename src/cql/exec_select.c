@@ -940,6 +940,9 @@ static int eval_tokens(sel_run *r)
         if (rc == 1)
             return exec_fail(r->x->res, SL_CQL_ERR_INVALID,
                              "Invalid unset value for partition key token");
+        if (v.len != 8)
+            return exec_fail(r->x->res, SL_CQL_ERR_INVALID,
+                             "Invalid empty value for partition key token");
         int64_t tv = (int64_t)sl_get_be64(v.ptr);
         if (side == 0) {
             if (!sp->tok_lo_incl) {
@@ -1009,12 +1012,12 @@ static void agg_update(exec_ctx *x, const psel *p, agg *g, sl_slice v)
     case FN_AVG:
         g->count++;
         g->has = true;
-        if (p->type->kind == SL_CQL_FLOAT) {
+        if (p->type->kind == SL_CQL_FLOAT && v.len == 4) {
             uint32_t b = sl_get_be32(v.ptr);
             float f;
             memcpy(&f, &b, 4);
             g->dsum += f;
-        } else if (p->type->kind == SL_CQL_DOUBLE) {
+        } else if (p->type->kind == SL_CQL_DOUBLE && v.len == 8) {
             uint64_t b = sl_get_be64(v.ptr);
             double d;
             memcpy(&d, &b, 8);
