@@ -299,3 +299,39 @@ def test_warnings_flag(sluice_proc):
         f = raw.query("SELECT count(*) FROM w.t", stream=5)
         assert f.flags & 0x08 and f.warnings == ["Aggregation query used without partition key"]
         assert cr.parse_rows(f.body)[1] == [[struct.pack(">q", 0)]]
+
+
+def test_options_from_config_file_and_flags(sluice_proc, tmp_path):
+    """A `store:` section of sluice.yaml, overridden by flags; periodic commitlog sync."""
+    conf = tmp_path / "sluice.yaml"
+    conf.write_text("store:\n  auth: off\n  cluster-name: Sluice Test\n  datacenter: dc2\n"
+                    "  commitlog-sync: batch\n")
+    store = sluice_proc("store", args=["--config", conf, "--commitlog-sync", "periodic",
+                                       "--commitlog-sync-period", "20ms"])
+    assert "commitlog_sync periodic" in server_log(store)
+    c = cluster(store.port, user=None)
+    try:
+        s = c.connect()
+        row = s.execute("SELECT cluster_name, data_center FROM system.local").one()
+        assert (row.cluster_name, row.data_center) == ("Sluice Test", "dc2")
+        s.execute("CREATE KEYSPACE p WITH replication = {'class': 'SimpleStrategy', "
+                  "'replication_factor': 1}")
+        s.execute("CREATE TABLE p.t (k int PRIMARY KEY, v int)")
+        ins = s.prepare("INSERT INTO p.t (k, v) VALUES (?, ?)")
+        for k in range(100):
+            s.execute(ins, (k, k * k))
+        assert s.execute("SELECT v FROM p.t WHERE k = 9").one().v == 81
+    finally:
+        c.shutdown()
+
+
+@pytest.mark.parametrize("args,reason", [
+    (["--auth", "maybe"], "auth"),
+    (["--password", ""], "password"),
+    (["--max-frame-bytes", "10"], "max-frame-bytes"),
+    (["--commitlog-sync", "never"], "commitlog-sync"),
+])
+def test_bad_options_exit_2(run_sluice, tmp_path, args, reason):
+    r = run_sluice("store", "--listen", "127.0.0.1:0", "--data-dir", tmp_path / "d", *args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert reason in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
