@@ -18,5 +18,10 @@ bool sl__crc32c_hw3_available(void);
 /* SSE4.2 over three interleaved parts joined by carry-less multiplies; buffers under 768
  * bytes take the single-stream path. Call only when sl__crc32c_hw3_available() is true. */
 uint32_t sl__crc32c_hw3(uint32_t crc, const void *p, size_t n);
+/* True when this CPU also has AVX-512F and VPCLMULQDQ, for the folding path. */
+bool sl__crc32c_fold_available(void);
+/* Carry-less folding over 256-byte steps; buffers under 256 bytes take the single-stream path.
+ * Call only when sl__crc32c_fold_available() is true. */
+uint32_t sl__crc32c_fold(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_crc32c.c: CRC-32C against the check value and the RFC 3720 B.4 vectors, on the
- * slicing-by-8, single-stream SSE4.2 and interleaved SSE4.2+PCLMULQDQ paths, plus incremental
- * use and agreement on random data. */
+ * slicing-by-8, single-stream SSE4.2, interleaved SSE4.2+PCLMULQDQ and AVX-512 VPCLMULQDQ
+ * folding paths, plus incremental use and agreement on random data. */
 #include "core/crc32c.h"
 #include "core/crc32c_int.h"
 
@@ -85,19 +85,28 @@ static void test_hw3_vectors(void **state)
     check_vectors(sl__crc32c_hw3);
 }
 
+static void test_fold_vectors(void **state)
+{
+    (void)state;
+    if (!sl__crc32c_fold_available()) skip();
+    check_vectors(sl__crc32c_fold);
+}
+
 static uint64_t xorshift(uint64_t *x)
 {
     *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
     return *x;
 }
 
-/* The interleaved path against the bitwise reference and the single-stream paths: every length
- * 0..4096 at a random alignment and with a random starting CRC. Lengths cross the three-way
- * thresholds (768 and 3 x 256 multiples) and the 8-byte head and tail loops. */
-static void test_hw3_agrees(void **state)
+/* The interleaved and folding paths against the bitwise reference and the single-stream paths:
+ * every length 0..4096 at a random alignment and with a random starting CRC. Lengths cross the
+ * three-way thresholds (768 and 3 x 256 multiples), the folding steps (256, 64 and 16 bytes)
+ * and the 8-byte head and tail loops. */
+static void test_fast_paths_agree(void **state)
 {
     (void)state;
-    if (!sl__crc32c_hw3_available()) skip();
+    bool hw3 = sl__crc32c_hw3_available(), fold = sl__crc32c_fold_available();
+    if (!hw3 && !fold) skip();
     enum { MAXLEN = 4096, SLACK = 64 };
     uint8_t *data = malloc(MAXLEN + SLACK);
     uint64_t x = 0x9E3779B97F4A7C15ull;
@@ -108,7 +117,8 @@ static void test_hw3_agrees(void **state)
         uint32_t init = n % 3 ? (uint32_t)xorshift(&x) : 0;
         const uint8_t *p = data + off;
         uint32_t want = crc_bitwise(init, p, n);
-        assert_int_equal(sl__crc32c_hw3(init, p, n), want);
+        if (hw3) assert_int_equal(sl__crc32c_hw3(init, p, n), want);
+        if (fold) assert_int_equal(sl__crc32c_fold(init, p, n), want);
         assert_int_equal(sl__crc32c_hw(init, p, n), want);
         assert_int_equal(sl__crc32c_sw(init, p, n), want);
         assert_int_equal(sl_crc32c(init, p, n), want);
@@ -116,12 +126,13 @@ static void test_hw3_agrees(void **state)
     free(data);
 }
 
-/* Long buffers use 3 x 8 KiB parts before the 3 x 256 B ones: sizes around those multiples,
- * and incremental use split at random points. */
-static void test_hw3_long(void **state)
+/* Long buffers use 3 x 8 KiB parts before the 3 x 256 B ones (and fold 256 bytes a step):
+ * sizes around those multiples, and incremental use split at random points. */
+static void test_fast_paths_long(void **state)
 {
     (void)state;
-    if (!sl__crc32c_hw3_available()) skip();
+    bool hw3 = sl__crc32c_hw3_available(), fold = sl__crc32c_fold_available();
+    if (!hw3 && !fold) skip();
     size_t cap = 3 * 8192 * 5 + 3 * 256 * 3 + 64;
     uint8_t *data = malloc(cap);
     uint64_t x = 0xD1B54A32D192ED03ull;
@@ -182,6 +193,7 @@ static void test_large_buffer(void **state)
     assert_int_equal(sl__crc32c_sw(0, p, n), want);
     assert_int_equal(sl_crc32c(0, p, n), want);
     if (sl__crc32c_hw3_available()) assert_int_equal(sl__crc32c_hw3(0, p, n), want);
+    if (sl__crc32c_fold_available()) assert_int_equal(sl__crc32c_fold(0, p, n), want);
     free(p);
 }
 
@@ -191,8 +203,8 @@ int main(void)
         cmocka_unit_test(test_reference_vectors), cmocka_unit_test(test_dispatch_vectors),
         cmocka_unit_test(test_sw_vectors),        cmocka_unit_test(test_hw_vectors),
         cmocka_unit_test(test_paths_agree),       cmocka_unit_test(test_large_buffer),
-        cmocka_unit_test(test_hw3_vectors),       cmocka_unit_test(test_hw3_agrees),
-        cmocka_unit_test(test_hw3_long),
+        cmocka_unit_test(test_hw3_vectors),       cmocka_unit_test(test_fold_vectors),
+        cmocka_unit_test(test_fast_paths_agree),  cmocka_unit_test(test_fast_paths_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
