@@ -894,36 +894,40 @@ int exec_conditional(exec_ctx *x, exec_ctx **xs, const mod_plan **ms, size_t n)
         res->row_count = 1;
         return 1;
     }
-    /* Not applied: [applied] plus what was read, as Cassandra returns it. */
-    bool *show = sl_arena_alloc(x->tmp, t->ncolumns * sizeof *show);
-    memset(show, 0, t->ncolumns * sizeof *show);
-    bool any_row = false;
+    /* Not applied: [applied] plus what was read, as Cassandra's buildCasFailureResultSet
+     * returns it: every column when an IF [NOT] EXISTS took part, else the condition columns in
+     * IF order (after the primary key columns in a batch); nothing more for an absent row. */
+    bool wildcard = false, any_row = false;
     for (size_t i = 0; i < nrows; i++) {
-        if (!rows[i].row) continue;
-        any_row = true;
-        const mod_plan *m = rows[i].m;
-        for (size_t c = 0; c < t->ncolumns; c++) {
-            sl_cql_col_kind k = t->columns[c].kind;
-            if (m->if_not_exists ||
-                (n > 1 && (k == SL_CQL_COL_PARTITION_KEY || k == SL_CQL_COL_CLUSTERING)))
-                show[c] = true;
-        }
-        for (uint32_t k = 0; k < m->nconds; k++)
-            show[m->conds[k].col] = true;
+        wildcard |= rows[i].m->if_exists || rows[i].m->if_not_exists;
+        any_row |= rows[i].row != NULL;
     }
-    size_t ncols = 1;
-    for (size_t c = 0; c < t->ncolumns; c++)
-        ncols += show[c];
-    if (!any_row) ncols = 1;
-    res->n_columns = ncols;
-    res->columns = exec_columns(res, ncols);
+    int *order = sl_arena_alloc(x->tmp, (t->ncolumns ? t->ncolumns : 1) * sizeof *order);
+    bool *seen = sl_arena_alloc(x->tmp, (t->ncolumns ? t->ncolumns : 1) * sizeof *seen);
+    memset(seen, 0, t->ncolumns * sizeof *seen);
+    size_t ncols = 0;
+    for (size_t c = 0; any_row && c < t->ncolumns; c++) {
+        sl_cql_col_kind kind = t->columns[c].kind;
+        if (wildcard ||
+            (n > 1 && (kind == SL_CQL_COL_PARTITION_KEY || kind == SL_CQL_COL_CLUSTERING))) {
+            order[ncols++] = (int)c;
+            seen[c] = true;
+        }
+    }
+    for (size_t i = 0; any_row && !wildcard && i < nrows; i++)
+        for (uint32_t k = 0; k < rows[i].m->nconds; k++) {
+            int c = rows[i].m->conds[k].col;
+            if (!seen[c]) {
+                order[ncols++] = c;
+                seen[c] = true;
+            }
+        }
+    res->n_columns = 1 + ncols;
+    res->columns = exec_columns(res, 1 + ncols);
     applied_col(res, 0, t);
-    size_t k = 1;
-    if (any_row)
-        for (size_t c = 0; c < t->ncolumns; c++)
-            if (show[c])
-                exec_colspec(res, &res->columns[k++], t->keyspace, t->name, t->columns[c].name,
-                             t->columns[c].type);
+    for (size_t k = 0; k < ncols; k++)
+        exec_colspec(res, &res->columns[1 + k], t->keyspace, t->name, t->columns[order[k]].name,
+                     t->columns[order[k]].type);
     if (!any_row) {
         cell_bool(res, false);
         res->row_count = 1;
@@ -932,8 +936,8 @@ int exec_conditional(exec_ctx *x, exec_ctx **xs, const mod_plan **ms, size_t n)
     for (size_t i = 0; i < nrows; i++) {
         if (!rows[i].row) continue;
         cell_bool(res, false);
-        for (size_t c = 0; c < t->ncolumns; c++)
-            if (show[c]) exec_cell(res, rows[i].row->cells[c].value);
+        for (size_t k = 0; k < ncols; k++)
+            exec_cell(res, rows[i].row->cells[order[k]].value);
         res->row_count++;
     }
     return 0;

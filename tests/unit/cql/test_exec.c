@@ -731,6 +731,12 @@ static void test_lwt(void **state)
     sl_cql_result_free(r);
     rows("UPDATE users SET name = 'x' WHERE id = 2 IF EXISTS", "false");
     rows("UPDATE users SET name = 'ann2' WHERE id = 1 IF EXISTS", "true");
+    r = q("UPDATE users SET balance = 1 WHERE id = 1 IF name = 'x' AND balance > 3");
+    col_names(r, "[applied],name,balance");
+    t = rows_text(r);
+    assert_string_equal(t, "false|ann2|5");
+    free(t);
+    sl_cql_result_free(r);
     rows("UPDATE users SET balance = 1 WHERE id = 1 IF balance > 3 AND name = 'ann2'", "true");
     rows("DELETE FROM users WHERE id = 1 IF balance IN (7, 8)", "false|1");
     rows("DELETE FROM users WHERE id = 1 IF EXISTS", "true");
