@@ -319,20 +319,17 @@ static int key_values(exec_ctx *x, const sl_cql_column *col, key_restr *r, sl_sl
     return ev_in_list(x, r->in, r->n_in, r->in_list, col->name, out, n);
 }
 
-typedef struct pk_entry {
-    int64_t token;
-    sl_slice key;
-    const sl_slice *comps;
-} pk_entry;
-
-static int pk_entry_cmp(const void *a, const void *b)
+/* Partition keys are ordered and deduplicated as Cassandra's MultiCBuilder does for IN: by
+ * value with the key's type (component by component for a composite key), not by token. */
+static const sl_cql_table *pk_sort_table;
+static int pk_tuple_cmp(const void *a, const void *b)
 {
-    const pk_entry *x = a, *y = b;
-    if (x->token != y->token) return x->token < y->token ? -1 : 1;
-    size_t n = SL_MIN(x->key.len, y->key.len);
-    int c = n ? memcmp(x->key.ptr, y->key.ptr, n) : 0;
-    if (c) return c;
-    return (x->key.len > y->key.len) - (x->key.len < y->key.len);
+    const sl_slice *x = *(const sl_slice *const *)a, *y = *(const sl_slice *const *)b;
+    for (size_t i = 0; i < pk_sort_table->npk; i++) {
+        int c = sl_cql_value_compare(pk_sort_table->pk[i]->type, x[i], y[i]);
+        if (c) return c;
+    }
+    return 0;
 }
 
 int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out)
@@ -350,31 +347,32 @@ int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out)
                              "(more than %d)",
                              MAX_KEY_COMBINATIONS);
     }
-    pk_entry *ents = sl_arena_alloc(x->tmp, (total ? total : 1) * sizeof *ents);
+    out->keys = sl_arena_alloc(x->tmp, (total ? total : 1) * npk * sizeof *out->keys);
+    out->n = 0;
+    if (total == 1) { /* the common case: one key, nothing to order */
+        for (size_t i = 0; i < npk; i++)
+            out->keys[i] = vals[i][0];
+        out->n = 1;
+        return 0;
+    }
+    const sl_slice **tuples = sl_arena_alloc(x->tmp, (total ? total : 1) * sizeof *tuples);
     uint32_t *idx = sl_arena_alloc(x->tmp, npk * sizeof *idx);
     memset(idx, 0, npk * sizeof *idx);
-    sl_buf kb = SL_BUF_INIT;
     for (uint64_t k = 0; k < total; k++) {
         sl_slice *comps = sl_arena_alloc(x->tmp, npk * sizeof *comps);
         for (size_t i = 0; i < npk; i++)
             comps[i] = vals[i][idx[i]];
-        sl_buf_reset(&kb);
-        sl_cql_partition_key(comps, npk, &kb);
-        ents[k].key = tmp_slice(x, &kb);
-        ents[k].token = sl_cql_murmur3_token(kb.ptr, kb.len);
-        ents[k].comps = comps;
+        tuples[k] = comps;
         for (size_t i = npk; i-- > 0;) {
             if (++idx[i] < nv[i]) break;
             idx[i] = 0;
         }
     }
-    sl_buf_free(&kb);
-    qsort(ents, total, sizeof *ents, pk_entry_cmp);
-    out->keys = sl_arena_alloc(x->tmp, (total ? total : 1) * npk * sizeof *out->keys);
-    out->n = 0;
+    pk_sort_table = t;
+    qsort(tuples, total, sizeof *tuples, pk_tuple_cmp);
     for (uint64_t k = 0; k < total; k++) {
-        if (k > 0 && pk_entry_cmp(&ents[k], &ents[k - 1]) == 0) continue;
-        memcpy(out->keys + (size_t)out->n * npk, ents[k].comps, npk * sizeof *out->keys);
+        if (k > 0 && pk_tuple_cmp(&tuples[k], &tuples[k - 1]) == 0) continue;
+        memcpy(out->keys + (size_t)out->n * npk, tuples[k], npk * sizeof *out->keys);
         out->n++;
     }
     return 0;

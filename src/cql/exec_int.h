@@ -371,7 +371,8 @@ typedef struct ck_range {
     uint32_t nend;
     bool end_incl;
 } ck_range;
-/* The cartesian product of the partition key restrictions, sorted by token and deduplicated. */
+/* The cartesian product of the partition key restrictions, ordered by key value and
+ * deduplicated (the order Cassandra answers an IN in). */
 int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out);
 /* The clustering ranges of the restrictions, in clustering order. eq_only: every clustering
  * column must be given (modifications). */
