@@ -89,12 +89,70 @@ int kafka_handle_Metadata(kafka_req *req, sl_buf *body)
     return 0;
 }
 
+/* A CreateTopics response waiting for topics being made on worker threads (create.c). */
+typedef struct create_wait create_wait;
+
+typedef struct create_result {
+    create_wait *cw;
+    sl_slice name; /* points into names */
+    int16_t err;
+    char *msg; /* NULL when none */
+} create_result;
+
+struct create_wait {
+    kafka_deferred *d; /* NULL while the handler runs */
+    int16_t version;
+    int pending;
+    int32_t n;
+    uint8_t *names;
+    create_result res[];
+};
+
+static void create_wait_free(create_wait *cw)
+{
+    for (int32_t i = 0; i < cw->n; i++)
+        sl_free(cw->res[i].msg);
+    sl_free(cw->names);
+    sl_free(cw);
+}
+
+static void put_create_results(sl_buf *body, const create_wait *cw)
+{
+    int16_t v = cw->version;
+    if (v >= 2) kafka_put_i32(body, 0);
+    kafka_put_array(body, false, cw->n);
+    for (int32_t t = 0; t < cw->n; t++) {
+        const create_result *r = &cw->res[t];
+        kafka_put_str(body, false, r->name);
+        kafka_put_i16(body, r->err);
+        if (v >= 1) kafka_put_cstr(body, false, r->msg);
+    }
+}
+
+static void on_topic_created(void *arg, kafka_err_t err, const char *msg)
+{
+    create_result *r = arg;
+    create_wait *cw = r->cw;
+    r->err = (int16_t)err;
+    if (err) {
+        r->msg = sl_strdup(msg);
+        SL_INFO("kafka", "CreateTopics %.*s: %s: %s", (int)SL_MIN(r->name.len, 255),
+                (const char *)r->name.ptr, kafka_err_name((int16_t)err), msg);
+    }
+    if (--cw->pending > 0) return;
+    sl_buf body;
+    kafka_deferred_body_init(cw->d, &body);
+    put_create_results(&body, cw);
+    kafka_deferred_complete(cw->d, &body);
+    create_wait_free(cw);
+}
+
+/* Answered once every topic exists or has failed, whatever timeout_ms asks. */
 int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
 {
     sl_rd *r = &req->rd;
     int16_t v = req->api_version;
     sl_broker *b = req->broker;
-    kafka_topics *topics = sl__broker_topics(b);
     int32_t ntopics, timeout_ms;
     bool validate_only = false;
     if (kafka_rd_array(r, false, 16, &ntopics)) return SL_ERR_PARSE;
@@ -110,6 +168,7 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
         kafka_cfg_kv *cfgs;
     } create_topic;
     create_topic *ct = sl_arena_alloc(req->arena, (size_t)ntopics * sizeof(*ct) + 1);
+    size_t names_len = 0;
     for (int32_t t = 0; t < ntopics; t++) {
         create_topic *c = &ct[t];
         int32_t nassign, ncfg;
@@ -117,6 +176,7 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
         if (kafka_rd_string(r, &c->name) || sl_rd_i32(r, &c->nparts) || sl_rd_i16(r, &c->rf) ||
             kafka_rd_array(r, false, 8, &nassign))
             return SL_ERR_PARSE;
+        names_len += c->name.len;
         c->nassign = nassign > 0 ? nassign : 0;
         for (int32_t i = 0; i < nassign; i++) {
             int32_t index, nb, broker;
@@ -137,14 +197,24 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
     if (sl_rd_i32(r, &timeout_ms)) return SL_ERR_PARSE;
     if (v >= 1 && kafka_rd_bool(r, &validate_only)) return SL_ERR_PARSE;
 
-    if (v >= 2) kafka_put_i32(body, 0);
-    kafka_put_array(body, false, ntopics);
+    /* The request frame goes away when the handler returns: names are copied. */
+    create_wait *cw = sl_calloc(1, sizeof(*cw) + (size_t)ntopics * sizeof(create_result));
+    cw->version = v;
+    cw->n = ntopics;
+    cw->names = sl_malloc(names_len + 1);
+    size_t at = 0;
     for (int32_t t = 0; t < ntopics; t++) {
         create_topic *c = &ct[t];
+        create_result *res = &cw->res[t];
+        res->cw = cw;
+        res->name = (sl_slice){c->name.ptr ? cw->names + at : NULL, c->name.len};
+        if (c->name.len) memcpy(cw->names + at, c->name.ptr, c->name.len);
+        at += c->name.len;
+
         char msg[300] = "";
         kafka_err_t err = KAFKA_ERR_NONE;
         int32_t nparts = c->nparts;
-        bool dup = false;
+        bool dup = false, started = false;
         for (int32_t u = 0; u < ntopics; u++)
             if (u != t && sl_slice_eq(ct[u].name, c->name)) dup = true;
         if (dup) {
@@ -169,17 +239,23 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
             nparts = (int32_t)sl_broker_cfg(b)->num_partitions;
         }
         if (!err)
-            err = kafka_topics_create(topics, c->name, nparts, c->cfgs, c->ncfg, validate_only,
-                                      NULL, msg, sizeof(msg));
+            err = sl__broker_topic_create(b, c->name, nparts, c->cfgs, c->ncfg, validate_only,
+                                          on_topic_created, res, &started, msg, sizeof(msg));
         if (err)
             sl_log(SL_LOG_INFO, "kafka", kafka_req_peer(req), "CreateTopics %.*s: %s: %s",
                    (int)SL_MIN(c->name.len, 255), c->name.ptr ? (const char *)c->name.ptr : "",
                    kafka_err_name((int16_t)err), msg);
-        kafka_put_str(body, false, c->name);
-        kafka_put_i16(body, (int16_t)err);
-        if (v >= 1) kafka_put_cstr(body, false, err ? msg : NULL);
+        res->err = (int16_t)err;
+        if (err) res->msg = sl_strdup(msg);
+        if (started) cw->pending++;
     }
-    return 0;
+    if (cw->pending == 0) {
+        put_create_results(body, cw);
+        create_wait_free(cw);
+        return 0;
+    }
+    cw->d = kafka_req_defer(req);
+    return KAFKA_DEFERRED;
 }
 
 int kafka_handle_DeleteTopics(kafka_req *req, sl_buf *body)

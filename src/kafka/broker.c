@@ -26,6 +26,9 @@
 #define SNAPSHOT_INTERVAL_MS 10000
 /* Header room: length prefix, correlation id and, for flexible versions, empty tags. */
 #define RESP_HDR_MAX 9
+/* Auto-created topics up to this many partitions are made at once, on the loop (a few ms);
+ * larger ones on worker threads, answered LEADER_NOT_AVAILABLE until they exist. */
+#define AUTO_CREATE_SYNC_MAX 8
 
 #define O(f) offsetof(sl_broker_config, f)
 const sl_opt sl_broker_opts[] = {
@@ -155,6 +158,8 @@ struct sl_broker {
     kconn *detached; /* serves sl_broker_handle_frame */
     uv_timer_t backlog_timer;
     bool stopping;
+    unsigned bg_jobs;     /* topic creations and deletions in flight (topic_jobs.c) */
+    bool stop_waits_jobs; /* the server stopped while some were */
     void (*stop_done)(void *);
     void *stop_arg;
 };
@@ -225,11 +230,21 @@ kafka_err_t sl__broker_topic_get(sl_broker *b, sl_slice name, bool allow_create,
         return KAFKA_ERR_NONE;
     }
     if (!kafka_topic_name_valid(name)) return KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
+    /* Retriable: clients ask again until the creation in flight is done. */
+    if (kafka_topics_creating(b->topics, name)) return KAFKA_ERR_LEADER_NOT_AVAILABLE;
     if (!allow_create || !b->cfg.auto_create_topics || b->stopping)
         return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    char msg[256];
-    kafka_err_t err = kafka_topics_create(b->topics, name, (int32_t)b->cfg.num_partitions, NULL, 0,
-                                          false, out, msg, sizeof(msg));
+    char msg[300];
+    int32_t nparts = (int32_t)b->cfg.num_partitions;
+    kafka_err_t err;
+    if (nparts <= AUTO_CREATE_SYNC_MAX) {
+        err = kafka_topics_create(b->topics, name, nparts, NULL, 0, false, out, msg, sizeof(msg));
+    } else {
+        bool started;
+        err = sl__broker_topic_create(b, name, nparts, NULL, 0, false, NULL, NULL, &started, msg,
+                                      sizeof(msg));
+        if (!err) return KAFKA_ERR_LEADER_NOT_AVAILABLE;
+    }
     if (err == KAFKA_ERR_TOPIC_ALREADY_EXISTS) return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (err) {
         SL_WARN(LOG_SUB, "auto-creating topic %.*s: %s", (int)name.len, (const char *)name.ptr,
@@ -602,7 +617,11 @@ void sl__broker_deletes_check(sl_broker *b)
         delete_wait *w = *pp;
         if (kafka_topic_idle(w->topic)) {
             *pp = w->next;
-            kafka_topics_destroy(b->topics, w->topic);
+            /* While stopping, at once: the registry closes right after. */
+            if (b->stopping)
+                kafka_topics_destroy(b->topics, w->topic);
+            else
+                sl__broker_topic_remove(b, w->topic);
             sl_free(w);
         } else {
             pp = &w->next;
@@ -833,6 +852,11 @@ static void on_timer_closed(uv_handle_t *h)
 static void on_server_stopped(void *arg)
 {
     sl_broker *b = arg;
+    /* Topics being made or removed on worker threads are finished first (topic_jobs.c). */
+    if (b->bg_jobs > 0) {
+        b->stop_waits_jobs = true;
+        return;
+    }
     /* Every connection is gone; the flusher completes the syncs still in flight, which
      * releases their partitions, then deletions can finish and the logs close. */
     sl_flusher_stop(b->flusher);
@@ -852,6 +876,19 @@ static void on_server_stopped(void *arg)
     uv_close((uv_handle_t *)&b->snapshot_timer, on_timer_closed);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
         uv_close((uv_handle_t *)&b->flush_timer, on_timer_closed);
+}
+
+void sl__broker_bg_begin(sl_broker *b)
+{
+    b->bg_jobs++;
+}
+
+void sl__broker_bg_end(sl_broker *b)
+{
+    if (--b->bg_jobs == 0 && b->stop_waits_jobs) {
+        b->stop_waits_jobs = false;
+        on_server_stopped(b);
+    }
 }
 
 void sl_broker_stop(sl_broker *b, void (*done)(void *arg), void *arg)

@@ -24,6 +24,21 @@ const char *sl__broker_cluster_id(const sl_broker *b);
  * (and allowed by the request). Returns NONE, UNKNOWN_TOPIC_OR_PARTITION or
  * INVALID_TOPIC_EXCEPTION. */
 kafka_err_t sl__broker_topic_get(sl_broker *b, sl_slice name, bool allow_create, kafka_topic **out);
+/* Creates a topic with its partition logs made on worker threads (topic_jobs.c), so that a large
+ * topic does not stall the loop. Returns the validation error (with msg) at once, or NONE: then
+ * *started says whether cb(arg, err, msg) follows on the loop thread when the topic exists or
+ * has failed (it does not after a successful validate_only). cb may be NULL. */
+typedef void (*kafka_create_cb)(void *arg, kafka_err_t err, const char *msg);
+kafka_err_t sl__broker_topic_create(sl_broker *b, sl_slice name, int32_t nparts,
+                                    const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
+                                    kafka_create_cb cb, void *arg, bool *started, char *msg,
+                                    size_t msglen);
+/* Removes a deleting topic whose logs no sync uses any more: topics.json at once, the files on
+ * worker threads, then the registry entry (topic_jobs.c). */
+void sl__broker_topic_remove(sl_broker *b, kafka_topic *tp);
+/* Background topic jobs (topic_jobs.c) in flight: a stopping broker waits for the last one. */
+void sl__broker_bg_begin(sl_broker *b);
+void sl__broker_bg_end(sl_broker *b);
 /* Called after data was appended to p: wakes Fetch long-polls and marks it for interval
  * flushing. */
 void sl__broker_appended(sl_broker *b, kafka_partition *p);

@@ -765,7 +765,7 @@ static int seg_open_active(sl_plog *l, seg *s, const ckpt *ck)
     if (fstat(s->fd, &st)) return -errno;
     s->size = st.st_size;
 
-    bool missing;
+    bool missing; /* not needed: whatever is missing is rebuilt from the log below */
     seg_load_index_files(l, s, &missing);
     s->idx_loaded = true;
 
@@ -825,10 +825,15 @@ static int seg_open_active(sl_plog *l, seg *s, const ckpt *ck)
     s->size = w.pos;
     l->end = w.next_off;
 
-    /* Bring the index files in line with memory: keep the good prefix, append the rest. */
+    /* Bring the index files in line with memory: keep the good prefix, append the rest. The
+     * active segment's indexes only speed recovery up, so a missing one is left to the next
+     * index flush and nothing here needs a directory sync. */
     const char *ext[2] = {"index", "timeindex"};
     int64_t keep[2] = {(int64_t)k * IDX_ENT, (int64_t)tkeep * TIDX_ENT};
     for (int j = 0; j < 2; j++) {
+        struct stat ist;
+        seg_file(name, s->base, ext[j]);
+        if (fstatat(l->dfd, name, &ist, 0) ? errno == ENOENT : ist.st_size == keep[j]) continue;
         int fd = seg_open_index(l, s, ext[j]);
         if (fd < 0) return fd;
         rc = ftruncate(fd, keep[j]) ? -errno : 0;
@@ -838,7 +843,6 @@ static int seg_open_active(sl_plog *l, seg *s, const ckpt *ck)
     s->nidx_disk = (uint32_t)(keep[0] / IDX_ENT);
     s->ntidx_disk = tkeep;
     seg_flush_index(l, s, false);
-    if (missing) fsync(l->dfd);
 
     /* What was verified may sit only in the page cache (the process died, the OS did not):
      * make it durable so the recovery point can cover it. */
@@ -1466,24 +1470,37 @@ void sl_plog_close(sl_plog *l)
     sl_plog_release(l);
 }
 
-int sl_plog_destroy(sl_plog *l)
+void sl_plog_abandon(sl_plog *l)
 {
     plog_shut(l, true);
+    sl_plog_release(l);
+}
+
+int sl_plog_remove_dir(const char *dir)
+{
     int rc = 0;
-    DIR *d = open_dir_stream(l);
+    DIR *d = opendir(dir);
     if (!d) {
-        rc = -errno;
+        rc = errno == ENOENT ? 0 : -errno;
     } else {
         struct dirent *de;
         while ((de = readdir(d))) {
             if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            if (unlinkat(l->dfd, de->d_name, 0) && errno != ENOENT && !rc) rc = -errno;
+            if (unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT && !rc) rc = -errno;
         }
         closedir(d);
+        if (!rc && rmdir(dir) && errno != ENOENT) rc = -errno;
     }
-    if (!rc && rmdir(l->dir) && errno != ENOENT) rc = -errno;
-    if (rc) SL_ERROR("kafka", "%s: delete: %s", l->dir, sl_strerror(rc));
-    sl_plog_release(l);
+    if (rc) SL_ERROR("kafka", "%s: delete: %s", dir, sl_strerror(rc));
+    return rc;
+}
+
+int sl_plog_destroy(sl_plog *l)
+{
+    char *dir = sl_strdup(l->dir);
+    sl_plog_abandon(l);
+    int rc = sl_plog_remove_dir(dir);
+    sl_free(dir);
     return rc;
 }
 

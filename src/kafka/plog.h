@@ -39,6 +39,11 @@ void sl_plog_close(sl_plog *l);
 /* Closes the log and deletes its directory (DeleteTopics). A sync still pending on another
  * thread returns SL_ERR_CLOSED. */
 int sl_plog_destroy(sl_plog *l);
+/* sl_plog_destroy in two steps, so the slow one can run on a worker thread: abandon closes the
+ * log as destroy does but leaves its files; sl_plog_remove_dir then deletes a log directory's
+ * files and the directory itself (any thread, no open log on it; a missing one is fine). */
+void sl_plog_abandon(sl_plog *l);
+int sl_plog_remove_dir(const char *dir);
 /* References for work on another thread (the flusher): the memory stays valid until the last
  * release, even after close or destroy. Loop thread only. */
 void sl_plog_keep(sl_plog *l);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ struct kafka_topics {
     size_t hcap;
     int64_t next_pid;
     int64_t pid_block_end;
+    kafka_topic **creating; /* names reserved by creations in flight (kafka_topics_create_begin) */
+    size_t ncreating, ccreating;
 };
 
 /* The topic configs, sorted by name (the order DescribeConfigs lists them in). */
@@ -358,13 +361,9 @@ static void unlink_snapshots(const char *dir)
     unlink(path);
 }
 
-/* Opens every partition log of tp. A new topic starts empty: a directory left behind by an
- * earlier topic of that name (a deletion or creation cut short by a crash) is wiped first. On
- * failure the logs opened are closed, or destroyed for a new topic. */
-static int topic_open_logs(kafka_topics *t, kafka_topic *tp, bool fresh)
+/* Gives tp its partitions (directories named, logs not open yet). */
+static void topic_prepare(kafka_topics *t, kafka_topic *tp)
 {
-    sl_plog_opts o;
-    plog_opts(&tp->cfg, &o);
     tp->parts = sl_calloc((size_t)tp->nparts, sizeof(kafka_partition));
     for (int32_t i = 0; i < tp->nparts; i++) {
         kafka_partition *p = &tp->parts[i];
@@ -373,20 +372,44 @@ static int topic_open_logs(kafka_topics *t, kafka_topic *tp, bool fresh)
         size_t n = strlen(t->dir) + strlen(tp->name) + 16;
         p->dir = sl_malloc(n);
         snprintf(p->dir, n, "%s/%s-%d", t->dir, tp->name, i);
-        if (fresh) unlink_snapshots(p->dir);
-        int rc = sl_plog_open(p->dir, &o, &p->log);
+    }
+}
+
+/* Opens partitions [from, to) of tp. A new topic (fresh) starts empty: a directory left behind
+ * by an earlier topic of that name is wiped first. Its directories are made here without the
+ * parent sync sl_plog_open would do, as topics.json's write syncs the data dir afterwards. On
+ * failure the logs this call opened are closed, or destroyed for a new topic. */
+static int topic_open_range(kafka_topics *t, kafka_topic *tp, int32_t from, int32_t to, bool fresh)
+{
+    sl_plog_opts o;
+    plog_opts(&tp->cfg, &o);
+    SL_UNUSED(t);
+    for (int32_t i = from; i < to; i++) {
+        kafka_partition *p = &tp->parts[i];
+        int rc = 0;
+        if (fresh) {
+            unlink_snapshots(p->dir);
+            if (mkdir(p->dir, 0755) && errno != EEXIST) rc = -errno;
+        }
+        if (!rc) rc = sl_plog_open(p->dir, &o, &p->log);
         if (!rc && fresh && sl_plog_end_offset(p->log) > 0) {
             SL_WARN("kafka", "%s: removing stale data of an earlier topic of that name", p->dir);
             rc = sl_plog_destroy(p->log);
+            p->log = NULL;
             if (!rc) rc = sl_plog_open(p->dir, &o, &p->log);
         }
         if (rc) {
             SL_ERROR("kafka", "opening partition log %s: %s", p->dir, sl_strerror(rc));
-            for (int32_t j = 0; j < i; j++) {
+            p->log = NULL;
+            if (fresh) rmdir(p->dir); /* what a failed open left, if empty */
+            for (int32_t j = from; j < i; j++) {
                 if (fresh)
                     sl_plog_destroy(tp->parts[j].log);
                 else
                     sl_plog_close(tp->parts[j].log);
+                tp->parts[j].log = NULL;
+                kafka_pstate_free(tp->parts[j].pstate);
+                tp->parts[j].pstate = NULL;
             }
             return rc;
         }
@@ -439,6 +462,26 @@ static kafka_err_t topic_build(kafka_topics *t, sl_slice name, int32_t nparts,
     return KAFKA_ERR_NONE;
 }
 
+/* Descriptors the process may still open: RLIMIT_NOFILE minus those open now and those that
+ * creations in flight will take; *limit gets RLIMIT_NOFILE. INT64_MAX when either is unknown. */
+static int64_t fds_free(const kafka_topics *t, int64_t *limit)
+{
+    struct rlimit rl;
+    *limit = -1;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY) return INT64_MAX;
+    *limit = (int64_t)rl.rlim_cur;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return INT64_MAX;
+    int64_t open_now = -1; /* the directory stream's own */
+    struct dirent *de;
+    while ((de = readdir(d)))
+        open_now += de->d_name[0] != '.';
+    closedir(d);
+    for (size_t i = 0; i < t->ncreating; i++)
+        open_now += (int64_t)t->creating[i]->nparts * KAFKA_FDS_PER_PARTITION;
+    return *limit - open_now;
+}
+
 static int topics_load(kafka_topics *t)
 {
     char path[4096];
@@ -459,6 +502,15 @@ static int topics_load(kafka_topics *t)
     }
     size_t i;
     json_t *jt;
+    int64_t total = 0, limit;
+    json_array_foreach(arr, i, jt) total += json_integer_value(json_object_get(jt, "partitions"));
+    int64_t avail = fds_free(t, &limit);
+    if (avail != INT64_MAX && total * KAFKA_FDS_PER_PARTITION > avail - KAFKA_FD_HEADROOM)
+        SL_WARN("kafka",
+                "%s: %" PRId64 " partitions need up to %" PRId64
+                " file descriptors, more than this process's limit of %" PRId64
+                " (RLIMIT_NOFILE) leaves: raise it (ulimit -n) if opening them fails",
+                path, total, total * KAFKA_FDS_PER_PARTITION, limit);
     json_array_foreach(arr, i, jt)
     {
         const char *name = json_string_value(json_object_get(jt, "name"));
@@ -492,7 +544,8 @@ static int topics_load(kafka_topics *t)
             rc = SL_ERR_CORRUPT;
             goto out;
         }
-        rc = topic_open_logs(t, tp, false);
+        topic_prepare(t, tp);
+        rc = topic_open_range(t, tp, 0, tp->nparts, false);
         if (rc) {
             topic_free(tp);
             goto out;
@@ -576,22 +629,6 @@ static int32_t partition_dir_index(const char *name, size_t *name_len)
     return v;
 }
 
-/* Removes a flat partition directory (a log's files and producer snapshots). */
-static int remove_flat_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT && !rc) rc = -errno;
-    }
-    closedir(d);
-    if (!rc && rmdir(path)) rc = -errno;
-    return rc;
-}
-
 /* Startup hygiene. A partition directory whose topic topics.json does not list (or whose index
  * is past the topic's partition count) was left by a DeleteTopics or CreateTopics cut short by
  * a crash: topics.json is rewritten before a deletion removes the logs and after a creation
@@ -620,13 +657,8 @@ static void orphans_sweep(kafka_topics *t)
                     path);
             continue;
         }
-        int rc = remove_flat_dir(path);
-        if (rc)
-            SL_WARN("kafka",
-                    "%s: orphaned partition directory (not in " TOPICS_FILE
-                    "): removing it failed: %s",
-                    path, sl_strerror(rc));
-        else
+        int rc = sl_plog_remove_dir(path); /* logs its own failure */
+        if (!rc)
             SL_WARN("kafka",
                     "%s: removed orphaned partition directory (not in " TOPICS_FILE
                     ", left by a topic deletion or creation cut short)",
@@ -704,15 +736,29 @@ void kafka_topics_close(kafka_topics *t)
     }
     sl_free(t->v);
     sl_free(t->hash);
+    sl_free(t->creating);
     sl_free(t->dir);
     sl_free(t);
 }
 
-kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
-                                const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
-                                kafka_topic **out, char *msg, size_t msglen)
+bool kafka_topics_creating(const kafka_topics *t, sl_slice name)
+{
+    for (size_t i = 0; i < t->ncreating; i++)
+        if (sl_slice_eq_str(name, t->creating[i]->name)) return true;
+    return false;
+}
+
+size_t kafka_topics_creating_count(const kafka_topics *t)
+{
+    return t->ncreating;
+}
+
+kafka_err_t kafka_topics_create_begin(kafka_topics *t, sl_slice name, int32_t nparts,
+                                      const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
+                                      kafka_topic **out, char *msg, size_t msglen)
 {
     msg[0] = 0;
+    *out = NULL;
     if (!kafka_topic_name_valid(name)) {
         snprintf(msg, msglen,
                  "Topic name is illegal: it must be 1 to %d characters of "
@@ -721,11 +767,12 @@ kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
         return KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
     }
     kafka_topic *old = kafka_topics_find_any(t, name);
-    if (old) {
+    if (old || kafka_topics_creating(t, name)) {
         snprintf(msg, msglen,
-                 old->deleting ? "Topic '%s' is marked for deletion."
-                               : "Topic '%s' already exists.",
-                 old->name);
+                 !old            ? "Topic '%.*s' is being created."
+                 : old->deleting ? "Topic '%.*s' is marked for deletion."
+                                 : "Topic '%.*s' already exists.",
+                 (int)name.len, (const char *)name.ptr);
         return KAFKA_ERR_TOPIC_ALREADY_EXISTS;
     }
     if (nparts < 1 || nparts > KAFKA_MAX_PARTITIONS) {
@@ -735,13 +782,50 @@ kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
     kafka_topic *tp;
     kafka_err_t err = topic_build(t, name, nparts, cfgs, ncfg, &tp, msg, msglen);
     if (err) return err;
+    int64_t limit, avail = fds_free(t, &limit);
+    int64_t need = (int64_t)nparts * KAFKA_FDS_PER_PARTITION;
+    if (avail != INT64_MAX && need > avail - KAFKA_FD_HEADROOM) {
+        topic_free(tp);
+        snprintf(msg, msglen,
+                 "%d partition(s) need %" PRId64 " file descriptors (%d each), but only %" PRId64
+                 " of this process's %" PRId64
+                 " (RLIMIT_NOFILE) are free after keeping %d for connections: raise the limit "
+                 "(ulimit -n) or use fewer partitions.",
+                 nparts, need, KAFKA_FDS_PER_PARTITION, SL_MAX(avail - KAFKA_FD_HEADROOM, 0), limit,
+                 KAFKA_FD_HEADROOM);
+        return KAFKA_ERR_POLICY_VIOLATION;
+    }
     if (validate_only) {
         topic_free(tp);
         return KAFKA_ERR_NONE;
     }
-    if (topic_open_logs(t, tp, true)) {
+    topic_prepare(t, tp);
+    if (t->ncreating == t->ccreating) {
+        t->ccreating = t->ccreating ? t->ccreating * 2 : 8;
+        t->creating = sl_realloc(t->creating, t->ccreating * sizeof(*t->creating));
+    }
+    t->creating[t->ncreating++] = tp;
+    *out = tp;
+    return KAFKA_ERR_NONE;
+}
+
+int kafka_topic_open_new(const kafka_topics *t, kafka_topic *tp, int32_t from, int32_t to)
+{
+    return topic_open_range((kafka_topics *)t, tp, from, to, true);
+}
+
+kafka_err_t kafka_topics_create_end(kafka_topics *t, kafka_topic *tp, int rc, char *msg,
+                                    size_t msglen)
+{
+    size_t i;
+    for (i = 0; i < t->ncreating && t->creating[i] != tp; i++) {
+    }
+    if (i < t->ncreating) t->creating[i] = t->creating[--t->ncreating];
+    if (rc) {
+        for (int32_t j = 0; j < tp->nparts; j++)
+            if (tp->parts[j].log) sl_plog_destroy(tp->parts[j].log);
+        snprintf(msg, msglen, "Could not create the partition logs: %s.", sl_strerror(rc));
         topic_free(tp);
-        snprintf(msg, msglen, "Could not create the partition logs.");
         return KAFKA_ERR_KAFKA_STORAGE_ERROR;
     }
     topic_add(t, tp);
@@ -756,8 +840,21 @@ kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
         return KAFKA_ERR_KAFKA_STORAGE_ERROR;
     }
     SL_INFO("kafka", "created topic %s with %d partition(s)", tp->name, tp->nparts);
-    if (out) *out = tp;
     return KAFKA_ERR_NONE;
+}
+
+kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
+                                const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
+                                kafka_topic **out, char *msg, size_t msglen)
+{
+    kafka_topic *tp;
+    kafka_err_t err =
+        kafka_topics_create_begin(t, name, nparts, cfgs, ncfg, validate_only, &tp, msg, msglen);
+    if (err || !tp) return err;
+    int rc = kafka_topic_open_new(t, tp, 0, tp->nparts);
+    err = kafka_topics_create_end(t, tp, rc, msg, msglen);
+    if (!err && out) *out = tp;
+    return err;
 }
 
 void kafka_topics_mark_deleting(kafka_topics *t, kafka_topic *tp)
@@ -773,24 +870,41 @@ bool kafka_topic_idle(const kafka_topic *tp)
     return true;
 }
 
-int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp)
+int kafka_topics_delete_begin(kafka_topics *t, kafka_topic *tp)
+{
+    int rc = topics_save(t);
+    for (int32_t j = 0; j < tp->nparts; j++) {
+        if (tp->parts[j].log) sl_plog_abandon(tp->parts[j].log);
+        tp->parts[j].log = NULL;
+    }
+    return rc;
+}
+
+void kafka_topic_remove_files(const kafka_topic *tp, int32_t from, int32_t to)
+{
+    for (int32_t j = from; j < to; j++)
+        sl_plog_remove_dir(tp->parts[j].dir);
+}
+
+void kafka_topics_delete_end(kafka_topics *t, kafka_topic *tp)
 {
     size_t i;
     for (i = 0; i < t->n && t->v[i] != tp; i++) {
     }
-    if (i == t->n) return SL_ERR_NOTFOUND;
-    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
-    t->n--;
-    hash_rebuild(t);
-    int rc = topics_save(t);
-    for (int32_t j = 0; j < tp->nparts; j++) {
-        kafka_partition *p = &tp->parts[j];
-        unlink_snapshots(p->dir);
-        int drc = sl_plog_destroy(p->log);
-        if (drc) SL_WARN("kafka", "deleting %s: %s", p->dir, sl_strerror(drc));
+    if (i < t->n) {
+        memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
+        t->n--;
+        hash_rebuild(t);
     }
     SL_INFO("kafka", "deleted topic %s", tp->name);
     topic_free(tp);
+}
+
+int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp)
+{
+    int rc = kafka_topics_delete_begin(t, tp);
+    kafka_topic_remove_files(tp, 0, tp->nparts);
+    kafka_topics_delete_end(t, tp);
     return rc;
 }
 

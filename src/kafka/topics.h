@@ -13,6 +13,11 @@
 /* Partitions per topic: each holds open files and a directory, and one request must not be
  * able to ask for an unbounded number of them. */
 #define KAFKA_MAX_PARTITIONS 10000
+/* Descriptors a partition may hold (plog.c: directory, recovery point, active log, and one old
+ * segment being read), and those kept free for connections and transient files. A topic is
+ * created only when its partitions fit under RLIMIT_NOFILE with that headroom left. */
+#define KAFKA_FDS_PER_PARTITION 4
+#define KAFKA_FD_HEADROOM       512
 
 /* Effective per-topic configuration; every value is an int64 so one table describes them all. */
 typedef struct kafka_topic_cfg {
@@ -86,18 +91,48 @@ size_t kafka_topics_count(const kafka_topics *t);
 kafka_topic *kafka_topics_at(kafka_topics *t, size_t i);
 
 /* Creates a topic (nparts >= 1) with config overrides, or only validates them when
- * validate_only. Returns NONE, INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
- * INVALID_PARTITIONS, INVALID_CONFIG (with a reason in msg) or KAFKA_STORAGE_ERROR. */
+ * validate_only: begin, open and end below in one call, on the loop thread. Returns NONE,
+ * INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_CONFIG,
+ * POLICY_VIOLATION (not enough file descriptors) or KAFKA_STORAGE_ERROR, with a reason in msg. */
 kafka_err_t kafka_topics_create(kafka_topics *t, sl_slice name, int32_t nparts,
                                 const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
                                 kafka_topic **out, char *msg, size_t msglen);
+/* Creation in steps, so that the partition logs (a directory sync each) can be made on worker
+ * threads. begin (loop thread) validates as kafka_topics_create does, checks the descriptor
+ * budget and reserves the name: lookups do not see it and creating it again gets
+ * TOPIC_ALREADY_EXISTS. *out is NULL after a successful validate_only. */
+kafka_err_t kafka_topics_create_begin(kafka_topics *t, sl_slice name, int32_t nparts,
+                                      const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
+                                      kafka_topic **out, char *msg, size_t msglen);
+/* Opens partitions [from, to) of a topic from begin, empty. Any thread: it touches only those
+ * partitions, so disjoint ranges may be opened concurrently. On failure it undoes its own
+ * range and returns a negative code. */
+int kafka_topic_open_new(const kafka_topics *t, kafka_topic *tp, int32_t from, int32_t to);
+/* Loop thread, once every range is done (rc: the first failure, or 0): publishes the topic and
+ * rewrites topics.json, or destroys what was opened and frees tp. Returns NONE or
+ * KAFKA_STORAGE_ERROR with a reason in msg. */
+kafka_err_t kafka_topics_create_end(kafka_topics *t, kafka_topic *tp, int rc, char *msg,
+                                    size_t msglen);
+/* True while a creation of name is between begin and end. */
+bool kafka_topics_creating(const kafka_topics *t, sl_slice name);
+/* Creations between begin and end. */
+size_t kafka_topics_creating_count(const kafka_topics *t);
 /* Marks a topic as deleting (it disappears from lookups at once). The caller waits until no
  * partition has flush_refs, then calls kafka_topics_destroy. */
 void kafka_topics_mark_deleting(kafka_topics *t, kafka_topic *tp);
 /* True when no partition of tp has a flusher request in flight. */
 bool kafka_topic_idle(const kafka_topic *tp);
-/* Removes a deleting topic: destroys its logs and rewrites topics.json. */
+/* Removes a deleting topic: rewrites topics.json and destroys its logs (the steps below in one
+ * call, on the loop thread). */
 int kafka_topics_destroy(kafka_topics *t, kafka_topic *tp);
+/* Deletion in steps, so that removing the files (an unlink each) can run on worker threads.
+ * begin (loop thread) rewrites topics.json without tp and closes its logs, leaving the files;
+ * the name stays taken (CreateTopics: marked for deletion) until end. */
+int kafka_topics_delete_begin(kafka_topics *t, kafka_topic *tp);
+/* Deletes the directories of partitions [from, to) of a topic after delete_begin. Any thread. */
+void kafka_topic_remove_files(const kafka_topic *tp, int32_t from, int32_t to);
+/* Loop thread, once every range is removed: forgets tp and frees it. */
+void kafka_topics_delete_end(kafka_topics *t, kafka_topic *tp);
 
 /* Applies retention to every partition as of now_ms, and forgets producers idle for a day. */
 void kafka_topics_retain(kafka_topics *t, int64_t now_ms);

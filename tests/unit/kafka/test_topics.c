@@ -1,6 +1,8 @@
 /* test_topics.c: the topic registry: Kafka's name rules, creation with config overrides and
  * their errors, topics.json and producer ids surviving a reopen, deletion, producer state
- * rebuilt from the log when its snapshot is missing, and stale partition data never reused. */
+ * rebuilt from the log when its snapshot is missing, stale partition data never reused,
+ * creation and deletion in steps (as the broker runs them on workers) and the descriptor
+ * budget. */
 #include "core/crc32c.h"
 #include "kafka/topics.h"
 
@@ -10,6 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -287,6 +292,126 @@ static void test_stale_directory_wiped(void **state)
     sl_buf_free(&b);
 }
 
+static bool dir_exists(const char *name)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+/* Creation and deletion in steps, as the broker runs them with the file work on workers: the
+ * name is taken from begin to end, lookups see the topic only once it is published, and the
+ * partition directories outlive delete_begin until the files are removed. */
+static void test_steps(void **state)
+{
+    (void)state;
+    kafka_topics *t;
+    char msg[300];
+    assert_int_equal(kafka_topics_open(dir, &cfg, &t), 0);
+    kafka_topic *tp;
+    assert_int_equal(
+        kafka_topics_create_begin(t, S("big"), 100, NULL, 0, false, &tp, msg, sizeof(msg)),
+        KAFKA_ERR_NONE);
+    assert_non_null(tp);
+    assert_true(kafka_topics_creating(t, S("big")));
+    assert_int_equal(kafka_topics_creating_count(t), 1);
+    assert_null(kafka_topics_find(t, S("big")));
+    assert_int_equal(kafka_topics_create(t, S("big"), 1, NULL, 0, false, NULL, msg, sizeof(msg)),
+                     KAFKA_ERR_TOPIC_ALREADY_EXISTS);
+    assert_non_null(strstr(msg, "being created"));
+    assert_int_equal(kafka_topic_open_new(t, tp, 50, 100), 0);
+    assert_int_equal(kafka_topic_open_new(t, tp, 0, 50), 0);
+    assert_int_equal(kafka_topics_create_end(t, tp, 0, msg, sizeof(msg)), KAFKA_ERR_NONE);
+    assert_false(kafka_topics_creating(t, S("big")));
+    assert_ptr_equal(kafka_topics_find(t, S("big")), tp);
+    assert_true(dir_exists("big-99"));
+
+    /* A failed range: everything opened is removed, the name is free again. */
+    kafka_topic *tp2;
+    assert_int_equal(
+        kafka_topics_create_begin(t, S("half"), 10, NULL, 0, false, &tp2, msg, sizeof(msg)),
+        KAFKA_ERR_NONE);
+    assert_int_equal(kafka_topic_open_new(t, tp2, 0, 5), 0);
+    assert_true(dir_exists("half-4"));
+    assert_int_equal(kafka_topics_create_end(t, tp2, -EMFILE, msg, sizeof(msg)),
+                     KAFKA_ERR_KAFKA_STORAGE_ERROR);
+    assert_false(dir_exists("half-0"));
+    assert_null(kafka_topics_find(t, S("half")));
+    assert_false(kafka_topics_creating(t, S("half")));
+
+    /* validate_only reserves nothing. */
+    assert_int_equal(kafka_topics_create_begin(t, S("v"), 3, NULL, 0, true, &tp2, msg, sizeof(msg)),
+                     KAFKA_ERR_NONE);
+    assert_null(tp2);
+    assert_int_equal(kafka_topics_creating_count(t), 0);
+
+    kafka_topics_mark_deleting(t, tp);
+    assert_int_equal(kafka_topics_delete_begin(t, tp), 0);
+    assert_true(dir_exists("big-0"));
+    assert_int_equal(kafka_topics_create(t, S("big"), 1, NULL, 0, false, NULL, msg, sizeof(msg)),
+                     KAFKA_ERR_TOPIC_ALREADY_EXISTS);
+    kafka_topic_remove_files(tp, 0, 100);
+    assert_false(dir_exists("big-0"));
+    assert_false(dir_exists("big-99"));
+    kafka_topics_delete_end(t, tp);
+    assert_int_equal(kafka_topics_count(t), 0);
+    kafka_topics_close(t);
+    assert_int_equal(kafka_topics_open(dir, &cfg, &t), 0);
+    assert_int_equal(kafka_topics_count(t), 0);
+    kafka_topics_close(t);
+}
+
+static int open_fd_count(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = -1;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* A topic is refused up front, with the reason, when its partitions would not fit under
+ * RLIMIT_NOFILE with the headroom kept for connections. */
+static void test_descriptor_budget(void **state)
+{
+    (void)state;
+    struct rlimit old, rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    kafka_topics *t;
+    char msg[300];
+    assert_int_equal(kafka_topics_open(dir, &cfg, &t), 0);
+    rl = old;
+    rl.rlim_cur = (rlim_t)(open_fd_count() + KAFKA_FD_HEADROOM + 100 * KAFKA_FDS_PER_PARTITION);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+    assert_int_equal(
+        kafka_topics_create(t, S("toobig"), 101, NULL, 0, false, NULL, msg, sizeof(msg)),
+        KAFKA_ERR_POLICY_VIOLATION);
+    assert_non_null(strstr(msg, "RLIMIT_NOFILE"));
+    assert_false(dir_exists("toobig-0"));
+    /* validate_only says the same. */
+    assert_int_equal(
+        kafka_topics_create(t, S("toobig"), 101, NULL, 0, true, NULL, msg, sizeof(msg)),
+        KAFKA_ERR_POLICY_VIOLATION);
+    /* A reservation in flight counts: two halves do not both fit with the first unopened. */
+    kafka_topic *tp;
+    assert_int_equal(
+        kafka_topics_create_begin(t, S("a"), 60, NULL, 0, false, &tp, msg, sizeof(msg)),
+        KAFKA_ERR_NONE);
+    assert_int_equal(kafka_topics_create(t, S("b"), 60, NULL, 0, false, NULL, msg, sizeof(msg)),
+                     KAFKA_ERR_POLICY_VIOLATION);
+    assert_int_equal(kafka_topic_open_new(t, tp, 0, 60), 0);
+    assert_int_equal(kafka_topics_create_end(t, tp, 0, msg, sizeof(msg)), KAFKA_ERR_NONE);
+    assert_int_equal(kafka_topics_create(t, S("c"), 30, NULL, 0, false, NULL, msg, sizeof(msg)),
+                     KAFKA_ERR_NONE);
+    kafka_topics_close(t);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +419,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_state_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_directory_wiped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor_budget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
