@@ -1246,6 +1246,101 @@ static void test_static_and_more(void **state)
     rows("SELECT * FROM js", "");
 }
 
+/* The schema listener runs before the DDL's result is delivered. */
+static int order_log[4], order_n;
+static void order_schema(void *arg, const sl_cql_schema_change *c)
+{
+    (void)arg;
+    (void)c;
+    order_log[order_n++] = 1;
+}
+static void order_done(void *arg, sl_cql_result *res)
+{
+    order_log[order_n++] = 2;
+    *(sl_cql_result **)arg = res;
+}
+
+static void test_lifecycle(void **state)
+{
+    (void)state;
+    sl_cql_engine_on_schema_change(eng, order_schema, NULL);
+    sl_cql_query qq;
+    memset(&qq, 0, sizeof qq);
+    qq.text = SL_SLICE_STR("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
+                           "'replication_factor': 1}");
+    sl_cql_result *r = NULL;
+    sl_cql_execute(eng, sess, &qq, order_done, &r);
+    wait_result(&r);
+    assert_int_equal(order_n, 2);
+    assert_int_equal(order_log[0], 1);
+    assert_int_equal(order_log[1], 2);
+    sl_cql_result_free(r);
+    sl_cql_engine_on_schema_change(eng, NULL, NULL);
+    ok("USE ks");
+    ok("CREATE TABLE t (k int PRIMARY KEY)");
+
+    /* The prepared registry is bounded: the least recently used statement is evicted and
+     * answers Unprepared; one in use stays. */
+    sl_cql_result *pr = sl_cql_prepare(eng, sess, SL_SLICE_STR("SELECT k FROM t WHERE k = 0"));
+    uint8_t first[16], hot[16];
+    memcpy(first, pr->id, 16);
+    sl_cql_result_free(pr);
+    pr = sl_cql_prepare(eng, sess, SL_SLICE_STR("SELECT k FROM t WHERE k = 1"));
+    memcpy(hot, pr->id, 16);
+    sl_cql_result_free(pr);
+    for (int i = 2; i < 10002; i++) {
+        char s[64];
+        snprintf(s, sizeof s, "SELECT k FROM t WHERE k = %d", i);
+        pr = sl_cql_prepare(eng, sess, SL_SLICE_STR(s));
+        assert_int_equal(pr->kind, SL_CQL_RESULT_PREPARED);
+        sl_cql_result_free(pr);
+        if (i % 1000 == 0) {
+            memset(&qq, 0, sizeof qq);
+            qq.id = (sl_slice){hot, 16};
+            r = NULL;
+            sl_cql_execute(eng, sess, &qq, on_done, &r);
+            wait_result(&r);
+            assert_int_equal(r->kind, SL_CQL_RESULT_ROWS);
+            sl_cql_result_free(r);
+        }
+    }
+    memset(&qq, 0, sizeof qq);
+    qq.id = (sl_slice){first, 16};
+    r = NULL;
+    sl_cql_execute(eng, sess, &qq, on_done, &r);
+    wait_result(&r);
+    assert_int_equal(r->error.code, SL_CQL_ERR_UNPREPARED);
+    sl_cql_result_free(r);
+    qq.id = (sl_slice){hot, 16};
+    r = NULL;
+    sl_cql_execute(eng, sess, &qq, on_done, &r);
+    wait_result(&r);
+    assert_int_equal(r->kind, SL_CQL_RESULT_ROWS);
+    sl_cql_result_free(r);
+
+    /* Closing with writes waiting for their WAL sync completes them first. */
+    sl_cql_result *pending[8] = {0};
+    for (int i = 0; i < 8; i++) {
+        char s[64];
+        snprintf(s, sizeof s, "INSERT INTO t (k) VALUES (%d)", i);
+        memset(&qq, 0, sizeof qq);
+        qq.text = SL_SLICE_STR(s);
+        sl_cql_execute(eng, sess, &qq, on_done, &pending[i]);
+    }
+    sl_cql_session_free(sess); /* a session may go while its writes are pending */
+    sess = NULL;
+    sl_cql_engine_close(eng);
+    eng = NULL;
+    for (int i = 0; i < 8; i++) {
+        assert_non_null(pending[i]);
+        assert_int_equal(pending[i]->kind, SL_CQL_RESULT_VOID);
+        sl_cql_result_free(pending[i]);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    open_engine();
+    rows("SELECT count(*) FROM ks.t", "8");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1265,6 +1360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_system_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_and_more, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
