@@ -18,7 +18,7 @@ static const char *reserved[] = {
     "update", "use",         "using",  "view",         "where",    "with",
 };
 
-void cql_append_name(sl_buf *b, const char *name)
+void sl__cql_append_name(sl_buf *b, const char *name)
 {
     bool plain = islower((unsigned char)name[0]);
     for (const char *c = name; *c && plain; c++)
@@ -47,10 +47,10 @@ static void append_quoted(sl_buf *b, const char *s)
     sl_buf_append_str(b, "'");
 }
 
-void cql_keyspace_cql(const sl_cql_keyspace *ks, sl_buf *out)
+void sl__cql_keyspace_cql(const sl_cql_keyspace *ks, sl_buf *out)
 {
     sl_buf_append_str(out, "CREATE KEYSPACE ");
-    cql_append_name(out, ks->name);
+    sl__cql_append_name(out, ks->name);
     sl_buf_append_str(out, " WITH replication = {");
     bool first = true;
     /* The class first, then the options in name order, as Cassandra prints them. */
@@ -88,19 +88,19 @@ static const char *table_opts[] = {
     "speculative_retry",
 };
 
-void cql_table_cql(const sl_cql_table *t, sl_buf *out)
+void sl__cql_table_cql(const sl_cql_table *t, sl_buf *out)
 {
     sl_buf_append_str(out, "CREATE TABLE ");
-    cql_append_name(out, t->keyspace);
+    sl__cql_append_name(out, t->keyspace);
     sl_buf_append_str(out, ".");
-    cql_append_name(out, t->name);
+    sl__cql_append_name(out, t->name);
     sl_buf_append_str(out, " (\n");
     bool inline_pk = t->npk == 1 && t->nck == 0;
     sl_buf ty = SL_BUF_INIT;
     for (size_t i = 0; i < t->ncolumns; i++) {
         const sl_cql_column *c = &t->columns[i];
         sl_buf_append_str(out, "    ");
-        cql_append_name(out, c->name);
+        sl__cql_append_name(out, c->name);
         sl_buf_reset(&ty);
         sl_cql_dtype_to_cql(c->type, &ty);
         sl_buf_printf(out, " %s", sl_buf_cstr(&ty));
@@ -116,12 +116,12 @@ void cql_table_cql(const sl_cql_table *t, sl_buf *out)
         if (t->npk > 1) sl_buf_append_str(out, "(");
         for (size_t i = 0; i < t->npk; i++) {
             if (i) sl_buf_append_str(out, ", ");
-            cql_append_name(out, t->pk[i]->name);
+            sl__cql_append_name(out, t->pk[i]->name);
         }
         if (t->npk > 1) sl_buf_append_str(out, ")");
         for (size_t i = 0; i < t->nck; i++) {
             sl_buf_append_str(out, ", ");
-            cql_append_name(out, t->ck[i]->name);
+            sl__cql_append_name(out, t->ck[i]->name);
         }
         sl_buf_append_str(out, ")\n");
     }
@@ -131,7 +131,7 @@ void cql_table_cql(const sl_cql_table *t, sl_buf *out)
         sl_buf_append_str(out, "CLUSTERING ORDER BY (");
         for (size_t i = 0; i < t->nck; i++) {
             if (i) sl_buf_append_str(out, ", ");
-            cql_append_name(out, t->ck[i]->name);
+            sl__cql_append_name(out, t->ck[i]->name);
             sl_buf_append_str(out, t->ck[i]->desc ? " DESC" : " ASC");
         }
         sl_buf_append_str(out, ")");
@@ -151,24 +151,24 @@ static void desc_columns(exec_ctx *x, bool element)
     sl_cql_result *res = x->res;
     res->kind = SL_CQL_RESULT_ROWS;
     res->n_columns = element ? 4 : 3;
-    res->columns = exec_columns(res, res->n_columns);
+    res->columns = sl__exec_columns(res, res->n_columns);
     static const char *names[] = {"keyspace_name", "type", "name", "create_statement"};
     for (size_t i = 0; i < res->n_columns; i++)
-        exec_colspec(res, &res->columns[i], "system", "describe", names[i],
-                     sl_cql_dtype_prim(SL_CQL_TEXT));
+        sl__exec_colspec(res, &res->columns[i], "system", "describe", names[i],
+                         sl_cql_dtype_prim(SL_CQL_TEXT));
 }
 
 static void desc_row(exec_ctx *x, const char *ks, const char *type, const char *name,
                      const sl_buf *create)
 {
     sl_buf b = SL_BUF_INIT;
-    cql_append_name(&b, ks);
-    exec_cell(x->res, sl_buf_slice(&b));
-    exec_cell(x->res, SL_SLICE_STR(type));
+    sl__cql_append_name(&b, ks);
+    sl__exec_cell(x->res, sl_buf_slice(&b));
+    sl__exec_cell(x->res, SL_SLICE_STR(type));
     sl_buf_reset(&b);
-    cql_append_name(&b, name);
-    exec_cell(x->res, sl_buf_slice(&b));
-    if (create) exec_cell(x->res, sl_buf_slice(create));
+    sl__cql_append_name(&b, name);
+    sl__exec_cell(x->res, sl_buf_slice(&b));
+    if (create) sl__exec_cell(x->res, sl_buf_slice(create));
     x->res->row_count++;
     sl_buf_free(&b);
 }
@@ -176,11 +176,11 @@ static void desc_row(exec_ctx *x, const char *ks, const char *type, const char *
 static void keyspace_elements(exec_ctx *x, const sl_cql_keyspace *ks, bool only)
 {
     sl_buf b = SL_BUF_INIT;
-    cql_keyspace_cql(ks, &b);
+    sl__cql_keyspace_cql(ks, &b);
     desc_row(x, ks->name, "keyspace", ks->name, &b);
     for (size_t i = 0; !only && i < ks->ntables; i++) {
         sl_buf_reset(&b);
-        cql_table_cql(ks->tables[i], &b);
+        sl__cql_table_cql(ks->tables[i], &b);
         desc_row(x, ks->name, "table", ks->tables[i]->name, &b);
     }
     sl_buf_free(&b);
@@ -191,12 +191,13 @@ static const sl_cql_keyspace *desc_keyspace(exec_ctx *x, const char *name)
     if (!name) {
         name = x->s ? x->s->keyspace : NULL;
         if (!name) {
-            exec_fail(x->res, SL_CQL_ERR_INVALID, "No keyspace specified and no current keyspace");
+            sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                          "No keyspace specified and no current keyspace");
             return NULL;
         }
     }
     const sl_cql_keyspace *ks = sl_catalog_keyspace(x->e->cat, name);
-    if (!ks) exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspaces", name);
+    if (!ks) sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspaces", name);
     return ks;
 }
 
@@ -214,13 +215,13 @@ static int describe_cluster(exec_ctx *x)
     bool ranges = ks && !is_system_ks(ks);
     res->kind = SL_CQL_RESULT_ROWS;
     res->n_columns = ranges ? 4 : 3;
-    res->columns = exec_columns(res, res->n_columns);
-    exec_colspec(res, &res->columns[0], "system", "describe", "cluster",
-                 sl_cql_dtype_prim(SL_CQL_TEXT));
-    exec_colspec(res, &res->columns[1], "system", "describe", "partitioner",
-                 sl_cql_dtype_prim(SL_CQL_TEXT));
-    exec_colspec(res, &res->columns[2], "system", "describe", "snitch",
-                 sl_cql_dtype_prim(SL_CQL_TEXT));
+    res->columns = sl__exec_columns(res, res->n_columns);
+    sl__exec_colspec(res, &res->columns[0], "system", "describe", "cluster",
+                     sl_cql_dtype_prim(SL_CQL_TEXT));
+    sl__exec_colspec(res, &res->columns[1], "system", "describe", "partitioner",
+                     sl_cql_dtype_prim(SL_CQL_TEXT));
+    sl__exec_colspec(res, &res->columns[2], "system", "describe", "snitch",
+                     sl_cql_dtype_prim(SL_CQL_TEXT));
     sl_cql_dtype *lt = NULL, *mt = NULL;
     if (ranges) {
         sl_cql_dtype *sub[1] = {sl_cql_dtype_keep(sl_cql_dtype_prim(SL_CQL_TEXT))};
@@ -228,18 +229,18 @@ static int describe_cluster(exec_ctx *x)
         sl_cql_dtype *msub[2] = {sl_cql_dtype_keep(sl_cql_dtype_prim(SL_CQL_TEXT)),
                                  sl_cql_dtype_keep(lt)};
         mt = sl_cql_dtype_new(SL_CQL_MAP, false, 2, msub);
-        exec_colspec(res, &res->columns[3], "system", "describe", "range_ownership", mt);
+        sl__exec_colspec(res, &res->columns[3], "system", "describe", "range_ownership", mt);
     }
-    exec_cell(res, SL_SLICE_STR(x->e->opts.cluster_name));
-    exec_cell(res, SL_SLICE_STR("Murmur3Partitioner"));
-    exec_cell(res, SL_SLICE_STR("DynamicEndpointSnitch"));
+    sl__exec_cell(res, SL_SLICE_STR(x->e->opts.cluster_name));
+    sl__exec_cell(res, SL_SLICE_STR("Murmur3Partitioner"));
+    sl__exec_cell(res, SL_SLICE_STR("DynamicEndpointSnitch"));
     if (ranges) {
         /* One node owns the ring: the range ending at its token maps to it. */
         sl_store_row *rows;
         size_t n;
         const sl_cql_table *local = sl_catalog_table(x->e->cat, "system", "local");
         char tok[24] = "0";
-        if (local && exec_system_rows(x, local, &rows, &n) == 0 && n) {
+        if (local && sl__exec_system_rows(x, local, &rows, &n) == 0 && n) {
             const sl_cql_column *tc = sl_cql_table_column(local, "tokens");
             sl_cql_iter it;
             sl_slice el;
@@ -257,7 +258,7 @@ static int describe_cluster(exec_ctx *x)
         sl_cql_collection_encode(lt, lv, 1, &lb);
         sl_slice mv[2] = {SL_SLICE_STR(tok), sl_buf_slice(&lb)};
         sl_cql_collection_encode(mt, mv, 1, &mb);
-        exec_cell(res, sl_buf_slice(&mb));
+        sl__exec_cell(res, sl_buf_slice(&mb));
         sl_buf_free(&lb);
         sl_buf_free(&mb);
         sl_cql_dtype_release(mt);
@@ -273,17 +274,17 @@ static int describe_table(exec_ctx *x, const char *ksname, const char *name)
     if (!ks) return -1;
     const sl_cql_table *t = sl_catalog_table(x->e->cat, ks->name, name);
     if (!t)
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Table '%s' not found in keyspace '%s'", name,
-                         ks->name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Table '%s' not found in keyspace '%s'",
+                             name, ks->name);
     desc_columns(x, true);
     sl_buf b = SL_BUF_INIT;
-    cql_table_cql(t, &b);
+    sl__cql_table_cql(t, &b);
     desc_row(x, t->keyspace, "table", t->name, &b);
     sl_buf_free(&b);
     return 0;
 }
 
-int exec_describe(exec_ctx *x, const sl_cql_describe *d)
+int sl__exec_describe(exec_ctx *x, const sl_cql_describe *d)
 {
     size_t nks;
     const sl_cql_keyspace *const *kss = sl_catalog_keyspaces(x->e->cat, &nks);
@@ -317,7 +318,7 @@ int exec_describe(exec_ctx *x, const sl_cql_describe *d)
                 desc_row(x, kss[i]->name, "table", kss[i]->tables[k]->name, NULL);
         }
         if (cur && !sl_catalog_keyspace(x->e->cat, cur))
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspaces", cur);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspaces", cur);
         return 0;
     case SL_CQL_DESC_TABLE: return describe_table(x, ksname, name);
     case SL_CQL_DESC_TYPES:
@@ -341,7 +342,7 @@ int exec_describe(exec_ctx *x, const sl_cql_describe *d)
                                                : "Materialized view '%s' not found in '%s'";
         char msg[600];
         snprintf(msg, sizeof msg, what, name, ks->name);
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", msg);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", msg);
     }
     case SL_CQL_DESC_NAME: {
         /* A keyspace, else a table (in the given or current keyspace), as Cassandra resolves. */
@@ -352,10 +353,11 @@ int exec_describe(exec_ctx *x, const sl_cql_describe *d)
         }
         const char *ks = ksname ? ksname : cur ? cur : name;
         if (!sl_catalog_keyspace(x->e->cat, ks))
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspaces", ks);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspaces", ks);
         if (sl_catalog_table(x->e->cat, ks, name)) return describe_table(x, ks, name);
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspace '%s'", name, ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "'%s' not found in keyspace '%s'", name,
+                             ks);
     }
     }
-    return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported DESCRIBE statement");
+    return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported DESCRIBE statement");
 }

@@ -17,7 +17,7 @@ static const uint8_t empty_bytes[1];
 
 /* ---- results ---- */
 
-sl_cql_result *exec_result_new(sl_cql_result_kind kind)
+sl_cql_result *sl__exec_result_new(sl_cql_result_kind kind)
 {
     sl_cql_result *r = sl_calloc(1, sizeof *r);
     r->kind = kind;
@@ -34,7 +34,7 @@ void sl_cql_result_free(sl_cql_result *res)
     sl_free(res);
 }
 
-char *exec_strdup(sl_cql_result *res, const char *s)
+char *sl__exec_strdup(sl_cql_result *res, const char *s)
 {
     return s ? sl_arena_strndup(&res->arena, s, strlen(s)) : NULL;
 }
@@ -51,7 +51,7 @@ static char *vfmt(sl_cql_result *res, const char *fmt, va_list ap)
     return p;
 }
 
-int exec_fail(sl_cql_result *res, sl_cql_errcode code, const char *fmt, ...)
+int sl__exec_fail(sl_cql_result *res, sl_cql_errcode code, const char *fmt, ...)
 {
     if (res->kind == SL_CQL_RESULT_ERROR) return -1; /* the first error wins */
     res->kind = SL_CQL_RESULT_ERROR;
@@ -63,7 +63,7 @@ int exec_fail(sl_cql_result *res, sl_cql_errcode code, const char *fmt, ...)
     return -1;
 }
 
-void exec_warn(sl_cql_result *res, const char *fmt, ...)
+void sl__exec_warn(sl_cql_result *res, const char *fmt, ...)
 {
     char **w = sl_arena_alloc(&res->arena, (res->n_warnings + 1) * sizeof *w);
     if (res->n_warnings) memcpy(w, res->warnings, res->n_warnings * sizeof *w);
@@ -74,19 +74,19 @@ void exec_warn(sl_cql_result *res, const char *fmt, ...)
     res->warnings = w;
 }
 
-sl_cql_colspec *exec_columns(sl_cql_result *res, size_t n)
+sl_cql_colspec *sl__exec_columns(sl_cql_result *res, size_t n)
 {
     sl_cql_colspec *c = sl_arena_alloc(&res->arena, (n ? n : 1) * sizeof *c);
     memset(c, 0, (n ? n : 1) * sizeof *c);
     return c;
 }
 
-void exec_colspec(sl_cql_result *res, sl_cql_colspec *spec, const char *ks, const char *table,
-                  const char *name, const sl_cql_dtype *type)
+void sl__exec_colspec(sl_cql_result *res, sl_cql_colspec *spec, const char *ks, const char *table,
+                      const char *name, const sl_cql_dtype *type)
 {
-    spec->keyspace = exec_strdup(res, ks);
-    spec->table = exec_strdup(res, table);
-    spec->name = exec_strdup(res, name);
+    spec->keyspace = sl__exec_strdup(res, ks);
+    spec->table = sl__exec_strdup(res, table);
+    spec->name = sl__exec_strdup(res, name);
     sl_buf b = SL_BUF_INIT;
     sl_cql_dtype_encode_option(type, &b);
     uint8_t *p = sl_arena_alloc(&res->arena, b.len);
@@ -95,7 +95,7 @@ void exec_colspec(sl_cql_result *res, sl_cql_colspec *spec, const char *ks, cons
     sl_buf_free(&b);
 }
 
-void exec_cell(sl_cql_result *res, sl_slice v)
+void sl__exec_cell(sl_cql_result *res, sl_slice v)
 {
     if (!v.ptr) {
         sl_buf_put_be32(&res->rows, UINT32_MAX);
@@ -284,7 +284,7 @@ void sl_cql_engine_on_schema_change(sl_cql_engine *e, sl_cql_schema_fn fn, void 
     e->schema_arg = arg;
 }
 
-int64_t exec_next_timestamp(sl_cql_engine *e)
+int64_t sl__exec_next_timestamp(sl_cql_engine *e)
 {
     int64_t now = sl_store_now_us(e->store);
     if (now <= e->last_ts) now = e->last_ts + 1;
@@ -368,7 +368,7 @@ static cql_plan *plan_parse(const char *keyspace, sl_slice query, sl_cql_result 
     sl_cql_parse_error perr;
     memset(&perr, 0, sizeof perr);
     if (sl_cql_parse((const char *)query.ptr, query.len, &p->ast_arena, &p->stmt, &perr) != 0) {
-        exec_fail(res, SL_CQL_ERR_SYNTAX, "%s", perr.message);
+        sl__exec_fail(res, SL_CQL_ERR_SYNTAX, "%s", perr.message);
         plan_free(p);
         return NULL;
     }
@@ -388,19 +388,19 @@ static cql_plan *plan_child(cql_plan *parent, sl_cql_stmt *st)
     return p;
 }
 
-void *an_alloc(an_ctx *a, size_t n)
+void *sl__an_alloc(an_ctx *a, size_t n)
 {
     void *p = sl_arena_alloc(&a->plan->arena, n ? n : 1);
     memset(p, 0, n ? n : 1);
     return p;
 }
 
-char *an_strdup(an_ctx *a, const char *s)
+char *sl__an_strdup(an_ctx *a, const char *s)
 {
     return s ? sl_arena_strndup(&a->plan->arena, s, strlen(s)) : NULL;
 }
 
-const sl_cql_dtype *an_own(an_ctx *a, sl_cql_dtype *t)
+const sl_cql_dtype *sl__an_own(an_ctx *a, sl_cql_dtype *t)
 {
     cql_plan *p = a->plan;
     if (p->n_owned == p->cap_owned) {
@@ -411,7 +411,7 @@ const sl_cql_dtype *an_own(an_ctx *a, sl_cql_dtype *t)
     return t;
 }
 
-sl_cql_table *an_keep_table(an_ctx *a, sl_cql_table *t)
+sl_cql_table *sl__an_keep_table(an_ctx *a, sl_cql_table *t)
 {
     cql_plan *p = a->plan;
     if (p->n_tables == p->cap_tables) {
@@ -422,43 +422,43 @@ sl_cql_table *an_keep_table(an_ctx *a, sl_cql_table *t)
     return t;
 }
 
-const char *an_keyspace(an_ctx *a, const sl_cql_ident *ks)
+const char *sl__an_keyspace(an_ctx *a, const sl_cql_ident *ks)
 {
     if (ks && ks->name) return ks->name;
     if (a->keyspace) return a->keyspace;
-    exec_fail(a->res, SL_CQL_ERR_INVALID,
-              "No keyspace has been specified. USE a keyspace, or explicitly specify "
-              "keyspace.tablename");
+    sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                  "No keyspace has been specified. USE a keyspace, or explicitly specify "
+                  "keyspace.tablename");
     return NULL;
 }
 
-sl_cql_table *an_table(an_ctx *a, const sl_cql_qname *qn)
+sl_cql_table *sl__an_table(an_ctx *a, const sl_cql_qname *qn)
 {
-    const char *ks = an_keyspace(a, &qn->ks);
+    const char *ks = sl__an_keyspace(a, &qn->ks);
     if (!ks) return NULL;
     if (!sl_catalog_keyspace(a->e->cat, ks)) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks);
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks);
         return NULL;
     }
     sl_cql_table *t = sl_catalog_table(a->e->cat, ks, qn->name.name);
     if (!t) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID, "unconfigured table %s", qn->name.name);
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "unconfigured table %s", qn->name.name);
         return NULL;
     }
-    return an_keep_table(a, t);
+    return sl__an_keep_table(a, t);
 }
 
-const sl_cql_column *an_column(an_ctx *a, const sl_cql_table *t, const sl_cql_ident *name)
+const sl_cql_column *sl__an_column(an_ctx *a, const sl_cql_table *t, const sl_cql_ident *name)
 {
     const sl_cql_column *c = sl_cql_table_column(t, name->name);
-    if (!c) exec_fail(a->res, SL_CQL_ERR_INVALID, "Undefined column name %s", name->name);
+    if (!c) sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Undefined column name %s", name->name);
     return c;
 }
 
-const sl_cql_dtype *an_list_of(an_ctx *a, const sl_cql_dtype *elem, sl_cql_kind kind)
+const sl_cql_dtype *sl__an_list_of(an_ctx *a, const sl_cql_dtype *elem, sl_cql_kind kind)
 {
     sl_cql_dtype *sub[1] = {sl_cql_dtype_keep(elem)};
-    return an_own(a, sl_cql_dtype_new(kind, false, 1, sub));
+    return sl__an_own(a, sl_cql_dtype_new(kind, false, 1, sub));
 }
 
 /* Records bind marker idx's receiver for the PREPARED metadata. */
@@ -467,9 +467,9 @@ static void an_bind(an_ctx *a, uint32_t idx, const char *ks, const char *table, 
 {
     cql_plan *p = a->plan;
     if (idx >= p->n_binds) return;
-    p->binds[idx].keyspace = an_strdup(a, ks ? ks : "");
-    p->binds[idx].table = an_strdup(a, table ? table : "");
-    p->binds[idx].name = an_strdup(a, name ? name : "");
+    p->binds[idx].keyspace = sl__an_strdup(a, ks ? ks : "");
+    p->binds[idx].table = sl__an_strdup(a, table ? table : "");
+    p->binds[idx].name = sl__an_strdup(a, name ? name : "");
     p->bind_types[idx] = type;
 }
 
@@ -498,7 +498,7 @@ static const fn_def fn_defs[] = {
     {"avg", FN_AVG, 1},
 };
 
-const fn_def *exec_fn_lookup(const sl_cql_qname *qn)
+const fn_def *sl__exec_fn_lookup(const sl_cql_qname *qn)
 {
     if (qn->ks.name && strcasecmp(qn->ks.name, "system") != 0) return NULL;
     for (size_t i = 0; i < SL_ARRAY_LEN(fn_defs); i++)
@@ -506,14 +506,14 @@ const fn_def *exec_fn_lookup(const sl_cql_qname *qn)
     return NULL;
 }
 
-const char *exec_fn_name(cql_fn fn)
+const char *sl__exec_fn_name(cql_fn fn)
 {
     for (size_t i = 0; i < SL_ARRAY_LEN(fn_defs); i++)
         if (fn_defs[i].fn == fn) return fn_defs[i].name;
     return "?";
 }
 
-const sl_cql_kind *exec_fn_arg_kinds(cql_fn fn, size_t *n)
+const sl_cql_kind *sl__exec_fn_arg_kinds(cql_fn fn, size_t *n)
 {
     static const sl_cql_kind to_ts[] = {SL_CQL_TIMEUUID, SL_CQL_DATE, SL_CQL_TIMESTAMP};
     static const sl_cql_kind to_date[] = {SL_CQL_TIMEUUID, SL_CQL_TIMESTAMP, SL_CQL_DATE};
@@ -532,7 +532,7 @@ const sl_cql_kind *exec_fn_arg_kinds(cql_fn fn, size_t *n)
     }
 }
 
-const sl_cql_dtype *exec_fn_return(cql_fn fn, const sl_cql_dtype *arg)
+const sl_cql_dtype *sl__exec_fn_return(cql_fn fn, const sl_cql_dtype *arg)
 {
     switch (fn) {
     case FN_NOW:
@@ -609,7 +609,7 @@ static const char *term_kind_name(sl_cql_term_kind k)
 static char *spec_name(an_ctx *a, const char *fmt, const char *name)
 {
     size_t n = strlen(fmt) + strlen(name) + 1;
-    char *p = an_alloc(a, n);
+    char *p = sl__an_alloc(a, n);
     snprintf(p, n, fmt, name);
     return p;
 }
@@ -617,33 +617,33 @@ static char *spec_name(an_ctx *a, const char *fmt, const char *name)
 static pterm *an_func_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type,
                            const char *ks, const char *table, const char *name)
 {
-    const fn_def *fd = exec_fn_lookup(&t->u.func.name);
+    const fn_def *fd = sl__exec_fn_lookup(&t->u.func.name);
     if (!fd || fd->fn == FN_TOKEN || fd->fn == FN_TO_JSON || FN_IS_AGGREGATE(fd->fn)) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID, "Unknown function %s called",
-                  t->u.func.name.name.name);
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Unknown function %s called",
+                      t->u.func.name.name.name);
         return NULL;
     }
     if ((int)t->u.func.n_args != fd->nargs) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID,
-                  "Invalid number of arguments in call to function system.%s: %d required but "
-                  "%u provided",
-                  fd->name, fd->nargs, t->u.func.n_args);
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                      "Invalid number of arguments in call to function system.%s: %d required but "
+                      "%u provided",
+                      fd->name, fd->nargs, t->u.func.n_args);
         return NULL;
     }
-    pterm *p = an_alloc(a, sizeof *p);
+    pterm *p = sl__an_alloc(a, sizeof *p);
     p->kind = PT_FUNC;
     p->fn = fd->fn;
     if (fd->nargs == 1) {
         size_t nk;
-        const sl_cql_kind *kinds = exec_fn_arg_kinds(fd->fn, &nk);
+        const sl_cql_kind *kinds = sl__exec_fn_arg_kinds(fd->fn, &nk);
         const sl_cql_term *arg = t->u.func.args[0];
         pterm *pa = NULL;
         for (size_t i = 0; i < nk && !pa; i++) {
             const sl_cql_dtype *at = sl_cql_dtype_prim(kinds[i]);
             if (arg->kind == SL_CQL_TERM_FUNC) {
-                const fn_def *inner = exec_fn_lookup(&arg->u.func.name);
+                const fn_def *inner = sl__exec_fn_lookup(&arg->u.func.name);
                 if (inner && !FN_IS_AGGREGATE(inner->fn) &&
-                    !assignable(at, exec_fn_return(inner->fn, NULL)))
+                    !assignable(at, sl__exec_fn_return(inner->fn, NULL)))
                     continue;
             }
             if (term_is_literal(arg) && arg->kind != SL_CQL_TERM_NULL) {
@@ -654,27 +654,28 @@ static pterm *an_func_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *
                 sl_buf_free(&err);
                 if (rc != 0 && i + 1 < nk) continue;
             }
-            pa = an_term(a, arg, at, ks, table, spec_name(a, "arg0(%s)", fd->name));
+            pa = sl__an_term(a, arg, at, ks, table, spec_name(a, "arg0(%s)", fd->name));
             if (!pa) return NULL;
             p->arg_type = at;
         }
         if (!pa) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID,
-                      "Invalid call to function %s, none of its type signatures match", fd->name);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Invalid call to function %s, none of its type signatures match",
+                          fd->name);
             return NULL;
         }
-        p->sub = an_alloc(a, sizeof *p->sub);
+        p->sub = sl__an_alloc(a, sizeof *p->sub);
         p->sub[0] = pa;
         p->nsub = 1;
     }
-    const sl_cql_dtype *rt = exec_fn_return(fd->fn, p->arg_type);
+    const sl_cql_dtype *rt = sl__exec_fn_return(fd->fn, p->arg_type);
     if (type && !assignable(type, rt)) {
         sl_buf tn = SL_BUF_INIT;
         sl_cql_dtype_to_cql(type, &tn);
-        exec_fail(a->res, SL_CQL_ERR_INVALID,
-                  "Type error: cannot assign result of function system.%s (type %s) to %s "
-                  "(type %s)",
-                  fd->name, sl_cql_kind_name(rt->kind), name, sl_buf_cstr(&tn));
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                      "Type error: cannot assign result of function system.%s (type %s) to %s "
+                      "(type %s)",
+                      fd->name, sl_cql_kind_name(rt->kind), name, sl_buf_cstr(&tn));
         sl_buf_free(&tn);
         return NULL;
     }
@@ -682,13 +683,13 @@ static pterm *an_func_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *
     return p;
 }
 
-pterm *an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const char *ks,
-               const char *table, const char *name)
+pterm *sl__an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const char *ks,
+                   const char *table, const char *name)
 {
     if (a->res->kind == SL_CQL_RESULT_ERROR) return NULL;
     switch (t->kind) {
     case SL_CQL_TERM_BIND: {
-        pterm *p = an_alloc(a, sizeof *p);
+        pterm *p = sl__an_alloc(a, sizeof *p);
         p->kind = PT_BIND;
         p->type = type;
         p->bind = t->u.bind.index;
@@ -700,29 +701,30 @@ pterm *an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const 
         sl_cql_dtype *ht;
         sl_buf err = SL_BUF_INIT;
         if (sl_cql_dtype_from_ast(t->u.hint.type, &ht, &err) != 0) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID, "%s", sl_buf_cstr(&err));
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "%s", sl_buf_cstr(&err));
             sl_buf_free(&err);
             return NULL;
         }
         sl_buf_free(&err);
-        an_own(a, ht);
+        sl__an_own(a, ht);
         if (type && !assignable(type, ht)) {
             sl_buf tn = SL_BUF_INIT, hn = SL_BUF_INIT;
             sl_cql_dtype_to_cql(type, &tn);
             sl_cql_dtype_to_cql(ht, &hn);
-            exec_fail(a->res, SL_CQL_ERR_INVALID, "Cannot assign value of type %s to %s of type %s",
-                      sl_buf_cstr(&hn), name, sl_buf_cstr(&tn));
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Cannot assign value of type %s to %s of type %s", sl_buf_cstr(&hn), name,
+                          sl_buf_cstr(&tn));
             sl_buf_free(&tn);
             sl_buf_free(&hn);
             return NULL;
         }
-        return an_term(a, t->u.hint.term, ht, ks, table, name);
+        return sl__an_term(a, t->u.hint.term, ht, ks, table, name);
     }
     default: break;
     }
     if (!type) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID, "Cannot infer the type of %.*s", (int)t->len,
-                  t->text ? t->text : "");
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Cannot infer the type of %.*s", (int)t->len,
+                      t->text ? t->text : "");
         return NULL;
     }
     if (!term_is_literal(t)) {
@@ -756,37 +758,37 @@ pterm *an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const 
         if (!ok) {
             sl_buf tn = SL_BUF_INIT;
             sl_cql_dtype_to_cql(type, &tn);
-            exec_fail(a->res, SL_CQL_ERR_INVALID, "Invalid %s literal for %s of type %s",
-                      term_kind_name(t->kind), name, sl_buf_cstr(&tn));
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Invalid %s literal for %s of type %s",
+                          term_kind_name(t->kind), name, sl_buf_cstr(&tn));
             sl_buf_free(&tn);
             return NULL;
         }
-        pterm *p = an_alloc(a, sizeof *p);
+        pterm *p = sl__an_alloc(a, sizeof *p);
         p->kind = pk;
         p->type = type;
         if (pk == PT_MAP) {
             p->nsub = t->u.map.n * 2;
-            p->sub = an_alloc(a, p->nsub * sizeof *p->sub);
+            p->sub = sl__an_alloc(a, p->nsub * sizeof *p->sub);
             const char *kn = spec_name(a, "key(%s)", name), *vn = spec_name(a, "value(%s)", name);
             for (uint32_t i = 0; i < t->u.map.n; i++) {
-                p->sub[2 * i] = an_term(a, t->u.map.keys[i], type->sub[0], ks, table, kn);
-                p->sub[2 * i + 1] = an_term(a, t->u.map.values[i], type->sub[1], ks, table, vn);
+                p->sub[2 * i] = sl__an_term(a, t->u.map.keys[i], type->sub[0], ks, table, kn);
+                p->sub[2 * i + 1] = sl__an_term(a, t->u.map.values[i], type->sub[1], ks, table, vn);
                 if (!p->sub[2 * i] || !p->sub[2 * i + 1]) return NULL;
             }
         } else {
             p->nsub = t->u.items.n;
             if (pk == PT_TUPLE && p->nsub > type->nsub) {
-                exec_fail(a->res, SL_CQL_ERR_INVALID,
-                          "Invalid tuple literal for %s: too many elements. Type %s expects %u "
-                          "but got %u",
-                          name, "tuple", type->nsub, p->nsub);
+                sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                              "Invalid tuple literal for %s: too many elements. Type %s expects %u "
+                              "but got %u",
+                              name, "tuple", type->nsub, p->nsub);
                 return NULL;
             }
-            p->sub = an_alloc(a, (p->nsub ? p->nsub : 1) * sizeof *p->sub);
+            p->sub = sl__an_alloc(a, (p->nsub ? p->nsub : 1) * sizeof *p->sub);
             const char *vn = spec_name(a, "value(%s)", name);
             for (uint32_t i = 0; i < p->nsub; i++) {
                 const sl_cql_dtype *et = pk == PT_TUPLE ? type->sub[i] : type->sub[0];
-                p->sub[i] = an_term(a, t->u.items.items[i], et, ks, table, vn);
+                p->sub[i] = sl__an_term(a, t->u.items.items[i], et, ks, table, vn);
                 if (!p->sub[i]) return NULL;
             }
         }
@@ -796,13 +798,13 @@ pterm *an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const 
     bool is_null = false;
     int rc = sl_cql_value_from_term(type, t, name, &out, &is_null, &err);
     if (rc != 0) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID, "%s",
-                  err.len ? sl_buf_cstr(&err) : "Invalid literal");
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "%s",
+                      err.len ? sl_buf_cstr(&err) : "Invalid literal");
         sl_buf_free(&out);
         sl_buf_free(&err);
         return NULL;
     }
-    pterm *p = an_alloc(a, sizeof *p);
+    pterm *p = sl__an_alloc(a, sizeof *p);
     p->kind = PT_CONST;
     p->type = type;
     if (!is_null) {
@@ -815,34 +817,34 @@ pterm *an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const 
     return p;
 }
 
-int an_key_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_column *col,
-                    const sl_cql_relation *rel, key_restr *r, bool allow_slice)
+int sl__an_key_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_column *col,
+                        const sl_cql_relation *rel, key_restr *r, bool allow_slice)
 {
     const char *cn = col->name;
     switch (rel->op) {
     case SL_CQL_OP_EQ:
         if (r->has)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "%s cannot be restricted by more than one relation if it includes "
-                             "an Equal",
-                             cn);
-        r->eq = an_term(a, rel->value, col->type, t->keyspace, t->name, cn);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "%s cannot be restricted by more than one relation if it includes "
+                                 "an Equal",
+                                 cn);
+        r->eq = sl__an_term(a, rel->value, col->type, t->keyspace, t->name, cn);
         break;
     case SL_CQL_OP_IN:
         if (r->has)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "%s cannot be restricted by more than one relation if it includes "
-                             "a IN",
-                             cn);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "%s cannot be restricted by more than one relation if it includes "
+                                 "a IN",
+                                 cn);
         if (rel->value) {
-            r->in_list = an_term(a, rel->value, an_list_of(a, col->type, SL_CQL_LIST), t->keyspace,
-                                 t->name, spec_name(a, "in(%s)", cn));
+            r->in_list = sl__an_term(a, rel->value, sl__an_list_of(a, col->type, SL_CQL_LIST),
+                                     t->keyspace, t->name, spec_name(a, "in(%s)", cn));
             if (!r->in_list) return -1;
         } else {
             r->n_in = rel->n_in;
-            r->in = an_alloc(a, (rel->n_in ? rel->n_in : 1) * sizeof *r->in);
+            r->in = sl__an_alloc(a, (rel->n_in ? rel->n_in : 1) * sizeof *r->in);
             for (uint32_t i = 0; i < rel->n_in; i++) {
-                r->in[i] = an_term(a, rel->in_values[i], col->type, t->keyspace, t->name, cn);
+                r->in[i] = sl__an_term(a, rel->in_values[i], col->type, t->keyspace, t->name, cn);
                 if (!r->in[i]) return -1;
             }
         }
@@ -853,17 +855,17 @@ int an_key_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_column *col,
     case SL_CQL_OP_LTE: {
         if (!allow_slice) return 1;
         if (r->eq || r->in || r->in_list)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "%s cannot be restricted by both an equality and an inequality "
-                             "relation",
-                             cn);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "%s cannot be restricted by both an equality and an inequality "
+                                 "relation",
+                                 cn);
         bool lower = rel->op == SL_CQL_OP_GT || rel->op == SL_CQL_OP_GTE;
         bool incl = rel->op == SL_CQL_OP_GTE || rel->op == SL_CQL_OP_LTE;
         if (lower ? r->lo != NULL : r->hi != NULL)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "More than one restriction was found for the %s bound on %s",
-                             lower ? "start" : "end", cn);
-        pterm *v = an_term(a, rel->value, col->type, t->keyspace, t->name, cn);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "More than one restriction was found for the %s bound on %s",
+                                 lower ? "start" : "end", cn);
+        pterm *v = sl__an_term(a, rel->value, col->type, t->keyspace, t->name, cn);
         if (!v) return -1;
         if (lower) {
             r->lo = v;
@@ -881,10 +883,10 @@ int an_key_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_column *col,
     return 0;
 }
 
-int an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfilter *f,
-              bool condition)
+int sl__an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfilter *f,
+                  bool condition)
 {
-    const sl_cql_column *col = an_column(a, t, &rel->cols[0]);
+    const sl_cql_column *col = sl__an_column(a, t, &rel->cols[0]);
     if (!col) return -1;
     f->col = col->index;
     f->op = rel->op;
@@ -893,17 +895,17 @@ int an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfil
     const char *cn = col->name;
     if (rel->key) {
         if (col->type->kind == SL_CQL_MAP) {
-            f->elem_key = an_term(a, rel->key, col->type->sub[0], t->keyspace, t->name,
-                                  spec_name(a, "key(%s)", cn));
+            f->elem_key = sl__an_term(a, rel->key, col->type->sub[0], t->keyspace, t->name,
+                                      spec_name(a, "key(%s)", cn));
             vt = col->type->sub[1];
         } else if (col->type->kind == SL_CQL_LIST && condition) {
-            f->elem_key = an_term(a, rel->key, sl_cql_dtype_prim(SL_CQL_INT), t->keyspace, t->name,
-                                  spec_name(a, "idx(%s)", cn));
+            f->elem_key = sl__an_term(a, rel->key, sl_cql_dtype_prim(SL_CQL_INT), t->keyspace,
+                                      t->name, spec_name(a, "idx(%s)", cn));
             vt = col->type->sub[0];
         } else {
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Invalid element access syntax for non-%s column %s",
-                             condition ? "collection" : "map", cn);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Invalid element access syntax for non-%s column %s",
+                                 condition ? "collection" : "map", cn);
         }
         if (!f->elem_key) return -1;
         cn = spec_name(a, "value(%s)", cn);
@@ -916,34 +918,34 @@ int an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfil
     case SL_CQL_OP_GT:
     case SL_CQL_OP_GTE:
         if (!condition && rel->op == SL_CQL_OP_NEQ)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID, "Unsupported \"!=\" relation: %s != %.*s",
-                             col->name, (int)rel->value->len,
-                             rel->value->text ? rel->value->text : "?");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Unsupported \"!=\" relation: %s != %.*s", col->name,
+                                 (int)rel->value->len, rel->value->text ? rel->value->text : "?");
         if (!condition && sl_cql_dtype_is_multicell(col->type) && !rel->key &&
             rel->op != SL_CQL_OP_EQ)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Collection column '%s' (%s) cannot be restricted by a '%s' "
-                             "relation",
-                             col->name, sl_cql_kind_name(col->type->kind),
-                             rel->op == SL_CQL_OP_LT    ? "<"
-                             : rel->op == SL_CQL_OP_LTE ? "<="
-                             : rel->op == SL_CQL_OP_GT  ? ">"
-                                                        : ">=");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Collection column '%s' (%s) cannot be restricted by a '%s' "
+                                 "relation",
+                                 col->name, sl_cql_kind_name(col->type->kind),
+                                 rel->op == SL_CQL_OP_LT    ? "<"
+                                 : rel->op == SL_CQL_OP_LTE ? "<="
+                                 : rel->op == SL_CQL_OP_GT  ? ">"
+                                                            : ">=");
         /* A whole collection compares as its frozen value. */
-        if (sl_cql_dtype_is_multicell(vt)) vt = an_own(a, sl_cql_dtype_freeze(vt));
-        f->value = an_term(a, rel->value, vt, t->keyspace, t->name, cn);
+        if (sl_cql_dtype_is_multicell(vt)) vt = sl__an_own(a, sl_cql_dtype_freeze(vt));
+        f->value = sl__an_term(a, rel->value, vt, t->keyspace, t->name, cn);
         if (!f->value) return -1;
         break;
     case SL_CQL_OP_IN:
         if (rel->value) {
-            f->in_list = an_term(a, rel->value, an_list_of(a, vt, SL_CQL_LIST), t->keyspace,
-                                 t->name, spec_name(a, "in(%s)", col->name));
+            f->in_list = sl__an_term(a, rel->value, sl__an_list_of(a, vt, SL_CQL_LIST), t->keyspace,
+                                     t->name, spec_name(a, "in(%s)", col->name));
             if (!f->in_list) return -1;
         } else {
             f->n_in = rel->n_in;
-            f->in = an_alloc(a, (rel->n_in ? rel->n_in : 1) * sizeof *f->in);
+            f->in = sl__an_alloc(a, (rel->n_in ? rel->n_in : 1) * sizeof *f->in);
             for (uint32_t i = 0; i < rel->n_in; i++) {
-                f->in[i] = an_term(a, rel->in_values[i], vt, t->keyspace, t->name, cn);
+                f->in[i] = sl__an_term(a, rel->in_values[i], vt, t->keyspace, t->name, cn);
                 if (!f->in[i]) return -1;
             }
         }
@@ -951,64 +953,65 @@ int an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfil
     case SL_CQL_OP_CONTAINS:
     case SL_CQL_OP_CONTAINS_KEY: {
         if (condition || !sl_cql_dtype_is_collection(col->type))
-            return exec_fail(
+            return sl__exec_fail(
                 a->res, SL_CQL_ERR_INVALID, "Cannot use %s on non-collection column %s",
                 rel->op == SL_CQL_OP_CONTAINS ? "CONTAINS" : "CONTAINS KEY", col->name);
         const sl_cql_dtype *et;
         if (rel->op == SL_CQL_OP_CONTAINS_KEY) {
             if (col->type->kind != SL_CQL_MAP)
-                return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                 "Cannot use CONTAINS KEY on non-map column %s", col->name);
+                return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                     "Cannot use CONTAINS KEY on non-map column %s", col->name);
             et = col->type->sub[0];
         } else {
             et = col->type->kind == SL_CQL_MAP ? col->type->sub[1] : col->type->sub[0];
         }
-        f->value =
-            an_term(a, rel->value, et, t->keyspace, t->name, spec_name(a, "value(%s)", col->name));
+        f->value = sl__an_term(a, rel->value, et, t->keyspace, t->name,
+                               spec_name(a, "value(%s)", col->name));
         if (!f->value) return -1;
         break;
     }
     case SL_CQL_OP_LIKE:
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "LIKE restriction is only supported on properly indexed columns. %s "
-                         "LIKE %.*s is not valid.",
-                         col->name, (int)(rel->value ? rel->value->len : 0),
-                         rel->value && rel->value->text ? rel->value->text : "");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "LIKE restriction is only supported on properly indexed columns. %s "
+                             "LIKE %.*s is not valid.",
+                             col->name, (int)(rel->value ? rel->value->len : 0),
+                             rel->value && rel->value->text ? rel->value->text : "");
     case SL_CQL_OP_IS_NOT_NULL:
-        return exec_fail(a->res, SL_CQL_ERR_INVALID, "Unsupported restriction: %s IS NOT NULL",
-                         col->name);
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Unsupported restriction: %s IS NOT NULL",
+                             col->name);
     }
     return 0;
 }
 
-int an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, multi_restr *m)
+int sl__an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel,
+                          multi_restr *m)
 {
     uint32_t n = rel->n_cols;
     if (n > t->nck)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "Multi-column relations can only be applied to clustering columns");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "Multi-column relations can only be applied to clustering columns");
     for (uint32_t i = 0; i < n; i++) {
-        const sl_cql_column *c = an_column(a, t, &rel->cols[i]);
+        const sl_cql_column *c = sl__an_column(a, t, &rel->cols[i]);
         if (!c) return -1;
         if (c->kind != SL_CQL_COL_CLUSTERING)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Multi-column relations can only be applied to clustering columns "
-                             "but was applied to: %s",
-                             c->name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Multi-column relations can only be applied to clustering columns "
+                                 "but was applied to: %s",
+                                 c->name);
         if (c->position != (int)i)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Clustering columns must appear in the PRIMARY KEY order in "
-                             "multi-column relations: %.*s",
-                             (int)rel->cols[0].len, rel->cols[0].name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Clustering columns must appear in the PRIMARY KEY order in "
+                                 "multi-column relations: %.*s",
+                                 (int)rel->cols[0].len, rel->cols[0].name);
         if (t->ck[i]->desc != t->ck[0]->desc && rel->op != SL_CQL_OP_EQ && rel->op != SL_CQL_OP_IN)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Multi-column slice restrictions over clustering columns of mixed "
-                             "order are not supported");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Multi-column slice restrictions over clustering columns of mixed "
+                                 "order are not supported");
     }
     sl_cql_dtype **sub = sl_calloc(n, sizeof *sub);
     for (uint32_t i = 0; i < n; i++)
         sub[i] = sl_cql_dtype_keep(t->ck[i]->type);
-    const sl_cql_dtype *tt = an_own(a, sl_cql_dtype_new(SL_CQL_TUPLE, true, n, sub));
+    const sl_cql_dtype *tt = sl__an_own(a, sl_cql_dtype_new(SL_CQL_TUPLE, true, n, sub));
     sl_free(sub);
     char names[512];
     size_t o = 0;
@@ -1016,26 +1019,26 @@ int an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *r
     for (uint32_t i = 0; i < n && o < sizeof names; i++)
         o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? "," : "", t->ck[i]->name);
     if (o < sizeof names) snprintf(names + o, sizeof names - o, ")");
-    const char *nm = an_strdup(a, names);
+    const char *nm = sl__an_strdup(a, names);
     switch (rel->op) {
     case SL_CQL_OP_EQ:
     case SL_CQL_OP_IN:
         if (m->has)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "%s cannot be restricted by more than one relation if it includes "
-                             "an Equal",
-                             t->ck[0]->name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "%s cannot be restricted by more than one relation if it includes "
+                                 "an Equal",
+                                 t->ck[0]->name);
         m->ncols = n;
         if (rel->op == SL_CQL_OP_EQ) {
-            m->eq = an_term(a, rel->value, tt, t->keyspace, t->name, nm);
+            m->eq = sl__an_term(a, rel->value, tt, t->keyspace, t->name, nm);
         } else if (rel->value) {
-            m->in_list = an_term(a, rel->value, an_list_of(a, tt, SL_CQL_LIST), t->keyspace,
-                                 t->name, spec_name(a, "in(%s)", nm));
+            m->in_list = sl__an_term(a, rel->value, sl__an_list_of(a, tt, SL_CQL_LIST), t->keyspace,
+                                     t->name, spec_name(a, "in(%s)", nm));
         } else {
             m->n_in = rel->n_in;
-            m->in = an_alloc(a, (rel->n_in ? rel->n_in : 1) * sizeof *m->in);
+            m->in = sl__an_alloc(a, (rel->n_in ? rel->n_in : 1) * sizeof *m->in);
             for (uint32_t i = 0; i < rel->n_in; i++)
-                m->in[i] = an_term(a, rel->in_values[i], tt, t->keyspace, t->name, nm);
+                m->in[i] = sl__an_term(a, rel->in_values[i], tt, t->keyspace, t->name, nm);
         }
         break;
     case SL_CQL_OP_GT:
@@ -1043,17 +1046,17 @@ int an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *r
     case SL_CQL_OP_LT:
     case SL_CQL_OP_LTE: {
         if (m->eq || m->in || m->in_list)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "%s cannot be restricted by both an equality and an inequality "
-                             "relation",
-                             t->ck[0]->name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "%s cannot be restricted by both an equality and an inequality "
+                                 "relation",
+                                 t->ck[0]->name);
         bool lower = rel->op == SL_CQL_OP_GT || rel->op == SL_CQL_OP_GTE;
         bool incl = rel->op == SL_CQL_OP_GTE || rel->op == SL_CQL_OP_LTE;
         if (lower ? m->lo != NULL : m->hi != NULL)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "More than one restriction was found for the %s bound on %s",
-                             lower ? "start" : "end", t->ck[0]->name);
-        pterm *v = an_term(a, rel->value, tt, t->keyspace, t->name, nm);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "More than one restriction was found for the %s bound on %s",
+                                 lower ? "start" : "end", t->ck[0]->name);
+        pterm *v = sl__an_term(a, rel->value, tt, t->keyspace, t->name, nm);
         if (lower) {
             m->lo = v;
             m->nlo = n;
@@ -1067,8 +1070,8 @@ int an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *r
         break;
     }
     default:
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "Unsupported operator in a multi-column relation");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "Unsupported operator in a multi-column relation");
     }
     if (a->res->kind == SL_CQL_RESULT_ERROR) return -1;
     m->has = true;
@@ -1080,16 +1083,16 @@ int an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *r
 static int an_batch(an_ctx *a, const sl_cql_batch *b)
 {
     cql_plan *p = a->plan;
-    batch_plan *bp = an_alloc(a, sizeof *bp);
+    batch_plan *bp = sl__an_alloc(a, sizeof *bp);
     bp->type = b->type;
-    bp->stmts = an_alloc(a, (b->n_stmts ? b->n_stmts : 1) * sizeof *bp->stmts);
+    bp->stmts = sl__an_alloc(a, (b->n_stmts ? b->n_stmts : 1) * sizeof *bp->stmts);
     p->subplans = sl_calloc(b->n_stmts ? b->n_stmts : 1, sizeof *p->subplans);
     if (b->using.ttl)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "Global TTL on the BATCH statement is not supported.");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "Global TTL on the BATCH statement is not supported.");
     if (b->using.timestamp) {
-        bp->timestamp = an_term(a, b->using.timestamp, sl_cql_dtype_prim(SL_CQL_BIGINT), NULL, NULL,
-                                "[timestamp]");
+        bp->timestamp = sl__an_term(a, b->using.timestamp, sl_cql_dtype_prim(SL_CQL_BIGINT), NULL,
+                                    NULL, "[timestamp]");
         if (!bp->timestamp) return -1;
     }
     for (uint32_t i = 0; i < b->n_stmts; i++) {
@@ -1102,26 +1105,26 @@ static int an_batch(an_ctx *a, const sl_cql_batch *b)
         an_ctx ca = {a->e, c, a->res, a->keyspace};
         int rc;
         switch (b->stmts[i]->kind) {
-        case SL_CQL_STMT_INSERT: rc = an_insert(&ca, &b->stmts[i]->u.insert); break;
-        case SL_CQL_STMT_UPDATE: rc = an_update(&ca, &b->stmts[i]->u.update); break;
-        case SL_CQL_STMT_DELETE: rc = an_delete(&ca, &b->stmts[i]->u.del); break;
+        case SL_CQL_STMT_INSERT: rc = sl__an_insert(&ca, &b->stmts[i]->u.insert); break;
+        case SL_CQL_STMT_UPDATE: rc = sl__an_update(&ca, &b->stmts[i]->u.update); break;
+        case SL_CQL_STMT_DELETE: rc = sl__an_delete(&ca, &b->stmts[i]->u.del); break;
         default:
-            rc = exec_fail(a->res, SL_CQL_ERR_INVALID,
-                           "Only INSERT, UPDATE and DELETE statements are allowed in a BATCH");
+            rc = sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                               "Only INSERT, UPDATE and DELETE statements are allowed in a BATCH");
         }
         if (rc != 0) return -1;
         c->analyzed = true;
         const mod_plan *m = c->mod;
         if (b->type == SL_CQL_BATCH_COUNTER && !m->table->is_counter)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Cannot include non-counter statement in a counter batch");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Cannot include non-counter statement in a counter batch");
         if (b->type != SL_CQL_BATCH_COUNTER && m->table->is_counter)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Cannot include a counter statement in a %s batch",
-                             b->type == SL_CQL_BATCH_LOGGED ? "logged" : "unlogged");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Cannot include a counter statement in a %s batch",
+                                 b->type == SL_CQL_BATCH_LOGGED ? "logged" : "unlogged");
         if (bp->timestamp && m->timestamp)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Timestamp must be set either on BATCH or individual statements");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Timestamp must be set either on BATCH or individual statements");
         bp->stmts[bp->nstmts++] = c;
     }
     p->batch = bp;
@@ -1138,19 +1141,19 @@ static int plan_analyze(sl_cql_engine *e, cql_plan *p, sl_cql_result *res)
     an_ctx a = {e, p, res, p->keyspace};
     sl_cql_stmt *st = p->stmt;
     p->n_binds = st->n_binds;
-    p->binds = an_alloc(&a, (st->n_binds ? st->n_binds : 1) * sizeof *p->binds);
-    p->bind_types = an_alloc(&a, (st->n_binds ? st->n_binds : 1) * sizeof *p->bind_types);
+    p->binds = sl__an_alloc(&a, (st->n_binds ? st->n_binds : 1) * sizeof *p->binds);
+    p->bind_types = sl__an_alloc(&a, (st->n_binds ? st->n_binds : 1) * sizeof *p->bind_types);
     int rc = 0;
     switch (st->kind) {
-    case SL_CQL_STMT_SELECT: rc = an_select(&a, &st->u.select); break;
-    case SL_CQL_STMT_INSERT: rc = an_insert(&a, &st->u.insert); break;
-    case SL_CQL_STMT_UPDATE: rc = an_update(&a, &st->u.update); break;
-    case SL_CQL_STMT_DELETE: rc = an_delete(&a, &st->u.del); break;
+    case SL_CQL_STMT_SELECT: rc = sl__an_select(&a, &st->u.select); break;
+    case SL_CQL_STMT_INSERT: rc = sl__an_insert(&a, &st->u.insert); break;
+    case SL_CQL_STMT_UPDATE: rc = sl__an_update(&a, &st->u.update); break;
+    case SL_CQL_STMT_DELETE: rc = sl__an_delete(&a, &st->u.del); break;
     case SL_CQL_STMT_BATCH: rc = an_batch(&a, &st->u.batch); break;
     default:
         if (st->n_binds)
-            rc = exec_fail(res, SL_CQL_ERR_INVALID, "Bind variables are not supported in %s",
-                           sl_cql_stmt_kind_name(st->kind));
+            rc = sl__exec_fail(res, SL_CQL_ERR_INVALID, "Bind variables are not supported in %s",
+                               sl_cql_stmt_kind_name(st->kind));
         break;
     }
     if (rc == 0 && res->kind == SL_CQL_RESULT_ERROR) rc = -1;
@@ -1245,22 +1248,22 @@ static void fill_prepared(sl_cql_result *res, const cql_plan *p)
 {
     memcpy(res->id, p->id, 16);
     res->n_bind = p->n_binds;
-    res->bind = exec_columns(res, p->n_binds);
+    res->bind = sl__exec_columns(res, p->n_binds);
     for (uint32_t i = 0; i < p->n_binds; i++)
-        exec_colspec(res, &res->bind[i], p->binds[i].keyspace, p->binds[i].table, p->binds[i].name,
-                     p->bind_types[i]);
+        sl__exec_colspec(res, &res->bind[i], p->binds[i].keyspace, p->binds[i].table,
+                         p->binds[i].name, p->bind_types[i]);
     res->n_pk_index = p->n_pk_index;
     if (p->n_pk_index) {
         res->pk_index = sl_arena_alloc(&res->arena, p->n_pk_index * sizeof *res->pk_index);
         memcpy(res->pk_index, p->pk_index, p->n_pk_index * sizeof *res->pk_index);
     }
     res->n_columns = p->n_cols;
-    res->columns = exec_columns(res, p->n_cols);
+    res->columns = sl__exec_columns(res, p->n_cols);
     for (uint32_t i = 0; i < p->n_cols; i++) {
         res->columns[i] = p->cols[i];
-        res->columns[i].keyspace = exec_strdup(res, p->cols[i].keyspace);
-        res->columns[i].table = exec_strdup(res, p->cols[i].table);
-        res->columns[i].name = exec_strdup(res, p->cols[i].name);
+        res->columns[i].keyspace = sl__exec_strdup(res, p->cols[i].keyspace);
+        res->columns[i].table = sl__exec_strdup(res, p->cols[i].table);
+        res->columns[i].name = sl__exec_strdup(res, p->cols[i].name);
         uint8_t *t = sl_arena_alloc(&res->arena, p->cols[i].type.len);
         memcpy(t, p->cols[i].type.ptr, p->cols[i].type.len);
         res->columns[i].type = (sl_slice){t, p->cols[i].type.len};
@@ -1269,7 +1272,7 @@ static void fill_prepared(sl_cql_result *res, const cql_plan *p)
 
 sl_cql_result *sl_cql_prepare(sl_cql_engine *e, sl_cql_session *s, sl_slice query)
 {
-    sl_cql_result *res = exec_result_new(SL_CQL_RESULT_PREPARED);
+    sl_cql_result *res = sl__exec_result_new(SL_CQL_RESULT_PREPARED);
     uint8_t id[16];
     md5_id(s->keyspace, query, id);
     cql_plan *p = registry_find(e, (sl_slice){id, 16});
@@ -1315,9 +1318,9 @@ static void on_synced(void *arg, int rc)
     if (--p->e->pending == 0) uv_unref((uv_handle_t *)p->e->keepalive);
     if (rc < 0) {
         SL_ERROR(EXEC_SUBSYS, "WAL sync failed: %s", sl_strerror(rc));
-        sl_cql_result *r = exec_result_new(SL_CQL_RESULT_ERROR);
-        exec_fail(r, SL_CQL_ERR_WRITE_FAILURE, "Operation failed - WAL sync failed: %s",
-                  sl_strerror(rc));
+        sl_cql_result *r = sl__exec_result_new(SL_CQL_RESULT_ERROR);
+        sl__exec_fail(r, SL_CQL_ERR_WRITE_FAILURE, "Operation failed - WAL sync failed: %s",
+                      sl_strerror(rc));
         r->error.consistency = SL_CQL_CL_ONE;
         r->error.received = 0;
         r->error.blockfor = 1;
@@ -1330,8 +1333,8 @@ static void on_synced(void *arg, int rc)
     sl_free(p);
 }
 
-void exec_complete(sl_cql_engine *e, sl_cql_result *res, bool sync, bool notify_schema,
-                   sl_cql_done_fn done, void *arg)
+void sl__exec_complete(sl_cql_engine *e, sl_cql_result *res, bool sync, bool notify_schema,
+                       sl_cql_done_fn done, void *arg)
 {
     if (!sync || res->kind == SL_CQL_RESULT_ERROR) {
         deliver(e, res, notify_schema, done, arg);
@@ -1350,8 +1353,8 @@ static int flush_writes(exec_ctx *x, bool *wrote)
     sl_buf err = SL_BUF_INIT;
     int rc = sl_store_write(x->e->store, x->e->wb, &err);
     if (rc != 0) {
-        exec_fail(x->res, SL_CQL_ERR_WRITE_FAILURE, "Operation failed - %s",
-                  err.len ? sl_buf_cstr(&err) : sl_strerror(rc));
+        sl__exec_fail(x->res, SL_CQL_ERR_WRITE_FAILURE, "Operation failed - %s",
+                      err.len ? sl_buf_cstr(&err) : sl_strerror(rc));
         x->res->error.consistency = SL_CQL_CL_ONE;
         x->res->error.blockfor = 1;
         x->res->error.numfailures = 1;
@@ -1383,9 +1386,9 @@ static const sl_cql_value *order_values(exec_ctx *x, const cql_plan *p, const sl
                                         size_t n, const sl_slice *names, bool batch)
 {
     if (!(n == 0 && p->n_binds == 0) && n != p->n_binds) {
-        exec_fail(x->res, SL_CQL_ERR_INVALID,
-                  "%s were %u markers(?) in CQL but %zu bound variables", batch ? "There" : "there",
-                  p->n_binds, n);
+        sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                      "%s were %u markers(?) in CQL but %zu bound variables",
+                      batch ? "There" : "there", p->n_binds, n);
         return NULL;
     }
     static const sl_cql_value none[1];
@@ -1403,7 +1406,8 @@ static const sl_cql_value *order_values(exec_ctx *x, const cql_plan *p, const sl
                     strncasecmp((const char *)names[j].ptr, want, names[j].len) == 0)
                     break;
         if (j == n) {
-            exec_fail(x->res, SL_CQL_ERR_INVALID, "No value provided for bind variable %s", want);
+            sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "No value provided for bind variable %s",
+                          want);
             return NULL;
         }
         out[i] = vals[j];
@@ -1414,11 +1418,11 @@ static const sl_cql_value *order_values(exec_ctx *x, const cql_plan *p, const sl
 static int run_use(exec_ctx *x, const sl_cql_ident *ks)
 {
     if (!sl_catalog_keyspace(x->e->cat, ks->name))
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks->name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks->name);
     sl_free(x->s->keyspace);
     x->s->keyspace = sl_strdup(ks->name);
     x->res->kind = SL_CQL_RESULT_SET_KEYSPACE;
-    x->res->keyspace = exec_strdup(x->res, ks->name);
+    x->res->keyspace = sl__exec_strdup(x->res, ks->name);
     return 0;
 }
 
@@ -1433,36 +1437,36 @@ static bool is_system_keyspace(const char *ks)
 static int check_writable(exec_ctx *x, const sl_cql_table *t)
 {
     if (t->is_system || is_system_keyspace(t->keyspace))
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         t->keyspace);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             t->keyspace);
     return 0;
 }
 
 /* Sets the default timestamp: the request's, or the next engine timestamp. */
 static void ctx_timestamp(exec_ctx *x, bool has, int64_t ts)
 {
-    x->ts = has ? ts : exec_next_timestamp(x->e);
+    x->ts = has ? ts : sl__exec_next_timestamp(x->e);
 }
 
 /* Runs a modification plan (one statement) into the engine batch or a conditional result. */
 static int run_modification(exec_ctx *x, const mod_plan *m, bool *wrote)
 {
     if (check_writable(x, m->table) != 0) return -1;
-    if (mod_has_conditions(m)) {
+    if (sl__mod_has_conditions(m)) {
         exec_ctx *xs[1] = {x};
         const mod_plan *ms[1] = {m};
-        int rc = exec_conditional(x, xs, ms, 1);
+        int rc = sl__exec_conditional(x, xs, ms, 1);
         if (rc < 0) return -1;
         if (rc == 0) {
             *wrote = true; /* a serial read answers once what it read is durable */
             return 0;
         }
-    } else if (exec_mod(x, m) != 0) {
+    } else if (sl__exec_mod(x, m) != 0) {
         sl_store_batch_clear(x->e->wb);
         return -1;
     }
     if (flush_writes(x, wrote) != 0) return -1;
-    if (!mod_has_conditions(m)) x->res->kind = SL_CQL_RESULT_VOID;
+    if (!sl__mod_has_conditions(m)) x->res->kind = SL_CQL_RESULT_VOID;
     *wrote = true;
     return 0;
 }
@@ -1473,16 +1477,16 @@ static int run_text_batch(exec_ctx *x, cql_plan *p, bool *wrote)
     int64_t ts = x->ts;
     if (bp->timestamp) {
         sl_slice v;
-        int rc = ev_term_required(x, bp->timestamp, "timestamp", &v);
+        int rc = sl__ev_term_required(x, bp->timestamp, "timestamp", &v);
         if (rc < 0) return -1;
         if (rc == 0 && v.len != 8)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid empty value for timestamp");
-        if (rc == 0) ts = ev_int_value(bp->timestamp->type, v);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid empty value for timestamp");
+        if (rc == 0) ts = sl__ev_int_value(bp->timestamp->type, v);
     }
     bool cond = false;
     for (uint32_t i = 0; i < bp->nstmts; i++) {
         if (check_writable(x, bp->stmts[i]->mod->table) != 0) return -1;
-        cond |= mod_has_conditions(bp->stmts[i]->mod);
+        cond |= sl__mod_has_conditions(bp->stmts[i]->mod);
     }
     exec_ctx *xs = sl_calloc(bp->nstmts ? bp->nstmts : 1, sizeof *xs);
     exec_ctx **xps = sl_calloc(bp->nstmts ? bp->nstmts : 1, sizeof *xps);
@@ -1497,10 +1501,10 @@ static int run_text_batch(exec_ctx *x, cql_plan *p, bool *wrote)
     }
     int rc = 0;
     if (cond) {
-        rc = exec_conditional(x, xps, ms, bp->nstmts);
+        rc = sl__exec_conditional(x, xps, ms, bp->nstmts);
     } else {
         for (uint32_t i = 0; i < bp->nstmts && rc == 0; i++)
-            rc = exec_mod(&xs[i], ms[i]);
+            rc = sl__exec_mod(&xs[i], ms[i]);
         rc = rc == 0 ? 1 : -1;
     }
     sl_free(xs);
@@ -1522,14 +1526,14 @@ static int run_plan(exec_ctx *x, cql_plan *p, bool *sync, bool *notify)
 {
     const sl_cql_stmt *st = p->stmt;
     switch (st->kind) {
-    case SL_CQL_STMT_SELECT: return exec_select(x);
+    case SL_CQL_STMT_SELECT: return sl__exec_select(x);
     case SL_CQL_STMT_INSERT:
     case SL_CQL_STMT_UPDATE:
     case SL_CQL_STMT_DELETE: return run_modification(x, p->mod, sync);
     case SL_CQL_STMT_BATCH: return run_text_batch(x, p, sync);
     case SL_CQL_STMT_USE: return run_use(x, &st->u.use);
-    case SL_CQL_STMT_DESCRIBE: return exec_describe(x, &st->u.describe);
-    default: return exec_ddl(x, st, sync, notify);
+    case SL_CQL_STMT_DESCRIBE: return sl__exec_describe(x, &st->u.describe);
+    default: return sl__exec_ddl(x, st, sync, notify);
     }
 }
 
@@ -1543,11 +1547,11 @@ static void unprepared(sl_cql_result *res, sl_slice id)
         m[2 * i + 1] = hex[id.ptr[i] & 15];
     }
     m[2 * n] = 0;
-    exec_fail(res, SL_CQL_ERR_UNPREPARED,
-              "Prepared query with ID %s not found (either the query was not prepared on this "
-              "host (maybe the host has been restarted?) or you have prepared too many queries "
-              "and it has been evicted from the internal cache)",
-              m);
+    sl__exec_fail(res, SL_CQL_ERR_UNPREPARED,
+                  "Prepared query with ID %s not found (either the query was not prepared on this "
+                  "host (maybe the host has been restarted?) or you have prepared too many queries "
+                  "and it has been evicted from the internal cache)",
+                  m);
     uint8_t *p = sl_arena_alloc(&res->arena, id.len ? id.len : 1);
     if (id.len) memcpy(p, id.ptr, id.len);
     res->error.unprepared_id = (sl_slice){p, id.len};
@@ -1556,7 +1560,7 @@ static void unprepared(sl_cql_result *res, sl_slice id)
 void sl_cql_execute(sl_cql_engine *e, sl_cql_session *s, const sl_cql_query *q, sl_cql_done_fn done,
                     void *arg)
 {
-    sl_cql_result *res = exec_result_new(SL_CQL_RESULT_VOID);
+    sl_cql_result *res = sl__exec_result_new(SL_CQL_RESULT_VOID);
     cql_plan *p, *tmp = NULL;
     if (q->id.len) {
         p = registry_find(e, q->id);
@@ -1588,13 +1592,13 @@ void sl_cql_execute(sl_cql_engine *e, sl_cql_session *s, const sl_cql_query *q, 
     }
     sl_arena_free(&tmparena);
     plan_free(tmp);
-    exec_complete(e, res, sync, notify, done, arg);
+    sl__exec_complete(e, res, sync, notify, done, arg);
 }
 
 void sl_cql_execute_batch(sl_cql_engine *e, sl_cql_session *s, const sl_cql_batch_req *b,
                           sl_cql_done_fn done, void *arg)
 {
-    sl_cql_result *res = exec_result_new(SL_CQL_RESULT_VOID);
+    sl_cql_result *res = sl__exec_result_new(SL_CQL_RESULT_VOID);
     size_t n = b->n_stmts;
     cql_plan **plans = sl_calloc(n ? n : 1, sizeof *plans);
     bool *owned = sl_calloc(n ? n : 1, sizeof *owned);
@@ -1631,19 +1635,20 @@ void sl_cql_execute_batch(sl_cql_engine *e, sl_cql_session *s, const sl_cql_batc
         }
         cql_plan *p = plans[i];
         if (!p->mod) {
-            rc = exec_fail(res, SL_CQL_ERR_INVALID,
-                           "Invalid statement in batch: only UPDATE, INSERT and DELETE statements "
-                           "are allowed.");
+            rc = sl__exec_fail(
+                res, SL_CQL_ERR_INVALID,
+                "Invalid statement in batch: only UPDATE, INSERT and DELETE statements "
+                "are allowed.");
             break;
         }
         const mod_plan *m = p->mod;
         if (b->type == SL_CQL_BATCH_COUNTER && !m->table->is_counter)
-            rc = exec_fail(res, SL_CQL_ERR_INVALID,
-                           "Cannot include non-counter statement in a counter batch");
+            rc = sl__exec_fail(res, SL_CQL_ERR_INVALID,
+                               "Cannot include non-counter statement in a counter batch");
         else if (b->type != SL_CQL_BATCH_COUNTER && m->table->is_counter)
-            rc = exec_fail(res, SL_CQL_ERR_INVALID,
-                           "Cannot include a counter statement in a %s batch",
-                           b->type == SL_CQL_BATCH_LOGGED ? "logged" : "unlogged");
+            rc = sl__exec_fail(res, SL_CQL_ERR_INVALID,
+                               "Cannot include a counter statement in a %s batch",
+                               b->type == SL_CQL_BATCH_LOGGED ? "logged" : "unlogged");
         else if (check_writable(&x, m->table) != 0)
             rc = -1;
         if (rc != 0) break;
@@ -1657,16 +1662,16 @@ void sl_cql_execute_batch(sl_cql_engine *e, sl_cql_session *s, const sl_cql_batc
         }
         xps[i] = &xs[i];
         ms[i] = m;
-        cond |= mod_has_conditions(m);
+        cond |= sl__mod_has_conditions(m);
     }
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
             xs[i].batch_has_conditions = cond;
         if (cond) {
-            rc = exec_conditional(&x, xps, ms, n);
+            rc = sl__exec_conditional(&x, xps, ms, n);
         } else {
             for (size_t i = 0; i < n && rc == 0; i++)
-                rc = exec_mod(&xs[i], ms[i]);
+                rc = sl__exec_mod(&xs[i], ms[i]);
             rc = rc == 0 ? 1 : -1;
         }
         if (rc < 0) {
@@ -1686,5 +1691,5 @@ void sl_cql_execute_batch(sl_cql_engine *e, sl_cql_session *s, const sl_cql_batc
     sl_free(xs);
     sl_free(xps);
     sl_free(ms);
-    exec_complete(e, res, sync, false, done, arg);
+    sl__exec_complete(e, res, sync, false, done, arg);
 }

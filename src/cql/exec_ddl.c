@@ -68,24 +68,25 @@ static int catalog_error(exec_ctx *x, int rc, sl_buf *err, const char *ks, const
     case SL_ERR_EXISTS:
         /* Cassandra's AlreadyExistsException wording. */
         if (table)
-            exec_fail(x->res, SL_CQL_ERR_ALREADY_EXISTS,
-                      "Cannot add already existing table \"%s\" to keyspace \"%s\"", table, ks);
+            sl__exec_fail(x->res, SL_CQL_ERR_ALREADY_EXISTS,
+                          "Cannot add already existing table \"%s\" to keyspace \"%s\"", table, ks);
         else
-            exec_fail(x->res, SL_CQL_ERR_ALREADY_EXISTS, "Cannot add existing keyspace \"%s\"", ks);
-        x->res->error.keyspace = exec_strdup(x->res, ks);
-        x->res->error.table = exec_strdup(x->res, table ? table : "");
+            sl__exec_fail(x->res, SL_CQL_ERR_ALREADY_EXISTS, "Cannot add existing keyspace \"%s\"",
+                          ks);
+        x->res->error.keyspace = sl__exec_strdup(x->res, ks);
+        x->res->error.table = sl__exec_strdup(x->res, table ? table : "");
         return -1;
-    case SL_ERR_CONFIG: return exec_fail(x->res, SL_CQL_ERR_CONFIG, "%s", msg);
+    case SL_ERR_CONFIG: return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG, "%s", msg);
     case SL_ERR_NOTFOUND:
     case SL_ERR_INVAL:
     case SL_ERR_UNSUPPORTED: break;
-    default: return exec_fail(x->res, SL_CQL_ERR_SERVER, "%s", msg);
+    default: return sl__exec_fail(x->res, SL_CQL_ERR_SERVER, "%s", msg);
     }
     if (strncmp(msg, "Unknown property", 16) == 0)
-        return exec_fail(x->res, SL_CQL_ERR_SYNTAX, "%s", msg);
+        return sl__exec_fail(x->res, SL_CQL_ERR_SYNTAX, "%s", msg);
     if (strstr(msg, "not user-modifiable") || strstr(msg, "system keyspace"))
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s", msg);
-    return exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", msg);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s", msg);
+    return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", msg);
 }
 
 static void schema_change(exec_ctx *x, sl_cql_change_type c, sl_cql_change_target tg,
@@ -95,8 +96,8 @@ static void schema_change(exec_ctx *x, sl_cql_change_type c, sl_cql_change_targe
     res->kind = SL_CQL_RESULT_SCHEMA_CHANGE;
     res->schema_change.change = c;
     res->schema_change.target = tg;
-    res->schema_change.keyspace = exec_strdup(res, ks);
-    res->schema_change.name = exec_strdup(res, name);
+    res->schema_change.keyspace = sl__exec_strdup(res, ks);
+    res->schema_change.name = sl__exec_strdup(res, name);
     *notify = true;
 }
 
@@ -122,11 +123,12 @@ static int keyspace_props(exec_ctx *x, const sl_cql_keyspace_def *d, sl_cql_opti
         const sl_cql_prop *p = &d->props[i];
         if (ident_is(&p->name, "replication")) {
             if (has_repl)
-                return exec_fail(x->res, SL_CQL_ERR_SYNTAX,
-                                 "Multiple definitions for property 'replication'");
+                return sl__exec_fail(x->res, SL_CQL_ERR_SYNTAX,
+                                     "Multiple definitions for property 'replication'");
             if (p->value->kind != SL_CQL_TERM_MAP)
-                return exec_fail(x->res, SL_CQL_ERR_SYNTAX,
-                                 "Invalid value for property 'replication'. It should be a map.");
+                return sl__exec_fail(
+                    x->res, SL_CQL_ERR_SYNTAX,
+                    "Invalid value for property 'replication'. It should be a map.");
             has_repl = true;
             uint32_t n = p->value->u.map.n;
             sl_cql_option *o = sl_arena_alloc(x->tmp, (n ? n : 1) * sizeof *o);
@@ -134,8 +136,8 @@ static int keyspace_props(exec_ctx *x, const sl_cql_keyspace_def *d, sl_cql_opti
                 const char *kn = term_text(x, p->value->u.map.keys[k]);
                 const char *vv = term_text(x, p->value->u.map.values[k]);
                 if (!kn || !vv)
-                    return exec_fail(x->res, SL_CQL_ERR_SYNTAX,
-                                     "Invalid value for property 'replication'");
+                    return sl__exec_fail(x->res, SL_CQL_ERR_SYNTAX,
+                                         "Invalid value for property 'replication'");
                 o[k].name = (char *)kn;
                 o[k].value = (char *)vv;
             }
@@ -144,17 +146,17 @@ static int keyspace_props(exec_ctx *x, const sl_cql_keyspace_def *d, sl_cql_opti
         } else if (ident_is(&p->name, "durable_writes")) {
             const char *v = term_text(x, p->value);
             if (!v || (strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0))
-                return exec_fail(x->res, SL_CQL_ERR_SYNTAX,
-                                 "Invalid boolean value %s for 'durable_writes' property",
-                                 v ? v : "?");
+                return sl__exec_fail(x->res, SL_CQL_ERR_SYNTAX,
+                                     "Invalid boolean value %s for 'durable_writes' property",
+                                     v ? v : "?");
             *durable = strcasecmp(v, "true") == 0;
         } else {
-            return exec_fail(x->res, SL_CQL_ERR_SYNTAX, "Unknown property '%s'", p->name.name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_SYNTAX, "Unknown property '%s'", p->name.name);
         }
     }
     if (!has_repl) {
         if (require_replication)
-            return exec_fail(x->res, SL_CQL_ERR_CONFIG, "Missing replication strategy class");
+            return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG, "Missing replication strategy class");
         return 0;
     }
     /* The strategy: a short name gets Cassandra's package; options are checked as Cassandra's
@@ -162,7 +164,7 @@ static int keyspace_props(exec_ctx *x, const sl_cql_keyspace_def *d, sl_cql_opti
     sl_cql_option *cls = NULL;
     for (size_t i = 0; i < *nrepl; i++)
         if (strcmp((*repl)[i].name, "class") == 0) cls = &(*repl)[i];
-    if (!cls) return exec_fail(x->res, SL_CQL_ERR_CONFIG, "Missing replication strategy class");
+    if (!cls) return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG, "Missing replication strategy class");
     const char *c = cls->value;
     const char *shortname = strrchr(c, '.') ? strrchr(c, '.') + 1 : c;
     if (!strchr(c, '.')) {
@@ -172,37 +174,37 @@ static int keyspace_props(exec_ctx *x, const sl_cql_keyspace_def *d, sl_cql_opti
         cls->value = full;
     }
     if (strcmp(shortname, "LocalStrategy") == 0)
-        return exec_fail(x->res, SL_CQL_ERR_CONFIG,
-                         "Unable to use given strategy class: LocalStrategy is reserved for "
-                         "internal use.");
+        return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG,
+                             "Unable to use given strategy class: LocalStrategy is reserved for "
+                             "internal use.");
     bool simple = strcmp(shortname, "SimpleStrategy") == 0;
     bool nts = strcmp(shortname, "NetworkTopologyStrategy") == 0;
     if (!simple && !nts)
-        return exec_fail(x->res, SL_CQL_ERR_CONFIG,
-                         "Unable to find replication strategy class '%s'", cls->value);
+        return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG,
+                             "Unable to find replication strategy class '%s'", cls->value);
     bool has_rf = false;
     for (size_t i = 0; i < *nrepl; i++) {
         const sl_cql_option *o = &(*repl)[i];
         if (o == cls) continue;
         if (simple && strcmp(o->name, "replication_factor") != 0)
-            return exec_fail(x->res, SL_CQL_ERR_CONFIG,
-                             "Unrecognized strategy option {%s} passed to SimpleStrategy for "
-                             "keyspace %s",
-                             o->name, d->name.name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG,
+                                 "Unrecognized strategy option {%s} passed to SimpleStrategy for "
+                                 "keyspace %s",
+                                 o->name, d->name.name);
         char *end;
         const char *v = o->value;
         long rf = strtol(v, &end, 10);
         if (*v == 0 || *end != 0)
-            return exec_fail(x->res, SL_CQL_ERR_CONFIG,
-                             "Replication factor must be numeric; found %s", v);
+            return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG,
+                                 "Replication factor must be numeric; found %s", v);
         if (rf < 0)
-            return exec_fail(x->res, SL_CQL_ERR_CONFIG,
-                             "Replication factor must be non-negative; found %s", v);
+            return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG,
+                                 "Replication factor must be non-negative; found %s", v);
         has_rf |= strcmp(o->name, "replication_factor") == 0;
     }
     if (simple && !has_rf)
-        return exec_fail(x->res, SL_CQL_ERR_CONFIG,
-                         "SimpleStrategy requires a replication_factor strategy option.");
+        return sl__exec_fail(x->res, SL_CQL_ERR_CONFIG,
+                             "SimpleStrategy requires a replication_factor strategy option.");
     return 0;
 }
 
@@ -210,10 +212,10 @@ static int create_keyspace(exec_ctx *x, const sl_cql_keyspace_def *d, bool *sync
 {
     const char *name = d->name.name;
     if (is_reserved_keyspace(name))
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "Keyspace name must not be a reserved "
-                         "keyspace name: %s",
-                         name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Keyspace name must not be a reserved "
+                             "keyspace name: %s",
+                             name);
     sl_cql_option *repl;
     size_t nrepl;
     bool durable;
@@ -237,10 +239,10 @@ static int alter_keyspace(exec_ctx *x, const sl_cql_keyspace_def *d, bool *sync,
 {
     const char *name = d->name.name;
     if (is_reserved_keyspace(name))
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             name);
     const sl_cql_keyspace *ks = sl_catalog_keyspace(x->e->cat, name);
-    if (!ks) return exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' doesn't exist", name);
+    if (!ks) return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' doesn't exist", name);
     sl_cql_option *repl;
     size_t nrepl;
     bool durable;
@@ -266,8 +268,8 @@ static int drop_keyspace(exec_ctx *x, const sl_cql_drop *d, bool *sync, bool *no
 {
     const char *name = d->name.name.name;
     if (is_reserved_keyspace(name))
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             name);
     sl_buf err = SL_BUF_INIT;
     int rc = sl_catalog_drop_keyspace(x->e->cat, name, d->if_exists, &err);
     if (rc < 0) {
@@ -293,7 +295,8 @@ static int resolve_type(exec_ctx *x, const sl_cql_type *ast, sl_cql_dtype **out)
 {
     sl_buf err = SL_BUF_INIT;
     if (sl_cql_dtype_from_ast(ast, out, &err) != 0) {
-        exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", err.len ? sl_buf_cstr(&err) : "Unknown type");
+        sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s",
+                      err.len ? sl_buf_cstr(&err) : "Unknown type");
         sl_buf_free(&err);
         return -1;
     }
@@ -313,8 +316,8 @@ static int table_props(exec_ctx *x, sl_cql_table *def, const sl_cql_prop *props,
         sl_buf v = SL_BUF_INIT, err = SL_BUF_INIT;
         if (term_to_cql(props[i].value, &v) != 0) {
             sl_buf_free(&v);
-            return exec_fail(x->res, SL_CQL_ERR_SYNTAX, "Invalid value for property '%s'",
-                             props[i].name.name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_SYNTAX, "Invalid value for property '%s'",
+                                 props[i].name.name);
         }
         int rc = 0;
         if (def) {
@@ -326,10 +329,10 @@ static int table_props(exec_ctx *x, sl_cql_table *def, const sl_cql_prop *props,
         }
         if (rc != 0) {
             const char *msg = err.len ? sl_buf_cstr(&err) : "Invalid table option";
-            exec_fail(x->res,
-                      strncmp(msg, "Unknown property", 16) == 0 ? SL_CQL_ERR_SYNTAX
-                                                                : SL_CQL_ERR_CONFIG,
-                      "%s", msg);
+            sl__exec_fail(x->res,
+                          strncmp(msg, "Unknown property", 16) == 0 ? SL_CQL_ERR_SYNTAX
+                                                                    : SL_CQL_ERR_CONFIG,
+                          "%s", msg);
         }
         sl_buf_free(&v);
         sl_buf_free(&err);
@@ -346,18 +349,18 @@ static int add_column(exec_ctx *x, sl_cql_table *def, const sl_cql_column_def *c
     int rc = 0;
     if (kind == SL_CQL_COL_PARTITION_KEY || kind == SL_CQL_COL_CLUSTERING) {
         if (ty->kind == SL_CQL_COUNTER)
-            rc = exec_fail(x->res, SL_CQL_ERR_INVALID,
-                           "counter type is not supported for PRIMARY KEY column '%s'",
-                           cd->name.name);
+            rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                               "counter type is not supported for PRIMARY KEY column '%s'",
+                               cd->name.name);
         else if (sl_cql_dtype_is_multicell(ty))
-            rc = exec_fail(x->res, SL_CQL_ERR_INVALID,
-                           "Invalid non-frozen collection type for PRIMARY KEY component %s",
-                           cd->name.name);
+            rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                               "Invalid non-frozen collection type for PRIMARY KEY component %s",
+                               cd->name.name);
     }
     if (rc == 0) {
         sl_buf err = SL_BUF_INIT;
         if (sl_cql_table_add_column(def, cd->name.name, ty, kind, desc, &err) != 0)
-            rc = exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", sl_buf_cstr(&err));
+            rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", sl_buf_cstr(&err));
         sl_buf_free(&err);
     }
     sl_cql_dtype_release(ty);
@@ -367,40 +370,42 @@ static int add_column(exec_ctx *x, sl_cql_table *def, const sl_cql_column_def *c
 static int create_table(exec_ctx *x, const sl_cql_create_table *ct, bool *sync, bool *notify)
 {
     an_ctx a = {x->e, x->plan, x->res, x->plan->keyspace};
-    const char *ks = an_keyspace(&a, &ct->table.ks);
+    const char *ks = sl__an_keyspace(&a, &ct->table.ks);
     if (!ks) return -1;
     const char *name = ct->table.name.name;
     if (is_reserved_keyspace(ks))
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             ks);
     if (!sl_catalog_keyspace(x->e->cat, ks))
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' doesn't exist", ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' doesn't exist", ks);
     if (ct->compact_storage)
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "Compact tables are not allowed in Cassandra starting with 4.0 version.");
+        return sl__exec_fail(
+            x->res, SL_CQL_ERR_INVALID,
+            "Compact tables are not allowed in Cassandra starting with 4.0 version.");
     if (ct->n_pk == 0)
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "No PRIMARY KEY specifed for table '%s' (exactly one required)", name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "No PRIMARY KEY specifed for table '%s' (exactly one required)", name);
     for (uint32_t i = 0; i < ct->n_cols; i++)
         for (uint32_t k = 0; k < i; k++)
             if (strcmp(ct->cols[i].name.name, ct->cols[k].name.name) == 0)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID, "Multiple definition of identifier %s",
-                                 ct->cols[i].name.name);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Multiple definition of identifier %s", ct->cols[i].name.name);
     uint32_t nkey = ct->n_pk + ct->n_ck;
     const sl_cql_ident **key = sl_arena_alloc(x->tmp, (nkey ? nkey : 1) * sizeof *key);
     for (uint32_t i = 0; i < nkey; i++) {
         key[i] = i < ct->n_pk ? &ct->partition_key[i] : &ct->clustering[i - ct->n_pk];
         const sl_cql_column_def *cd = find_def(ct, key[i]->name);
         if (!cd)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Unknown definition %s referenced in PRIMARY KEY", key[i]->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Unknown definition %s referenced in PRIMARY KEY", key[i]->name);
         if (cd->is_static)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Static column %s cannot be part of the PRIMARY KEY", key[i]->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Static column %s cannot be part of the PRIMARY KEY",
+                                 key[i]->name);
         for (uint32_t k = 0; k < i; k++)
             if (strcmp(key[k]->name, key[i]->name) == 0)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID, "Duplicate column %s in PRIMARY KEY",
-                                 key[i]->name);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Duplicate column %s in PRIMARY KEY", key[i]->name);
     }
     if (ct->n_clustering_order) {
         bool ok = ct->n_clustering_order <= ct->n_ck;
@@ -409,21 +414,23 @@ static int create_table(exec_ctx *x, const sl_cql_create_table *ct, bool *sync, 
             for (uint32_t k = 0; k < ct->n_ck; k++)
                 is_ck |= strcmp(ct->clustering[k].name, ct->clustering_order[i].col.name) == 0;
             if (!is_ck)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                                 "Only clustering key columns can be defined in CLUSTERING ORDER "
-                                 "directive");
+                return sl__exec_fail(
+                    x->res, SL_CQL_ERR_INVALID,
+                    "Only clustering key columns can be defined in CLUSTERING ORDER "
+                    "directive");
             ok = strcmp(ct->clustering[i].name, ct->clustering_order[i].col.name) == 0;
         }
         if (!ok || ct->n_clustering_order != ct->n_ck)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Clustering key columns must exactly match columns in CLUSTERING "
-                             "ORDER BY directive");
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Clustering key columns must exactly match columns in CLUSTERING "
+                                 "ORDER BY directive");
     }
     for (uint32_t i = 0; i < ct->n_cols; i++)
         if (ct->cols[i].is_static && ct->n_ck == 0)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Static columns are only useful (and thus allowed) if the table has "
-                             "at least one clustering column");
+            return sl__exec_fail(
+                x->res, SL_CQL_ERR_INVALID,
+                "Static columns are only useful (and thus allowed) if the table has "
+                "at least one clustering column");
     sl_cql_table *def = sl_cql_table_new(ks, name);
     int rc = 0;
     for (uint32_t i = 0; i < ct->n_pk && rc == 0; i++)
@@ -466,17 +473,17 @@ static int ddl_table(exec_ctx *x, const sl_cql_qname *qn, bool if_exists, const 
                      sl_cql_table **t)
 {
     an_ctx a = {x->e, x->plan, x->res, x->plan->keyspace};
-    *ks = an_keyspace(&a, &qn->ks);
+    *ks = sl__an_keyspace(&a, &qn->ks);
     *t = NULL;
     if (!*ks) return -1;
     if (!sl_catalog_keyspace(x->e->cat, *ks)) {
         if (if_exists) return 0;
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' doesn't exist", *ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' doesn't exist", *ks);
     }
     *t = sl_catalog_table(x->e->cat, *ks, qn->name.name);
     if (!*t && !if_exists)
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Table '%s.%s' doesn't exist", *ks,
-                         qn->name.name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Table '%s.%s' doesn't exist", *ks,
+                             qn->name.name);
     return 0;
 }
 
@@ -486,8 +493,8 @@ static int alter_table(exec_ctx *x, const sl_cql_alter_table *at, bool *sync, bo
     sl_cql_table *t;
     if (ddl_table(x, &at->table, false, &ks, &t) != 0) return -1;
     if (is_reserved_keyspace(ks) || t->is_system)
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             ks);
     /* t and its strings may go with the first change (ALTER publishes a new version). */
     const char *name = sl_arena_strndup(x->tmp, t->name, strlen(t->name));
     ks = sl_arena_strndup(x->tmp, ks, strlen(ks));
@@ -498,14 +505,14 @@ static int alter_table(exec_ctx *x, const sl_cql_alter_table *at, bool *sync, bo
         for (uint32_t i = 0; i < at->n_cols && rc == 0; i++) {
             const sl_cql_column_def *cd = &at->cols[i];
             if (sl_cql_table_column(t, cd->name.name)) {
-                rc = exec_fail(x->res, SL_CQL_ERR_INVALID, "Column with name '%s' already exists",
-                               cd->name.name);
+                rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                   "Column with name '%s' already exists", cd->name.name);
                 break;
             }
             if (cd->is_static && t->nck == 0) {
-                rc = exec_fail(x->res, SL_CQL_ERR_INVALID,
-                               "Static columns are only useful (and thus allowed) if the table "
-                               "has at least one clustering column");
+                rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                   "Static columns are only useful (and thus allowed) if the table "
+                                   "has at least one clustering column");
                 break;
             }
             sl_cql_dtype *ty;
@@ -525,13 +532,13 @@ static int alter_table(exec_ctx *x, const sl_cql_alter_table *at, bool *sync, bo
         for (uint32_t i = 0; i < at->n_drop && rc == 0; i++) {
             const sl_cql_column *c = sl_cql_table_column(t, at->drop[i].name);
             if (!c) {
-                rc = exec_fail(x->res, SL_CQL_ERR_INVALID, "Column %s was not found in table %s",
-                               at->drop[i].name, name);
+                rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                   "Column %s was not found in table %s", at->drop[i].name, name);
                 break;
             }
             if (c->kind == SL_CQL_COL_PARTITION_KEY || c->kind == SL_CQL_COL_CLUSTERING) {
-                rc = exec_fail(x->res, SL_CQL_ERR_INVALID, "Cannot drop PRIMARY KEY column %s",
-                               c->name);
+                rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Cannot drop PRIMARY KEY column %s",
+                                   c->name);
                 break;
             }
             rc = sl_catalog_alter_drop(x->e->cat, ks, name, at->drop[i].name, &err);
@@ -551,8 +558,8 @@ static int alter_table(exec_ctx *x, const sl_cql_alter_table *at, bool *sync, bo
         break;
     }
     case SL_CQL_ALTER_RENAME:
-        rc = exec_fail(x->res, SL_CQL_ERR_INVALID,
-                       "ALTER TABLE ... RENAME is not supported by this server");
+        rc = sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                           "ALTER TABLE ... RENAME is not supported by this server");
         break;
     }
     sl_buf_free(&err);
@@ -569,8 +576,8 @@ static int drop_table(exec_ctx *x, const sl_cql_drop *d, bool *sync, bool *notif
     if (ddl_table(x, &d->name, d->if_exists, &ks, &t) != 0) return -1;
     if (!t) return 0; /* IF EXISTS on an absent table: a no-op, answered with Void */
     if (is_reserved_keyspace(ks) || t->is_system)
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             ks);
     char *name = sl_arena_strndup(x->tmp, t->name, strlen(t->name));
     sl_buf err = SL_BUF_INIT;
     int rc = sl_catalog_drop_table(x->e->cat, ks, name, d->if_exists, &err);
@@ -588,22 +595,23 @@ static int drop_table(exec_ctx *x, const sl_cql_drop *d, bool *sync, bool *notif
 static int truncate_table(exec_ctx *x, const sl_cql_drop *d, bool *sync)
 {
     an_ctx a = {x->e, x->plan, x->res, x->plan->keyspace};
-    const char *ks = an_keyspace(&a, &d->name.ks);
+    const char *ks = sl__an_keyspace(&a, &d->name.ks);
     if (!ks) return -1;
     if (!sl_catalog_keyspace(x->e->cat, ks))
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Keyspace '%s' does not exist", ks);
     /* Valid until the next DDL: long enough for this call. */
     const sl_cql_table *t = sl_catalog_table(x->e->cat, ks, d->name.name.name);
     if (!t)
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "unconfigured table %s", d->name.name.name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "unconfigured table %s",
+                             d->name.name.name);
     if (t->is_system || is_reserved_keyspace(t->keyspace))
-        return exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
-                         t->keyspace);
+        return sl__exec_fail(x->res, SL_CQL_ERR_UNAUTHORIZED, "%s keyspace is not user-modifiable.",
+                             t->keyspace);
     sl_buf err = SL_BUF_INIT;
     int rc = sl_store_truncate(x->e->store, t, &err);
     if (rc != 0) {
-        exec_fail(x->res, SL_CQL_ERR_TRUNCATE, "Error during truncate: %s",
-                  err.len ? sl_buf_cstr(&err) : sl_strerror(rc));
+        sl__exec_fail(x->res, SL_CQL_ERR_TRUNCATE, "Error during truncate: %s",
+                      err.len ? sl_buf_cstr(&err) : sl_strerror(rc));
         sl_buf_free(&err);
         return -1;
     }
@@ -613,7 +621,7 @@ static int truncate_table(exec_ctx *x, const sl_cql_drop *d, bool *sync)
     return 0;
 }
 
-int exec_ddl(exec_ctx *x, const sl_cql_stmt *st, bool *sync, bool *notify)
+int sl__exec_ddl(exec_ctx *x, const sl_cql_stmt *st, bool *sync, bool *notify)
 {
     x->res->kind = SL_CQL_RESULT_VOID;
     switch (st->kind) {
@@ -625,30 +633,30 @@ int exec_ddl(exec_ctx *x, const sl_cql_stmt *st, bool *sync, bool *notify)
     case SL_CQL_STMT_DROP_TABLE: return drop_table(x, &st->u.drop, sync, notify);
     case SL_CQL_STMT_TRUNCATE: return truncate_table(x, &st->u.drop, sync);
     case SL_CQL_STMT_CREATE_TYPE:
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "User defined types are not supported by this server");
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "User defined types are not supported by this server");
     case SL_CQL_STMT_DROP_TYPE: {
         if (st->u.drop.if_exists) return 0;
         an_ctx a = {x->e, x->plan, x->res, x->plan->keyspace};
-        const char *ks = an_keyspace(&a, &st->u.drop.name.ks);
+        const char *ks = sl__an_keyspace(&a, &st->u.drop.name.ks);
         if (!ks) return -1;
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Type '%s.%s' doesn't exist", ks,
-                         st->u.drop.name.name.name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Type '%s.%s' doesn't exist", ks,
+                             st->u.drop.name.name.name);
     }
     case SL_CQL_STMT_CREATE_INDEX:
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "Secondary indexes are not supported by this server");
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Secondary indexes are not supported by this server");
     case SL_CQL_STMT_DROP_INDEX: {
         if (st->u.drop.if_exists) return 0;
         an_ctx a = {x->e, x->plan, x->res, x->plan->keyspace};
-        const char *ks = an_keyspace(&a, &st->u.drop.name.ks);
+        const char *ks = sl__an_keyspace(&a, &st->u.drop.name.ks);
         if (!ks) return -1;
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "Index '%s' could not be found in any of the tables of keyspace '%s'",
-                         st->u.drop.name.name.name, ks);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Index '%s' could not be found in any of the tables of keyspace '%s'",
+                             st->u.drop.name.name.name, ks);
     }
     default:
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported statement %s",
-                         sl_cql_stmt_kind_name(st->kind));
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported statement %s",
+                             sl_cql_stmt_kind_name(st->kind));
     }
 }

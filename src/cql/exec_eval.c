@@ -38,7 +38,7 @@ static sl_slice be32_slice(exec_ctx *x, uint32_t v)
     return (sl_slice){p, 4};
 }
 
-int64_t ev_int_value(const sl_cql_dtype *t, sl_slice v)
+int64_t sl__ev_int_value(const sl_cql_dtype *t, sl_slice v)
 {
     switch (v.len) {
     case 1: return (int8_t)v.ptr[0];
@@ -88,7 +88,8 @@ static void timeuuid_now(exec_ctx *x, uint8_t out[16])
     sl_cql_timeuuid_at(e->tu_ms, e->tu_ticks, out);
 }
 
-int ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_slice arg, sl_slice *out)
+int sl__ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_slice arg,
+                    sl_slice *out)
 {
     uint8_t u[16];
     switch (fn) {
@@ -144,7 +145,7 @@ int ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_slice a
         sl_buf_free(&b);
         return 0;
     }
-    default: return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported function call");
+    default: return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported function call");
     }
 }
 
@@ -153,13 +154,13 @@ static int ev_token(exec_ctx *x, const pterm *t, evalue *out)
 {
     sl_slice comps[16];
     if (t->nsub > SL_ARRAY_LEN(comps))
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Too many key parts");
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Too many key parts");
     for (uint32_t i = 0; i < t->nsub; i++) {
         evalue ev;
-        if (ev_term(x, t->sub[i], &ev) != 0) return -1;
+        if (sl__ev_term(x, t->sub[i], &ev) != 0) return -1;
         if (ev.unset || !ev.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid null or unset value in call to function token");
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid null or unset value in call to function token");
         comps[i] = ev.v;
     }
     out->v = be64_slice(x, sl_cql_token(comps, t->nsub));
@@ -171,13 +172,13 @@ static int ev_func(exec_ctx *x, const pterm *t, evalue *out)
     if (t->fn == FN_TOKEN) return ev_token(x, t, out);
     evalue arg = {SL_SLICE_NULL, false};
     if (t->nsub == 1) {
-        if (ev_term(x, t->sub[0], &arg) != 0) return -1;
+        if (sl__ev_term(x, t->sub[0], &arg) != 0) return -1;
         if (arg.unset)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid unset value for argument in call to function %s",
-                             exec_fn_name(t->fn));
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid unset value for argument in call to function %s",
+                                 sl__exec_fn_name(t->fn));
     }
-    return ev_apply_fn(x, t->fn, t->arg_type, arg.v, &out->v);
+    return sl__ev_apply_fn(x, t->fn, t->arg_type, arg.v, &out->v);
 }
 
 static int ev_collection(exec_ctx *x, const pterm *t, evalue *out)
@@ -185,13 +186,13 @@ static int ev_collection(exec_ctx *x, const pterm *t, evalue *out)
     sl_slice *elems = sl_arena_alloc(x->tmp, (t->nsub ? t->nsub : 1) * sizeof *elems);
     for (uint32_t i = 0; i < t->nsub; i++) {
         evalue ev;
-        if (ev_term(x, t->sub[i], &ev) != 0) return -1;
+        if (sl__ev_term(x, t->sub[i], &ev) != 0) return -1;
         if (ev.unset)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value in %s",
-                             t->kind == PT_TUPLE ? "tuple" : "collection");
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value in %s",
+                                 t->kind == PT_TUPLE ? "tuple" : "collection");
         if (!ev.v.ptr && t->kind != PT_TUPLE)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "null is not supported inside collections");
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "null is not supported inside collections");
         elems[i] = ev.v;
     }
     sl_buf b = SL_BUF_INIT;
@@ -201,7 +202,7 @@ static int ev_collection(exec_ctx *x, const pterm *t, evalue *out)
     return 0;
 }
 
-int ev_term(exec_ctx *x, const pterm *t, evalue *out)
+int sl__ev_term(exec_ctx *x, const pterm *t, evalue *out)
 {
     out->v = SL_SLICE_NULL;
     out->unset = false;
@@ -209,7 +210,8 @@ int ev_term(exec_ctx *x, const pterm *t, evalue *out)
     case PT_CONST: out->v = t->value; return 0;
     case PT_BIND: {
         if (t->bind >= x->n_values)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "No value for bind variable %u", t->bind);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "No value for bind variable %u",
+                                 t->bind);
         const sl_cql_value *v = &x->values[t->bind];
         if (v->kind == SL_CQL_UNSET) {
             out->unset = true;
@@ -221,8 +223,8 @@ int ev_term(exec_ctx *x, const pterm *t, evalue *out)
         if (s.len) {
             sl_buf err = SL_BUF_INIT;
             if (sl_cql_value_validate(t->type, s, &err) != 0) {
-                exec_fail(x->res, SL_CQL_ERR_INVALID, "%s",
-                          err.len ? sl_buf_cstr(&err) : "Invalid value");
+                sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s",
+                              err.len ? sl_buf_cstr(&err) : "Invalid value");
                 sl_buf_free(&err);
                 return -1;
             }
@@ -231,8 +233,8 @@ int ev_term(exec_ctx *x, const pterm *t, evalue *out)
             /* An empty collection's bytes are its zero count; 0 bytes are not a value. */
             sl_buf err = SL_BUF_INIT;
             if (sl_cql_value_validate(t->type, s, &err) != 0) {
-                exec_fail(x->res, SL_CQL_ERR_INVALID, "%s",
-                          err.len ? sl_buf_cstr(&err) : "Invalid value");
+                sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s",
+                              err.len ? sl_buf_cstr(&err) : "Invalid value");
                 sl_buf_free(&err);
                 return -1;
             }
@@ -246,36 +248,40 @@ int ev_term(exec_ctx *x, const pterm *t, evalue *out)
     }
 }
 
-int ev_term_required(exec_ctx *x, const pterm *t, const char *what, sl_slice *out)
+int sl__ev_term_required(exec_ctx *x, const pterm *t, const char *what, sl_slice *out)
 {
     evalue v;
-    if (ev_term(x, t, &v) != 0) return -1;
+    if (sl__ev_term(x, t, &v) != 0) return -1;
     if (v.unset) return 1;
-    if (!v.v.ptr) return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid null value of %s", what);
+    if (!v.v.ptr)
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid null value of %s", what);
     *out = v.v;
     return 0;
 }
 
-int ev_in_list(exec_ctx *x, pterm **in, uint32_t n_in, pterm *in_list, const char *what,
-               sl_slice **out, uint32_t *n)
+int sl__ev_in_list(exec_ctx *x, pterm **in, uint32_t n_in, pterm *in_list, const char *what,
+                   sl_slice **out, uint32_t *n)
 {
     if (in_list) {
         evalue v;
-        if (ev_term(x, in_list, &v) != 0) return -1;
+        if (sl__ev_term(x, in_list, &v) != 0) return -1;
         if (v.unset)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s", what);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s",
+                                 what);
         if (!v.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid null value for column %s", what);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid null value for column %s",
+                                 what);
         sl_cql_iter it;
         int cnt = sl_cql_iter_init(&it, in_list->type, v.v);
-        if (cnt < 0) return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid IN list for %s", what);
+        if (cnt < 0)
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid IN list for %s", what);
         sl_slice *vals = sl_arena_alloc(x->tmp, ((size_t)cnt ? (size_t)cnt : 1) * sizeof *vals);
         uint32_t k = 0;
         sl_slice el;
         while (sl_cql_iter_next(&it, &el) == 1) {
             if (!el.ptr)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                                 "Invalid null value in condition for column %s", what);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Invalid null value in condition for column %s", what);
             vals[k++] = el;
         }
         *out = vals;
@@ -285,12 +291,13 @@ int ev_in_list(exec_ctx *x, pterm **in, uint32_t n_in, pterm *in_list, const cha
     sl_slice *vals = sl_arena_alloc(x->tmp, (n_in ? n_in : 1) * sizeof *vals);
     for (uint32_t i = 0; i < n_in; i++) {
         evalue v;
-        if (ev_term(x, in[i], &v) != 0) return -1;
+        if (sl__ev_term(x, in[i], &v) != 0) return -1;
         if (v.unset)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s", what);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s",
+                                 what);
         if (!v.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid null value in condition for column %s", what);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid null value in condition for column %s", what);
         vals[i] = v.v;
     }
     *out = vals;
@@ -304,19 +311,19 @@ static int key_values(exec_ctx *x, const sl_cql_column *col, key_restr *r, sl_sl
 {
     if (r->eq) {
         evalue v;
-        if (ev_term(x, r->eq, &v) != 0) return -1;
+        if (sl__ev_term(x, r->eq, &v) != 0) return -1;
         if (v.unset)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s",
-                             col->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s",
+                                 col->name);
         if (!v.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid null value in condition for column %s", col->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid null value in condition for column %s", col->name);
         *out = sl_arena_alloc(x->tmp, sizeof **out);
         (*out)[0] = v.v;
         *n = 1;
         return 0;
     }
-    return ev_in_list(x, r->in, r->n_in, r->in_list, col->name, out, n);
+    return sl__ev_in_list(x, r->in, r->n_in, r->in_list, col->name, out, n);
 }
 
 /* Partition keys are ordered and deduplicated as Cassandra's MultiCBuilder does for IN: by
@@ -332,7 +339,7 @@ static int pk_tuple_cmp(const void *a, const void *b)
     return 0;
 }
 
-int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out)
+int sl__ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out)
 {
     size_t npk = t->npk;
     sl_slice **vals = sl_arena_alloc(x->tmp, npk * sizeof *vals);
@@ -342,10 +349,10 @@ int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out)
         if (key_values(x, t->pk[i], &pk[i], &vals[i], &nv[i]) != 0) return -1;
         total *= nv[i];
         if (total > MAX_KEY_COMBINATIONS)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "IN restrictions on the partition key select too many partitions "
-                             "(more than %d)",
-                             MAX_KEY_COMBINATIONS);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "IN restrictions on the partition key select too many partitions "
+                                 "(more than %d)",
+                                 MAX_KEY_COMBINATIONS);
     }
     out->keys = sl_arena_alloc(x->tmp, (total ? total : 1) * npk * sizeof *out->keys);
     out->n = 0;
@@ -378,8 +385,8 @@ int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out)
     return 0;
 }
 
-int ck_compare_prefix(const sl_cql_table *t, const sl_slice *a, uint32_t na, const sl_slice *b,
-                      uint32_t nb)
+int sl__ck_compare_prefix(const sl_cql_table *t, const sl_slice *a, uint32_t na, const sl_slice *b,
+                          uint32_t nb)
 {
     uint32_t n = SL_MIN(na, nb);
     for (uint32_t i = 0; i < n; i++) {
@@ -389,14 +396,14 @@ int ck_compare_prefix(const sl_cql_table *t, const sl_slice *a, uint32_t na, con
     return 0;
 }
 
-bool ck_in_range(const sl_cql_table *t, const sl_slice *ckv, const ck_range *r)
+bool sl__ck_in_range(const sl_cql_table *t, const sl_slice *ckv, const ck_range *r)
 {
     if (r->nstart) {
-        int c = ck_compare_prefix(t, ckv, (uint32_t)t->nck, r->start, r->nstart);
+        int c = sl__ck_compare_prefix(t, ckv, (uint32_t)t->nck, r->start, r->nstart);
         if (c < 0 || (c == 0 && !r->start_incl)) return false;
     }
     if (r->nend) {
-        int c = ck_compare_prefix(t, ckv, (uint32_t)t->nck, r->end, r->nend);
+        int c = sl__ck_compare_prefix(t, ckv, (uint32_t)t->nck, r->end, r->nend);
         if (c > 0 || (c == 0 && !r->end_incl)) return false;
     }
     return true;
@@ -426,11 +433,11 @@ static int tuple_comps(exec_ctx *x, const sl_cql_table *t, const sl_cql_dtype *t
 {
     sl_cql_iter it;
     if (sl_cql_iter_init(&it, tt, v) < 0)
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid tuple value");
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid tuple value");
     for (uint32_t i = 0; i < n; i++) {
         if (sl_cql_iter_next(&it, &out[i]) != 1 || !out[i].ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid null value in condition for column %s", t->ck[i]->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid null value in condition for column %s", t->ck[i]->name);
     }
     return 0;
 }
@@ -439,8 +446,8 @@ static const sl_cql_table *sort_table;
 static uint32_t sort_n;
 static int prefix_cmp(const void *a, const void *b)
 {
-    return ck_compare_prefix(sort_table, *(const sl_slice *const *)a, sort_n,
-                             *(const sl_slice *const *)b, sort_n);
+    return sl__ck_compare_prefix(sort_table, *(const sl_slice *const *)a, sort_n,
+                                 *(const sl_slice *const *)b, sort_n);
 }
 
 static int ev_multi_ranges(exec_ctx *x, const sl_cql_table *t, const multi_restr *m, ck_range **out,
@@ -451,15 +458,16 @@ static int ev_multi_ranges(exec_ctx *x, const sl_cql_table *t, const multi_restr
         uint32_t nt;
         if (m->eq) {
             evalue v;
-            if (ev_term(x, m->eq, &v) != 0) return -1;
+            if (sl__ev_term(x, m->eq, &v) != 0) return -1;
             if (v.unset || !v.v.ptr)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                                 "Invalid %s value in condition for column %s",
-                                 v.unset ? "unset" : "null", t->ck[0]->name);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Invalid %s value in condition for column %s",
+                                     v.unset ? "unset" : "null", t->ck[0]->name);
             tuples = sl_arena_alloc(x->tmp, sizeof *tuples);
             tuples[0] = v.v;
             nt = 1;
-        } else if (ev_in_list(x, m->in, m->n_in, m->in_list, t->ck[0]->name, &tuples, &nt) != 0) {
+        } else if (sl__ev_in_list(x, m->in, m->n_in, m->in_list, t->ck[0]->name, &tuples, &nt) !=
+                   0) {
             return -1;
         }
         const sl_cql_dtype *tt = m->eq        ? m->eq->type
@@ -488,21 +496,21 @@ static int ev_multi_ranges(exec_ctx *x, const sl_cql_table *t, const multi_restr
     sl_slice *lo = NULL, *hi = NULL;
     if (m->lo) {
         evalue v;
-        if (ev_term(x, m->lo, &v) != 0) return -1;
+        if (sl__ev_term(x, m->lo, &v) != 0) return -1;
         if (v.unset || !v.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid %s value in condition for column %s",
-                             v.unset ? "unset" : "null", t->ck[0]->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid %s value in condition for column %s",
+                                 v.unset ? "unset" : "null", t->ck[0]->name);
         lo = sl_arena_alloc(x->tmp, m->nlo * sizeof *lo);
         if (tuple_comps(x, t, m->lo->type, v.v, m->nlo, lo) != 0) return -1;
     }
     if (m->hi) {
         evalue v;
-        if (ev_term(x, m->hi, &v) != 0) return -1;
+        if (sl__ev_term(x, m->hi, &v) != 0) return -1;
         if (v.unset || !v.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Invalid %s value in condition for column %s",
-                             v.unset ? "unset" : "null", t->ck[0]->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid %s value in condition for column %s",
+                                 v.unset ? "unset" : "null", t->ck[0]->name);
         hi = sl_arena_alloc(x->tmp, m->nhi * sizeof *hi);
         if (tuple_comps(x, t, m->hi->type, v.v, m->nhi, hi) != 0) return -1;
     }
@@ -521,8 +529,8 @@ static int ev_multi_ranges(exec_ctx *x, const sl_cql_table *t, const multi_restr
     return 0;
 }
 
-int ev_ck_ranges(exec_ctx *x, const sl_cql_table *t, key_restr *ck, const multi_restr *multi,
-                 uint32_t n_eq, ck_range **out, uint32_t *n)
+int sl__ev_ck_ranges(exec_ctx *x, const sl_cql_table *t, key_restr *ck, const multi_restr *multi,
+                     uint32_t n_eq, ck_range **out, uint32_t *n)
 {
     if (multi && multi->has) return ev_multi_ranges(x, t, multi, out, n);
     sl_slice **vals = sl_arena_alloc(x->tmp, (n_eq ? n_eq : 1) * sizeof *vals);
@@ -533,10 +541,10 @@ int ev_ck_ranges(exec_ctx *x, const sl_cql_table *t, key_restr *ck, const multi_
         nv[i] = sort_unique(t->ck[i], vals[i], nv[i]);
         total *= nv[i];
         if (total > MAX_KEY_COMBINATIONS)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "IN restrictions on clustering columns select too many rows (more "
-                             "than %d)",
-                             MAX_KEY_COMBINATIONS);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                 "IN restrictions on clustering columns select too many rows (more "
+                                 "than %d)",
+                                 MAX_KEY_COMBINATIONS);
     }
     /* The slice on the column after the EQ/IN prefix, if any. */
     sl_slice lo = SL_SLICE_NULL, hi = SL_SLICE_NULL;
@@ -548,13 +556,13 @@ int ev_ck_ranges(exec_ctx *x, const sl_cql_table *t, key_restr *ck, const multi_
             pterm *pt = side ? r->hi : r->lo;
             if (!pt) continue;
             evalue v;
-            if (ev_term(x, pt, &v) != 0) return -1;
+            if (sl__ev_term(x, pt, &v) != 0) return -1;
             if (v.unset)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid unset value for column %s",
-                                 sc->name);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Invalid unset value for column %s", sc->name);
             if (!v.v.ptr)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                                 "Invalid null value in condition for column %s", sc->name);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Invalid null value in condition for column %s", sc->name);
             if (side) {
                 hi = v.v;
                 has_hi = true;
@@ -632,17 +640,17 @@ static bool values_equal(const sl_cql_dtype *t, sl_slice a, sl_slice b)
     return sl_cql_value_compare(t, a, b) == 0;
 }
 
-int ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_store_row *row)
+int sl__ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_store_row *row)
 {
     const sl_cql_column *col = &t->columns[f->col];
     sl_slice cell = row->cells[f->col].value;
     const sl_cql_dtype *vt = col->type;
     if (f->elem_key) {
         evalue k;
-        if (ev_term(x, f->elem_key, &k) != 0) return -1;
+        if (sl__ev_term(x, f->elem_key, &k) != 0) return -1;
         if (k.unset || !k.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid %s value for %s element",
-                             k.unset ? "unset" : "null", col->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid %s value for %s element",
+                                 k.unset ? "unset" : "null", col->name);
         cell = collection_elem(col->type, cell, k.v);
         vt = col->type->kind == SL_CQL_MAP ? col->type->sub[1] : col->type->sub[0];
     }
@@ -652,7 +660,7 @@ int ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_sto
         uint32_t n;
         if (f->in_list) {
             evalue v;
-            if (ev_term(x, f->in_list, &v) != 0) return -1;
+            if (sl__ev_term(x, f->in_list, &v) != 0) return -1;
             if (v.unset || !v.v.ptr) return 0;
             sl_cql_iter it;
             if (sl_cql_iter_init(&it, f->in_list->type, v.v) < 0) return 0;
@@ -665,11 +673,11 @@ int ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_sto
         n = f->n_in;
         for (uint32_t i = 0; i < n; i++) {
             evalue v;
-            if (ev_term(x, f->in[i], &v) != 0) return -1;
+            if (sl__ev_term(x, f->in[i], &v) != 0) return -1;
             if (v.unset) continue;
             if (!v.v.ptr && !f->cond)
-                return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported null value for column %s",
-                                 col->name);
+                return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                                     "Unsupported null value for column %s", col->name);
             if (values_equal(vt, cell, v.v)) return 1;
         }
         return 0;
@@ -677,10 +685,10 @@ int ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_sto
     case SL_CQL_OP_CONTAINS:
     case SL_CQL_OP_CONTAINS_KEY: {
         evalue v;
-        if (ev_term(x, f->value, &v) != 0) return -1;
+        if (sl__ev_term(x, f->value, &v) != 0) return -1;
         if (v.unset || !v.v.ptr)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported %s value for column %s",
-                             v.unset ? "unset" : "null", col->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported %s value for column %s",
+                                 v.unset ? "unset" : "null", col->name);
         if (!cell.ptr) return 0;
         sl_cql_iter it;
         if (sl_cql_iter_init(&it, col->type, cell) < 0) return 0;
@@ -701,24 +709,24 @@ int ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_sto
     default: break;
     }
     evalue v;
-    if (ev_term(x, f->value, &v) != 0) return -1;
+    if (sl__ev_term(x, f->value, &v) != 0) return -1;
     if (v.unset) {
         if (f->cond) return 1;
-        return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported unset value for column %s",
-                         col->name);
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported unset value for column %s",
+                             col->name);
     }
     if (!v.v.ptr) {
         if (!f->cond)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported null value for column %s",
-                             col->name);
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Unsupported null value for column %s",
+                                 col->name);
         if (f->op == SL_CQL_OP_EQ) return !cell.ptr;
         if (f->op == SL_CQL_OP_NEQ) return cell.ptr != NULL;
-        return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                         "Invalid comparison with null for operator \"%s\"",
-                         f->op == SL_CQL_OP_LT    ? "<"
-                         : f->op == SL_CQL_OP_LTE ? "<="
-                         : f->op == SL_CQL_OP_GT  ? ">"
-                                                  : ">=");
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Invalid comparison with null for operator \"%s\"",
+                             f->op == SL_CQL_OP_LT    ? "<"
+                             : f->op == SL_CQL_OP_LTE ? "<="
+                             : f->op == SL_CQL_OP_GT  ? ">"
+                                                      : ">=");
     }
     if (f->op == SL_CQL_OP_NEQ) return !values_equal(vt, cell, v.v);
     if (!cell.ptr) return 0;

@@ -282,20 +282,20 @@ typedef struct exec_ctx {
 } exec_ctx;
 
 /* exec.c: results and errors. */
-sl_cql_result *exec_result_new(sl_cql_result_kind kind);
-/* Turns res into an ERROR with a printf message; returns -1 for "return exec_fail(...)". */
-int exec_fail(sl_cql_result *res, sl_cql_errcode code, const char *fmt, ...)
+sl_cql_result *sl__exec_result_new(sl_cql_result_kind kind);
+/* Turns res into an ERROR with a printf message; returns -1 for "return sl__exec_fail(...)". */
+int sl__exec_fail(sl_cql_result *res, sl_cql_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-char *exec_strdup(sl_cql_result *res, const char *s);
+char *sl__exec_strdup(sl_cql_result *res, const char *s);
 /* Adds a warning to res. */
-void exec_warn(sl_cql_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sl__exec_warn(sl_cql_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Allocates n column specs in res. */
-sl_cql_colspec *exec_columns(sl_cql_result *res, size_t n);
+sl_cql_colspec *sl__exec_columns(sl_cql_result *res, size_t n);
 /* Fills spec with copies in res of ks/table/name and the [option] of type. */
-void exec_colspec(sl_cql_result *res, sl_cql_colspec *spec, const char *ks, const char *table,
-                  const char *name, const sl_cql_dtype *type);
+void sl__exec_colspec(sl_cql_result *res, sl_cql_colspec *spec, const char *ks, const char *table,
+                      const char *name, const sl_cql_dtype *type);
 /* Appends one cell ([bytes]) to a ROWS result; a NULL ptr is null. */
-void exec_cell(sl_cql_result *res, sl_slice v);
+void sl__exec_cell(sl_cql_result *res, sl_slice v);
 
 /* exec.c: analysis helpers shared by the statement analyzers. */
 typedef struct an_ctx {
@@ -305,58 +305,60 @@ typedef struct an_ctx {
     const char *keyspace;
 } an_ctx;
 
-void *an_alloc(an_ctx *a, size_t n);
-char *an_strdup(an_ctx *a, const char *s);
+void *sl__an_alloc(an_ctx *a, size_t n);
+char *sl__an_strdup(an_ctx *a, const char *s);
 /* Remembers a dtype made during analysis, released with the plan. Returns t. */
-const sl_cql_dtype *an_own(an_ctx *a, sl_cql_dtype *t);
+const sl_cql_dtype *sl__an_own(an_ctx *a, sl_cql_dtype *t);
 /* Keeps a reference on t for the plan's lifetime. */
-sl_cql_table *an_keep_table(an_ctx *a, sl_cql_table *t);
+sl_cql_table *sl__an_keep_table(an_ctx *a, sl_cql_table *t);
 /* Resolves [ks.]name against the catalog: Invalid "Keyspace 'x' does not exist" / "unconfigured
  * table x" / "No keyspace has been specified..." on failure (NULL). */
-sl_cql_table *an_table(an_ctx *a, const sl_cql_qname *qn);
+sl_cql_table *sl__an_table(an_ctx *a, const sl_cql_qname *qn);
 /* The effective keyspace of qn, or NULL with the "No keyspace has been specified" error. */
-const char *an_keyspace(an_ctx *a, const sl_cql_ident *ks);
+const char *sl__an_keyspace(an_ctx *a, const sl_cql_ident *ks);
 /* Resolves a column by name or fails with "Undefined column name x". */
-const sl_cql_column *an_column(an_ctx *a, const sl_cql_table *t, const sl_cql_ident *name);
+const sl_cql_column *sl__an_column(an_ctx *a, const sl_cql_table *t, const sl_cql_ident *name);
 /* Analyzes term t for a receiver named name of type type (ks/table for bind metadata). */
-pterm *an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const char *ks,
-               const char *table, const char *name);
+pterm *sl__an_term(an_ctx *a, const sl_cql_term *t, const sl_cql_dtype *type, const char *ks,
+                   const char *table, const char *name);
 /* The list<elem> (or set) type for IN markers and collection operations, owned by the plan. */
-const sl_cql_dtype *an_list_of(an_ctx *a, const sl_cql_dtype *elem, sl_cql_kind kind);
+const sl_cql_dtype *sl__an_list_of(an_ctx *a, const sl_cql_dtype *elem, sl_cql_kind kind);
 /* Analyzes a WHERE or IF relation on a key column into r (EQ, IN, slices). */
-int an_key_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_column *col,
-                    const sl_cql_relation *rel, key_restr *r, bool allow_slice);
+int sl__an_key_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_column *col,
+                        const sl_cql_relation *rel, key_restr *r, bool allow_slice);
 /* Analyzes a filter or condition relation on any column. */
-int an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfilter *f,
-              bool condition);
+int sl__an_filter(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, pfilter *f,
+                  bool condition);
 /* Analyzes a multi-column clustering relation. */
-int an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel, multi_restr *m);
+int sl__an_multi_relation(an_ctx *a, const sl_cql_table *t, const sl_cql_relation *rel,
+                          multi_restr *m);
 
 /* exec.c: evaluation. Each returns 0 or -1 with the error set in ctx->res. */
 typedef struct evalue {
     sl_slice v; /* ptr NULL: null */
     bool unset;
 } evalue;
-int ev_term(exec_ctx *x, const pterm *t, evalue *out);
+int sl__ev_term(exec_ctx *x, const pterm *t, evalue *out);
 /* A non-null, set value (error "Invalid null value ..." naming what). */
-int ev_term_required(exec_ctx *x, const pterm *t, const char *what, sl_slice *out);
+int sl__ev_term_required(exec_ctx *x, const pterm *t, const char *what, sl_slice *out);
 /* Evaluates an IN list (terms or a list marker) into an array of values. */
-int ev_in_list(exec_ctx *x, pterm **in, uint32_t n_in, pterm *in_list, const char *what,
-               sl_slice **out, uint32_t *n);
-int64_t ev_int_value(const sl_cql_dtype *t, sl_slice v);
+int sl__ev_in_list(exec_ctx *x, pterm **in, uint32_t n_in, pterm *in_list, const char *what,
+                   sl_slice **out, uint32_t *n);
+int64_t sl__ev_int_value(const sl_cql_dtype *t, sl_slice v);
 /* Applies a scalar function to one argument value (ignored by the 0-argument ones). */
-int ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_slice arg, sl_slice *out);
+int sl__ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_slice arg,
+                    sl_slice *out);
 /* Function registry (exec.c). */
 typedef struct fn_def {
     const char *name;
     cql_fn fn;
     int nargs; /* -1: variadic (token) */
 } fn_def;
-const fn_def *exec_fn_lookup(const sl_cql_qname *qn);
-const char *exec_fn_name(cql_fn fn);
-const sl_cql_dtype *exec_fn_return(cql_fn fn, const sl_cql_dtype *arg);
+const fn_def *sl__exec_fn_lookup(const sl_cql_qname *qn);
+const char *sl__exec_fn_name(cql_fn fn);
+const sl_cql_dtype *sl__exec_fn_return(cql_fn fn, const sl_cql_dtype *arg);
 /* The argument types a scalar function accepts, in preference order. */
-const sl_cql_kind *exec_fn_arg_kinds(cql_fn fn, size_t *n);
+const sl_cql_kind *sl__exec_fn_arg_kinds(cql_fn fn, size_t *n);
 
 /* Key sets: the partitions and clustering ranges a statement addresses. */
 typedef struct pk_set {
@@ -373,58 +375,58 @@ typedef struct ck_range {
 } ck_range;
 /* The cartesian product of the partition key restrictions, ordered by key value and
  * deduplicated (the order Cassandra answers an IN in). */
-int ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out);
+int sl__ev_pk_set(exec_ctx *x, const sl_cql_table *t, key_restr *pk, pk_set *out);
 /* The clustering ranges of the restrictions, in clustering order. eq_only: every clustering
  * column must be given (modifications). */
-int ev_ck_ranges(exec_ctx *x, const sl_cql_table *t, key_restr *ck, const multi_restr *multi,
-                 uint32_t n_eq, ck_range **out, uint32_t *n);
+int sl__ev_ck_ranges(exec_ctx *x, const sl_cql_table *t, key_restr *ck, const multi_restr *multi,
+                     uint32_t n_eq, ck_range **out, uint32_t *n);
 /* Compares clustering values a[0..na) against bound b in clustering order on the common
  * prefix (<0, 0, >0). */
-int ck_compare_prefix(const sl_cql_table *t, const sl_slice *a, uint32_t na, const sl_slice *b,
-                      uint32_t nb);
+int sl__ck_compare_prefix(const sl_cql_table *t, const sl_slice *a, uint32_t na, const sl_slice *b,
+                          uint32_t nb);
 /* True when the row's clustering values fall in r. */
-bool ck_in_range(const sl_cql_table *t, const sl_slice *ckv, const ck_range *r);
+bool sl__ck_in_range(const sl_cql_table *t, const sl_slice *ckv, const ck_range *r);
 /* Evaluates a filter on a row. Returns 1 match, 0 no match, -1 error. */
-int ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_store_row *row);
+int sl__ev_filter(exec_ctx *x, const sl_cql_table *t, const pfilter *f, const sl_store_row *row);
 
 /* exec.c: writes and completion. */
 /* Delivers res now, or after the WAL sync covering the writes so far when sync is set (the
  * schema change listener runs first when change is set). */
-void exec_complete(sl_cql_engine *e, sl_cql_result *res, bool sync, bool notify_schema,
-                   sl_cql_done_fn done, void *arg);
+void sl__exec_complete(sl_cql_engine *e, sl_cql_result *res, bool sync, bool notify_schema,
+                       sl_cql_done_fn done, void *arg);
 /* The next write timestamp: strictly increasing, from the store clock. */
-int64_t exec_next_timestamp(sl_cql_engine *e);
+int64_t sl__exec_next_timestamp(sl_cql_engine *e);
 
 /* exec_select.c */
-int an_select(an_ctx *a, const sl_cql_select *s);
-int exec_select(exec_ctx *x);
+int sl__an_select(an_ctx *a, const sl_cql_select *s);
+int sl__exec_select(exec_ctx *x);
 
 /* exec_dml.c */
-int an_insert(an_ctx *a, const sl_cql_insert *s);
-int an_update(an_ctx *a, const sl_cql_update *s);
-int an_delete(an_ctx *a, const sl_cql_delete *s);
+int sl__an_insert(an_ctx *a, const sl_cql_insert *s);
+int sl__an_update(an_ctx *a, const sl_cql_update *s);
+int sl__an_delete(an_ctx *a, const sl_cql_delete *s);
 /* Adds one modification's mutations to the engine's write batch. Conditional statements are
  * run by exec_conditional. */
-int exec_mod(exec_ctx *x, const mod_plan *m);
+int sl__exec_mod(exec_ctx *x, const mod_plan *m);
 /* Runs conditional modifications (one statement or a batch's) and builds the [applied]
  * result. Returns 1 when mutations were added to the batch, 0 when not applied, -1 on
  * error. */
-int exec_conditional(exec_ctx *x, exec_ctx **xs, const mod_plan **ms, size_t n);
-bool mod_has_conditions(const mod_plan *m);
+int sl__exec_conditional(exec_ctx *x, exec_ctx **xs, const mod_plan **ms, size_t n);
+bool sl__mod_has_conditions(const mod_plan *m);
 
 /* exec_ddl.c: DDL, USE, TRUNCATE. Returns 0 and sets *sync and *notify for exec_complete, or -1. */
-int exec_ddl(exec_ctx *x, const sl_cql_stmt *st, bool *sync, bool *notify);
+int sl__exec_ddl(exec_ctx *x, const sl_cql_stmt *st, bool *sync, bool *notify);
 
 /* exec_system.c: the rows of a virtual system table. */
-int exec_system_rows(exec_ctx *x, const sl_cql_table *t, sl_store_row **rows, size_t *n);
+int sl__exec_system_rows(exec_ctx *x, const sl_cql_table *t, sl_store_row **rows, size_t *n);
 
 /* describe.c */
-int exec_describe(exec_ctx *x, const sl_cql_describe *d);
+int sl__exec_describe(exec_ctx *x, const sl_cql_describe *d);
 /* Appends a name, double-quoted when CQL needs it. */
-void cql_append_name(sl_buf *b, const char *name);
+void sl__cql_append_name(sl_buf *b, const char *name);
 /* The CREATE statements of a keyspace and of a table, as DESCRIBE prints them. */
-void cql_keyspace_cql(const sl_cql_keyspace *ks, sl_buf *out);
-void cql_table_cql(const sl_cql_table *t, sl_buf *out);
+void sl__cql_keyspace_cql(const sl_cql_keyspace *ks, sl_buf *out);
+void sl__cql_table_cql(const sl_cql_table *t, sl_buf *out);
 
 /* Helpers for ident comparisons. */
 static inline bool ident_is(const sl_cql_ident *id, const char *s)

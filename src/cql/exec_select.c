@@ -23,7 +23,7 @@ static void name_append_sel(sl_buf *b, const psel *p);
 static void name_append_sel(sl_buf *b, const psel *p)
 {
     if (p->kind == PS_FUNC) {
-        sl_buf_printf(b, "system.%s(", exec_fn_name(p->fn));
+        sl_buf_printf(b, "system.%s(", sl__exec_fn_name(p->fn));
         for (uint32_t i = 0; i < p->nargs; i++) {
             if (i) sl_buf_append_str(b, ", ");
             name_append_sel(b, p->args[i]);
@@ -63,11 +63,11 @@ static bool is_numeric(const sl_cql_dtype *t)
 
 static psel *an_selector(an_ctx *a, const sl_cql_table *t, const sl_cql_selector *s)
 {
-    psel *p = an_alloc(a, sizeof *p);
+    psel *p = sl__an_alloc(a, sizeof *p);
     p->col = -1;
     switch (s->kind) {
     case SL_CQL_SEL_COLUMN: {
-        const sl_cql_column *c = an_column(a, t, &s->col);
+        const sl_cql_column *c = sl__an_column(a, t, &s->col);
         if (!c) return NULL;
         p->kind = PS_COL;
         p->col = c->index;
@@ -84,25 +84,25 @@ static psel *an_selector(an_ctx *a, const sl_cql_table *t, const sl_cql_selector
         break;
     case SL_CQL_SEL_WRITETIME:
     case SL_CQL_SEL_TTL: {
-        const sl_cql_column *c = an_column(a, t, &s->col);
+        const sl_cql_column *c = sl__an_column(a, t, &s->col);
         if (!c) return NULL;
         bool wt = s->kind == SL_CQL_SEL_WRITETIME;
         if (c->kind == SL_CQL_COL_PARTITION_KEY || c->kind == SL_CQL_COL_CLUSTERING) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID,
-                      "Cannot use selection function %s on PRIMARY KEY part %s",
-                      wt ? "writeTime" : "ttl", c->name);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Cannot use selection function %s on PRIMARY KEY part %s",
+                          wt ? "writeTime" : "ttl", c->name);
             return NULL;
         }
         if (sl_cql_dtype_is_multicell(c->type)) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID,
-                      "Cannot use selection function %s on non-frozen %s %s",
-                      wt ? "writeTime" : "ttl", "collection", c->name);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Cannot use selection function %s on non-frozen %s %s",
+                          wt ? "writeTime" : "ttl", "collection", c->name);
             return NULL;
         }
         if (c->type->kind == SL_CQL_COUNTER) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID,
-                      "Cannot use selection function %s on counter column %s",
-                      wt ? "writeTime" : "ttl", c->name);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Cannot use selection function %s on counter column %s",
+                          wt ? "writeTime" : "ttl", c->name);
             return NULL;
         }
         p->kind = wt ? PS_WRITETIME : PS_TTL;
@@ -110,27 +110,27 @@ static psel *an_selector(an_ctx *a, const sl_cql_table *t, const sl_cql_selector
         p->type = sl_cql_dtype_prim(wt ? SL_CQL_BIGINT : SL_CQL_INT);
         sl_buf nb = SL_BUF_INIT;
         sl_buf_printf(&nb, "%s(%s)", wt ? "writetime" : "ttl", c->name);
-        p->name = an_strdup(a, sl_buf_cstr(&nb));
+        p->name = sl__an_strdup(a, sl_buf_cstr(&nb));
         sl_buf_free(&nb);
         break;
     }
     case SL_CQL_SEL_FUNC: {
-        const fn_def *fd = exec_fn_lookup(&s->func);
+        const fn_def *fd = sl__exec_fn_lookup(&s->func);
         if (!fd) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID, "Unknown function '%s'", s->func.name.name);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Unknown function '%s'", s->func.name.name);
             return NULL;
         }
         p->kind = PS_FUNC;
         p->fn = fd->fn;
         p->nargs = s->n_args;
-        p->args = an_alloc(a, (s->n_args ? s->n_args : 1) * sizeof *p->args);
+        p->args = sl__an_alloc(a, (s->n_args ? s->n_args : 1) * sizeof *p->args);
         for (uint32_t i = 0; i < s->n_args; i++) {
             p->args[i] = an_selector(a, t, s->args[i]);
             if (!p->args[i]) return NULL;
             if (p->args[i]->aggregate) {
-                exec_fail(a->res, SL_CQL_ERR_INVALID,
-                          "aggregate functions cannot be used as arguments of aggregate "
-                          "functions");
+                sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                              "aggregate functions cannot be used as arguments of aggregate "
+                              "functions");
                 return NULL;
             }
         }
@@ -139,70 +139,70 @@ static psel *an_selector(an_ctx *a, const sl_cql_table *t, const sl_cql_selector
             for (uint32_t i = 0; ok && i < s->n_args; i++)
                 ok = p->args[i]->kind == PS_COL && p->args[i]->col == t->pk[i]->index;
             if (!ok) {
-                exec_fail(a->res, SL_CQL_ERR_INVALID,
-                          "Invalid call to function token, none of its type signatures match "
-                          "(the arguments must be the partition key columns in order)");
+                sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                              "Invalid call to function token, none of its type signatures match "
+                              "(the arguments must be the partition key columns in order)");
                 return NULL;
             }
             p->type = sl_cql_dtype_prim(SL_CQL_BIGINT);
         } else if (fd->nargs >= 0 && (int)s->n_args != fd->nargs) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID,
-                      "Invalid number of arguments in call to function system.%s: %d required "
-                      "but %u provided",
-                      fd->name, fd->nargs, s->n_args);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Invalid number of arguments in call to function system.%s: %d required "
+                          "but %u provided",
+                          fd->name, fd->nargs, s->n_args);
             return NULL;
         } else if (FN_IS_AGGREGATE(fd->fn)) {
             const sl_cql_dtype *at = p->args[0]->type;
             if ((fd->fn == FN_SUM || fd->fn == FN_AVG) && !is_numeric(at)) {
-                exec_fail(a->res, SL_CQL_ERR_INVALID,
-                          "Invalid call to function %s, none of its type signatures match",
-                          fd->name);
+                sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                              "Invalid call to function %s, none of its type signatures match",
+                              fd->name);
                 return NULL;
             }
             p->aggregate = true;
-            p->type = exec_fn_return(fd->fn, at);
+            p->type = sl__exec_fn_return(fd->fn, at);
         } else if (fd->nargs == 1 && fd->fn != FN_TO_JSON) {
             size_t nk;
-            const sl_cql_kind *kinds = exec_fn_arg_kinds(fd->fn, &nk);
+            const sl_cql_kind *kinds = sl__exec_fn_arg_kinds(fd->fn, &nk);
             const sl_cql_dtype *at = p->args[0]->type;
             bool ok = false;
             for (size_t i = 0; i < nk && !ok; i++)
                 ok = at->kind == kinds[i];
             if (!ok) {
-                exec_fail(a->res, SL_CQL_ERR_INVALID,
-                          "Invalid call to function %s, none of its type signatures match",
-                          fd->name);
+                sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                              "Invalid call to function %s, none of its type signatures match",
+                              fd->name);
                 return NULL;
             }
-            p->type = exec_fn_return(fd->fn, at);
+            p->type = sl__exec_fn_return(fd->fn, at);
         } else {
-            p->type = exec_fn_return(fd->fn, NULL);
+            p->type = sl__exec_fn_return(fd->fn, NULL);
         }
         sl_buf nb = SL_BUF_INIT;
         name_append_sel(&nb, p);
-        p->name = an_strdup(a, sl_buf_cstr(&nb));
+        p->name = sl__an_strdup(a, sl_buf_cstr(&nb));
         sl_buf_free(&nb);
         break;
     }
     case SL_CQL_SEL_TERM: {
         const sl_cql_dtype *lt = literal_type(s->term);
         if (!lt && s->term->kind != SL_CQL_TERM_HINT && s->term->kind != SL_CQL_TERM_FUNC) {
-            exec_fail(a->res, SL_CQL_ERR_INVALID,
-                      "Cannot infer type for term %.*s in selection clause (try using a cast "
-                      "to force a type)",
-                      (int)s->text_len, s->text);
+            sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                          "Cannot infer type for term %.*s in selection clause (try using a cast "
+                          "to force a type)",
+                          (int)s->text_len, s->text);
             return NULL;
         }
         p->kind = PS_TERM;
-        p->term = an_term(a, s->term, lt, t->keyspace, t->name, "selection");
+        p->term = sl__an_term(a, s->term, lt, t->keyspace, t->name, "selection");
         if (!p->term) return NULL;
         p->type = p->term->type;
-        p->name = an_strdup(a, s->text ? s->text : "");
+        p->name = sl__an_strdup(a, s->text ? s->text : "");
         if (s->text) ((char *)p->name)[s->text_len] = 0;
         break;
     }
     case SL_CQL_SEL_CAST:
-        exec_fail(a->res, SL_CQL_ERR_INVALID, "CAST is not supported by this server");
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "CAST is not supported by this server");
         return NULL;
     }
     for (uint32_t i = 0; i < p->nargs; i++)
@@ -240,7 +240,7 @@ static void restr_to_filters(an_ctx *a, select_plan *sp, const sl_cql_column *c,
             n++;
         }
     }
-    pfilter *nf = an_alloc(a, (sp->nfilters + n) * sizeof *nf);
+    pfilter *nf = sl__an_alloc(a, (sp->nfilters + n) * sizeof *nf);
     if (sp->nfilters) memcpy(nf, sp->filters, sp->nfilters * sizeof *nf);
     memcpy(nf + sp->nfilters, f, n * sizeof *nf);
     sp->filters = nf;
@@ -252,7 +252,7 @@ static pfilter *add_filter(an_ctx *a, select_plan *sp, uint32_t *cap)
 {
     if (sp->nfilters == *cap) {
         *cap = *cap ? *cap * 2 : 4;
-        pfilter *nf = an_alloc(a, *cap * sizeof *nf);
+        pfilter *nf = sl__an_alloc(a, *cap * sizeof *nf);
         if (sp->nfilters) memcpy(nf, sp->filters, sp->nfilters * sizeof *nf);
         sp->filters = nf;
     }
@@ -265,26 +265,26 @@ static pfilter *add_filter(an_ctx *a, select_plan *sp, uint32_t *cap)
  * Cassandra's WHERE token(k) > token(5). */
 static pterm *an_token_bound(an_ctx *a, const sl_cql_table *t, const sl_cql_term *v)
 {
-    const fn_def *fd = v->kind == SL_CQL_TERM_FUNC ? exec_fn_lookup(&v->u.func.name) : NULL;
+    const fn_def *fd = v->kind == SL_CQL_TERM_FUNC ? sl__exec_fn_lookup(&v->u.func.name) : NULL;
     if (!fd || fd->fn != FN_TOKEN)
-        return an_term(a, v, sl_cql_dtype_prim(SL_CQL_BIGINT), t->keyspace, t->name,
-                       "partition key token");
+        return sl__an_term(a, v, sl_cql_dtype_prim(SL_CQL_BIGINT), t->keyspace, t->name,
+                           "partition key token");
     if (v->u.func.n_args != t->npk) {
-        exec_fail(a->res, SL_CQL_ERR_INVALID,
-                  "Invalid number of arguments in call to function system.token: %zu required "
-                  "but %u provided",
-                  t->npk, v->u.func.n_args);
+        sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                      "Invalid number of arguments in call to function system.token: %zu required "
+                      "but %u provided",
+                      t->npk, v->u.func.n_args);
         return NULL;
     }
-    pterm *p = an_alloc(a, sizeof *p);
+    pterm *p = sl__an_alloc(a, sizeof *p);
     p->kind = PT_FUNC;
     p->fn = FN_TOKEN;
     p->type = sl_cql_dtype_prim(SL_CQL_BIGINT);
     p->nsub = (uint32_t)t->npk;
-    p->sub = an_alloc(a, t->npk * sizeof *p->sub);
+    p->sub = sl__an_alloc(a, t->npk * sizeof *p->sub);
     for (size_t k = 0; k < t->npk; k++) {
         p->sub[k] =
-            an_term(a, v->u.func.args[k], t->pk[k]->type, t->keyspace, t->name, t->pk[k]->name);
+            sl__an_term(a, v->u.func.args[k], t->pk[k]->type, t->keyspace, t->name, t->pk[k]->name);
         if (!p->sub[k]) return NULL;
     }
     return p;
@@ -305,9 +305,9 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
                 sl_buf b = SL_BUF_INIT;
                 for (size_t k = 0; k < t->npk; k++)
                     sl_buf_printf(&b, "%s%s", k ? ", " : "", t->pk[k]->name);
-                exec_fail(a->res, SL_CQL_ERR_INVALID,
-                          "The token function arguments must be in the partition key order: %s",
-                          sl_buf_cstr(&b));
+                sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                              "The token function arguments must be in the partition key order: %s",
+                              sl_buf_cstr(&b));
                 sl_buf_free(&b);
                 return -1;
             }
@@ -316,9 +316,9 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
             switch (rel->op) {
             case SL_CQL_OP_EQ:
                 if (sp->tok_lo || sp->tok_hi)
-                    return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                     "Only EQ and IN relation are supported on the partition "
-                                     "key (unless you use the token() function)");
+                    return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                         "Only EQ and IN relation are supported on the partition "
+                                         "key (unless you use the token() function)");
                 sp->tok_lo = sp->tok_hi = v;
                 sp->tok_lo_incl = sp->tok_hi_incl = true;
                 sp->tok_eq = true;
@@ -326,54 +326,54 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
             case SL_CQL_OP_GT:
             case SL_CQL_OP_GTE:
                 if (sp->tok_lo)
-                    return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                     "More than one restriction was found for the start bound "
-                                     "on %s",
-                                     t->pk[0]->name);
+                    return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                         "More than one restriction was found for the start bound "
+                                         "on %s",
+                                         t->pk[0]->name);
                 sp->tok_lo = v;
                 sp->tok_lo_incl = rel->op == SL_CQL_OP_GTE;
                 break;
             case SL_CQL_OP_LT:
             case SL_CQL_OP_LTE:
                 if (sp->tok_hi)
-                    return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                     "More than one restriction was found for the end bound on "
-                                     "%s",
-                                     t->pk[0]->name);
+                    return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                         "More than one restriction was found for the end bound on "
+                                         "%s",
+                                         t->pk[0]->name);
                 sp->tok_hi = v;
                 sp->tok_hi_incl = rel->op == SL_CQL_OP_LTE;
                 break;
             default:
-                return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                 "Unsupported restriction on the token function");
+                return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                     "Unsupported restriction on the token function");
             }
             tok = true;
             continue;
         }
         if (rel->kind == SL_CQL_REL_MULTI) {
-            if (an_multi_relation(a, t, rel, &sp->multi) != 0) return -1;
+            if (sl__an_multi_relation(a, t, rel, &sp->multi) != 0) return -1;
             continue;
         }
-        const sl_cql_column *c = an_column(a, t, &rel->cols[0]);
+        const sl_cql_column *c = sl__an_column(a, t, &rel->cols[0]);
         if (!c) return -1;
         int rc = 1;
         if (!rel->key && c->kind == SL_CQL_COL_PARTITION_KEY &&
             (rel->op == SL_CQL_OP_EQ || rel->op == SL_CQL_OP_IN))
-            rc = an_key_relation(a, t, c, rel, &sp->pk[c->position], false);
+            rc = sl__an_key_relation(a, t, c, rel, &sp->pk[c->position], false);
         else if (!rel->key && c->kind == SL_CQL_COL_CLUSTERING)
-            rc = an_key_relation(a, t, c, rel, &sp->ck[c->position], true);
+            rc = sl__an_key_relation(a, t, c, rel, &sp->ck[c->position], true);
         if (rc < 0) return -1;
-        if (rc == 1 && an_filter(a, t, rel, add_filter(a, sp, &cap), false) != 0) return -1;
+        if (rc == 1 && sl__an_filter(a, t, rel, add_filter(a, sp, &cap), false) != 0) return -1;
     }
     bool af = s->allow_filtering;
     uint32_t npk = 0;
     for (size_t i = 0; i < t->npk; i++)
         npk += sp->pk[i].has;
     if (tok && npk)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "Columns \"%s\" cannot be restricted by both a normal relation and a "
-                         "token relation",
-                         t->pk[0]->name);
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "Columns \"%s\" cannot be restricted by both a normal relation and a "
+                             "token relation",
+                             t->pk[0]->name);
     bool need_filtering = sp->nfilters > 0;
     if (npk == t->npk) {
         sp->mode = SEL_PARTITIONS;
@@ -392,9 +392,9 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
     for (size_t i = 0; i < t->nck; i++)
         single |= sp->ck[i].has;
     if (single && sp->multi.has)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "Mixing single column relations and multi column relations on "
-                         "clustering columns is not allowed");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "Mixing single column relations and multi column relations on "
+                             "clustering columns is not allowed");
     uint32_t n_eq = 0;
     while (n_eq < t->nck && sp->ck[n_eq].has && !sp->ck[n_eq].lo && !sp->ck[n_eq].hi)
         n_eq++;
@@ -404,14 +404,14 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
         if (!af) {
             const sl_cql_column *prev = t->ck[i - 1];
             if (!sp->ck[i - 1].has)
-                return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                 "PRIMARY KEY column \"%s\" cannot be restricted as preceding "
-                                 "column \"%s\" is not restricted",
+                return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                     "PRIMARY KEY column \"%s\" cannot be restricted as preceding "
+                                     "column \"%s\" is not restricted",
+                                     t->ck[i]->name, prev->name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Clustering column \"%s\" cannot be restricted (preceding column "
+                                 "\"%s\" is restricted by a non-EQ relation)",
                                  t->ck[i]->name, prev->name);
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Clustering column \"%s\" cannot be restricted (preceding column "
-                             "\"%s\" is restricted by a non-EQ relation)",
-                             t->ck[i]->name, prev->name);
         }
         restr_to_filters(a, sp, t->ck[i], &sp->ck[i]);
     }
@@ -423,7 +423,7 @@ static int an_where(an_ctx *a, const sl_cql_select *s, select_plan *sp)
     sp->ck_filter_only = ck_restricted;
     if (sp->mode != SEL_PARTITIONS && ck_restricted && !(sp->mode == SEL_VIRTUAL && npk == t->npk))
         need_filtering = true;
-    if (need_filtering && !af) return exec_fail(a->res, SL_CQL_ERR_INVALID, FILTERING_MSG);
+    if (need_filtering && !af) return sl__exec_fail(a->res, SL_CQL_ERR_INVALID, FILTERING_MSG);
     return 0;
 }
 
@@ -435,27 +435,29 @@ static int an_order(an_ctx *a, const sl_cql_select *s, select_plan *sp)
     for (size_t i = 0; i < t->npk; i++)
         all_pk &= sp->pk[i].has;
     if (!all_pk)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "ORDER BY is only supported when the partition key is restricted by an "
-                         "EQ or an IN.");
+        return sl__exec_fail(
+            a->res, SL_CQL_ERR_INVALID,
+            "ORDER BY is only supported when the partition key is restricted by an "
+            "EQ or an IN.");
     int rev = -1;
     for (uint32_t i = 0; i < s->n_order; i++) {
         const sl_cql_column *c = sl_cql_table_column(t, s->order[i].col.name);
         if (!c)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID, "Undefined column name %s",
-                             s->order[i].col.name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Undefined column name %s",
+                                 s->order[i].col.name);
         if (c->kind != SL_CQL_COL_CLUSTERING)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Order by is currently only supported on the clustered columns of "
-                             "the PRIMARY KEY, got %s",
-                             c->name);
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "Order by is currently only supported on the clustered columns of "
+                                 "the PRIMARY KEY, got %s",
+                                 c->name);
         if (c->position != (int)i)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "Order by currently only supports the ordering of columns following "
-                             "their declared order in the PRIMARY KEY");
+            return sl__exec_fail(
+                a->res, SL_CQL_ERR_INVALID,
+                "Order by currently only supports the ordering of columns following "
+                "their declared order in the PRIMARY KEY");
         int r = s->order[i].desc != c->desc;
         if (rev >= 0 && r != rev)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID, "Unsupported order by relation");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID, "Unsupported order by relation");
         rev = r;
     }
     sp->reverse = rev == 1;
@@ -463,24 +465,25 @@ static int an_order(an_ctx *a, const sl_cql_select *s, select_plan *sp)
     return 0;
 }
 
-int an_select(an_ctx *a, const sl_cql_select *s)
+int sl__an_select(an_ctx *a, const sl_cql_select *s)
 {
-    sl_cql_table *t = an_table(a, &s->table);
+    sl_cql_table *t = sl__an_table(a, &s->table);
     if (!t) return -1;
-    select_plan *sp = an_alloc(a, sizeof *sp);
+    select_plan *sp = sl__an_alloc(a, sizeof *sp);
     a->plan->sel = sp;
     sp->table = t;
     sp->json = s->json;
     sp->distinct = s->distinct;
-    sp->pk = an_alloc(a, (t->npk ? t->npk : 1) * sizeof *sp->pk);
-    sp->ck = an_alloc(a, (t->nck ? t->nck : 1) * sizeof *sp->ck);
+    sp->pk = sl__an_alloc(a, (t->npk ? t->npk : 1) * sizeof *sp->pk);
+    sp->ck = sl__an_alloc(a, (t->nck ? t->nck : 1) * sizeof *sp->ck);
     if (s->n_group_by)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID, "GROUP BY is not supported by this server");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "GROUP BY is not supported by this server");
     if (s->star) {
         sp->nsels = (uint32_t)t->ncolumns;
-        sp->sels = an_alloc(a, (t->ncolumns ? t->ncolumns : 1) * sizeof *sp->sels);
+        sp->sels = sl__an_alloc(a, (t->ncolumns ? t->ncolumns : 1) * sizeof *sp->sels);
         for (size_t i = 0; i < t->ncolumns; i++) {
-            psel *p = an_alloc(a, sizeof *p);
+            psel *p = sl__an_alloc(a, sizeof *p);
             p->kind = PS_COL;
             p->col = (int)i;
             p->type = t->columns[i].type;
@@ -489,7 +492,7 @@ int an_select(an_ctx *a, const sl_cql_select *s)
         }
     } else {
         sp->nsels = s->n_sels;
-        sp->sels = an_alloc(a, (s->n_sels ? s->n_sels : 1) * sizeof *sp->sels);
+        sp->sels = sl__an_alloc(a, (s->n_sels ? s->n_sels : 1) * sizeof *sp->sels);
         for (uint32_t i = 0; i < s->n_sels; i++) {
             sp->sels[i] = an_selector(a, t, s->sels[i]);
             if (!sp->sels[i]) return -1;
@@ -502,56 +505,56 @@ int an_select(an_ctx *a, const sl_cql_select *s)
             if (p->kind != PS_COL) continue;
             sl_cql_col_kind k = t->columns[p->col].kind;
             if (k != SL_CQL_COL_PARTITION_KEY && k != SL_CQL_COL_STATIC)
-                return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                 "SELECT DISTINCT queries must only request partition key "
-                                 "columns and/or static columns (not %s)",
-                                 t->columns[p->col].name);
+                return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                     "SELECT DISTINCT queries must only request partition key "
+                                     "columns and/or static columns (not %s)",
+                                     t->columns[p->col].name);
         }
         for (size_t k = 0; k < t->npk; k++) {
             bool found = false;
             for (uint32_t i = 0; i < sp->nsels && !found; i++)
                 found = sp->sels[i]->kind == PS_COL && sp->sels[i]->col == t->pk[k]->index;
             if (!found)
-                return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                                 "SELECT DISTINCT queries must request all the partition key "
-                                 "columns (missing %s)",
-                                 t->pk[k]->name);
+                return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                     "SELECT DISTINCT queries must request all the partition key "
+                                     "columns (missing %s)",
+                                     t->pk[k]->name);
         }
     }
     if (an_where(a, s, sp) != 0) return -1;
     if (sp->distinct && sp->ck_filter_only)
-        return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                         "SELECT DISTINCT with WHERE clause only supports restriction by "
-                         "partition key and/or static columns.");
+        return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                             "SELECT DISTINCT with WHERE clause only supports restriction by "
+                             "partition key and/or static columns.");
     if (an_order(a, s, sp) != 0) return -1;
     if (s->limit) {
-        sp->limit =
-            an_term(a, s->limit, sl_cql_dtype_prim(SL_CQL_INT), t->keyspace, t->name, "[limit]");
+        sp->limit = sl__an_term(a, s->limit, sl_cql_dtype_prim(SL_CQL_INT), t->keyspace, t->name,
+                                "[limit]");
         if (!sp->limit) return -1;
     }
     if (s->per_partition_limit) {
         if (sp->distinct)
-            return exec_fail(a->res, SL_CQL_ERR_INVALID,
-                             "PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries");
-        sp->ppl = an_term(a, s->per_partition_limit, sl_cql_dtype_prim(SL_CQL_INT), t->keyspace,
-                          t->name, "[per_partition_limit]");
+            return sl__exec_fail(a->res, SL_CQL_ERR_INVALID,
+                                 "PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries");
+        sp->ppl = sl__an_term(a, s->per_partition_limit, sl_cql_dtype_prim(SL_CQL_INT), t->keyspace,
+                              t->name, "[per_partition_limit]");
         if (!sp->ppl) return -1;
     }
     /* Result metadata. */
     cql_plan *p = a->plan;
-    sl_cql_result *tmp = exec_result_new(SL_CQL_RESULT_ROWS);
+    sl_cql_result *tmp = sl__exec_result_new(SL_CQL_RESULT_ROWS);
     uint32_t ncols = sp->json ? 1 : sp->nsels;
-    p->cols = an_alloc(a, ncols * sizeof *p->cols);
+    p->cols = sl__an_alloc(a, ncols * sizeof *p->cols);
     p->n_cols = ncols;
     for (uint32_t i = 0; i < ncols; i++) {
         const char *name = sp->json ? "[json]" : sp->sels[i]->name;
         const sl_cql_dtype *ty = sp->json ? sl_cql_dtype_prim(SL_CQL_TEXT) : sp->sels[i]->type;
         sl_cql_colspec cs;
-        exec_colspec(tmp, &cs, t->keyspace, t->name, name, ty);
-        p->cols[i].keyspace = an_strdup(a, cs.keyspace);
-        p->cols[i].table = an_strdup(a, cs.table);
-        p->cols[i].name = an_strdup(a, cs.name);
-        uint8_t *ob = an_alloc(a, cs.type.len);
+        sl__exec_colspec(tmp, &cs, t->keyspace, t->name, name, ty);
+        p->cols[i].keyspace = sl__an_strdup(a, cs.keyspace);
+        p->cols[i].table = sl__an_strdup(a, cs.table);
+        p->cols[i].name = sl__an_strdup(a, cs.name);
+        uint8_t *ob = sl__an_alloc(a, cs.type.len);
         memcpy(ob, cs.type.ptr, cs.type.len);
         p->cols[i].type = (sl_slice){ob, cs.type.len};
     }
@@ -563,7 +566,7 @@ int an_select(an_ctx *a, const sl_cql_select *s)
             all = sp->pk[i].eq && sp->pk[i].eq->kind == PT_BIND;
         if (all) {
             p->n_pk_index = (uint32_t)t->npk;
-            p->pk_index = an_alloc(a, t->npk * sizeof *p->pk_index);
+            p->pk_index = sl__an_alloc(a, t->npk * sizeof *p->pk_index);
             for (size_t i = 0; i < t->npk; i++)
                 p->pk_index[i] = (uint16_t)sp->pk[i].eq->bind;
         }
@@ -631,8 +634,9 @@ static int open_cursor(sel_run *r)
     r->after = SL_SLICE_NULL;
     int rc = sl_store_cursor_open(r->x->e->store, r->t, &rd, &r->cur);
     if (rc != 0)
-        return exec_fail(r->x->res, SL_CQL_ERR_READ_FAILURE, "Operation failed - reading %s.%s: %s",
-                         r->t->keyspace, r->t->name, sl_strerror(rc));
+        return sl__exec_fail(r->x->res, SL_CQL_ERR_READ_FAILURE,
+                             "Operation failed - reading %s.%s: %s", r->t->keyspace, r->t->name,
+                             sl_strerror(rc));
     return 0;
 }
 
@@ -675,9 +679,9 @@ static int next_row(sel_run *r, const sl_store_row **row)
         }
         close_cursor(r);
         if (rc < 0)
-            return exec_fail(r->x->res, SL_CQL_ERR_READ_FAILURE,
-                             "Operation failed - reading %s.%s: %s", r->t->keyspace, r->t->name,
-                             sl_strerror(rc));
+            return sl__exec_fail(r->x->res, SL_CQL_ERR_READ_FAILURE,
+                                 "Operation failed - reading %s.%s: %s", r->t->keyspace, r->t->name,
+                                 sl_strerror(rc));
         if (r->sp->mode == SEL_SCAN) {
             r->pi = 1;
             return 0;
@@ -726,12 +730,12 @@ static int row_matches(sel_run *r, const sl_store_row *row)
                 ckv[i] = row->cells[t->ck[i]->index].value;
             bool in = false;
             for (uint32_t k = 0; k < r->nranges && !in; k++)
-                in = ck_in_range(t, ckv, &r->ranges[k]);
+                in = sl__ck_in_range(t, ckv, &r->ranges[k]);
             if (!in) return 0;
         }
     }
     for (uint32_t i = 0; i < sp->nfilters; i++) {
-        int m = ev_filter(r->x, t, &sp->filters[i], row);
+        int m = sl__ev_filter(r->x, t, &sp->filters[i], row);
         if (m <= 0) return m;
     }
     return 1;
@@ -767,14 +771,14 @@ static int ev_sel(exec_ctx *x, const sl_cql_table *t, const psel *p, const sl_st
     }
     case PS_TERM: {
         evalue v;
-        if (ev_term(x, p->term, &v) != 0) return -1;
+        if (sl__ev_term(x, p->term, &v) != 0) return -1;
         *out = v.v;
         return 0;
     }
     case PS_FUNC: {
         if (p->fn == FN_TOKEN) {
             sl_slice comps[16];
-            if (t->npk > 16) return exec_fail(x->res, SL_CQL_ERR_INVALID, "Too many key parts");
+            if (t->npk > 16) return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Too many key parts");
             row_pk(t, row, comps);
             uint8_t *b = sl_arena_alloc(x->tmp, 8);
             sl_put_be64(b, (uint64_t)sl_cql_token(comps, t->npk));
@@ -787,7 +791,7 @@ static int ev_sel(exec_ctx *x, const sl_cql_table *t, const psel *p, const sl_st
             if (ev_sel(x, t, p->args[0], row, &arg) != 0) return -1;
             at = p->args[0]->type;
         }
-        return ev_apply_fn(x, p->fn, at, arg, out);
+        return sl__ev_apply_fn(x, p->fn, at, arg, out);
     }
     default: *out = SL_SLICE_NULL; return 0;
     }
@@ -816,7 +820,7 @@ static void emit(sel_run *r, const sl_slice *vals)
     sl_cql_result *res = r->x->res;
     if (!sp->json) {
         for (uint32_t i = 0; i < sp->nsels; i++)
-            exec_cell(res, vals[i]);
+            sl__exec_cell(res, vals[i]);
     } else {
         sl_buf b = SL_BUF_INIT;
         sl_buf_append_str(&b, "{");
@@ -830,7 +834,7 @@ static void emit(sel_run *r, const sl_slice *vals)
                 sl_cql_value_format_json(sp->sels[i]->type, vals[i], &b);
         }
         sl_buf_append_str(&b, "}");
-        exec_cell(res, sl_buf_slice(&b));
+        sl__exec_cell(res, sl_buf_slice(&b));
         sl_buf_free(&b);
     }
     res->row_count++;
@@ -916,12 +920,12 @@ static int eval_positive(exec_ctx *x, pterm *t, const char *what, const char *ms
     *out = INT64_MAX;
     if (!t) return 0;
     sl_slice v;
-    int rc = ev_term_required(x, t, what, &v);
+    int rc = sl__ev_term_required(x, t, what, &v);
     if (rc < 0) return -1;
     if (rc == 1) return 0; /* unset: no limit */
-    if (v.len != 4) return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid %s value", what);
+    if (v.len != 4) return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid %s value", what);
     int32_t n = (int32_t)sl_get_be32(v.ptr);
-    if (n <= 0) return exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", msg);
+    if (n <= 0) return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "%s", msg);
     *out = n;
     return 0;
 }
@@ -935,14 +939,14 @@ static int eval_tokens(sel_run *r)
         pterm *pt = side ? sp->tok_hi : sp->tok_lo;
         if (!pt) continue;
         sl_slice v;
-        int rc = ev_term_required(r->x, pt, "partition key token", &v);
+        int rc = sl__ev_term_required(r->x, pt, "partition key token", &v);
         if (rc < 0) return -1;
         if (rc == 1)
-            return exec_fail(r->x->res, SL_CQL_ERR_INVALID,
-                             "Invalid unset value for partition key token");
+            return sl__exec_fail(r->x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid unset value for partition key token");
         if (v.len != 8)
-            return exec_fail(r->x->res, SL_CQL_ERR_INVALID,
-                             "Invalid empty value for partition key token");
+            return sl__exec_fail(r->x->res, SL_CQL_ERR_INVALID,
+                                 "Invalid empty value for partition key token");
         int64_t tv = (int64_t)sl_get_be64(v.ptr);
         if (side == 0) {
             if (!sp->tok_lo_incl) {
@@ -973,11 +977,11 @@ static void set_metadata(exec_ctx *x)
     sl_cql_result *res = x->res;
     res->kind = SL_CQL_RESULT_ROWS;
     res->n_columns = p->n_cols;
-    res->columns = exec_columns(res, p->n_cols);
+    res->columns = sl__exec_columns(res, p->n_cols);
     for (uint32_t i = 0; i < p->n_cols; i++) {
-        res->columns[i].keyspace = exec_strdup(res, p->cols[i].keyspace);
-        res->columns[i].table = exec_strdup(res, p->cols[i].table);
-        res->columns[i].name = exec_strdup(res, p->cols[i].name);
+        res->columns[i].keyspace = sl__exec_strdup(res, p->cols[i].keyspace);
+        res->columns[i].table = sl__exec_strdup(res, p->cols[i].table);
+        res->columns[i].name = sl__exec_strdup(res, p->cols[i].name);
         uint8_t *tb = sl_arena_alloc(&res->arena, p->cols[i].type.len);
         memcpy(tb, p->cols[i].type.ptr, p->cols[i].type.len);
         res->columns[i].type = (sl_slice){tb, p->cols[i].type.len};
@@ -1023,7 +1027,7 @@ static void agg_update(exec_ctx *x, const psel *p, agg *g, sl_slice v)
             memcpy(&d, &b, 8);
             g->dsum += d;
         } else {
-            g->isum += ev_int_value(p->type, v);
+            g->isum += sl__ev_int_value(p->type, v);
         }
         break;
     default: break;
@@ -1188,10 +1192,11 @@ static int select_rows(sel_run *r, int64_t limit, int64_t ppl)
     int32_t page = x->q ? x->q->page_size : 0;
     if (sp->ordered && sp->mode == SEL_PARTITIONS && r->pks.n > 1) {
         if (page > 0)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID,
-                             "Cannot page queries with both ORDER BY and a IN restriction on the "
-                             "partition key; you must either remove the ORDER BY or the IN and "
-                             "sort client side, or disable paging for this query");
+            return sl__exec_fail(
+                x->res, SL_CQL_ERR_INVALID,
+                "Cannot page queries with both ORDER BY and a IN restriction on the "
+                "partition key; you must either remove the ORDER BY or the IN and "
+                "sort client side, or disable paging for this query");
         return run_ordered_merge(r, limit, ppl);
     }
 
@@ -1200,7 +1205,7 @@ static int select_rows(sel_run *r, int64_t limit, int64_t ppl)
         if (paging_decode(x->q->paging_state, &pp) != 0 ||
             (sp->mode == SEL_PARTITIONS && (pp.pi >= r->pks.n || pp.ri >= r->nranges)) ||
             (sp->mode == SEL_VIRTUAL && pp.vi > r->nv) || pp.rows_left <= 0)
-            return exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid value for the paging state");
+            return sl__exec_fail(x->res, SL_CQL_ERR_INVALID, "Invalid value for the paging state");
         r->pi = pp.pi;
         r->ri = pp.ri;
         r->vi = pp.vi;
@@ -1274,7 +1279,7 @@ static int select_rows(sel_run *r, int64_t limit, int64_t ppl)
     return rc < 0 ? -1 : 0;
 }
 
-int exec_select(exec_ctx *x)
+int sl__exec_select(exec_ctx *x)
 {
     select_plan *sp = x->plan->sel;
     const sl_cql_table *t = sp->table;
@@ -1296,16 +1301,17 @@ int exec_select(exec_ctx *x)
     for (size_t i = 0; i < t->npk; i++)
         all_pk &= sp->pk[i].has;
     if (all_pk && t->npk) {
-        if (ev_pk_set(x, t, sp->pk, &r.pks) != 0) return -1;
+        if (sl__ev_pk_set(x, t, sp->pk, &r.pks) != 0) return -1;
         r.have_pks = true;
     }
-    if (ev_ck_ranges(x, t, sp->ck, &sp->multi, sp->n_ck_eq, &r.ranges, &r.nranges) != 0) return -1;
+    if (sl__ev_ck_ranges(x, t, sp->ck, &sp->multi, sp->n_ck_eq, &r.ranges, &r.nranges) != 0)
+        return -1;
     r.check_ranges = sp->mode != SEL_PARTITIONS;
     if (sp->mode == SEL_VIRTUAL) {
-        if (exec_system_rows(x, t, &r.vrows, &r.nv) != 0) return -1;
+        if (sl__exec_system_rows(x, t, &r.vrows, &r.nv) != 0) return -1;
     }
     if (sp->mode != SEL_PARTITIONS && sp->aggregate)
-        exec_warn(x->res, "Aggregation query used without partition key");
+        sl__exec_warn(x->res, "Aggregation query used without partition key");
     r.persist = x->tmp;
     sl_arena_init(&r.rowa, 4096);
     x->tmp = &r.rowa;

@@ -208,7 +208,7 @@ static void column_rows(vbuild *b, const sl_cql_table *t)
     sl_buf_free(&tb);
 }
 
-int exec_system_rows(exec_ctx *x, const sl_cql_table *t, sl_store_row **rows, size_t *n)
+int sl__exec_system_rows(exec_ctx *x, const sl_cql_table *t, sl_store_row **rows, size_t *n)
 {
     vbuild b = {x, t, NULL, 0, 0, NULL};
     size_t nks;
