@@ -1306,8 +1306,13 @@ typedef struct pending {
 static void deliver(sl_cql_engine *e, sl_cql_result *res, bool notify, sl_cql_done_fn done,
                     void *arg)
 {
-    if (notify && res->kind == SL_CQL_RESULT_SCHEMA_CHANGE && e->schema_fn)
-        e->schema_fn(e->schema_arg, &res->schema_change);
+    if (notify && res->kind == SL_CQL_RESULT_SCHEMA_CHANGE) {
+        const sl_cql_schema_change *c = &res->schema_change;
+        SL_INFO(EXEC_SUBSYS, "schema: %s %s %s%s%s", sl_cql_change_type_name(c->change),
+                sl_cql_change_target_name(c->target), c->keyspace, c->name ? "." : "",
+                c->name ? c->name : "");
+        if (e->schema_fn) e->schema_fn(e->schema_arg, c);
+    }
     done(arg, res);
 }
 
