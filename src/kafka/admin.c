@@ -347,6 +347,7 @@ static void broker_configs(sl_broker *b, describe_ctx *c)
     EMIT_I64("log.segment.bytes", cfg->segment_bytes);
     EMIT_I64("max.connections", cfg->max_connections);
     EMIT_I64("num.partitions", cfg->num_partitions);
+    EMIT_I64("offsets.retention.check.interval.ms", cfg->offsets_retention_check_ms);
     EMIT_I64("offsets.retention.minutes", cfg->offsets_retention_ms / 60000);
     EMIT_I64("socket.request.max.bytes", cfg->max_request_bytes);
 #undef EMIT_I64

@@ -58,6 +58,8 @@ const sl_opt sl_broker_opts[] = {
      1000000},
     {"offsets-retention", SL_OPT_DURATION, "7d", O(offsets_retention_ms),
      "committed offsets of an empty group expire after this", NULL, 1, INT64_MAX},
+    {"offsets-retention-check", SL_OPT_DURATION, "10m", O(offsets_retention_check_ms),
+     "how often expired committed offsets are removed", NULL, 1, INT64_MAX},
     {"group-min-session-timeout", SL_OPT_DURATION, "6s", O(group_min_session_timeout_ms),
      "smallest session timeout a consumer may ask for", NULL, 1, INT64_MAX},
     {"group-max-session-timeout", SL_OPT_DURATION, "30m", O(group_max_session_timeout_ms),

@@ -33,6 +33,7 @@ typedef struct sl_broker_config {
     int64_t max_request_bytes;            /* socket.request.max.bytes */
     int64_t max_connections;              /* connections beyond this are closed */
     int64_t offsets_retention_ms;         /* committed offsets expire after this */
+    int64_t offsets_retention_check_ms;   /* how often expiry runs */
     int64_t group_min_session_timeout_ms; /* JoinGroup session timeout bounds */
     int64_t group_max_session_timeout_ms;
     int64_t group_initial_rebalance_delay_ms; /* wait for more members of a new group */

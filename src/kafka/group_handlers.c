@@ -22,6 +22,7 @@ int sl_group_coord_open(sl_broker *b, sl_group_coord **out)
     sl_group_opts_default(&o);
     o.data_dir = sl_broker_data_dir(b);
     o.offsets_retention_ms = cfg->offsets_retention_ms;
+    o.offsets_retention_check_ms = cfg->offsets_retention_check_ms;
     o.min_session_timeout_ms = (int32_t)SL_MIN(cfg->group_min_session_timeout_ms, INT32_MAX);
     o.max_session_timeout_ms = (int32_t)SL_MIN(cfg->group_max_session_timeout_ms, INT32_MAX);
     o.initial_rebalance_delay_ms =

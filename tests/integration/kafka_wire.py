@@ -287,3 +287,89 @@ def create_topics(conn, topic, partitions=1, version=0):
     r = conn.request(CREATE_TOPICS, version, body)
     (_, err), = r.array(lambda r: (r.string(), r.i16()))
     return err
+
+
+INIT_PRODUCER_ID = 22
+LEADER_NOT_AVAILABLE = 5
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+INVALID_PRODUCER_EPOCH = 47
+UNKNOWN_PRODUCER_ID = 59
+
+
+def init_producer_id(conn):
+    """InitProducerId v0 for an idempotent (non-transactional) producer: (error, id, epoch)."""
+    r = conn.request(INIT_PRODUCER_ID, 0, string(None) + i32(60000))
+    r.i32()  # throttle
+    return r.i16(), r.i64(), r.i16()
+
+
+def produce_no_ack(conn, topic, partition, batch, version=3):
+    """Produce with acks=0: sends the request and returns its correlation id; the broker sends
+    no response, so the next frame on the connection answers a later request."""
+    conn.corr += 1
+    body = (string(None) if version >= 3 else b"") + i16(0) + i32(10000)
+    body += array([string(topic) + array([i32(partition) + bytes_(batch)])])
+    conn.send_raw(frame(PRODUCE, version, body, corr=conn.corr))
+    return conn.corr
+
+
+def metadata_v4(conn, topics, allow_auto_create):
+    """Metadata v4: (brokers [(node, host, port)], {topic: (error, partition count)})."""
+    body = array(None if topics is None else [string(t) for t in topics])
+    body += i8(1 if allow_auto_create else 0)
+    r = conn.request(METADATA, 4, body)
+    r.i32()  # throttle
+    brokers = r.array(lambda r: (r.i32(), r.string(), r.i32(), r.string())[:3])
+    r.string()  # cluster id
+    r.i32()  # controller
+
+    def topic(r):
+        err, name = r.i16(), r.string()
+        r.i8()  # is_internal
+        parts = r.array(lambda r: (r.i16(), r.i32(), r.i32(),
+                                   r.array(lambda r: r.i32()), r.array(lambda r: r.i32())))
+        return name, (err, len(parts))
+    return brokers, dict(r.array(topic))
+
+
+def batches(records):
+    """The record batches of a Fetch response's records: [(base offset, record count, bytes)]."""
+    out, pos = [], 0
+    while pos + 61 <= len(records):
+        base, length = struct.unpack_from(">qi", records, pos)
+        if pos + 12 + length > len(records):
+            break  # a partial batch at the end (Kafka may send one)
+        count = struct.unpack_from(">i", records, pos + 57)[0]
+        out.append((base, count, 12 + length))
+        pos += 12 + length
+    return out
+
+
+def fetch(conn, parts, max_wait_ms=0, min_bytes=1, max_bytes=50 << 20, timeout=None):
+    """Fetch v11. parts: [(topic, partition, offset, partition max bytes)]. Returns
+    {(topic, partition): (error, high watermark, log start, records bytes)}."""
+    by_topic = {}
+    for t, p, off, pmax in parts:
+        by_topic.setdefault(t, []).append(i32(p) + i32(-1) + i64(off) + i64(-1) + i32(pmax))
+    body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0) + i32(0) + \
+        i32(-1)
+    body += array([string(t) + array(ps) for t, ps in by_topic.items()])
+    body += array([]) + string("")
+    if timeout is not None:
+        conn.sock.settimeout(timeout)
+    r = conn.request(FETCH, 11, body)
+    r.i32()  # throttle
+    assert r.i16() == NONE
+    r.i32()  # session id
+    out = {}
+    for _ in range(r.i32()):
+        t = r.string()
+        for _ in range(r.i32()):
+            p, err, hwm = r.i32(), r.i16(), r.i64()
+            r.i64()  # last stable offset
+            log_start = r.i64()
+            r.array(lambda r: (r.i64(), r.i64()))  # aborted transactions
+            r.i32()  # preferred read replica
+            n = r.i32()
+            out[(t, p)] = (err, hwm, log_start, r.take(n) if n > 0 else b"")
+    return out
