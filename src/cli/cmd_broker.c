@@ -1,5 +1,6 @@
 /* cmd_broker.c: `sluice broker`, the Kafka-compatible broker as a process. */
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "kafka/broker.h"
@@ -34,72 +35,13 @@ static void raise_fd_limit(void)
     }
 }
 
-/* Takes "--config FILE" / "--config=FILE" out of argv (flags override the file, so the file is
- * read first). Returns the file or NULL; *bad is set for a missing value. */
-static const char *take_config(int *argc, char **argv, bool *bad)
-{
-    const char *file = NULL;
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            while (i < *argc)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= *argc) {
-                *bad = true;
-                return NULL;
-            }
-            file = argv[++i];
-            continue;
-        }
-        if (!strncmp(argv[i], "--config=", 9)) {
-            file = argv[i] + 9;
-            continue;
-        }
-        argv[out++] = argv[i];
-    }
-    *argc = out;
-    return file;
-}
-
 int sl_cmd_broker(int argc, char **argv)
 {
     sl_broker_config cfg;
-    sl_config_defaults(sl_broker_opts, &cfg);
     int rc = 2;
-    bool bad = false;
-    const char *file = take_config(&argc, argv, &bad);
-    if (bad) {
-        fprintf(stderr, "sluice broker: --config needs a FILE\n");
-        goto out;
-    }
-    if (file) {
-        sl_errs errs = {0};
-        sl_yaml *root = NULL;
-        if (sl_yaml_load_file(file, &root, &errs) == 0) {
-            const sl_yaml *sec = sl_yaml_get(root, "broker");
-            if (sec) sl_config_apply(sl_broker_opts, &cfg, sec, "broker", &errs);
-        }
-        sl_yaml_free(root);
-        if (errs.n) {
-            sl_errs_print(&errs, stderr);
-            sl_errs_free(&errs);
-            goto out;
-        }
-    }
-    int argi = 1;
-    int r = sl_args_parse(sl_broker_opts, &cfg, "broker", USAGE, argc, argv, &argi);
-    if (r == 1) {
-        rc = 0;
-        goto out;
-    }
-    if (r < 0) goto out;
-    if (argi < argc) {
-        fprintf(stderr, "sluice broker: unexpected argument '%s'\n", argv[argi]);
-        goto out;
-    }
+    int r = sl_cli_options(sl_broker_opts, &cfg, "broker", "broker", USAGE, argc, argv);
+    if (r == 1) rc = 0;
+    if (r != 0) goto out;
     char err[256];
     if (sl_broker_config_check(&cfg, err, sizeof(err))) {
         fprintf(stderr, "sluice broker: %s\n", err);

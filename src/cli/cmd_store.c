@@ -1,6 +1,7 @@
 /* cmd_store.c: `sluice store`, the CQL-compatible store (native protocol v4 on RocksDB) as a
  * process. */
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "cql/server.h"
@@ -23,72 +24,13 @@ static void on_signal(void *arg)
     sl_cql_server_stop(arg, on_stopped, NULL);
 }
 
-/* Takes "--config FILE" / "--config=FILE" out of argv (flags override the file, so the file is
- * read first). Returns the file or NULL; *bad is set for a missing value. */
-static const char *take_config(int *argc, char **argv, bool *bad)
-{
-    const char *file = NULL;
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            while (i < *argc)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= *argc) {
-                *bad = true;
-                return NULL;
-            }
-            file = argv[++i];
-            continue;
-        }
-        if (!strncmp(argv[i], "--config=", 9)) {
-            file = argv[i] + 9;
-            continue;
-        }
-        argv[out++] = argv[i];
-    }
-    *argc = out;
-    return file;
-}
-
 int sl_cmd_store(int argc, char **argv)
 {
     sl_cql_server_config cfg;
-    sl_config_defaults(sl_cql_server_opts, &cfg);
     int rc = 2;
-    bool bad = false;
-    const char *file = take_config(&argc, argv, &bad);
-    if (bad) {
-        fprintf(stderr, "sluice store: --config needs a FILE\n");
-        goto out;
-    }
-    if (file) {
-        sl_errs errs = {0};
-        sl_yaml *root = NULL;
-        if (sl_yaml_load_file(file, &root, &errs) == 0) {
-            const sl_yaml *sec = sl_yaml_get(root, "store");
-            if (sec) sl_config_apply(sl_cql_server_opts, &cfg, sec, "store", &errs);
-        }
-        sl_yaml_free(root);
-        if (errs.n) {
-            sl_errs_print(&errs, stderr);
-            sl_errs_free(&errs);
-            goto out;
-        }
-    }
-    int argi = 1;
-    int r = sl_args_parse(sl_cql_server_opts, &cfg, "store", USAGE, argc, argv, &argi);
-    if (r == 1) {
-        rc = 0;
-        goto out;
-    }
-    if (r < 0) goto out;
-    if (argi < argc) {
-        fprintf(stderr, "sluice store: unexpected argument '%s'\n", argv[argi]);
-        goto out;
-    }
+    int r = sl_cli_options(sl_cql_server_opts, &cfg, "store", "store", USAGE, argc, argv);
+    if (r == 1) rc = 0;
+    if (r != 0) goto out;
     char err[256];
     if (sl_cql_server_config_check(&cfg, err, sizeof(err))) {
         fprintf(stderr, "sluice store: %s\n", err);
