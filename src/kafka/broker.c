@@ -574,7 +574,11 @@ static bool dispatch(kconn *kc, const uint8_t *frame, size_t len)
 
 static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
 {
-    if (!dispatch(sl_conn_data(c), frame + 4, len - 4)) sl_conn_close(c);
+    kconn *kc = sl_conn_data(c);
+    sl_broker *b = kc->b;
+    if (!dispatch(kc, frame + 4, len - 4)) sl_conn_close(c);
+    /* Acks whose sync finished go out now rather than after the rest of this read burst. */
+    if (b->flusher) sl_flusher_poll(b->flusher);
 }
 
 int sl_broker_handle_frame(sl_broker *b, const uint8_t *frame, size_t len)

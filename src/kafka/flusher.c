@@ -3,7 +3,8 @@
  * Messages between the threads, all through two lists under f->mu:
  *   pending: loop thread (sl_flusher_request*) -> worker. The worker takes the whole list at
  *            once, so every request that arrived during a round joins the next one.
- *   done:    worker -> loop thread, announced by uv_async_send; the loop runs the callbacks.
+ *   done:    worker -> loop thread, announced by uv_async_send and by the flag has_done, which
+ *            sl_flusher_poll reads without the lock; the loop runs the callbacks.
  * A request holds a reference on its log (sl_plog_keep) until its callback has run, so the loop
  * may close or destroy a log with requests in flight. */
 #include "kafka/flusher.h"
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 typedef struct freq {
@@ -37,6 +39,7 @@ struct sl_flusher {
     uv_cond_t cond;
     freq *pending, **pending_tail;
     freq *done, **done_tail;
+    atomic_bool has_done; /* done is not empty; written under mu */
     bool stop;
     sl_flusher_stats stats; /* under mu */
     /* Worker-only scratch. */
@@ -113,6 +116,7 @@ static void worker_round(sl_flusher *f, freq *batch, size_t n)
     *f->done_tail = batch;
     while (*f->done_tail)
         f->done_tail = &(*f->done_tail)->next;
+    atomic_store_explicit(&f->has_done, true, memory_order_release);
     /* Requests queued while we synced are done too if the sync covered their data. */
     if (nsynced) {
         for (freq **pp = &f->pending; *pp;) {
@@ -169,6 +173,7 @@ static void deliver(sl_flusher *f)
     freq *r = f->done;
     f->done = NULL;
     f->done_tail = &f->done;
+    atomic_store_explicit(&f->has_done, false, memory_order_relaxed);
     uv_mutex_unlock(&f->mu);
     while (r) {
         freq *next = r->next;
@@ -182,6 +187,11 @@ static void deliver(sl_flusher *f)
 static void on_async(uv_async_t *h)
 {
     deliver(h->data);
+}
+
+void sl_flusher_poll(sl_flusher *f)
+{
+    if (atomic_load_explicit(&f->has_done, memory_order_acquire)) deliver(f);
 }
 
 static void on_closed(uv_handle_t *h)

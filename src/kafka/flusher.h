@@ -37,6 +37,10 @@ void sl_flusher_request(sl_flusher *f, sl_plog *l, sl_flusher_cb cb, void *arg);
 /* Like sl_flusher_request for an arbitrary file descriptor (e.g. the offsets log). Requests for
  * the same fd in one round share one fdatasync; the fd must stay open until cb has run. */
 void sl_flusher_request_fd(sl_flusher *f, int fd, sl_flusher_cb cb, void *arg);
+/* Runs the callbacks of requests already completed, if any, without waiting for the async
+ * wake-up: the loop calls it between frames, since libuv reads a busy socket up to 32 times
+ * before it looks at the async handle again. Cheap when nothing is done. Loop thread. */
+void sl_flusher_poll(sl_flusher *f);
 /* Counters since start (any thread). */
 void sl_flusher_stats_get(sl_flusher *f, sl_flusher_stats *out);
 /* Completes outstanding requests (running their callbacks, including requests those callbacks

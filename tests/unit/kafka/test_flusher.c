@@ -1,6 +1,6 @@
 /* test_flusher.c: group commit: callbacks on the loop thread with the right rc, many concurrent
- * requesters sharing few fsyncs, fd requests, errors, and logs closed or destroyed with
- * requests in flight. */
+ * requesters sharing few fsyncs, fd requests, errors, logs closed or destroyed with requests in
+ * flight, and delivery by polling between frames. */
 #include "kafka/flusher.h"
 #include "batch_util.h"
 #include "core/log.h"
@@ -304,12 +304,49 @@ static void test_request_from_callback_during_stop(void **state)
     tb_rm_rf(dir);
 }
 
+/* sl_flusher_poll runs a finished request's callback on the calling (loop) thread without the
+ * loop having run, does nothing while nothing is done, and leaves nothing for the async
+ * wake-up to deliver twice. */
+static void test_poll_delivers_without_loop(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "flusher");
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    loop_thread = uv_thread_self();
+    sl_flusher *f;
+    assert_int_equal(sl_flusher_start(&loop, &f), 0);
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, NULL, &l), 0);
+    sl_buf b = SL_BUF_INIT;
+    sl_flusher_poll(f); /* nothing requested yet */
+    append_one(l, &b);
+    done d = {0, 99, 0};
+    sl_flusher_request(f, l, on_done, &d);
+    for (int i = 0; i < 10000 && d.calls == 0; i++) {
+        sl_flusher_poll(f);
+        if (d.calls == 0) uv_sleep(1);
+    }
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(d.wrong_thread, 0);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the async wake-up finds the list already empty */
+    sl_flusher_poll(f);
+    assert_int_equal(d.calls, 1);
+    stop_flusher(&loop, f);
+    sl_plog_close(l);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    sl_buf_free(&b);
+    tb_rm_rf(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_callback_on_loop_thread),
     cmocka_unit_test(test_group_commit_batches),
     cmocka_unit_test(test_fd_requests_and_errors),
     cmocka_unit_test(test_close_and_destroy_with_pending),
     cmocka_unit_test(test_request_from_callback_during_stop),
+    cmocka_unit_test(test_poll_delivers_without_loop),
 };
 
 int main(void)
