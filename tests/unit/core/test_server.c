@@ -132,14 +132,25 @@ static void noop_timer(uv_timer_t *t)
     (void)t;
 }
 
+/* One loop turn that cannot block for more than a few ms. The tick must repeat: libuv 1.44 runs
+ * due timers before it polls, and uv_timer_start counts from the loop's cached time, so a
+ * one-shot tick armed after a delay of 2 ms or more (this thread descheduled on a loaded
+ * machine) fires first and leaves epoll_wait with no timeout at all; with nothing else pending
+ * (a paused conn, a quiet client) the turn then never returns. A repeating tick is re-armed from
+ * the fresh time when it fires, so a timer is always there to bound the poll. */
+static void turn(void)
+{
+    uv_timer_start(&tick, noop_timer, 2, 2);
+    uv_run(&loop, UV_RUN_ONCE);
+}
+
 /* Runs the loop until pred(arg) holds or the (scaled) timeout passes. */
 static bool run_until(bool (*pred)(void *), void *arg, int timeout_ms)
 {
     int64_t end = sl_mono_ms() + (int64_t)timeout_ms * timeout_scale;
     while (!pred(arg)) {
         if (sl_mono_ms() > end) return false;
-        uv_timer_start(&tick, noop_timer, 2, 0);
-        uv_run(&loop, UV_RUN_ONCE);
+        turn();
     }
     return true;
 }
@@ -161,8 +172,7 @@ static bool wait_int(int *p, int want, int timeout_ms)
     int64_t end = sl_mono_ms() + (int64_t)timeout_ms * timeout_scale;
     while (*p < want) {
         if (sl_mono_ms() > end) return false;
-        uv_timer_start(&tick, noop_timer, 2, 0);
-        uv_run(&loop, UV_RUN_ONCE);
+        turn();
     }
     return true;
 }
@@ -196,8 +206,7 @@ static void client_send(int fd, const void *p, size_t n)
         }
         assert_true(w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
         assert_true(sl_mono_ms() < end);
-        uv_timer_start(&tick, noop_timer, 2, 0);
-        uv_run(&loop, UV_RUN_ONCE);
+        turn();
     }
 }
 
@@ -224,8 +233,7 @@ static size_t client_recv(int fd, void *p, size_t n, int timeout_ms)
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) break;
         if (sl_mono_ms() > end) break;
-        uv_timer_start(&tick, noop_timer, 2, 0);
-        uv_run(&loop, UV_RUN_ONCE);
+        turn();
     }
     return got;
 }
@@ -255,8 +263,7 @@ static bool client_closed(int fd, int timeout_ms)
         if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return true;
         if (sl_mono_ms() > end) return false;
         if (r < 0) {
-            uv_timer_start(&tick, noop_timer, 2, 0);
-            uv_run(&loop, UV_RUN_ONCE);
+            turn();
         }
     }
 }
@@ -268,8 +275,7 @@ static bool client_quiet(int fd, int ms)
     int64_t end = sl_mono_ms() + ms;
     while (sl_mono_ms() < end) {
         if (recv(fd, &b, 1, MSG_PEEK) >= 0) return false;
-        uv_timer_start(&tick, noop_timer, 2, 0);
-        uv_run(&loop, UV_RUN_ONCE);
+        turn();
     }
     return true;
 }
@@ -298,11 +304,24 @@ static void on_stopped(void *arg)
     ev.stopped = true;
 }
 
+/* Every wait below is bounded; this catches one that is not (a blocking call, a loop turn
+ * that never returns) within a minute instead of at ctest's 300 s, and names the cause. */
+static void on_watchdog(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_server: watchdog: a test blocked for 60 s (scaled)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(2);
+}
+
 static int setup(void **state)
 {
     (void)state;
     const char *s = getenv("SLUICE_TIMEOUT_SCALE");
     if (s && atoi(s) > 0) timeout_scale = atoi(s);
+    signal(SIGALRM, on_watchdog);
+    alarm(60 * (unsigned)timeout_scale);
     assert_int_equal(uv_loop_init(&loop), 0);
     uv_timer_init(&loop, &tick);
     uv_unref((uv_handle_t *)&tick);
@@ -321,16 +340,19 @@ static int teardown(void **state)
         int opens = ev.opens;
         sl_server_stop(srv, on_stopped, &ev);
         srv = NULL;
-        int64_t end = sl_mono_ms() + 5000 * timeout_scale;
-        while (!ev.stopped && sl_mono_ms() < end) {
-            uv_timer_start(&tick, noop_timer, 2, 0);
-            uv_run(&loop, UV_RUN_ONCE);
+        int64_t stop_end = sl_mono_ms() + 5000 * timeout_scale;
+        while (!ev.stopped && sl_mono_ms() < stop_end) {
+            turn();
         }
         assert_true(ev.stopped);
         assert_int_equal(ev.closes, opens);
     }
     uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    /* Bounded too: a handle left open must fail uv_loop_close below, not block here. */
+    int64_t end = sl_mono_ms() + 2000 * timeout_scale;
+    while (uv_run(&loop, UV_RUN_NOWAIT) != 0 && sl_mono_ms() < end)
+        usleep(1000);
+    alarm(0);
     assert_int_equal(uv_loop_close(&loop), 0);
     return 0;
 }
@@ -647,6 +669,28 @@ static void test_pause_resume(void **state)
     close(fd);
 }
 
+static void test_turn_bounded_with_stale_loop_time(void **state)
+{
+    (void)state;
+    /* A paused conn and a quiet client: nothing but the tick can end a loop turn. The loop's
+     * cached time is left stale by more than the tick's 2 ms before each turn, as when the test
+     * thread is descheduled; every turn must still return (this hung before the tick repeated). */
+    int fd = client_connect();
+    client_send_frame(fd, "pause");
+    client_expect(fd, "pause");
+    int64_t start = sl_mono_ms();
+    for (int i = 0; i < 20; i++) {
+        usleep(3000);
+        turn();
+    }
+    assert_true(sl_mono_ms() - start < 2000 * timeout_scale);
+    assert_int_equal(ev.frames, 1);
+    sl_conn_resume(ev.paused);
+    client_send_frame(fd, "after");
+    client_expect(fd, "after");
+    close(fd);
+}
+
 static void test_stop_closes_everything(void **state)
 {
     (void)state;
@@ -659,10 +703,9 @@ static void test_stop_closes_everything(void **state)
     srv = NULL;
     assert_true(client_closed(a, 3000));
     assert_true(client_closed(b, 3000));
-    int64_t end = sl_mono_ms() + 3000;
+    int64_t end = sl_mono_ms() + 3000 * timeout_scale;
     while (!ev.stopped && sl_mono_ms() < end) {
-        uv_timer_start(&tick, noop_timer, 2, 0);
-        uv_run(&loop, UV_RUN_ONCE);
+        turn();
     }
     assert_true(ev.stopped);
     assert_int_equal(ev.closes, 2);
@@ -766,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_reply_after_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_turn_bounded_with_stale_loop_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_closes_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
         cmocka_unit_test(test_frame_len_be32),
