@@ -3,13 +3,18 @@
  * every length too), and the request logic over a detached connection: the prepared statement
  * cache, re-preparing after Unprepared, USE, and a server refusing protocol v4. A scripted
  * loopback peer (a thread in this file, not sluice's store) drives the TCP side: handshake and
- * SASL PLAIN, pipelining past the stream window, failover, timeouts and connection loss. */
+ * SASL PLAIN, pipelining past the stream window, failover, timeouts and connection loss. Batches
+ * also run against sluice's store in-process, on the client's shared loop. */
 #include "cql/client.h"
 #include "cql/client_int.h"
 #include "core/codec.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "cql/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1036,6 +1041,121 @@ static void test_tcp_shared_loop(void **state)
     peer_stop(&pe);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void on_stopped(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static void run_until(uv_loop_t *loop, const outcome *o, int calls)
+{
+    int64_t end = sl_mono_ms() + 10000;
+    while (o->calls < calls && sl_mono_ms() < end)
+        uv_run(loop, UV_RUN_ONCE);
+    assert_int_equal(o->calls, calls);
+    assert_int_equal(o->status, 0);
+}
+
+typedef struct count_outcome {
+    outcome o;
+    int64_t n;
+} count_outcome;
+
+static void on_count(sl_cqlc *c, sl_cqlc_response *resp, void *udata)
+{
+    count_outcome *co = udata;
+    on_done(c, resp, &co->o);
+    if (resp->status == 0 && resp->result->nrows == 1 && resp->result->cells[0].len == 8)
+        co->n = (int64_t)sl_get_be64(resp->result->cells[0].ptr);
+}
+
+/* The client's unlogged and logged batches (unprepared and prepared entries) against the real
+ * store in-process, on one shared loop: every row lands. */
+static void test_batches_against_the_store(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/sluice-test-cqlc-store-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    int level = sl_log_level;
+    sl_log_level = SL_LOG_WARN;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sl_cql_server_config cfg;
+    char err[256];
+    sl_config_defaults(sl_cql_server_opts, &cfg);
+    assert_int_equal(
+        sl_config_set(sl_cql_server_opts, &cfg, "listen", "127.0.0.1:0", err, sizeof err), 0);
+    assert_int_equal(sl_config_set(sl_cql_server_opts, &cfg, "data-dir", dir, err, sizeof err), 0);
+    assert_int_equal(sl_cql_server_config_check(&cfg, err, sizeof err), 0);
+    sl_cql_server *srv;
+    assert_int_equal(sl_cql_server_open(&loop, &cfg, &srv), 0);
+
+    sl_cqlc_opts o;
+    char cp[64];
+    opts_for(&o, cp, sizeof cp, sl_cql_server_port(srv), 0);
+    o.loop = &loop;
+    sl_cqlc *c;
+    sl_cqlc_error e;
+    assert_int_equal(sl_cqlc_new(&o, &c, &e), 0);
+    outcome out = {0};
+    int calls = 0;
+    assert_int_equal(sl_cqlc_query_async(c,
+                                         "CREATE KEYSPACE b WITH replication = {'class': "
+                                         "'SimpleStrategy', 'replication_factor': 1}",
+                                         NULL, 0, NULL, on_done, &out),
+                     0);
+    run_until(&loop, &out, ++calls);
+    assert_int_equal(sl_cqlc_query_async(c,
+                                         "CREATE TABLE b.t (k int, c int, v text, "
+                                         "PRIMARY KEY (k, c))",
+                                         NULL, 0, NULL, on_done, &out),
+                     0);
+    run_until(&loop, &out, ++calls);
+
+    uint8_t kb[200][4], cb[200][4];
+    for (int type = SL_CQLC_BATCH_LOGGED; type <= SL_CQLC_BATCH_UNLOGGED; type++) {
+        sl_cqlc_batch *b = sl_cqlc_batch_new(type);
+        for (int i = 0; i < 100; i++) {
+            int n = type * 100 + i;
+            sl_put_be32(kb[n], (uint32_t)(n % 7));
+            sl_put_be32(cb[n], (uint32_t)n);
+            sl_slice v[3] = {{kb[n], 4}, {cb[n], 4}, SL_SLICE_STR("batched")};
+            sl_cqlc_batch_add(b, "INSERT INTO b.t (k, c, v) VALUES (?, ?, ?)", v, 3, i % 2 == 0);
+        }
+        assert_int_equal(sl_cqlc_batch_async(c, b, NULL, on_done, &out), 0);
+        run_until(&loop, &out, ++calls);
+        assert_int_equal(out.kind, SL_CQLC_VOID);
+        sl_cqlc_batch_free(b);
+    }
+    count_outcome co = {0};
+    assert_int_equal(
+        sl_cqlc_query_async(c, "SELECT COUNT(*) FROM b.t", NULL, 0, NULL, on_count, &co), 0);
+    run_until(&loop, &co.o, 1);
+    assert_int_equal(co.n, 200);
+
+    sl_cqlc_close(c);
+    bool stopped = false;
+    sl_cql_server_stop(srv, on_stopped, &stopped);
+    int64_t end = sl_mono_ms() + 10000;
+    while (!stopped && sl_mono_ms() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(stopped);
+    sl_cql_server_free(srv);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    sl_config_free(sl_cql_server_opts, &cfg);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    sl_log_level = level;
+}
+
 static void test_bad_opts(void **state)
 {
     (void)state;
@@ -1070,6 +1190,7 @@ int main(void)
         cmocka_unit_test(test_tcp_failover_and_no_host),
         cmocka_unit_test(test_tcp_timeout_and_connection_loss),
         cmocka_unit_test(test_tcp_shared_loop),
+        cmocka_unit_test(test_batches_against_the_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
