@@ -714,6 +714,36 @@ static void test_compaction_purges(void **state)
     sl_buf_free(&err);
 }
 
+/* A tombstone is kept for the table's gc_grace_seconds (here 3600) after its deletion time,
+ * as in Cassandra: a full compaction drops the rows it shadows at once but keeps the tombstone
+ * itself until the grace period is over. */
+static void test_compaction_waits_for_gc_grace(void **state)
+{
+    fx *f = *state;
+    sl_cql_table *t =
+        make_table(f, "tg", "p int pk; c int ck; v text regular", "gc_grace_seconds", "3600");
+    sl_buf err = SL_BUF_INIT;
+    for (int i = 0; i < 10; i++)
+        put_row(f, t, 7, i, "gone", 10, 0);
+    put_row(f, t, 8, 0, "kept", 10, 0);
+    uint8_t pb[4];
+    sl_slice p = I32(7, pb);
+    sl_store_batch *b = sl_store_batch_new(f->s);
+    sl_store_batch_row(b, t, &p, NULL, 0, 20, 0);
+    sl_store_batch_partition_delete(b);
+    write_batch(f, b);
+    sl_store_batch_free(b);
+    size_t before = raw_keys(f, t->storage_id);
+    assert_int_equal(before, 12);
+    fake_now_us += 3000LL * 1000000; /* within the grace period: the tombstone and row 8 stay */
+    assert_int_equal(sl_store_compact(f->s, &err), 0);
+    assert_int_equal(raw_keys(f, t->storage_id), 2);
+    fake_now_us += 700LL * 1000000; /* past it: the tombstone goes too */
+    assert_int_equal(sl_store_compact(f->s, &err), 0);
+    assert_int_equal(raw_keys(f, t->storage_id), 1);
+    sl_buf_free(&err);
+}
+
 /* ALTER TABLE DROP hides a column at once; a full compaction then removes its cells and
  * elements, and a column added back under the same name starts empty. */
 static void test_dropped_columns(void **state)
@@ -932,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collections_counters_static, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_purges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_waits_for_gc_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropped_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_durability, setup, teardown),
