@@ -2,14 +2,22 @@
 Unauthorized 0x2100 for writes and DDL on the system keyspaces (Cassandra's words, through the
 python driver), skip_metadata on EXECUTE (the Rows result carries the No_metadata flag and no
 column specs), the default timestamp flag (WRITETIME is the client's timestamp), and the C
-client's paging (`sluice cql -e` reads a result of several 1000-row pages to its end)."""
+client's paging (`sluice cql -e` reads a result of several 1000-row pages to its end), and the
+interactive shell on a terminal (libedit: a line typed, recalled with the up arrow, run again;
+history saved; Ctrl-D exits 0)."""
 
+import os
+import pty
+import select
 import struct
+import subprocess
+import time
 
 import pytest
 from cassandra import Unauthorized
 
 import cql_util as cu
+import sluice_harness as sh
 from cql_util import _attach_store_log, cql, ks, store  # noqa: F401  (fixtures)
 
 
@@ -62,3 +70,46 @@ def test_shell_pages_through_a_large_result(store, ks, run_sluice):
     assert "(2500 rows)" in r.stdout
     ks_printed = sorted(int(line) for line in r.stdout.split("\n") if line.strip().isdigit())
     assert ks_printed == list(range(2500))
+
+
+def test_interactive_shell_line_editing(store, tmp_path):
+    m, slave = pty.openpty()
+    p = subprocess.Popen([str(sh.sluice_bin()), "cql", store.addr], stdin=slave, stdout=slave,
+                         stderr=slave, env=dict(os.environ, HOME=str(tmp_path), TERM="xterm"),
+                         close_fds=True)
+    os.close(slave)
+    pending = [b""]
+
+    def read_until(pat, timeout=5):
+        end = time.monotonic() + sh.scaled(timeout)
+        while time.monotonic() < end:
+            if pat in pending[0]:
+                i = pending[0].index(pat) + len(pat)
+                out, pending[0] = pending[0][:i], pending[0][i:]
+                return out
+            if select.select([m], [], [], 0.2)[0]:
+                try:
+                    pending[0] += os.read(m, 65536)
+                except OSError:
+                    break
+        raise AssertionError(f"no {pat!r} in {pending[0]!r}")
+
+    try:
+        read_until(b"cqlsh> ")
+        os.write(m, b"SELECT cluster_name FROM system.local;\r")
+        assert b"Test Cluster" in read_until(b"(1 rows)")
+        read_until(b"cqlsh> ")
+        os.write(m, b"\x1b[A")  # the up arrow recalls the line
+        time.sleep(0.2)
+        os.write(m, b"\r")
+        out = read_until(b"(1 rows)")
+        assert b"SELECT cluster_name FROM system.local;" in out and b"Test Cluster" in out
+        read_until(b"cqlsh> ")
+        os.write(m, b"\x04")
+        assert p.wait(sh.scaled(5)) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(m)
+    assert "SELECT\\040cluster_name" in (tmp_path / ".sluice_cql_history").read_text()
