@@ -28,9 +28,13 @@ def string(s):
     return short(len(b)) + b
 
 
+def int32(v):
+    return struct.pack(">i", v)
+
+
 def long_string(s):
     b = s.encode() if isinstance(s, str) else s
-    return struct.pack(">i", len(b)) + b
+    return int32(len(b)) + b
 
 
 def bytes_(b):
@@ -100,7 +104,8 @@ class Reader:
         self.b, self.i = body, 0
 
     def take(self, n):
-        assert self.i + n <= len(self.b), f"short body: want {n} at {self.i} of {len(self.b)}"
+        assert n >= 0 and self.i + n <= len(self.b), \
+            f"short body: want {n} bytes at {self.i} of {len(self.b)}"
         v = self.b[self.i:self.i + n]
         self.i += n
         return v
@@ -114,9 +119,15 @@ class Reader:
     def string(self):
         return self.take(self.short()).decode()
 
+    def long_string(self):
+        return self.take(self.int()).decode()
+
     def bytes(self):
         n = self.int()
         return None if n < 0 else self.take(n)
+
+    def short_bytes(self):
+        return self.take(self.short())
 
     def string_list(self):
         return [self.string() for _ in range(self.short())]
@@ -125,16 +136,24 @@ class Reader:
         return {self.string(): self.string_list() for _ in range(self.short())}
 
     def option(self):
-        t = self.short()
-        if t == 0:
-            return ("custom", self.string())
-        if t in (0x20, 0x22):
-            return (t, self.option())
-        if t == 0x21:
-            return (t, self.option(), self.option())
-        if t == 0x31:
-            return (t, [self.option() for _ in range(self.short())])
-        return t
+        """A type [option] as a nested tuple: (id,) or (id, children...)."""
+        tid = self.short()
+        if tid == 0x0000:
+            return (tid, self.string())
+        if tid in (0x20, 0x22):
+            return (tid, self.option())
+        if tid == 0x21:
+            return (tid, self.option(), self.option())
+        if tid == 0x30:
+            ks, name = self.string(), self.string()
+            fields = [(self.string(), self.option()) for _ in range(self.short())]
+            return (tid, ks, name, fields)
+        if tid == 0x31:
+            return (tid, *[self.option() for _ in range(self.short())])
+        return (tid,)
+
+    def rest(self):
+        return self.take(len(self.b) - self.i)
 
 
 def parse_rows(body):

@@ -13,6 +13,8 @@ import zlib
 import pytest
 
 import sluice_harness as sh
+# The protocol notation (encoders and the body Reader) is shared with cql_raw.py.
+from cql_raw import Reader, int32, long_string, short, string, string_list, string_map  # noqa: F401
 
 USER, PASSWORD = "cassandra", "cassandra"
 DC = "datacenter1"
@@ -141,35 +143,6 @@ def wait_until(pred, timeout, what="condition", interval=0.05):
 # Raw native protocol v4
 
 
-def short(v):
-    return struct.pack(">H", v)
-
-
-def int32(v):
-    return struct.pack(">i", v)
-
-
-def string(s):
-    b = s.encode() if isinstance(s, str) else s
-    return short(len(b)) + b
-
-
-def long_string(s):
-    b = s.encode() if isinstance(s, str) else s
-    return int32(len(b)) + b
-
-
-def string_map(m):
-    out = short(len(m))
-    for k, v in m.items():
-        out += string(k) + string(v)
-    return out
-
-
-def string_list(items):
-    return short(len(items)) + b"".join(string(s) for s in items)
-
-
 def value(v):
     """A [value]: None is null (-1); bytes as they are."""
     return int32(-1) if v is None else int32(len(v)) + v
@@ -195,61 +168,6 @@ def query_params(values=None, consistency=ONE, page_size=None, paging_state=None
         flags |= 0x08
         tail += value(paging_state)
     return short(consistency) + bytes([flags]) + tail
-
-
-class Reader:
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def take(self, n):
-        assert n >= 0 and self.pos + n <= len(self.data), \
-            f"body too short: want {n} bytes at {self.pos} of {len(self.data)}"
-        b = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return b
-
-    def int(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def short(self):
-        return struct.unpack(">H", self.take(2))[0]
-
-    def string(self):
-        return self.take(self.short()).decode()
-
-    def long_string(self):
-        return self.take(self.int()).decode()
-
-    def bytes(self):
-        n = self.int()
-        return None if n < 0 else self.take(n)
-
-    def short_bytes(self):
-        return self.take(self.short())
-
-    def string_list(self):
-        return [self.string() for _ in range(self.short())]
-
-    def option(self):
-        """A type [option] as a nested tuple: (id,) or (id, children...)."""
-        tid = self.short()
-        if tid == 0x0000:
-            return (tid, self.string())
-        if tid in (0x20, 0x22):
-            return (tid, self.option())
-        if tid == 0x21:
-            return (tid, self.option(), self.option())
-        if tid == 0x30:
-            ks, name = self.string(), self.string()
-            fields = [(self.string(), self.option()) for _ in range(self.short())]
-            return (tid, ks, name, fields)
-        if tid == 0x31:
-            return (tid, *[self.option() for _ in range(self.short())])
-        return (tid,)
-
-    def rest(self):
-        return self.take(len(self.data) - self.pos)
 
 
 class CqlError(Exception):
