@@ -3,13 +3,14 @@
  * the same run (docs/benchmarks.md, section "store").
  *
  *   bench_cql [--levels 1,16,128,1024] [--seconds S] [--runs R] [--targets sluice,postgres]
- *             [--store HOST:PORT] [--max-rows N]
+ *             [--store HOST:PORT] [--max-rows N] [--select 0|1]
  *
  * sluice: `$SLUICE_BIN store` on a temp data dir under /var/tmp (a real disk) with its default
  * durability (commitlog batch: a write is acknowledged after the group-commit WAL sync), auth
  * cassandra/cassandra. The client keeps `level` prepared INSERTs in flight on one connection for
  * S seconds (or N rows), each a fresh uuid v4 and 11 text fields of randomuser-like data; then
- * point SELECTs by id of inserted rows at the same level. --store uses a running store instead.
+ * point SELECTs by id of inserted rows at the same level (--select 0 skips them). --store uses a
+ * running store instead.
  *
  * PostgreSQL: initdb + pg_ctl (as the postgres user through runuser when root) on a random port
  * in a temp dir under /var/tmp, fsync and synchronous_commit on (its defaults: every commit
@@ -56,10 +57,11 @@ static struct {
     double seconds;
     int runs;
     bool want_sluice, want_pg;
+    bool want_select;
     const char *store_addr;
     int64_t max_rows;
     const char *sluice_bin;
-} opt = {{1, 16, 128, 1024}, 4, 3.0, 5, true, true, NULL, 2000000, NULL};
+} opt = {{1, 16, 128, 1024}, 4, 3.0, 5, true, true, true, NULL, 2000000, NULL};
 
 typedef struct measure {
     double rate; /* rows/s; NAN when the phase failed */
@@ -671,7 +673,7 @@ static const char *num(char *buf, size_t n, double v)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_cql [--levels 1,16,128,1024] [--seconds S] [--runs R] "
-               "[--targets sluice,postgres] [--store HOST:PORT] [--max-rows N]\n");
+               "[--targets sluice,postgres] [--store HOST:PORT] [--max-rows N] [--select 0|1]\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -698,6 +700,8 @@ static int parse_args(int argc, char **argv)
         } else if (!strcmp(a, "--targets")) {
             opt.want_sluice = strstr(v, "sluice") != NULL;
             opt.want_pg = strstr(v, "postgres") != NULL;
+        } else if (!strcmp(a, "--select")) {
+            opt.want_select = atoi(v) != 0;
         } else if (!strcmp(a, "--store")) {
             opt.store_addr = v;
         } else if (!strcmp(a, "--max-rows")) {
@@ -758,7 +762,7 @@ int main(int argc, char **argv)
                 if (t == 0 && c) cql_phase_run(c, false, opt.levels[l], &ins[0][l][r]);
                 if (t == 1 && pgs.started) pg_phase_run(&pgs, opt.levels[l], &ins[1][l][r]);
             }
-            if (c && nids) cql_phase_run(c, true, opt.levels[l], &sel[l][r]);
+            if (c && nids && opt.want_select) cql_phase_run(c, true, opt.levels[l], &sel[l][r]);
             fprintf(stderr, "run %d level %d: sluice %.0f rows/s, postgres %.0f rows/s\n", r + 1,
                     opt.levels[l], ins[0][l][r].rate, ins[1][l][r].rate);
         }
@@ -794,7 +798,7 @@ int main(int argc, char **argv)
                num(n4, sizeof n4, stats(p99[1], opt.runs).med),
                num(n5, sizeof n5, s0.med / s1.med));
     }
-    if (c) {
+    if (c && opt.want_select) {
         printf("\nbench_cql: point SELECT by id (prepared, one CQL connection)\n| in flight | "
                "sluice rows/s (median, min-max) | p50 ms | p99 ms |\n|---|---|---|---|\n");
         for (int l = 0; l < opt.nlevels; l++) {
