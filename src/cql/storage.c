@@ -3,7 +3,9 @@
  *
  * Threads and their messages:
  *   loop thread   calls everything in storage.h; RocksDB writes and reads happen here.
- *   sync worker   runs rocksdb_flush_wal(sync) for group commit. Messages, under s->mu:
+ *   sync worker   runs rocksdb_flush_wal(sync) for group commit; in batch mode the WAL is
+ *                 flushed manually (manual_wal_flush), so that one call also writes the
+ *                 records the loop appended since the last round. Messages, under s->mu:
  *                   pending: loop (sl_store_sync, the periodic timer) -> worker; the worker
  *                            takes the whole list per round, so requests arriving during a
  *                            sync share the next one. The loop stages its requests and hands
@@ -30,6 +32,20 @@ typedef struct sreq {
     int rc;
 } sreq;
 
+/* Write-time folding of hot keys (loop thread only). RocksDB's max_successive_merges does this
+ * with a memtable seek on every merge, a quarter of an INSERT's CPU; a direct-mapped table of
+ * key hashes finds the keys merged again and again (counters, rows updated in a loop) for the
+ * price of a hash. Every HOT_FOLD_AT-th merge of one key reads the key's value and writes it,
+ * merged with the new operand, as a plain value, so reads and compactions never fold long
+ * operand chains. */
+#define HOT_SLOTS   4096
+#define HOT_FOLD_AT 64
+
+typedef struct hot_slot {
+    uint64_t hash;
+    uint32_t merges;
+} hot_slot;
+
 typedef struct reg_entry {
     uint32_t storage_id;
     sl_cql_table *t; /* a reference held by the registry */
@@ -54,9 +70,12 @@ struct sl_store {
     uv_cond_t cond;
     sreq *pending, **pending_tail;
     sreq *done, **done_tail;
-    bool periodic_due;
+    bool sync_due;
     bool stop;
-    sl_store_stats stats; /* under mu */
+    uint64_t sync_requests, syncs; /* under mu */
+    uint64_t writes, folds;        /* loop thread */
+    bool wal_unflushed;            /* loop thread: written since the last hand-over */
+    hot_slot hot[HOT_SLOTS];       /* loop thread */
     uv_async_t async;
     uv_timer_t timer;
     uv_prepare_t prepare;        /* hand staged requests to the worker before the loop polls ... */
@@ -457,13 +476,13 @@ static void sync_worker(void *arg)
     sl_store *s = arg;
     uv_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->pending && !s->periodic_due && !s->stop)
+        while (!s->pending && !s->sync_due && !s->stop)
             uv_cond_wait(&s->cond, &s->mu);
-        if (!s->pending && !s->periodic_due) break; /* stop, nothing left */
+        if (!s->pending && !s->sync_due) break; /* stop, nothing left */
         sreq *batch = s->pending;
         s->pending = NULL;
         s->pending_tail = &s->pending;
-        s->periodic_due = false;
+        s->sync_due = false;
         uv_mutex_unlock(&s->mu);
 
         char *err = NULL;
@@ -476,7 +495,7 @@ static void sync_worker(void *arg)
         }
 
         uv_mutex_lock(&s->mu);
-        s->stats.syncs++;
+        s->syncs++;
         if (batch) {
             for (sreq *r = batch; r; r = r->next) {
                 r->rc = rc;
@@ -516,7 +535,7 @@ static void on_timer(uv_timer_t *h)
 {
     sl_store *s = h->data;
     uv_mutex_lock(&s->mu);
-    s->periodic_due = true;
+    s->sync_due = true;
     uv_cond_signal(&s->cond);
     uv_mutex_unlock(&s->mu);
 }
@@ -529,11 +548,23 @@ static void flush_staged(sl_store *s)
         uv_check_stop(&s->check);
         s->flush_armed = false;
     }
-    if (!s->staged) return;
+    bool unflushed = s->wal_unflushed;
+    s->wal_unflushed = false;
+    if (!s->staged) {
+        /* Writes nobody asked to sync (the host id, a failed statement's neighbours) still
+         * reach the file within an iteration, as they would without manual WAL flushing. */
+        if (unflushed) {
+            uv_mutex_lock(&s->mu);
+            s->sync_due = true;
+            uv_cond_signal(&s->cond);
+            uv_mutex_unlock(&s->mu);
+        }
+        return;
+    }
     uv_mutex_lock(&s->mu);
     *s->pending_tail = s->staged;
     s->pending_tail = s->staged_tail;
-    s->stats.sync_requests += s->nstaged;
+    s->sync_requests += s->nstaged;
     uv_cond_signal(&s->cond);
     uv_mutex_unlock(&s->mu);
     s->staged = NULL;
@@ -551,6 +582,15 @@ static void on_check(uv_check_t *h)
     flush_staged(h->data);
 }
 
+/* Makes the loop hand staged requests (and unflushed writes) over in this iteration. */
+static void arm_flush(sl_store *s)
+{
+    if (s->flush_armed) return;
+    uv_prepare_start(&s->prepare, on_prepare);
+    uv_check_start(&s->check, on_check);
+    s->flush_armed = true;
+}
+
 void sl_store_sync(sl_store *s, sl_store_sync_cb cb, void *arg)
 {
     if (s->o.sync_mode == SL_STORE_SYNC_PERIODIC) {
@@ -566,18 +606,17 @@ void sl_store_sync(sl_store *s, sl_store_sync_cb cb, void *arg)
     *s->staged_tail = r;
     s->staged_tail = &r->next;
     s->nstaged++;
-    if (!s->flush_armed) {
-        uv_prepare_start(&s->prepare, on_prepare);
-        uv_check_start(&s->check, on_check);
-        s->flush_armed = true;
-    }
+    arm_flush(s);
 }
 
 void sl_store_stats_get(sl_store *s, sl_store_stats *out)
 {
     uv_mutex_lock(&s->mu);
-    *out = s->stats;
+    out->sync_requests = s->sync_requests;
+    out->syncs = s->syncs;
     uv_mutex_unlock(&s->mu);
+    out->writes = s->writes;
+    out->folds = s->folds;
 }
 
 /* ---- full compaction ---- */
@@ -714,12 +753,18 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
                                                                            : 64u << 20);
     rocksdb_options_set_max_write_buffer_number(s->dbopts, 3);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(s->dbopts, 1);
-    rocksdb_options_set_compression(s->dbopts, rocksdb_lz4_compression);
+    /* Memtable flushes write L0 uncompressed: compaction into the lower levels compresses
+     * anyway, and the flush thread shares two cores with the loop. */
+    int per_level[7] = {rocksdb_no_compression,  rocksdb_lz4_compression, rocksdb_lz4_compression,
+                        rocksdb_lz4_compression, rocksdb_lz4_compression, rocksdb_lz4_compression,
+                        rocksdb_lz4_compression};
+    rocksdb_options_set_compression_per_level(s->dbopts, per_level, 7);
     rocksdb_options_set_block_based_table_factory(s->dbopts, s->bbto);
     rocksdb_options_set_max_subcompactions(s->dbopts, 1); /* the purge filter reads keys in order */
-    /* A hot key (a counter, a row updated in a loop) gets its operands folded at write time
-     * now and then, so reads never merge long chains. */
-    rocksdb_options_set_max_successive_merges(s->dbopts, 64);
+    /* Batch mode: writes append WAL records in memory and the sync worker writes and syncs
+     * them in one go, instead of a write(2) per statement on the loop thread. Periodic mode
+     * keeps RocksDB's write per statement, so a killed process loses no more than before. */
+    if (o->sync_mode == SL_STORE_SYNC_BATCH) rocksdb_options_set_manual_wal_flush(s->dbopts, 1);
     s->merge = rocksdb_mergeoperator_create(s, noop_destroy, sl__merge_full, sl__merge_partial,
                                             merge_delete_value, merge_name);
     rocksdb_options_set_merge_operator(s->dbopts, s->merge);
@@ -789,6 +834,14 @@ void sl_store_close(sl_store *s)
     /* The worker drains every pending request before it exits. */
     uv_thread_join(&s->sync_thread);
     run_done(s);
+    if (s->o.sync_mode == SL_STORE_SYNC_BATCH) {
+        char *e = NULL;
+        rocksdb_flush_wal(s->db, 1, &e);
+        if (e) {
+            SL_ERROR("cql", "WAL sync at close failed in %s: %s", s->dir, e);
+            free(e);
+        }
+    }
     if (s->compact_started) {
         rocksdb_disable_manual_compaction(s->db);
         uv_thread_join(&s->compact_thread);
@@ -895,6 +948,8 @@ struct sl_store_batch {
     uint32_t seq;
     uint32_t *drops; /* storage ids whose files to drop after the write */
     size_t ndrops;
+    uint64_t *hashes; /* of the data keys merged so far, to fold a key only once per batch */
+    size_t nhashes, chashes;
 };
 
 sl_store_batch *sl_store_batch_new(sl_store *s)
@@ -923,6 +978,7 @@ void sl_store_batch_clear(sl_store_batch *b)
     prow_reset(&b->regular);
     b->vals.len = 0;
     b->ndrops = 0;
+    b->nhashes = 0;
 }
 
 void sl_store_batch_free(sl_store_batch *b)
@@ -938,12 +994,79 @@ void sl_store_batch_free(sl_store_batch *b)
     sl_free(b->statics.cells);
     sl_free(b->regular.cells);
     sl_free(b->drops);
+    sl_free(b->hashes);
     sl_free(b);
 }
 
 size_t sl_store_batch_count(const sl_store_batch *b)
 {
     return b->count;
+}
+
+/* FNV-1a: keys are short and this runs once per merge. */
+static uint64_t key_hash(sl_slice k)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < k.len; i++)
+        h = (h ^ k.ptr[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Replaces the merge of op into key by a put of the key's current value merged with op. False
+ * when the read or the merge fails: the caller merges as usual. */
+static bool fold(sl_store_batch *b, sl_slice key, sl_slice op)
+{
+    sl_store *s = b->s;
+    char *e = NULL;
+    size_t n = 0;
+    char *cur = rocksdb_get_cf(s->db, s->ro, s->cf_data, (const char *)key.ptr, key.len, &n, &e);
+    if (e) {
+        free(e);
+        return false;
+    }
+    const char *ops[1] = {(const char *)op.ptr};
+    size_t lens[1] = {op.len};
+    unsigned char ok = 0;
+    size_t outlen = 0;
+    char *v = sl__merge_full(s, (const char *)key.ptr, key.len, cur, cur ? n : 0, ops, lens, 1, &ok,
+                             &outlen);
+    free(cur);
+    if (ok && v)
+        rocksdb_writebatch_put_cf(b->wb, s->cf_data, (const char *)key.ptr, key.len, v, outlen);
+    free(v);
+    return ok && v;
+}
+
+/* Adds a data cell or row operand, folding a hot key (see HOT_SLOTS). A key already merged
+ * in this batch is never folded: the read would miss that earlier operand. */
+static void data_merge(sl_store_batch *b, sl_slice key, sl_slice val)
+{
+    uint64_t h = key_hash(key);
+    hot_slot *slot = &b->s->hot[h & (HOT_SLOTS - 1)];
+    if (slot->hash != h) {
+        slot->hash = h;
+        slot->merges = 0;
+    }
+    bool folded = false;
+    if (++slot->merges >= HOT_FOLD_AT) {
+        bool seen = false;
+        for (size_t i = 0; i < b->nhashes && !seen; i++)
+            seen = b->hashes[i] == h;
+        if (!seen && fold(b, key, val)) {
+            folded = true;
+            slot->merges = 0;
+            b->s->folds++;
+        }
+    }
+    if (!folded)
+        rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)key.ptr, key.len,
+                                    (const char *)val.ptr, val.len);
+    if (b->nhashes == b->chashes) {
+        b->chashes = b->chashes ? 2 * b->chashes : 8;
+        b->hashes = sl_realloc(b->hashes, b->chashes * sizeof(*b->hashes));
+    }
+    b->hashes[b->nhashes++] = h;
+    b->count++;
 }
 
 static int pcell_cmp(const void *x, const void *y)
@@ -1001,9 +1124,7 @@ static void flush_prow(sl_store_batch *b, prow *r, bool is_static)
         sl_buf_append(&b->key, b->rowkey.ptr, b->rowkey.len);
     }
     sl_buf_put_u8(&b->key, SK_ROW);
-    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
-                                (const char *)b->tmp.ptr, b->tmp.len);
-    b->count++;
+    data_merge(b, sl_buf_slice(&b->key), sl_buf_slice(&b->tmp));
     sl_free(row.col);
     sl_free(row.cells);
     sl_free(sums);
@@ -1152,9 +1273,7 @@ static void put_elem_raw(sl_store_batch *b, const sl_cql_column *col, sl_slice e
     b->tmp.len = 0;
     int32_t ldt = (flags & CELL_TOMBSTONE) ? b->now_s : (flags & CELL_EXPIRING) ? live_ldt(b) : 0;
     sl__cell_put(&b->tmp, flags, b->ts, b->ttl, ldt, v);
-    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
-                                (const char *)b->tmp.ptr, b->tmp.len);
-    b->count++;
+    data_merge(b, sl_buf_slice(&b->key), sl_buf_slice(&b->tmp));
 }
 
 /* The live elements of list col in the current row: [u32 klen][key][u32 vlen][value]... */
@@ -1248,9 +1367,7 @@ static void put_elem(sl_store_batch *b, const sl_cql_column *col, const sl_cql_d
     b->tmp.len = 0;
     int32_t ldt = (flags & CELL_TOMBSTONE) ? b->now_s : (flags & CELL_EXPIRING) ? live_ldt(b) : 0;
     sl__cell_put(&b->tmp, flags, ts, b->ttl, ldt, v);
-    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
-                                (const char *)b->tmp.ptr, b->tmp.len);
-    b->count++;
+    data_merge(b, sl_buf_slice(&b->key), sl_buf_slice(&b->tmp));
 }
 
 /* Cassandra's list element keys: time uuids. Appends use the current time; prepends a time
@@ -1384,9 +1501,7 @@ void sl_store_batch_range_delete(sl_store_batch *b, const sl_store_bound *start,
     sl_buf_append(&b->key, hi.ptr, hi.len);
     b->tmp.len = 0;
     sl__cell_put(&b->tmp, CELL_TOMBSTONE, b->ts, 0, b->now_s, SL_SLICE_NULL);
-    rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)b->key.ptr, b->key.len,
-                                (const char *)b->tmp.ptr, b->tmp.len);
-    b->count++;
+    data_merge(b, sl_buf_slice(&b->key), sl_buf_slice(&b->tmp));
     sl_buf_free(&lo);
     sl_buf_free(&hi);
 }
@@ -1458,9 +1573,11 @@ int sl_store_write(sl_store *s, sl_store_batch *b, sl_buf *err)
         for (size_t i = 0; i < b->ndrops; i++)
             drop_files(s, b->drops[i]);
     }
-    uv_mutex_lock(&s->mu);
-    s->stats.writes++;
-    uv_mutex_unlock(&s->mu);
+    s->writes++;
+    if (b->count && s->o.sync_mode == SL_STORE_SYNC_BATCH) {
+        s->wal_unflushed = true;
+        arm_flush(s);
+    }
     sl_store_batch_clear(b);
     return rc;
 }

@@ -137,6 +137,7 @@ typedef struct sl_store_stats {
     uint64_t sync_requests; /* sl_store_sync calls in batch mode */
     uint64_t syncs;         /* WAL syncs done (group commit: far fewer than requests) */
     uint64_t writes;        /* sl_store_write calls */
+    uint64_t folds;         /* hot keys' operands folded into a value at write time */
 } sl_store_stats;
 void sl_store_stats_get(sl_store *s, sl_store_stats *out);
 
