@@ -960,6 +960,67 @@ static void test_descriptors(void **state)
     tb_rm_rf(dir);
 }
 
+static int64_t file_blocks_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (int64_t)st.st_blocks * 512;
+}
+
+/* Blocks are reserved past the active segment's end while it takes appends (its size, and
+ * everything read back, stay exact), and given back when it rolls and when the log closes. */
+static void test_prealloc_trimmed(void **state)
+{
+    char dir[256], p0[512], probe[512];
+    tb_tmpdir(dir, "plog");
+    snprintf(probe, sizeof(probe), "%s/probe", dir);
+    int fd = open(probe, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    bool can = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+    close(fd);
+    unlink(probe);
+    if (!can) {
+        tb_rm_rf(dir);
+        skip();
+    }
+    sl_plog_opts o;
+    sl_plog_opts_default(&o);
+    o.segment_bytes = 2 << 20;
+    model m = {0};
+    int64_t ts = 1000;
+    sl_plog *l;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    append_n(l, &m, 10, 10, &ts, 1, 1000); /* ~10 KiB batches: 640 KiB reserved ahead */
+    seg_path(p0, dir, 0, "log");
+    int64_t size = file_size(p0);
+    assert_int_equal(size, (int64_t)m.data.len);
+    assert_true(file_blocks_bytes(p0) >= size + (256 << 10));
+
+    int64_t base1 = 0;
+    while (count_files(dir, "log") < 2) {
+        base1 = sl_plog_end_offset(l); /* the batch that rolls starts the next segment */
+        append_n(l, &m, 1, 10, &ts, 1, 1000);
+    }
+    size = file_size(p0);
+    assert_true(size <= o.segment_bytes);
+    assert_true(file_blocks_bytes(p0) < size + 8192); /* the closed segment was trimmed */
+
+    append_n(l, &m, 5, 10, &ts, 1, 1000);
+    char p1[512];
+    seg_path(p1, dir, base1, "log");
+    assert_true(file_size(p1) > 0);
+    assert_true(file_blocks_bytes(p1) > file_size(p1) + 8192);
+    sl_plog_close(l);
+    assert_true(file_blocks_bytes(p1) < file_size(p1) + 8192);
+
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_end_offset(l), (int64_t)m.n * 10);
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off += 7)
+        check_read(l, &m, off, 30000);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_round_trip_segments),
     cmocka_unit_test(test_read_middle_and_max_bytes),
@@ -978,6 +1039,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bad_batches),
     cmocka_unit_test(test_sync_concurrent),
     cmocka_unit_test(test_descriptors),
+    cmocka_unit_test(test_prealloc_trimmed),
 };
 
 int main(void)
