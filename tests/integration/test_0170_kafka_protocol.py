@@ -197,7 +197,7 @@ def test_fetch_long_poll_min_bytes_and_max_bytes(sluice_proc):
         got, size = records_of(r, "fp", part)
         assert 1 <= len(got) and size <= 2500, (part, size)
     r = kw.fetch(c, [("fp", 0, 0, 1 << 20), ("fp", 1, 0, 1 << 20)], max_bytes=3000)
-    (g0, s0), (g1, s1) = records_of(r, "fp", 0), records_of(r, "fp", 1)
+    (_, s0), (_, s1) = records_of(r, "fp", 0), records_of(r, "fp", 1)
     assert s0 + s1 <= 3000 and s0 > 0, (s0, s1)
     # A first batch larger than every limit still goes out whole, so consumers progress.
     produce(broker.addr, "fp", [b"B" * 50_000], partition=1)
