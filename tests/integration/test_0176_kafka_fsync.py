@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 import kafka_wire as kw
 import sluice_harness as sh
 
-SLOW_MS = 300
+SLOW_MS = 500
 
 SHIM = r"""
 #define _GNU_SOURCE
