@@ -89,7 +89,8 @@ int kafka_handle_Metadata(kafka_req *req, sl_buf *body)
     return 0;
 }
 
-/* A CreateTopics response waiting for topics being made on worker threads (create.c). */
+/* A CreateTopics or DeleteTopics response waiting for topics being made or removed on worker
+ * threads (topic_jobs.c). */
 typedef struct create_wait create_wait;
 
 typedef struct create_result {
@@ -101,6 +102,7 @@ typedef struct create_result {
 
 struct create_wait {
     kafka_deferred *d; /* NULL while the handler runs */
+    bool deleting;     /* DeleteTopics */
     int16_t version;
     int pending;
     int32_t n;
@@ -119,14 +121,48 @@ static void create_wait_free(create_wait *cw)
 static void put_create_results(sl_buf *body, const create_wait *cw)
 {
     int16_t v = cw->version;
-    if (v >= 2) kafka_put_i32(body, 0);
+    if (v >= (cw->deleting ? 1 : 2)) kafka_put_i32(body, 0);
     kafka_put_array(body, false, cw->n);
     for (int32_t t = 0; t < cw->n; t++) {
         const create_result *r = &cw->res[t];
         kafka_put_str(body, false, r->name);
         kafka_put_i16(body, r->err);
-        if (v >= 1) kafka_put_cstr(body, false, r->msg);
+        if (v >= 1 && !cw->deleting) kafka_put_cstr(body, false, r->msg);
     }
+}
+
+/* A results holder for n topics whose names (borrowed from the request) it copies. */
+static create_wait *create_wait_new(int16_t v, bool deleting, const sl_slice *names, int32_t n)
+{
+    size_t len = 0;
+    for (int32_t t = 0; t < n; t++)
+        len += names[t].len;
+    create_wait *cw = sl_calloc(1, sizeof(*cw) + (size_t)n * sizeof(create_result));
+    cw->version = v;
+    cw->deleting = deleting;
+    cw->n = n;
+    cw->names = sl_malloc(len + 1);
+    size_t at = 0;
+    for (int32_t t = 0; t < n; t++) {
+        create_result *res = &cw->res[t];
+        res->cw = cw;
+        res->name = (sl_slice){names[t].ptr ? cw->names + at : NULL, names[t].len};
+        if (names[t].len) memcpy(cw->names + at, names[t].ptr, names[t].len);
+        at += names[t].len;
+    }
+    return cw;
+}
+
+/* Answers now when nothing is pending, else defers until the last topic is done. */
+static int create_wait_finish(kafka_req *req, create_wait *cw, sl_buf *body)
+{
+    if (cw->pending == 0) {
+        put_create_results(body, cw);
+        create_wait_free(cw);
+        return 0;
+    }
+    cw->d = kafka_req_defer(req);
+    return KAFKA_DEFERRED;
 }
 
 static void on_topic_created(void *arg, kafka_err_t err, const char *msg)
@@ -136,10 +172,12 @@ static void on_topic_created(void *arg, kafka_err_t err, const char *msg)
     r->err = (int16_t)err;
     if (err) {
         r->msg = sl_strdup(msg);
-        SL_INFO("kafka", "CreateTopics %.*s: %s: %s", (int)SL_MIN(r->name.len, 255),
-                (const char *)r->name.ptr, kafka_err_name((int16_t)err), msg);
+        SL_INFO("kafka", "%s %.*s: %s: %s", cw->deleting ? "DeleteTopics" : "CreateTopics",
+                (int)SL_MIN(r->name.len, 255), (const char *)r->name.ptr,
+                kafka_err_name((int16_t)err), msg);
     }
-    if (--cw->pending > 0) return;
+    /* Still inside the handler (a deletion while stopping completes at once): it answers. */
+    if (--cw->pending > 0 || !cw->d) return;
     sl_buf body;
     kafka_deferred_body_init(cw->d, &body);
     put_create_results(&body, cw);
@@ -168,7 +206,6 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
         kafka_cfg_kv *cfgs;
     } create_topic;
     create_topic *ct = sl_arena_alloc(req->arena, (size_t)ntopics * sizeof(*ct) + 1);
-    size_t names_len = 0;
     for (int32_t t = 0; t < ntopics; t++) {
         create_topic *c = &ct[t];
         int32_t nassign, ncfg;
@@ -176,7 +213,6 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
         if (kafka_rd_string(r, &c->name) || sl_rd_i32(r, &c->nparts) || sl_rd_i16(r, &c->rf) ||
             kafka_rd_array(r, false, 8, &nassign))
             return SL_ERR_PARSE;
-        names_len += c->name.len;
         c->nassign = nassign > 0 ? nassign : 0;
         for (int32_t i = 0; i < nassign; i++) {
             int32_t index, nb, broker;
@@ -197,19 +233,13 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
     if (sl_rd_i32(r, &timeout_ms)) return SL_ERR_PARSE;
     if (v >= 1 && kafka_rd_bool(r, &validate_only)) return SL_ERR_PARSE;
 
-    /* The request frame goes away when the handler returns: names are copied. */
-    create_wait *cw = sl_calloc(1, sizeof(*cw) + (size_t)ntopics * sizeof(create_result));
-    cw->version = v;
-    cw->n = ntopics;
-    cw->names = sl_malloc(names_len + 1);
-    size_t at = 0;
+    sl_slice *names = sl_arena_alloc(req->arena, (size_t)ntopics * sizeof(sl_slice) + 1);
+    for (int32_t t = 0; t < ntopics; t++)
+        names[t] = ct[t].name;
+    create_wait *cw = create_wait_new(v, false, names, ntopics);
     for (int32_t t = 0; t < ntopics; t++) {
         create_topic *c = &ct[t];
         create_result *res = &cw->res[t];
-        res->cw = cw;
-        res->name = (sl_slice){c->name.ptr ? cw->names + at : NULL, c->name.len};
-        if (c->name.len) memcpy(cw->names + at, c->name.ptr, c->name.len);
-        at += c->name.len;
 
         char msg[300] = "";
         kafka_err_t err = KAFKA_ERR_NONE;
@@ -249,13 +279,7 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body)
         if (err) res->msg = sl_strdup(msg);
         if (started) cw->pending++;
     }
-    if (cw->pending == 0) {
-        put_create_results(body, cw);
-        create_wait_free(cw);
-        return 0;
-    }
-    cw->d = kafka_req_defer(req);
-    return KAFKA_DEFERRED;
+    return create_wait_finish(req, cw, body);
 }
 
 int kafka_handle_DeleteTopics(kafka_req *req, sl_buf *body)
@@ -271,21 +295,20 @@ int kafka_handle_DeleteTopics(kafka_req *req, sl_buf *body)
     for (int32_t i = 0; i < n; i++)
         if (kafka_rd_string(r, &names[i])) return SL_ERR_PARSE;
     if (sl_rd_i32(r, &timeout_ms)) return SL_ERR_PARSE;
-    if (v >= 1) kafka_put_i32(body, 0);
-    kafka_put_array(body, false, n);
+    /* Answered once the files are gone, so the name can be created again at once. */
+    create_wait *cw = create_wait_new(v, true, names, n);
     for (int32_t i = 0; i < n; i++) {
-        kafka_err_t err = KAFKA_ERR_NONE;
         kafka_topic *tp = kafka_topics_find(topics, names[i]);
-        if (!kafka_topic_name_valid(names[i]))
-            err = KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
-        else if (!tp)
-            err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        else
-            sl__broker_topic_delete(b, tp);
-        kafka_put_str(body, false, names[i]);
-        kafka_put_i16(body, (int16_t)err);
+        if (!kafka_topic_name_valid(names[i])) {
+            cw->res[i].err = KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
+        } else if (!tp) {
+            cw->res[i].err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else {
+            cw->pending++;
+            sl__broker_topic_delete(b, tp, on_topic_created, &cw->res[i]);
+        }
     }
-    return 0;
+    return create_wait_finish(req, cw, body);
 }
 
 typedef struct describe_ctx {

@@ -137,6 +137,8 @@ static const kafka_api api_table[] = {
 typedef struct delete_wait {
     struct delete_wait *next;
     kafka_topic *topic;
+    kafka_topic_cb cb; /* told when the files are gone */
+    void *arg;
 } delete_wait;
 
 struct sl_broker {
@@ -624,10 +626,12 @@ void sl__broker_deletes_check(sl_broker *b)
         if (kafka_topic_idle(w->topic)) {
             *pp = w->next;
             /* While stopping, at once: the registry closes right after. */
-            if (b->stopping)
+            if (b->stopping) {
                 kafka_topics_destroy(b->topics, w->topic);
-            else
-                sl__broker_topic_remove(b, w->topic);
+                if (w->cb) w->cb(w->arg, KAFKA_ERR_NONE, "");
+            } else {
+                sl__broker_topic_remove(b, w->topic, w->cb, w->arg);
+            }
             sl_free(w);
         } else {
             pp = &w->next;
@@ -635,13 +639,15 @@ void sl__broker_deletes_check(sl_broker *b)
     }
 }
 
-void sl__broker_topic_delete(sl_broker *b, kafka_topic *tp)
+void sl__broker_topic_delete(sl_broker *b, kafka_topic *tp, kafka_topic_cb cb, void *arg)
 {
     kafka_topics_mark_deleting(b->topics, tp);
     for (int32_t i = 0; i < tp->nparts; i++)
         if (tp->parts[i].watchers) sl__fetch_wake(&tp->parts[i]);
     delete_wait *w = sl_calloc(1, sizeof(*w));
     w->topic = tp;
+    w->cb = cb;
+    w->arg = arg;
     w->next = b->deletes;
     b->deletes = w;
     sl__broker_deletes_check(b);

@@ -28,14 +28,14 @@ kafka_err_t sl__broker_topic_get(sl_broker *b, sl_slice name, bool allow_create,
  * topic does not stall the loop. Returns the validation error (with msg) at once, or NONE: then
  * *started says whether cb(arg, err, msg) follows on the loop thread when the topic exists or
  * has failed (it does not after a successful validate_only). cb may be NULL. */
-typedef void (*kafka_create_cb)(void *arg, kafka_err_t err, const char *msg);
+typedef void (*kafka_topic_cb)(void *arg, kafka_err_t err, const char *msg);
 kafka_err_t sl__broker_topic_create(sl_broker *b, sl_slice name, int32_t nparts,
                                     const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
-                                    kafka_create_cb cb, void *arg, bool *started, char *msg,
+                                    kafka_topic_cb cb, void *arg, bool *started, char *msg,
                                     size_t msglen);
 /* Removes a deleting topic whose logs no sync uses any more: topics.json at once, the files on
- * worker threads, then the registry entry (topic_jobs.c). */
-void sl__broker_topic_remove(sl_broker *b, kafka_topic *tp);
+ * worker threads, then the registry entry, then cb (topic_jobs.c). */
+void sl__broker_topic_remove(sl_broker *b, kafka_topic *tp, kafka_topic_cb cb, void *arg);
 /* Background topic jobs (topic_jobs.c) in flight: a stopping broker waits for the last one. */
 void sl__broker_bg_begin(sl_broker *b);
 void sl__broker_bg_end(sl_broker *b);
@@ -45,8 +45,9 @@ void sl__broker_appended(sl_broker *b, kafka_partition *p);
 /* Asks the flusher to sync p; cb(arg, rc) runs on the loop afterwards. Tracks p->flush_refs so
  * a deleted topic's logs outlive in-flight syncs. */
 void sl__broker_flush(sl_broker *b, kafka_partition *p, sl_flusher_cb cb, void *arg);
-/* Hides tp at once and destroys its logs once no sync is in flight (DeleteTopics). */
-void sl__broker_topic_delete(sl_broker *b, kafka_topic *tp);
+/* Hides tp at once and destroys its logs once no sync is in flight (DeleteTopics); cb(arg,
+ * NONE, "") follows on the loop thread when its files are gone (cb may be NULL). */
+void sl__broker_topic_delete(sl_broker *b, kafka_topic *tp, kafka_topic_cb cb, void *arg);
 /* Re-checks DeleteTopics requests waiting for in-flight syncs. */
 void sl__broker_deletes_check(sl_broker *b);
 

@@ -33,7 +33,7 @@ struct topic_job {
     kafka_topic *tp;
     bool deleting;
     char *name; /* for the log: tp is freed when a creation fails */
-    kafka_create_cb cb;
+    kafka_topic_cb cb;
     void *arg;
     int pending; /* chunks not yet done */
     int nchunks;
@@ -60,6 +60,7 @@ static void on_chunk_done(uv_work_t *w, int status)
     kafka_topics *topics = sl__broker_topics(b);
     if (job->deleting) {
         kafka_topics_delete_end(topics, job->tp);
+        if (job->cb) job->cb(job->arg, KAFKA_ERR_NONE, "");
     } else {
         int rc = 0;
         for (int i = 0; i < job->nchunks && !rc; i++)
@@ -74,7 +75,7 @@ static void on_chunk_done(uv_work_t *w, int status)
     sl__broker_bg_end(b);
 }
 
-static void job_start(sl_broker *b, kafka_topic *tp, bool deleting, kafka_create_cb cb, void *arg)
+static void job_start(sl_broker *b, kafka_topic *tp, bool deleting, kafka_topic_cb cb, void *arg)
 {
     topic_job *job = sl_calloc(1, sizeof(*job));
     job->b = b;
@@ -101,7 +102,7 @@ static void job_start(sl_broker *b, kafka_topic *tp, bool deleting, kafka_create
 
 kafka_err_t sl__broker_topic_create(sl_broker *b, sl_slice name, int32_t nparts,
                                     const kafka_cfg_kv *cfgs, size_t ncfg, bool validate_only,
-                                    kafka_create_cb cb, void *arg, bool *started, char *msg,
+                                    kafka_topic_cb cb, void *arg, bool *started, char *msg,
                                     size_t msglen)
 {
     *started = false;
@@ -114,8 +115,8 @@ kafka_err_t sl__broker_topic_create(sl_broker *b, sl_slice name, int32_t nparts,
     return KAFKA_ERR_NONE;
 }
 
-void sl__broker_topic_remove(sl_broker *b, kafka_topic *tp)
+void sl__broker_topic_remove(sl_broker *b, kafka_topic *tp, kafka_topic_cb cb, void *arg)
 {
     kafka_topics_delete_begin(sl__broker_topics(b), tp);
-    job_start(b, tp, true, NULL, NULL);
+    job_start(b, tp, true, cb, arg);
 }
