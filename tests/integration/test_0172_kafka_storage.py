@@ -120,15 +120,20 @@ def test_segments_roll_by_size_and_by_time(sluice_proc):
     assert bases <= {f.stem for f in segments(broker, "bysize", "timeindex")}
 
     # By time: a batch whose timestamp is more than segment.ms past the segment's first one
-    # starts a new segment, as in Kafka.
+    # starts a new segment, as in Kafka (record timestamps, so no sleeping here; the unit test
+    # test_plog.c::test_roll_by_size_and_time covers batches without them, by wall clock).
     create(admin, "bytime", config={"segment.ms": "1000"})
-    produce(broker.addr, "bytime", [b"first"])
-    produce(broker.addr, "bytime", [b"same-second"])
+    t = int(time.time() * 1000)
+    produce(broker.addr, "bytime", [b"first"], timestamps=[t])
+    produce(broker.addr, "bytime", [b"within"], timestamps=[t + 900])
     assert len(segments(broker, "bytime")) == 1
-    time.sleep(1.3)
-    produce(broker.addr, "bytime", [b"later"])
+    produce(broker.addr, "bytime", [b"later"], timestamps=[t + 1100])
     assert len(segments(broker, "bytime")) == 2
-    assert watermarks(broker.addr, "bytime") == (0, 3)
+    produce(broker.addr, "bytime", [b"later-still"], timestamps=[t + 2000])
+    assert len(segments(broker, "bytime")) == 2
+    produce(broker.addr, "bytime", [b"much-later"], timestamps=[t + 2200])
+    assert [int(f.stem) for f in segments(broker, "bytime")] == [0, 2, 4]
+    assert watermarks(broker.addr, "bytime") == (0, 5)
 
 
 def test_retention_by_time_and_bytes_per_topic(sluice_proc):
