@@ -75,9 +75,13 @@ static void noop_timer(uv_timer_t *t)
     (void)t;
 }
 
+/* One loop turn that cannot block for long. The tick repeats: libuv 1.44 runs due timers before
+ * it polls and uv_timer_start counts from the loop's cached time, so a one-shot tick armed late
+ * (this thread descheduled) fires first and leaves epoll_wait without a timeout; with nothing
+ * else pending (every write synced, the client gone) the turn never returns. */
 static void pump_once(void)
 {
-    uv_timer_start(&tick, noop_timer, 1, 0);
+    uv_timer_start(&tick, noop_timer, 1, 1);
     uv_run(&loop, UV_RUN_ONCE);
 }
 
