@@ -2,7 +2,9 @@
  * storage_read.c, the formats in storage_key.c (see storage_int.h).
  *
  * Threads and their messages:
- *   loop thread   calls everything in storage.h; RocksDB writes and reads happen here.
+ *   loop thread   calls everything in storage.h; RocksDB writes and reads happen here. In
+ *                 batch mode the statements of one loop iteration are written to RocksDB as one
+ *                 group (one WriteBatch) when the iteration ends or a read comes first.
  *   sync worker   runs rocksdb_flush_wal(sync) for group commit; in batch mode the WAL is
  *                 flushed manually (manual_wal_flush), so that one call also writes the
  *                 records the loop appended since the last round. Messages, under s->mu:
@@ -41,6 +43,9 @@ typedef struct sreq {
 #define HOT_SLOTS   4096
 #define HOT_FOLD_AT 64
 
+/* A group grown this large is written at once rather than at the end of the iteration. */
+#define GROUP_MAX_BYTES (4u << 20)
+
 typedef struct hot_slot {
     uint64_t hash;
     uint32_t merges;
@@ -76,6 +81,11 @@ struct sl_store {
     uint64_t writes, folds;        /* loop thread */
     bool wal_unflushed;            /* loop thread: written since the last hand-over */
     hot_slot hot[HOT_SLOTS];       /* loop thread */
+    /* loop thread: the statements written since the last group write, and where the sync
+     * requests made since then begin in the staged list (they fail if the group does) */
+    rocksdb_writebatch_t *group;
+    size_t group_ops, group_bytes;
+    sreq **group_reqs;
     uv_async_t async;
     uv_timer_t timer;
     uv_prepare_t prepare;        /* hand staged requests to the worker before the loop polls ... */
@@ -498,7 +508,7 @@ static void sync_worker(void *arg)
         s->syncs++;
         if (batch) {
             for (sreq *r = batch; r; r = r->next) {
-                r->rc = rc;
+                if (r->rc == 0) r->rc = rc; /* a failed group write already set it */
                 if (!r->next) {
                     *s->done_tail = batch;
                     s->done_tail = &r->next;
@@ -540,7 +550,36 @@ static void on_timer(uv_timer_t *h)
     uv_mutex_unlock(&s->mu);
 }
 
-/* Hands the staged requests to the worker. Loop thread. */
+/* Writes the group to the database. Loop thread. A failure fails the sync requests staged since
+ * the previous group write, whose statements' writes were in it. */
+static int group_write(sl_store *s, sl_buf *err)
+{
+    if (!s->group_ops) return 0;
+    char *e = NULL;
+    rocksdb_write(s->db, s->wo, s->group, &e);
+    rocksdb_writebatch_clear(s->group);
+    s->group_ops = s->group_bytes = 0;
+    int rc = 0;
+    if (e) {
+        if (err) sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
+        SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
+        free(e);
+        rc = -EIO;
+        for (sreq *r = *s->group_reqs; r; r = r->next)
+            r->rc = rc;
+    } else if (s->o.sync_mode == SL_STORE_SYNC_BATCH) {
+        s->wal_unflushed = true;
+    }
+    s->group_reqs = s->staged_tail;
+    return rc;
+}
+
+void sl__store_flush(sl_store *s)
+{
+    group_write(s, NULL);
+}
+
+/* Writes the group and hands the staged requests to the worker. Loop thread. */
 static void flush_staged(sl_store *s)
 {
     if (s->flush_armed) {
@@ -548,6 +587,7 @@ static void flush_staged(sl_store *s)
         uv_check_stop(&s->check);
         s->flush_armed = false;
     }
+    group_write(s, NULL);
     bool unflushed = s->wal_unflushed;
     s->wal_unflushed = false;
     if (!s->staged) {
@@ -569,6 +609,7 @@ static void flush_staged(sl_store *s)
     uv_mutex_unlock(&s->mu);
     s->staged = NULL;
     s->staged_tail = &s->staged;
+    s->group_reqs = &s->staged;
     s->nstaged = 0;
 }
 
@@ -666,6 +707,7 @@ static void compactor(void *arg)
 
 int sl_store_compact(sl_store *s, sl_buf *err)
 {
+    group_write(s, NULL);
     return compact_all(s, 2, err);
 }
 
@@ -696,6 +738,7 @@ static void store_free(sl_store *s)
         rocksdb_column_family_handle_destroy(s->cf_cat);
         rocksdb_close(s->db);
     }
+    if (s->group) rocksdb_writebatch_destroy(s->group);
     if (s->wo) rocksdb_writeoptions_destroy(s->wo);
     if (s->ro) rocksdb_readoptions_destroy(s->ro);
     if (s->dbopts) rocksdb_options_destroy(s->dbopts);
@@ -730,6 +773,8 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->o.dir = s->dir;
     s->pending_tail = &s->pending;
     s->staged_tail = &s->staged;
+    s->group_reqs = &s->staged;
+    s->group = rocksdb_writebatch_create();
     s->done_tail = &s->done;
     uv_mutex_init(&s->mu);
     uv_mutex_init(&s->reg_mu);
@@ -789,6 +834,9 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->cf_data = cfs[0];
     s->cf_cat = cfs[1];
     s->wo = rocksdb_writeoptions_create(); /* WAL on, no sync: the worker syncs */
+    /* RocksDB counts perf-context statistics per thread by default, a thread-local access on
+     * every key comparison; nothing reads them. Per thread: this is the loop thread. */
+    rocksdb_set_perf_level(rocksdb_disable);
     s->ro = rocksdb_readoptions_create();
 
     uv_async_init(loop, &s->async, on_async);
@@ -858,6 +906,7 @@ void sl_store_close(sl_store *s)
 
 int sl_store_meta_get(sl_store *s, sl_slice key, sl_buf *val)
 {
+    group_write(s, NULL);
     char *e = NULL;
     size_t n;
     char *v = rocksdb_get_cf(s->db, s->ro, s->cf_cat, (const char *)key.ptr, key.len, &n, &e);
@@ -875,6 +924,7 @@ int sl_store_meta_get(sl_store *s, sl_slice key, sl_buf *val)
 int sl_store_meta_scan(sl_store *s, sl_slice prefix,
                        int (*fn)(void *arg, sl_slice key, sl_slice val), void *arg)
 {
+    group_write(s, NULL);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf_cat);
     int rc = 0;
     for (rocksdb_iter_seek(it, (const char *)prefix.ptr, prefix.len); rocksdb_iter_valid(it);
@@ -932,9 +982,14 @@ typedef struct prow {
     size_t n, cap;
 } prow;
 
+/* A batch's operations, [u8 op][u32 klen][u32 vlen][key][value] in host order, copied into the
+ * store's group by sl_store_write; a statement that fails is cleared without touching the
+ * group. */
+enum { OP_MERGE, OP_PUT, OP_META_PUT, OP_META_DELETE, OP_DELETE_RANGE };
+
 struct sl_store_batch {
     sl_store *s;
-    rocksdb_writebatch_t *wb;
+    sl_buf ops;
     size_t count;
     const sl_cql_table *t;
     int64_t ts;
@@ -956,7 +1011,6 @@ sl_store_batch *sl_store_batch_new(sl_store *s)
 {
     sl_store_batch *b = sl_calloc(1, sizeof(*b));
     b->s = s;
-    b->wb = rocksdb_writebatch_create();
     return b;
 }
 
@@ -971,7 +1025,7 @@ static void prow_reset(prow *r)
 
 void sl_store_batch_clear(sl_store_batch *b)
 {
-    rocksdb_writebatch_clear(b->wb);
+    b->ops.len = 0;
     b->count = 0;
     b->t = NULL;
     prow_reset(&b->statics);
@@ -984,7 +1038,7 @@ void sl_store_batch_clear(sl_store_batch *b)
 void sl_store_batch_free(sl_store_batch *b)
 {
     if (!b) return;
-    rocksdb_writebatch_destroy(b->wb);
+    sl_buf_free(&b->ops);
     sl_buf_free(&b->part);
     sl_buf_free(&b->rowkey);
     sl_buf_free(&b->vals);
@@ -1003,6 +1057,42 @@ size_t sl_store_batch_count(const sl_store_batch *b)
     return b->count;
 }
 
+static void op_add(sl_store_batch *b, uint8_t op, sl_slice k, sl_slice v)
+{
+    uint32_t kl = (uint32_t)k.len, vl = (uint32_t)v.len;
+    uint8_t *p = sl_buf_extend(&b->ops, 9 + k.len + v.len);
+    p[0] = op;
+    memcpy(p + 1, &kl, 4);
+    memcpy(p + 5, &vl, 4);
+    if (k.len) memcpy(p + 9, k.ptr, k.len);
+    if (v.len) memcpy(p + 9 + k.len, v.ptr, v.len);
+    b->count++;
+}
+
+/* Copies b's operations into the group. */
+static void ops_to_group(sl_store *s, const sl_store_batch *b)
+{
+    const uint8_t *p = b->ops.ptr, *end = p + b->ops.len;
+    while (p < end) {
+        uint32_t kl, vl;
+        memcpy(&kl, p + 1, 4);
+        memcpy(&vl, p + 5, 4);
+        const char *k = (const char *)p + 9, *v = k + kl;
+        switch (p[0]) {
+        case OP_MERGE: rocksdb_writebatch_merge_cf(s->group, s->cf_data, k, kl, v, vl); break;
+        case OP_PUT: rocksdb_writebatch_put_cf(s->group, s->cf_data, k, kl, v, vl); break;
+        case OP_META_PUT: rocksdb_writebatch_put_cf(s->group, s->cf_cat, k, kl, v, vl); break;
+        case OP_META_DELETE: rocksdb_writebatch_delete_cf(s->group, s->cf_cat, k, kl); break;
+        case OP_DELETE_RANGE:
+            rocksdb_writebatch_delete_range_cf(s->group, s->cf_data, k, kl, v, vl);
+            break;
+        }
+        p += 9 + kl + vl;
+    }
+    s->group_ops += b->count;
+    s->group_bytes += b->ops.len;
+}
+
 /* FNV-1a: keys are short and this runs once per merge. */
 static uint64_t key_hash(sl_slice k)
 {
@@ -1017,6 +1107,7 @@ static uint64_t key_hash(sl_slice k)
 static bool fold(sl_store_batch *b, sl_slice key, sl_slice op)
 {
     sl_store *s = b->s;
+    if (group_write(s, NULL)) return false;
     char *e = NULL;
     size_t n = 0;
     char *cur = rocksdb_get_cf(s->db, s->ro, s->cf_data, (const char *)key.ptr, key.len, &n, &e);
@@ -1031,8 +1122,7 @@ static bool fold(sl_store_batch *b, sl_slice key, sl_slice op)
     char *v = sl__merge_full(s, (const char *)key.ptr, key.len, cur, cur ? n : 0, ops, lens, 1, &ok,
                              &outlen);
     free(cur);
-    if (ok && v)
-        rocksdb_writebatch_put_cf(b->wb, s->cf_data, (const char *)key.ptr, key.len, v, outlen);
+    if (ok && v) op_add(b, OP_PUT, key, (sl_slice){(const uint8_t *)v, outlen});
     free(v);
     return ok && v;
 }
@@ -1058,15 +1148,12 @@ static void data_merge(sl_store_batch *b, sl_slice key, sl_slice val)
             b->s->folds++;
         }
     }
-    if (!folded)
-        rocksdb_writebatch_merge_cf(b->wb, b->s->cf_data, (const char *)key.ptr, key.len,
-                                    (const char *)val.ptr, val.len);
+    if (!folded) op_add(b, OP_MERGE, key, val);
     if (b->nhashes == b->chashes) {
         b->chashes = b->chashes ? 2 * b->chashes : 8;
         b->hashes = sl_realloc(b->hashes, b->chashes * sizeof(*b->hashes));
     }
     b->hashes[b->nhashes++] = h;
-    b->count++;
 }
 
 static int pcell_cmp(const void *x, const void *y)
@@ -1508,15 +1595,12 @@ void sl_store_batch_range_delete(sl_store_batch *b, const sl_store_bound *start,
 
 void sl_store_batch_meta_put(sl_store_batch *b, sl_slice key, sl_slice val)
 {
-    rocksdb_writebatch_put_cf(b->wb, b->s->cf_cat, (const char *)key.ptr, key.len,
-                              (const char *)val.ptr, val.len);
-    b->count++;
+    op_add(b, OP_META_PUT, key, val);
 }
 
 void sl_store_batch_meta_delete(sl_store_batch *b, sl_slice key)
 {
-    rocksdb_writebatch_delete_cf(b->wb, b->s->cf_cat, (const char *)key.ptr, key.len);
-    b->count++;
+    op_add(b, OP_META_DELETE, key, SL_SLICE_NULL);
 }
 
 static void id_range(uint32_t id, uint8_t lo[4], uint8_t hi[5], size_t *hilen)
@@ -1536,11 +1620,9 @@ void sl_store_batch_drop_data(sl_store_batch *b, uint32_t storage_id)
     uint8_t lo[4], hi[5];
     size_t hl;
     id_range(storage_id, lo, hi, &hl);
-    rocksdb_writebatch_delete_range_cf(b->wb, b->s->cf_data, (const char *)lo, 4, (const char *)hi,
-                                       hl);
+    op_add(b, OP_DELETE_RANGE, (sl_slice){lo, 4}, (sl_slice){hi, hl});
     b->drops = sl_realloc(b->drops, (b->ndrops + 1) * sizeof(*b->drops));
     b->drops[b->ndrops++] = storage_id;
-    b->count++;
 }
 
 /* Frees whole files of a deleted range (the range deletion already hides their data). */
@@ -1561,23 +1643,19 @@ static void drop_files(sl_store *s, uint32_t storage_id)
 int sl_store_write(sl_store *s, sl_store_batch *b, sl_buf *err)
 {
     flush_rows(b);
-    char *e = NULL;
-    int rc = 0;
-    if (b->count) rocksdb_write(s->db, s->wo, b->wb, &e);
-    if (e) {
-        sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
-        SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
-        free(e);
-        rc = -EIO;
-    } else {
-        for (size_t i = 0; i < b->ndrops; i++)
-            drop_files(s, b->drops[i]);
-    }
     s->writes++;
-    if (b->count && s->o.sync_mode == SL_STORE_SYNC_BATCH) {
-        s->wal_unflushed = true;
-        arm_flush(s);
+    int rc = 0;
+    if (b->count) {
+        ops_to_group(s, b);
+        /* Batch mode: a write is acknowledged after a sync, so the group waits for the end of
+         * the iteration (flush_staged) and a burst of statements costs one RocksDB write. */
+        if (s->o.sync_mode != SL_STORE_SYNC_BATCH || b->ndrops || s->group_bytes >= GROUP_MAX_BYTES)
+            rc = group_write(s, err);
+        else
+            arm_flush(s);
     }
+    for (size_t i = 0; rc == 0 && i < b->ndrops; i++)
+        drop_files(s, b->drops[i]);
     sl_store_batch_clear(b);
     return rc;
 }

@@ -123,7 +123,9 @@ void sl_store_batch_range_delete(sl_store_batch *b, const sl_store_bound *start,
                                  const sl_store_bound *end);
 
 /* Applies b atomically to the WAL (not synced) and memtables; b is cleared. Returns 0 or a
- * negative status with RocksDB's message in err. */
+ * negative status with RocksDB's message in err. In batch mode the statements of one loop
+ * iteration are applied together when it ends or before the next read (every read sees them);
+ * a failure there fails the sl_store_sync requests made since the previous one. */
 int sl_store_write(sl_store *s, sl_store_batch *b, sl_buf *err);
 
 /* Called on the loop thread once everything written before the request is durable (rc 0) or

@@ -117,6 +117,9 @@ bool sl__key_successor(sl_buf *k);
 void sl__store_register(sl_store *s, const sl_cql_table *t);
 void sl__store_unregister(sl_store *s, uint32_t storage_id);
 
+/* Applies the statements written but not yet applied (batch mode groups them per loop
+ * iteration); every read calls it first. */
+void sl__store_flush(sl_store *s);
 /* The database and data column family, for storage_read.c. */
 rocksdb_t *sl__store_db(sl_store *s);
 rocksdb_column_family_handle_t *sl__store_cf(sl_store *s);

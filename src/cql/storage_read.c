@@ -737,6 +737,7 @@ int sl_store_cursor_open(sl_store *s, const sl_cql_table *t, const sl_store_read
 {
     *out = NULL;
     if (t->is_system) return SL_ERR_INVAL;
+    sl__store_flush(s);
     return cursor_open(s, t, rd, SL_SLICE_NULL, -1, out);
 }
 
@@ -778,6 +779,7 @@ int sl__store_list_read(sl_store *s, const sl_cql_table *t, sl_slice part, sl_sl
     sl_store_read rd = {0};
     rd.now_s = now_s;
     sl_store_cursor *c;
+    sl__store_flush(s);
     int rc = cursor_open(s, t, &rd, part, col->id, &c);
     if (rc) return rc;
     /* Only the row itself (a static list is captured while the partition header loads). A

@@ -644,6 +644,7 @@ static void test_scan_and_reopen(void **state)
 
 static size_t raw_keys(fx *f, uint32_t storage_id)
 {
+    sl__store_flush(f->s); /* a read from under the store: apply the pending group first */
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(sl__store_db(f->s), ro, sl__store_cf(f->s));
     uint8_t k[4];
