@@ -595,7 +595,8 @@ struct cqlc_wait {
 
 struct cqlc_prep {
     cqlc_prep *hnext;
-    char *key; /* keyspace "\n" query */
+    char *key;     /* keyspace "\n" query */
+    uint64_t hash; /* of key */
     char *query;
     sl_buf id;
     bool ready;
@@ -761,12 +762,27 @@ static void req_set_error(cqlc_req *r, int status, const sl_cqlc_error *err)
 
 /* The prepared statement cache. */
 
-static uint64_t hash_str(const char *s)
+/* FNV-1a over s, continuing from h. */
+static uint64_t hash_more(uint64_t h, const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 1099511628211ull;
     return h;
+}
+
+/* The hash of prep_key(ks, query), without building the key. */
+static uint64_t prep_hash(const char *ks, const char *query)
+{
+    uint64_t h = hash_more(1469598103934665603ull, ks ? ks : "");
+    h = (h ^ (uint8_t)'\n') * 1099511628211ull;
+    return hash_more(h, query);
+}
+
+static bool prep_key_is(const cqlc_prep *p, const char *ks, const char *query)
+{
+    size_t kl = ks ? strlen(ks) : 0;
+    return !strncmp(p->key, ks ? ks : "", kl) && p->key[kl] == '\n' &&
+           !strcmp(p->key + kl + 1, query);
 }
 
 static char *prep_key(const char *ks, const char *query)
@@ -779,22 +795,19 @@ static char *prep_key(const char *ks, const char *query)
     return k;
 }
 
+/* Runs for every request: the lookup allocates nothing. */
 static cqlc_prep *prep_get(sl_cqlc *c, const char *query)
 {
-    char *key = prep_key(c->keyspace, query);
-    uint64_t h = hash_str(key);
+    uint64_t h = prep_hash(c->keyspace, query);
     for (cqlc_prep *p = c->buckets[h % c->nbuckets]; p; p = p->hnext)
-        if (!strcmp(p->key, key)) {
-            sl_free(key);
-            return p;
-        }
+        if (p->hash == h && prep_key_is(p, c->keyspace, query)) return p;
     if (c->nprep >= c->nbuckets) {
         size_t nb = c->nbuckets * 2;
         cqlc_prep **b = sl_calloc(nb, sizeof(*b));
         for (size_t i = 0; i < c->nbuckets; i++)
             for (cqlc_prep *p = c->buckets[i], *nx; p; p = nx) {
                 nx = p->hnext;
-                size_t j = hash_str(p->key) % nb;
+                size_t j = p->hash % nb;
                 p->hnext = b[j];
                 b[j] = p;
             }
@@ -803,7 +816,8 @@ static cqlc_prep *prep_get(sl_cqlc *c, const char *query)
         c->nbuckets = nb;
     }
     cqlc_prep *p = sl_calloc(1, sizeof(*p));
-    p->key = key;
+    p->key = prep_key(c->keyspace, query);
+    p->hash = h;
     p->query = sl_strdup(query);
     p->hnext = c->buckets[h % c->nbuckets];
     c->buckets[h % c->nbuckets] = p;
