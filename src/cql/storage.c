@@ -1005,6 +1005,8 @@ struct sl_store_batch {
     size_t ndrops;
     uint64_t *hashes; /* of the data keys merged so far, to fold a key only once per batch */
     size_t nhashes, chashes;
+    sk_row row;  /* flush_prow's scratch */
+    sl_buf sums; /* flush_prow's summed counters, 8 bytes per cell */
 };
 
 sl_store_batch *sl_store_batch_new(sl_store *s)
@@ -1049,6 +1051,8 @@ void sl_store_batch_free(sl_store_batch *b)
     sl_free(b->regular.cells);
     sl_free(b->drops);
     sl_free(b->hashes);
+    sl__row_free(&b->row);
+    sl_buf_free(&b->sums);
     sl_free(b);
 }
 
@@ -1156,27 +1160,42 @@ static void data_merge(sl_store_batch *b, sl_slice key, sl_slice val)
     b->hashes[b->nhashes++] = h;
 }
 
-static int pcell_cmp(const void *x, const void *y)
+static bool pcell_less(const pcell *a, const pcell *c)
 {
-    const pcell *a = x, *c = y;
-    if (a->col != c->col) return a->col < c->col ? -1 : 1;
-    return a->seq < c->seq ? -1 : a->seq > c->seq;
+    return a->col != c->col ? a->col < c->col : a->seq < c->seq;
+}
+
+/* Cells by column, then write order. An insertion sort: a row has a few dozen cells at most and
+ * statements list columns mostly in table order, so this is near linear and allocates nothing
+ * (qsort took a malloc and a merge sort per row). */
+static void pcells_sort(pcell *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        pcell x = v[i];
+        size_t j = i;
+        for (; j > 0 && pcell_less(&x, &v[j - 1]); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static void flush_prow(sl_store_batch *b, prow *r, bool is_static)
 {
     if (!r->used) return;
-    sk_row row;
-    sl__row_init(&row);
+    sk_row row = b->row; /* the batch's arrays, grown to r->n */
+    if (row.cap < r->n) {
+        row.cap = SL_MAX(r->n, 2 * row.cap);
+        row.col = sl_realloc(row.col, row.cap * sizeof(*row.col));
+        row.cells = sl_realloc(row.cells, row.cap * sizeof(*row.cells));
+    }
     row.has_marker = r->has_marker;
     row.marker = (sk_cell){r->mflags, r->mts, r->mttl, r->mldt, {(const uint8_t *)"", 0}};
     row.has_del = r->has_del;
     row.del_ts = r->del_ts;
     row.del_ldt = r->del_ldt;
-    if (r->n) qsort(r->cells, r->n, sizeof(*r->cells), pcell_cmp);
-    row.col = sl_malloc((r->n ? r->n : 1) * sizeof(*row.col));
-    row.cells = sl_malloc((r->n ? r->n : 1) * sizeof(*row.cells));
-    uint8_t *sums = sl_malloc(8 * (r->n ? r->n : 1));
+    pcells_sort(r->cells, r->n);
+    b->sums.len = 0;
+    uint8_t *sums = sl_buf_extend(&b->sums, 8 * (r->n ? r->n : 1));
     size_t k = 0;
     for (size_t i = 0; i < r->n; i++) {
         const pcell *p = &r->cells[i];
@@ -1212,9 +1231,7 @@ static void flush_prow(sl_store_batch *b, prow *r, bool is_static)
     }
     sl_buf_put_u8(&b->key, SK_ROW);
     data_merge(b, sl_buf_slice(&b->key), sl_buf_slice(&b->tmp));
-    sl_free(row.col);
-    sl_free(row.cells);
-    sl_free(sums);
+    b->row = row;
     prow_reset(r);
 }
 

@@ -7,17 +7,42 @@
 
 /* ---- cells ---- */
 
+/* Cells and rows are encoded by size first, then written in place: every INSERT encodes a row
+ * of a dozen cells, and merges re-encode rows. */
+static size_t cell_size(uint8_t flags, size_t vlen)
+{
+    size_t n = 9;
+    if (flags & CELL_EXPIRING)
+        n += 8;
+    else if (flags & CELL_TOMBSTONE)
+        n += 4;
+    return (flags & CELL_TOMBSTONE) ? n : n + vlen;
+}
+
+static uint8_t *cell_write(uint8_t *p, uint8_t flags, int64_t ts, int32_t ttl, int32_t ldt,
+                           sl_slice v)
+{
+    *p++ = flags;
+    sl_put_be64(p, (uint64_t)ts);
+    p += 8;
+    if (flags & CELL_EXPIRING) {
+        sl_put_be32(p, (uint32_t)ttl);
+        sl_put_be32(p + 4, (uint32_t)ldt);
+        p += 8;
+    } else if (flags & CELL_TOMBSTONE) {
+        sl_put_be32(p, (uint32_t)ldt);
+        p += 4;
+    }
+    if (!(flags & CELL_TOMBSTONE) && v.len) {
+        memcpy(p, v.ptr, v.len);
+        p += v.len;
+    }
+    return p;
+}
+
 void sl__cell_put(sl_buf *out, uint8_t flags, int64_t ts, int32_t ttl, int32_t ldt, sl_slice v)
 {
-    sl_buf_put_u8(out, flags);
-    sl_buf_put_be64(out, (uint64_t)ts);
-    if (flags & CELL_EXPIRING) {
-        sl_buf_put_be32(out, (uint32_t)ttl);
-        sl_buf_put_be32(out, (uint32_t)ldt);
-    } else if (flags & CELL_TOMBSTONE) {
-        sl_buf_put_be32(out, (uint32_t)ldt);
-    }
-    if (!(flags & CELL_TOMBSTONE) && v.len) sl_buf_append(out, v.ptr, v.len);
+    cell_write(sl_buf_extend(out, cell_size(flags, v.len)), flags, ts, ttl, ldt, v);
 }
 
 int sl__cell_get(sl_slice in, sk_cell *c)
@@ -122,27 +147,32 @@ int sl__row_decode(sl_slice in, sk_row *r)
     return sl_rd_left(&rd) ? SL_ERR_CORRUPT : 0;
 }
 
-static void put_cell_framed(sl_buf *out, const sk_cell *c)
+static uint8_t *cell_write_framed(uint8_t *p, const sk_cell *c)
 {
-    size_t at = out->len;
-    sl_buf_put_be32(out, 0);
-    sl__cell_put(out, c->flags, c->ts, c->ttl, c->ldt, c->value);
-    sl_put_be32(out->ptr + at, (uint32_t)(out->len - at - 4));
+    sl_put_be32(p, (uint32_t)cell_size(c->flags, c->value.len));
+    return cell_write(p + 4, c->flags, c->ts, c->ttl, c->ldt, c->value);
 }
 
 void sl__row_encode(const sk_row *r, sl_buf *out)
 {
-    sl_buf_put_u8(out,
-                  ROW_TAG | (r->has_marker ? ROW_HAS_MARKER : 0) | (r->has_del ? ROW_HAS_DEL : 0));
-    if (r->has_marker) put_cell_framed(out, &r->marker);
+    size_t n = 1 + 2 + (r->has_del ? 12 : 0);
+    if (r->has_marker) n += 4 + cell_size(r->marker.flags, r->marker.value.len);
+    for (size_t i = 0; i < r->ncells; i++)
+        n += 2 + 4 + cell_size(r->cells[i].flags, r->cells[i].value.len);
+    uint8_t *p = sl_buf_extend(out, n);
+    *p++ =
+        (uint8_t)(ROW_TAG | (r->has_marker ? ROW_HAS_MARKER : 0) | (r->has_del ? ROW_HAS_DEL : 0));
+    if (r->has_marker) p = cell_write_framed(p, &r->marker);
     if (r->has_del) {
-        sl_buf_put_be64(out, (uint64_t)r->del_ts);
-        sl_buf_put_be32(out, (uint32_t)r->del_ldt);
+        sl_put_be64(p, (uint64_t)r->del_ts);
+        sl_put_be32(p + 8, (uint32_t)r->del_ldt);
+        p += 12;
     }
-    sl_buf_put_be16(out, (uint16_t)r->ncells);
+    sl_put_be16(p, (uint16_t)r->ncells);
+    p += 2;
     for (size_t i = 0; i < r->ncells; i++) {
-        sl_buf_put_be16(out, r->col[i]);
-        put_cell_framed(out, &r->cells[i]);
+        sl_put_be16(p, r->col[i]);
+        p = cell_write_framed(p + 2, &r->cells[i]);
     }
 }
 
