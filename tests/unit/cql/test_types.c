@@ -231,6 +231,21 @@ static void test_validate(void **state)
     check_valid("ascii", "h\xc3\xa9", 3, "Invalid byte for ascii");
     check_valid("text", "h\xc3\xa9", 3, NULL);
     check_valid("text", "h\xc3", 2, "String didn't validate.");
+    /* past the eight-bytes-at-a-time ASCII scan: bad bytes after, inside and across words */
+    check_valid("text", "abcdefghijklmnop\xc3\xa9xyz", 21, NULL);
+    check_valid("text", "abcdefghijklmnop\xc3", 17, "String didn't validate.");
+    check_valid("text",
+                "abcdefgh\x80"
+                "bcdefgh",
+                16, "String didn't validate.");
+    check_valid("text",
+                "abcdefg\xe2\x82\xac"
+                "abcdefgh",
+                18, NULL);
+    check_valid("text",
+                "abcdefg\xed\xa0\x80"
+                "abcdefgh",
+                18, "String didn't validate.");
     check_valid("text", "\xed\xa0\x80", 3, "String didn't validate.");     /* surrogate */
     check_valid("text", "\xc0\x80", 2, "String didn't validate.");         /* overlong */
     check_valid("text", "\xf4\x90\x80\x80", 4, "String didn't validate."); /* > U+10FFFF */
