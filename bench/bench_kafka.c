@@ -8,11 +8,20 @@
  * dir under /var/tmp (a real disk, so flush=always means real fdatasync), or a forked child that
  * hosts rd_kafka_mock_cluster_new(). A librdkafka 2.0.2 producer (acks=all, no compression) sends
  * N messages of one size to a 1-partition topic and waits for every delivery report (timed from
- * the first produce call to the last report); then a consumer reads them all back from the log
- * start (timed from the first message to the last). The server's CPU time (utime+stime from
- * /proc/PID/stat) and memory (VmHWM, VmRSS from /proc/PID/status) are read around each phase.
- * Runs alternate the two targets so that background load drifts over both; the table shows
- * medians with min-max, and the ratio sluice/mock of the medians. */
+ * the first produce call to the last report). Consumers then read back, each timed from the first
+ * message to the last:
+ *   - the window: the last W messages, W = min(N, 3 MiB / (size + 16)), on both targets. The mock
+ *     keeps only the newest 5 MiB or 100000 batches of a partition (rdkafka_mock.c: max_size,
+ *     max_cnt) and deletes older ones, so this is the part of the log both still hold; the
+ *     consume ratio is taken here. W is below the mock's limit with room for record and batch
+ *     headers; a mock that no longer holds all of it fails the measurement rather than reading
+ *     less.
+ *   - all N messages from the log start, on sluice only (the mock no longer has them): the
+ *     linearity figure, with no ratio.
+ * The server's CPU time (utime+stime from /proc/PID/stat) and memory (VmHWM, VmRSS from
+ * /proc/PID/status) are read around each phase. Runs alternate the two targets so that
+ * background load drifts over both; the table shows medians with min-max, and the ratio
+ * sluice/mock of the medians. */
 #include "core/sl.h"
 
 #include <librdkafka/rdkafka.h>
@@ -384,23 +393,34 @@ static int produce_phase(const server *s, size_t size, phase_result *r)
     return 0;
 }
 
-static int consume_phase(const server *s, size_t size, phase_result *r)
+/* Reads offsets [from, N) and checks that every one arrives in order with the right size.
+ * *low gets the partition's log start offset as the server reports it before reading. */
+static int consume_phase(const server *s, size_t size, int64_t from, phase_result *r, int64_t *low)
 {
-    static const char *const kv[] = {
-        "group.id", "bench", "enable.auto.commit", "false", "enable.partition.eof", "false", NULL};
+    /* auto.offset.reset=error: a server that no longer holds `from` fails the phase instead of
+     * silently reading a shorter range. */
+    static const char *const kv[] = {"group.id",
+                                     "bench",
+                                     "enable.auto.commit",
+                                     "false",
+                                     "enable.partition.eof",
+                                     "false",
+                                     "auto.offset.reset",
+                                     "error",
+                                     NULL};
     rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, s->bootstrap, kv);
     if (!rk) return -1;
     rd_kafka_poll_set_consumer(rk);
+    int64_t high = -1;
+    *low = -1;
+    rd_kafka_query_watermark_offsets(rk, TOPIC, 0, low, &high, 10000);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, TOPIC, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_add(parts, TOPIC, 0)->offset = from;
 
     double cpu0, deadline = now_s() + opt.phase_timeout;
     phase_begin(s, &cpu0);
     rd_kafka_assign(rk, parts);
-    /* The mock keeps only the newest 5 MiB / 100000 batches of a partition (rdkafka_mock.c
-     * max_size, max_cnt), so reading starts at whatever the log start is and ends at the last
-     * offset produced; the rate counts the messages actually read. */
-    int64_t got = 0, next_offset = -1;
+    int64_t got = 0, next_offset = from;
     double t_first = 0;
     bool bad = false;
     while (next_offset < opt.messages && !bad) {
@@ -410,9 +430,11 @@ static int consume_phase(const server *s, size_t size, phase_result *r)
             continue;
         }
         if (m->err) {
-            fprintf(stderr, "bench_kafka: consume: %s\n", rd_kafka_message_errstr(m));
+            fprintf(stderr,
+                    "bench_kafka: %s: consume from %" PRId64 " (log start %" PRId64 "): %s\n",
+                    target_names[s->kind], from, *low, rd_kafka_message_errstr(m));
             bad = true;
-        } else if ((next_offset >= 0 && m->offset != next_offset) || m->len != size) {
+        } else if (m->offset != next_offset || m->len != size) {
             fprintf(stderr,
                     "bench_kafka: consume: offset %" PRId64 " len %zu, expected %" PRId64
                     " len %zu\n",
@@ -425,7 +447,7 @@ static int consume_phase(const server *s, size_t size, phase_result *r)
         rd_kafka_message_destroy(m);
     }
     /* Timed from the first message to the last, so connection setup and the first fetch's
-     * wait do not count: this is the rate at which a caught-up-to-nothing consumer drains. */
+     * wait do not count: this is the rate at which a consumer drains what is there. */
     double secs = now_s() - t_first;
     phase_end(s, cpu0, secs, r);
     r->msgs = got;
@@ -434,6 +456,16 @@ static int consume_phase(const server *s, size_t size, phase_result *r)
     rd_kafka_destroy(rk);
     if (bad) r->secs = NAN;
     return bad ? -1 : 0;
+}
+
+/* The consume window both targets hold. The mock deletes whole batches once it holds more than
+ * 5 MiB, so after a deletion it may keep as little as 5 MiB less one producer batch (batch.size,
+ * 1 MB); it counts about size + 25 bytes per message (4267 of 1 KiB, ~41800 of 100 B measured).
+ * 3 MiB / (size + 16) leaves room for both. */
+static int64_t window_for(size_t size)
+{
+    int64_t w = (int64_t)((3u << 20) / (size + 16));
+    return w < opt.messages ? w : opt.messages;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -542,25 +574,43 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    /* [size][target][run] */
-    static phase_result prod[MAX_SIZES][T_COUNT][MAX_RUNS], cons[MAX_SIZES][T_COUNT][MAX_RUNS];
+    /* [phase][size][target][run]; phases: produce, consume the window, consume all */
+    enum { PH_PRODUCE, PH_WINDOW, PH_ALL, PH_COUNT };
+    static phase_result res[PH_COUNT][MAX_SIZES][T_COUNT][MAX_RUNS];
+    static long hwm_kb[MAX_SIZES][T_COUNT][MAX_RUNS];
+    static int64_t kept[MAX_SIZES][T_COUNT][MAX_RUNS]; /* messages held after produce */
     int failures = 0;
     for (int run = 0; run < opt.runs; run++) {
         for (int si = 0; si < opt.nsizes; si++) {
+            size_t size = opt.sizes[si];
+            int64_t w = window_for(size);
             for (int k = 0; k < T_COUNT; k++) {
                 int t = (run + k) % 2 ? T_MOCK : T_SLUICE; /* alternate which goes first */
-                phase_result *pr = &prod[si][t][run], *cr = &cons[si][t][run];
-                pr->secs = cr->secs = NAN;
+                for (int ph = 0; ph < PH_COUNT; ph++)
+                    res[ph][si][t][run].secs = NAN;
+                hwm_kb[si][t][run] = -1;
+                kept[si][t][run] = -1;
                 if (!opt.want[t]) continue;
                 server s = {.kind = t};
+                int64_t low = -1;
                 int rc = t == T_SLUICE ? sluice_start(&s) : mock_start(&s);
                 if (rc == 0 && t == T_SLUICE) rc = create_topic(s.bootstrap);
-                if (rc == 0) rc = produce_phase(&s, opt.sizes[si], pr);
-                if (rc == 0) rc = consume_phase(&s, opt.sizes[si], cr);
+                if (rc == 0) rc = produce_phase(&s, size, &res[PH_PRODUCE][si][t][run]);
+                if (rc == 0)
+                    rc = consume_phase(&s, size, opt.messages - w, &res[PH_WINDOW][si][t][run],
+                                       &low);
+                if (low >= 0) kept[si][t][run] = opt.messages - low;
+                if (rc == 0 && t == T_SLUICE)
+                    rc = consume_phase(&s, size, 0, &res[PH_ALL][si][t][run], &low);
+                if (s.pid > 0) hwm_kb[si][t][run] = proc_status_kb(s.pid, "VmHWM");
                 server_stop(&s);
                 if (rc) failures++;
-                fprintf(stderr, "run %d %s %zu B: produce %.2f s, consume %.2f s%s\n", run + 1,
-                        target_names[t], opt.sizes[si], pr->secs, cr->secs, rc ? " (FAILED)" : "");
+                fprintf(stderr,
+                        "run %d %s %zu B: produce %.2f s, consume last %" PRId64
+                        " %.3f s, consume all %.2f s%s\n",
+                        run + 1, target_names[t], size, res[PH_PRODUCE][si][t][run].secs, w,
+                        res[PH_WINDOW][si][t][run].secs, res[PH_ALL][si][t][run].secs,
+                        rc ? " (FAILED)" : "");
             }
         }
     }
@@ -572,52 +622,73 @@ int main(int argc, char **argv)
     printf("| case | sluice msgs/s | sluice MB/s | mock msgs/s | mock MB/s | ratio sluice/mock | "
            "sluice RSS peak (VmHWM) | mock RSS peak | sluice CPU s/GB | mock CPU s/GB |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
-    char note[2048] = "";
-    size_t notes = 0;
     for (int si = 0; si < opt.nsizes; si++) {
-        for (int ph = 0; ph < 2; ph++) {
+        char size[32];
+        if (opt.sizes[si] % 1024 == 0)
+            snprintf(size, sizeof size, "%zu KiB", opt.sizes[si] / 1024);
+        else
+            snprintf(size, sizeof size, "%zu B", opt.sizes[si]);
+        for (int ph = 0; ph < PH_COUNT; ph++) {
             stat3 rate[T_COUNT], mbs[T_COUNT], cpu[T_COUNT], hwm[T_COUNT];
-            int64_t least[T_COUNT] = {INT64_MAX, INT64_MAX};
             for (int t = 0; t < T_COUNT; t++) {
                 double r[MAX_RUNS], m[MAX_RUNS], c[MAX_RUNS], h[MAX_RUNS];
                 for (int run = 0; run < opt.runs; run++) {
-                    phase_result *p = ph == 0 ? &prod[si][t][run] : &cons[si][t][run];
+                    phase_result *p = &res[ph][si][t][run];
                     bool ok = !isnan(p->secs) && p->secs > 0 && p->msgs > 0;
                     double gb = (double)p->msgs * (double)opt.sizes[si] / 1e9;
                     r[run] = ok ? (double)p->msgs / p->secs : NAN;
                     m[run] = ok ? gb * 1e3 / p->secs : NAN;
-                    c[run] = ok ? p->cpu_s / gb : NAN;
-                    /* Peak RSS is a property of the server's life: take it after consume. */
-                    h[run] = ok ? (double)cons[si][t][run].hwm_kb / 1024.0 : NAN;
-                    if (ok && p->msgs < least[t]) least[t] = p->msgs;
+                    /* CPU time comes in 10 ms ticks: shorter phases give no figure. */
+                    c[run] = ok && p->secs >= 0.1 ? p->cpu_s / gb : NAN;
+                    /* Peak RSS is a property of the server's life: taken after its last phase. */
+                    h[run] =
+                        ok && hwm_kb[si][t][run] >= 0 ? (double)hwm_kb[si][t][run] / 1024.0 : NAN;
                 }
                 rate[t] = stats(r, opt.runs);
                 mbs[t] = stats(m, opt.runs);
                 cpu[t] = stats(c, opt.runs);
                 hwm[t] = stats(h, opt.runs);
             }
-            char rs[64], rm[64];
+            char name[96], rs[64], rm[64], ratio[16] = "-", mm[16] = "-", mh[16] = "-",
+                                           mc[16] = "-";
+            if (ph == PH_PRODUCE)
+                snprintf(name, sizeof name, "produce %s", size);
+            else if (ph == PH_WINDOW)
+                snprintf(name, sizeof name, "consume %s, last %" PRId64, size,
+                         window_for(opt.sizes[si]));
+            else
+                snprintf(name, sizeof name, "consume %s, all %" PRId64 " (sluice only)", size,
+                         opt.messages);
             fmt_rate(rs, sizeof rs, rate[T_SLUICE]);
             fmt_rate(rm, sizeof rm, rate[T_MOCK]);
-            char size[32];
-            if (opt.sizes[si] % 1024 == 0)
-                snprintf(size, sizeof size, "%zu KiB", opt.sizes[si] / 1024);
-            else
-                snprintf(size, sizeof size, "%zu B", opt.sizes[si]);
-            printf("| %s %s | %s | %.1f | %s | %.1f | %.2f | %.0f MiB | %.0f MiB | %.1f | %.1f |\n",
-                   ph == 0 ? "produce" : "consume", size, rs, mbs[T_SLUICE].med, rm,
-                   mbs[T_MOCK].med, rate[T_SLUICE].med / rate[T_MOCK].med, hwm[T_SLUICE].med,
-                   hwm[T_MOCK].med, cpu[T_SLUICE].med, cpu[T_MOCK].med);
-            for (int t = 0; t < T_COUNT; t++)
-                if (least[t] < opt.messages)
-                    notes += snprintf(note + notes, notes < sizeof note ? sizeof note - notes : 0,
-                                      "  %s %s %s: only %" PRId64 " of %" PRId64
-                                      " messages were still there to read\n",
-                                      target_names[t], ph == 0 ? "produce" : "consume", size,
-                                      least[t], opt.messages);
+            if (ph == PH_ALL) {
+                snprintf(rm, sizeof rm, "-");
+            } else {
+                snprintf(ratio, sizeof ratio, "%.2f", rate[T_SLUICE].med / rate[T_MOCK].med);
+                snprintf(mm, sizeof mm, "%.1f", mbs[T_MOCK].med);
+                snprintf(mh, sizeof mh, "%.0f MiB", hwm[T_MOCK].med);
+                if (cpu[T_MOCK].n) snprintf(mc, sizeof mc, "%.1f", cpu[T_MOCK].med);
+            }
+            char sc[16] = "-";
+            if (cpu[T_SLUICE].n) snprintf(sc, sizeof sc, "%.1f", cpu[T_SLUICE].med);
+            printf("| %s | %s | %.1f | %s | %s | %s | %.0f MiB | %s | %s | %s |\n", name, rs,
+                   mbs[T_SLUICE].med, rm, mm, ratio, hwm[T_SLUICE].med, mh, sc, mc);
         }
     }
-    if (notes) printf("Rates count the messages read:\n%s", note);
+    printf("Messages each target still held after producing N (log end - log start):\n");
+    for (int si = 0; si < opt.nsizes; si++) {
+        for (int t = 0; t < T_COUNT; t++) {
+            int64_t lo = INT64_MAX, hi = -1;
+            for (int run = 0; run < opt.runs; run++) {
+                if (kept[si][t][run] < 0) continue;
+                lo = SL_MIN(lo, kept[si][t][run]);
+                hi = SL_MAX(hi, kept[si][t][run]);
+            }
+            if (hi >= 0)
+                printf("  %s %zu B: %" PRId64 "-%" PRId64 " of %" PRId64 "\n", target_names[t],
+                       opt.sizes[si], lo, hi, opt.messages);
+        }
+    }
     if (failures) fprintf(stderr, "bench_kafka: %d measurement(s) failed\n", failures);
     return failures ? 1 : 0;
 }
