@@ -1,0 +1,471 @@
+/* sink_pg.c: the postgresql:// sink, through libpq.
+ *
+ * Open creates the table from the columns when missing (column 0 the primary key), a temporary
+ * staging table with the same columns (ON COMMIT DELETE ROWS) and prepares the merge; PREPARE
+ * checks the existing table's columns, types and the key's unique constraint at once. A batch is
+ * one transaction: COPY (FORMAT binary) into the staging table, INSERT ... SELECT ... ON
+ * CONFLICT (key) DO UPDATE into the table, COMMIT, which returns once the commit is durable as
+ * the server's synchronous_commit says. A lost connection is reopened, and the batch tried once
+ * more on the new one, before the write reports failure. */
+#include "pipeline/sink_int.h"
+
+#include "core/log.h"
+#include "core/sl.h"
+
+#include <libpq-fe.h>
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_TAG       "sink"
+#define DEFAULT_TABLE "created_users"
+#define STAGE_TABLE   "sluice_stage"
+#define MERGE_STMT    "sluice_merge"
+/* Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+typedef struct pg_sink {
+    sl_sink base;
+    PGconn *conn;   /* NULL until connected; reopened after a loss */
+    char *conninfo; /* may hold a password: never logged */
+    char *table;    /* as given, for messages */
+    char *create_sql, *stage_sql, *copy_sql, *merge_sql;
+    int timeout_ms;
+    sl_buf copy;
+} pg_sink;
+
+static const char *const pg_types[] = {
+    [SL_SINK_UUID] = "uuid",
+    [SL_SINK_TEXT] = "text",
+    [SL_SINK_INT] = "integer",
+    [SL_SINK_BIGINT] = "bigint",
+    [SL_SINK_DOUBLE] = "double precision",
+    [SL_SINK_BOOLEAN] = "boolean",
+    [SL_SINK_TIMESTAMP] = "timestamptz",
+};
+
+const char *sl__sink_pg_type(sl_sink_type t)
+{
+    return pg_types[t];
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    ch = tolower(ch);
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    return -1;
+}
+
+/* Checks NAME or SCHEMA.NAME. */
+static bool table_ok(const char *t)
+{
+    const char *dot = strchr(t, '.');
+    if (!dot) return sl__sink_ident_ok(t, strlen(t));
+    return sl__sink_ident_ok(t, (size_t)(dot - t)) && sl__sink_ident_ok(dot + 1, strlen(dot + 1));
+}
+
+int sl__sink_pg_url_split(const char *url, char **conninfo, char **table, char *err, size_t errlen)
+{
+    *conninfo = *table = NULL;
+    if (strncasecmp(url, "postgresql://", 13) != 0 && strncasecmp(url, "postgres://", 11) != 0) {
+        sl__sink_err(err, errlen, "postgresql sink: URL must start with postgresql://");
+        return SL_ERR_INVAL;
+    }
+    const char *q = strchr(url, '?');
+    sl_buf ci = SL_BUF_INIT;
+    sl_buf_append(&ci, url, q ? (size_t)(q - url) : strlen(url));
+    char *tb = NULL;
+    bool first = true;
+    for (const char *p = q ? q + 1 : ""; *p;) {
+        size_t plen = strcspn(p, "&");
+        if (plen > 6 && strncmp(p, "table=", 6) == 0) {
+            sl_free(tb);
+            tb = sl_malloc(plen);
+            size_t n = 0;
+            for (size_t i = 6; i < plen; i++) {
+                int hi, lo;
+                if (p[i] == '%' && i + 2 < plen && (hi = hexval((unsigned char)p[i + 1])) >= 0 &&
+                    (lo = hexval((unsigned char)p[i + 2])) >= 0) {
+                    tb[n++] = (char)(hi << 4 | lo);
+                    i += 2;
+                } else {
+                    tb[n++] = p[i];
+                }
+            }
+            tb[n] = '\0';
+        } else if (plen > 0) {
+            sl_buf_append(&ci, first ? "?" : "&", 1);
+            sl_buf_append(&ci, p, plen);
+            first = false;
+        }
+        p += plen;
+        if (*p == '&') p++;
+    }
+    if (!tb) tb = sl_strdup(DEFAULT_TABLE);
+    if (!table_ok(tb)) {
+        sl__sink_err(err, errlen,
+                     "postgresql sink: bad table name \"%s\" (NAME or SCHEMA.NAME: letters, digits "
+                     "and _)",
+                     tb);
+        sl_free(tb);
+        sl_buf_free(&ci);
+        return SL_ERR_INVAL;
+    }
+    *conninfo = sl_strdup(sl_buf_cstr(&ci));
+    *table = tb;
+    sl_buf_free(&ci);
+    return 0;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+void sl__sink_pg_copy_header(sl_buf *b)
+{
+    static const uint8_t sig[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+    sl_buf_append(b, sig, sizeof sig); /* signature, then flags and extension length, all 0 */
+}
+
+void sl__sink_pg_copy_trailer(sl_buf *b)
+{
+    sl_buf_append(b, "\xff\xff", 2);
+}
+
+int sl__sink_pg_copy_row(sl_buf *b, const sl_sink_column *cols, size_t ncols,
+                         const sl_sink_value *row, char *err, size_t errlen)
+{
+    size_t need = 2;
+    for (size_t c = 0; c < ncols; c++) {
+        const sl_sink_value *v = &row[c];
+        if (v->null) {
+            need += 4;
+            continue;
+        }
+        switch (cols[c].type) {
+        case SL_SINK_TEXT:
+            if (!v->str && v->len) goto bad;
+            if (v->len > INT32_MAX) goto bad;
+            need += 4 + v->len;
+            break;
+        case SL_SINK_INT:
+            if (v->v.i64 < INT32_MIN || v->v.i64 > INT32_MAX) goto bad;
+            need += 8;
+            break;
+        case SL_SINK_TIMESTAMP:
+            if (v->v.i64 > INT64_MAX / 1000 - PG_EPOCH_US / 1000 ||
+                v->v.i64 < INT64_MIN / 1000 + PG_EPOCH_US / 1000)
+                goto bad;
+            need += 12;
+            break;
+        case SL_SINK_UUID: need += 20; break;
+        case SL_SINK_BOOLEAN: need += 5; break;
+        default: need += 12; break;
+        }
+        continue;
+    bad:
+        sl__sink_err(err, errlen, "column %s: value out of range for %s", cols[c].name,
+                     pg_types[cols[c].type]);
+        return SL_ERR_INVAL;
+    }
+    uint8_t *p = sl_buf_extend(b, need);
+    put_be(p, ncols, 2);
+    p += 2;
+    for (size_t c = 0; c < ncols; c++) {
+        const sl_sink_value *v = &row[c];
+        if (v->null) {
+            put_be(p, UINT32_MAX, 4); /* -1: null */
+            p += 4;
+            continue;
+        }
+        switch (cols[c].type) {
+        case SL_SINK_UUID:
+            put_be(p, 16, 4);
+            memcpy(p + 4, v->v.uuid, 16);
+            p += 20;
+            break;
+        case SL_SINK_TEXT:
+            put_be(p, v->len, 4);
+            if (v->len) memcpy(p + 4, v->str, v->len);
+            p += 4 + v->len;
+            break;
+        case SL_SINK_INT:
+            put_be(p, 4, 4);
+            put_be(p + 4, (uint32_t)(int32_t)v->v.i64, 4);
+            p += 8;
+            break;
+        case SL_SINK_BIGINT:
+            put_be(p, 8, 4);
+            put_be(p + 4, (uint64_t)v->v.i64, 8);
+            p += 12;
+            break;
+        case SL_SINK_TIMESTAMP:
+            put_be(p, 8, 4);
+            put_be(p + 4, (uint64_t)(v->v.i64 * 1000 - PG_EPOCH_US), 8);
+            p += 12;
+            break;
+        case SL_SINK_DOUBLE: {
+            uint64_t bits;
+            memcpy(&bits, &v->v.f64, 8);
+            put_be(p, 8, 4);
+            put_be(p + 4, bits, 8);
+            p += 12;
+            break;
+        }
+        case SL_SINK_BOOLEAN:
+            put_be(p, 1, 4);
+            p[4] = v->v.b ? 1 : 0;
+            p += 5;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Copies libpq's message (which ends in a newline) into err after a prefix. */
+static void pg_fail(pg_sink *s, char *err, size_t errlen, const char *what, const PGresult *res)
+{
+    const char *m = res ? PQresultErrorMessage(res) : "";
+    if (!m || !*m) m = s->conn ? PQerrorMessage(s->conn) : "out of memory";
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    sl__sink_err(err, errlen, "postgresql sink %s: %s: %.*s", s->table, what, (int)n, m);
+}
+
+static int exec_ok(pg_sink *s, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        pg_fail(s, err, errlen, what, r);
+        rc = SL_ERR_CLOSED;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static void pg_disconnect(pg_sink *s)
+{
+    if (s->conn) PQfinish(s->conn);
+    s->conn = NULL;
+}
+
+/* Connects and makes the session ready: statement timeout, table, staging table, merge. */
+static int pg_connect(pg_sink *s, char *err, size_t errlen)
+{
+    char secs[16], ms[48];
+    snprintf(secs, sizeof secs, "%d", SL_MAX(1, (s->timeout_ms + 999) / 1000));
+    /* Options before dbname are defaults the URL may override. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {secs, "sluice-sink", s->conninfo, NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        pg_fail(s, err, errlen, "cannot connect", NULL);
+        pg_disconnect(s);
+        return SL_ERR_CLOSED;
+    }
+    snprintf(ms, sizeof ms, "SET statement_timeout = %d", s->timeout_ms);
+    int rc = exec_ok(s, ms, "setting statement_timeout", err, errlen);
+    if (rc == 0) rc = exec_ok(s, "SET client_min_messages = warning", "setting", err, errlen);
+    if (rc == 0) rc = exec_ok(s, s->create_sql, "creating the table", err, errlen);
+    if (rc == 0) rc = exec_ok(s, s->stage_sql, "creating the staging table", err, errlen);
+    if (rc == 0) {
+        PGresult *r = PQprepare(s->conn, MERGE_STMT, s->merge_sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            pg_fail(s, err, errlen, "preparing the merge", r);
+            rc = SL_ERR_CONFIG;
+        }
+        PQclear(r);
+    }
+    if (rc) pg_disconnect(s);
+    return rc;
+}
+
+static void build_sql(pg_sink *s, const sl_sink_config *cfg)
+{
+    sl_buf tq = SL_BUF_INIT, cols = SL_BUF_INIT, b = SL_BUF_INIT;
+    const char *dot = strchr(s->table, '.');
+    if (dot) {
+        sl__sink_ident_append(&tq, s->table, (size_t)(dot - s->table));
+        sl_buf_append_str(&tq, ".");
+        sl__sink_ident_append(&tq, dot + 1, strlen(dot + 1));
+    } else {
+        sl__sink_ident_append(&tq, s->table, strlen(s->table));
+    }
+    for (size_t i = 0; i < cfg->ncols; i++) {
+        if (i) sl_buf_append_str(&cols, ", ");
+        sl__sink_ident_append(&cols, cfg->cols[i].name, strlen(cfg->cols[i].name));
+    }
+    const char *t = sl_buf_cstr(&tq), *c = sl_buf_cstr(&cols);
+
+    sl_buf_printf(&b, "CREATE TABLE IF NOT EXISTS %s (", t);
+    for (size_t i = 0; i < cfg->ncols; i++) {
+        sl__sink_ident_append(&b, cfg->cols[i].name, strlen(cfg->cols[i].name));
+        sl_buf_printf(&b, " %s%s%s", pg_types[cfg->cols[i].type], i == 0 ? " PRIMARY KEY" : "",
+                      i + 1 < cfg->ncols ? ", " : ")");
+    }
+    s->create_sql = sl_strdup(sl_buf_cstr(&b));
+
+    sl_buf_reset(&b);
+    sl_buf_append_str(&b, "CREATE TEMP TABLE IF NOT EXISTS " STAGE_TABLE " (");
+    for (size_t i = 0; i < cfg->ncols; i++) {
+        sl__sink_ident_append(&b, cfg->cols[i].name, strlen(cfg->cols[i].name));
+        sl_buf_printf(&b, " %s%s", pg_types[cfg->cols[i].type], i + 1 < cfg->ncols ? ", " : ")");
+    }
+    sl_buf_append_str(&b, " ON COMMIT DELETE ROWS");
+    s->stage_sql = sl_strdup(sl_buf_cstr(&b));
+
+    sl_buf_reset(&b);
+    sl_buf_printf(&b, "COPY " STAGE_TABLE " (%s) FROM STDIN (FORMAT binary)", c);
+    s->copy_sql = sl_strdup(sl_buf_cstr(&b));
+
+    sl_buf_reset(&b);
+    sl_buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM " STAGE_TABLE " ON CONFLICT (", t, c, c);
+    sl__sink_ident_append(&b, cfg->cols[0].name, strlen(cfg->cols[0].name));
+    if (cfg->ncols == 1) {
+        sl_buf_append_str(&b, ") DO NOTHING");
+    } else {
+        sl_buf_append_str(&b, ") DO UPDATE SET ");
+        for (size_t i = 1; i < cfg->ncols; i++) {
+            size_t n = strlen(cfg->cols[i].name);
+            sl__sink_ident_append(&b, cfg->cols[i].name, n);
+            sl_buf_append_str(&b, " = EXCLUDED.");
+            sl__sink_ident_append(&b, cfg->cols[i].name, n);
+            if (i + 1 < cfg->ncols) sl_buf_append_str(&b, ", ");
+        }
+    }
+    s->merge_sql = sl_strdup(sl_buf_cstr(&b));
+    sl_buf_free(&tq);
+    sl_buf_free(&cols);
+    sl_buf_free(&b);
+}
+
+static void pg_close(sl_sink *base)
+{
+    pg_sink *s = (pg_sink *)base;
+    pg_disconnect(s);
+    sl_free(s->conninfo);
+    sl_free(s->table);
+    sl_free(s->create_sql);
+    sl_free(s->stage_sql);
+    sl_free(s->copy_sql);
+    sl_free(s->merge_sql);
+    sl_buf_free(&s->copy);
+    sl_free(s);
+}
+
+static int pg_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t errlen)
+{
+    pg_sink *s = sl_calloc(1, sizeof *s);
+    int rc = sl__sink_pg_url_split(cfg->url, &s->conninfo, &s->table, err, errlen);
+    if (rc) {
+        pg_close(&s->base);
+        return rc;
+    }
+    s->timeout_ms = cfg->timeout_ms;
+    build_sql(s, cfg);
+    rc = pg_connect(s, err, errlen);
+    if (rc) {
+        pg_close(&s->base);
+        return rc;
+    }
+    SL_INFO(LOG_TAG, "postgresql sink %s on %s:%s/%s ready (%zu columns)", s->table,
+            PQhost(s->conn), PQport(s->conn), PQdb(s->conn), cfg->ncols);
+    *out = &s->base;
+    return 0;
+}
+
+/* One transaction: COPY into the staging table, merge, commit. */
+static int write_once(pg_sink *s, const sl_sink_value *rows, const size_t *idx, size_t n, char *err,
+                      size_t errlen)
+{
+    const sl_sink *base = &s->base;
+    sl_buf_reset(&s->copy);
+    sl__sink_pg_copy_header(&s->copy);
+    for (size_t i = 0; i < n; i++) {
+        char why[256];
+        if (sl__sink_pg_copy_row(&s->copy, base->cols, base->ncols, &rows[idx[i] * base->ncols],
+                                 why, sizeof why)) {
+            sl__sink_err(err, errlen, "postgresql sink %s: row %zu: %s", s->table, idx[i], why);
+            return SL_ERR_INVAL;
+        }
+    }
+    sl__sink_pg_copy_trailer(&s->copy);
+
+    int rc = exec_ok(s, "BEGIN", "BEGIN", err, errlen);
+    if (rc) return rc;
+    PGresult *r = PQexec(s->conn, s->copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        pg_fail(s, err, errlen, "COPY into the staging table", r);
+        PQclear(r);
+        goto rollback;
+    }
+    PQclear(r);
+    if (PQputCopyData(s->conn, (const char *)s->copy.ptr, (int)s->copy.len) != 1 ||
+        PQputCopyEnd(s->conn, NULL) != 1) {
+        pg_fail(s, err, errlen, "sending COPY data", NULL);
+        goto rollback;
+    }
+    bool copy_ok = true;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && copy_ok) {
+            pg_fail(s, err, errlen, "COPY into the staging table", r);
+            copy_ok = false;
+        }
+        PQclear(r);
+    }
+    if (!copy_ok) goto rollback;
+    r = PQexecPrepared(s->conn, MERGE_STMT, 0, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pg_fail(s, err, errlen, "merging into the table", r);
+        PQclear(r);
+        goto rollback;
+    }
+    PQclear(r);
+    return exec_ok(s, "COMMIT", "COMMIT", err, errlen);
+rollback:
+    if (PQstatus(s->conn) == CONNECTION_OK) {
+        r = PQexec(s->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    return SL_ERR_CLOSED;
+}
+
+static int pg_write(sl_sink *base, const sl_sink_value *rows, const size_t *idx, size_t n,
+                    char *err, size_t errlen)
+{
+    pg_sink *s = (pg_sink *)base;
+    bool fresh = false;
+    if (!s->conn) {
+        int rc = pg_connect(s, err, errlen);
+        if (rc) return rc;
+        fresh = true;
+        SL_INFO(LOG_TAG, "postgresql sink %s: reconnected", s->table);
+    }
+    int rc = write_once(s, rows, idx, n, err, errlen);
+    if (rc == 0 || rc == SL_ERR_INVAL) return rc;
+    if (PQstatus(s->conn) == CONNECTION_OK) return rc;
+    /* The connection is gone (server restart, network): a batch is all or nothing, so it may be
+     * sent again on a new connection at once. */
+    pg_disconnect(s);
+    if (fresh) return rc;
+    SL_WARN(LOG_TAG, "%s; reconnecting", err);
+    char first[512], again[512];
+    snprintf(first, sizeof first, "%s", err);
+    rc = pg_connect(s, again, sizeof again);
+    if (rc) {
+        sl__sink_err(err, errlen, "%s; reconnect failed: %s", first, again);
+        return rc;
+    }
+    SL_INFO(LOG_TAG, "postgresql sink %s: reconnected", s->table);
+    return write_once(s, rows, idx, n, err, errlen);
+}
+
+const sl__sink_ops sl__sink_pg_ops = {"postgresql", pg_open, pg_write, pg_close};
