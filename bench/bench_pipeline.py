@@ -1,0 +1,478 @@
+"""bench_pipeline: the pipeline end to end, from a Kafka produce to the row being readable in the
+store, for `sluice process` and for the seeds' own way of consuming, in the same run.
+
+Each measurement starts a fresh `sluice broker` and `sluice store` (default durability: the broker
+answers acks=all after fdatasync, the store acknowledges a write after its WAL is synced) and a
+topic users_created, then one consumer:
+  - sluice: `sluice process --kafka B --sink cql://.../spark_streams.created_users`;
+  - peer: seed 000's consumer as the seeds write it: a python3-kafka KafkaConsumer whose every
+    record is inserted with python3-cassandra's session.execute() of spark_stream.py's
+    insert_data statement, one at a time (run as a child process: `bench_pipeline.py --peer`).
+The driver (this process) produces with python3-confluent-kafka (librdkafka, acks=all,
+idempotence on, key = id) records flattened by the tests' oracle (tests/integration/
+pipeline_util.format_data) from synthetic randomuser-shaped users, and reads the store with
+python3-cassandra. Phases, with the consumer already running and warmed up:
+  1. saturation: N records produced as fast as the producer goes; records/s = N / (first produce
+     -> every record readable);
+  2. latency: records produced at a fixed rate for S seconds; every k-th record's latency is
+     (first time a SELECT by id finds it) - (its produce timestamp, the record's CreateTime from
+     the delivery report); the poller asks every POLL_MS for the oldest pending samples.
+At the end every record is checked to be in the table exactly once. RSS is each process's peak
+(VmHWM). Runs alternate sluice and the peer; the table shows medians with min-max.
+
+  bench/bench_pipeline.py [--runs 5] [--records 300000] [--peer-records 6000] [--partitions 4]
+                          [--rate 20000] [--peer-rate 400] [--seconds 10]
+"""
+
+import argparse
+import json
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+
+import pipeline_util as pu  # noqa: E402
+import sluice_harness as sh  # noqa: E402
+
+POLL_MS = 2
+SAMPLES = 2000
+
+# spark_stream.py's create_keyspace(), create_table() (with the dob column sluice stores, as the
+# seeds' own insert_data expects) and insert_data().
+PEER_KEYSPACE = """
+        CREATE KEYSPACE IF NOT EXISTS spark_streams
+        WITH replication = {'class': 'SimpleStrategy', 'replication_factor': '1'};
+    """
+PEER_TABLE = """
+    CREATE TABLE IF NOT EXISTS spark_streams.created_users (
+        id UUID PRIMARY KEY,
+        first_name TEXT,
+        last_name TEXT,
+        gender TEXT,
+        address TEXT,
+        post_code TEXT,
+        email TEXT,
+        username TEXT,
+        dob TEXT,
+        registered_date TEXT,
+        phone TEXT,
+        picture TEXT);
+    """
+PEER_INSERT = """
+            INSERT INTO spark_streams.created_users(id, first_name, last_name, gender, address, 
+                post_code, email, username, dob, registered_date, phone, picture)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """
+
+
+def peer_main(bootstrap, store_host, store_port):
+    """The peer: seed 000's consumer. Runs until SIGTERM."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    from kafka import KafkaConsumer
+
+    cluster = Cluster([store_host], port=int(store_port),
+                      auth_provider=PlainTextAuthProvider(username=pu.CQL_USER,
+                                                          password=pu.CQL_PASSWORD))
+    session = cluster.connect()
+    session.execute(PEER_KEYSPACE)
+    session.execute(PEER_TABLE)
+    consumer = KafkaConsumer(pu.TOPIC, bootstrap_servers=bootstrap, group_id="python-peer",
+                             auto_offset_reset="earliest")
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    print("peer: consuming", flush=True)
+    while not stop:
+        for records in consumer.poll(timeout_ms=200).values():
+            for msg in records:
+                data = json.loads(msg.value)
+                session.execute(PEER_INSERT, (
+                    uuid.UUID(data["id"]), data["first_name"], data["last_name"],
+                    data["gender"], data["address"], pu.as_text(data["post_code"]),
+                    data["email"], data["username"], data["dob"], data["registered_date"],
+                    data["phone"], data["picture"]))
+    consumer.close()
+    cluster.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic users, randomuser 1.4 shaped, with realistic field lengths.
+
+FIRST = ["Emma", "Noah", "Olivia", "Liam", "Ava", "Lucas", "Mia", "Mathis", "Zoë", "Jens",
+         "Aino", "Mehmet", "Rafael", "Ingrid", "Kenji", "Aarav", "Camille", "Oğuz", "Sofía"]
+LAST = ["Smith", "Jensen", "Müller", "García", "Martin", "Korhonen", "Yılmaz", "Silva",
+        "O'Connor", "Nieminen", "Dubois", "Rossi", "Novak", "Sharma", "Tanaka", "Berg"]
+STREETS = ["Main Street", "Rue de la Paix", "Hauptstraße", "Calle Mayor", "Kirkegade",
+           "Mannerheimintie", "Atatürk Sk", "Rua Dois", "Church Road", "Station Road"]
+CITIES = [("Aarhus", "Midtjylland", "Denmark"), ("Lyon", "Rhône", "France"),
+          ("Espoo", "Uusimaa", "Finland"), ("Bremen", "Bremen", "Germany"),
+          ("Adelaide", "South Australia", "Australia"), ("Cork", "Munster", "Ireland"),
+          ("Sivas", "Muğla", "Turkey"), ("Denver", "Colorado", "United States")]
+WORDS = ["purple", "tiger", "silver", "lazy", "happy", "bird", "orange", "wolf", "crazy", "frog"]
+
+
+def synthetic_user(rng):
+    g = rng.choice(["male", "female"])
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    city, state, country = rng.choice(CITIES)
+    pc = rng.randrange(10000, 99999) if rng.random() < 0.7 else f"{rng.randrange(100, 999)} " \
+        f"{rng.choice('ABCDEFGH')}{rng.randrange(10, 99)}"
+    folder = "men" if g == "male" else "women"
+    pic = rng.randrange(0, 99)
+    r = rng.randrange
+    return {
+        "gender": g, "name": {"title": "Mr" if g == "male" else "Ms", "first": first,
+                              "last": last},
+        "location": {"street": {"number": rng.randrange(1, 9999), "name": rng.choice(STREETS)},
+                     "city": city, "state": state, "country": country, "postcode": pc},
+        "email": f"{first.lower()}.{last.lower()}@example.com",
+        "login": {"username": rng.choice(WORDS) + rng.choice(WORDS) + str(r(100, 999))},
+        "dob": {"date": f"19{r(50, 99)}-0{r(1, 9)}-1{r(0, 9)}T{r(10, 23)}:14:{r(10, 59)}."
+                        f"{r(100, 999)}Z", "age": r(25, 75)},
+        "registered": {"date": f"20{r(10, 21)}-0{r(1, 9)}-2{r(0, 9)}T0{r(0, 9)}:38:0{r(0, 9)}."
+                               f"{r(100, 999)}Z", "age": r(2, 20)},
+        "phone": f"({r(100, 999)})-{r(100, 999)}-{r(1000, 9999)}",
+        "picture": {"medium": f"https://randomuser.me/api/portraits/med/{folder}/{pic}.jpg"},
+    }
+
+
+class Records:
+    """N flattened records as (id, JSON bytes), made once and reused by every run (each run has a
+    fresh broker and store)."""
+
+    def __init__(self, n, seed=5):
+        rng = random.Random(seed)
+        self.items = []
+        for _ in range(n):
+            rec = pu.format_data(synthetic_user(rng), uuid.UUID(int=rng.getrandbits(128),
+                                                                version=4))
+            self.items.append((rec["id"].encode(), json.dumps(rec).encode()))
+        self.mean_size = sum(len(v) for _, v in self.items) / max(1, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement
+
+
+def vm_hwm(pid):
+    """Peak RSS of pid in MiB (VmHWM), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Poller:
+    """Finds when rows become readable: SELECTs by id through python3-cassandra."""
+
+    def __init__(self, store):
+        from cassandra.auth import PlainTextAuthProvider
+        from cassandra.cluster import Cluster
+
+        self.cluster = Cluster([store.host], port=store.port, protocol_version=4,
+                               auth_provider=PlainTextAuthProvider(username=pu.CQL_USER,
+                                                                   password=pu.CQL_PASSWORD))
+        self.session = self.cluster.connect()
+        self.stmt = None
+
+    def prepare(self):
+        if self.stmt is None:
+            self.stmt = self.session.prepare(
+                f"SELECT id FROM {pu.KEYSPACE}.{pu.TABLE} WHERE id = ?")
+
+    def present(self, ids):
+        """The subset of ids (strings) readable now."""
+        self.prepare()
+        futs = [(i, self.session.execute_async(self.stmt, (uuid.UUID(i),))) for i in ids]
+        return {i for i, f in futs if f.result().one() is not None}
+
+    def wait(self, ids, timeout, alive=None):
+        """Waits until every id is readable; returns {id: time first seen (time.time())}."""
+        seen, pending = {}, set(ids)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for i in self.present(list(pending)[:64]):
+                seen[i] = time.time()
+                pending.discard(i)
+            if not pending:
+                break
+            if alive is not None:
+                alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} rows not readable after {timeout:.0f}s")
+            time.sleep(POLL_MS / 1000)
+        return seen
+
+    def all_ids(self):
+        from cassandra.query import SimpleStatement
+
+        st = SimpleStatement(f"SELECT id FROM {pu.KEYSPACE}.{pu.TABLE}", fetch_size=10000)
+        return [str(r[0]) for r in self.session.execute(st, timeout=300)]
+
+    def close(self):
+        self.cluster.shutdown()
+
+
+class Producer:
+    def __init__(self, broker):
+        from confluent_kafka import Producer as P
+
+        self.p = P({"bootstrap.servers": broker.addr, "acks": "all", "enable.idempotence": True,
+                    "linger.ms": 5, "queue.buffering.max.messages": 500000,
+                    "queue.buffering.max.kbytes": 1048576,
+                    "log.connection.close": False})
+        self.last = {}       # partition -> id of the last record delivered
+        self.ts = {}         # sampled id -> produce timestamp (ms)
+        self.errors = []
+        self.sampled = set()
+
+    def _dr(self, err, msg):
+        if err is not None:
+            self.errors.append(err)
+            return
+        k = msg.key().decode()
+        self.last[msg.partition()] = (msg.offset(), k) if msg.offset() >= \
+            self.last.get(msg.partition(), (-1, None))[0] else self.last[msg.partition()]
+        if k in self.sampled:
+            self.ts[k] = msg.timestamp()[1]
+
+    def send(self, key, value):
+        while True:
+            try:
+                self.p.produce(pu.TOPIC, value, key, on_delivery=self._dr)
+                return
+            except BufferError:
+                self.p.poll(0.01)
+
+    def flush(self):
+        left = self.p.flush(120)
+        assert left == 0 and not self.errors, f"produce: {left} left, errors {self.errors[:3]}"
+
+
+def run_side(side, args, recs, tmp):
+    """One measurement of side ('sluice' or 'peer'): a dict of figures."""
+    n = args.records if side == "sluice" else args.peer_records
+    rate = args.rate if side == "sluice" else args.peer_rate
+    work = Path(tempfile.mkdtemp(prefix=f"{side}-", dir=tmp))
+    broker = sh.SluiceProcess("broker", work / "broker")
+    store = sh.SluiceProcess("store", work / "store")
+    procs = [broker, store]
+    consumer = peer = None
+    out = {"side": side, "records": n, "rate": rate}
+    try:
+        broker.start()
+        store.start()
+        pu.create_topic(broker, pu.TOPIC, args.partitions)
+        if side == "sluice":
+            consumer = pu.start_process(lambda *a, **k: sh.SluiceProcess(
+                a[0], work / "process", **k).start(), broker, pu.cql_sink(store))
+            procs.append(consumer)
+        else:
+            peer = subprocess.Popen([sys.executable, __file__, "--peer", broker.addr, store.host,
+                                     str(store.port)], stdout=open(work / "peer.log", "wb"),
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+
+        def alive():
+            for p in procs:
+                if not p.running:
+                    raise RuntimeError(f"{p.name} exited {p.returncode}:\n"
+                                       f"{sh.tail(p.log_text(), 20)}")
+            if peer is not None and peer.poll() is not None:
+                raise RuntimeError(f"peer exited {peer.returncode}:\n"
+                                   f"{(work / 'peer.log').read_text()[-2000:]}")
+
+        poller = Poller(store)
+        prod = Producer(broker)
+        items = iter(recs.items)
+        # Warm-up: one record per partition (librdkafka spreads keys), readable before timing.
+        warm = [next(items) for _ in range(args.partitions * 4)]
+        for k, v in warm:
+            prod.send(k, v)
+        prod.flush()
+        def ready():
+            alive()
+            return _table_ready(poller)
+
+        sh.wait_until(ready, 60, interval=0.1, what="the consumer's table")
+        poller.wait([k.decode() for k, _ in warm], 60, alive)
+
+        # 1. Saturation.
+        batch = [next(items) for _ in range(n)]
+        prod.last.clear()
+        t0 = time.time()
+        for k, v in batch:
+            prod.send(k, v)
+        prod.flush()
+        t_prod = time.time()
+        last_ids = [k for _, k in prod.last.values()]
+        seen = poller.wait(last_ids, max(120, n / 500), alive)
+        t1 = max(seen.values())
+        out["rps"] = n / (t1 - t0)
+        out["produce_rps"] = n / (t_prod - t0)
+
+        # 2. Latency at a fixed rate.
+        lat_n = int(rate * args.seconds)
+        step = max(1, lat_n // SAMPLES)
+        lat = [next(items) for _ in range(lat_n)]
+        prod.sampled = {lat[i][0].decode() for i in range(0, lat_n, step)}
+        pending, found = [], {}
+        stop = threading.Event()
+
+        def poll_loop():
+            while not stop.is_set() or pending:
+                head = [i for i in pending[:8] if i in prod.ts]
+                if head:
+                    for i in poller.present(head):
+                        found[i] = time.time()
+                        pending.remove(i)
+                time.sleep(POLL_MS / 1000)
+
+        th = threading.Thread(target=poll_loop, daemon=True)
+        th.start()
+        tick = 0.01
+        per_tick = rate * tick
+        start = time.monotonic()
+        sent = 0
+        while sent < lat_n:
+            due = min(lat_n, int((time.monotonic() - start) / tick * per_tick) + 1)
+            while sent < due:
+                k, v = lat[sent]
+                prod.send(k, v)
+                if k.decode() in prod.sampled:
+                    pending.append(k.decode())
+                sent += 1
+            prod.p.poll(0)
+            time.sleep(tick / 2)
+        prod.flush()
+        t_wait = time.monotonic() + max(60, lat_n / 200)
+        while pending and time.monotonic() < t_wait:
+            alive()
+            time.sleep(0.05)
+        stop.set()
+        th.join(10)
+        assert not pending, f"{len(pending)} sampled records not readable"
+        lats = sorted((found[i] * 1000 - prod.ts[i]) for i in found)
+        out["p50"] = lats[len(lats) // 2]
+        out["p99"] = lats[min(len(lats) - 1, int(len(lats) * 0.99))]
+        out["samples"] = len(lats)
+
+        # Everything is there exactly once.
+        ids = poller.all_ids()
+        want = {k.decode() for k, _ in warm + batch + lat}
+        assert len(ids) == len(set(ids)) == len(want) and set(ids) == want, \
+            f"{side}: {len(ids)} rows ({len(set(ids))} distinct) for {len(want)} records"
+        poller.close()
+
+        out["rss"] = {"broker": vm_hwm(broker.pid), "store": vm_hwm(store.pid)}
+        if consumer is not None:
+            out["rss"]["process"] = vm_hwm(consumer.pid)
+        if peer is not None:
+            out["rss"]["peer"] = vm_hwm(peer.pid)
+        return out
+    finally:
+        if peer is not None and peer.poll() is None:
+            peer.terminate()
+            try:
+                peer.wait(10)
+            except subprocess.TimeoutExpired:
+                peer.kill()
+        for p in reversed(procs):
+            p.cleanup()
+
+
+def _table_ready(poller):
+    try:
+        poller.prepare()
+        return True
+    except Exception:
+        return False
+
+
+def has_command(name):
+    r = subprocess.run([str(sh.sluice_bin()), name, "--help"], capture_output=True, text=True)
+    return "unknown command" not in r.stderr
+
+
+def fmt(xs, unit="", nd=0):
+    m = statistics.median(xs)
+    return f"{m:.{nd}f}{unit} ({min(xs):.{nd}f}-{max(xs):.{nd}f})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--records", type=int, default=300000)
+    ap.add_argument("--peer-records", type=int, default=6000)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--rate", type=int, default=20000, help="sluice's latency phase, records/s")
+    ap.add_argument("--peer-rate", type=int, default=400, help="the peer's latency phase")
+    ap.add_argument("--seconds", type=float, default=10, help="length of the latency phase")
+    ap.add_argument("--only", choices=["sluice", "peer"])
+    ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),
+                    help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.peer:
+        return peer_main(*args.peer)
+
+    sides = [args.only] if args.only else ["sluice", "peer"]
+    if "sluice" in sides and not has_command("process"):
+        print(f"sluice process: not in {sh.sluice_bin()} (unknown command), so only the peer "
+              "is measured", flush=True)
+        sides.remove("sluice")
+        if not sides:
+            return 1
+    need = max(args.records + args.rate * args.seconds,
+               args.peer_records + args.peer_rate * args.seconds) + args.partitions * 4
+    recs = Records(int(need) + 1)
+    results = {s: [] for s in sides}
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-", dir="/var/tmp") as tmp:
+        for r in range(args.runs):
+            order = sides if r % 2 == 0 else list(reversed(sides))
+            for side in order:
+                res = run_side(side, args, recs, tmp)
+                results[side].append(res)
+                print(f"  run {r + 1} {side}: {res['rps']:.0f} records/s (producer "
+                      f"{res['produce_rps']:.0f}/s), latency at {res['rate']}/s p50 "
+                      f"{res['p50']:.1f} ms p99 {res['p99']:.1f} ms, RSS MiB "
+                      + ", ".join(f"{k} {v:.0f}" for k, v in res["rss"].items() if v),
+                      flush=True)
+
+    print(f"\nbench_pipeline: produce (acks=all, idempotent) -> sluice broker (flush=always) -> "
+          f"consumer -> sluice store (WAL synced), {args.partitions} partitions, records "
+          f"~{recs.mean_size:.0f} B JSON, {args.runs} runs, medians (min-max)")
+    print("| consumer | records | records/s end to end | latency rate | p50 ms | p99 ms | "
+          "consumer RSS MiB | broker RSS | store RSS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for side in sides:
+        rs = results[side]
+        who = "sluice process" if side == "sluice" else "peer: python3-kafka + python3-cassandra"
+        crss = [x["rss"].get("process" if side == "sluice" else "peer") or 0 for x in rs]
+        print(f"| {who} | {rs[0]['records']} | {fmt([x['rps'] for x in rs])} | "
+              f"{rs[0]['rate']}/s | {fmt([x['p50'] for x in rs], nd=1)} | "
+              f"{fmt([x['p99'] for x in rs], nd=1)} | {fmt(crss)} | "
+              f"{fmt([x['rss']['broker'] or 0 for x in rs])} | "
+              f"{fmt([x['rss']['store'] or 0 for x in rs])} |")
+    if len(sides) == 2:
+        s = statistics.median(x["rps"] for x in results["sluice"])
+        p = statistics.median(x["rps"] for x in results["peer"])
+        print(f"\nratio sluice/peer (records/s, medians): {s / p:.1f}x  "
+              f"(goal: >= 100000 records/s and >= 50x)")
+        print("producer rate in the saturation phase (sluice runs): "
+              + fmt([x["produce_rps"] for x in results["sluice"]], "/s"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
