@@ -14,9 +14,10 @@ pipeline_util.format_data) from synthetic randomuser-shaped users, and reads the
 python3-cassandra. Phases, with the consumer already running and warmed up:
   1. saturation: N records produced as fast as the producer goes; records/s = N / (first produce
      -> every record readable);
-  2. latency: records produced at a fixed rate for S seconds; every k-th record's latency is
-     (first time a SELECT by id finds it) - (its produce timestamp, the record's CreateTime from
-     the delivery report); the poller asks every POLL_MS for the oldest pending samples.
+  2. latency: records produced at a fixed rate for S seconds (the side's own rate, and for sluice
+     also the peer's, so both are compared at the same load); every k-th record's latency is
+     (first time a SELECT by id finds it) - (the time of its produce call, its CreateTime); a
+     poller thread asks every POLL_MS for the oldest pending samples.
 At the end every record is checked to be in the table exactly once. RSS is each process's peak
 (VmHWM). Runs alternate sluice and the peer; the table shows medians with min-max.
 
@@ -233,20 +234,15 @@ class Producer:
                     "linger.ms": 5, "queue.buffering.max.messages": 500000,
                     "queue.buffering.max.kbytes": 1048576,
                     "log.connection.close": False})
-        self.last = {}       # partition -> id of the last record delivered
-        self.ts = {}         # sampled id -> produce timestamp (ms)
+        self.last = {}  # partition -> (offset, id) of the last record delivered
         self.errors = []
-        self.sampled = set()
 
     def _dr(self, err, msg):
         if err is not None:
             self.errors.append(err)
             return
-        k = msg.key().decode()
-        self.last[msg.partition()] = (msg.offset(), k) if msg.offset() >= \
-            self.last.get(msg.partition(), (-1, None))[0] else self.last[msg.partition()]
-        if k in self.sampled:
-            self.ts[k] = msg.timestamp()[1]
+        if msg.offset() >= self.last.get(msg.partition(), (-1, None))[0]:
+            self.last[msg.partition()] = (msg.offset(), msg.key().decode())
 
     def send(self, key, value):
         while True:
@@ -259,6 +255,55 @@ class Producer:
     def flush(self):
         left = self.p.flush(120)
         assert left == 0 and not self.errors, f"produce: {left} left, errors {self.errors[:3]}"
+
+
+def measure_latency(prod, poller, recs, rate, alive):
+    """Produces recs at rate records/s and returns (p50, p99, samples) of the time from each
+    sampled record's produce call (its CreateTime) to the first SELECT that finds it, in ms."""
+    n = len(recs)
+    step = max(1, n // SAMPLES)
+    pending, found, sent_at = [], {}, {}
+    stop = threading.Event()
+
+    def poll_loop():
+        while not stop.is_set() or pending:
+            head = pending[:8]
+            if head:
+                for i in poller.present(head):
+                    found[i] = time.time()
+                    pending.remove(i)
+            time.sleep(POLL_MS / 1000)
+
+    th = threading.Thread(target=poll_loop, daemon=True)
+    th.start()
+    tick = 0.005
+    start = time.monotonic()
+    sent = 0
+    try:
+        while sent < n:
+            due = min(n, int((time.monotonic() - start) * rate) + 1)
+            while sent < due:
+                k, v = recs[sent]
+                if sent % step == 0:
+                    sent_at[k.decode()] = time.time()
+                    prod.send(k, v)
+                    pending.append(k.decode())
+                else:
+                    prod.send(k, v)
+                sent += 1
+            prod.p.poll(0)
+            time.sleep(tick)
+        prod.flush()
+        deadline = time.monotonic() + max(60, n / 200)
+        while pending and time.monotonic() < deadline:
+            alive()
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        th.join(10)
+    assert not pending, f"{len(pending)} sampled records not readable"
+    lats = sorted((found[i] - sent_at[i]) * 1000 for i in found)
+    return lats[len(lats) // 2], lats[min(len(lats) - 1, int(len(lats) * 0.99))], len(lats)
 
 
 def run_side(side, args, recs, tmp):
@@ -322,51 +367,12 @@ def run_side(side, args, recs, tmp):
         out["rps"] = n / (t1 - t0)
         out["produce_rps"] = n / (t_prod - t0)
 
-        # 2. Latency at a fixed rate.
-        lat_n = int(rate * args.seconds)
-        step = max(1, lat_n // SAMPLES)
-        lat = [next(items) for _ in range(lat_n)]
-        prod.sampled = {lat[i][0].decode() for i in range(0, lat_n, step)}
-        pending, found = [], {}
-        stop = threading.Event()
-
-        def poll_loop():
-            while not stop.is_set() or pending:
-                head = [i for i in pending[:8] if i in prod.ts]
-                if head:
-                    for i in poller.present(head):
-                        found[i] = time.time()
-                        pending.remove(i)
-                time.sleep(POLL_MS / 1000)
-
-        th = threading.Thread(target=poll_loop, daemon=True)
-        th.start()
-        tick = 0.01
-        per_tick = rate * tick
-        start = time.monotonic()
-        sent = 0
-        while sent < lat_n:
-            due = min(lat_n, int((time.monotonic() - start) / tick * per_tick) + 1)
-            while sent < due:
-                k, v = lat[sent]
-                prod.send(k, v)
-                if k.decode() in prod.sampled:
-                    pending.append(k.decode())
-                sent += 1
-            prod.p.poll(0)
-            time.sleep(tick / 2)
-        prod.flush()
-        t_wait = time.monotonic() + max(60, lat_n / 200)
-        while pending and time.monotonic() < t_wait:
-            alive()
-            time.sleep(0.05)
-        stop.set()
-        th.join(10)
-        assert not pending, f"{len(pending)} sampled records not readable"
-        lats = sorted((found[i] * 1000 - prod.ts[i]) for i in found)
-        out["p50"] = lats[len(lats) // 2]
-        out["p99"] = lats[min(len(lats) - 1, int(len(lats) * 0.99))]
-        out["samples"] = len(lats)
+        # 2. Latency at fixed rates: the side's own, and for sluice also the peer's.
+        lat = []
+        for r in ([rate, args.peer_rate] if side == "sluice" else [rate]):
+            recs_r = [next(items) for _ in range(int(r * args.seconds))]
+            lat += recs_r
+            out.setdefault("latency", {})[r] = measure_latency(prod, poller, recs_r, r, alive)
 
         # Everything is there exactly once.
         ids = poller.all_ids()
@@ -433,7 +439,7 @@ def main():
         sides.remove("sluice")
         if not sides:
             return 1
-    need = max(args.records + args.rate * args.seconds,
+    need = max(args.records + (args.rate + args.peer_rate) * args.seconds,
                args.peer_records + args.peer_rate * args.seconds) + args.partitions * 4
     recs = Records(int(need) + 1)
     results = {s: [] for s in sides}
@@ -443,33 +449,38 @@ def main():
             for side in order:
                 res = run_side(side, args, recs, tmp)
                 results[side].append(res)
+                lat = "; ".join(f"at {k}/s p50 {v[0]:.1f} ms p99 {v[1]:.1f} ms"
+                                for k, v in res["latency"].items())
                 print(f"  run {r + 1} {side}: {res['rps']:.0f} records/s (producer "
-                      f"{res['produce_rps']:.0f}/s), latency at {res['rate']}/s p50 "
-                      f"{res['p50']:.1f} ms p99 {res['p99']:.1f} ms, RSS MiB "
+                      f"{res['produce_rps']:.0f}/s); latency {lat}; RSS MiB "
                       + ", ".join(f"{k} {v:.0f}" for k, v in res["rss"].items() if v),
                       flush=True)
 
     print(f"\nbench_pipeline: produce (acks=all, idempotent) -> sluice broker (flush=always) -> "
-          f"consumer -> sluice store (WAL synced), {args.partitions} partitions, records "
-          f"~{recs.mean_size:.0f} B JSON, {args.runs} runs, medians (min-max)")
-    print("| consumer | records | records/s end to end | latency rate | p50 ms | p99 ms | "
-          "consumer RSS MiB | broker RSS | store RSS |")
+          f"consumer -> sluice store (commitlog-sync batch), {args.partitions} partitions, "
+          f"records ~{recs.mean_size:.0f} B JSON, {args.runs} runs, medians (min-max)")
+    print("| consumer | records | records/s end to end | latency at | p50 ms | p99 ms | "
+          "consumer RSS MiB | broker RSS MiB | store RSS MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for side in sides:
         rs = results[side]
         who = "sluice process" if side == "sluice" else "peer: python3-kafka + python3-cassandra"
         crss = [x["rss"].get("process" if side == "sluice" else "peer") or 0 for x in rs]
-        print(f"| {who} | {rs[0]['records']} | {fmt([x['rps'] for x in rs])} | "
-              f"{rs[0]['rate']}/s | {fmt([x['p50'] for x in rs], nd=1)} | "
-              f"{fmt([x['p99'] for x in rs], nd=1)} | {fmt(crss)} | "
-              f"{fmt([x['rss']['broker'] or 0 for x in rs])} | "
-              f"{fmt([x['rss']['store'] or 0 for x in rs])} |")
+        for j, rate in enumerate(rs[0]["latency"]):
+            first = j == 0
+            print(f"| {who if first else ''} | {rs[0]['records'] if first else ''} | "
+                  f"{fmt([x['rps'] for x in rs]) if first else ''} | {rate}/s | "
+                  f"{fmt([x['latency'][rate][0] for x in rs], nd=1)} | "
+                  f"{fmt([x['latency'][rate][1] for x in rs], nd=1)} | "
+                  + (f"{fmt(crss)} | {fmt([x['rss']['broker'] or 0 for x in rs])} | "
+                     f"{fmt([x['rss']['store'] or 0 for x in rs])} |" if first else "| | |"))
     if len(sides) == 2:
         s = statistics.median(x["rps"] for x in results["sluice"])
         p = statistics.median(x["rps"] for x in results["peer"])
         print(f"\nratio sluice/peer (records/s, medians): {s / p:.1f}x  "
               f"(goal: >= 100000 records/s and >= 50x)")
-        print("producer rate in the saturation phase (sluice runs): "
+    if "sluice" in sides:
+        print("producer rate in sluice's saturation phase: "
               + fmt([x["produce_rps"] for x in results["sluice"]], "/s"))
     return 0
 
