@@ -17,7 +17,10 @@ python3-cassandra. Phases, with the consumer already running and warmed up:
   2. latency: records produced at a fixed rate for S seconds (the side's own rate, and for sluice
      also the peer's, so both are compared at the same load); every k-th record's latency is
      (first time a SELECT by id finds it) - (the time of its produce call, its CreateTime); a
-     poller thread asks every POLL_MS for the oldest pending samples.
+     poller thread asks every POLL_MS for the oldest pending samples;
+  3. sluice only, when the binary has them: users from `sluice fake-api` through `sluice ingest`
+     (acks=all, idempotent), records/s from ingest's start until process has committed them all
+     (it commits only what the sink acknowledged).
 At the end every record is checked to be in the table exactly once. RSS is each process's peak
 (VmHWM). Runs alternate sluice and the peer; the table shows medians with min-max.
 
@@ -379,6 +382,28 @@ def run_side(side, args, recs, tmp):
         want = {k.decode() for k, _ in warm + batch + lat}
         assert len(ids) == len(set(ids)) == len(want) and set(ids) == want, \
             f"{side}: {len(ids)} rows ({len(set(ids))} distinct) for {len(want)} records"
+
+        # 3. sluice only: from the API, fake-api -> ingest -> broker -> process -> store.
+        if side == "sluice" and args.ingest_records:
+            api = sh.SluiceProcess("fake-api", work / "fake-api")
+            procs.append(api)
+            api.start()
+            n_api = args.ingest_records
+            t0 = time.time()
+            r = sh.run_sluice("ingest", "--source", pu.source_url(api, "bench"), "--topic",
+                              pu.TOPIC, "--kafka", broker.addr, "--count", n_api, "--batch",
+                              5000, timeout=600)
+            assert r.returncode == 0, f"ingest exited {r.returncode}: {r.stderr[-2000:]}"
+            t_ing = time.time()
+            total = len(want) + n_api
+            while pu.committed_total(broker) < total:
+                alive()
+                assert time.time() - t_ing < 600, "process did not commit the ingested users"
+                time.sleep(0.05)
+            t1 = time.time()
+            out["api_rps"], out["ingest_rps"] = n_api / (t1 - t0), n_api / (t_ing - t0)
+            n_rows = len(poller.all_ids())
+            assert n_rows == total, f"{n_rows} rows after ingest, {total} expected"
         poller.close()
 
         out["rss"] = {"broker": vm_hwm(broker.pid), "store": vm_hwm(store.pid)}
@@ -425,6 +450,8 @@ def main():
     ap.add_argument("--rate", type=int, default=20000, help="sluice's latency phase, records/s")
     ap.add_argument("--peer-rate", type=int, default=400, help="the peer's latency phase")
     ap.add_argument("--seconds", type=float, default=10, help="length of the latency phase")
+    ap.add_argument("--ingest-records", type=int, default=200000,
+                    help="users ingested from fake-api in sluice's phase 3 (0: no phase 3)")
     ap.add_argument("--only", choices=["sluice", "peer"])
     ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),
                     help=argparse.SUPPRESS)
@@ -439,6 +466,10 @@ def main():
         sides.remove("sluice")
         if not sides:
             return 1
+    if "sluice" in sides and args.ingest_records and not (has_command("ingest")
+                                                          and has_command("fake-api")):
+        print("sluice ingest or fake-api: not in the binary, so no phase 3", flush=True)
+        args.ingest_records = 0
     need = max(args.records + (args.rate + args.peer_rate) * args.seconds,
                args.peer_records + args.peer_rate * args.seconds) + args.partitions * 4
     recs = Records(int(need) + 1)
@@ -482,6 +513,12 @@ def main():
     if "sluice" in sides:
         print("producer rate in sluice's saturation phase: "
               + fmt([x["produce_rps"] for x in results["sluice"]], "/s"))
+        if args.ingest_records:
+            rs = results["sluice"]
+            print(f"from the API (fake-api -> sluice ingest --batch 5000 -> broker -> process -> "
+                  f"store), {args.ingest_records} users: {fmt([x['api_rps'] for x in rs])} "
+                  f"records/s until committed; ingest alone {fmt([x['ingest_rps'] for x in rs])}"
+                  " records/s")
     return 0
 
 
