@@ -11,5 +11,7 @@ const sl_command sl_commands[] = {
      "cql [HOST:PORT] [-u USER -p PASS] [-k KS] [-e STATEMENT] [-f FILE]   (a cqlsh-like shell)"},
     {"store", sl_cmd_store,
      "store [--listen HOST:PORT] [--data-dir DIR] [--auth on|off] [--user U --password P]"},
+    {"ingest", sl_cmd_ingest,
+     "ingest --source URL --topic T [--kafka BOOTSTRAP] [--duration 60s | --count N] [--stage URL]"},
     {NULL, NULL, NULL},
 };

@@ -19,5 +19,7 @@ int sl_cmd_broker(int argc, char **argv);
 int sl_cmd_cql(int argc, char **argv);
 /* `sluice store`: the CQL-compatible store. */
 int sl_cmd_store(int argc, char **argv);
+/* `sluice ingest`: users from the randomuser API into a Kafka topic. */
+int sl_cmd_ingest(int argc, char **argv);
 
 #endif

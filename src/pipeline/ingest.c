@@ -1,0 +1,489 @@
+/* ingest.c: the ingest loop (see ingest.h). One thread: fetch a page, flatten and produce it,
+ * serve delivery reports while waiting (backoff, rate limit); librdkafka's own threads keep
+ * sending while the next page is fetched. */
+#include "pipeline/ingest.h"
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "pipeline/retry.h"
+#include "pipeline/source.h"
+#include "pipeline/stage.h"
+#include "pipeline/user.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <string.h>
+
+#define STAGE_READ_MAX    2000 /* unsent rows read back from the stage per query */
+#define MARK_BATCH        5000 /* delivered seqs marked sent per UPDATE, at most */
+#define PROGRESS_EVERY_MS 250
+#define METADATA_WAIT_MAX 10000 /* ms: the broker check at start */
+#define POLL_SLICE_MS     100
+
+typedef struct ingest {
+    const sl_ingest_config *cfg;
+    sl_ingest_stats *st;
+    rd_kafka_t *rk;
+    sl_source *src;
+    sl_stage *stage;
+    sl_ratelimit rl;
+    int64_t start_ms, deadline_ms; /* monotonic */
+    int64_t last_progress_ms;
+    bool progress_drawn;
+    char first_failure[512]; /* the first failed delivery report */
+    char fatal[512];         /* librdkafka fatal error */
+    /* Stage mode: seqs whose delivery succeeded, not yet marked sent. */
+    int64_t *marks;
+    size_t nmarks, capmarks;
+    int stage_rc;
+    char stage_err[512];
+    sl_buf value;
+} ingest;
+
+static bool stopping(const ingest *in)
+{
+    return in->cfg->stop && *in->cfg->stop;
+}
+
+static void progress(ingest *in, bool final)
+{
+    if (!in->cfg->progress) return;
+    int64_t now = sl_mono_ms();
+    if (!final && now - in->last_progress_ms < PROGRESS_EVERY_MS) return;
+    in->last_progress_ms = now;
+    double secs = (double)(now - in->start_ms) / 1000;
+    const sl_ingest_stats *st = in->st;
+    fprintf(stderr,
+            "\rsluice ingest: %" PRId64 " %s, %" PRId64 " produced, %" PRId64
+            " delivered (%.0f/s), %.1f s\x1b[K",
+            st->fetched, in->stage ? "staged" : "fetched", st->produced, st->delivered,
+            secs > 0 ? (double)st->delivered / secs : 0.0, secs);
+    if (final && in->progress_drawn) fputc('\n', stderr);
+    fflush(stderr);
+    in->progress_drawn = true;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    SL_UNUSED(rk);
+    ingest *in = opaque;
+    if (m->err) {
+        in->st->failed++;
+        if (!in->first_failure[0])
+            snprintf(in->first_failure, sizeof in->first_failure, "%s [%" PRId32 "]: %s",
+                     rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
+        return;
+    }
+    in->st->delivered++;
+    if (in->stage) {
+        if (in->nmarks == in->capmarks) {
+            in->capmarks = in->capmarks ? in->capmarks * 2 : 1024;
+            in->marks = sl_realloc(in->marks, in->capmarks * sizeof *in->marks);
+        }
+        in->marks[in->nmarks++] = (int64_t)(intptr_t)m->_private;
+    }
+}
+
+/* librdkafka's log lines through ours (called from its threads; sl__log is thread-safe). */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    SL_UNUSED(rk);
+    int lvl = level <= 3   ? SL_LOG_ERROR
+              : level == 4 ? SL_LOG_WARN
+              : level <= 6 ? SL_LOG_INFO
+                           : SL_LOG_DEBUG;
+    sl_log(lvl, "kafka", fac, "%s", buf);
+}
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    ingest *in = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[256];
+        rd_kafka_fatal_error(rk, buf, sizeof buf);
+        snprintf(in->fatal, sizeof in->fatal, "kafka producer failed: %s", buf);
+        SL_ERROR("ingest", "%s", in->fatal);
+        return;
+    }
+    SL_WARN("ingest", "kafka: %s", reason);
+}
+
+/* Marks delivered stage rows sent. */
+static void flush_marks(ingest *in)
+{
+    if (!in->stage || !in->nmarks || in->stage_rc < 0) return;
+    for (size_t off = 0; off < in->nmarks; off += MARK_BATCH) {
+        size_t n = SL_MIN(MARK_BATCH, in->nmarks - off);
+        int rc =
+            sl_stage_mark_sent(in->stage, in->marks + off, n, in->stage_err, sizeof in->stage_err);
+        if (rc < 0) {
+            in->stage_rc = rc;
+            return;
+        }
+    }
+    in->nmarks = 0;
+}
+
+/* Serves delivery reports for up to ms (0: once, without blocking). */
+static void serve(ingest *in, int64_t ms)
+{
+    rd_kafka_poll(in->rk, (int)ms);
+    flush_marks(in);
+    progress(in, false);
+}
+
+/* The source's wait: keeps serving delivery reports; false once the run should end. */
+static bool wait_cb(void *ctx, int64_t ms)
+{
+    ingest *in = ctx;
+    int64_t until = sl_mono_ms() + ms;
+    for (;;) {
+        if (stopping(in) || in->fatal[0] || in->stage_rc < 0) return false;
+        int64_t now = sl_mono_ms();
+        if (now >= in->deadline_ms) return false;
+        if (now >= until) return true;
+        serve(in, SL_MIN(SL_MIN(until, in->deadline_ms) - now, POLL_SLICE_MS));
+    }
+}
+
+static int produce(ingest *in, const char *topic, const char *key, const sl_buf *value, int64_t seq,
+                   char *err, size_t errlen)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            in->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, SL_UUID_STRLEN),
+            RD_KAFKA_V_VALUE(value->ptr, value->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_OPAQUE((void *)(intptr_t)seq), RD_KAFKA_V_END);
+        if (!e) {
+            in->st->produced++;
+            return 0;
+        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            snprintf(err, errlen, "kafka: cannot produce to %s: %s", topic, rd_kafka_err2str(e));
+            return SL_ERR_CLOSED;
+        }
+        /* librdkafka's queue is full: wait for deliveries to make room. */
+        serve(in, POLL_SLICE_MS);
+        if (in->fatal[0]) {
+            snprintf(err, errlen, "%s", in->fatal);
+            return SL_ERR_CLOSED;
+        }
+    }
+}
+
+static int kafka_open(ingest *in, char *err, size_t errlen)
+{
+    const sl_ingest_config *cfg = in->cfg;
+    char v[32], e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    snprintf(v, sizeof v, "%" PRId64, cfg->delivery_timeout_ms);
+    const char *props[][2] = {
+        {"bootstrap.servers", cfg->kafka}, {"client.id", "sluice-ingest"}, {"acks", "all"},
+        {"enable.idempotence", "true"},    {"message.timeout.ms", v},      {"linger.ms", "5"},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(props); i++)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], e, sizeof e) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka: %s=%s: %s", props[i][0], props[i][1], e);
+            rd_kafka_conf_destroy(conf);
+            return SL_ERR_CONFIG;
+        }
+    rd_kafka_conf_set_opaque(conf, in);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    in->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!in->rk) {
+        snprintf(err, errlen, "kafka: %s", e);
+        return SL_ERR_CONFIG;
+    }
+
+    /* Fail fast, with a reason, when the broker cannot be reached at all; later outages are
+     * the delivery timeout's. Auto-creation may answer "unknown topic" for a moment. */
+    int64_t wait = SL_MIN(cfg->delivery_timeout_ms, METADATA_WAIT_MAX);
+    int64_t until = sl_mono_ms() + wait;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(in->rk, cfg->topic, NULL);
+    int rc = 0;
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        int64_t left = until - sl_mono_ms();
+        rd_kafka_resp_err_t me = rd_kafka_metadata(in->rk, 0, rkt, &md, (int)SL_MAX(left, 1));
+        if (me) {
+            snprintf(err, errlen, "kafka: no answer from %s within %.1f s (%s)", cfg->kafka,
+                     (double)wait / 1000, rd_kafka_err2str(me));
+            rc = SL_ERR_CLOSED;
+            break;
+        }
+        rd_kafka_resp_err_t te = md->topic_cnt == 1 ? md->topics[0].err : 0;
+        rd_kafka_metadata_destroy(md);
+        if (te != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) break;
+        if (sl_mono_ms() >= until) {
+            snprintf(err, errlen,
+                     "kafka: topic %s does not exist on %s and was not created (create it with "
+                     "sluice topic create %s)",
+                     cfg->topic, cfg->kafka, cfg->topic);
+            rc = SL_ERR_NOTFOUND;
+            break;
+        }
+        rd_kafka_poll(in->rk, 200);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+/* Waits until every produced record has its delivery report, or the delivery timeout (plus a
+ * margin) has passed. */
+static void drain(ingest *in)
+{
+    int64_t until = sl_mono_ms() + in->cfg->delivery_timeout_ms + 5000;
+    while (rd_kafka_outq_len(in->rk) > 0 && sl_mono_ms() < until && !in->fatal[0])
+        serve(in, POLL_SLICE_MS);
+    serve(in, 0);
+}
+
+/* Waits for the rate limiter before taking n users from the API. */
+static bool pace(ingest *in, int n)
+{
+    int64_t w = sl_ratelimit_reserve(&in->rl, n, sl_mono_ms());
+    return w == 0 || wait_cb(in, w);
+}
+
+/* Fetches the next page; 1 with *users set, 0 when the run should end quietly (stop, deadline),
+ * <0 on failure (err set). */
+static int fetch(ingest *in, int page, int want, json_t **users, char *err, size_t errlen)
+{
+    if (!pace(in, want)) return 0;
+    int rc = sl_source_fetch(in->src, page, want, wait_cb, in, users, err, errlen);
+    if (rc == SL_ERR_CLOSED) return 0;
+    return rc < 0 ? rc : 1;
+}
+
+/* Consecutive pages without one valid user end the run as a broken source would. */
+static int no_valid_users(ingest *in, int *empty_pages, char *err, size_t errlen)
+{
+    if (++*empty_pages <= in->cfg->retries) return 0;
+    snprintf(err, errlen, "source %s: %d pages in a row without one valid user",
+             sl_source_name(in->src), *empty_pages);
+    return SL_ERR_LIMIT;
+}
+
+static int run_direct(ingest *in, char *err, size_t errlen)
+{
+    const sl_ingest_config *cfg = in->cfg;
+    bool seeded = sl_source_seeded(in->src);
+    int page = seeded ? sl_source_first_page(in->src) : 0;
+    int empty_pages = 0;
+    char why[256], id[SL_UUID_STRLEN + 1];
+    while (!stopping(in) && !in->fatal[0]) {
+        if (cfg->count >= 0 && in->st->produced >= cfg->count) break;
+        if (sl_mono_ms() >= in->deadline_ms) break;
+        int want = cfg->batch;
+        if (!seeded && cfg->count >= 0) want = (int)SL_MIN(want, cfg->count - in->st->produced);
+        json_t *users = NULL;
+        int rc = fetch(in, page, want, &users, err, errlen);
+        if (rc <= 0) return rc;
+        if (page) page++;
+        size_t n = json_array_size(users);
+        int64_t valid = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (cfg->count >= 0 && in->st->produced >= cfg->count) break;
+            in->st->fetched++;
+            uint8_t u[16];
+            sl_user_uuid4(u);
+            sl_user_uuid_format(u, id);
+            sl_buf_reset(&in->value);
+            if (sl_user_encode(json_array_get(users, i), id, &in->value, why, sizeof why) < 0) {
+                in->st->invalid++;
+                SL_WARN("ingest", "source %s: user %zu of a page skipped: %s",
+                        sl_source_name(in->src), i, why);
+                continue;
+            }
+            valid++;
+            if ((rc = produce(in, cfg->topic, id, &in->value, 0, err, errlen)) < 0) {
+                json_decref(users);
+                return rc;
+            }
+        }
+        json_decref(users);
+        if (valid)
+            empty_pages = 0;
+        else if ((rc = no_valid_users(in, &empty_pages, err, errlen)) < 0)
+            return rc;
+        serve(in, 0);
+    }
+    return 0;
+}
+
+/* Produces every unsent stage row after *cursor. */
+static int produce_staged(ingest *in, int64_t *cursor, char *err, size_t errlen)
+{
+    char why[256];
+    for (;;) {
+        const sl_stage_row *rows;
+        int n = sl_stage_next(in->stage, *cursor, STAGE_READ_MAX, &rows, err, errlen);
+        if (n <= 0) return n;
+        for (int i = 0; i < n; i++) {
+            *cursor = rows[i].seq;
+            json_error_t je;
+            json_t *raw = json_loads(rows[i].raw, 0, &je);
+            sl_buf_reset(&in->value);
+            snprintf(why, sizeof why, "%s", raw ? "id is not a UUID" : je.text);
+            if (!raw || strlen(rows[i].id) != SL_UUID_STRLEN ||
+                sl_user_encode(raw, rows[i].id, &in->value, why, sizeof why) < 0) {
+                /* Left unsent: the run fails and a later one tries again once it is fixed. */
+                in->st->failed++;
+                if (!in->first_failure[0])
+                    snprintf(in->first_failure, sizeof in->first_failure,
+                             "stage row %" PRId64 " does not flatten: %s", rows[i].seq, why);
+                json_decref(raw);
+                continue;
+            }
+            json_decref(raw);
+            int rc = produce(in, rows[i].topic, rows[i].id, &in->value, rows[i].seq, err, errlen);
+            if (rc < 0) return rc;
+        }
+        serve(in, 0);
+        if (in->stage_rc < 0) return 0;
+        if (n < STAGE_READ_MAX) return 0;
+    }
+}
+
+static int run_staged(ingest *in, char *err, size_t errlen)
+{
+    const sl_ingest_config *cfg = in->cfg;
+    /* --count 0 only sends what earlier runs left unsent: no job of its own. */
+    sl_stage_job job = {.id = 0};
+    bool seeded = sl_source_seeded(in->src);
+    int rc = 0;
+    if (cfg->count != 0)
+        rc = sl_stage_job_begin(in->stage, sl_source_name(in->src), cfg->topic, cfg->count,
+                                seeded ? sl_source_first_page(in->src) : 0, &job, err, errlen);
+    if (rc < 0) return rc;
+    in->st->resumed = job.resumed;
+    int64_t unsent = 0;
+    if (sl_stage_unsent(in->stage, &unsent, err, errlen) < 0) return SL_ERR_CLOSED;
+    if (job.resumed)
+        SL_INFO("ingest",
+                "stage %s: resuming job %" PRId64 ": %" PRId64 " of %" PRId64
+                " users staged, next page %d; %" PRId64 " rows unsent",
+                sl_stage_table(in->stage), job.id, job.fetched, job.target, job.next_page, unsent);
+    else if (unsent)
+        SL_INFO("ingest", "stage %s: %" PRId64 " rows of earlier runs unsent; sending them first",
+                sl_stage_table(in->stage), unsent);
+
+    int64_t cursor = 0;
+    int empty_pages = 0;
+    char id[SL_UUID_STRLEN + 1], why[256];
+    json_t **keep = sl_malloc((size_t)cfg->batch * sizeof *keep);
+    char(*ids)[SL_UUID_STRLEN + 1] = sl_malloc((size_t)cfg->batch * sizeof *ids);
+    const char **idp = sl_malloc((size_t)cfg->batch * sizeof *idp);
+    for (;;) {
+        if ((rc = produce_staged(in, &cursor, err, errlen)) < 0) break;
+        if (in->stage_rc < 0 || stopping(in) || in->fatal[0]) break;
+        if (cfg->count >= 0 && job.fetched >= cfg->count) break;
+        if (sl_mono_ms() >= in->deadline_ms) break;
+        int want = cfg->batch;
+        if (!seeded && cfg->count >= 0) want = (int)SL_MIN(want, cfg->count - job.fetched);
+        json_t *users = NULL;
+        if ((rc = fetch(in, job.next_page, want, &users, err, errlen)) <= 0) break;
+        size_t n = json_array_size(users), nkeep = 0;
+        for (size_t i = 0; i < n && nkeep < (size_t)cfg->batch; i++) {
+            if (cfg->count >= 0 && job.fetched + (int64_t)nkeep >= cfg->count) break;
+            json_t *u = json_array_get(users, i);
+            json_t *flat = sl_user_flatten(u, "", why, sizeof why);
+            if (!flat) {
+                in->st->invalid++;
+                SL_WARN("ingest", "source %s: user %zu of a page skipped: %s",
+                        sl_source_name(in->src), i, why);
+                continue;
+            }
+            json_decref(flat);
+            uint8_t b[16];
+            sl_user_uuid4(b);
+            sl_user_uuid_format(b, id);
+            memcpy(ids[nkeep], id, sizeof id);
+            idp[nkeep] = ids[nkeep];
+            keep[nkeep++] = u;
+        }
+        rc = sl_stage_put(in->stage, &job, cfg->topic, keep, idp, nkeep,
+                          job.next_page ? job.next_page + 1 : 0, err, errlen);
+        json_decref(users);
+        if (rc < 0) break;
+        in->st->fetched += (int64_t)nkeep;
+        if (nkeep)
+            empty_pages = 0;
+        else if ((rc = no_valid_users(in, &empty_pages, err, errlen)) < 0)
+            break;
+    }
+    sl_free(keep);
+    sl_free(ids);
+    sl_free(idp);
+    if (rc < 0) return rc;
+    drain(in);
+    flush_marks(in);
+    if (in->stage_rc < 0) return 0;
+    bool done = cfg->count < 0 || job.fetched >= cfg->count;
+    if (!stopping(in) && done && !in->st->failed && rd_kafka_outq_len(in->rk) == 0 &&
+        sl_stage_unsent(in->stage, &unsent, err, errlen) == 0 && unsent == 0 && job.id)
+        return sl_stage_job_finish(in->stage, &job, err, errlen);
+    return 0;
+}
+
+int sl_ingest_run(const sl_ingest_config *cfg, sl_ingest_stats *stats, char *err, size_t errlen)
+{
+    ingest in = {.cfg = cfg, .st = stats};
+    memset(stats, 0, sizeof *stats);
+    in.start_ms = sl_mono_ms();
+    in.deadline_ms = cfg->duration_ms > 0 ? in.start_ms + cfg->duration_ms : INT64_MAX;
+    sl_ratelimit_init(&in.rl, cfg->rate, cfg->rate, in.start_ms);
+
+    sl_source_config sc = {.url = cfg->source,
+                           .timeout_ms = cfg->timeout_ms,
+                           .retries = cfg->retries,
+                           .backoff_ms = cfg->backoff_ms,
+                           .backoff_max_ms = cfg->backoff_max_ms};
+    int rc = sl_source_open(&sc, &in.src, err, errlen);
+    if (rc < 0) return rc;
+    if (cfg->stage && (rc = sl_stage_open(cfg->stage, &in.stage, err, errlen)) < 0) {
+        sl_source_close(in.src);
+        return rc;
+    }
+    if ((rc = kafka_open(&in, err, errlen)) == 0) {
+        SL_INFO("ingest", "%s -> %s on %s%s%s, %s", sl_source_name(in.src), cfg->topic, cfg->kafka,
+                in.stage ? " through stage table " : "", in.stage ? sl_stage_table(in.stage) : "",
+                sl_source_seeded(in.src) ? "seeded (paged)" : "unseeded");
+        rc = in.stage ? run_staged(&in, err, errlen) : run_direct(&in, err, errlen);
+        char derr[768] = "";
+        drain(&in);
+        if (in.fatal[0]) {
+            if (rc == 0) snprintf(err, errlen, "%s", in.fatal);
+            rc = SL_ERR_CLOSED;
+        } else if (in.stage_rc < 0) {
+            if (rc == 0) snprintf(err, errlen, "%s", in.stage_err);
+            rc = in.stage_rc;
+        }
+        int64_t outstanding = rd_kafka_outq_len(in.rk);
+        if (stats->failed || outstanding) {
+            snprintf(derr, sizeof derr,
+                     "%" PRId64 " of %" PRId64 " records not delivered%s; first failure: %s",
+                     stats->failed + outstanding, stats->produced,
+                     outstanding ? " (no delivery report in time)" : "",
+                     in.first_failure[0] ? in.first_failure : "none reported");
+            if (rc == 0) {
+                snprintf(err, errlen, "%s", derr);
+                rc = SL_ERR_CLOSED;
+            } else {
+                SL_ERROR("ingest", "%s", derr);
+            }
+        }
+    }
+    progress(&in, true);
+    stats->elapsed_ms = sl_mono_ms() - in.start_ms;
+    stats->source = *sl_source_stats_get(in.src);
+    if (in.rk) rd_kafka_destroy(in.rk);
+    sl_stage_close(in.stage);
+    sl_source_close(in.src);
+    sl_free(in.marks);
+    sl_buf_free(&in.value);
+    return rc;
+}
