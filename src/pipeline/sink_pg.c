@@ -227,15 +227,25 @@ int sl__sink_pg_copy_row(sl_buf *b, const sl_sink_column *cols, size_t ncols,
     return 0;
 }
 
-/* Copies libpq's message (which ends in a newline) into err after a prefix. */
+/* Puts libpq's message into err after a prefix, on one line: libpq ends it in a newline and
+ * the server's DETAIL and HINT come on lines of their own. */
 static void pg_fail(pg_sink *s, char *err, size_t errlen, const char *what, const PGresult *res)
 {
     const char *m = res ? PQresultErrorMessage(res) : "";
     if (!m || !*m) m = s->conn ? PQerrorMessage(s->conn) : "out of memory";
-    size_t n = strlen(m);
-    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-        n--;
-    sl__sink_err(err, errlen, "postgresql sink %s: %s: %.*s", s->table, what, (int)n, m);
+    sl_buf b = SL_BUF_INIT;
+    bool space = false;
+    for (const char *p = m; *p; p++) {
+        if (isspace((unsigned char)*p)) {
+            space = true;
+            continue;
+        }
+        if (space && b.len) sl_buf_append(&b, " ", 1);
+        space = false;
+        sl_buf_append(&b, p, 1);
+    }
+    sl__sink_err(err, errlen, "postgresql sink %s: %s: %s", s->table, what, sl_buf_cstr(&b));
+    sl_buf_free(&b);
 }
 
 static int exec_ok(pg_sink *s, const char *sql, const char *what, char *err, size_t errlen)
@@ -284,6 +294,8 @@ static int pg_connect(pg_sink *s, char *err, size_t errlen)
         }
         PQclear(r);
     }
+    /* ON CONFLICT finds its unique index when planned, not when prepared: plan it now. */
+    if (rc == 0) rc = exec_ok(s, "EXPLAIN EXECUTE " MERGE_STMT, "planning the merge", err, errlen);
     if (rc) pg_disconnect(s);
     return rc;
 }
@@ -461,7 +473,9 @@ static int pg_write(sl_sink *base, const sl_sink_value *rows, const size_t *idx,
     snprintf(first, sizeof first, "%s", err);
     rc = pg_connect(s, again, sizeof again);
     if (rc) {
-        sl__sink_err(err, errlen, "%s; reconnect failed: %s", first, again);
+        size_t skip = strlen("postgresql sink : ") + strlen(s->table);
+        sl__sink_err(err, errlen, "%s; reconnect failed: %s", first,
+                     strlen(again) > skip ? again + skip : again);
         return rc;
     }
     SL_INFO(LOG_TAG, "postgresql sink %s: reconnected", s->table);
