@@ -13,5 +13,8 @@ const sl_command sl_commands[] = {
      "store [--listen HOST:PORT] [--data-dir DIR] [--auth on|off] [--user U --password P]"},
     {"ingest", sl_cmd_ingest,
      "ingest --source URL --topic T [--kafka BOOTSTRAP] [--duration 60s | --count N] [--stage URL]"},
+    {"process", sl_cmd_process,
+     "process [--config FILE] [--kafka BOOTSTRAP] [--sink URL] [--group G] [--metrics-listen "
+     "HOST:PORT]"},
     {NULL, NULL, NULL},
 };

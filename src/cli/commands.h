@@ -21,5 +21,7 @@ int sl_cmd_cql(int argc, char **argv);
 int sl_cmd_store(int argc, char **argv);
 /* `sluice ingest`: users from the randomuser API into a Kafka topic. */
 int sl_cmd_ingest(int argc, char **argv);
+/* `sluice process`: the stream processor (topic -> schema -> sink, bad records to a DLQ). */
+int sl_cmd_process(int argc, char **argv);
 
 #endif

@@ -1,0 +1,696 @@
+/* process.c: the processor loop. One thread does everything: it polls the librdkafka consumer,
+ * parses each record into the current batch (rows borrow from the consumed messages, which are
+ * kept until the batch is committed), produces refused records to the DLQ at once, and when
+ * the batch is full or has lingered long enough, writes it to the sink (retrying forever),
+ * waits for the DLQ deliveries, and only then commits the batch's offsets.
+ *
+ * The consumer uses the eager rebalance protocol: the revoke callback runs inside
+ * rd_kafka_consumer_poll, between two records, so the batch in hand is exactly what was
+ * consumed from the partitions being given up; it is flushed and committed synchronously
+ * before the assignment is dropped. */
+#include "pipeline/process.h"
+#include "core/log.h"
+#include "pipeline/sink.h"
+
+#include <librdkafka/rdkafka.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG "process"
+
+#define LAT_RING        1024 /* batch latencies kept for p50/p99 */
+#define BACKOFF_MIN_MS  100
+#define BACKOFF_MAX_MS  5000
+#define LAG_INTERVAL_MS 1000
+
+#define OPT_END                                                                                    \
+    {                                                                                              \
+        NULL, 0, NULL, 0, NULL, NULL, 0, 0                                                         \
+    }
+
+const sl_opt sl_process_opts[] = {
+    {"kafka", SL_OPT_STR, "127.0.0.1:9092", offsetof(sl_process_config, kafka),
+     "bootstrap servers, HOST:PORT[,HOST:PORT...]", NULL, 0, 0},
+    {"topic", SL_OPT_STR, "users_created", offsetof(sl_process_config, topic), "source topic", NULL,
+     0, 0},
+    {"format", SL_OPT_ENUM, "json", offsetof(sl_process_config, format), "record format", "json", 0,
+     0},
+    {"group", SL_OPT_STR, "sluice-process", offsetof(sl_process_config, group), "consumer group",
+     NULL, 0, 0},
+    {"dlq_topic", SL_OPT_STR, NULL, offsetof(sl_process_config, dlq_topic),
+     "dead-letter topic (default: the source topic + \".dlq\")", NULL, 0, 0},
+    {"sink", SL_OPT_STR, "cql://cassandra:cassandra@127.0.0.1:9042/spark_streams.created_users",
+     offsetof(sl_process_config, sink),
+     "where rows go: cql://[USER:PASS@]HOST:PORT/KS.TABLE or postgresql://...[?table=T]", NULL, 0,
+     0},
+    {"batch_size", SL_OPT_INT, "5000", offsetof(sl_process_config, batch_size),
+     "records per sink batch", NULL, 1, 1000000},
+    {"linger", SL_OPT_DURATION, "100ms", offsetof(sl_process_config, linger_ms),
+     "longest wait for a batch to fill before it is written", NULL, 0, 60000},
+    {"max_inflight", SL_OPT_INT, "256", offsetof(sl_process_config, max_inflight),
+     "sink requests in flight at once", NULL, 1, 65536},
+    {"max_record_size", SL_OPT_SIZE, "1MiB", offsetof(sl_process_config, max_record_size),
+     "larger records go to the DLQ as too_large", NULL, 1, 64 << 20},
+    {"sink_timeout", SL_OPT_DURATION, "10s", offsetof(sl_process_config, sink_timeout_ms),
+     "timeout of one sink request", NULL, 1, 600000},
+    {"drain_timeout", SL_OPT_DURATION, "30s", offsetof(sl_process_config, drain_timeout_ms),
+     "after SIGTERM, how long a failing sink is retried before giving up (exit 1)", NULL, 0, 0},
+    {"metrics_listen", SL_OPT_HOSTPORT, NULL, offsetof(sl_process_config, metrics_listen),
+     "serve GET /metrics.json on HOST:PORT", NULL, 0, 0},
+    {"metrics_interval", SL_OPT_DURATION, "10s", offsetof(sl_process_config, metrics_interval_ms),
+     "how often the metrics are logged", NULL, 100, 86400000},
+    {"log_level", SL_OPT_ENUM, "info", offsetof(sl_process_config, log_level), "log level",
+     "error|warn|info|debug|trace", 0, 0},
+    OPT_END,
+};
+
+void sl_process_config_init(sl_process_config *cfg)
+{
+    sl_config_defaults(sl_process_opts, cfg);
+    cfg->schema = sl_schema_default();
+}
+
+int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_errs *errs)
+{
+    size_t n0 = errs->n;
+    if (!section) return 0;
+    if (section->kind != SL_YAML_MAP) {
+        sl_errs_add(errs, section->file, section->line, "pipeline: expected a map");
+        return 1;
+    }
+    /* The option table knows the scalar keys; schema: and mapping: are structured. */
+    sl_yaml scalars = *section;
+    scalars.keys = sl_calloc(section->n ? section->n : 1, sizeof *scalars.keys);
+    scalars.key_lines = sl_calloc(section->n ? section->n : 1, sizeof *scalars.key_lines);
+    scalars.items = sl_calloc(section->n ? section->n : 1, sizeof *scalars.items);
+    scalars.n = 0;
+    const sl_yaml *schema = NULL, *mapping = NULL;
+    for (size_t i = 0; i < section->n; i++) {
+        if (!strcmp(section->keys[i], "schema")) {
+            schema = section->items[i];
+        } else if (!strcmp(section->keys[i], "mapping")) {
+            mapping = section->items[i];
+        } else {
+            scalars.keys[scalars.n] = section->keys[i];
+            scalars.key_lines[scalars.n] = section->key_lines[i];
+            scalars.items[scalars.n++] = section->items[i];
+        }
+    }
+    sl_config_apply(sl_process_opts, cfg, &scalars, "pipeline", errs);
+    sl_free(scalars.keys);
+    sl_free(scalars.key_lines);
+    sl_free(scalars.items);
+    if (schema || mapping) {
+        sl_schema *s = NULL;
+        if (sl_schema_from_yaml(schema, mapping, &s, errs) == 0) {
+            sl_schema_free(cfg->schema);
+            cfg->schema = s;
+        }
+    }
+    return (int)(errs->n - n0);
+}
+
+int sl_process_config_check(const sl_process_config *cfg, char *err, size_t errlen)
+{
+    if (strncmp(cfg->sink, "cql://", 6) && strncmp(cfg->sink, "postgresql://", 13) &&
+        strncmp(cfg->sink, "postgres://", 11)) {
+        snprintf(err, errlen, "sink: '%.40s' is neither cql:// nor postgresql://", cfg->sink);
+        return SL_ERR_CONFIG;
+    }
+    if (!*cfg->topic) {
+        snprintf(err, errlen, "topic: empty");
+        return SL_ERR_CONFIG;
+    }
+    return 0;
+}
+
+void sl_process_config_free(sl_process_config *cfg)
+{
+    sl_config_free(sl_process_opts, cfg);
+    sl_schema_free(cfg->schema);
+    cfg->schema = NULL;
+}
+
+typedef enum { DLQ_INFLIGHT, DLQ_DELIVERED, DLQ_FAILED } dlq_state;
+
+/* A refused record of the current batch; its message stays alive until the batch is done. */
+typedef struct dlq_item {
+    rd_kafka_message_t *m;
+    sl_rec_error err;
+    dlq_state state;
+    char detail[160];
+} dlq_item;
+
+struct sl_process {
+    const sl_process_config *cfg;
+    char *dlq_topic;
+    char *sink_safe; /* the sink URL without its password, for logs */
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    sl_sink *sink;
+    const sl_sink_column *cols;
+    size_t ncols;
+    volatile sig_atomic_t stop;
+    int64_t drain_deadline; /* set once stop is seen; 0 before */
+    bool gave_up;           /* a drain gave up: leave without the consumer close handshake */
+
+    /* The batch in hand. */
+    rd_kafka_message_t **msgs;
+    size_t nmsgs;
+    sl_sink_value *rows; /* batch_size * ncols */
+    size_t nrows;
+    sl_arena arena;
+    dlq_item *dlq;
+    size_t ndlq, dlqcap, dlq_inflight;
+    int64_t *next_off; /* per partition: the offset to commit, -1 if not in the batch */
+    size_t noffs;
+    int32_t *touched; /* partitions with next_off set */
+    size_t ntouched;
+    int64_t batch_start;
+    const char *topic_name; /* of the consumed messages */
+
+    /* Counters, owned by the processor thread; published under mu for other threads. */
+    sl_process_metrics local;
+    double lat[LAT_RING];
+    size_t nlat;
+    int64_t next_log, next_lag;
+    pthread_mutex_t mu;
+    sl_process_metrics pub;
+};
+
+/* librdkafka callbacks, all called on the processor thread from its poll calls */
+
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    SL_UNUSED(rk);
+    if (level <= 3)
+        SL_ERROR(LOG, "librdkafka %s: %s", fac, buf);
+    else if (level <= 4)
+        SL_WARN(LOG, "librdkafka %s: %s", fac, buf);
+    else
+        SL_DEBUG(LOG, "librdkafka %s: %s", fac, buf);
+}
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    SL_UNUSED(opaque);
+    SL_WARN(LOG, "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    SL_UNUSED(rk);
+    sl_process *p = opaque;
+    size_t i = (size_t)(uintptr_t)m->_private;
+    if (i >= p->ndlq) return;
+    p->dlq_inflight--;
+    if (m->err) {
+        p->dlq[i].state = DLQ_FAILED;
+        SL_WARN(LOG, "DLQ delivery to %s failed (%s); will produce it again", p->dlq_topic,
+                rd_kafka_err2str(m->err));
+    } else {
+        p->dlq[i].state = DLQ_DELIVERED;
+    }
+}
+
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    SL_UNUSED(rk);
+    SL_UNUSED(offsets);
+    SL_UNUSED(opaque);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        SL_WARN(LOG,
+                "offset commit failed: %s (the records will be replayed and upserted "
+                "again)",
+                rd_kafka_err2str(err));
+}
+
+static int flush_batch(sl_process *p, bool sync_commit);
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    sl_process *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        SL_INFO(LOG, "assigned %d partition(s) of %s", parts->cnt,
+                parts->cnt ? parts->elems[0].topic : p->cfg->topic);
+        rd_kafka_assign(rk, parts);
+        p->local.partitions = parts->cnt;
+        return;
+    }
+    /* Revoked (or lost): write and commit what we hold before giving the partitions up, so
+     * their next owner starts exactly after it. */
+    SL_INFO(LOG, "revoking %d partition(s): flushing %zu record(s) first", parts->cnt, p->nmsgs);
+    flush_batch(p, true);
+    rd_kafka_assign(rk, NULL);
+    p->local.partitions = 0;
+}
+
+/* Sleeps up to ms on the DLQ producer's poll (which serves its delivery reports); returns early
+ * when a stop is requested. */
+static void nap(sl_process *p, int64_t ms)
+{
+    int64_t until = sl_mono_ms() + ms;
+    for (int64_t now = sl_mono_ms(); now < until && !p->stop; now = sl_mono_ms())
+        rd_kafka_poll(p->producer, (int)SL_MIN(until - now, 50));
+}
+
+/* Whether a stop asked us to give up retrying: the drain deadline has passed. */
+static bool gave_up(sl_process *p)
+{
+    if (!p->stop) return false;
+    if (!p->drain_deadline) p->drain_deadline = sl_mono_ms() + p->cfg->drain_timeout_ms;
+    return sl_mono_ms() >= p->drain_deadline;
+}
+
+static int64_t backoff(int attempt)
+{
+    int64_t ms = BACKOFF_MIN_MS << SL_MIN(attempt, 10);
+    ms = SL_MIN(ms, BACKOFF_MAX_MS);
+    return ms / 2 + rand() % (ms / 2 + 1); /* jitter */
+}
+
+static void dlq_produce(sl_process *p, size_t i)
+{
+    dlq_item *d = &p->dlq[i];
+    rd_kafka_message_t *m = d->m;
+    char part[16], off[24];
+    snprintf(part, sizeof part, "%" PRId32, m->partition);
+    snprintf(off, sizeof off, "%" PRId64, m->offset);
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+        rd_kafka_header_add(h, "error", -1, sl_rec_error_name(d->err), -1);
+        rd_kafka_header_add(h, "error.message", -1, d->detail, -1);
+        rd_kafka_header_add(h, "source.topic", -1, p->topic_name, -1);
+        rd_kafka_header_add(h, "source.partition", -1, part, -1);
+        rd_kafka_header_add(h, "source.offset", -1, off, -1);
+        /* Copied: a drain that gives up frees the batch while a delivery may be pending. */
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->producer, RD_KAFKA_V_TOPIC(p->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            d->state = DLQ_INFLIGHT;
+            p->dlq_inflight++;
+            return;
+        }
+        rd_kafka_headers_destroy(h);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            SL_WARN(LOG, "DLQ produce to %s failed (%s); retrying", p->dlq_topic,
+                    rd_kafka_err2str(e));
+        rd_kafka_poll(p->producer, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? 10 : (int)backoff(attempt));
+    }
+}
+
+static void note_offset(sl_process *p, const rd_kafka_message_t *m)
+{
+    size_t part = (size_t)m->partition;
+    if (part >= p->noffs) {
+        size_t n = SL_MAX(part + 1, p->noffs * 2);
+        p->next_off = sl_realloc(p->next_off, n * sizeof *p->next_off);
+        p->touched = sl_realloc(p->touched, n * sizeof *p->touched);
+        for (size_t i = p->noffs; i < n; i++)
+            p->next_off[i] = -1;
+        p->noffs = n;
+    }
+    if (p->next_off[part] < 0) p->touched[p->ntouched++] = m->partition;
+    p->next_off[part] = m->offset + 1;
+}
+
+/* Adds one consumed message to the batch: a row, or a dead letter produced at once. */
+static void take(sl_process *p, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            SL_WARN(LOG, "consume: %s", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (p->nmsgs == 0) {
+        p->batch_start = sl_mono_ms();
+        p->topic_name = rd_kafka_topic_name(m->rkt);
+    }
+    p->msgs[p->nmsgs++] = m;
+    p->local.in++;
+    note_offset(p, m);
+    sl_sink_value *row = &p->rows[p->nrows * p->ncols];
+    char detail[160];
+    sl_rec_error e =
+        sl_schema_parse(p->cfg->schema, m->payload, m->len, (size_t)p->cfg->max_record_size, row,
+                        &p->arena, detail, sizeof detail);
+    if (e == SL_REC_OK) {
+        p->nrows++;
+        return;
+    }
+    if (p->ndlq == p->dlqcap) {
+        p->dlqcap = p->dlqcap ? p->dlqcap * 2 : 64;
+        p->dlq = sl_realloc(p->dlq, p->dlqcap * sizeof *p->dlq);
+    }
+    dlq_item *d = &p->dlq[p->ndlq++];
+    d->m = m;
+    d->err = e;
+    snprintf(d->detail, sizeof d->detail, "%s", detail);
+    SL_DEBUG(LOG, "%s [%" PRId32 "] @%" PRId64 ": %s: %s", p->topic_name, m->partition, m->offset,
+             sl_rec_error_name(e), detail);
+    dlq_produce(p, p->ndlq - 1);
+}
+
+static void record_latency(sl_process *p, double ms)
+{
+    p->lat[p->nlat++ % LAT_RING] = ms;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void publish(sl_process *p)
+{
+    size_t n = SL_MIN(p->nlat, (size_t)LAT_RING);
+    double sorted[LAT_RING];
+    memcpy(sorted, p->lat, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_double);
+    p->local.batch_p50_ms = n ? sorted[(n - 1) / 2] : 0;
+    p->local.batch_p99_ms = n ? sorted[(size_t)((double)(n - 1) * 0.99)] : 0;
+    pthread_mutex_lock(&p->mu);
+    p->pub = p->local;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Writes the batch to the sink (retrying until it succeeds or a drain gives up), waits until
+ * every dead letter of the batch is delivered, then commits the batch's offsets. Returns 0, or
+ * -1 when a drain gave up (the batch is kept uncommitted and dropped). */
+static int flush_batch(sl_process *p, bool sync_commit)
+{
+    if (p->nmsgs == 0) return 0;
+    int rc = 0;
+    for (int attempt = 0; p->nrows;) {
+        char err[256] = "";
+        if (sl_sink_write(p->sink, p->rows, p->nrows, err, sizeof err) == 0) break;
+        p->local.sink_retries++;
+        if (gave_up(p)) {
+            SL_ERROR(LOG,
+                     "sink %s still failing (%s) after the drain timeout; exiting with %zu "
+                     "record(s) uncommitted (they will be processed again)",
+                     p->sink_safe, err, p->nmsgs);
+            rc = -1;
+            goto done;
+        }
+        int64_t wait = backoff(attempt++);
+        SL_WARN(LOG, "sink %s: write of %zu row(s) failed: %s; retry %d in %" PRId64 " ms",
+                p->sink_safe, p->nrows, err, attempt, wait);
+        publish(p);
+        nap(p, wait);
+    }
+    for (int attempt = 0;;) {
+        while (p->dlq_inflight) {
+            rd_kafka_poll(p->producer, 50);
+            if (gave_up(p)) {
+                SL_ERROR(LOG, "DLQ %s: deliveries still pending after the drain timeout",
+                         p->dlq_topic);
+                rc = -1;
+                goto done;
+            }
+        }
+        bool again = false;
+        for (size_t i = 0; i < p->ndlq; i++)
+            if (p->dlq[i].state == DLQ_FAILED) {
+                if (!again) nap(p, backoff(attempt++));
+                again = true;
+                dlq_produce(p, i);
+            }
+        if (!again) break;
+    }
+
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new((int)p->ntouched);
+    for (size_t i = 0; i < p->ntouched; i++)
+        rd_kafka_topic_partition_list_add(offs, p->topic_name, p->touched[i])->offset =
+            p->next_off[p->touched[i]];
+    if (sync_commit && rd_kafka_assignment_lost(p->consumer)) {
+        SL_WARN(LOG, "assignment lost: not committing (the records will be replayed)");
+    } else {
+        rd_kafka_resp_err_t e = rd_kafka_commit(p->consumer, offs, sync_commit ? 0 : 1);
+        if (e && sync_commit)
+            SL_WARN(LOG, "offset commit failed: %s (the records will be replayed)",
+                    rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    p->local.out += p->nrows;
+    p->local.invalid += p->ndlq;
+    p->local.batches++;
+    record_latency(p, (double)(sl_mono_ms() - p->batch_start));
+done:
+    for (size_t i = 0; i < p->nmsgs; i++)
+        rd_kafka_message_destroy(p->msgs[i]);
+    for (size_t i = 0; i < p->ntouched; i++)
+        p->next_off[p->touched[i]] = -1;
+    p->nmsgs = p->nrows = p->ndlq = p->ntouched = 0;
+    p->dlq_inflight = 0;
+    sl_arena_reset(&p->arena);
+    publish(p);
+    return rc;
+}
+
+static void update_lag(sl_process *p)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(p->consumer, &a) || !a) return;
+    rd_kafka_position(p->consumer, a);
+    int64_t lag = 0;
+    bool known = a->cnt > 0;
+    for (int i = 0; i < a->cnt; i++) {
+        int64_t lo, hi;
+        rd_kafka_topic_partition_t *tp = &a->elems[i];
+        if (rd_kafka_get_watermark_offsets(p->consumer, tp->topic, tp->partition, &lo, &hi) ||
+            hi < 0) {
+            known = false;
+            continue;
+        }
+        int64_t pos = tp->offset >= 0 ? tp->offset : lo;
+        if (hi > pos) lag += hi - pos;
+    }
+    p->local.partitions = a->cnt;
+    p->local.lag = known ? lag : -1;
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+static void periodic(sl_process *p)
+{
+    int64_t now = sl_mono_ms();
+    if (now >= p->next_lag) {
+        update_lag(p);
+        publish(p);
+        p->next_lag = now + LAG_INTERVAL_MS;
+    }
+    if (now >= p->next_log) {
+        const sl_process_metrics *m = &p->pub;
+        SL_INFO(LOG,
+                "in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " batches=%" PRIu64
+                " batch_p50=%.1fms batch_p99=%.1fms lag=%" PRId64 " partitions=%d "
+                "sink_retries=%" PRIu64,
+                m->in, m->out, m->invalid, m->batches, m->batch_p50_ms, m->batch_p99_ms, m->lag,
+                m->partitions, m->sink_retries);
+        p->next_log = now + p->cfg->metrics_interval_ms;
+    }
+}
+
+static char *redact_url(const char *url)
+{
+    char *s = sl_strdup(url);
+    char *scheme = strstr(s, "://");
+    if (!scheme) return s;
+    char *auth = scheme + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+    if (at && colon && colon < at) {
+        memmove(colon + 4, at, strlen(at) + 1);
+        memcpy(colon + 1, "***", 3);
+    }
+    return s;
+}
+
+static int kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+{
+    if (rd_kafka_conf_set(c, k, v, err, errlen) == RD_KAFKA_CONF_OK) return 0;
+    return SL_ERR_CONFIG;
+}
+
+int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, size_t errlen)
+{
+    sl_process *p = sl_calloc(1, sizeof *p);
+    p->cfg = cfg;
+    pthread_mutex_init(&p->mu, NULL);
+    if (cfg->dlq_topic) {
+        p->dlq_topic = sl_strdup(cfg->dlq_topic);
+    } else {
+        p->dlq_topic = sl_malloc(strlen(cfg->topic) + 5);
+        sprintf(p->dlq_topic, "%s.dlq", cfg->topic);
+    }
+    p->sink_safe = redact_url(cfg->sink);
+    p->cols = sl_schema_columns(cfg->schema, &p->ncols);
+    p->msgs = sl_malloc((size_t)cfg->batch_size * sizeof *p->msgs);
+    p->rows = sl_malloc((size_t)cfg->batch_size * p->ncols * sizeof *p->rows);
+    sl_arena_init(&p->arena, 256 * 1024);
+    p->local.lag = -1;
+    p->pub = p->local;
+
+    char max_bytes[32];
+    rd_kafka_conf_t *cc = rd_kafka_conf_new(), *pc = rd_kafka_conf_new();
+    /* Dead letters carry the refused value whole, even one over max_record_size. */
+    snprintf(max_bytes, sizeof max_bytes, "%d", 64 << 20);
+    if (kset(cc, "bootstrap.servers", cfg->kafka, err, errlen) ||
+        kset(cc, "group.id", cfg->group, err, errlen) ||
+        kset(cc, "enable.auto.commit", "false", err, errlen) ||
+        kset(cc, "enable.auto.offset.store", "false", err, errlen) ||
+        kset(cc, "auto.offset.reset", "earliest", err, errlen) ||
+        kset(cc, "client.id", "sluice-process", err, errlen) ||
+        kset(pc, "bootstrap.servers", cfg->kafka, err, errlen) ||
+        kset(pc, "enable.idempotence", "true", err, errlen) ||
+        kset(pc, "acks", "all", err, errlen) || kset(pc, "linger.ms", "5", err, errlen) ||
+        kset(pc, "message.max.bytes", max_bytes, err, errlen) ||
+        kset(pc, "client.id", "sluice-process-dlq", err, errlen)) {
+        rd_kafka_conf_destroy(cc);
+        rd_kafka_conf_destroy(pc);
+        goto fail;
+    }
+    rd_kafka_conf_set_opaque(cc, p);
+    rd_kafka_conf_set_opaque(pc, p);
+    rd_kafka_conf_set_log_cb(cc, on_kafka_log);
+    rd_kafka_conf_set_log_cb(pc, on_kafka_log);
+    rd_kafka_conf_set_error_cb(cc, on_kafka_error);
+    rd_kafka_conf_set_error_cb(pc, on_kafka_error);
+    rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(cc, on_commit);
+    rd_kafka_conf_set_dr_msg_cb(pc, on_dlq_delivery);
+    p->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, errlen);
+    if (!p->producer) {
+        rd_kafka_conf_destroy(pc);
+        rd_kafka_conf_destroy(cc);
+        goto fail;
+    }
+    p->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, errlen);
+    if (!p->consumer) {
+        rd_kafka_conf_destroy(cc);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(p->consumer);
+    *out = p;
+    return 0;
+fail:
+    sl_process_close(p);
+    *out = NULL;
+    return SL_ERR_CONFIG;
+}
+
+static int open_sink(sl_process *p)
+{
+    sl_sink_config sc = {.url = p->cfg->sink,
+                         .cols = p->cols,
+                         .ncols = p->ncols,
+                         .max_inflight = (int)p->cfg->max_inflight,
+                         .timeout_ms = (int)p->cfg->sink_timeout_ms};
+    for (int attempt = 0; !p->stop; attempt++) {
+        char err[256] = "";
+        if (sl_sink_open(&sc, &p->sink, err, sizeof err) == 0) {
+            SL_INFO(LOG, "sink %s ready", p->sink_safe);
+            return 0;
+        }
+        int64_t wait = backoff(attempt);
+        SL_WARN(LOG, "sink %s: cannot open: %s; retry %d in %" PRId64 " ms", p->sink_safe, err,
+                attempt + 1, wait);
+        nap(p, wait);
+    }
+    return -1;
+}
+
+int sl_process_run(sl_process *p)
+{
+    const sl_process_config *cfg = p->cfg;
+    if (open_sink(p)) return 0; /* stopped before the sink came up: nothing was consumed */
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, cfg->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(p->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        SL_ERROR(LOG, "subscribe to %s: %s", cfg->topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    SL_INFO(LOG, "consuming %s in group %s; dead letters to %s; sink %s", cfg->topic, cfg->group,
+            p->dlq_topic, p->sink_safe);
+    p->next_log = sl_mono_ms() + cfg->metrics_interval_ms;
+    while (!p->stop) {
+        int64_t now = sl_mono_ms();
+        int timeout = 100;
+        if (p->nmsgs) timeout = (int)SL_MAX(0, p->batch_start + cfg->linger_ms - now);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout);
+        if (m) take(p, m);
+        if (p->nmsgs >= (size_t)cfg->batch_size ||
+            (p->nmsgs && sl_mono_ms() >= p->batch_start + cfg->linger_ms))
+            flush_batch(p, false);
+        rd_kafka_poll(p->producer, 0);
+        periodic(p);
+    }
+    SL_INFO(LOG, "stopping: draining %zu record(s)", p->nmsgs);
+    int rc = flush_batch(p, true);
+    p->gave_up = rc != 0;
+    if (rc == 0) {
+        /* Leaves the group; the revoke callback commits synchronously (nothing is left). */
+        rd_kafka_consumer_close(p->consumer);
+        rd_kafka_flush(p->producer, 10000);
+    }
+    update_lag(p);
+    publish(p);
+    const sl_process_metrics *m = &p->pub;
+    SL_INFO(LOG, "%s: in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64,
+            rc ? "gave up draining" : "drained", m->in, m->out, m->invalid);
+    return rc;
+}
+
+void sl_process_stop(sl_process *p)
+{
+    p->stop = 1;
+}
+
+void sl_process_metrics_get(sl_process *p, sl_process_metrics *m)
+{
+    pthread_mutex_lock(&p->mu);
+    *m = p->pub;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void sl_process_metrics_json(const sl_process_metrics *m, sl_buf *out)
+{
+    sl_buf_printf(out,
+                  "{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"invalid\":%" PRIu64
+                  ",\"batches\":%" PRIu64 ",\"sink_retries\":%" PRIu64
+                  ",\"batch_latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"lag\":%" PRId64
+                  ",\"partitions\":%d}",
+                  m->in, m->out, m->invalid, m->batches, m->sink_retries, m->batch_p50_ms,
+                  m->batch_p99_ms, m->lag, m->partitions);
+}
+
+void sl_process_close(sl_process *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->nmsgs; i++)
+        rd_kafka_message_destroy(p->msgs[i]);
+    if (p->consumer)
+        rd_kafka_destroy_flags(p->consumer, p->gave_up ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+    if (p->producer) rd_kafka_destroy(p->producer);
+    sl_sink_close(p->sink);
+    sl_arena_free(&p->arena);
+    pthread_mutex_destroy(&p->mu);
+    sl_free(p->msgs);
+    sl_free(p->rows);
+    sl_free(p->dlq);
+    sl_free(p->next_off);
+    sl_free(p->touched);
+    sl_free(p->dlq_topic);
+    sl_free(p->sink_safe);
+    sl_free(p);
+}
