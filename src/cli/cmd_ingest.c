@@ -123,8 +123,12 @@ int sl_cmd_ingest(int argc, char **argv)
         .progress = isatty(STDERR_FILENO),
         .stop = &stop_requested,
     };
-    sl_ingest_stats st;
     char err[1024] = "";
+    if (sl_ingest_config_check(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "sluice ingest: %s\n", err);
+        goto out;
+    }
+    sl_ingest_stats st;
     r = sl_ingest_run(&cfg, &st, err, sizeof err);
     double secs = (double)st.elapsed_ms / 1000;
     SL_INFO("ingest",

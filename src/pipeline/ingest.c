@@ -429,6 +429,20 @@ static int run_staged(ingest *in, char *err, size_t errlen)
     return 0;
 }
 
+int sl_ingest_config_check(const sl_ingest_config *cfg, char *err, size_t errlen)
+{
+    sl_source_config sc = {.url = cfg->source, .timeout_ms = 1000};
+    sl_source *src = NULL;
+    if (sl_source_open(&sc, &src, err, errlen) < 0) return SL_ERR_INVAL;
+    sl_source_close(src);
+    if (cfg->stage && strncmp(cfg->stage, "postgresql://", 13) &&
+        strncmp(cfg->stage, "postgres://", 11)) {
+        snprintf(err, errlen, "--stage must be a postgresql:// URL");
+        return SL_ERR_INVAL;
+    }
+    return 0;
+}
+
 int sl_ingest_run(const sl_ingest_config *cfg, sl_ingest_stats *stats, char *err, size_t errlen)
 {
     ingest in = {.cfg = cfg, .st = stats};

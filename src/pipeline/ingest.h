@@ -37,6 +37,10 @@ typedef struct sl_ingest_stats {
     sl_source_stats source;
 } sl_ingest_stats;
 
+/* Checks what can be checked before connecting anywhere (the source URL, the stage URL's form).
+ * Returns 0, or SL_ERR_INVAL with a one-line reason. */
+int sl_ingest_config_check(const sl_ingest_config *cfg, char *err, size_t errlen);
+
 /* Runs until count records are delivered, duration_ms has passed or *stop is set, then waits for
  * every delivery report. Returns 0 when each produced record was delivered; otherwise <0 with
  * the reason in err (the broker unreachable, the API's retries exhausted, records not

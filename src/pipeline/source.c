@@ -200,6 +200,10 @@ const sl_source_stats *sl_source_stats_get(const sl_source *s)
 /* Up to max bytes of the body with anything unprintable shown as '.', for log lines. */
 static void body_snippet(const sl_buf *b, char *out, size_t outlen, size_t max)
 {
+    if (!b->len) {
+        snprintf(out, outlen, "(empty body)");
+        return;
+    }
     size_t n = SL_MIN(b->len, SL_MIN(max, outlen - 4));
     for (size_t i = 0; i < n; i++)
         out[i] = (b->ptr[i] >= 0x20 && b->ptr[i] < 0x7f) ? (char)b->ptr[i] : '.';
