@@ -16,5 +16,8 @@ const sl_command sl_commands[] = {
     {"process", sl_cmd_process,
      "process [--config FILE] [--kafka BOOTSTRAP] [--sink URL] [--group G] [--metrics-listen "
      "HOST:PORT]"},
+    {"fake-api", sl_cmd_fake_api,
+     "fake-api [--listen HOST:PORT] [--quota N] [--quota-window 300s] [--latency-ms N] "
+     "[--fail-rate 0.x]   (randomuser.me 1.4, offline)"},
     {NULL, NULL, NULL},
 };

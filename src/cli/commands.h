@@ -23,5 +23,7 @@ int sl_cmd_store(int argc, char **argv);
 int sl_cmd_ingest(int argc, char **argv);
 /* `sluice process`: the stream processor (topic -> schema -> sink, bad records to a DLQ). */
 int sl_cmd_process(int argc, char **argv);
+/* `sluice fake-api`: the randomuser.me 1.4 API, offline and deterministic. */
+int sl_cmd_fake_api(int argc, char **argv);
 
 #endif
