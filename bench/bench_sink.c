@@ -401,7 +401,8 @@ static int run_peer(int port, const sl_sink_value *vals, measure *m)
         fprintf(stderr, "bench_sink: peer: %s", PQerrorMessage(c));
         goto out;
     }
-    if (!pg_ok(c,
+    if (!pg_ok(c, PQexec(c, "SET client_min_messages = warning"), "set") ||
+        !pg_ok(c,
                PQexec(c, "CREATE TABLE IF NOT EXISTS peer_users (id uuid PRIMARY KEY, "
                          "first_name text, last_name text, gender text, address text, "
                          "post_code text, email text, username text, dob text, "
