@@ -427,6 +427,26 @@ static void digest(EVP_MD *md, const char *in, size_t n, char *out)
     hex(d, dl, out);
 }
 
+/* "-12.3456" from ten-thousandths. */
+static void fixed4(char *out, int64_t v)
+{
+    if (v < 0) {
+        *out++ = '-';
+        v = -v;
+    }
+    out = put_uint(out, (uint64_t)(v / 10000), 1);
+    *out++ = '.';
+    *put_uint(out, (uint64_t)(v % 10000), 4) = '\0';
+}
+
+/* The low n hex digits of v, most significant first. */
+static void hex64(char *out, uint64_t v, int n)
+{
+    static const char h[] = "0123456789abcdef";
+    for (int i = n - 1; i >= 0; i--, v >>= 4)
+        out[i] = h[v & 15];
+}
+
 static int pick_nat(sl_ru_gen *g, uint32_t nats)
 {
     nats &= (1u << SL_RU_NNAT) - 1;
@@ -469,10 +489,8 @@ void sl_ru_gen_user(sl_ru_gen *g, uint32_t nats, sl_ru_gender gender, bool with_
     }
     int64_t lat = (int64_t)below(g, 1800001) - 900000;
     int64_t lon = (int64_t)below(g, 3600001) - 1800000;
-    snprintf(u->latitude, sizeof(u->latitude), "%s%lld.%04lld", lat < 0 ? "-" : "",
-             (long long)(llabs(lat) / 10000), (long long)(llabs(lat) % 10000));
-    snprintf(u->longitude, sizeof(u->longitude), "%s%lld.%04lld", lon < 0 ? "-" : "",
-             (long long)(llabs(lon) / 10000), (long long)(llabs(lon) % 10000));
+    fixed4(u->latitude, lat);
+    fixed4(u->longitude, lon);
     const ru_tz *tz = &ru_timezones[below(g, ru_ntimezones)];
     u->tz_offset = tz->offset;
     u->tz_desc = tz->desc;
@@ -490,12 +508,22 @@ void sl_ru_gen_user(sl_ru_gen *g, uint32_t nats, sl_ru_gender gender, bool with_
     uint64_t a = next64(g), b = next64(g);
     a = (a & ~0xF000ULL) | 0x4000ULL;                        /* version 4 */
     b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; /* variant 10 */
-    snprintf(u->uuid, sizeof(u->uuid), "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)((a >> 16) & 0xFFFF), (unsigned)(a & 0xFFFF), (unsigned)(b >> 48),
-             (unsigned long long)(b & 0xFFFFFFFFFFFFULL));
+    hex64(u->uuid, a >> 32, 8);
+    u->uuid[8] = '-';
+    hex64(u->uuid + 9, (a >> 16) & 0xFFFF, 4);
+    u->uuid[13] = '-';
+    hex64(u->uuid + 14, a & 0xFFFF, 4);
+    u->uuid[18] = '-';
+    hex64(u->uuid + 19, b >> 48, 4);
+    u->uuid[23] = '-';
+    hex64(u->uuid + 24, b & 0xFFFFFFFFFFFFULL, 12);
+    u->uuid[36] = '\0';
     const char *adj = pick(g, &ru_adjectives);
     const char *animal = pick(g, &ru_animals);
-    snprintf(u->username, sizeof(u->username), "%s%s%d", adj, animal, 100 + (int)below(g, 900));
+    size_t al = strlen(adj), nl = strlen(animal);
+    memcpy(u->username, adj, al);
+    memcpy(u->username + al, animal, nl);
+    *put_uint(u->username + al + nl, 100 + below(g, 900), 3) = '\0';
     u->password = pick(g, &ru_passwords);
     for (int i = 0; i < 8; i++)
         u->salt[i] = alnum[below(g, sizeof(alnum) - 1)];
@@ -534,191 +562,246 @@ void sl_ru_gen_user(sl_ru_gen *g, uint32_t nats, sl_ru_gender gender, bool with_
 
 /* ---- rendering ---- */
 
+/* A user is written with raw stores into room reserved up front: every string in a user is
+ * bounded (table entries and fixed-size fields), far below USER_ROOM even when escaped. */
+#define USER_ROOM 8192
+
 static inline void put(sl_buf *b, const char *s, size_t n)
 {
     sl_buf_append(b, s, n);
 }
 
 #define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
+#define WL(p, lit)   (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
 
-static void put_str(sl_buf *b, const char *s)
+/* One byte of a JSON string, escaped if JSON requires it. */
+static inline char *w_char(char *p, unsigned char c)
 {
-    size_t n = strlen(s);
-    uint8_t *d = sl_buf_extend(b, n + 2);
-    size_t o = 0;
-    d[o++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == '"' || c == '\\') {
-            /* Table strings never need escaping; a seed may. Fall back to the slow path. */
-            b->len -= n + 2;
-            PUTL(b, "\"");
-            for (size_t j = 0; j < n; j++) {
-                unsigned char x = (unsigned char)s[j];
-                char esc[8];
-                if (x == '"' || x == '\\') {
-                    esc[0] = '\\', esc[1] = (char)x;
-                    put(b, esc, 2);
-                } else if (x < 0x20) {
-                    snprintf(esc, sizeof(esc), "\\u%04x", x);
-                    put(b, esc, 6);
-                } else {
-                    put(b, (const char *)&s[j], 1);
-                }
-            }
-            PUTL(b, "\"");
-            return;
-        }
-        d[o++] = c;
+    static const char hx[] = "0123456789abcdef";
+    if (c >= 0x20 && c != '"' && c != '\\') {
+        *p++ = (char)c;
+    } else if (c == '"' || c == '\\') {
+        *p++ = '\\';
+        *p++ = (char)c;
+    } else {
+        WL(p, "\\u00");
+        *p++ = hx[c >> 4];
+        *p++ = hx[c & 15];
     }
-    d[o] = '"';
+    return p;
 }
 
-static void put_int(sl_buf *b, int64_t v)
+/* A JSON string literal (table strings never need escaping, but nothing relies on it). */
+static char *w_str(char *p, const char *s)
 {
-    char tmp[24], *p = tmp;
-    if (v < 0) *p++ = '-';
-    p = put_uint(p, (uint64_t)(v < 0 ? -v : v), 1);
-    put(b, tmp, (size_t)(p - tmp));
+    *p++ = '"';
+    for (; *s; s++)
+        p = w_char(p, (unsigned char)*s);
+    *p++ = '"';
+    return p;
 }
 
-static void put_picture(sl_buf *b, const sl_ru_user *u, const char *size)
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
-    PUTL(b, "\"https://randomuser.me/api/portraits/");
-    sl_buf_append_str(b, size);
-    sl_buf_append_str(b, u->female ? "women/" : "men/");
-    put_int(b, u->picture);
-    PUTL(b, ".jpg\"");
+    if (s[0] < 0x80) return 1;
+    size_t len = (s[0] & 0xE0) == 0xC0   ? 2
+                 : (s[0] & 0xF0) == 0xE0 ? 3
+                 : (s[0] & 0xF8) == 0xF0 ? 4
+                                         : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    uint32_t cp = s[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++)
+        cp = (cp << 6) | (s[i] & 0x3F);
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
 }
 
-void sl_ru_user_json(const sl_ru_user *u, uint32_t f, sl_buf *b)
+/* The seed as a JSON string: it is the one value a client sends back, so it may be anything;
+ * bytes that are not UTF-8 become U+FFFD so the document stays valid JSON. */
+static char *w_seed(char *p, const char *seed, size_t n)
+{
+    *p++ = '"';
+    const unsigned char *s = (const unsigned char *)seed;
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_len(s + i, n - i);
+        if (l == 0) {
+            WL(p, "\\ufffd");
+            i++;
+        } else if (l == 1) {
+            p = w_char(p, s[i++]);
+        } else {
+            memcpy(p, s + i, l);
+            p += l;
+            i += l;
+        }
+    }
+    *p++ = '"';
+    return p;
+}
+
+static char *w_int(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        v = -v;
+    }
+    return put_uint(p, (uint64_t)v, 1);
+}
+
+static char *w_picture(char *p, const sl_ru_user *u, const char *size)
+{
+    WL(p, "https://randomuser.me/api/portraits/");
+    size_t n = strlen(size);
+    memcpy(p, size, n);
+    p += n;
+    if (u->female)
+        WL(p, "women/");
+    else
+        WL(p, "men/");
+    p = w_int(p, u->picture);
+    WL(p, ".jpg");
+    return p;
+}
+
+static char *w_user_json(char *p, const sl_ru_user *u, uint32_t f)
 {
     bool first = true;
 #define SEP()                                                                                      \
     do {                                                                                           \
-        if (!first) PUTL(b, ",");                                                                  \
+        if (!first) *p++ = ',';                                                                    \
         first = false;                                                                             \
     } while (0)
-    PUTL(b, "{");
+    *p++ = '{';
     if (f & SL_RU_F_GENDER) {
         SEP();
-        PUTL(b, "\"gender\":");
-        put_str(b, u->female ? "female" : "male");
+        if (u->female)
+            WL(p, "\"gender\":\"female\"");
+        else
+            WL(p, "\"gender\":\"male\"");
     }
     if (f & SL_RU_F_NAME) {
         SEP();
-        PUTL(b, "\"name\":{\"title\":");
-        put_str(b, u->title);
-        PUTL(b, ",\"first\":");
-        put_str(b, u->first);
-        PUTL(b, ",\"last\":");
-        put_str(b, u->last);
-        PUTL(b, "}");
+        WL(p, "\"name\":{\"title\":");
+        p = w_str(p, u->title);
+        WL(p, ",\"first\":");
+        p = w_str(p, u->first);
+        WL(p, ",\"last\":");
+        p = w_str(p, u->last);
+        *p++ = '}';
     }
     if (f & SL_RU_F_LOCATION) {
         SEP();
-        PUTL(b, "\"location\":{\"street\":{\"number\":");
-        put_int(b, u->street_number);
-        PUTL(b, ",\"name\":");
-        put_str(b, u->street);
-        PUTL(b, "},\"city\":");
-        put_str(b, u->city);
-        PUTL(b, ",\"state\":");
-        put_str(b, u->state);
-        PUTL(b, ",\"country\":");
-        put_str(b, u->country);
-        PUTL(b, ",\"postcode\":");
-        if (u->postcode_is_int)
-            put_int(b, u->postcode_int);
-        else
-            put_str(b, u->postcode);
-        PUTL(b, ",\"coordinates\":{\"latitude\":");
-        put_str(b, u->latitude);
-        PUTL(b, ",\"longitude\":");
-        put_str(b, u->longitude);
-        PUTL(b, "},\"timezone\":{\"offset\":");
-        put_str(b, u->tz_offset);
-        PUTL(b, ",\"description\":");
-        put_str(b, u->tz_desc);
-        PUTL(b, "}}");
+        WL(p, "\"location\":{\"street\":{\"number\":");
+        p = w_int(p, u->street_number);
+        WL(p, ",\"name\":");
+        p = w_str(p, u->street);
+        WL(p, "},\"city\":");
+        p = w_str(p, u->city);
+        WL(p, ",\"state\":");
+        p = w_str(p, u->state);
+        WL(p, ",\"country\":");
+        p = w_str(p, u->country);
+        WL(p, ",\"postcode\":");
+        p = u->postcode_is_int ? w_int(p, u->postcode_int) : w_str(p, u->postcode);
+        WL(p, ",\"coordinates\":{\"latitude\":");
+        p = w_str(p, u->latitude);
+        WL(p, ",\"longitude\":");
+        p = w_str(p, u->longitude);
+        WL(p, "},\"timezone\":{\"offset\":");
+        p = w_str(p, u->tz_offset);
+        WL(p, ",\"description\":");
+        p = w_str(p, u->tz_desc);
+        WL(p, "}}");
     }
     if (f & SL_RU_F_EMAIL) {
         SEP();
-        PUTL(b, "\"email\":");
-        put_str(b, u->email);
+        WL(p, "\"email\":");
+        p = w_str(p, u->email);
     }
     if (f & SL_RU_F_LOGIN) {
         SEP();
-        PUTL(b, "\"login\":{\"uuid\":");
-        put_str(b, u->uuid);
-        PUTL(b, ",\"username\":");
-        put_str(b, u->username);
-        PUTL(b, ",\"password\":");
-        put_str(b, u->password);
-        PUTL(b, ",\"salt\":");
-        put_str(b, u->salt);
-        PUTL(b, ",\"md5\":");
-        put_str(b, u->md5);
-        PUTL(b, ",\"sha1\":");
-        put_str(b, u->sha1);
-        PUTL(b, ",\"sha256\":");
-        put_str(b, u->sha256);
-        PUTL(b, "}");
+        WL(p, "\"login\":{\"uuid\":");
+        p = w_str(p, u->uuid);
+        WL(p, ",\"username\":");
+        p = w_str(p, u->username);
+        WL(p, ",\"password\":");
+        p = w_str(p, u->password);
+        WL(p, ",\"salt\":");
+        p = w_str(p, u->salt);
+        WL(p, ",\"md5\":");
+        p = w_str(p, u->md5);
+        WL(p, ",\"sha1\":");
+        p = w_str(p, u->sha1);
+        WL(p, ",\"sha256\":");
+        p = w_str(p, u->sha256);
+        *p++ = '}';
     }
     if (f & SL_RU_F_DOB) {
         SEP();
-        PUTL(b, "\"dob\":{\"date\":");
-        put_str(b, u->dob);
-        PUTL(b, ",\"age\":");
-        put_int(b, u->dob_age);
-        PUTL(b, "}");
+        WL(p, "\"dob\":{\"date\":");
+        p = w_str(p, u->dob);
+        WL(p, ",\"age\":");
+        p = w_int(p, u->dob_age);
+        *p++ = '}';
     }
     if (f & SL_RU_F_REGISTERED) {
         SEP();
-        PUTL(b, "\"registered\":{\"date\":");
-        put_str(b, u->registered);
-        PUTL(b, ",\"age\":");
-        put_int(b, u->registered_age);
-        PUTL(b, "}");
+        WL(p, "\"registered\":{\"date\":");
+        p = w_str(p, u->registered);
+        WL(p, ",\"age\":");
+        p = w_int(p, u->registered_age);
+        *p++ = '}';
     }
     if (f & SL_RU_F_PHONE) {
         SEP();
-        PUTL(b, "\"phone\":");
-        put_str(b, u->phone);
+        WL(p, "\"phone\":");
+        p = w_str(p, u->phone);
     }
     if (f & SL_RU_F_CELL) {
         SEP();
-        PUTL(b, "\"cell\":");
-        put_str(b, u->cell);
+        WL(p, "\"cell\":");
+        p = w_str(p, u->cell);
     }
     if (f & SL_RU_F_ID) {
         SEP();
-        PUTL(b, "\"id\":{\"name\":");
-        put_str(b, u->id_name);
-        PUTL(b, ",\"value\":");
+        WL(p, "\"id\":{\"name\":");
+        p = w_str(p, u->id_name);
+        WL(p, ",\"value\":");
         if (u->id_null)
-            PUTL(b, "null");
+            WL(p, "null");
         else
-            put_str(b, u->id_value);
-        PUTL(b, "}");
+            p = w_str(p, u->id_value);
+        *p++ = '}';
     }
     if (f & SL_RU_F_PICTURE) {
         SEP();
-        PUTL(b, "\"picture\":{\"large\":");
-        put_picture(b, u, "");
-        PUTL(b, ",\"medium\":");
-        put_picture(b, u, "med/");
-        PUTL(b, ",\"thumbnail\":");
-        put_picture(b, u, "thumb/");
-        PUTL(b, "}");
+        WL(p, "\"picture\":{\"large\":\"");
+        p = w_picture(p, u, "");
+        WL(p, "\",\"medium\":\"");
+        p = w_picture(p, u, "med/");
+        WL(p, "\",\"thumbnail\":\"");
+        p = w_picture(p, u, "thumb/");
+        WL(p, "\"}");
     }
     if (f & SL_RU_F_NAT) {
         SEP();
-        PUTL(b, "\"nat\":");
-        put_str(b, ru_nats[u->nat].code);
+        WL(p, "\"nat\":");
+        p = w_str(p, ru_nats[u->nat].code);
     }
-    PUTL(b, "}");
+    *p++ = '}';
 #undef SEP
+    return p;
+}
+
+void sl_ru_user_json(const sl_ru_user *u, uint32_t f, sl_buf *b)
+{
+    sl_buf_reserve(b, USER_ROOM);
+    char *start = (char *)b->ptr + b->len;
+    b->len += (size_t)(w_user_json(start, u, f) - start);
 }
 
 /* Re-indents compact JSON by two spaces, as JSON.stringify(v, null, 2) lays it out. */
@@ -791,41 +874,35 @@ static const char *const csv_cols[12] = {
     "picture.large,picture.medium,picture.thumbnail",
     "nat"};
 
-static void csv_str(sl_buf *b, const char *s)
+/* A CSV cell: always quoted, inner quotes doubled (RFC 4180). */
+static char *w_csv(char *p, const char *s)
 {
-    PUTL(b, "\"");
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') PUTL(b, "\"");
-        put(b, p, 1);
+    *p++ = '"';
+    for (; *s; s++) {
+        if (*s == '"') *p++ = '"';
+        *p++ = *s;
     }
-    PUTL(b, "\"");
+    *p++ = '"';
+    return p;
 }
 
-static void csv_picture(sl_buf *b, const sl_ru_user *u, const char *size)
-{
-    char url[96];
-    snprintf(url, sizeof(url), "https://randomuser.me/api/portraits/%s%s%d.jpg", size,
-             u->female ? "women/" : "men/", u->picture);
-    csv_str(b, url);
-}
-
-static void csv_row(const sl_ru_user *u, uint32_t f, sl_buf *b)
+static char *w_csv_row(char *p, const sl_ru_user *u, uint32_t f)
 {
     bool first = true;
 #define SEP()                                                                                      \
     do {                                                                                           \
-        if (!first) PUTL(b, ",");                                                                  \
+        if (!first) *p++ = ',';                                                                    \
         first = false;                                                                             \
     } while (0)
 #define COL_S(v)                                                                                   \
     do {                                                                                           \
         SEP();                                                                                     \
-        csv_str(b, (v));                                                                           \
+        p = w_csv(p, (v));                                                                         \
     } while (0)
 #define COL_I(v)                                                                                   \
     do {                                                                                           \
         SEP();                                                                                     \
-        put_int(b, (v));                                                                           \
+        p = w_int(p, (v));                                                                         \
     } while (0)
     if (f & SL_RU_F_GENDER) COL_S(u->female ? "female" : "male");
     if (f & SL_RU_F_NAME) {
@@ -871,21 +948,23 @@ static void csv_row(const sl_ru_user *u, uint32_t f, sl_buf *b)
     if (f & SL_RU_F_ID) {
         COL_S(u->id_name);
         SEP(); /* a null id value is an empty cell */
-        if (!u->id_null) csv_str(b, u->id_value);
+        if (!u->id_null) p = w_csv(p, u->id_value);
     }
     if (f & SL_RU_F_PICTURE) {
-        SEP();
-        csv_picture(b, u, "");
-        SEP();
-        csv_picture(b, u, "med/");
-        SEP();
-        csv_picture(b, u, "thumb/");
+        static const char *const sizes[] = {"", "med/", "thumb/"};
+        for (int i = 0; i < 3; i++) {
+            SEP();
+            *p++ = '"';
+            p = w_picture(p, u, sizes[i]);
+            *p++ = '"';
+        }
     }
     if (f & SL_RU_F_NAT) COL_S(ru_nats[u->nat].code);
-    PUTL(b, "\n");
+    *p++ = '\n';
 #undef COL_S
 #undef COL_I
 #undef SEP
+    return p;
 }
 
 const char *sl_ru_render(const sl_ru_params *p, sl_buf *out)
@@ -916,7 +995,9 @@ const char *sl_ru_render(const sl_ru_params *p, sl_buf *out)
         PUTL(out, "\n");
         for (int i = 0; i < p->results; i++) {
             sl_ru_gen_user(&g, p->nats, gender, with_login, &u);
-            csv_row(&u, f, out);
+            sl_buf_reserve(out, USER_ROOM);
+            char *start = (char *)out->ptr + out->len;
+            out->len += (size_t)(w_csv_row(start, &u, f) - start);
         }
         return "text/csv; charset=utf-8";
     }
@@ -931,13 +1012,17 @@ const char *sl_ru_render(const sl_ru_params *p, sl_buf *out)
     }
     PUTL(b, "]");
     if (!p->noinfo) {
-        PUTL(b, ",\"info\":{\"seed\":");
-        put_str(b, p->seed);
-        PUTL(b, ",\"results\":");
-        put_int(b, p->results);
-        PUTL(b, ",\"page\":");
-        put_int(b, p->page);
-        PUTL(b, ",\"version\":\"1.4\"}");
+        /* The seed is the one unbounded string: up to 6 bytes per byte once escaped. */
+        sl_buf_reserve(b, 6 * p->seed_len + 128);
+        char *start = (char *)b->ptr + b->len, *w = start;
+        WL(w, ",\"info\":{\"seed\":");
+        w = w_seed(w, p->seed, p->seed_len);
+        WL(w, ",\"results\":");
+        w = w_int(w, p->results);
+        WL(w, ",\"page\":");
+        w = w_int(w, p->page);
+        WL(w, ",\"version\":\"1.4\"}");
+        b->len += (size_t)(w - start);
     }
     PUTL(b, "}");
     if (p->format == SL_RU_PRETTY) {
