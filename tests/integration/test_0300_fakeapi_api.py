@@ -197,3 +197,55 @@ def test_nat_lists(api):
     assert {u["nat"] for u in users} == set(NATS)
     users = get(api, results=2000).json()["results"]
     assert {u["nat"] for u in users} == set(NATS)
+
+
+def test_inc_exc_noinfo(api):
+    full = get(api, seed="ie", results=20).json()
+    inc = get(api, seed="ie", results=20, inc="gender,name,nat").json()
+    assert all(list(u) == ["gender", "name", "nat"] for u in inc["results"])
+    assert [(u["gender"], u["name"], u["nat"]) for u in full["results"]] == \
+           [(u["gender"], u["name"], u["nat"]) for u in inc["results"]]
+    exc = get(api, seed="ie", results=20, exc="login,id,picture").json()
+    assert all(list(u) == [f for f in FIELDS if f not in ("login", "id", "picture")]
+               for u in exc["results"])
+    both = get(api, seed="ie", results=20, inc="email,login,phone", exc="login").json()
+    assert all(list(u) == ["email", "phone"] for u in both["results"])
+    # Unknown names are ignored, case does not matter.
+    odd = get(api, seed="ie", results=2, inc="EMAIL,bogus").json()
+    assert all(list(u) == ["email"] for u in odd["results"])
+    noinfo = get(api, seed="ie", results=20, noinfo="").json()
+    assert list(noinfo) == ["results"] and noinfo["results"] == full["results"]
+
+
+def test_pretty(api):
+    r = get(api, seed="pp", results=3, format="pretty")
+    assert r.status_code == 200 and r.text.startswith('{\n  "results": [\n    {\n')
+    assert r.json() == get(api, seed="pp", results=3).json()
+
+
+def flatten(u, prefix=""):
+    for k, v in u.items():
+        if isinstance(v, dict):
+            yield from flatten(v, prefix + k + ".")
+        else:
+            yield prefix + k, v
+
+
+def test_csv(api):
+    users = get(api, seed="csv", results=300).json()["results"]
+    r = get(api, seed="csv", results=300, format="csv")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8"))))
+    header, rows = rows[0], rows[1:]
+    assert header == [k for k, _ in flatten(users[0])]
+    assert len(rows) == 300
+    for u, row in zip(users, rows):
+        want = ["" if v is None else str(v) for _, v in flatten(u)]
+        assert row == want
+    # fmt= is the same parameter; inc narrows the columns.
+    r2 = get(api, seed="csv", results=300, fmt="csv", inc="id,nat")
+    rows2 = list(csv.reader(io.StringIO(r2.text)))
+    assert rows2[0] == ["id.name", "id.value", "nat"]
+    assert [row[-1] for row in rows2[1:]] == [u["nat"] for u in users]
+    assert get(api, seed="csv", results=300, format="csv").content == r.content
