@@ -2,7 +2,7 @@
  * embedded broker exactly as it would reach a real cluster (ARCHITECTURE.md "Dependency rules").
  *
  *   sluice topic [--kafka BOOTSTRAP] list
- *   sluice topic create T [--partitions N] [--config K=V]...
+ *   sluice topic create T [--partitions N] [--if-not-exists] [--config K=V]...
  *   sluice topic describe T
  *   sluice topic produce T [--key K] [--count N]      (lines of stdin, or N generated values)
  *   sluice topic consume T [--from-beginning] [--group G] [--count N] [--timeout D]
@@ -22,7 +22,8 @@
 #include <string.h>
 
 #define TOPIC_USAGE                                                                                \
-    "topic [--kafka BOOTSTRAP] list | create T [--partitions N] [--config K=V]... | describe T "   \
+    "topic [--kafka BOOTSTRAP] list | create T [--partitions N] [--if-not-exists] [--config "      \
+    "K=V]... | describe T "                                                                        \
     "| produce T [--key K] [--count N] | consume T [--from-beginning] [--group G] [--count N] "    \
     "[--timeout D]"
 
@@ -42,6 +43,7 @@ typedef struct topic_args {
     char *key;
     char *group;
     bool from_beginning;
+    bool if_not_exists;
     char **configs; /* "K=V" strings borrowed from argv */
     size_t nconfigs;
     int verb;
@@ -61,6 +63,8 @@ static const sl_opt common_opts[] = {
 static const sl_opt create_opts[] = {
     {"partitions", SL_OPT_INT, "1", offsetof(topic_args, partitions), "number of partitions", NULL,
      1, 100000},
+    {"if-not-exists", SL_OPT_BOOL, "false", offsetof(topic_args, if_not_exists),
+     "succeed, changing nothing, when the topic already exists", NULL, 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 static const sl_opt produce_opts[] = {
@@ -376,6 +380,10 @@ static int run_create(topic_args *a)
         if (n == 1 && rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             printf("created %s with %" PRId64 " partition%s\n", a->topic, a->partitions,
                    a->partitions == 1 ? "" : "s");
+            rc = 0;
+        } else if (n == 1 && a->if_not_exists &&
+                   rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            printf("%s exists\n", a->topic);
             rc = 0;
         } else if (n == 1) {
             const char *msg = rd_kafka_topic_result_error_string(res[0]);

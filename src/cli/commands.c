@@ -19,5 +19,6 @@ const sl_command sl_commands[] = {
     {"fake-api", sl_cmd_fake_api,
      "fake-api [--listen HOST:PORT] [--quota N] [--quota-window 300s] [--latency-ms N] "
      "[--fail-rate 0.x]   (randomuser.me 1.4, offline)"},
+    {"up", sl_cmd_up, "up [--config FILE] [--data-dir DIR]   (the whole pipeline, supervised)"},
     {NULL, NULL, NULL},
 };

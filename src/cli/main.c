@@ -2,6 +2,7 @@
  * "CLI contract"); the table in commands.c lists only subcommands that work. */
 #include "cli/commands.h"
 #include "core/log.h"
+#include "up/supervisor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    sl_sup_child_init();
     const char *lvl = getenv("SLUICE_LOG_LEVEL");
     if (lvl && sl_log_level_parse(lvl) >= 0) sl_log_level = sl_log_level_parse(lvl);
 

@@ -29,6 +29,9 @@ def test_create_list_describe(topic_cmd):
     r = topic_cmd("create", "orders")
     assert r.returncode == 1
     assert "orders" in r.stderr and "exists" in r.stderr.lower()
+    # --if-not-exists (as kafka-topics.sh has it): success, and the topic is left as it was.
+    r = ok(topic_cmd("create", "orders", "--partitions", "1", "--if-not-exists"))
+    assert r.stdout == "orders exists\n"
     r = topic_cmd("create", "no/slashes")
     assert r.returncode == 1 and "no/slashes" in r.stderr
 

@@ -1,0 +1,293 @@
+/* cmd_up.c: `sluice up`, the whole pipeline as supervised child processes (src/up/supervisor.h).
+ *
+ * Start order: store, broker, the keyspace and table, the topics, fake-api, process, then one
+ * ingest run; stopping goes the other way, producers first and the store last. A component whose
+ * subcommand this binary does not have is left out and said so. With kafka.bootstrap or
+ * cassandra.contact_points set in the config, the embedded broker or store is not started and
+ * the pipeline uses the cluster given. */
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "up/supervisor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define USAGE "up [--config FILE] [--data-dir DIR] [--ingest-duration D]"
+
+#define SEED_TABLE_DDL                                                                             \
+    "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = "                              \
+    "{'class': 'SimpleStrategy', 'replication_factor': '1'}; "                                     \
+    "CREATE TABLE IF NOT EXISTS spark_streams.created_users (id uuid PRIMARY KEY, "                \
+    "first_name text, last_name text, gender text, address text, post_code text, email text, "     \
+    "username text, dob text, registered_date text, phone text, picture text);"
+
+typedef struct up_args {
+    char *data_dir;
+    int64_t ingest_ms;
+    int64_t partitions;
+} up_args;
+
+static const sl_opt up_opts[] = {
+    {"data-dir", SL_OPT_STR, "./sluice-data", offsetof(up_args, data_dir),
+     "where every component keeps its data (one subdirectory each)", NULL, 0, 0},
+    {"ingest-duration", SL_OPT_DURATION, "60s", offsetof(up_args, ingest_ms),
+     "how long the first ingest run pulls users from the API (0: no first run)", NULL, 0, 0},
+    {"partitions", SL_OPT_INT, "1", offsetof(up_args, partitions),
+     "partitions of users_created when it is created", NULL, 1, 10000},
+    {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
+};
+
+/* The resolved plan: addresses and what runs where. */
+typedef struct plan {
+    const char *config; /* --config FILE, passed on to every component */
+    char exe[PATH_MAX];
+    const char *kafka; /* bootstrap servers */
+    const char *cql;   /* contact point(s) */
+    const char *api;   /* fake-api listen address */
+    const char *cql_user, *cql_password;
+    bool embedded_broker, embedded_store;
+    up_args a;
+} plan;
+
+typedef struct up_state {
+    sl_sup *sup;
+    plan *p;
+    int rc;
+} up_state;
+
+static bool have_command(const char *name)
+{
+    for (const sl_command *c = sl_commands; c->name; c++)
+        if (!strcmp(c->name, name)) return true;
+    return false;
+}
+
+static const char *yaml_str(const sl_yaml *root, const char *path, const char *dflt)
+{
+    const sl_yaml *y = root ? sl_yaml_get(root, path) : NULL;
+    return y && y->kind == SL_YAML_SCALAR && y->scalar ? y->scalar : dflt;
+}
+
+/* --config FILE or --config=FILE, if given (sl_cli_options takes it out of argv later). */
+static const char *find_config(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) return argv[i + 1];
+        if (!strncmp(argv[i], "--config=", 9)) return argv[i] + 9;
+    }
+    return NULL;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST) return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return -errno;
+    return 0;
+}
+
+/* argv builder: a fixed array is enough for the longest command line below. */
+typedef struct args {
+    char *v[32];
+    int n;
+    char own[8][PATH_MAX + 64]; /* formatted arguments */
+    int nown;
+} args;
+
+static void arg(args *a, const char *s)
+{
+    a->v[a->n++] = (char *)s;
+    a->v[a->n] = NULL;
+}
+
+static const char *fmt(args *a, const char *f, const char *x)
+{
+    char *o = a->own[a->nown++];
+    snprintf(o, sizeof a->own[0], f, x);
+    return o;
+}
+
+static void add(plan *p, sl_sup *sup, const char *name, sl_sup_kind kind, args *a,
+                const char *ready)
+{
+    if (p->config && kind == SL_SUP_SERVICE) {
+        arg(a, "--config");
+        arg(a, p->config);
+    }
+    sl_sup_spec spec = {.name = name, .kind = kind, .argv = a->v, .ready_addr = ready};
+    sl_sup_add(sup, &spec);
+}
+
+static void build(plan *p, sl_sup *sup)
+{
+    const char *d = p->a.data_dir;
+    if (p->embedded_store) {
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "store"), arg(&a, "--listen"), arg(&a, p->cql);
+        arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/store", d));
+        add(p, sup, "store", SL_SUP_SERVICE, &a, p->cql);
+    }
+    if (p->embedded_broker) {
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "broker"), arg(&a, "--listen"), arg(&a, p->kafka);
+        arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/broker", d));
+        add(p, sup, "broker", SL_SUP_SERVICE, &a, p->kafka);
+    }
+    {
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "cql"), arg(&a, p->cql), arg(&a, "-u"), arg(&a, p->cql_user);
+        arg(&a, "-p"), arg(&a, p->cql_password), arg(&a, "-e"), arg(&a, SEED_TABLE_DDL);
+        add(p, sup, "table", SL_SUP_ONESHOT, &a, NULL);
+    }
+    static const char *const topics[] = {"users_created", "users_created.dlq"};
+    for (int i = 0; i < 2; i++) {
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "topic"), arg(&a, "--kafka"), arg(&a, p->kafka);
+        arg(&a, "create"), arg(&a, topics[i]), arg(&a, "--if-not-exists");
+        if (i == 0) {
+            char *n = a.own[a.nown++];
+            snprintf(n, sizeof a.own[0], "%lld", (long long)p->a.partitions);
+            arg(&a, "--partitions"), arg(&a, n);
+        }
+        add(p, sup, i == 0 ? "topic" : "dlq", SL_SUP_ONESHOT, &a, NULL);
+    }
+    if (have_command("fake-api")) {
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "fake-api"), arg(&a, "--listen"), arg(&a, p->api);
+        add(p, sup, "fake-api", SL_SUP_SERVICE, &a, p->api);
+    }
+    if (have_command("process")) {
+        args a = {0};
+        char sink[PATH_MAX];
+        snprintf(sink, sizeof sink, "cql://%s:%s@%s/spark_streams.created_users", p->cql_user,
+                 p->cql_password, p->cql);
+        arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
+        arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
+        add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
+    }
+    if (have_command("ingest") && have_command("fake-api") && p->a.ingest_ms > 0) {
+        args a = {0};
+        char dur[32];
+        snprintf(dur, sizeof dur, "%llds", (long long)(p->a.ingest_ms + 999) / 1000);
+        arg(&a, p->exe), arg(&a, "ingest"), arg(&a, "--source");
+        arg(&a, fmt(&a, "http://%s/api/", p->api));
+        arg(&a, "--topic"), arg(&a, "users_created"), arg(&a, "--kafka"), arg(&a, p->kafka);
+        arg(&a, "--duration"), arg(&a, fmt(&a, "%s", dur));
+        add(p, sup, "ingest", SL_SUP_TASK, &a, NULL);
+    }
+}
+
+static void print_endpoints(const plan *p)
+{
+    printf("\nsluice is up; data in %s\n", p->a.data_dir);
+    printf("  kafka     %-22s kcat -b %s -L\n", p->kafka, p->kafka);
+    printf("  cql       %-22s sluice cql %s -e \"SELECT first_name, last_name FROM "
+           "spark_streams.created_users LIMIT 10\"\n",
+           p->cql, p->cql);
+    if (have_command("fake-api")) printf("  fake-api  http://%s/api/\n", p->api);
+    if (!have_command("process"))
+        printf("  (this build has no 'process' command: nothing moves users into the table)\n");
+    printf("Ctrl-C stops everything.\n\n");
+    fflush(stdout);
+}
+
+static void on_stopped(void *arg)
+{
+    SL_UNUSED(arg);
+    sl_signals_close();
+}
+
+static void on_signal(void *arg)
+{
+    up_state *st = arg;
+    sl_sup_stop(st->sup, on_stopped, st);
+}
+
+static void on_ready(void *arg, int status)
+{
+    up_state *st = arg;
+    if (status == 0) {
+        print_endpoints(st->p);
+        return;
+    }
+    fprintf(stderr, "sluice up: the pipeline could not be started (see the lines above)\n");
+    st->rc = 1;
+    sl_sup_stop(st->sup, on_stopped, st);
+}
+
+int sl_cmd_up(int argc, char **argv)
+{
+    plan p = {0};
+    p.config = find_config(argc, argv);
+    int r = sl_cli_options(up_opts, &p.a, "up", "up", USAGE, argc, argv);
+    if (r == 1) return 0;
+    if (r != 0) {
+        sl_config_free(up_opts, &p.a);
+        return 2;
+    }
+    sl_yaml *root = NULL;
+    if (p.config) {
+        sl_errs errs = {0};
+        if (sl_yaml_load_file(p.config, &root, &errs)) {
+            sl_errs_print(&errs, stderr);
+            sl_errs_free(&errs);
+            sl_config_free(up_opts, &p.a);
+            return 2;
+        }
+        sl_errs_free(&errs);
+    }
+    ssize_t n = readlink("/proc/self/exe", p.exe, sizeof p.exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "sluice up: cannot find its own executable: %s\n", strerror(errno));
+        sl_yaml_free(root);
+        sl_config_free(up_opts, &p.a);
+        return 1;
+    }
+    p.exe[n] = '\0';
+    const char *bootstrap = yaml_str(root, "kafka.bootstrap", NULL);
+    const char *contact = yaml_str(root, "cassandra.contact_points", NULL);
+    p.embedded_broker = !bootstrap;
+    p.embedded_store = !contact;
+    p.kafka = bootstrap ? bootstrap : yaml_str(root, "broker.listen", "127.0.0.1:9092");
+    p.cql = contact ? contact : yaml_str(root, "store.listen", "127.0.0.1:9042");
+    p.cql_user = yaml_str(root, "cassandra.user", yaml_str(root, "store.user", "cassandra"));
+    p.cql_password =
+        yaml_str(root, "cassandra.password", yaml_str(root, "store.password", "cassandra"));
+    p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");
+
+    int rc = 1;
+    int e = mkdir_p(p.a.data_dir);
+    if (e) {
+        fprintf(stderr, "sluice up: cannot create the data dir %s: %s\n", p.a.data_dir,
+                strerror(-e));
+        goto out;
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sl_sup_opts so = {.color = isatty(1), .oneshot_retries = 5};
+    up_state st = {.sup = sl_sup_new(&loop, &so), .p = &p, .rc = 0};
+    build(&p, st.sup);
+    sl_signals_install(&loop, on_signal, &st);
+    sl_sup_start(st.sup, on_ready, &st);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    sl_sup_free(st.sup);
+    uv_loop_close(&loop);
+    rc = st.rc;
+out:
+    sl_yaml_free(root);
+    sl_config_free(up_opts, &p.a);
+    return rc;
+}

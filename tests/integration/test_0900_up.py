@@ -1,0 +1,176 @@
+"""`sluice up`: the supervisor. It starts the components in order on one data dir, creates the
+topics and the seeds' table, prefixes every log line with its component, restarts a crashed
+child, stops everything in reverse order on SIGINT, takes its children down when it is killed,
+resumes on the same data dir, and leaves out the embedded broker when kafka.bootstrap is set."""
+import os
+import re
+import signal
+import socket
+import time
+import types
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+import cql_util
+import sluice_harness as sh
+
+
+def write_config(tmp_path, extra=""):
+    ports = {name: sh.free_port() for name in ("broker", "store", "fake-api")}
+    text = (f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
+            f"store:\n  listen: 127.0.0.1:{ports['store']}\n"
+            f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n" + extra)
+    path = tmp_path / "sluice.yaml"
+    path.write_text(text)
+    return path, ports
+
+
+def start_up(sluice_proc, cfg, *args, data_dir=True, name=None):
+    up = sluice_proc("up", listen=False, data_dir=data_dir, name=name,
+                     args=["--config", str(cfg), "--ingest-duration", "0", *args])
+    up.wait_for_log(r"sluice is up", timeout=60)
+    return up
+
+
+def child_pids(up, name):
+    return [int(m) for m in re.findall(rf"^up\s+\| {re.escape(name)} started \(pid (\d+)\)",
+                                       up.log_text(), re.M)]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is gone for our purpose
+        return f.read().split(") ", 1)[1][0] != "Z"
+
+
+def topics(bootstrap):
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=sh.scaled(10))
+    return set(md.topics)
+
+
+def session(port):
+    c = cql_util.cluster(types.SimpleNamespace(host="127.0.0.1", port=port))
+    return c, c.connect()
+
+
+def test_up_starts_in_order_and_stops_in_reverse(sluice_proc, tmp_path):
+    cfg, ports = write_config(tmp_path)
+    up = start_up(sluice_proc, cfg)
+    bootstrap = f"127.0.0.1:{ports['broker']}"
+    assert {"users_created", "users_created.dlq"} <= topics(bootstrap)
+    c, s = session(ports["store"])
+    try:
+        cols = {r.column_name: r.type for r in s.execute(
+            "SELECT column_name, type FROM system_schema.columns "
+            "WHERE keyspace_name = 'spark_streams' AND table_name = 'created_users'")}
+    finally:
+        c.shutdown()
+    assert cols["id"] == "uuid"
+    assert set(cols) == {"id", "first_name", "last_name", "gender", "address", "post_code",
+                         "email", "username", "dob", "registered_date", "phone", "picture"}
+
+    log = up.log_text()
+    # Every child's lines carry its name; the store is ready before the broker starts.
+    assert re.search(r"^store\s+\| .*serving CQL", log, re.M)
+    assert re.search(r"^broker\s+\| .*kafka broker", log, re.M)
+    assert log.index("store ready on") < log.index("broker started")
+    assert "kcat -b " + bootstrap in log
+    assert 'SELECT first_name, last_name FROM spark_streams.created_users LIMIT 10' in log
+
+    pids = {n: child_pids(up, n)[-1] for n in ("store", "broker")}
+    t0 = time.monotonic()
+    up.proc.send_signal(signal.SIGINT)
+    assert up.wait(timeout=15) == 0
+    assert time.monotonic() - t0 < sh.scaled(10)
+    log = up.log_text()
+    assert log.index("broker stopped (exited with status 0)") < \
+        log.index("store stopped (exited with status 0)")
+    assert not any(alive(p) for p in pids.values())
+
+
+def test_up_restarts_a_crashed_child(sluice_proc, tmp_path):
+    cfg, ports = write_config(tmp_path)
+    up = start_up(sluice_proc, cfg)
+    bootstrap = f"127.0.0.1:{ports['broker']}"
+    first = child_pids(up, "broker")[-1]
+    os.kill(first, signal.SIGKILL)
+    up.wait_for_log(r"broker killed by signal 9 .*; restarting in \d+ ms \(restart 1\)")
+    sh.wait_until(lambda: len(child_pids(up, "broker")) == 2, sh.scaled(10),
+                  what="the broker restarted")
+    sh.wait_port("127.0.0.1", ports["broker"], sh.scaled(10))
+    assert "users_created" in topics(bootstrap)
+    assert child_pids(up, "broker")[-1] != first
+
+
+def test_up_killed_takes_its_children_down(sluice_proc, tmp_path):
+    cfg, _ = write_config(tmp_path)
+    up = start_up(sluice_proc, cfg)
+    pids = [child_pids(up, n)[-1] for n in ("store", "broker")]
+    up.kill9()
+    sh.wait_until(lambda: not any(alive(p) for p in pids), sh.scaled(10),
+                  what="the children of a killed supervisor to exit")
+
+
+def test_up_resumes_on_the_same_data_dir(sluice_proc, tmp_path):
+    cfg, ports = write_config(tmp_path)
+    up = start_up(sluice_proc, cfg)
+    bootstrap = f"127.0.0.1:{ports['broker']}"
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    p.produce("users_created", key=b"k", value=b'{"kept": true}')
+    assert p.flush(sh.scaled(10)) == 0
+    c, s = session(ports["store"])
+    s.execute("INSERT INTO spark_streams.created_users (id, first_name) "
+              "VALUES (5e3b2a52-7a4c-4d3c-9f1e-0c7d3f0a1b2c, 'Kept')")
+    c.shutdown()
+    up.proc.send_signal(signal.SIGINT)
+    assert up.wait(timeout=15) == 0
+
+    up.start(wait=False)
+    up.wait_for_log(r"(?s)=== start 2.*sluice is up", timeout=60)
+    assert re.search(r"(?s)=== start 2.*topic\s+\| users_created exists", up.log_text())
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "resume-check",
+                     "auto.offset.reset": "earliest"})
+    lo, hi = cons.get_watermark_offsets(TopicPartition("users_created", 0),
+                                        timeout=sh.scaled(10))
+    cons.close()
+    assert (lo, hi) == (0, 1)
+    c, s = session(ports["store"])
+    try:
+        rows = list(s.execute("SELECT first_name FROM spark_streams.created_users"))
+    finally:
+        c.shutdown()
+    assert [r.first_name for r in rows] == ["Kept"]
+
+
+def test_up_uses_an_external_broker_when_kafka_bootstrap_is_set(sluice_proc, tmp_path):
+    external = sluice_proc("broker")
+    cfg, ports = write_config(tmp_path, f"kafka:\n  bootstrap: {external.addr}\n")
+    up = start_up(sluice_proc, cfg)
+    assert child_pids(up, "broker") == []
+    with socket.socket() as so:
+        assert so.connect_ex(("127.0.0.1", ports["broker"])) != 0
+    assert {"users_created", "users_created.dlq"} <= topics(external.addr)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("broker: [unclosed\n", r"sluice\.yaml:\d+"),
+    ("broker:\n  listen: 1\n  listen: 2\n", r"sluice\.yaml:3"),
+])
+def test_up_refuses_a_broken_config(run_sluice, tmp_path, text, reason):
+    path = tmp_path / "sluice.yaml"
+    path.write_text(text)
+    r = run_sluice("up", "--config", path, "--data-dir", tmp_path / "d")
+    assert r.returncode == 2
+    assert re.search(reason, r.stderr), r.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_up_rejects_unknown_flags(run_sluice, tmp_path):
+    r = run_sluice("up", "--no-such-flag", "--data-dir", tmp_path / "d")
+    assert r.returncode == 2
+    assert "no-such-flag" in r.stderr
