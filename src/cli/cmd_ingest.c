@@ -8,10 +8,12 @@
 #include "core/log.h"
 #include "pipeline/ingest.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,7 +27,7 @@ typedef struct ingest_args {
     char *kafka;
     char *stage;
     char *log_level;
-    int64_t count; /* -1 when not given */
+    char *count; /* text, so that "not given" and 0 differ */
     int64_t duration_ms;
     int64_t batch;
     int64_t rate;
@@ -42,9 +44,9 @@ static const sl_opt ingest_opts[] = {
     {"topic", SL_OPT_STR, "users_created", offsetof(ingest_args, topic), "Kafka topic", NULL, 0, 0},
     {"kafka", SL_OPT_STR, "127.0.0.1:9092", offsetof(ingest_args, kafka),
      "bootstrap servers, HOST:PORT[,HOST:PORT...]", NULL, 0, 0},
-    {"count", SL_OPT_INT, NULL, offsetof(ingest_args, count),
+    {"count", SL_OPT_STR, NULL, offsetof(ingest_args, count),
      "produce exactly N records, then exit (with --stage, 0 only sends what is staged)", NULL, 0,
-     INT64_MAX},
+     0},
     {"duration", SL_OPT_DURATION, NULL, offsetof(ingest_args, duration_ms),
      "fetch for this long, then exit (the default, 60s, is the seeds' DAG task)", NULL, 1,
      INT64_MAX},
@@ -83,12 +85,21 @@ int sl_cmd_ingest(int argc, char **argv)
 {
     ingest_args a;
     memset(&a, 0, sizeof a);
-    a.count = -1;
     int rc = 2;
     int r = sl_cli_options(ingest_opts, &a, "ingest", "ingest", USAGE, argc, argv);
     if (r == 1) rc = 0;
     if (r != 0) goto out;
-    if (a.count >= 0 && a.duration_ms > 0) {
+    int64_t count = -1;
+    if (a.count) {
+        char *end;
+        errno = 0;
+        count = strtoll(a.count, &end, 10);
+        if (errno || end == a.count || *end || count < 0) {
+            fprintf(stderr, "sluice ingest: --count: '%s' is not a number >= 0\n", a.count);
+            goto out;
+        }
+    }
+    if (count >= 0 && a.duration_ms > 0) {
         fprintf(stderr, "sluice ingest: give --count or --duration, not both\n");
         goto out;
     }
@@ -96,7 +107,7 @@ int sl_cmd_ingest(int argc, char **argv)
         fprintf(stderr, "sluice ingest: --source, --topic and --kafka must not be empty\n");
         goto out;
     }
-    if (a.count < 0 && a.duration_ms == 0) a.duration_ms = 60000;
+    if (count < 0 && a.duration_ms == 0) a.duration_ms = 60000;
     sl_log_level = sl_log_level_parse(a.log_level);
 
     struct sigaction sa;
@@ -111,8 +122,8 @@ int sl_cmd_ingest(int argc, char **argv)
         .topic = a.topic,
         .kafka = a.kafka,
         .stage = a.stage,
-        .count = a.count,
-        .duration_ms = a.count >= 0 ? 0 : a.duration_ms,
+        .count = count,
+        .duration_ms = count >= 0 ? 0 : a.duration_ms,
         .batch = (int)a.batch,
         .rate = (double)a.rate,
         .retries = (int)a.retries,

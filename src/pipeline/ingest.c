@@ -20,6 +20,9 @@
 #define PROGRESS_EVERY_MS 250
 #define METADATA_WAIT_MAX 10000 /* ms: the broker check at start */
 #define POLL_SLICE_MS     100
+#define STALL_MARGIN_MS   5000
+/* Records in flight before fetching waits for delivery reports (at least 4 pages). */
+#define IN_FLIGHT_MIN 20000
 
 typedef struct ingest {
     const sl_ingest_config *cfg;
@@ -44,6 +47,13 @@ typedef struct ingest {
 static bool stopping(const ingest *in)
 {
     return in->cfg->stop && *in->cfg->stop;
+}
+
+/* A failed delivery ends the run: the record is lost to this run (a staged row stays unsent),
+ * and fetching more only adds to what the next run must redo. */
+static bool failing(const ingest *in)
+{
+    return in->st->failed > 0 || in->fatal[0] || in->stage_rc < 0;
 }
 
 static void progress(ingest *in, bool final)
@@ -106,7 +116,11 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
         SL_ERROR("ingest", "%s", in->fatal);
         return;
     }
-    SL_WARN("ingest", "kafka: %s", reason);
+    /* librdkafka's log line has said it already; only the summary is worth a warning. */
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        SL_WARN("ingest", "kafka: %s", reason);
+    else
+        SL_DEBUG("ingest", "kafka: %s", reason);
 }
 
 /* Marks delivered stage rows sent. */
@@ -139,7 +153,7 @@ static bool wait_cb(void *ctx, int64_t ms)
     ingest *in = ctx;
     int64_t until = sl_mono_ms() + ms;
     for (;;) {
-        if (stopping(in) || in->fatal[0] || in->stage_rc < 0) return false;
+        if (stopping(in) || failing(in)) return false;
         int64_t now = sl_mono_ms();
         if (now >= in->deadline_ms) return false;
         if (now >= until) return true;
@@ -147,6 +161,38 @@ static bool wait_cb(void *ctx, int64_t ms)
     }
 }
 
+/* Records produced whose delivery report has not come back yet. */
+static int64_t in_flight(const ingest *in)
+{
+    return in->st->produced - in->st->delivered - in->st->failed;
+}
+
+/* Backpressure: waits, serving delivery reports, until want more records fit under cap. Returns
+ * false when the run should end instead (a signal, a failure, the deadline), or when no report
+ * at all came back for longer than the delivery timeout, which then is the run's failure. */
+static bool wait_for_room(ingest *in, int64_t want, int64_t cap)
+{
+    int64_t seen = in->st->delivered + in->st->failed, since = sl_mono_ms();
+    while (in_flight(in) + want > cap) {
+        if (stopping(in) || failing(in)) return false;
+        serve(in, POLL_SLICE_MS);
+        int64_t now = sl_mono_ms(), n = in->st->delivered + in->st->failed;
+        if (n != seen) {
+            seen = n;
+            since = now;
+        } else if (now - since > in->cfg->delivery_timeout_ms + STALL_MARGIN_MS) {
+            snprintf(in->fatal, sizeof in->fatal,
+                     "kafka: no delivery report for %.1f s while %" PRId64
+                     " records wait (is the broker down?)",
+                     (double)(now - since) / 1000, in_flight(in));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Produces one record. Returns 0, 1 when the run should end before it (see wait_for_room), or
+ * <0 with err set. */
 static int produce(ingest *in, const char *topic, const char *key, const sl_buf *value, int64_t seq,
                    char *err, size_t errlen)
 {
@@ -163,12 +209,8 @@ static int produce(ingest *in, const char *topic, const char *key, const sl_buf 
             snprintf(err, errlen, "kafka: cannot produce to %s: %s", topic, rd_kafka_err2str(e));
             return SL_ERR_CLOSED;
         }
-        /* librdkafka's queue is full: wait for deliveries to make room. */
-        serve(in, POLL_SLICE_MS);
-        if (in->fatal[0]) {
-            snprintf(err, errlen, "%s", in->fatal);
-            return SL_ERR_CLOSED;
-        }
+        /* librdkafka's queue is full: wait for one delivery to make room. */
+        if (!wait_for_room(in, 1, in_flight(in))) return 1;
     }
 }
 
@@ -235,7 +277,10 @@ static int kafka_open(ingest *in, char *err, size_t errlen)
  * margin) has passed. */
 static void drain(ingest *in)
 {
-    int64_t until = sl_mono_ms() + in->cfg->delivery_timeout_ms + 5000;
+    /* After a failure, what has not left librdkafka's queues fails now rather than one by one
+     * at its timeout; what is in flight still gets its answer. */
+    if (failing(in)) rd_kafka_purge(in->rk, RD_KAFKA_PURGE_F_QUEUE);
+    int64_t until = sl_mono_ms() + in->cfg->delivery_timeout_ms + STALL_MARGIN_MS;
     while (rd_kafka_outq_len(in->rk) > 0 && sl_mono_ms() < until && !in->fatal[0])
         serve(in, POLL_SLICE_MS);
     serve(in, 0);
@@ -244,6 +289,8 @@ static void drain(ingest *in)
 /* Waits for the rate limiter before taking n users from the API. */
 static bool pace(ingest *in, int n)
 {
+    if (!wait_for_room(in, n, SL_MAX(IN_FLIGHT_MIN, 4 * (int64_t)in->cfg->batch))) return false;
+    if (sl_mono_ms() >= in->deadline_ms) return false;
     int64_t w = sl_ratelimit_reserve(&in->rl, n, sl_mono_ms());
     return w == 0 || wait_cb(in, w);
 }
@@ -274,7 +321,7 @@ static int run_direct(ingest *in, char *err, size_t errlen)
     int page = seeded ? sl_source_first_page(in->src) : 0;
     int empty_pages = 0;
     char why[256], id[SL_UUID_STRLEN + 1];
-    while (!stopping(in) && !in->fatal[0]) {
+    while (!stopping(in) && !failing(in)) {
         if (cfg->count >= 0 && in->st->produced >= cfg->count) break;
         if (sl_mono_ms() >= in->deadline_ms) break;
         int want = cfg->batch;
@@ -299,9 +346,9 @@ static int run_direct(ingest *in, char *err, size_t errlen)
                 continue;
             }
             valid++;
-            if ((rc = produce(in, cfg->topic, id, &in->value, 0, err, errlen)) < 0) {
+            if ((rc = produce(in, cfg->topic, id, &in->value, 0, err, errlen)) != 0) {
                 json_decref(users);
-                return rc;
+                return rc < 0 ? rc : 0;
             }
         }
         json_decref(users);
@@ -340,7 +387,7 @@ static int produce_staged(ingest *in, int64_t *cursor, char *err, size_t errlen)
             }
             json_decref(raw);
             int rc = produce(in, rows[i].topic, rows[i].id, &in->value, rows[i].seq, err, errlen);
-            if (rc < 0) return rc;
+            if (rc != 0) return rc < 0 ? rc : 0;
         }
         serve(in, 0);
         if (in->stage_rc < 0) return 0;
@@ -379,7 +426,7 @@ static int run_staged(ingest *in, char *err, size_t errlen)
     const char **idp = sl_malloc((size_t)cfg->batch * sizeof *idp);
     for (;;) {
         if ((rc = produce_staged(in, &cursor, err, errlen)) < 0) break;
-        if (in->stage_rc < 0 || stopping(in) || in->fatal[0]) break;
+        if (stopping(in) || failing(in)) break;
         if (cfg->count >= 0 && job.fetched >= cfg->count) break;
         if (sl_mono_ms() >= in->deadline_ms) break;
         int want = cfg->batch;
@@ -449,7 +496,9 @@ int sl_ingest_run(const sl_ingest_config *cfg, sl_ingest_stats *stats, char *err
     memset(stats, 0, sizeof *stats);
     in.start_ms = sl_mono_ms();
     in.deadline_ms = cfg->duration_ms > 0 ? in.start_ms + cfg->duration_ms : INT64_MAX;
-    sl_ratelimit_init(&in.rl, cfg->rate, cfg->rate, in.start_ms);
+    /* A burst of one page: requests are spaced batch/rate apart from the first, so no second
+     * holds more than rate users. */
+    sl_ratelimit_init(&in.rl, cfg->rate, cfg->batch, in.start_ms);
 
     sl_source_config sc = {.url = cfg->source,
                            .timeout_ms = cfg->timeout_ms,
