@@ -279,10 +279,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         st->conn = conn;
         resp_init(&st->resp);
         *con_cls = st;
+        /* A body over the limit is read and dropped, then refused: answering before it is read
+         * would close a socket with unread data, and the RST can destroy the answer before
+         * the client reads it. Only an absurd declared length is refused at once. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body_bytes) {
-            /* Refuse before reading the body; MHD closes the connection after. */
+        unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+        if (len > s->cfg.max_body_bytes) st->too_big = true;
+        if (len / 64 > s->cfg.max_body_bytes) {
             sl_http_resp_error(&st->resp, 413, "request body too large");
+            st->ready = true;
             return send_resp(st);
         }
         return MHD_YES;
