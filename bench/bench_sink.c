@@ -119,6 +119,23 @@ static long vm_hwm_kb(pid_t pid)
     return v;
 }
 
+/* User + system CPU seconds of pid so far. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return NAN;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return NAN;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     SL_UNUSED(st);
@@ -348,7 +365,11 @@ static void pg_stop(pgsrv *p)
 
 typedef struct measure {
     double rate, p50_ms, p99_ms;
+    double server_us; /* the store's CPU per row (cql only) */
+    double client_us; /* this process's CPU per row: the sink's own cost */
 } measure;
+
+static pid_t server_pid; /* the store, for the cql target */
 
 static int run_sink(const char *url, const sl_sink_value *vals, measure *m)
 {
@@ -361,6 +382,7 @@ static int run_sink(const char *url, const sl_sink_value *vals, measure *m)
     }
     size_t nb = (opt.rows + opt.batch - 1) / opt.batch;
     double *lat = sl_malloc(nb * sizeof *lat);
+    double c0 = server_pid ? cpu_s(server_pid) : NAN, s0 = cpu_s(getpid());
     double t0 = now_s();
     int rc = 0;
     for (size_t b = 0; b < nb && rc == 0; b++) {
@@ -370,6 +392,8 @@ static int run_sink(const char *url, const sl_sink_value *vals, measure *m)
         lat[b] = (now_s() - t) * 1000;
     }
     double secs = now_s() - t0;
+    m->server_us = server_pid ? (cpu_s(server_pid) - c0) * 1e6 / (double)opt.rows : NAN;
+    m->client_us = (cpu_s(getpid()) - s0) * 1e6 / (double)opt.rows;
     if (rc) fprintf(stderr, "bench_sink: %s\n", err);
     m->rate = rc ? NAN : (double)opt.rows / secs;
     m->p50_ms = pct(lat, nb, 0.5);
@@ -422,7 +446,7 @@ static int run_peer(int port, const sl_sink_value *vals, measure *m)
                "prepare"))
         goto out;
     /* Binary parameters: the uuid as its 16 bytes, text as its bytes. */
-    double t0 = now_s();
+    double t0 = now_s(), s0 = cpu_s(getpid());
     for (size_t b = 0; b < nb; b++) {
         size_t first = b * opt.batch, n = SL_MIN(opt.batch, opt.rows - first);
         double t = now_s();
@@ -454,6 +478,7 @@ static int run_peer(int port, const sl_sink_value *vals, measure *m)
         lat[b] = (now_s() - t) * 1000;
     }
     m->rate = (double)opt.rows / (now_s() - t0);
+    m->client_us = (cpu_s(getpid()) - s0) * 1e6 / (double)opt.rows;
     m->p50_ms = pct(lat, nb, 0.5);
     m->p99_ms = pct(lat, nb, 0.99);
     pg_ok(c, PQexec(c, "TRUNCATE peer_users"), "truncate");
@@ -540,17 +565,19 @@ int main(int argc, char **argv)
     measure m[NTARGETS][MAX_RUNS];
     for (int t = 0; t < NTARGETS; t++)
         for (int r = 0; r < MAX_RUNS; r++)
-            m[t][r] = (measure){NAN, NAN, NAN};
+            m[t][r] = (measure){NAN, NAN, NAN, NAN, NAN};
     for (int r = 0; r < opt.runs; r++) {
         for (int k = 0; k < NTARGETS; k++) {
             int t = (k + r) % NTARGETS; /* rotate the order so drifting load hits all alike */
             if (!opt.want[t]) continue;
             make_rows(vals, opt.rows);
+            server_pid = t == T_CQL ? st.pid : 0;
             int frc = t == T_CQL  ? run_sink(cql_url, vals, &m[t][r])
                       : t == T_PG ? run_sink(pg_url, vals, &m[t][r])
                                   : run_peer(pg.port, vals, &m[t][r]);
             if (frc) goto out;
-            fprintf(stderr, "  run %d %-4s %10.0f rows/s\n", r + 1, target_names[t], m[t][r].rate);
+            fprintf(stderr, "  run %d %-4s %10.0f rows/s, CPU us/row: client %.1f, store %.1f\n",
+                    r + 1, target_names[t], m[t][r].rate, m[t][r].client_us, m[t][r].server_us);
         }
     }
 
@@ -558,7 +585,8 @@ int main(int argc, char **argv)
            "written one after another, each durable before the next; cql max_inflight %d; %d "
            "runs; RelWithDebInfo\n",
            opt.rows, opt.batch, opt.inflight, opt.runs);
-    printf("| target | rows/s (median, min-max) | batch p50 ms | batch p99 ms | vs peer |\n");
+    printf("| target | rows/s (median, min-max) | batch p50 ms | batch p99 ms | vs peer | client "
+           "CPU us/row | store CPU us/row |\n");
     double peer[3];
     double rates[MAX_RUNS];
     for (int r = 0; r < opt.runs; r++)
@@ -569,17 +597,24 @@ int main(int argc, char **argv)
                                                  "peer: libpq pipelined INSERT ... ON CONFLICT"};
     for (int t = 0; t < NTARGETS; t++) {
         if (!opt.want[t]) continue;
-        double rr[3], p50[3], p99[3], a[MAX_RUNS], b[MAX_RUNS];
+        double rr[3], p50[3], p99[3], cu[3], ku[3], a[MAX_RUNS], b[MAX_RUNS], c[MAX_RUNS],
+            k[MAX_RUNS];
         for (int r = 0; r < opt.runs; r++) {
             rates[r] = m[t][r].rate;
             a[r] = m[t][r].p50_ms;
             b[r] = m[t][r].p99_ms;
+            c[r] = m[t][r].server_us;
+            k[r] = m[t][r].client_us;
         }
         med_range(rates, opt.runs, rr);
         med_range(a, opt.runs, p50);
         med_range(b, opt.runs, p99);
-        printf("| %s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.2f |\n", labels[t], rr[0], rr[1], rr[2],
-               p50[0], p99[0], rr[0] / peer[0]);
+        med_range(c, opt.runs, cu);
+        med_range(k, opt.runs, ku);
+        char cpu[32] = "-";
+        if (!isnan(cu[0])) snprintf(cpu, sizeof cpu, "%.1f", cu[0]);
+        printf("| %s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.2f | %.1f | %s |\n", labels[t], rr[0],
+               rr[1], rr[2], p50[0], p99[0], rr[0] / peer[0], ku[0], cpu);
     }
     if (st.pid > 0) printf("sluice store VmHWM: %ld KiB\n", vm_hwm_kb(st.pid));
     rc = 0;
