@@ -151,6 +151,12 @@ int sl__sink_pg_copy_row(sl_buf *b, const sl_sink_column *cols, size_t ncols,
         case SL_SINK_TEXT:
             if (!v->str && v->len) goto bad;
             if (v->len > INT32_MAX) goto bad;
+            if (v->len && memchr(v->str, '\0', v->len)) {
+                /* Valid UTF-8 and JSON (\u0000), but no PostgreSQL text can hold it. */
+                sl__sink_err(err, errlen, "column %s: text with a NUL byte (PostgreSQL refuses it)",
+                             cols[c].name);
+                return SL_ERR_INVAL;
+            }
             need += 4 + v->len;
             break;
         case SL_SINK_INT:

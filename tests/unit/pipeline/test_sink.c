@@ -226,6 +226,11 @@ static void test_pg_copy(void **state)
     assert_int_equal(b.len, len);
     assert_string_equal(err, "column n: value out of range for integer");
     row[2].v.i64 = 0;
+    row[1].str = "a\0b";
+    row[1].len = 3;
+    assert_int_equal(sl__sink_pg_copy_row(&b, cols, 7, row, err, sizeof err), SL_ERR_INVAL);
+    assert_string_equal(err, "column name: text with a NUL byte (PostgreSQL refuses it)");
+    row[1].len = 1;
     row[6].v.i64 = INT64_MAX;
     assert_int_equal(sl__sink_pg_copy_row(&b, cols, 7, row, err, sizeof err), SL_ERR_INVAL);
     assert_string_equal(err, "column ts: value out of range for timestamptz");
