@@ -27,14 +27,24 @@ struct sl_stage {
     sl_buf sql;
 };
 
-/* libpq's message without its trailing newline. */
+/* libpq's message on one line: its continuation lines ("\tIs the server running...") joined
+ * with a space, the trailing newline dropped. */
 static void pg_reason(PGconn *pg, const char *what, char *err, size_t errlen)
 {
-    const char *m = PQerrorMessage(pg);
-    size_t n = strlen(m);
-    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-        n--;
-    snprintf(err, errlen, "stage: %s: %.*s", what, (int)n, m);
+    char msg[512];
+    size_t o = 0;
+    bool space = false;
+    for (const char *m = PQerrorMessage(pg); *m && o < sizeof msg - 1; m++) {
+        if (*m == '\n' || *m == '\t' || *m == '\r' || *m == ' ') {
+            space = o > 0;
+            continue;
+        }
+        if (space && o < sizeof msg - 2) msg[o++] = ' ';
+        space = false;
+        msg[o++] = *m;
+    }
+    msg[o] = 0;
+    snprintf(err, errlen, "stage: %s: %s", what, msg);
 }
 
 /* Runs a statement; ok is the expected status. On failure fills err and returns SL_ERR_CLOSED. */
