@@ -41,6 +41,10 @@ const sl_opt sl_process_opts[] = {
      0},
     {"group", SL_OPT_STR, "sluice-process", offsetof(sl_process_config, group), "consumer group",
      NULL, 0, 0},
+    {"session_timeout", SL_OPT_DURATION, "10s", offsetof(sl_process_config, session_timeout_ms),
+     "group session timeout: how soon a crashed member's partitions move to the others (and to "
+     "its own restart)",
+     NULL, 1000, 300000},
     {"dlq_topic", SL_OPT_STR, NULL, offsetof(sl_process_config, dlq_topic),
      "dead-letter topic (default: the source topic + \".dlq\")", NULL, 0, 0},
     {"sink", SL_OPT_STR, "cql://cassandra:cassandra@127.0.0.1:9042/spark_streams.created_users",
@@ -490,6 +494,7 @@ static void periodic(sl_process *p)
         p->next_lag = now + LAG_INTERVAL_MS;
     }
     if (now >= p->next_log) {
+        publish(p);
         const sl_process_metrics *m = &p->pub;
         SL_INFO(LOG,
                 "in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " batches=%" PRIu64
@@ -539,7 +544,9 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
     p->local.lag = -1;
     p->pub = p->local;
 
-    char max_bytes[32];
+    char max_bytes[32], session[32], heartbeat[32];
+    snprintf(session, sizeof session, "%" PRId64, cfg->session_timeout_ms);
+    snprintf(heartbeat, sizeof heartbeat, "%" PRId64, SL_MAX(cfg->session_timeout_ms / 3, 100));
     rd_kafka_conf_t *cc = rd_kafka_conf_new(), *pc = rd_kafka_conf_new();
     /* Dead letters carry the refused value whole, even one over max_record_size. */
     snprintf(max_bytes, sizeof max_bytes, "%d", 64 << 20);
@@ -549,6 +556,8 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         kset(cc, "enable.auto.offset.store", "false", err, errlen) ||
         kset(cc, "auto.offset.reset", "earliest", err, errlen) ||
         kset(cc, "client.id", "sluice-process", err, errlen) ||
+        kset(cc, "session.timeout.ms", session, err, errlen) ||
+        kset(cc, "heartbeat.interval.ms", heartbeat, err, errlen) ||
         kset(pc, "bootstrap.servers", cfg->kafka, err, errlen) ||
         kset(pc, "enable.idempotence", "true", err, errlen) ||
         kset(pc, "acks", "all", err, errlen) || kset(pc, "linger.ms", "5", err, errlen) ||
@@ -625,8 +634,9 @@ int sl_process_run(sl_process *p)
     p->next_log = sl_mono_ms() + cfg->metrics_interval_ms;
     while (!p->stop) {
         int64_t now = sl_mono_ms();
+        /* Short waits, so a stop and the periodic work are never late. */
         int timeout = 100;
-        if (p->nmsgs) timeout = (int)SL_MAX(0, p->batch_start + cfg->linger_ms - now);
+        if (p->nmsgs) timeout = (int)SL_MIN(100, SL_MAX(0, p->batch_start + cfg->linger_ms - now));
         rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout);
         if (m) take(p, m);
         if (p->nmsgs >= (size_t)cfg->batch_size ||

@@ -10,22 +10,10 @@ import json
 import uuid
 
 import pipeline_util as pu
+from process_util import good_record, produce, read_rows
 import sluice_harness as sh
 
 MAX_RECORD = 4096
-
-
-def good_record(i):
-    uid = str(uuid.uuid4())
-    return uid, {
-        "id": uid, "first_name": f"Ana{i}", "last_name": "Lima \u00e9\u6771", "gender": "female",
-        "address": f"{i} Rua A, Recife, Pernambuco, Brazil",
-        "post_code": i if i % 2 else f"{i:05d}-000",  # randomuser gives ints for some nats
-        "email": f"ana{i}@example.com", "username": f"bluebird{i}",
-        "dob": "1990-01-02T03:04:05.006Z", "registered_date": "2010-05-06T07:08:09.010Z",
-        "phone": "(81) 1234-5678",
-        "picture": f"https://randomuser.me/api/portraits/med/women/{i % 100}.jpg",
-    }
 
 
 def bad_records():
@@ -59,37 +47,6 @@ def bad_records():
         ("invalid_uuid", b"uu1", variant(id="not-a-uuid")),
         ("invalid_email", b"em1", variant(email="no-at-sign.example.com")),
     ]
-
-
-def read_rows(session, keyspace=pu.KEYSPACE, table=pu.TABLE):
-    """{id: {field: value}} of every row, read with python3-cassandra."""
-    from cassandra.query import SimpleStatement
-
-    st = SimpleStatement(f"SELECT {', '.join(pu.FIELDS)} FROM {keyspace}.{table}",
-                         fetch_size=5000)
-    return {str(r.id): dict(r._asdict(), id=str(r.id))
-            for r in session.execute(st, timeout=sh.scaled(60))}
-
-
-def produce(broker, items, topic=pu.TOPIC):
-    """Produces (key, value) pairs in order with an idempotent producer; returns the delivery
-    reports {key: (partition, offset)}."""
-    from confluent_kafka import Producer
-
-    reports = {}
-    p = Producer({"bootstrap.servers": broker.addr, "enable.idempotence": True,
-                  "linger.ms": 5})
-
-    def dr(err, msg):
-        assert err is None, f"delivery failed: {err}"
-        reports[msg.key()] = (msg.partition(), msg.offset())
-
-    for key, value in items:
-        p.produce(topic, key=key, value=value, on_delivery=dr)
-        p.poll(0)
-    assert p.flush(sh.scaled(30)) == 0
-    assert len(reports) == len(items)
-    return reports
 
 
 def test_every_bad_kind_goes_to_the_dlq(sluice_proc):
