@@ -2,6 +2,8 @@
  * per-nationality formats, inc/exc/noinfo, pretty JSON and CSV, and its speed. */
 #include "pipeline/randomuser.h"
 
+#include "pipeline/randomuser_int.h"
+
 #include <jansson.h>
 #include <regex.h>
 #include <setjmp.h>
@@ -338,6 +340,68 @@ static void test_csv(void **state)
     sl_buf_free(&b);
 }
 
+/* The renderer copies table strings without escaping: none may need it, each must be UTF-8 and
+ * short enough for the user struct's buffers. */
+static void check_plain(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    assert_true(n < max);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        assert_false(c < 0x20 || c == '"' || c == '\\' || c == 0x7f);
+    }
+    /* Valid UTF-8: every lead byte has its continuation bytes. */
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+        assert_true(c < 0x80 || (c >= 0xC2 && c <= 0xF4));
+        assert_true(i + len <= n);
+        for (size_t k = 1; k < len; k++)
+            assert_int_equal((unsigned char)s[i + k] & 0xC0, 0x80);
+        i += len;
+    }
+}
+
+static void check_list(const ru_list *l, size_t max)
+{
+    assert_true(l->n > 0);
+    for (size_t i = 0; i < l->n; i++)
+        check_plain(l->v[i], max);
+}
+
+static void test_tables_need_no_escaping(void **state)
+{
+    (void)state;
+    for (int i = 0; i < SL_RU_NNAT; i++) {
+        const ru_nat *n = &ru_nats[i];
+        check_plain(n->code, 3);
+        check_plain(n->country, 64);
+        check_list(&n->male, 64);
+        check_list(&n->female, 64);
+        check_list(&n->last, 64);
+        check_list(&n->streets, 128);
+        check_list(&n->phone, 24);
+        check_list(&n->cell, 24);
+        for (size_t k = 0; k < n->nplaces; k++) {
+            check_plain(n->places[k].city, 128);
+            check_plain(n->places[k].state, 128);
+        }
+        check_plain(n->id_name, 16);
+        if (n->id_pattern) check_plain(n->id_pattern, 32);
+        if (n->pc_pattern)
+            check_plain(n->pc_pattern, 12);
+        else
+            assert_true(n->pc_lo > 0 && n->pc_lo < n->pc_hi);
+    }
+    for (size_t k = 0; k < ru_ntimezones; k++) {
+        check_plain(ru_timezones[k].offset, 8);
+        check_plain(ru_timezones[k].desc, 128);
+    }
+    check_list(&ru_adjectives, 20);
+    check_list(&ru_animals, 20);
+    check_list(&ru_passwords, 40);
+}
+
 /* Not a pass/fail bound: prints the generator's speed for docs/fake-api.md. */
 static void test_speed(void **state)
 {
@@ -368,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_email_transliteration),
         cmocka_unit_test(test_inc_exc_noinfo),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_tables_need_no_escaping),
         cmocka_unit_test(test_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
