@@ -15,6 +15,8 @@
 #include <libpq-fe.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -254,12 +256,108 @@ static void pg_fail(pg_sink *s, char *err, size_t errlen, const char *what, cons
     sl_buf_free(&b);
 }
 
-static int exec_ok(pg_sink *s, const char *sql, const char *what, char *err, size_t errlen)
+static void pg_disconnect(pg_sink *s)
 {
-    PGresult *r = PQexec(s->conn, sql);
-    ExecStatusType st = PQresultStatus(r);
+    if (s->conn) PQfinish(s->conn);
+    s->conn = NULL;
+}
+
+/* The connection is non-blocking and every wait is bounded by timeout_ms, so a server that
+ * stops answering (stalled, or a network that drops packets) fails the request instead of
+ * hanging the processor; the connection is then dropped, as its state is unknown. */
+static int pg_poll(pg_sink *s, short events, int64_t deadline, const char *what, char *err,
+                   size_t errlen)
+{
+    for (;;) {
+        int64_t left = deadline - sl_mono_ms();
+        if (left <= 0) {
+            sl__sink_err(err, errlen,
+                         "postgresql sink %s: %s: no answer within %d ms (server stalled or "
+                         "unreachable); dropping the connection",
+                         s->table, what, s->timeout_ms);
+            pg_disconnect(s);
+            return -ETIMEDOUT;
+        }
+        struct pollfd pfd = {PQsocket(s->conn), events, 0};
+        int n = poll(&pfd, 1, (int)SL_MIN(left, INT32_MAX));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            sl__sink_err(err, errlen, "postgresql sink %s: poll: %s", s->table, strerror(errno));
+            return -errno;
+        }
+        if (n > 0) return 0;
+    }
+}
+
+/* Sends what libpq holds for the server; reads meanwhile, as libpq asks, so neither side
+ * blocks the other. */
+static int pg_flush(pg_sink *s, int64_t deadline, const char *what, char *err, size_t errlen)
+{
+    for (;;) {
+        int f = PQflush(s->conn);
+        if (f == 0) return 0;
+        if (f < 0) {
+            pg_fail(s, err, errlen, what, NULL);
+            return SL_ERR_CLOSED;
+        }
+        int rc = pg_poll(s, POLLIN | POLLOUT, deadline, what, err, errlen);
+        if (rc) return rc;
+        if (!PQconsumeInput(s->conn)) {
+            pg_fail(s, err, errlen, what, NULL);
+            return SL_ERR_CLOSED;
+        }
+    }
+}
+
+/* Waits for the results of what was sent: returns the first error result, or the last one
+ * (COPY_IN at once); NULL with err filled when the connection failed or the deadline passed. */
+static PGresult *pg_result(pg_sink *s, int64_t deadline, const char *what, char *err, size_t errlen)
+{
+    if (pg_flush(s, deadline, what, err, errlen)) return NULL;
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(s->conn)) {
+            if (pg_poll(s, POLLIN, deadline, what, err, errlen) || !PQconsumeInput(s->conn)) {
+                if (s->conn) pg_fail(s, err, errlen, what, keep);
+                PQclear(keep);
+                return NULL;
+            }
+        }
+        PGresult *r = PQgetResult(s->conn);
+        if (!r) break;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN) {
+            PQclear(keep);
+            return r;
+        }
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+    if (!keep) pg_fail(s, err, errlen, what, NULL);
+    return keep;
+}
+
+/* Runs one statement (sql, or the prepared stmt when sql is NULL) within timeout_ms and checks
+ * that its result has status want; 0, or a failure with err filled. */
+static int pg_run(pg_sink *s, const char *sql, const char *stmt, ExecStatusType want,
+                  const char *what, char *err, size_t errlen)
+{
+    int64_t deadline = sl_mono_ms() + s->timeout_ms;
+    int ok = sql ? PQsendQuery(s->conn, sql)
+                 : PQsendQueryPrepared(s->conn, stmt, 0, NULL, NULL, NULL, 0);
+    if (!ok) {
+        pg_fail(s, err, errlen, what, NULL);
+        return SL_ERR_CLOSED;
+    }
+    PGresult *r = pg_result(s, deadline, what, err, errlen);
+    if (!r) return s->conn ? SL_ERR_CLOSED : -ETIMEDOUT;
     int rc = 0;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    if (PQresultStatus(r) != want &&
+        !(want == PGRES_COMMAND_OK && PQresultStatus(r) == PGRES_TUPLES_OK)) {
         pg_fail(s, err, errlen, what, r);
         rc = SL_ERR_CLOSED;
     }
@@ -267,10 +365,9 @@ static int exec_ok(pg_sink *s, const char *sql, const char *what, char *err, siz
     return rc;
 }
 
-static void pg_disconnect(pg_sink *s)
+static int exec_ok(pg_sink *s, const char *sql, const char *what, char *err, size_t errlen)
 {
-    if (s->conn) PQfinish(s->conn);
-    s->conn = NULL;
+    return pg_run(s, sql, NULL, PGRES_COMMAND_OK, what, err, errlen);
 }
 
 /* Connects and makes the session ready: statement timeout, table, staging table, merge. */
@@ -287,15 +384,25 @@ static int pg_connect(pg_sink *s, char *err, size_t errlen)
         pg_disconnect(s);
         return SL_ERR_CLOSED;
     }
+    if (PQsetnonblocking(s->conn, 1)) {
+        pg_fail(s, err, errlen, "setting non-blocking mode", NULL);
+        pg_disconnect(s);
+        return SL_ERR_CLOSED;
+    }
     snprintf(ms, sizeof ms, "SET statement_timeout = %d", s->timeout_ms);
     int rc = exec_ok(s, ms, "setting statement_timeout", err, errlen);
     if (rc == 0) rc = exec_ok(s, "SET client_min_messages = warning", "setting", err, errlen);
     if (rc == 0) rc = exec_ok(s, s->create_sql, "creating the table", err, errlen);
     if (rc == 0) rc = exec_ok(s, s->stage_sql, "creating the staging table", err, errlen);
     if (rc == 0) {
-        PGresult *r = PQprepare(s->conn, MERGE_STMT, s->merge_sql, 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            pg_fail(s, err, errlen, "preparing the merge", r);
+        int64_t deadline = sl_mono_ms() + s->timeout_ms;
+        PGresult *r = NULL;
+        if (!PQsendPrepare(s->conn, MERGE_STMT, s->merge_sql, 0, NULL))
+            pg_fail(s, err, errlen, "preparing the merge", NULL);
+        else
+            r = pg_result(s, deadline, "preparing the merge", err, errlen);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            if (r) pg_fail(s, err, errlen, "preparing the merge", r);
             rc = SL_ERR_CONFIG;
         }
         PQclear(r);
@@ -419,41 +526,36 @@ static int write_once(pg_sink *s, const sl_sink_value *rows, const size_t *idx, 
 
     int rc = exec_ok(s, "BEGIN", "BEGIN", err, errlen);
     if (rc) return rc;
-    PGresult *r = PQexec(s->conn, s->copy_sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        pg_fail(s, err, errlen, "COPY into the staging table", r);
-        PQclear(r);
-        goto rollback;
-    }
-    PQclear(r);
+    rc = pg_run(s, s->copy_sql, NULL, PGRES_COPY_IN, "COPY into the staging table", err, errlen);
+    if (rc) goto rollback;
+    int64_t deadline = sl_mono_ms() + s->timeout_ms;
     if (PQputCopyData(s->conn, (const char *)s->copy.ptr, (int)s->copy.len) != 1 ||
         PQputCopyEnd(s->conn, NULL) != 1) {
         pg_fail(s, err, errlen, "sending COPY data", NULL);
+        rc = SL_ERR_CLOSED;
         goto rollback;
     }
-    bool copy_ok = true;
-    while ((r = PQgetResult(s->conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && copy_ok) {
-            pg_fail(s, err, errlen, "COPY into the staging table", r);
-            copy_ok = false;
-        }
-        PQclear(r);
+    PGresult *r = pg_result(s, deadline, "COPY into the staging table", err, errlen);
+    if (!r) {
+        rc = s->conn ? SL_ERR_CLOSED : -ETIMEDOUT;
+        goto rollback;
     }
-    if (!copy_ok) goto rollback;
-    r = PQexecPrepared(s->conn, MERGE_STMT, 0, NULL, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        pg_fail(s, err, errlen, "merging into the table", r);
+        pg_fail(s, err, errlen, "COPY into the staging table", r);
         PQclear(r);
+        rc = SL_ERR_CLOSED;
         goto rollback;
     }
     PQclear(r);
+    rc = pg_run(s, NULL, MERGE_STMT, PGRES_COMMAND_OK, "merging into the table", err, errlen);
+    if (rc) goto rollback;
     return exec_ok(s, "COMMIT", "COMMIT", err, errlen);
 rollback:
-    if (PQstatus(s->conn) == CONNECTION_OK) {
-        r = PQexec(s->conn, "ROLLBACK");
-        PQclear(r);
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
+        char ignored[256];
+        exec_ok(s, "ROLLBACK", "ROLLBACK", ignored, sizeof ignored);
     }
-    return SL_ERR_CLOSED;
+    return rc;
 }
 
 static int pg_write(sl_sink *base, const sl_sink_value *rows, const size_t *idx, size_t n,
@@ -468,8 +570,10 @@ static int pg_write(sl_sink *base, const sl_sink_value *rows, const size_t *idx,
         SL_INFO(LOG_TAG, "postgresql sink %s: reconnected", s->table);
     }
     int rc = write_once(s, rows, idx, n, err, errlen);
-    if (rc == 0 || rc == SL_ERR_INVAL) return rc;
-    if (PQstatus(s->conn) == CONNECTION_OK) return rc;
+    /* A timeout already dropped the connection: the next write reconnects (a retry now would
+     * wait as long again on a server that does not answer). */
+    if (rc == 0 || rc == SL_ERR_INVAL || rc == -ETIMEDOUT) return rc;
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK) return rc;
     /* The connection is gone (server restart, network): a batch is all or nothing, so it may be
      * sent again on a new connection at once. */
     pg_disconnect(s);

@@ -10,9 +10,12 @@ unchanged against Cassandra; "The sink down": nothing lost when it comes back).
 - several contact points, the first dead; max_inflight 1 and a batch far over the window;
 - the store stopped: the write fails with the reason within the timeout, and the same batch
   written again after the restart succeeds; SIGKILLs during a stream of batches lose nothing;
+  a stalled store (SIGSTOP) fails the write after timeout_ms;
 - bad URL, bad credentials, a keyspace the sink may not create in, and an existing table whose
   types differ each fail at open with a clear reason."""
 
+import os
+import signal
 import threading
 import time
 import uuid
@@ -167,6 +170,31 @@ def test_store_down_then_back(request, store, cql):
             assert time.monotonic() < deadline, r
             time.sleep(0.2)
         assert d.write(rows[400:]) == "ok 200"
+    check_users(cql, ks, rows)
+
+
+def test_stalled_store_times_out(request, store, cql):
+    """A store that stops answering (SIGSTOP) fails the write after timeout_ms with the reason;
+    once it answers again the same batch goes through."""
+    ks = fresh_ks(request, cql)
+    rows = su.user_rows(300)
+    with su.SinkDriver(url(store, ks), timeout_ms=1000) as d:
+        assert d.ok, d.open_line
+        assert d.write(rows[:100]) == "ok 100"
+        os.kill(store.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            r = d.write(rows[100:200])
+            took = time.monotonic() - t0
+        finally:
+            os.kill(store.pid, signal.SIGCONT)
+        assert r.startswith("error: cql sink ") and "request timed out after 1000 ms" in r, r
+        assert 0.9 < took < sh.scaled(5), took
+        deadline = time.monotonic() + sh.scaled(10)
+        while (r := d.write(rows[100:200])) != "ok 100":
+            assert time.monotonic() < deadline, r
+            time.sleep(0.1)
+        assert d.write(rows[200:]) == "ok 100"
     check_users(cql, ks, rows)
 
 

@@ -14,6 +14,8 @@ missing; "The sink down": nothing lost when it comes back).
   clear reasons."""
 
 import datetime
+import os
+import signal
 import time
 import uuid
 
@@ -177,6 +179,32 @@ def test_server_down_then_back(own_pg):
         time.sleep(0.1)
         assert d.write(rows[400:]) == "ok 200"
     check_users(pg.dsn_for("sinkdown"), rows)
+
+
+def test_stalled_backend_times_out(pg_db, postgres):
+    """A server that stops answering (its backend SIGSTOPped) fails the write after timeout_ms
+    instead of hanging the caller; the next write, on a new connection, succeeds."""
+    rows = su.user_rows(300)
+    with su.SinkDriver(pg_db.url, timeout_ms=1000) as d:
+        assert d.ok, d.open_line
+        assert d.write(rows[:100]) == "ok 100"
+        pids = [r[0] for r in postgres.sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice-sink' "
+            f"AND datname = '{pg_db.name}'")]
+        assert len(pids) == 1
+        os.kill(pids[0], signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            r = d.write(rows[100:200])
+            took = time.monotonic() - t0
+        finally:
+            os.kill(pids[0], signal.SIGCONT)
+        assert r.startswith("error: postgresql sink created_users: BEGIN: no answer within "
+                            "1000 ms (server stalled or unreachable)"), r
+        assert 0.9 < took < sh.scaled(5), took
+        assert d.write(rows[100:200]) == "ok 100"
+        assert d.write(rows[200:]) == "ok 100"
+    check_users(pg_db.dsn, rows)
 
 
 def test_open_errors(pg_db, postgres):
