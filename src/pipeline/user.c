@@ -142,54 +142,100 @@ static const struct {
     {"picture", "picture.medium", false},
 };
 
-json_t *sl_user_flatten(const json_t *raw, const char *id, char *err, size_t errlen)
+/* Collects the 11 texts after id into b, field i at off[i], len[i]. */
+static bool collect(const json_t *raw, sl_buf *b, size_t *off, size_t *len, char *err,
+                    size_t errlen)
 {
     if (!json_is_object(raw)) {
         snprintf(err, errlen, "user: %s, expected an object", kind_name(raw));
-        return NULL;
+        return false;
     }
-    json_t *rec = json_object();
-    json_object_set_new(rec, "id", json_string(id));
-    sl_buf b = SL_BUF_INIT;
+    sl_buf_reset(b);
     for (size_t i = 0; i < SL_ARRAY_LEN(flat_fields); i++) {
-        sl_buf_reset(&b);
+        off[i] = b->len;
         bool ok;
         if (flat_fields[i].path) {
-            ok = append_text(&b, raw, flat_fields[i].path, flat_fields[i].allow_int, err, errlen);
+            ok = append_text(b, raw, flat_fields[i].path, flat_fields[i].allow_int, err, errlen);
         } else {
-            ok = append_text(&b, raw, "location.street.number", true, err, errlen);
-            sl_buf_append_str(&b, " ");
-            ok = ok && append_text(&b, raw, "location.street.name", false, err, errlen);
-            sl_buf_append_str(&b, ", ");
-            ok = ok && append_text(&b, raw, "location.city", false, err, errlen);
-            sl_buf_append_str(&b, ", ");
-            ok = ok && append_text(&b, raw, "location.state", false, err, errlen);
-            sl_buf_append_str(&b, ", ");
-            ok = ok && append_text(&b, raw, "location.country", false, err, errlen);
+            ok = append_text(b, raw, "location.street.number", true, err, errlen);
+            sl_buf_append_str(b, " ");
+            ok = ok && append_text(b, raw, "location.street.name", false, err, errlen);
+            sl_buf_append_str(b, ", ");
+            ok = ok && append_text(b, raw, "location.city", false, err, errlen);
+            sl_buf_append_str(b, ", ");
+            ok = ok && append_text(b, raw, "location.state", false, err, errlen);
+            sl_buf_append_str(b, ", ");
+            ok = ok && append_text(b, raw, "location.country", false, err, errlen);
         }
-        if (!ok) {
-            sl_buf_free(&b);
-            json_decref(rec);
-            return NULL;
-        }
-        json_object_set_new(rec, flat_fields[i].field,
-                            json_stringn(b.len ? (const char *)b.ptr : "", b.len));
+        if (!ok) return false;
+        len[i] = b->len - off[i];
     }
-    sl_buf_free(&b);
+    return true;
+}
+
+/* Scratch space for collect, kept per thread so that encoding a record allocates nothing. */
+static _Thread_local sl_buf scratch;
+
+json_t *sl_user_flatten(const json_t *raw, const char *id, char *err, size_t errlen)
+{
+    size_t off[SL_ARRAY_LEN(flat_fields)], len[SL_ARRAY_LEN(flat_fields)];
+    if (!collect(raw, &scratch, off, len, err, errlen)) return NULL;
+    json_t *rec = json_object();
+    json_object_set_new(rec, "id", json_string(id));
+    for (size_t i = 0; i < SL_ARRAY_LEN(flat_fields); i++)
+        json_object_set_new(rec, flat_fields[i].field,
+                            json_stringn((const char *)scratch.ptr + off[i], len[i]));
     return rec;
 }
 
-static int dump_to_buf(const char *p, size_t n, void *data)
+/* Appends s as a JSON string, escaped as jansson escapes (so both encoders agree byte for byte):
+ * the quote, the backslash, short forms for \b \f \n \r \t, \u00XX for other controls, and
+ * UTF-8 passed through (it was validated when the response was parsed). */
+static void json_str(sl_buf *out, const char *s, size_t n)
 {
-    sl_buf_append((sl_buf *)data, p, n);
-    return 0;
+    static const char hex[] = "0123456789ABCDEF";
+    sl_buf_reserve(out, n + 2);
+    sl_buf_append(out, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sl_buf_append(out, s + run, i - run);
+        run = i + 1;
+        char e[6] = {'\\', 0};
+        size_t el = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        default:
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            el = 6;
+        }
+        sl_buf_append(out, e, el);
+    }
+    sl_buf_append(out, s + run, n - run);
+    sl_buf_append(out, "\"", 1);
 }
 
 int sl_user_encode(const json_t *raw, const char *id, sl_buf *out, char *err, size_t errlen)
 {
-    json_t *rec = sl_user_flatten(raw, id, err, errlen);
-    if (!rec) return SL_ERR_PARSE;
-    json_dump_callback(rec, dump_to_buf, out, JSON_COMPACT);
-    json_decref(rec);
+    size_t off[SL_ARRAY_LEN(flat_fields)], len[SL_ARRAY_LEN(flat_fields)];
+    if (!collect(raw, &scratch, off, len, err, errlen)) return SL_ERR_PARSE;
+    sl_buf_append_str(out, "{\"id\":");
+    json_str(out, id, strlen(id));
+    for (size_t i = 0; i < SL_ARRAY_LEN(flat_fields); i++) {
+        sl_buf_append(out, ",\"", 2);
+        sl_buf_append_str(out, flat_fields[i].field);
+        sl_buf_append(out, "\":", 2);
+        json_str(out, (const char *)scratch.ptr + off[i], len[i]);
+    }
+    sl_buf_append(out, "}", 1);
     return 0;
 }

@@ -209,6 +209,39 @@ static void test_encode(void **state)
     json_decref(raw);
 }
 
+static int dump_cb(const char *p, size_t n, void *data)
+{
+    sl_buf_append((sl_buf *)data, p, n);
+    return 0;
+}
+
+/* The direct encoder writes exactly what jansson writes for the flattened object, escapes
+ * included: quotes, backslashes, every control character, NUL, and multi-byte UTF-8. */
+static void test_encode_matches_jansson(void **state)
+{
+    (void)state;
+    static const char nasty[] = "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f \xc3\xa9 \xe2\x82\xac "
+                                "\xf0\x9f\x98\x80 end";
+    json_t *raw = load(jennie);
+    json_object_set_new(raw, "phone", json_string(nasty));
+    json_object_set_new(json_object_get(raw, "name"), "last", json_stringn("a\0b", 3));
+    json_object_set_new(json_object_get(json_object_get(raw, "location"), "street"), "name",
+                        json_string("\"Quoted\" Rd\\"));
+    char err[128];
+    json_t *rec = sl_user_flatten(raw, id, err, sizeof err);
+    assert_non_null(rec);
+    sl_buf want = SL_BUF_INIT, got = SL_BUF_INIT;
+    json_dump_callback(rec, dump_cb, &want, JSON_COMPACT);
+    assert_int_equal(sl_user_encode(raw, id, &got, err, sizeof err), 0);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.ptr, want.ptr, want.len);
+    assert_non_null(strstr(sl_buf_cstr(&got), "\"last_name\":\"a\\u0000b\""));
+    sl_buf_free(&want);
+    sl_buf_free(&got);
+    json_decref(rec);
+    json_decref(raw);
+}
+
 static void test_uuid_format(void **state)
 {
     (void)state;
@@ -271,8 +304,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flatten_example), cmocka_unit_test(test_postcode_int_and_string),
         cmocka_unit_test(test_unicode),         cmocka_unit_test(test_errors_name_the_field),
-        cmocka_unit_test(test_encode),          cmocka_unit_test(test_uuid_format),
-        cmocka_unit_test(test_uuid4),
+        cmocka_unit_test(test_encode),          cmocka_unit_test(test_encode_matches_jansson),
+        cmocka_unit_test(test_uuid_format),     cmocka_unit_test(test_uuid4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
