@@ -11,6 +11,7 @@
 #include "pipeline/process.h"
 #include "core/log.h"
 #include "pipeline/sink.h"
+#include "web/http.h"
 
 #include <librdkafka/rdkafka.h>
 #include <inttypes.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #define LOG "process"
 
@@ -184,6 +186,13 @@ struct sl_process {
     int64_t next_log, next_lag;
     pthread_mutex_t mu;
     sl_process_metrics pub;
+
+    /* The metrics HTTP server: its own thread and loop, reading pub under mu. */
+    uv_loop_t http_loop;
+    uv_async_t http_stop; /* sender: sl_process_close (processor thread); receiver: http thread */
+    sl_http_server *http;
+    pthread_t http_thread;
+    bool http_running;
 };
 
 /* librdkafka callbacks, all called on the processor thread from its poll calls */
@@ -235,6 +244,7 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 static int flush_batch(sl_process *p, bool sync_commit);
+static void update_lag(sl_process *p);
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -410,6 +420,7 @@ static int flush_batch(sl_process *p, bool sync_commit)
         int64_t wait = backoff(attempt++);
         SL_WARN(LOG, "sink %s: write of %zu row(s) failed: %s; retry %d in %" PRId64 " ms",
                 p->sink_safe, p->nrows, err, attempt, wait);
+        update_lag(p);
         publish(p);
         nap(p, wait);
     }
@@ -481,7 +492,8 @@ static void update_lag(sl_process *p)
         if (hi > pos) lag += hi - pos;
     }
     p->local.partitions = a->cnt;
-    p->local.lag = known ? lag : -1;
+    /* Records consumed but not yet committed are still lag: they are not durable anywhere. */
+    p->local.lag = known ? lag + (int64_t)p->nmsgs : -1;
     rd_kafka_topic_partition_list_destroy(a);
 }
 
@@ -504,6 +516,70 @@ static void periodic(sl_process *p)
                 m->partitions, m->sink_retries);
         p->next_log = now + p->cfg->metrics_interval_ms;
     }
+}
+
+static void on_metrics_json(sl_http_req *req, sl_http_resp *resp, void *arg)
+{
+    SL_UNUSED(req);
+    sl_process_metrics m;
+    sl_process_metrics_get(arg, &m);
+    sl_process_metrics_json(&m, &resp->body);
+    sl_buf_append_str(&resp->body, "\n");
+}
+
+static const sl_http_route metrics_routes[] = {
+    {NULL, "/metrics.json", on_metrics_json},
+    {NULL, NULL, NULL},
+};
+
+static void on_http_stop(uv_async_t *a)
+{
+    sl_process *p = a->data;
+    sl_http_close(p->http);
+    uv_close((uv_handle_t *)&p->http_stop, NULL);
+}
+
+static void *http_main(void *arg)
+{
+    sl_process *p = arg;
+    uv_run(&p->http_loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+/* Binds the metrics listener on a loop of its own, then hands the loop to a thread. */
+static int metrics_open(sl_process *p, char *err, size_t errlen)
+{
+    uv_loop_init(&p->http_loop);
+    sl_http_config hc = {.listen = p->cfg->metrics_listen,
+                         .name = "process",
+                         .routes = metrics_routes,
+                         .arg = p,
+                         .max_connections = 64};
+    int rc = sl_http_open(&p->http_loop, &hc, &p->http);
+    if (rc) {
+        snprintf(err, errlen, "metrics_listen %s: %s", p->cfg->metrics_listen, sl_strerror(rc));
+        uv_loop_close(&p->http_loop);
+        return rc;
+    }
+    uv_async_init(&p->http_loop, &p->http_stop, on_http_stop);
+    p->http_stop.data = p;
+    pthread_create(&p->http_thread, NULL, http_main, p);
+    p->http_running = true;
+    char host[256];
+    int port;
+    sl_hostport_parse(p->cfg->metrics_listen, host, sizeof host, &port);
+    SL_INFO(LOG, "metrics on http://%s:%d/metrics.json", host, sl_http_port(p->http));
+    return 0;
+}
+
+static void metrics_close(sl_process *p)
+{
+    if (!p->http_running) return;
+    uv_async_send(&p->http_stop);
+    pthread_join(p->http_thread, NULL);
+    uv_run(&p->http_loop, UV_RUN_NOWAIT);
+    uv_loop_close(&p->http_loop);
+    p->http_running = false;
 }
 
 static char *redact_url(const char *url)
@@ -588,6 +664,7 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         goto fail;
     }
     rd_kafka_poll_set_consumer(p->consumer);
+    if (cfg->metrics_listen && metrics_open(p, err, errlen)) goto fail;
     *out = p;
     return 0;
 fail:
@@ -687,6 +764,7 @@ void sl_process_metrics_json(const sl_process_metrics *m, sl_buf *out)
 void sl_process_close(sl_process *p)
 {
     if (!p) return;
+    metrics_close(p);
     for (size_t i = 0; i < p->nmsgs; i++)
         rd_kafka_message_destroy(p->msgs[i]);
     if (p->consumer)

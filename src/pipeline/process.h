@@ -55,7 +55,8 @@ typedef struct sl_process_metrics {
     uint64_t sink_retries; /* failed sink writes, each retried */
     double batch_p50_ms;   /* batch latency (first record in to commit) over recent batches */
     double batch_p99_ms;
-    int64_t lag;    /* high watermark minus position, summed over assigned partitions; -1 unknown */
+    int64_t lag;    /* records in the assigned partitions not yet committed: high watermark minus
+                       position, plus the batch in hand; -1 unknown */
     int partitions; /* assigned partitions */
 } sl_process_metrics;
 
