@@ -68,8 +68,8 @@ static const sl_opt ingest_opts[] = {
     {"stage", SL_OPT_STR, NULL, offsetof(ingest_args, stage),
      "postgresql://...[?table=NAME]: stage raw users there first and produce from that outbox",
      NULL, 0, 0},
-    {"log-level", SL_OPT_ENUM, "info", offsetof(ingest_args, log_level), "log level",
-     "error|warn|info|debug|trace", 0, 0},
+    {"log-level", SL_OPT_ENUM, NULL, offsetof(ingest_args, log_level),
+     "log level (default: info, or $SLUICE_LOG_LEVEL)", "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 
@@ -108,7 +108,7 @@ int sl_cmd_ingest(int argc, char **argv)
         goto out;
     }
     if (count < 0 && a.duration_ms == 0) a.duration_ms = 60000;
-    sl_log_level = sl_log_level_parse(a.log_level);
+    if (a.log_level) sl_log_level = sl_log_level_parse(a.log_level);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
