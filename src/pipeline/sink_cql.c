@@ -1,11 +1,12 @@
 /* sink_cql.c: the cql:// sink, through src/cql/client.h on the client's private loop.
  *
  * Open creates the keyspace (SimpleStrategy, replication 1) and the table from the columns when
- * missing, waits for schema agreement (system.local and system.peers, as the drivers do), and
- * prepares the upsert, checking that the table's columns have the types the columns ask for.
- * A write keeps at most max_inflight prepared EXECUTEs in flight: each completion sends the next
- * row from its callback, and sl_cqlc_run drives the loop until the batch is answered. Only
- * standard CQL and system tables are used, so the same sink works against a real Cassandra. */
+ * system_schema lacks them, waits for schema agreement (system.local and system.peers, as the
+ * drivers do), and prepares the upsert, checking that the table's columns have the types the
+ * columns ask for. A write keeps at most max_inflight prepared EXECUTEs in flight: each completion
+ * sends the next row from its callback, and sl_cqlc_run drives the loop until the batch is
+ * answered. Only standard CQL and system tables are used, so the same sink works against a real
+ * Cassandra. */
 #include "pipeline/sink_int.h"
 
 #include "core/log.h"
@@ -341,20 +342,62 @@ static int wait_schema_agreement(cql_sink *s, char *err, size_t errlen)
     }
 }
 
+/* 1 when system_schema has the row, 0 when not, or a failure. Names are compared folded to
+ * lower case, as the DDL below creates them. */
+static int schema_has(cql_sink *s, const char *cql, const char *ks, const char *table,
+                      const char *what, char *err, size_t errlen)
+{
+    char lks[49], ltb[49];
+    size_t i;
+    for (i = 0; ks[i]; i++)
+        lks[i] = (char)tolower((unsigned char)ks[i]);
+    lks[i] = '\0';
+    for (i = 0; table && table[i]; i++)
+        ltb[i] = (char)tolower((unsigned char)table[i]);
+    ltb[i] = '\0';
+    sl_slice vals[2] = {SL_SLICE_STR(lks), SL_SLICE_STR(ltb)};
+    sl_cqlc_error e;
+    sl_cqlc_result *res = NULL;
+    int rc = sl_cqlc_query(s->c, cql, vals, table ? 2 : 1, NULL, &res, &e);
+    if (rc) {
+        fail_with(err, errlen, what, s->target, &e);
+        return rc;
+    }
+    rc = res->nrows > 0;
+    sl_cqlc_result_free(res);
+    return rc;
+}
+
+/* DDL only for what is missing: an account that may write to an existing table but not create
+ * keyspaces (a real Cassandra checks CREATE permission even with IF NOT EXISTS) still opens. */
 static int create_schema(cql_sink *s, const sl__sink_cql_url *u, const sl_sink_config *cfg,
                          char *err, size_t errlen)
 {
+    int has = schema_has(s,
+                         "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND "
+                         "table_name = ?",
+                         u->keyspace, u->table, "reading system_schema.tables", err, errlen);
+    if (has < 0) return has;
+    if (has) return 0;
+    has = schema_has(s, "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?",
+                     u->keyspace, NULL, "reading system_schema.keyspaces", err, errlen);
+    if (has < 0) return has;
     sl_buf b = SL_BUF_INIT;
     sl_cqlc_error e;
+    int rc = 0;
+    if (has) goto table;
     sl_buf_append_str(&b, "CREATE KEYSPACE IF NOT EXISTS ");
     sl__sink_ident_append(&b, u->keyspace, strlen(u->keyspace));
     sl_buf_append_str(&b, " WITH replication = {'class': 'SimpleStrategy', "
                           "'replication_factor': 1}");
-    int rc = sl_cqlc_query(s->c, sl_buf_cstr(&b), NULL, 0, NULL, NULL, &e);
+    rc = sl_cqlc_query(s->c, sl_buf_cstr(&b), NULL, 0, NULL, NULL, &e);
     if (rc) {
         fail_with(err, errlen, "creating the keyspace", s->target, &e);
         goto out;
     }
+    SL_INFO(LOG_TAG, "cql sink: created keyspace %s (SimpleStrategy, replication_factor 1)",
+            u->keyspace);
+table:
     sl_buf_reset(&b);
     sl_buf_append_str(&b, "CREATE TABLE IF NOT EXISTS ");
     sl__sink_ident_append(&b, u->keyspace, strlen(u->keyspace));
@@ -371,6 +414,7 @@ static int create_schema(cql_sink *s, const sl__sink_cql_url *u, const sl_sink_c
         fail_with(err, errlen, "creating the table", s->target, &e);
         goto out;
     }
+    SL_INFO(LOG_TAG, "cql sink: created table %s", s->target);
     rc = wait_schema_agreement(s, err, errlen);
 out:
     sl_buf_free(&b);

@@ -1,12 +1,12 @@
 /* sink_pg.c: the postgresql:// sink, through libpq.
  *
  * Open creates the table from the columns when missing (column 0 the primary key), a temporary
- * staging table with the same columns (ON COMMIT DELETE ROWS) and prepares the merge; PREPARE
- * checks the existing table's columns, types and the key's unique constraint at once. A batch is
- * one transaction: COPY (FORMAT binary) into the staging table, INSERT ... SELECT ... ON
- * CONFLICT (key) DO UPDATE into the table, COMMIT, which returns once the commit is durable as
- * the server's synchronous_commit says. A lost connection is reopened, and the batch tried once
- * more on the new one, before the write reports failure. */
+ * staging table with the same columns (ON COMMIT DELETE ROWS), and prepares and plans the merge,
+ * which checks an existing table's columns, types and the key's unique constraint at once. A
+ * batch is one transaction: COPY (FORMAT binary) into the staging table, INSERT ... SELECT ...
+ * ON CONFLICT (key) DO UPDATE into the table, COMMIT, which returns once the commit is durable as
+ * the server's synchronous_commit says. Every wait is bounded by timeout_ms. A lost connection is
+ * reopened, and the batch tried once more on the new one, before the write reports failure. */
 #include "pipeline/sink_int.h"
 
 #include "core/log.h"
