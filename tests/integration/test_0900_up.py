@@ -174,3 +174,34 @@ def test_up_rejects_unknown_flags(run_sluice, tmp_path):
     r = run_sluice("up", "--no-such-flag", "--data-dir", tmp_path / "d")
     assert r.returncode == 2
     assert "no-such-flag" in r.stderr
+
+
+def test_up_moves_users_from_the_api_into_the_table(sluice_proc, tmp_path):
+    """The default pipeline with a short first ingest run: every user ingest reports delivered
+    ends up in spark_streams.created_users."""
+    cfg, ports = write_config(tmp_path)
+    up = sluice_proc("up", listen=False, data_dir=True,
+                     args=["--config", str(cfg), "--ingest-duration", "2s"])
+    up.wait_for_log(r"sluice is up", timeout=60)
+    m = up.wait_for_log(r"ingest\s+\| .*done: (\d+) records delivered", timeout=60)
+    delivered = int(m.group(1))
+    assert delivered > 0
+    assert re.search(r"^up\s+\| ingest finished \(exited with status 0\)", up.log_text(), re.M) \
+        or up.wait_for_log(r"ingest finished \(exited with status 0\)", timeout=10)
+    c, s = session(ports["store"])
+    try:
+        def stored():
+            return s.execute("SELECT count(*) FROM spark_streams.created_users").one()[0]
+        sh.wait_until(lambda: stored() == delivered, sh.scaled(60),
+                      what=f"{delivered} rows in spark_streams.created_users")
+        row = s.execute("SELECT * FROM spark_streams.created_users LIMIT 1").one()
+    finally:
+        c.shutdown()
+    assert row.first_name and row.email and "@" in row.email
+    assert row.address.count(", ") == 3
+    up.proc.send_signal(signal.SIGINT)
+    assert up.wait(timeout=15) == 0
+    log = up.log_text()
+    # Producers first, the store last.
+    order = [log.index(f"{n} stopped") for n in ("process", "fake-api", "broker", "store")]
+    assert order == sorted(order)
