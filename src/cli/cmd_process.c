@@ -6,7 +6,8 @@
  * Options come from the defaults (the seeds' pipeline), then the `pipeline:` section of FILE,
  * then the flags. SIGTERM or SIGINT drains and exits 0; a second one exits 130 at once (which
  * loses nothing: uncommitted records are processed again). Exit 1: the drain gave up on a
- * failing sink; 2: bad usage or configuration. */
+ * failing sink, or the clients or the metrics listener could not be set up; 2: bad usage or
+ * configuration. */
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -120,6 +121,7 @@ int sl_cmd_process(int argc, char **argv)
     sl_process *p = NULL;
     if (sl_process_open(&cfg, &p, err, sizeof err)) {
         fprintf(stderr, "sluice process: %s\n", err);
+        rc = 1;
         goto out;
     }
     running = p;
