@@ -395,8 +395,8 @@ static int create_schema(cql_sink *s, const sl__sink_cql_url *u, const sl_sink_c
         fail_with(err, errlen, "creating the keyspace", s->target, &e);
         goto out;
     }
-    SL_INFO(LOG_TAG, "cql sink: created keyspace %s (SimpleStrategy, replication_factor 1)",
-            u->keyspace);
+    SL_INFO(LOG_TAG, "cql sink %s: created its keyspace (SimpleStrategy, replication_factor 1)",
+            s->target);
 table:
     sl_buf_reset(&b);
     sl_buf_append_str(&b, "CREATE TABLE IF NOT EXISTS ");
@@ -414,7 +414,7 @@ table:
         fail_with(err, errlen, "creating the table", s->target, &e);
         goto out;
     }
-    SL_INFO(LOG_TAG, "cql sink: created table %s", s->target);
+    SL_INFO(LOG_TAG, "cql sink %s: created the table", s->target);
     rc = wait_schema_agreement(s, err, errlen);
 out:
     sl_buf_free(&b);
@@ -488,6 +488,8 @@ static int cql_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t 
     size_t tlen = strlen(u.keyspace) + strlen(u.table) + 2;
     s->target = sl_malloc(tlen);
     snprintf(s->target, tlen, "%s.%s", u.keyspace, u.table);
+    for (char *p = s->target; *p; p++) /* as the server names them: folded, unquoted */
+        *p = (char)tolower((unsigned char)*p);
     s->cols = cfg->cols;
     s->ncols = cfg->ncols;
     s->max_inflight = cfg->max_inflight;
