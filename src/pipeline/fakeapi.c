@@ -28,6 +28,7 @@ typedef struct quota_entry {
 } quota_entry;
 
 struct sl_fakeapi {
+    uv_loop_t *loop;
     sl_http_server *http;
     sl_fakeapi_config cfg; /* strings not kept: only the numbers are used after open */
     uint64_t rng[2];       /* xorshift128+ for seeds and failure draws; not the user stream */
@@ -141,6 +142,42 @@ static void set_param(void *arg, const char *k, const char *v)
     sl_ru_params_set(arg, k, v);
 }
 
+/* Pages at least this large are rendered on libuv's thread pool, so a big page neither holds the
+ * loop from other clients nor keeps a second core idle. */
+#define RENDER_OFFLOAD_MIN 200
+
+/* One page rendered off the loop. Owns its copy of the parameters and the body until
+ * after_render, on the loop thread, moves the body into the deferred answer. Loop thread ->
+ * worker (uv_queue_work) -> loop thread; it never touches the sl_fakeapi, which may be gone. */
+typedef struct render_job {
+    uv_work_t work;
+    sl_ru_params params;
+    sl_buf body;
+    const char *content_type;
+    sl_http_pending *pending;
+} render_job;
+
+static void render_work(uv_work_t *w)
+{
+    render_job *j = w->data;
+    j->content_type = sl_ru_render(&j->params, &j->body);
+}
+
+static void after_render(uv_work_t *w, int status)
+{
+    render_job *j = w->data;
+    sl_http_resp *resp = sl_http_pending_resp(j->pending);
+    if (status == 0) {
+        resp->content_type = j->content_type;
+        sl_buf_move(&resp->body, &j->body);
+    } else {
+        sl_http_resp_error(resp, 500, MSG_FAIL);
+    }
+    sl_http_resume(j->pending);
+    sl_buf_free(&j->body);
+    sl_free(j);
+}
+
 static void on_api(sl_http_req *req, sl_http_resp *resp, void *arg)
 {
     sl_fakeapi *f = arg;
@@ -164,6 +201,14 @@ static void on_api(sl_http_req *req, sl_http_resp *resp, void *arg)
                (long long)used, p.results);
         return;
     }
+    if (p.results >= RENDER_OFFLOAD_MIN) {
+        render_job *j = sl_calloc(1, sizeof(*j));
+        j->params = p;
+        j->work.data = j;
+        j->pending = sl_http_defer(req);
+        uv_queue_work(f->loop, &j->work, render_work, after_render);
+        return;
+    }
     resp->content_type = sl_ru_render(&p, &resp->body);
 }
 
@@ -175,6 +220,7 @@ static const sl_http_route routes[] = {
 int sl_fakeapi_open(uv_loop_t *loop, const sl_fakeapi_config *cfg, sl_fakeapi **out)
 {
     sl_fakeapi *f = sl_calloc(1, sizeof(*f));
+    f->loop = loop;
     f->cfg = *cfg;
     f->cfg.listen = f->cfg.fail_rate = f->cfg.log_level = NULL;
     if (getrandom(f->rng, sizeof(f->rng), 0) != (ssize_t)sizeof(f->rng)) {

@@ -1,7 +1,7 @@
 /* http.c: libmicrohttpd in external-epoll mode on a libuv loop (docs/http.md). A uv_poll_t on
  * MHD's epoll descriptor and a uv_timer_t armed from MHD_get_timeout call MHD_run, so every
- * handler runs on the loop's thread. A delayed response suspends its connection and a per-request
- * timer resumes it. */
+ * handler runs on the loop's thread. A delayed or deferred response suspends its connection; a
+ * per-request timer, or sl_http_resume, resumes it. */
 #include "web/http.h"
 
 #include "core/log.h"
@@ -28,7 +28,7 @@ struct sl_http_server {
     int port;
     int open_handles; /* poll and timer; the server is freed when both have closed */
     bool stopping;
-    req_state *delayed; /* suspended connections waiting for their delay timer */
+    req_state *suspended; /* connections waiting for a delay timer or a deferred answer */
 };
 
 /* Per-request state, MHD's con_cls: from the first call for a request to its completion. */
@@ -39,12 +39,22 @@ struct req_state {
     bool too_big;
     bool ready; /* resp holds the answer: the connection was suspended and is being resumed */
     sl_http_resp resp;
-    uv_timer_t *timer; /* while delayed */
+    bool in_list;             /* on the server's suspended list */
+    uv_timer_t *timer;        /* while delayed */
+    sl_http_pending *pending; /* while deferred */
     req_state *prev, *next;
+};
+
+/* A deferred answer. When the server closes first, st becomes NULL and the handler's late answer
+ * goes to orphan, to be dropped by sl_http_resume. */
+struct sl_http_pending {
+    req_state *st;
+    sl_http_resp orphan;
 };
 
 struct sl_http_req {
     sl_http_server *s;
+    req_state *st;
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
@@ -201,7 +211,7 @@ static bool method_matches(const char *want, const char *method)
 
 static void dispatch(sl_http_server *s, req_state *st, const char *url, const char *method)
 {
-    sl_http_req req = {.s = s, .conn = st->conn, .method = method, .path = url};
+    sl_http_req req = {.s = s, .st = st, .conn = st->conn, .method = method, .path = url};
     req.body = sl_buf_slice(&st->body);
     client_addr(st->conn, req.client, sizeof(req.client));
     bool path_seen = false;
@@ -245,23 +255,80 @@ static void on_delay_closed(uv_handle_t *h)
     sl_free(h);
 }
 
-static void delayed_unlink(sl_http_server *s, req_state *st)
+static void susp_link(sl_http_server *s, req_state *st)
 {
+    if (st->in_list) return;
+    st->prev = NULL;
+    st->next = s->suspended;
+    if (s->suspended != NULL) s->suspended->prev = st;
+    s->suspended = st;
+    st->in_list = true;
+}
+
+static void susp_unlink(sl_http_server *s, req_state *st)
+{
+    if (!st->in_list) return;
     if (st->prev != NULL)
         st->prev->next = st->next;
     else
-        s->delayed = st->next;
+        s->suspended = st->next;
     if (st->next != NULL) st->next->prev = st->prev;
     st->prev = st->next = NULL;
-    uv_close((uv_handle_t *)st->timer, on_delay_closed);
-    st->timer = NULL;
+    st->in_list = false;
+    if (st->timer != NULL) {
+        uv_close((uv_handle_t *)st->timer, on_delay_closed);
+        st->timer = NULL;
+    }
 }
 
 static void on_delay(uv_timer_t *t)
 {
     req_state *st = t->data;
     sl_http_server *s = st->s;
-    delayed_unlink(s, st);
+    susp_unlink(s, st);
+    MHD_resume_connection(st->conn);
+    http_run(s);
+}
+
+/* Keeps an already suspended connection waiting resp.delay_ms more. */
+static void start_delay(sl_http_server *s, req_state *st)
+{
+    st->timer = sl_malloc(sizeof(*st->timer));
+    uv_timer_init(s->loop, st->timer);
+    st->timer->data = st;
+    uv_timer_start(st->timer, on_delay, (uint64_t)st->resp.delay_ms, 0);
+    susp_link(s, st);
+}
+
+sl_http_pending *sl_http_defer(sl_http_req *req)
+{
+    sl_http_pending *p = sl_calloc(1, sizeof(*p));
+    p->st = req->st;
+    req->st->pending = p;
+    return p;
+}
+
+sl_http_resp *sl_http_pending_resp(sl_http_pending *p)
+{
+    return p->st != NULL ? &p->st->resp : &p->orphan;
+}
+
+void sl_http_resume(sl_http_pending *p)
+{
+    req_state *st = p->st;
+    if (st == NULL) {
+        resp_free(&p->orphan);
+        sl_free(p);
+        return;
+    }
+    sl_free(p);
+    st->pending = NULL;
+    sl_http_server *s = st->s;
+    susp_unlink(s, st);
+    if (st->resp.delay_ms > 0 && !s->stopping) {
+        start_delay(s, st);
+        return;
+    }
     MHD_resume_connection(st->conn);
     http_run(s);
 }
@@ -307,15 +374,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     else
         dispatch(s, st, url, method);
     st->ready = true;
-    if (st->resp.delay_ms > 0 && !s->stopping) {
-        st->timer = sl_malloc(sizeof(*st->timer));
-        uv_timer_init(s->loop, st->timer);
-        st->timer->data = st;
-        uv_timer_start(st->timer, on_delay, (uint64_t)st->resp.delay_ms, 0);
-        st->next = s->delayed;
-        if (s->delayed != NULL) s->delayed->prev = st;
-        s->delayed = st;
+    if (st->pending != NULL) {
         MHD_suspend_connection(conn);
+        susp_link(s, st);
+        return MHD_YES;
+    }
+    if (st->resp.delay_ms > 0 && !s->stopping) {
+        MHD_suspend_connection(conn);
+        start_delay(s, st);
         return MHD_YES;
     }
     return send_resp(st);
@@ -329,7 +395,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     sl_http_server *s = cls;
     req_state *st = *con_cls;
     if (st == NULL) return;
-    if (st->timer != NULL) delayed_unlink(s, st);
+    susp_unlink(s, st);
+    if (st->pending != NULL) st->pending->st = NULL; /* its owner's sl_http_resume frees it */
     resp_free(&st->resp);
     sl_buf_free(&st->body);
     sl_free(st);
@@ -475,10 +542,17 @@ void sl_http_close(sl_http_server *s)
 {
     if (s == NULL) return;
     s->stopping = true;
-    /* MHD must not be stopped with suspended connections: answer the delayed ones now. */
-    while (s->delayed != NULL) {
-        req_state *st = s->delayed;
-        delayed_unlink(s, st);
+    /* MHD must not be stopped with suspended connections: answer the delayed ones now, and the
+     * deferred ones with a 503 (their handlers' late answers are dropped). */
+    while (s->suspended != NULL) {
+        req_state *st = s->suspended;
+        susp_unlink(s, st);
+        if (st->pending != NULL) {
+            st->pending->st = NULL;
+            st->pending = NULL;
+            resp_free(&st->resp);
+            sl_http_resp_error(&st->resp, 503, "server shutting down");
+        }
         MHD_resume_connection(st->conn);
     }
     MHD_run(s->d);

@@ -15,7 +15,8 @@
 #include <uv.h>
 
 typedef struct sl_http_server sl_http_server;
-typedef struct sl_http_req sl_http_req; /* valid only during its handler call */
+typedef struct sl_http_req sl_http_req;         /* valid only during its handler call */
+typedef struct sl_http_pending sl_http_pending; /* a deferred answer, see sl_http_defer */
 
 #define SL_HTTP_MAX_HEADERS 8
 
@@ -75,6 +76,17 @@ const char *sl_http_req_header(const sl_http_req *r, const char *name);
 const char *sl_http_req_client(const sl_http_req *r);
 /* The request body (empty for GET). Borrowed until the handler returns. */
 sl_slice sl_http_req_body(const sl_http_req *r);
+
+/* Defers the answer: after the handler returns, the connection waits until sl_http_resume. The
+ * handler (or work it starts) fills sl_http_pending_resp(p) later, on the loop thread, then calls
+ * sl_http_resume(p), which sends it (after resp.delay_ms) and frees p. If the server closes
+ * first, the client gets a 503 and the late answer is dropped; sl_http_resume must still be
+ * called, and never from within the handler itself. */
+sl_http_pending *sl_http_defer(sl_http_req *req);
+/* The response to fill for a deferred answer; loop thread only. */
+sl_http_resp *sl_http_pending_resp(sl_http_pending *p);
+/* Sends the deferred answer and frees p; loop thread only. */
+void sl_http_resume(sl_http_pending *p);
 
 /* Adds a response header (copied); at most SL_HTTP_MAX_HEADERS, further ones are dropped. */
 void sl_http_resp_header(sl_http_resp *resp, const char *name, const char *value);

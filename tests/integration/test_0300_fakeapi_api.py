@@ -249,3 +249,15 @@ def test_csv(api):
     assert rows2[0] == ["id.name", "id.value", "nat"]
     assert [row[-1] for row in rows2[1:]] == [u["nat"] for u in users]
     assert get(api, seed="csv", results=300, format="csv").content == r.content
+
+
+def test_byte_identical_across_processes(sluice_proc, api):
+    """Another fake-api process (another address, another start time) serves the same bytes."""
+    other = sluice_proc("fake-api")
+    for params in ({"seed": "xproc", "page": 3, "results": 1000},
+                   {"seed": "xproc", "results": 50, "nat": "ir,ua,rs", "format": "csv"},
+                   {"seed": "x y/ü", "results": 20, "inc": "login,dob", "noinfo": "1"}):
+        a = requests.get(api + "/api/", params=params, timeout=sh.scaled(10))
+        b = requests.get(f"http://{other.addr}/api/1.4/", params=params, timeout=sh.scaled(10))
+        assert a.status_code == b.status_code == 200
+        assert a.content == b.content

@@ -214,3 +214,26 @@ def test_big_pages_many_clients(sluice_proc):
         again = list(ex.map(fetch, [1, 2, 3, 4]))
     assert first == again
     assert len({len(b) for b in first}) > 1 or len(set(first)) == 4
+
+
+def test_sigterm_with_requests_in_flight(sluice_proc):
+    """SIGTERM while delayed and big requests are outstanding: each client gets an answer or a
+    closed connection at once, and the process exits 0."""
+    p, base = start(sluice_proc, "--latency-ms", "20000")
+
+    def fetch(results):
+        try:
+            r = requests.get(base + "/api/", params={"results": results},
+                             timeout=sh.scaled(15))
+            return r.status_code
+        except requests.ConnectionError:
+            return "closed"
+
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        futs = [ex.submit(fetch, n) for n in (1, 10, 5000, 5000)]
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        assert p.stop() == 0
+        codes = [f.result() for f in futs]
+    assert time.monotonic() - t0 < sh.scaled(5)
+    assert all(c in (200, 503, "closed") for c in codes), codes

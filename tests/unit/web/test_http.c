@@ -66,9 +66,54 @@ static void h_err(sl_http_req *req, sl_http_resp *resp, void *arg)
     sl_http_resp_error(resp, 503, "quote \" backslash \\ newline \n tab \t ctl \x01");
 }
 
+/* Deferred answers: a loop timer plays the work that finishes later. */
+typedef struct defer_job {
+    uv_timer_t timer;
+    sl_http_pending *p;
+    struct defer_job *next;
+} defer_job;
+
+static defer_job *jobs; /* loop thread only */
+
+static void on_job_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_job(uv_timer_t *t)
+{
+    defer_job *j = t->data;
+    for (defer_job **pp = &jobs; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    sl_http_resp *resp = sl_http_pending_resp(j->p);
+    resp->status = 202;
+    sl_buf_append_str(&resp->body, "deferred");
+    sl_http_resume(j->p);
+    uv_close((uv_handle_t *)&j->timer, on_job_closed);
+}
+
+static void h_defer(sl_http_req *req, sl_http_resp *resp, void *arg)
+{
+    uv_loop_t *loop = arg;
+    const char *ms = sl_http_req_arg(req, "ms");
+    const char *delay = sl_http_req_arg(req, "delay");
+    if (delay) resp->delay_ms = atoi(delay);
+    defer_job *j = calloc(1, sizeof(*j));
+    j->p = sl_http_defer(req);
+    uv_timer_init(loop, &j->timer);
+    j->timer.data = j;
+    uv_timer_start(&j->timer, on_job, ms ? (uint64_t)atoi(ms) : 100, 0);
+    j->next = jobs;
+    jobs = j;
+}
+
 static const sl_http_route routes[] = {
-    {NULL, "/echo", h_echo}, {"POST", "/echo", h_echo}, {NULL, "/args", h_args},
-    {NULL, "/slow", h_slow}, {NULL, "/err/*", h_err},   {NULL, NULL, NULL},
+    {NULL, "/defer", h_defer}, {NULL, "/echo", h_echo}, {"POST", "/echo", h_echo},
+    {NULL, "/args", h_args},   {NULL, "/slow", h_slow}, {NULL, "/err/*", h_err},
+    {NULL, NULL, NULL},
 };
 
 static void on_stop(uv_async_t *a)
@@ -76,6 +121,9 @@ static void on_stop(uv_async_t *a)
     fixture *f = a->data;
     sl_http_close(f->srv);
     uv_close((uv_handle_t *)&f->stop, NULL);
+    /* Work still running when the server closed finishes now: its answers are dropped. */
+    for (defer_job *j = jobs; j; j = j->next)
+        uv_timer_start(&j->timer, on_job, 0, 0);
 }
 
 static void *loop_main(void *arg)
@@ -92,6 +140,7 @@ static int setup(void **state)
     sl_http_config cfg = {.listen = "127.0.0.1:0",
                           .name = "test",
                           .routes = routes,
+                          .arg = &f->loop,
                           .max_header_bytes = 8192,
                           .max_body_bytes = 1000};
     assert_int_equal(sl_http_open(&f->loop, &cfg, &f->srv), 0);
@@ -275,6 +324,25 @@ static void test_delayed(void **state)
     reply_free(&r);
 }
 
+static void test_deferred(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    fetch(f, "GET", "/defer?ms=200", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 202);
+    assert_string_equal((char *)r.body.ptr, "deferred");
+    assert_true(r.secs >= 0.19);
+    reply_free(&r);
+    /* A deferred answer with a delay waits for both. */
+    fetch(f, "GET", "/defer?ms=100&delay=200", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 202);
+    assert_true(r.secs >= 0.29);
+    reply_free(&r);
+    fetch(f, "GET", "/echo", NULL, 0, NULL, &r);
+    assert_true(r.secs < 0.19);
+    reply_free(&r);
+}
+
 typedef struct bg {
     fixture *f;
     reply r;
@@ -286,6 +354,31 @@ static void *bg_fetch(void *arg)
     bg *b = arg;
     b->rc = fetch(b->f, "GET", "/slow?ms=20000", NULL, 0, NULL, &b->r);
     return NULL;
+}
+
+static void *bg_defer(void *arg)
+{
+    bg *b = arg;
+    b->rc = fetch(b->f, "GET", "/defer?ms=20000", NULL, 0, NULL, &b->r);
+    return NULL;
+}
+
+/* Closing the server with a deferred answer outstanding: the client gets a 503 promptly, and the
+ * work's late sl_http_resume only frees its orphaned answer. */
+static void test_close_with_pending_defer(void **state)
+{
+    (void)state;
+    fixture *f;
+    setup((void **)&f);
+    bg b = {.f = f};
+    pthread_t t;
+    pthread_create(&t, NULL, bg_defer, &b);
+    usleep(300000);
+    teardown((void **)&f);
+    pthread_join(t, NULL);
+    assert_true(b.r.secs < 10);
+    if (b.rc == CURLE_OK) assert_int_equal(b.r.status, 503);
+    reply_free(&b.r);
 }
 
 /* Closing the server with a delayed request pending answers or drops it, promptly. */
@@ -352,7 +445,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_found_and_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delayed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
         cmocka_unit_test(test_close_with_pending_delay),
+        cmocka_unit_test(test_close_with_pending_defer),
         cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_json_str),
     };
