@@ -198,6 +198,11 @@ static int parse_expr(sl_cron *c, const char *expr, char *err, size_t errlen)
     return 0;
 }
 
+static bool tz_is_utc(const char *tz)
+{
+    return !tz || strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
+}
+
 static bool tz_exists(const char *tz)
 {
     if (!*tz || tz[0] == '/' || strstr(tz, "..")) return false;
@@ -219,7 +224,7 @@ int sl_cron_parse(const char *text, const char *tz, int64_t anchor_ms, sl_cron *
     while (len && isspace((unsigned char)text[len - 1]))
         len--;
     char *t = sl_strndup(text, len);
-    if (tz && strcmp(tz, "UTC") != 0 && strcmp(tz, "Etc/UTC") != 0 && !tz_exists(tz)) {
+    if (!tz_is_utc(tz) && !tz_exists(tz)) {
         fail(err, errlen, "unknown time zone \"%s\"", tz);
         sl_free(t);
         return SL_ERR_NOTFOUND;
@@ -227,7 +232,7 @@ int sl_cron_parse(const char *text, const char *tz, int64_t anchor_ms, sl_cron *
     sl_cron *c = sl_calloc(1, sizeof *c);
     c->text = t;
     c->anchor_ms = anchor_ms;
-    if (tz && strcmp(tz, "UTC") != 0 && strcmp(tz, "Etc/UTC") != 0) c->tz = sl_strdup(tz);
+    if (!tz_is_utc(tz)) c->tz = sl_strdup(tz);
     int rc = 0;
     if (len == 0) {
         rc = fail(err, errlen, "empty schedule");
@@ -345,9 +350,9 @@ static void wall_from_secs(int64_t s, wall *w)
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The UTC offset in seconds at instant t for the zone set by tz_enter (0 when it is UTC). */
-static int64_t tz_offset(const sl_cron *c, int64_t t)
+static int64_t tz_offset(const char *tz, int64_t t)
 {
-    if (!c->tz) return 0;
+    if (!tz) return 0;
     time_t tt = (time_t)t;
     struct tm tm;
     if (!localtime_r(&tt, &tm)) return 0;
@@ -359,20 +364,20 @@ typedef struct tz_saved {
     bool had;
 } tz_saved;
 
-static void tz_enter(const sl_cron *c, tz_saved *sv)
+static void tz_enter(const char *tz, tz_saved *sv)
 {
-    if (!c->tz) return;
+    if (!tz) return;
     pthread_mutex_lock(&tz_lock);
     const char *old = getenv("TZ");
     sv->had = old != NULL;
     sv->old = old ? sl_strdup(old) : NULL;
-    setenv("TZ", c->tz, 1);
+    setenv("TZ", tz, 1);
     tzset();
 }
 
-static void tz_leave(const sl_cron *c, tz_saved *sv)
+static void tz_leave(const char *tz, tz_saved *sv)
 {
-    if (!c->tz) return;
+    if (!tz) return;
     if (sv->had)
         setenv("TZ", sv->old, 1);
     else
@@ -385,21 +390,21 @@ static void tz_leave(const sl_cron *c, tz_saved *sv)
 /* The instant (seconds) of wall-clock time w: its first occurrence when it exists twice, and
  * with the offset before the gap when it does not exist. Zone transitions are assumed to be
  * more than a day apart, which the tz database holds to. */
-static int64_t wall_to_instant(const sl_cron *c, const wall *w)
+static int64_t wall_to_instant(const char *tz, const wall *w)
 {
     int64_t ws = wall_secs(w);
-    if (!c->tz) return ws;
-    int64_t before = tz_offset(c, ws - 86400), after = tz_offset(c, ws + 86400);
+    if (!tz) return ws;
+    int64_t before = tz_offset(tz, ws - 86400), after = tz_offset(tz, ws + 86400);
     int64_t best = INT64_MAX;
-    if (tz_offset(c, ws - before) == before) best = ws - before;
-    if (after != before && tz_offset(c, ws - after) == after && ws - after < best)
+    if (tz_offset(tz, ws - before) == before) best = ws - before;
+    if (after != before && tz_offset(tz, ws - after) == after && ws - after < best)
         best = ws - after;
     return best != INT64_MAX ? best : ws - before;
 }
 
-static void instant_to_wall(const sl_cron *c, int64_t t, wall *w)
+static void instant_to_wall(const char *tz, int64_t t, wall *w)
 {
-    wall_from_secs(t + tz_offset(c, t), w);
+    wall_from_secs(t + tz_offset(tz, t), w);
 }
 
 static bool day_matches(const sl_cron *c, const wall *w)
@@ -464,12 +469,12 @@ static int cron_expr_step(const sl_cron *c, int64_t ms, bool forward, int64_t *o
     /* forward: the first minute after ms's minute; backward: the last minute before ms */
     int64_t start = forward ? (floor_div(ms, 60000) + 1) * 60 : (floor_div(ms - 1, 60000)) * 60;
     tz_saved sv = {0};
-    tz_enter(c, &sv);
+    tz_enter(c->tz, &sv);
     wall w;
-    instant_to_wall(c, start, &w);
+    instant_to_wall(c->tz, start, &w);
     int rc = SL_ERR_NOTFOUND;
     while (search(c, &w, forward)) {
-        int64_t t = wall_to_instant(c, &w);
+        int64_t t = wall_to_instant(c->tz, &w);
         if (forward ? t * 1000 > ms : t * 1000 < ms) {
             *out_ms = t * 1000;
             rc = 0;
@@ -478,7 +483,7 @@ static int cron_expr_step(const sl_cron *c, int64_t ms, bool forward, int64_t *o
         /* a repeated or skipped hour put this minute on the wrong side of ms: move on */
         wall_from_secs(wall_secs(&w) + (forward ? 60 : -60), &w);
     }
-    tz_leave(c, &sv);
+    tz_leave(c->tz, &sv);
     return rc;
 }
 
@@ -517,4 +522,26 @@ int sl_cron_prev(const sl_cron *c, int64_t before_ms, int64_t *prev_ms)
     case SL_CRON_EXPR: break;
     }
     return cron_expr_step(c, before_ms, false, prev_ms);
+}
+
+bool sl_cron_tz_valid(const char *tz)
+{
+    return tz_is_utc(tz) || tz_exists(tz);
+}
+
+int sl_cron_local_to_ms(const char *tz, int year, int mon, int day, int hour, int min, int sec,
+                        int64_t *out_ms)
+{
+    if (!sl_cron_tz_valid(tz)) return SL_ERR_NOTFOUND;
+    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hour < 0 || hour > 23 ||
+        min < 0 || min > 59 || sec < 0 || sec > 59)
+        return SL_ERR_INVAL;
+    const char *z = tz_is_utc(tz) ? NULL : tz;
+    wall w = {year, mon, day, hour, min};
+    tz_saved sv = {0};
+    tz_enter(z, &sv);
+    int64_t t = wall_to_instant(z, &w);
+    tz_leave(z, &sv);
+    *out_ms = (t + sec) * 1000;
+    return 0;
 }

@@ -40,4 +40,12 @@ const char *sl_cron_text(const sl_cron *c);
 /* SL_CRON_INTERVAL: the interval in ms; 0 for the other kinds. */
 int64_t sl_cron_every_ms(const sl_cron *c);
 
+/* True if tz names a zone of the system tz database (or is NULL or "UTC"). */
+bool sl_cron_tz_valid(const char *tz);
+/* The instant of wall-clock time year-mon-day hour:min:sec in tz (NULL: UTC), with the DST rules
+ * of sl_cron_next. Returns 0, SL_ERR_INVAL for a field out of range, SL_ERR_NOTFOUND for an
+ * unknown zone. */
+int sl_cron_local_to_ms(const char *tz, int year, int mon, int day, int hour, int min, int sec,
+                        int64_t *out_ms);
+
 #endif
