@@ -91,6 +91,27 @@ int sl__sink_config_check(const sl_sink_config *cfg, sl_sink_config *out, char *
     return 0;
 }
 
+int sl__sink_open_ops(const sl__sink_ops *ops, const sl_sink_config *cfg, sl_sink **out, char *err,
+                      size_t errlen)
+{
+    *out = NULL;
+    sl_sink_config c;
+    int rc = sl__sink_config_check(cfg, &c, err, errlen);
+    if (rc) return rc;
+    sl_sink *s = NULL;
+    rc = ops->open(&c, &s, err, errlen);
+    if (rc) return rc;
+    s->ops = ops;
+    s->ncols = c.ncols;
+    s->cols = sl_malloc(c.ncols * sizeof *s->cols);
+    for (size_t i = 0; i < c.ncols; i++) {
+        s->cols[i].name = sl_strdup(c.cols[i].name);
+        s->cols[i].type = c.cols[i].type;
+    }
+    *out = s;
+    return 0;
+}
+
 int sl_sink_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -105,24 +126,18 @@ int sl_sink_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t err
             ops = sink_kinds[i].ops;
     }
     if (!ops) {
-        sl__sink_err(err, errlen,
-                     "sink: unsupported URL \"%.*s...\": expected cql://HOST:PORT/KS.TABLE or "
-                     "postgresql://...",
-                     (int)SL_MIN(strcspn(c.url, "@?"), (size_t)64), c.url);
+        /* Only the scheme is named: the rest may hold a password. */
+        if (sep)
+            sl__sink_err(err, errlen,
+                         "sink: unsupported URL scheme \"%.*s\" (expected cql:// or postgresql://)",
+                         (int)SL_MIN((size_t)(sep - c.url), (size_t)32), c.url);
+        else
+            sl__sink_err(err, errlen,
+                         "sink: unsupported URL: no scheme (expected cql://HOST:PORT/KS.TABLE or "
+                         "postgresql://...)");
         return SL_ERR_INVAL;
     }
-    sl_sink *s = NULL;
-    rc = ops->open(&c, &s, err, errlen);
-    if (rc) return rc;
-    s->ops = ops;
-    s->ncols = c.ncols;
-    s->cols = sl_malloc(c.ncols * sizeof *s->cols);
-    for (size_t i = 0; i < c.ncols; i++) {
-        s->cols[i].name = sl_strdup(c.cols[i].name);
-        s->cols[i].type = c.cols[i].type;
-    }
-    *out = s;
-    return 0;
+    return sl__sink_open_ops(ops, cfg, out, err, errlen);
 }
 
 static uint64_t key_hash(sl_sink_type t, const sl_sink_value *v)

@@ -30,6 +30,9 @@ struct sl_sink {
 extern const sl__sink_ops sl__sink_cql_ops;
 extern const sl__sink_ops sl__sink_pg_ops;
 
+/* sl_sink_open with the kind given (tests use a kind of their own). */
+int sl__sink_open_ops(const sl__sink_ops *ops, const sl_sink_config *cfg, sl_sink **out, char *err,
+                      size_t errlen);
 /* Writes "fmt" into err (never more than errlen bytes, always NUL-terminated). */
 void sl__sink_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

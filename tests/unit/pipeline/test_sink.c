@@ -275,7 +275,14 @@ static void test_open_refusals(void **state)
     (void)state;
     sl_sink_column cols[] = {{"id", SL_SINK_UUID}, {"name", SL_SINK_TEXT}};
     sl_sink_config cfg = {"redis://h/x", cols, 2, 0, 0};
-    expect_open_error(&cfg, "unsupported URL \"redis://h/x...\"");
+    expect_open_error(&cfg, "unsupported URL scheme \"redis\" (expected cql:// or postgresql://)");
+    cfg.url = "redis://user:secret@h/x";
+    char err0[256];
+    sl_sink *s0;
+    assert_int_equal(sl_sink_open(&cfg, &s0, err0, sizeof err0), SL_ERR_INVAL);
+    assert_null(strstr(err0, "secret")); /* never echo a password */
+    cfg.url = "user:secret@h";
+    expect_open_error(&cfg, "unsupported URL: no scheme");
     cfg.url = "cql://user:secret@h/ks.t";
     cfg.ncols = 0;
     expect_open_error(&cfg, "0 columns");
@@ -304,13 +311,109 @@ static void test_open_refusals(void **state)
     assert_int_equal(out.timeout_ms, 10000);
 }
 
+/* A sink kind that records what sl_sink_write hands it. */
+typedef struct fake_sink {
+    sl_sink base;
+    size_t n, idx[64];
+    int writes;
+} fake_sink;
+
+static int fake_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t errlen)
+{
+    (void)cfg, (void)err, (void)errlen;
+    *out = calloc(1, sizeof(fake_sink));
+    return 0;
+}
+
+static int fake_write(sl_sink *base, const sl_sink_value *rows, const size_t *idx, size_t n,
+                      char *err, size_t errlen)
+{
+    (void)rows, (void)err, (void)errlen;
+    fake_sink *f = (fake_sink *)base;
+    f->n = n;
+    memcpy(f->idx, idx, n * sizeof *idx);
+    f->writes++;
+    return 0;
+}
+
+static void fake_close(sl_sink *s)
+{
+    free(s);
+}
+
+static const sl__sink_ops fake_ops = {"fake", fake_open, fake_write, fake_close};
+
+static void test_write_dedupe_and_checks(void **state)
+{
+    (void)state;
+    sl_sink_column cols[] = {{"k", SL_SINK_TEXT}, {"n", SL_SINK_INT}};
+    sl_sink_config cfg = {"fake://", cols, 2, 0, 0};
+    sl_sink *s;
+    char err[256];
+    assert_int_equal(sl__sink_open_ops(&fake_ops, &cfg, &s, err, sizeof err), 0);
+    fake_sink *f = (fake_sink *)s;
+    const char *keys[] = {"a", "b", "a", "c", "b", "a", ""};
+    sl_sink_value rows[7][2];
+    memset(rows, 0, sizeof rows);
+    for (int r = 0; r < 7; r++) {
+        rows[r][0].str = keys[r];
+        rows[r][0].len = strlen(keys[r]);
+        rows[r][1].v.i64 = r;
+    }
+    /* The last row of each key, in batch order: c (3), b (4), a (5), "" (6). */
+    assert_int_equal(sl_sink_write(s, &rows[0][0], 7, err, sizeof err), 0);
+    assert_int_equal(f->n, 4);
+    assert_int_equal(f->idx[0], 3);
+    assert_int_equal(f->idx[1], 4);
+    assert_int_equal(f->idx[2], 5);
+    assert_int_equal(f->idx[3], 6);
+    /* No repeated key: every row, in order. */
+    assert_int_equal(sl_sink_write(s, &rows[3][0], 4, err, sizeof err), 0);
+    assert_int_equal(f->n, 4);
+    assert_int_equal(f->idx[3], 3);
+    /* An empty batch never reaches the kind. */
+    assert_int_equal(sl_sink_write(s, &rows[0][0], 0, err, sizeof err), 0);
+    assert_int_equal(f->writes, 2);
+
+    /* Refusals name the row and column, before the kind sees anything. */
+    rows[2][0].null = true;
+    assert_int_equal(sl_sink_write(s, &rows[0][0], 7, err, sizeof err), SL_ERR_INVAL);
+    assert_string_equal(err, "row 2: the primary key (column 0) is null");
+    rows[2][0].null = false;
+    rows[4][1].v.i64 = -(INT64_C(1) << 31) - 1;
+    assert_int_equal(sl_sink_write(s, &rows[0][0], 7, err, sizeof err), SL_ERR_INVAL);
+    assert_string_equal(err, "row 4 column n: -2147483649 is out of range for int");
+    rows[4][1].v.i64 = 0;
+    rows[5][0].str = NULL;
+    assert_int_equal(sl_sink_write(s, &rows[0][0], 7, err, sizeof err), SL_ERR_INVAL);
+    assert_string_equal(err, "row 5 column k: text of 1 bytes at NULL");
+    assert_int_equal(f->writes, 2);
+    sl_sink_close(s);
+
+    /* Keys of each type compare by value: uuid and bigint. */
+    sl_sink_column ucols[] = {{"id", SL_SINK_UUID}};
+    cfg.cols = ucols;
+    cfg.ncols = 1;
+    assert_int_equal(sl__sink_open_ops(&fake_ops, &cfg, &s, err, sizeof err), 0);
+    f = (fake_sink *)s;
+    sl_sink_value u[40];
+    memset(u, 0, sizeof u);
+    for (int r = 0; r < 40; r++)
+        u[r].v.uuid[15] = (uint8_t)(r % 13);
+    assert_int_equal(sl_sink_write(s, u, 40, err, sizeof err), 0);
+    assert_int_equal(f->n, 13);
+    for (int i = 0; i < 13; i++)
+        assert_int_equal(f->idx[i], 27 + i);
+    sl_sink_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cql_url),       cmocka_unit_test(test_cql_url_errors),
         cmocka_unit_test(test_cql_values),    cmocka_unit_test(test_pg_url),
         cmocka_unit_test(test_pg_copy),       cmocka_unit_test(test_idents),
-        cmocka_unit_test(test_open_refusals),
+        cmocka_unit_test(test_open_refusals), cmocka_unit_test(test_write_dedupe_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
