@@ -162,7 +162,7 @@ struct sl_process {
     size_t ncols;
     volatile sig_atomic_t stop;
     int64_t drain_deadline; /* set once stop is seen; 0 before */
-    bool gave_up;           /* a drain gave up: leave without the consumer close handshake */
+    bool gave_up; /* a drain gave up on a batch: exit 1, without the consumer close handshake */
 
     /* The batch in hand. */
     rd_kafka_message_t **msgs;
@@ -265,13 +265,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     p->local.partitions = 0;
 }
 
-/* Sleeps up to ms on the DLQ producer's poll (which serves its delivery reports); returns early
- * when a stop is requested. */
-static void nap(sl_process *p, int64_t ms)
+/* Sleeps up to ms on the DLQ producer's poll (which serves its delivery reports). With
+ * until_stop it returns early when a stop is requested; otherwise at the drain deadline. */
+static void nap(sl_process *p, int64_t ms, bool until_stop)
 {
     int64_t until = sl_mono_ms() + ms;
-    for (int64_t now = sl_mono_ms(); now < until && !p->stop; now = sl_mono_ms())
+    for (int64_t now = sl_mono_ms(); now < until; now = sl_mono_ms()) {
+        if (p->stop && (until_stop || (p->drain_deadline && now >= p->drain_deadline))) return;
         rd_kafka_poll(p->producer, (int)SL_MIN(until - now, 50));
+    }
 }
 
 /* Whether a stop asked us to give up retrying: the drain deadline has passed. */
@@ -422,7 +424,7 @@ static int flush_batch(sl_process *p, bool sync_commit)
                 p->sink_safe, p->nrows, err, attempt, wait);
         update_lag(p);
         publish(p);
-        nap(p, wait);
+        nap(p, wait, false);
     }
     for (int attempt = 0;;) {
         while (p->dlq_inflight) {
@@ -437,7 +439,7 @@ static int flush_batch(sl_process *p, bool sync_commit)
         bool again = false;
         for (size_t i = 0; i < p->ndlq; i++)
             if (p->dlq[i].state == DLQ_FAILED) {
-                if (!again) nap(p, backoff(attempt++));
+                if (!again) nap(p, backoff(attempt++), false);
                 again = true;
                 dlq_produce(p, i);
             }
@@ -462,6 +464,7 @@ static int flush_batch(sl_process *p, bool sync_commit)
     p->local.batches++;
     record_latency(p, (double)(sl_mono_ms() - p->batch_start));
 done:
+    if (rc) p->gave_up = true;
     for (size_t i = 0; i < p->nmsgs; i++)
         rd_kafka_message_destroy(p->msgs[i]);
     for (size_t i = 0; i < p->ntouched; i++)
@@ -689,7 +692,7 @@ static int open_sink(sl_process *p)
         int64_t wait = backoff(attempt);
         SL_WARN(LOG, "sink %s: cannot open: %s; retry %d in %" PRId64 " ms", p->sink_safe, err,
                 attempt + 1, wait);
-        nap(p, wait);
+        nap(p, wait, true);
     }
     return -1;
 }
@@ -723,8 +726,7 @@ int sl_process_run(sl_process *p)
         periodic(p);
     }
     SL_INFO(LOG, "stopping: draining %zu record(s)", p->nmsgs);
-    int rc = flush_batch(p, true);
-    p->gave_up = rc != 0;
+    int rc = flush_batch(p, true) || p->gave_up ? -1 : 0;
     if (rc == 0) {
         /* Leaves the group; the revoke callback commits synchronously (nothing is left). */
         rd_kafka_consumer_close(p->consumer);

@@ -98,3 +98,40 @@ def test_sink_down_then_back(sluice_proc, free_port):
         xu.check_rows(xu.read_rows(cluster.connect()), recs)
     finally:
         cluster.shutdown()
+
+
+def test_sigterm_with_the_sink_down_gives_up_after_drain_timeout(sluice_proc):
+    """SIGTERM while the store is down: the batch is retried for --drain-timeout (with backoff,
+    not in a tight loop), then the process exits 1 without committing it; the next run stores
+    it."""
+    _, broker, store = pu.start_stack(sluice_proc, api=False, partitions=1)
+    items, recs = xu.good_items(500)
+    xu.produce(broker, items)
+    args = ["--batch-size", "200", "--linger", "10ms", "--sink-timeout", "1s",
+            "--drain-timeout", "3s"]
+    proc = pu.start_process(sluice_proc, broker, pu.cql_sink(store), args=args,
+                            check_exit=False)
+    pu.wait_committed(broker, len(items), 60, procs=[proc])
+    store.stop()
+    more, recs2 = xu.good_items(300, start=500)
+    recs.update(recs2)
+    xu.produce(broker, more)
+    proc.wait_for_log(r"write of \d+ row\(s\) failed", 30)
+    t0 = time.monotonic()
+    assert proc.stop(grace=30) == 1
+    took = time.monotonic() - t0
+    assert 2.5 < took < sh.scaled(15), took
+    log = proc.log_text()
+    assert "after the drain timeout" in log
+    assert log.count("failed") < 40, "retried without backoff"
+    assert pu.committed_total(broker) == len(items)
+
+    store.start()
+    proc.start()
+    pu.wait_committed(broker, len(items) + len(more), 60, procs=[proc])
+    assert proc.stop() == 0
+    cluster = pu.cql_cluster(store)
+    try:
+        xu.check_rows(xu.read_rows(cluster.connect()), recs)
+    finally:
+        cluster.shutdown()
