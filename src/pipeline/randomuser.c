@@ -329,9 +329,10 @@ static const char *const cyr[32] = {"a",  "b",  "v",  "h",    "d", "e", "zh", "z
                                     "l",  "m",  "n",  "o",    "p", "r", "s",  "t", "u",  "f", "kh",
                                     "ts", "ch", "sh", "shch", "",  "y", "",   "e", "yu", "ya"};
 
-static const char *translit_cp(uint32_t cp)
+/* ASCII for one code point; one[] (the caller's, so that worker threads can render side by side)
+ * holds a single-letter answer. */
+static const char *translit_cp(uint32_t cp, char one[2])
 {
-    static char one[2];
     if (cp >= 0xC0 && cp <= 0xFF) return latin1[cp - 0xC0];
     if (cp >= 0x100 && cp <= 0x17F) {
         if (cp == 0x132 || cp == 0x133) return "ij";
@@ -386,7 +387,8 @@ static size_t translit(const char *s, char *out, size_t n, size_t cap)
             if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') out[n++] = c;
             continue;
         }
-        for (const char *t = translit_cp(cp); *t; t++)
+        char one[2];
+        for (const char *t = translit_cp(cp, one); *t; t++)
             out[n++] = *t;
     }
     out[n] = '\0';

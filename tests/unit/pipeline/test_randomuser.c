@@ -5,6 +5,7 @@
 #include "pipeline/randomuser_int.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -402,6 +403,34 @@ static void test_tables_need_no_escaping(void **state)
     check_list(&ru_passwords, 40);
 }
 
+/* fake-api renders big pages on worker threads: concurrent renders give the same bytes. */
+static void *render_thread(void *arg)
+{
+    sl_buf *b = arg;
+    const char *kv[] = {"seed", "threads", "results", "2000", "nat", "ua,ir,rs,tr,de", NULL};
+    sl_ru_params p;
+    params(&p, kv);
+    sl_ru_render(&p, b);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    sl_buf want = SL_BUF_INIT, got[4] = {SL_BUF_INIT, SL_BUF_INIT, SL_BUF_INIT, SL_BUF_INIT};
+    render_thread(&want);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, render_thread, &got[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(got[i].len, want.len);
+        assert_memory_equal(got[i].ptr, want.ptr, want.len);
+        sl_buf_free(&got[i]);
+    }
+    sl_buf_free(&want);
+}
+
 /* Not a pass/fail bound: prints the generator's speed for docs/fake-api.md. */
 static void test_speed(void **state)
 {
@@ -433,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_inc_exc_noinfo),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_tables_need_no_escaping),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
