@@ -7,6 +7,7 @@
  * the pipeline uses the cluster given. */
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/up_config.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "up/supervisor.h"
@@ -19,7 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define USAGE "up [--config FILE] [--data-dir DIR] [--ingest-duration D]"
+#define USAGE                                                                                      \
+    "up [--config FILE] [--data-dir DIR] [--ingest-duration D] [--partitions N] [--check] "        \
+    "[--print-config]"
 
 #define SEED_TABLE_DDL                                                                             \
     "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = "                              \
@@ -27,22 +30,6 @@
     "CREATE TABLE IF NOT EXISTS spark_streams.created_users (id uuid PRIMARY KEY, "                \
     "first_name text, last_name text, gender text, address text, post_code text, email text, "     \
     "username text, dob text, registered_date text, phone text, picture text);"
-
-typedef struct up_args {
-    char *data_dir;
-    int64_t ingest_ms;
-    int64_t partitions;
-} up_args;
-
-static const sl_opt up_opts[] = {
-    {"data-dir", SL_OPT_STR, "./sluice-data", offsetof(up_args, data_dir),
-     "where every component keeps its data (one subdirectory each)", NULL, 0, 0},
-    {"ingest-duration", SL_OPT_DURATION, "60s", offsetof(up_args, ingest_ms),
-     "how long the first ingest run pulls users from the API (0: no first run)", NULL, 0, 0},
-    {"partitions", SL_OPT_INT, "1", offsetof(up_args, partitions),
-     "partitions of users_created when it is created", NULL, 1, 10000},
-    {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
-};
 
 /* The resolved plan: addresses and what runs where. */
 typedef struct plan {
@@ -53,7 +40,9 @@ typedef struct plan {
     const char *api;   /* fake-api listen address */
     const char *cql_user, *cql_password;
     bool embedded_broker, embedded_store;
-    up_args a;
+    sl_up_args a;
+    FILE *dry;          /* --check: describe the children here instead of adding them */
+    bool pipeline_sink; /* the config's pipeline: section names its own sink */
 } plan;
 
 typedef struct up_state {
@@ -127,6 +116,14 @@ static void add(plan *p, sl_sup *sup, const char *name, sl_sup_kind kind, args *
         arg(a, "--config");
         arg(a, p->config);
     }
+    if (p->dry) {
+        static const char *const kinds[] = {"service", "step", "task"};
+        fprintf(p->dry, "  %-8s %-7s", name, kinds[kind]);
+        for (int i = 1; i < a->n; i++)
+            fprintf(p->dry, " %s", a->v[i]);
+        fputc('\n', p->dry);
+        return;
+    }
     sl_sup_spec spec = {.name = name, .kind = kind, .argv = a->v, .ready_addr = ready};
     sl_sup_add(sup, &spec);
 }
@@ -175,7 +172,7 @@ static void build(plan *p, sl_sup *sup)
         snprintf(sink, sizeof sink, "cql://%s:%s@%s/spark_streams.created_users", p->cql_user,
                  p->cql_password, p->cql);
         arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
-        arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
+        if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }
     if (have_command("ingest") && have_command("fake-api") && p->a.ingest_ms > 0) {
@@ -232,10 +229,10 @@ int sl_cmd_up(int argc, char **argv)
 {
     plan p = {0};
     p.config = find_config(argc, argv);
-    int r = sl_cli_options(up_opts, &p.a, "up", "up", USAGE, argc, argv);
+    int r = sl_cli_options(sl_up_opts, &p.a, "up", "up", USAGE, argc, argv);
     if (r == 1) return 0;
     if (r != 0) {
-        sl_config_free(up_opts, &p.a);
+        sl_config_free(sl_up_opts, &p.a);
         return 2;
     }
     sl_yaml *root = NULL;
@@ -244,16 +241,34 @@ int sl_cmd_up(int argc, char **argv)
         if (sl_yaml_load_file(p.config, &root, &errs)) {
             sl_errs_print(&errs, stderr);
             sl_errs_free(&errs);
-            sl_config_free(up_opts, &p.a);
+            sl_config_free(sl_up_opts, &p.a);
             return 2;
         }
         sl_errs_free(&errs);
     }
+    if (p.a.print_config) {
+        sl_up_config_example(stdout);
+        sl_yaml_free(root);
+        sl_config_free(sl_up_opts, &p.a);
+        return 0;
+    }
+    /* The whole file, every section, before anything starts. */
+    sl_errs errs = {0};
+    if (sl_up_config_check(root, &errs)) {
+        sl_errs_print(&errs, stderr);
+        fprintf(stderr, "sluice up: %zu error%s in %s; nothing was started\n", errs.n,
+                errs.n == 1 ? "" : "s", p.config);
+        sl_errs_free(&errs);
+        sl_yaml_free(root);
+        sl_config_free(sl_up_opts, &p.a);
+        return 2;
+    }
+    p.pipeline_sink = root && sl_yaml_get(root, "pipeline.sink");
     ssize_t n = readlink("/proc/self/exe", p.exe, sizeof p.exe - 1);
     if (n <= 0) {
         fprintf(stderr, "sluice up: cannot find its own executable: %s\n", strerror(errno));
         sl_yaml_free(root);
-        sl_config_free(up_opts, &p.a);
+        sl_config_free(sl_up_opts, &p.a);
         return 1;
     }
     p.exe[n] = '\0';
@@ -269,6 +284,13 @@ int sl_cmd_up(int argc, char **argv)
     p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");
 
     int rc = 1;
+    if (p.a.check) {
+        printf("%s: ok; sluice up would start, in this order:\n", p.config ? p.config : "defaults");
+        p.dry = stdout;
+        build(&p, NULL);
+        rc = 0;
+        goto out;
+    }
     int e = mkdir_p(p.a.data_dir);
     if (e) {
         fprintf(stderr, "sluice up: cannot create the data dir %s: %s\n", p.a.data_dir,
@@ -288,6 +310,6 @@ int sl_cmd_up(int argc, char **argv)
     rc = st.rc;
 out:
     sl_yaml_free(root);
-    sl_config_free(up_opts, &p.a);
+    sl_config_free(sl_up_opts, &p.a);
     return rc;
 }

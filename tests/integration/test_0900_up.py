@@ -205,3 +205,49 @@ def test_up_moves_users_from_the_api_into_the_table(sluice_proc, tmp_path):
     # Producers first, the store last.
     order = [log.index(f"{n} stopped") for n in ("process", "fake-api", "broker", "store")]
     assert order == sorted(order)
+
+
+def test_example_config_is_the_one_the_binary_prints(run_sluice):
+    """sluice.example.yaml in the repo has every key of every section with its default: it is
+    exactly what `sluice up --print-config` prints from the option tables, and it checks clean."""
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[2] / "sluice.example.yaml"
+    printed = run_sluice("up", "--print-config")
+    assert printed.returncode == 0
+    assert example.read_text() == printed.stdout, \
+        "sluice.example.yaml is stale: regenerate with `build/sluice up --print-config`"
+    for section in ("up:", "kafka:", "cassandra:", "broker:", "store:", "fake-api:", "pipeline:"):
+        assert f"\n{section}\n" in printed.stdout
+    r = run_sluice("up", "--check", "--config", example)
+    assert r.returncode == 0, r.stderr
+    assert "would start" in r.stdout
+
+
+def test_up_checks_the_whole_file_before_starting_anything(run_sluice, tmp_path):
+    path = tmp_path / "sluice.yaml"
+    path.write_text("brokr:\n  listen: 1\n"
+                    "store:\n  listen: nowhere\n"
+                    "fake-api:\n  fail_rate: lots\n"
+                    "pipeline:\n  batch_size: 0\n  sinkk: x\n"
+                    "broker:\n  flush: sometimes\n")
+    r = run_sluice("up", "--config", path, "--data-dir", tmp_path / "d")
+    assert r.returncode == 2
+    errs = [l for l in r.stderr.splitlines() if l.startswith(str(path))]
+    lines = sorted(int(l.split(":")[1]) for l in errs)
+    assert lines == [1, 4, 6, 8, 9, 11], r.stderr
+    assert "unknown section" in r.stderr and "did you mean 'sink'" in r.stderr
+    assert "6 errors" in r.stderr and "nothing was started" in r.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_up_check_prints_the_plan(run_sluice, tmp_path):
+    path = tmp_path / "sluice.yaml"
+    path.write_text("kafka:\n  bootstrap: k1:9092,k2:9092\n"
+                    "pipeline:\n  sink: postgresql://u@db/x\n")
+    r = run_sluice("up", "--check", "--config", path)
+    assert r.returncode == 0, r.stderr
+    names = [l.split()[0] for l in r.stdout.splitlines()[1:]]
+    assert names[:2] == ["store", "table"] and "broker" not in names
+    process = next(l for l in r.stdout.splitlines() if l.split()[0] == "process")
+    assert "--kafka k1:9092,k2:9092" in process
+    assert "--sink" not in process  # the pipeline section's own sink is left to process
