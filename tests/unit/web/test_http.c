@@ -424,6 +424,54 @@ static void test_bad_listen(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* An IPv6 listen address, when the machine has ::1. */
+static void test_ipv6(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sl_http_server *s = NULL;
+    int saved = sl_log_level;
+    sl_log_level = -1;
+    sl_http_config cfg = {.listen = "[::1]:0", .routes = routes, .arg = &loop};
+    int rc = sl_http_open(&loop, &cfg, &s);
+    sl_log_level = saved;
+    if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT || rc == SL_ERR_CONFIG) {
+        uv_loop_close(&loop);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    fixture f = {.port = sl_http_port(s)};
+    char url[64];
+    snprintf(url, sizeof(url), "http://[::1]:%d/echo", f.port);
+    CURL *c = curl_easy_init();
+    sl_buf body = SL_BUF_INIT;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    /* The loop is driven here between curl steps: a multi handle keeps both in one thread. */
+    CURLM *m = curl_multi_init();
+    curl_multi_add_handle(m, c);
+    int running = 1;
+    for (int i = 0; running && i < 100000; i++) {
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 1, NULL);
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(sl_buf_cstr(&body), "client=::1"));
+    curl_multi_remove_handle(m, c);
+    curl_easy_cleanup(c);
+    curl_multi_cleanup(m);
+    sl_buf_free(&body);
+    sl_http_close(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_json_str(void **state)
 {
     (void)state;
@@ -449,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_close_with_pending_delay),
         cmocka_unit_test(test_close_with_pending_defer),
         cmocka_unit_test(test_bad_listen),
+        cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_json_str),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
