@@ -261,3 +261,12 @@ def test_byte_identical_across_processes(sluice_proc, api):
         b = requests.get(f"http://{other.addr}/api/1.4/", params=params, timeout=sh.scaled(10))
         assert a.status_code == b.status_code == 200
         assert a.content == b.content
+
+
+def test_seeded_pages_are_distinct_users(api):
+    """What a seeded ingest reads (page=1,2,3,... of one seed): no user twice."""
+    uuids = set()
+    for page in range(1, 21):
+        users = get(api, seed="pages", page=page, results=500, inc="login").json()["results"]
+        uuids |= {u["login"]["uuid"] for u in users}
+    assert len(uuids) == 20 * 500

@@ -237,3 +237,15 @@ def test_sigterm_with_requests_in_flight(sluice_proc):
         codes = [f.result() for f in futs]
     assert time.monotonic() - t0 < sh.scaled(5)
     assert all(c in (200, 503, "closed") for c in codes), codes
+
+
+def test_config_file_section(sluice_proc, tmp_path):
+    """The `fake-api:` section of sluice.yaml sets the same options; flags win over it."""
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text("fake-api:\n  quota: 10\n  quota-window: 60s\n  fail-rate: 0\n")
+    _, base = start(sluice_proc, "--config", str(cfg))
+    assert requests.get(base + "/api/", params={"results": 10}).status_code == 200
+    assert requests.get(base + "/api/").status_code == 429
+    _, base2 = start(sluice_proc, "--config", str(cfg), "--quota", "0")
+    for _ in range(3):
+        assert requests.get(base2 + "/api/", params={"results": 10}).status_code == 200
