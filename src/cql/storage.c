@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <rocksdb/c.h>
-#include <stdatomic.h>
 #include <sys/stat.h>
 
 typedef struct sreq {
@@ -46,9 +45,6 @@ typedef struct sreq {
 
 /* A group grown this large is written at once rather than at the end of the iteration. */
 #define GROUP_MAX_BYTES (4u << 20)
-
-/* Staged sync requests handed to an idle worker before the iteration ends (sl_store_sync). */
-#define EARLY_SYNC_MIN 8
 
 typedef struct hot_slot {
     uint64_t hash;
@@ -81,8 +77,6 @@ struct sl_store {
     sreq *done, **done_tail;
     bool sync_due;
     bool stop;
-    atomic_bool syncing; /* set under mu: requests handed over and not yet synced (the loop reads
-                            it unlocked, as a hint) */
     uint64_t sync_requests, syncs; /* under mu */
     uint64_t writes, folds;        /* loop thread */
     bool wal_unflushed;            /* loop thread: written since the last hand-over */
@@ -492,7 +486,6 @@ static void sync_worker(void *arg)
     sl_store *s = arg;
     uv_mutex_lock(&s->mu);
     for (;;) {
-        if (!s->pending) atomic_store_explicit(&s->syncing, false, memory_order_relaxed);
         while (!s->pending && !s->sync_due && !s->stop)
             uv_cond_wait(&s->cond, &s->mu);
         if (!s->pending && !s->sync_due) break; /* stop, nothing left */
@@ -612,7 +605,6 @@ static void flush_staged(sl_store *s)
     *s->pending_tail = s->staged;
     s->pending_tail = s->staged_tail;
     s->sync_requests += s->nstaged;
-    atomic_store_explicit(&s->syncing, true, memory_order_relaxed);
     uv_cond_signal(&s->cond);
     uv_mutex_unlock(&s->mu);
     s->staged = NULL;
@@ -655,14 +647,7 @@ void sl_store_sync(sl_store *s, sl_store_sync_cb cb, void *arg)
     *s->staged_tail = r;
     s->staged_tail = &r->next;
     s->nstaged++;
-    /* A burst of statements in one iteration (a full read of pipelined requests) takes the loop
-     * a while; an idle worker starts syncing the first of them meanwhile, and the rest go to the
-     * round after, so syncing overlaps executing instead of following it. A few requests are
-     * kept together, so a round is not spent on one statement when more are coming. */
-    if (s->nstaged >= EARLY_SYNC_MIN && !atomic_load_explicit(&s->syncing, memory_order_relaxed))
-        flush_staged(s);
-    else
-        arm_flush(s);
+    arm_flush(s);
 }
 
 void sl_store_stats_get(sl_store *s, sl_store_stats *out)
