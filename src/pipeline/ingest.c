@@ -12,8 +12,11 @@
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STAGE_READ_MAX    2000 /* unsent rows read back from the stage per query */
 #define MARK_BATCH        5000 /* delivered seqs marked sent per UPDATE, at most */
@@ -24,11 +27,33 @@
 /* Records in flight before fetching waits for delivery reports (at least 4 pages). */
 #define IN_FLIGHT_MIN 20000
 
+/* The fetch thread requests and parses the next page while the main thread flattens and
+ * produces the current one. One request at a time, handed over under lock:
+ *   main -> fetcher: page and want, with posted set (pf_post);
+ *   fetcher -> main: users, rc and err, with done set (pf_await).
+ * The fetcher owns the sl_source while running; main only reads its name. cancel (set by main
+ * on a signal, a failure or the deadline) makes the fetcher abandon the transfer or backoff. */
+typedef struct prefetch {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool started, quit, posted, done;
+    bool pending; /* main: a request is posted and its result not yet taken */
+    int page, want;
+    json_t *users;
+    int rc;
+    int result_page;
+    char err[1024];
+    atomic_bool cancel;
+    sl_source *src;
+} prefetch;
+
 typedef struct ingest {
     const sl_ingest_config *cfg;
     sl_ingest_stats *st;
     rd_kafka_t *rk;
     sl_source *src;
+    prefetch pf;
     sl_stage *stage;
     sl_ratelimit rl;
     int64_t start_ms, deadline_ms; /* monotonic */
@@ -295,14 +320,142 @@ static bool pace(ingest *in, int n)
     return w == 0 || wait_cb(in, w);
 }
 
-/* Fetches the next page; 1 with *users set, 0 when the run should end quietly (stop, deadline),
- * <0 on failure (err set). */
-static int fetch(ingest *in, int page, int want, json_t **users, char *err, size_t errlen)
+/* The fetcher's wait between retries: sleeps in slices, giving up when cancelled. */
+static bool pf_wait(void *ctx, int64_t ms)
 {
-    if (!pace(in, want)) return 0;
-    int rc = sl_source_fetch(in->src, page, want, wait_cb, in, users, err, errlen);
+    prefetch *pf = ctx;
+    int64_t until = sl_mono_ms() + ms;
+    while (!atomic_load(&pf->cancel)) {
+        int64_t left = until - sl_mono_ms();
+        if (left <= 0) return true;
+        usleep((useconds_t)SL_MIN(left, 20) * 1000);
+    }
+    return false;
+}
+
+static void *pf_main(void *arg)
+{
+    prefetch *pf = arg;
+    pthread_mutex_lock(&pf->lock);
+    for (;;) {
+        while (!pf->posted && !pf->quit)
+            pthread_cond_wait(&pf->cond, &pf->lock);
+        if (pf->quit) break;
+        pf->posted = false;
+        int page = pf->page, want = pf->want;
+        pthread_mutex_unlock(&pf->lock);
+        json_t *users = NULL;
+        char err[sizeof pf->err] = "";
+        int rc = atomic_load(&pf->cancel)
+                     ? SL_ERR_CLOSED
+                     : sl_source_fetch(pf->src, page, want, pf_wait, pf, &users, err, sizeof err);
+        pthread_mutex_lock(&pf->lock);
+        pf->users = users;
+        pf->rc = rc;
+        pf->result_page = page;
+        memcpy(pf->err, err, sizeof err);
+        pf->done = true;
+        pthread_cond_broadcast(&pf->cond);
+    }
+    pthread_mutex_unlock(&pf->lock);
+    return NULL;
+}
+
+static void pf_start(ingest *in)
+{
+    prefetch *pf = &in->pf;
+    pthread_mutex_init(&pf->lock, NULL);
+    pthread_cond_init(&pf->cond, NULL);
+    pf->src = in->src;
+    if (pthread_create(&pf->thread, NULL, pf_main, pf) != 0) {
+        fprintf(stderr, "sluice: pthread_create failed\n");
+        abort();
+    }
+    pf->started = true;
+}
+
+static void pf_post(ingest *in, int page, int want)
+{
+    prefetch *pf = &in->pf;
+    pthread_mutex_lock(&pf->lock);
+    pf->page = page;
+    pf->want = want;
+    pf->posted = true;
+    pf->done = false;
+    pthread_cond_broadcast(&pf->cond);
+    pthread_mutex_unlock(&pf->lock);
+    pf->pending = true;
+}
+
+/* Waits for the posted request, serving delivery reports meanwhile. Returns 1 with *users and
+ * *page set, 0 when the run should end quietly (a signal, the deadline, a failure elsewhere:
+ * the request is then cancelled), <0 when the source failed (err set). */
+static int pf_await(ingest *in, json_t **users, int *page, char *err, size_t errlen)
+{
+    prefetch *pf = &in->pf;
+    pthread_mutex_lock(&pf->lock);
+    while (!pf->done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000000;
+        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+        pthread_cond_timedwait(&pf->cond, &pf->lock, &ts);
+        if (pf->done) break;
+        pthread_mutex_unlock(&pf->lock);
+        if (stopping(in) || failing(in) || sl_mono_ms() >= in->deadline_ms)
+            atomic_store(&pf->cancel, true);
+        serve(in, 0);
+        pthread_mutex_lock(&pf->lock);
+    }
+    pf->done = false;
+    pf->pending = false;
+    *users = pf->users;
+    *page = pf->result_page;
+    pf->users = NULL;
+    int rc = pf->rc;
+    if (rc < 0 && rc != SL_ERR_CLOSED) snprintf(err, errlen, "%s", pf->err);
+    pthread_mutex_unlock(&pf->lock);
     if (rc == SL_ERR_CLOSED) return 0;
     return rc < 0 ? rc : 1;
+}
+
+/* Cancels what is pending and ends the fetch thread. */
+static void pf_finish(ingest *in)
+{
+    prefetch *pf = &in->pf;
+    if (!pf->started) return;
+    if (pf->pending) {
+        atomic_store(&pf->cancel, true);
+        json_t *users = NULL;
+        int page;
+        char err[8];
+        pf_await(in, &users, &page, err, sizeof err);
+        json_decref(users);
+    }
+    pthread_mutex_lock(&pf->lock);
+    pf->quit = true;
+    pthread_cond_broadcast(&pf->cond);
+    pthread_mutex_unlock(&pf->lock);
+    pthread_join(pf->thread, NULL);
+    pthread_cond_destroy(&pf->cond);
+    pthread_mutex_destroy(&pf->lock);
+    pf->started = false;
+}
+
+/* Posts the next request unless the run has all it needs: have users are counted already and
+ * upcoming more are about to be (assumed valid). */
+static void post_next(ingest *in, int *page, int64_t have, int64_t upcoming)
+{
+    const sl_ingest_config *cfg = in->cfg;
+    if (in->pf.pending || stopping(in) || failing(in)) return;
+    if (cfg->count >= 0 && have + upcoming >= cfg->count) return;
+    if (sl_mono_ms() >= in->deadline_ms) return;
+    int want = cfg->batch;
+    if (!sl_source_seeded(in->src) && cfg->count >= 0)
+        want = (int)SL_MIN(want, cfg->count - have - upcoming);
+    if (!pace(in, want)) return;
+    pf_post(in, *page, want);
+    if (*page) (*page)++;
 }
 
 /* Consecutive pages without one valid user end the run as a broken source would. */
@@ -321,16 +474,16 @@ static int run_direct(ingest *in, char *err, size_t errlen)
     int page = seeded ? sl_source_first_page(in->src) : 0;
     int empty_pages = 0;
     char why[256], id[SL_UUID_STRLEN + 1];
-    while (!stopping(in) && !failing(in)) {
-        if (cfg->count >= 0 && in->st->produced >= cfg->count) break;
-        if (sl_mono_ms() >= in->deadline_ms) break;
-        int want = cfg->batch;
-        if (!seeded && cfg->count >= 0) want = (int)SL_MIN(want, cfg->count - in->st->produced);
+    for (;;) {
+        post_next(in, &page, in->st->produced, 0);
+        if (!in->pf.pending) break;
         json_t *users = NULL;
-        int rc = fetch(in, page, want, &users, err, errlen);
+        int got_page;
+        int rc = pf_await(in, &users, &got_page, err, errlen);
         if (rc <= 0) return rc;
-        if (page) page++;
         size_t n = json_array_size(users);
+        /* The next page is fetched while this one is produced. */
+        post_next(in, &page, in->st->produced, (int64_t)n);
         int64_t valid = 0;
         for (size_t i = 0; i < n; i++) {
             if (cfg->count >= 0 && in->st->produced >= cfg->count) break;
@@ -424,27 +577,28 @@ static int run_staged(ingest *in, char *err, size_t errlen)
     json_t **keep = sl_malloc((size_t)cfg->batch * sizeof *keep);
     char(*ids)[SL_UUID_STRLEN + 1] = sl_malloc((size_t)cfg->batch * sizeof *ids);
     const char **idp = sl_malloc((size_t)cfg->batch * sizeof *idp);
+    int page = job.next_page;
     for (;;) {
         if ((rc = produce_staged(in, &cursor, err, errlen)) < 0) break;
         if (stopping(in) || failing(in)) break;
-        if (cfg->count >= 0 && job.fetched >= cfg->count) break;
-        if (sl_mono_ms() >= in->deadline_ms) break;
-        int want = cfg->batch;
-        if (!seeded && cfg->count >= 0) want = (int)SL_MIN(want, cfg->count - job.fetched);
+        if (cfg->count == 0) break;
+        post_next(in, &page, job.fetched, 0);
+        if (!in->pf.pending) break;
         json_t *users = NULL;
-        if ((rc = fetch(in, job.next_page, want, &users, err, errlen)) <= 0) break;
+        int got_page;
+        if ((rc = pf_await(in, &users, &got_page, err, errlen)) <= 0) break;
         size_t n = json_array_size(users), nkeep = 0;
+        post_next(in, &page, job.fetched, (int64_t)n);
         for (size_t i = 0; i < n && nkeep < (size_t)cfg->batch; i++) {
             if (cfg->count >= 0 && job.fetched + (int64_t)nkeep >= cfg->count) break;
             json_t *u = json_array_get(users, i);
-            json_t *flat = sl_user_flatten(u, "", why, sizeof why);
-            if (!flat) {
+            sl_buf_reset(&in->value);
+            if (sl_user_encode(u, "", &in->value, why, sizeof why) < 0) {
                 in->st->invalid++;
                 SL_WARN("ingest", "source %s: user %zu of a page skipped: %s",
                         sl_source_name(in->src), i, why);
                 continue;
             }
-            json_decref(flat);
             uint8_t b[16];
             sl_user_uuid4(b);
             sl_user_uuid_format(b, id);
@@ -453,7 +607,7 @@ static int run_staged(ingest *in, char *err, size_t errlen)
             keep[nkeep++] = u;
         }
         rc = sl_stage_put(in->stage, &job, cfg->topic, keep, idp, nkeep,
-                          job.next_page ? job.next_page + 1 : 0, err, errlen);
+                          got_page ? got_page + 1 : 0, err, errlen);
         json_decref(users);
         if (rc < 0) break;
         in->st->fetched += (int64_t)nkeep;
@@ -504,7 +658,8 @@ int sl_ingest_run(const sl_ingest_config *cfg, sl_ingest_stats *stats, char *err
                            .timeout_ms = cfg->timeout_ms,
                            .retries = cfg->retries,
                            .backoff_ms = cfg->backoff_ms,
-                           .backoff_max_ms = cfg->backoff_max_ms};
+                           .backoff_max_ms = cfg->backoff_max_ms,
+                           .cancel = &in.pf.cancel};
     int rc = sl_source_open(&sc, &in.src, err, errlen);
     if (rc < 0) return rc;
     if (cfg->stage && (rc = sl_stage_open(cfg->stage, &in.stage, err, errlen)) < 0) {
@@ -515,7 +670,9 @@ int sl_ingest_run(const sl_ingest_config *cfg, sl_ingest_stats *stats, char *err
         SL_INFO("ingest", "%s -> %s on %s%s%s, %s", sl_source_name(in.src), cfg->topic, cfg->kafka,
                 in.stage ? " through stage table " : "", in.stage ? sl_stage_table(in.stage) : "",
                 sl_source_seeded(in.src) ? "seeded (paged)" : "unseeded");
+        pf_start(&in);
         rc = in.stage ? run_staged(&in, err, errlen) : run_direct(&in, err, errlen);
+        pf_finish(&in);
         char derr[768] = "";
         drain(&in);
         if (in.fatal[0]) {

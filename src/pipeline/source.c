@@ -44,6 +44,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* libcurl's progress callback: a non-zero return aborts the transfer. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    SL_UNUSED(dt), SL_UNUSED(dn), SL_UNUSED(ut), SL_UNUSED(un);
+    const sl_source *s = ud;
+    return s->cfg.cancel && atomic_load(s->cfg.cancel);
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     sl_source *s = ud;
@@ -162,6 +170,11 @@ int sl_source_open(const sl_source_config *cfg, sl_source **out, char *err, size
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_err);
+    if (cfg->cancel) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     *out = s;
     return 0;
 }
@@ -210,7 +223,7 @@ static void body_snippet(const sl_buf *b, char *out, size_t outlen, size_t max)
     strcpy(out + n, b->len > n ? "..." : "");
 }
 
-typedef enum { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FATAL } attempt_kind;
+typedef enum { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FATAL, ATTEMPT_CANCELLED } attempt_kind;
 
 /* One HTTP request and the judgement of its answer. On RETRY *after_ms is the server's
  * Retry-After, or -1 when it gave none (or none that parses). */
@@ -225,6 +238,7 @@ static attempt_kind attempt(sl_source *s, const char *url, json_t **users, int64
     s->stats.requests++;
     curl_easy_setopt(s->curl, CURLOPT_URL, url);
     CURLcode cc = curl_easy_perform(s->curl);
+    if (cc == CURLE_ABORTED_BY_CALLBACK) return ATTEMPT_CANCELLED;
     if (cc != CURLE_OK) {
         if (s->body_too_big) {
             s->stats.garbage++;
@@ -310,6 +324,7 @@ int sl_source_fetch(sl_source *s, int page, int results, sl_source_wait_fn wait,
         int64_t after_ms;
         attempt_kind k = attempt(s, url, users, &after_ms, why, sizeof why);
         if (k == ATTEMPT_OK) return 0;
+        if (k == ATTEMPT_CANCELLED) return SL_ERR_CLOSED;
         if (k == ATTEMPT_FATAL) {
             snprintf(err, errlen, "source %s answered %s: not retrying", s->name, why);
             return SL_ERR_INVAL;

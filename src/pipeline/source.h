@@ -11,6 +11,7 @@
 #include "core/sl.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 typedef struct sl_source sl_source;
 
@@ -21,6 +22,9 @@ typedef struct sl_source_config {
     int64_t backoff_ms;     /* first retry's base delay */
     int64_t backoff_max_ms; /* cap of the exponential step */
     size_t max_body;        /* a response over this many bytes is an error (0: 64 MiB) */
+    /* When set (from any thread) a transfer in progress is abandoned and the fetch returns
+     * SL_ERR_CLOSED; may be NULL. */
+    const atomic_bool *cancel;
 } sl_source_config;
 
 /* Waits ms milliseconds while the caller keeps its other work going (Kafka delivery reports).
@@ -48,7 +52,7 @@ const char *sl_source_name(const sl_source *s);
  * one line naming the cause and the delay before the next one. Returns 0 with *users set to the
  * response's non-empty "results" array (the caller owns it); SL_ERR_LIMIT when the retries ran
  * out and SL_ERR_INVAL for an answer retrying cannot fix (such as 404), both with the reason in
- * err; SL_ERR_CLOSED when wait returned false. */
+ * err; SL_ERR_CLOSED when wait returned false or cancel was set. */
 int sl_source_fetch(sl_source *s, int page, int results, sl_source_wait_fn wait, void *ctx,
                     json_t **users, char *err, size_t errlen);
 

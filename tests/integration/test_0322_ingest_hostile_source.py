@@ -184,7 +184,7 @@ def test_users_that_do_not_flatten_are_skipped(broker):
     with HostileServer([garbage(bad)]) as h:
         r = ingest(broker, h.url(), "--retries", "2")
     failed_with(r, r"3 pages in a row without one valid user")
-    assert len(h.requests) == 3
+    assert 3 <= len(h.requests) <= 4  # the next page may have been asked for already
     assert "user 0 of a page skipped: name.last: missing" in r.stderr
     assert "user 1 of a page skipped: location.street.number: null, expected a string or an " \
            "integer" in r.stderr
