@@ -8,19 +8,17 @@
  *   - a minute that exists twice (fall-back) is its first occurrence only, so a daily job does
  *     not run twice; a search that starts inside the repeated hour skips what it already passed.
  *
- * Time zones come from the system tz database through localtime_r. glibc reads the zone from
- * the process-wide TZ, so conversions switch TZ under a lock and restore it; nothing else in
- * sluice uses local time. */
+ * Time zones come from the system tz database through tz.c, which never touches the process's
+ * TZ, so schedules in different zones may be used from any thread at once. */
 #include "scheduler/cron.h"
+
+#include "scheduler/tz.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 /* croniter gives up after 50 years without a match; so do we. */
 #define CRON_MAX_YEARS 50
@@ -28,7 +26,7 @@
 struct sl_cron {
     sl_cron_kind kind;
     char *text;
-    char *tz; /* NULL: UTC */
+    sl_tz *zone; /* NULL: UTC */
     int64_t anchor_ms;
     int64_t every_ms;
     uint64_t minutes; /* bit m: minute m matches */
@@ -203,17 +201,6 @@ static bool tz_is_utc(const char *tz)
     return !tz || strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
 }
 
-static bool tz_exists(const char *tz)
-{
-    if (!*tz || tz[0] == '/' || strstr(tz, "..")) return false;
-    for (const char *p = tz; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("/_-+", *p)) return false;
-    const char *dir = getenv("TZDIR");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
-    return access(path, R_OK) == 0;
-}
-
 int sl_cron_parse(const char *text, const char *tz, int64_t anchor_ms, sl_cron **out, char *err,
                   size_t errlen)
 {
@@ -224,15 +211,18 @@ int sl_cron_parse(const char *text, const char *tz, int64_t anchor_ms, sl_cron *
     while (len && isspace((unsigned char)text[len - 1]))
         len--;
     char *t = sl_strndup(text, len);
-    if (!tz_is_utc(tz) && !tz_exists(tz)) {
-        fail(err, errlen, "unknown time zone \"%s\"", tz);
-        sl_free(t);
-        return SL_ERR_NOTFOUND;
+    sl_tz *zone = NULL;
+    if (!tz_is_utc(tz)) {
+        int rc = sl_tz_load(tz, &zone, err, errlen);
+        if (rc < 0) {
+            sl_free(t);
+            return rc;
+        }
     }
     sl_cron *c = sl_calloc(1, sizeof *c);
+    c->zone = zone;
     c->text = t;
     c->anchor_ms = anchor_ms;
-    if (!tz_is_utc(tz)) c->tz = sl_strdup(tz);
     int rc = 0;
     if (len == 0) {
         rc = fail(err, errlen, "empty schedule");
@@ -275,7 +265,7 @@ void sl_cron_free(sl_cron *c)
 {
     if (!c) return;
     sl_free(c->text);
-    sl_free(c->tz);
+    sl_tz_free(c->zone);
     sl_free(c);
 }
 
@@ -347,50 +337,15 @@ static void wall_from_secs(int64_t s, wall *w)
     w->min = (int)(rem % 3600 / 60);
 }
 
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The UTC offset in seconds at instant t for the zone set by tz_enter (0 when it is UTC). */
-static int64_t tz_offset(const char *tz, int64_t t)
+static int64_t tz_offset(const sl_tz *zone, int64_t t)
 {
-    if (!tz) return 0;
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm)) return 0;
-    return tm.tm_gmtoff;
-}
-
-typedef struct tz_saved {
-    char *old;
-    bool had;
-} tz_saved;
-
-static void tz_enter(const char *tz, tz_saved *sv)
-{
-    if (!tz) return;
-    pthread_mutex_lock(&tz_lock);
-    const char *old = getenv("TZ");
-    sv->had = old != NULL;
-    sv->old = old ? sl_strdup(old) : NULL;
-    setenv("TZ", tz, 1);
-    tzset();
-}
-
-static void tz_leave(const char *tz, tz_saved *sv)
-{
-    if (!tz) return;
-    if (sv->had)
-        setenv("TZ", sv->old, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    sl_free(sv->old);
-    pthread_mutex_unlock(&tz_lock);
+    return zone ? sl_tz_offset(zone, t) : 0;
 }
 
 /* The instant (seconds) of wall-clock time w: its first occurrence when it exists twice, and
  * with the offset before the gap when it does not exist. Zone transitions are assumed to be
  * more than a day apart, which the tz database holds to. */
-static int64_t wall_to_instant(const char *tz, const wall *w)
+static int64_t wall_to_instant(const sl_tz *tz, const wall *w)
 {
     int64_t ws = wall_secs(w);
     if (!tz) return ws;
@@ -402,7 +357,7 @@ static int64_t wall_to_instant(const char *tz, const wall *w)
     return best != INT64_MAX ? best : ws - before;
 }
 
-static void instant_to_wall(const char *tz, int64_t t, wall *w)
+static void instant_to_wall(const sl_tz *tz, int64_t t, wall *w)
 {
     wall_from_secs(t + tz_offset(tz, t), w);
 }
@@ -468,13 +423,11 @@ static int cron_expr_step(const sl_cron *c, int64_t ms, bool forward, int64_t *o
 {
     /* forward: the first minute after ms's minute; backward: the last minute before ms */
     int64_t start = forward ? (floor_div(ms, 60000) + 1) * 60 : (floor_div(ms - 1, 60000)) * 60;
-    tz_saved sv = {0};
-    tz_enter(c->tz, &sv);
     wall w;
-    instant_to_wall(c->tz, start, &w);
+    instant_to_wall(c->zone, start, &w);
     int rc = SL_ERR_NOTFOUND;
     while (search(c, &w, forward)) {
-        int64_t t = wall_to_instant(c->tz, &w);
+        int64_t t = wall_to_instant(c->zone, &w);
         if (forward ? t * 1000 > ms : t * 1000 < ms) {
             *out_ms = t * 1000;
             rc = 0;
@@ -483,7 +436,6 @@ static int cron_expr_step(const sl_cron *c, int64_t ms, bool forward, int64_t *o
         /* a repeated or skipped hour put this minute on the wrong side of ms: move on */
         wall_from_secs(wall_secs(&w) + (forward ? 60 : -60), &w);
     }
-    tz_leave(c->tz, &sv);
     return rc;
 }
 
@@ -526,22 +478,23 @@ int sl_cron_prev(const sl_cron *c, int64_t before_ms, int64_t *prev_ms)
 
 bool sl_cron_tz_valid(const char *tz)
 {
-    return tz_is_utc(tz) || tz_exists(tz);
+    if (tz_is_utc(tz)) return true;
+    sl_tz *z;
+    if (sl_tz_load(tz, &z, NULL, 0) != 0) return false;
+    sl_tz_free(z);
+    return true;
 }
 
 int sl_cron_local_to_ms(const char *tz, int year, int mon, int day, int hour, int min, int sec,
                         int64_t *out_ms)
 {
-    if (!sl_cron_tz_valid(tz)) return SL_ERR_NOTFOUND;
     if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hour < 0 || hour > 23 ||
         min < 0 || min > 59 || sec < 0 || sec > 59)
         return SL_ERR_INVAL;
-    const char *z = tz_is_utc(tz) ? NULL : tz;
+    sl_tz *z = NULL;
+    if (!tz_is_utc(tz) && sl_tz_load(tz, &z, NULL, 0) != 0) return SL_ERR_NOTFOUND;
     wall w = {year, mon, day, hour, min};
-    tz_saved sv = {0};
-    tz_enter(z, &sv);
-    int64_t t = wall_to_instant(z, &w);
-    tz_leave(z, &sv);
-    *out_ms = (t + sec) * 1000;
+    *out_ms = (wall_to_instant(z, &w) + sec) * 1000;
+    sl_tz_free(z);
     return 0;
 }
