@@ -65,7 +65,8 @@ def read_rows(session, keyspace=pu.KEYSPACE, table=pu.TABLE, fields=pu.FIELDS):
                          fetch_size=5000)
     rows = {}
     for r in session.execute(st, timeout=sh.scaled(60)):
-        d = r._asdict()
+        # Whatever row factory the cluster's profile uses: tuples, named tuples or dicts.
+        d = dict(r) if isinstance(r, dict) else dict(zip(fields, r))
         d[fields[0]] = str(d[fields[0]])
         assert d[fields[0]] not in rows, f"id {d[fields[0]]} read twice"
         rows[d[fields[0]]] = d

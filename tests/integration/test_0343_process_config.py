@@ -129,7 +129,7 @@ def test_pipeline_section_with_a_mapping(sluice_proc, tmp_path):
         cols = ["person_id", "first_name", "last_name", "email", "age", "score", "is_vip",
                 "seen_at", "phone", "full_name"]
         rows = xu.read_rows(s, keyspace="crm", table="people", fields=cols)
-        meta = {r.column_name: r.type for r in s.execute(
+        meta = {r[0]: r[1] for r in s.execute(
             "SELECT column_name, type FROM system_schema.columns "
             "WHERE keyspace_name = 'crm' AND table_name = 'people'")}
     finally:
