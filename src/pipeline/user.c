@@ -89,6 +89,7 @@ static const json_t *get_path(const json_t *raw, const char *path, char *err, si
 
 static const char *kind_name(const json_t *v)
 {
+    if (!v) return "nothing";
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";

@@ -222,3 +222,23 @@ def test_help(run_sluice):
     for flag in ("--source", "--topic", "--kafka", "--count", "--duration", "--batch", "--rate",
                  "--retries", "--timeout", "--stage", "--delivery-timeout"):
         assert flag in r.stdout, flag
+
+
+def test_config_file_section(sluice_proc, tmp_path):
+    """The ingest: section of sluice.yaml sets every flag; a flag given as well wins; a bad key is
+    reported with file:line and exits 2."""
+    api, broker = sluice_proc("fake-api"), sluice_proc("broker")
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text("ingest:\n"
+                   f"  source: {pu.source_url(api, 'yaml')}\n"
+                   "  topic: from_yaml\n"
+                   f"  kafka: {broker.addr}\n"
+                   "  count: 120\n"
+                   "  batch: 50\n")
+    iu.ok(sh.run_sluice("ingest", "--config", cfg))
+    assert len(iu.consume_all(broker, "from_yaml")) == 120
+    iu.ok(sh.run_sluice("ingest", "--config", cfg, "--count", 30))
+    assert len(iu.consume_all(broker, "from_yaml")) == 150
+    cfg.write_text("ingest:\n  batchsize: 50\n")
+    r = sh.run_sluice("ingest", "--config", cfg)
+    assert r.returncode == 2 and f"{cfg}:2:" in r.stderr and "batchsize" in r.stderr, r.stderr
