@@ -49,7 +49,7 @@ typedef struct sl_dag {
 } sl_dag;
 
 /* The DAGs loaded from one or more sources. Owns the DAGs and the YAML documents their spec and
- * params point into. */
+ * params point into. Pointers to its DAGs stay valid until the next load into it or its free. */
 typedef struct sl_dagset {
     sl_dag *dags;
     size_t n;
