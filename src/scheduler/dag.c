@@ -411,6 +411,21 @@ static void check_graph(ctx *C, sl_dag *d)
     for (size_t i = 0; i < n; i++)
         if (color[i] == 0 && find_cycle(C, d, dep, i, color, stack, 0)) break;
     if (C->nerr == 0) {
+        /* who depends on each task, as one array sliced by first[] */
+        size_t *first = sl_calloc(n + 1, sizeof *first), edges = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t m = 0; m < d->tasks[i].ndeps; m++) {
+                first[dep[i][m] + 1]++;
+                edges++;
+            }
+        for (size_t i = 0; i < n; i++)
+            first[i + 1] += first[i];
+        size_t *users = sl_calloc(edges + 1, sizeof *users), *fill = sl_calloc(n, sizeof *fill);
+        for (size_t i = 0; i < n; i++)
+            for (size_t m = 0; m < d->tasks[i].ndeps; m++) {
+                size_t j = dep[i][m];
+                users[first[j] + fill[j]++] = i;
+            }
         sl_task *sorted = sl_calloc(n, sizeof *sorted);
         bool *placed = sl_calloc(n, sizeof *placed);
         for (size_t k = 0; k < n; k++) {
@@ -419,13 +434,15 @@ static void check_graph(ctx *C, sl_dag *d)
                 i++; /* acyclic: some unplaced task is ready */
             placed[i] = true;
             sorted[k] = d->tasks[i];
-            for (size_t j = 0; j < n; j++)
-                for (size_t m = 0; m < d->tasks[j].ndeps; m++)
-                    if (dep[j][m] == i) waiting[j]--;
+            for (size_t u = first[i]; u < first[i + 1]; u++)
+                waiting[users[u]]--;
         }
         sl_free(d->tasks);
         d->tasks = sorted;
         sl_free(placed);
+        sl_free(fill);
+        sl_free(users);
+        sl_free(first);
     }
     for (size_t i = 0; i < n; i++)
         sl_free(dep[i]);
