@@ -649,6 +649,8 @@ int main(int argc, char **argv)
                 cpu[t] = stats(c, opt.runs);
                 hwm[t] = stats(h, opt.runs);
             }
+            /* A CPU median needs most runs to have had a long enough phase. */
+            int quorum = opt.runs / 2 + 1;
             char name[96], rs[64], rm[64], ratio[16] = "-", mm[16] = "-", mh[16] = "-",
                                            mc[16] = "-";
             if (ph == PH_PRODUCE)
@@ -667,10 +669,10 @@ int main(int argc, char **argv)
                 snprintf(ratio, sizeof ratio, "%.2f", rate[T_SLUICE].med / rate[T_MOCK].med);
                 snprintf(mm, sizeof mm, "%.1f", mbs[T_MOCK].med);
                 snprintf(mh, sizeof mh, "%.0f MiB", hwm[T_MOCK].med);
-                if (cpu[T_MOCK].n) snprintf(mc, sizeof mc, "%.1f", cpu[T_MOCK].med);
+                if (cpu[T_MOCK].n >= quorum) snprintf(mc, sizeof mc, "%.1f", cpu[T_MOCK].med);
             }
             char sc[16] = "-";
-            if (cpu[T_SLUICE].n) snprintf(sc, sizeof sc, "%.1f", cpu[T_SLUICE].med);
+            if (cpu[T_SLUICE].n >= quorum) snprintf(sc, sizeof sc, "%.1f", cpu[T_SLUICE].med);
             printf("| %s | %s | %.1f | %s | %s | %s | %.0f MiB | %s | %s | %s |\n", name, rs,
                    mbs[T_SLUICE].med, rm, mm, ratio, hwm[T_SLUICE].med, mh, sc, mc);
         }
