@@ -1,0 +1,27 @@
+/* tasks.h: the task types of a DAG (ingest, shell, http, sql, sensor): their fields checked when
+ * a DAG loads, and one try of a task run in the calling process. docs/scheduler.md lists every
+ * type's fields. */
+#ifndef SL_SCHEDULER_TASKS_H
+#define SL_SCHEDULER_TASKS_H
+
+#include "core/config.h"
+#include "scheduler/dag.h"
+
+#include <stdio.h>
+
+/* What a try knows about its run; the fields are rendered with template.h from it. */
+typedef struct sl_task_ctx {
+    const char *dag_id, *task_id, *run_id;
+    int try_number;
+    int64_t interval_start_ms, interval_end_ms; /* the run's data interval */
+    const char *conf_json;                      /* the run's conf, "{}" when none */
+    volatile int *cancel;                       /* set to 1 to ask the task to stop */
+} sl_task_ctx;
+
+/* Checks the type-specific fields of t at load; adds "file:line: ..." errors. */
+int sl_task_check(const sl_task *t, sl_errs *errs);
+/* Runs one try of t (fields rendered with template.h using ctx) in the calling process,
+ * writing its log to log; returns 0 on success, non-zero on failure (reason in the log). */
+int sl_task_run(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, FILE *log);
+
+#endif
