@@ -49,10 +49,11 @@ const sl_opt sl_process_opts[] = {
      NULL, 1000, 300000},
     {"dlq_topic", SL_OPT_STR, NULL, offsetof(sl_process_config, dlq_topic),
      "dead-letter topic (default: the source topic + \".dlq\")", NULL, 0, 0},
-    {"sink", SL_OPT_STR, "cql://cassandra:cassandra@127.0.0.1:9042/spark_streams.created_users",
+    {"sink", SL_OPT_STR, "cql://127.0.0.1:9042/spark_streams.created_users",
      offsetof(sl_process_config, sink),
-     "where rows go: cql://[USER:PASS@]HOST:PORT/KS.TABLE or postgresql://...[?table=T]", NULL, 0,
-     0},
+     "where rows go: cql://[USER:PASS@]HOST:PORT/KS.TABLE (cassandra/cassandra unless given) "
+     "or postgresql://...[?table=T]",
+     NULL, 0, 0},
     {"batch_size", SL_OPT_INT, "5000", offsetof(sl_process_config, batch_size),
      "records per sink batch", NULL, 1, 1000000},
     {"linger", SL_OPT_DURATION, "100ms", offsetof(sl_process_config, linger_ms),
@@ -482,7 +483,7 @@ static void update_lag(sl_process *p)
     if (rd_kafka_assignment(p->consumer, &a) || !a) return;
     rd_kafka_position(p->consumer, a);
     int64_t lag = 0;
-    bool known = a->cnt > 0;
+    bool known = true;
     for (int i = 0; i < a->cnt; i++) {
         int64_t lo, hi;
         rd_kafka_topic_partition_t *tp = &a->elems[i];
