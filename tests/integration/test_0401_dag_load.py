@@ -24,33 +24,34 @@ tasks:
     command: echo {{{{ ds }}}}
   - task_id: b
     type: http
+    url: http://127.0.0.1:9/{{{{ run_id }}}}
     depends_on: a
 """
 
 # name -> (text, the error's line, the error after "file:line: ")
 BAD = {
-    "bad_cron": ('dag_id: bad_cron\nschedule: "0 25 * * *"\ntasks:\n  - {task_id: a, type: shell}\n',
+    "bad_cron": ('dag_id: bad_cron\nschedule: "0 25 * * *"\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n',
                  2, 'schedule: hour field "25": 25 is out of range 0-23'),
     "bad_cycle": ("dag_id: bad_cycle\ntasks:\n"
-                  "  - {task_id: a, type: shell, depends_on: b}\n"
-                  "  - {task_id: b, type: shell, depends_on: a}\n",
+                  "  - {task_id: a, type: shell, command: x, depends_on: b}\n"
+                  "  - {task_id: b, type: shell, command: x, depends_on: a}\n",
                   4, "dag bad_cycle: cycle in depends_on: a -> b -> a"),
     "bad_type": ("dag_id: bad_type\ntasks:\n  - task_id: a\n    type: python\n",
                  4, 'type: unknown task type "python" (ingest, shell, http, sql, sensor)'),
-    "bad_missing_id": ("schedule: '@daily'\ntasks:\n  - {task_id: a, type: shell}\n",
+    "bad_missing_id": ("schedule: '@daily'\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
                        1, "DAG: missing field dag_id"),
     "bad_missing_type": ("dag_id: bad_missing_type\ntasks:\n  - task_id: a\n",
                          3, "task a: missing field type"),
     "bad_missing_tasks": ("dag_id: bad_missing_tasks\nschedule: '@daily'\n",
                           1, "DAG bad_missing_tasks: missing field tasks"),
     "bad_reference": ("dag_id: bad_reference\ntasks:\n  - task_id: a\n    type: shell\n"
-                      "    depends_on:\n      - nothere\n",
-                      6, 'task a: depends_on: unknown task "nothere"'),
+                      "    command: /bin/true\n    depends_on:\n      - nothere\n",
+                      7, 'task a: depends_on: unknown task "nothere"'),
     "bad_yaml": ("dag_id: bad_yaml\ntasks:\n  - task_id: a\n   type: shell\n",
                  4, None),
-    "bad_timezone": ("dag_id: bad_timezone\ntimezone: Europe/Atlantis\ntasks:\n  - {task_id: a, type: shell}\n",
+    "bad_timezone": ("dag_id: bad_timezone\ntimezone: Europe/Atlantis\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
                      2, 'timezone: unknown time zone "Europe/Atlantis"'),
-    "bad_duration": ("dag_id: bad_duration\ndefault_args:\n  retry_delay: 5\ntasks:\n  - {task_id: a, type: shell}\n",
+    "bad_duration": ("dag_id: bad_duration\ndefault_args:\n  retry_delay: 5\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
                      3, 'default_args.retry_delay: expected a duration with a unit ("300s", "5m", "1h"), got "5"'),
 }
 
@@ -127,7 +128,7 @@ def test_default_dag_is_the_seeds(tmp_path):
     assert [(t["task_id"], t["type"]) for t in d["tasks"]] == [("stream_data_from_api", "ingest")]
     # a DAG file of the same id replaces the built-in one
     (tmp_path / "mine.yaml").write_text(
-        "dag_id: user_automation\nschedule: '@hourly'\ntasks: [{task_id: x, type: ingest}]\n")
+        "dag_id: user_automation\nschedule: '@hourly'\ntasks: [{task_id: x, type: ingest, duration: 5s}]\n")
     rc, dags, errors = load(tmp_path / "mine.yaml", "--default")
     assert rc == 0 and dags["user_automation"]["schedule"] == "@hourly"
 

@@ -41,36 +41,33 @@ static void expect_error(const char *text, const char *want)
 static void test_all_fields(void **state)
 {
     (void)state;
-    const char *y = "dag_id: etl\n"                       /* 1 */
-                    "description: nightly load\n"         /* 2 */
-                    "tags: [a, b]\n"                      /* 3 */
-                    "schedule: '30 2 * * mon-fri'\n"      /* 4 */
-                    "timezone: Europe/Paris\n"            /* 5 */
-                    "start_date: 2024-01-01\n"            /* 6 */
-                    "end_date: 2025-01-01T00:00:00Z\n"    /* 7 */
-                    "catchup: true\n"                     /* 8 */
-                    "max_active_runs: 3\n"                /* 9 */
-                    "default_args:\n"                     /* 10 */
-                    "  retries: 2\n"                      /* 11 */
-                    "  retry_delay: 30s\n"                /* 12 */
-                    "  retry_exponential_backoff: yes\n"  /* 13 */
-                    "  max_retry_delay: 10m\n"            /* 14 */
-                    "  execution_timeout: 1h\n"           /* 15 */
-                    "params: {table: users, limit: 10}\n" /* 16 */
-                    "tasks:\n"                            /* 17 */
-                    "  - task_id: load\n"                 /* 18 */
-                    "    type: sql\n"                     /* 19 */
-                    "    depends_on: [extract, check]\n"  /* 20 */
-                    "    trigger_rule: one_success\n"     /* 21 */
-                    "    statement: select 1\n"           /* 22 */
-                    "  - task_id: extract\n"              /* 23 */
-                    "    type: shell\n"                   /* 24 */
-                    "    retries: 0\n"                    /* 25 */
-                    "    pool: small\n"                   /* 26 */
-                    "    execution_timeout: none\n"       /* 27 */
-                    "  - task_id: check\n"                /* 28 */
-                    "    type: http\n"                    /* 29 */
-                    "    depends_on: extract\n";          /* 30 */
+    const char *y =
+        "dag_id: etl\n"                       /* 1 */
+        "description: nightly load\n"         /* 2 */
+        "tags: [a, b]\n"                      /* 3 */
+        "schedule: '30 2 * * mon-fri'\n"      /* 4 */
+        "timezone: Europe/Paris\n"            /* 5 */
+        "start_date: 2024-01-01\n"            /* 6 */
+        "end_date: 2025-01-01T00:00:00Z\n"    /* 7 */
+        "catchup: true\n"                     /* 8 */
+        "max_active_runs: 3\n"                /* 9 */
+        "default_args:\n"                     /* 10 */
+        "  retries: 2\n"                      /* 11 */
+        "  retry_delay: 30s\n"                /* 12 */
+        "  retry_exponential_backoff: yes\n"  /* 13 */
+        "  max_retry_delay: 10m\n"            /* 14 */
+        "  execution_timeout: 1h\n"           /* 15 */
+        "params: {table: users, limit: 10}\n" /* 16 */
+        "tasks:\n"                            /* 17 */
+        "  - task_id: load\n"                 /* 18 */
+        "    type: sql\n"                     /* 19 */
+        "    depends_on: [extract, check]\n"  /* 20 */
+        "    trigger_rule: one_success\n"     /* 21 */
+        "    sql: select 1\n"                 /* 22 */
+        "    conn: 'sqlite:x.db'\n"           /* 23 */
+        "  - {task_id: extract, type: shell, command: 'true', retries: 0, pool: small,"
+        " execution_timeout: none}\n"
+        "  - {task_id: check, type: http, url: 'http://127.0.0.1/', depends_on: extract}\n";
     sl_dagset set = {0};
     sl_errs errs = {0};
     assert_int_equal(load(&set, y, &errs), 1);
@@ -110,7 +107,7 @@ static void test_all_fields(void **state)
     assert_int_equal(load_t->max_retry_delay_ms, 600000);
     assert_int_equal(load_t->execution_timeout_ms, 3600000);
     assert_null(load_t->pool);
-    assert_string_equal(sl_yaml_get(load_t->spec, "statement")->scalar, "select 1");
+    assert_string_equal(sl_yaml_get(load_t->spec, "sql")->scalar, "select 1");
     assert_int_equal(ex->retries, 0);
     assert_string_equal(ex->pool, "small");
     assert_int_equal(ex->execution_timeout_ms, 0);
@@ -126,7 +123,9 @@ static void test_defaults(void **state)
     (void)state;
     sl_dagset set = {0};
     sl_errs errs = {0};
-    assert_int_equal(load(&set, "dag_id: d\ntasks:\n  - {task_id: t, type: shell}\n", &errs), 1);
+    assert_int_equal(
+        load(&set, "dag_id: d\ntasks:\n  - {task_id: t, type: shell, command: \"true\"}\n", &errs),
+        1);
     const sl_dag *d = &set.dags[0];
     assert_null(d->description);
     assert_int_equal(d->ntags, 0);
@@ -146,9 +145,15 @@ static void test_defaults(void **state)
     assert_int_equal(t->trigger_rule, SL_RULE_ALL_SUCCESS);
     assert_int_equal(t->ndeps, 0);
     /* schedule: none and an empty schedule are both manual-only */
-    assert_int_equal(
-        load(&set, "dag_id: e\nschedule: none\ntasks: [{task_id: t, type: sql}]\n", &errs), 1);
-    assert_int_equal(load(&set, "dag_id: f\nschedule:\ntasks: [{task_id: t, type: sql}]\n", &errs),
+    assert_int_equal(load(&set,
+                          "dag_id: e\nschedule: none\ntasks: [{task_id: t, type: sql, conn: "
+                          "\"sqlite:x.db\", sql: \"select 1\"}]\n",
+                          &errs),
+                     1);
+    assert_int_equal(load(&set,
+                          "dag_id: f\nschedule:\ntasks: [{task_id: t, type: sql, conn: "
+                          "\"sqlite:x.db\", sql: \"select 1\"}]\n",
+                          &errs),
                      1);
     assert_null(sl_dagset_find(&set, "e")->schedule);
     assert_null(sl_dagset_find(&set, "f")->schedule);
@@ -178,7 +183,10 @@ static void test_default_dag(void **state)
     /* a user's DAG of that id wins over the built-in one */
     sl_errs errs = {0};
     assert_int_equal(
-        load(&set, "dag_id: user_automation\ntasks: [{task_id: x, type: shell}]\n", &errs), 1);
+        load(&set,
+             "dag_id: user_automation\ntasks: [{task_id: x, type: shell, command: \"true\"}]\n",
+             &errs),
+        1);
     sl_dag_add_default(&set);
     assert_int_equal(set.n, 1);
     assert_string_equal(set.dags[0].tasks[0].id, "x");
@@ -188,7 +196,7 @@ static void test_default_dag(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    const char *ok_tasks = "tasks:\n  - {task_id: t, type: shell}\n";
+    const char *ok_tasks = "tasks:\n  - {task_id: t, type: shell, command: \"true\"}\n";
     char buf[1024];
     snprintf(buf, sizeof buf, "dag_id: d\nschedule: '61 * * * *'\n%s", ok_tasks);
     expect_error(buf, "t.yaml:2: schedule: minute field \"61\": 61 is out of range 0-59");
@@ -202,59 +210,72 @@ static void test_bad_input(void **state)
     expect_error("dag_id: d\n", "t.yaml:1: DAG d: missing field tasks");
     expect_error("dag_id: d\ntasks: []\n",
                  "t.yaml:2: tasks: expected a list of at least one task, got an empty list");
-    expect_error("dag_id: d\ntasks:\n  - {type: shell}\n", "t.yaml:3: task: missing field task_id");
+    expect_error("dag_id: d\ntasks:\n  - {type: shell, command: \"true\"}\n",
+                 "t.yaml:3: task: missing field task_id");
     expect_error("dag_id: d\ntasks:\n  - {task_id: t}\n", "t.yaml:3: task t: missing field type");
     expect_error("dag_id: d\ntasks:\n  - task_id: t\n    type: bash\n",
                  "t.yaml:4: type: unknown task type \"bash\" (ingest, shell, http, sql, sensor)");
-    expect_error("dag_id: d\ntasks:\n  - task_id: a\n    type: shell\n    depends_on: [b, zz]\n"
-                 "  - {task_id: b, type: shell}\n",
-                 "t.yaml:5: task a: depends_on: unknown task \"zz\"");
+    expect_error("dag_id: d\ntasks:\n  - task_id: a\n    type: shell\n    command: 'true'\n"
+                 "    depends_on: [b, zz]\n"
+                 "  - {task_id: b, type: shell, command: \"true\"}\n",
+                 "t.yaml:6: task a: depends_on: unknown task \"zz\"");
     expect_error("dag_id: d\n"
                  "tasks:\n"
-                 "  - {task_id: a, type: shell, depends_on: c}\n"
-                 "  - {task_id: b, type: shell, depends_on: a}\n"
-                 "  - {task_id: c, type: shell, depends_on: [b]}\n",
+                 "  - {task_id: a, type: shell, command: x, depends_on: c}\n"
+                 "  - {task_id: b, type: shell, command: x, depends_on: a}\n"
+                 "  - {task_id: c, type: shell, command: x, depends_on: [b]}\n",
                  "t.yaml:4: dag d: cycle in depends_on: a -> c -> b -> a");
-    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell, depends_on: a}\n",
+    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell, command: x, depends_on: a}\n",
                  "t.yaml:3: dag d: cycle in depends_on: a -> a");
-    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell}\n  - {task_id: a, type: sql}\n",
+    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell, command: \"true\"}\n  - "
+                 "{task_id: a, type: sql, conn: \"sqlite:x.db\", sql: \"select 1\"}\n",
                  "t.yaml:4: dag d: task_id \"a\" is used twice (first at line 3)");
-    expect_error("dag_id: d\nschedul: '@daily'\ntasks: [{task_id: a, type: shell}]\n",
-                 "t.yaml:2: unknown DAG field \"schedul\"");
-    expect_error("dag_id: 'bad id/x'\ntasks: [{task_id: a, type: shell}]\n",
+    expect_error(
+        "dag_id: d\nschedul: '@daily'\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
+        "t.yaml:2: unknown DAG field \"schedul\"");
+    expect_error("dag_id: 'bad id/x'\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
                  "t.yaml:1: dag_id: \"bad id/x\" is not an id (1-250 letters, digits, _ - .)");
-    expect_error("dag_id: d\ntimezone: Mars/Base\ntasks: [{task_id: a, type: shell}]\n",
-                 "t.yaml:2: timezone: unknown time zone \"Mars/Base\"");
-    expect_error("dag_id: d\nstart_date: yesterday\ntasks: [{task_id: a, type: shell}]\n",
-                 "t.yaml:2: start_date: expected a date like 2024-01-31 or "
-                 "2024-01-31T10:00[:00][Z|+hh:mm], got \"yesterday\"");
-    expect_error("dag_id: d\nstart_date: 2024-02-30\ntasks: [{task_id: a, type: shell}]\n",
+    expect_error(
+        "dag_id: d\ntimezone: Mars/Base\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
+        "t.yaml:2: timezone: unknown time zone \"Mars/Base\"");
+    expect_error(
+        "dag_id: d\nstart_date: yesterday\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
+        "t.yaml:2: start_date: expected a date like 2024-01-31 or "
+        "2024-01-31T10:00[:00][Z|+hh:mm], got \"yesterday\"");
+    expect_error("dag_id: d\nstart_date: 2024-02-30\ntasks: [{task_id: a, type: shell, command: "
+                 "\"true\"}]\n",
                  "t.yaml:2: start_date: expected a date like 2024-01-31 or "
                  "2024-01-31T10:00[:00][Z|+hh:mm], got \"2024-02-30\"");
     expect_error("dag_id: d\nstart_date: 2024-02-01\nend_date: 2024-01-01\n"
-                 "tasks: [{task_id: a, type: shell}]\n",
+                 "tasks: [{task_id: a, type: shell, command: \"true\"}]\n",
                  "t.yaml:3: end_date: not after start_date");
-    expect_error("dag_id: d\ncatchup: maybe\ntasks: [{task_id: a, type: shell}]\n",
-                 "t.yaml:2: catchup: expected true or false, got \"maybe\"");
-    expect_error("dag_id: d\nmax_active_runs: 0\ntasks: [{task_id: a, type: shell}]\n",
-                 "t.yaml:2: max_active_runs: expected a whole number 1..10000, got \"0\"");
     expect_error(
-        "dag_id: d\ndefault_args: {retry_delay: 300}\ntasks: [{task_id: a, type: shell}]\n",
-        "t.yaml:2: default_args.retry_delay: expected a duration with a unit (\"300s\", "
-        "\"5m\", \"1h\"), got \"300\"");
-    expect_error("dag_id: d\ndefault_args: {owner: me}\ntasks: [{task_id: a, type: shell}]\n",
+        "dag_id: d\ncatchup: maybe\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
+        "t.yaml:2: catchup: expected true or false, got \"maybe\"");
+    expect_error(
+        "dag_id: d\nmax_active_runs: 0\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
+        "t.yaml:2: max_active_runs: expected a whole number 1..10000, got \"0\"");
+    expect_error("dag_id: d\ndefault_args: {retry_delay: 300}\ntasks: [{task_id: a, type: shell, "
+                 "command: \"true\"}]\n",
+                 "t.yaml:2: default_args.retry_delay: expected a duration with a unit (\"300s\", "
+                 "\"5m\", \"1h\"), got \"300\"");
+    expect_error("dag_id: d\ndefault_args: {owner: me}\ntasks: [{task_id: a, type: shell, command: "
+                 "\"true\"}]\n",
                  "t.yaml:2: default_args: unknown field \"owner\" (retries, retry_delay, "
                  "retry_exponential_backoff, max_retry_delay, execution_timeout, pool, "
                  "trigger_rule)");
-    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell, retries: -1}\n",
+    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell, command: x, retries: -1}\n",
                  "t.yaml:3: retries: expected a whole number 0..1000, got \"-1\"");
-    expect_error("dag_id: d\ntasks:\n  - {task_id: a, type: shell, trigger_rule: none_failed}\n",
-                 "t.yaml:3: trigger_rule: unknown rule \"none_failed\" (all_success, all_done, "
-                 "one_failed, one_success)");
-    expect_error("dag_id: d\nparams: [1, 2]\ntasks: [{task_id: a, type: shell}]\n",
-                 "t.yaml:2: params: expected a map of names to defaults, got a list");
-    expect_error("dag_id: d\ntasks:\n  - task_id: a\n    type: shell\n    depends_on: {x: 1}\n",
-                 "t.yaml:5: task a: depends_on: expected a task id or a list of them, got a map");
+    expect_error(
+        "dag_id: d\ntasks:\n  - {task_id: a, type: shell, command: x, trigger_rule: none_failed}\n",
+        "t.yaml:3: trigger_rule: unknown rule \"none_failed\" (all_success, all_done, "
+        "one_failed, one_success)");
+    expect_error(
+        "dag_id: d\nparams: [1, 2]\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
+        "t.yaml:2: params: expected a map of names to defaults, got a list");
+    expect_error("dag_id: d\ntasks:\n  - task_id: a\n    type: shell\n    command: \"true\"\n    "
+                 "depends_on: {x: 1}\n",
+                 "t.yaml:6: task a: depends_on: expected a task id or a list of them, got a map");
     expect_error("- 1\n- 2\n", "t.yaml:1: dags: expected a DAG (a map), got a value");
     expect_error("just text\n", "t.yaml:1: expected a DAG (a map with dag_id) or a list of DAGs "
                                 "under dags:");
@@ -268,15 +289,15 @@ static void test_bad_dag_does_not_stop_others(void **state)
     (void)state;
     const char *y = "dags:\n"
                     "  - dag_id: good1\n"
-                    "    tasks: [{task_id: a, type: shell}]\n"
+                    "    tasks: [{task_id: a, type: shell, command: \"true\"}]\n"
                     "  - dag_id: bad\n"
                     "    schedule: 'nope'\n"
-                    "    tasks: [{task_id: a, type: shell}]\n"
+                    "    tasks: [{task_id: a, type: shell, command: \"true\"}]\n"
                     "  - dag_id: good1\n"
-                    "    tasks: [{task_id: b, type: shell}]\n"
+                    "    tasks: [{task_id: b, type: shell, command: \"true\"}]\n"
                     "  - dag_id: good2\n"
                     "    schedule: every 30s\n"
-                    "    tasks: [{task_id: a, type: shell}]\n";
+                    "    tasks: [{task_id: a, type: shell, command: \"true\"}]\n";
     sl_dagset set = {0};
     sl_errs errs = {0};
     assert_int_equal(load(&set, y, &errs), 2);
@@ -308,12 +329,18 @@ static void test_directory(void **state)
     (void)state;
     char dir[] = "/tmp/sluice-test-dag-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    write_file(dir, "a.yaml", "dag_id: a\ntasks: [{task_id: t, type: shell}]\n");
+    write_file(dir, "a.yaml", "dag_id: a\ntasks: [{task_id: t, type: shell, command: \"true\"}]\n");
     write_file(dir, "b.yml", "dag_id: b\ntasks: [{task_id: t, type: bash}]\n");
-    write_file(dir, "c.yaml", "dag_id: c\ntasks: [{task_id: t, type: http\n");
-    write_file(dir, "d.yml", "dag_id: d\ntasks: [{task_id: t, type: sql}]\n");
+    write_file(dir, "c.yaml",
+               "dag_id: c\ntasks: [{task_id: t, type: http, url: x\n"
+               "    url: http://127.0.0.1/\n");
+    write_file(
+        dir, "d.yml",
+        "dag_id: d\ntasks: [{task_id: t, type: sql, conn: \"sqlite:x.db\", sql: \"select 1\"}]\n");
     write_file(dir, "notes.txt", "not a dag");
-    write_file(dir, ".hidden.yaml", "dag_id: h\ntasks: [{task_id: t, type: sql}]\n");
+    write_file(
+        dir, ".hidden.yaml",
+        "dag_id: h\ntasks: [{task_id: t, type: sql, conn: \"sqlite:x.db\", sql: \"select 1\"}]\n");
     sl_dagset set = {0};
     sl_errs errs = {0};
     assert_int_equal(sl_dag_load_path(&set, dir, &errs), 2);
@@ -380,10 +407,12 @@ static void test_large_dag(void **state)
     len += (size_t)snprintf(y + len, cap - len, "dag_id: big\ntasks:\n");
     for (int i = 1999; i >= 0; i--) {
         if (i)
-            len += (size_t)snprintf(y + len, cap - len,
-                                    "  - {task_id: t%d, type: shell, depends_on: t%d}\n", i, i - 1);
+            len += (size_t)snprintf(
+                y + len, cap - len,
+                "  - {task_id: t%d, type: shell, command: x, depends_on: t%d}\n", i, i - 1);
         else
-            len += (size_t)snprintf(y + len, cap - len, "  - {task_id: t0, type: shell}\n");
+            len += (size_t)snprintf(y + len, cap - len,
+                                    "  - {task_id: t0, type: shell, command: \"true\"}\n");
     }
     sl_dagset set = {0};
     sl_errs errs = {0};
