@@ -392,7 +392,7 @@ def run_side(side, args, recs, tmp):
             t0 = time.time()
             r = sh.run_sluice("ingest", "--source", pu.source_url(api, "bench"), "--topic",
                               pu.TOPIC, "--kafka", broker.addr, "--count", n_api, "--batch",
-                              5000, timeout=600)
+                              args.ingest_batch, timeout=600)
             assert r.returncode == 0, f"ingest exited {r.returncode}: {r.stderr[-2000:]}"
             t_ing = time.time()
             total = len(want) + n_api
@@ -451,8 +451,10 @@ def main():
     ap.add_argument("--peer-rate", type=int, default=100,
                     help="the peer's latency phase (below its capacity, which is fsync-bound)")
     ap.add_argument("--seconds", type=float, default=10, help="length of the latency phase")
-    ap.add_argument("--ingest-records", type=int, default=200000,
+    ap.add_argument("--ingest-records", type=int, default=100000,
                     help="users ingested from fake-api in sluice's phase 3 (0: no phase 3)")
+    ap.add_argument("--ingest-batch", type=int, default=500,
+                    help="ingest's --batch (users per API request) in phase 3; 500 is its default")
     ap.add_argument("--only", choices=["sluice", "peer"])
     ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),
                     help=argparse.SUPPRESS)
@@ -516,8 +518,9 @@ def main():
               + fmt([x["produce_rps"] for x in results["sluice"]], "/s"))
         if args.ingest_records:
             rs = results["sluice"]
-            print(f"from the API (fake-api -> sluice ingest --batch 5000 -> broker -> process -> "
-                  f"store), {args.ingest_records} users: {fmt([x['api_rps'] for x in rs])} "
+            print(f"from the API (fake-api -> sluice ingest --batch {args.ingest_batch} -> "
+                  f"broker -> process -> store), {args.ingest_records} users: "
+                  f"{fmt([x['api_rps'] for x in rs])} "
                   f"records/s until committed; ingest alone {fmt([x['ingest_rps'] for x in rs])}"
                   " records/s")
     return 0
