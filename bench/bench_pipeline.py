@@ -14,8 +14,9 @@ pipeline_util.format_data) from synthetic randomuser-shaped users, and reads the
 python3-cassandra. Phases, with the consumer already running and warmed up:
   1. saturation: N records produced as fast as the producer goes; records/s = N / (first produce
      -> every record readable);
-  2. latency: records produced at a fixed rate for S seconds (the side's own rate, and for sluice
-     also the peer's, so both are compared at the same load); every k-th record's latency is
+  2. latency: records produced at a fixed rate for S seconds (sluice: half the throughput it
+     just reached, unless --rate; the peer: --peer-rate; sluice also at the peer's rate, so both
+     are compared at the same load); every k-th record's latency is
      (first time a SELECT by id finds it) - (the time of its produce call, its CreateTime); a
      poller thread asks every POLL_MS for the oldest pending samples;
   3. sluice only, when the binary has them: users from `sluice fake-api` through `sluice ingest`
@@ -25,7 +26,7 @@ At the end every record is checked to be in the table exactly once. RSS is each 
 (VmHWM). Runs alternate sluice and the peer; the table shows medians with min-max.
 
   bench/bench_pipeline.py [--runs 5] [--records 300000] [--peer-records 6000] [--partitions 4]
-                          [--rate 20000] [--peer-rate 100] [--seconds 10]
+                          [--rate 0] [--peer-rate 100] [--seconds 10] [--ingest-records 100000]
 """
 
 import argparse
@@ -161,6 +162,15 @@ class Records:
                                                                 version=4))
             self.items.append((rec["id"].encode(), json.dumps(rec).encode()))
         self.mean_size = sum(len(v) for _, v in self.items) / max(1, n)
+
+    def stream(self, seed=6):
+        """The N records, then copies of them with fresh ids, without end."""
+        yield from self.items
+        rng = random.Random(seed)
+        while True:
+            for k, v in self.items:
+                new = str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode()
+                yield new, v.replace(k, new)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +353,7 @@ def run_side(side, args, recs, tmp):
 
         poller = Poller(store)
         prod = Producer(broker)
-        items = iter(recs.items)
+        items = recs.stream()
         # Warm-up: one record per partition (librdkafka spreads keys), readable before timing.
         warm = [next(items) for _ in range(args.partitions * 4)]
         for k, v in warm:
@@ -372,10 +382,13 @@ def run_side(side, args, recs, tmp):
 
         # 2. Latency at fixed rates: the side's own, and for sluice also the peer's.
         lat = []
+        if not rate:  # half the throughput just measured, so the phase is not a backlog
+            rate = max(100, int(out["rps"] / 2 / 100) * 100)
         for r in ([rate, args.peer_rate] if side == "sluice" else [rate]):
             recs_r = [next(items) for _ in range(int(r * args.seconds))]
             lat += recs_r
-            out.setdefault("latency", {})[r] = measure_latency(prod, poller, recs_r, r, alive)
+            out.setdefault("latency", {})["own" if r == rate else r] = \
+                (r,) + measure_latency(prod, poller, recs_r, r, alive)
 
         # Everything is there exactly once.
         ids = poller.all_ids()
@@ -447,7 +460,8 @@ def main():
     ap.add_argument("--records", type=int, default=300000)
     ap.add_argument("--peer-records", type=int, default=6000)
     ap.add_argument("--partitions", type=int, default=4)
-    ap.add_argument("--rate", type=int, default=20000, help="sluice's latency phase, records/s")
+    ap.add_argument("--rate", type=int, default=0,
+                    help="sluice's latency phase, records/s (0: half its measured throughput)")
     ap.add_argument("--peer-rate", type=int, default=100,
                     help="the peer's latency phase (below its capacity, which is fsync-bound)")
     ap.add_argument("--seconds", type=float, default=10, help="length of the latency phase")
@@ -473,9 +487,7 @@ def main():
                                                           and has_command("fake-api")):
         print("sluice ingest or fake-api: not in the binary, so no phase 3", flush=True)
         args.ingest_records = 0
-    need = max(args.records + (args.rate + args.peer_rate) * args.seconds,
-               args.peer_records + args.peer_rate * args.seconds) + args.partitions * 4
-    recs = Records(int(need) + 1)
+    recs = Records(max(args.records, args.peer_records) + args.partitions * 4)
     results = {s: [] for s in sides}
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-", dir="/var/tmp") as tmp:
         for r in range(args.runs):
@@ -483,8 +495,8 @@ def main():
             for side in order:
                 res = run_side(side, args, recs, tmp)
                 results[side].append(res)
-                lat = "; ".join(f"at {k}/s p50 {v[0]:.1f} ms p99 {v[1]:.1f} ms"
-                                for k, v in res["latency"].items())
+                lat = "; ".join(f"at {v[0]}/s p50 {v[1]:.1f} ms p99 {v[2]:.1f} ms"
+                                for v in res["latency"].values())
                 print(f"  run {r + 1} {side}: {res['rps']:.0f} records/s (producer "
                       f"{res['produce_rps']:.0f}/s); latency {lat}; RSS MiB "
                       + ", ".join(f"{k} {v:.0f}" for k, v in res["rss"].items() if v),
@@ -500,12 +512,14 @@ def main():
         rs = results[side]
         who = "sluice process" if side == "sluice" else "peer: python3-kafka + python3-cassandra"
         crss = [x["rss"].get("process" if side == "sluice" else "peer") or 0 for x in rs]
-        for j, rate in enumerate(rs[0]["latency"]):
+        for j, key in enumerate(rs[0]["latency"]):
             first = j == 0
+            rates = [x["latency"][key][0] for x in rs]
+            at = f"{fmt(rates)}/s" if min(rates) != max(rates) else f"{rates[0]}/s"
             print(f"| {who if first else ''} | {rs[0]['records'] if first else ''} | "
-                  f"{fmt([x['rps'] for x in rs]) if first else ''} | {rate}/s | "
-                  f"{fmt([x['latency'][rate][0] for x in rs], nd=1)} | "
-                  f"{fmt([x['latency'][rate][1] for x in rs], nd=1)} | "
+                  f"{fmt([x['rps'] for x in rs]) if first else ''} | {at} | "
+                  f"{fmt([x['latency'][key][1] for x in rs], nd=1)} | "
+                  f"{fmt([x['latency'][key][2] for x in rs], nd=1)} | "
                   + (f"{fmt(crss)} | {fmt([x['rss']['broker'] or 0 for x in rs])} | "
                      f"{fmt([x['rss']['store'] or 0 for x in rs])} |" if first else "| | |"))
     if len(sides) == 2:
