@@ -49,7 +49,8 @@ import pipeline_util as pu  # noqa: E402
 import sluice_harness as sh  # noqa: E402
 
 POLL_MS = 2
-SAMPLES = 2000
+# Few enough that the poller keeps up (it would otherwise add its own queueing to the figures).
+SAMPLES_PER_S = 100
 
 # spark_stream.py's create_keyspace(), create_table() (with the dob column sluice stores, as the
 # seeds' own insert_data expects) and insert_data().
@@ -274,13 +275,13 @@ def measure_latency(prod, poller, recs, rate, alive):
     """Produces recs at rate records/s and returns (p50, p99, samples) of the time from each
     sampled record's produce call (its CreateTime) to the first SELECT that finds it, in ms."""
     n = len(recs)
-    step = max(1, n // SAMPLES)
+    step = max(1, rate // SAMPLES_PER_S)
     pending, found, sent_at = [], {}, {}
     stop = threading.Event()
 
     def poll_loop():
         while not stop.is_set() or pending:
-            head = pending[:8]
+            head = pending[:32]
             if head:
                 for i in poller.present(head):
                     found[i] = time.time()
