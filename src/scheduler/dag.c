@@ -378,17 +378,49 @@ static bool find_cycle(ctx *C, const sl_dag *d, size_t **dep, size_t at, unsigne
 
 /* Checks ids and references, then cycles, then reorders tasks so each follows what it depends
  * on (Kahn's algorithm, taking the earliest ready task in file order each time). */
+/* Task indexes sorted by id (then line), for lookups in O(log n) while checking. */
+static int cmp_by_id(const void *a, const void *b, void *dag)
+{
+    const sl_dag *d = dag;
+    const sl_task *x = &d->tasks[*(const size_t *)a], *y = &d->tasks[*(const size_t *)b];
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static size_t find_sorted(const sl_dag *d, const size_t *by_id, const char *id)
+{
+    size_t lo = 0, hi = d->ntasks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(d->tasks[by_id[mid]].id, id);
+        if (c == 0) return by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
 static void check_graph(ctx *C, sl_dag *d)
 {
     size_t n = d->ntasks;
+    size_t *by_id = sl_calloc(n, sizeof *by_id);
+    for (size_t i = 0; i < n; i++)
+        by_id[i] = i;
+    qsort_r(by_id, n, sizeof *by_id, cmp_by_id, d);
+    for (size_t k = 1, first = 0; k < n; k++) {
+        const sl_task *a = &d->tasks[by_id[first]], *b = &d->tasks[by_id[k]];
+        if (strcmp(a->id, b->id) == 0)
+            err_at(C, b->line, "dag %s: task_id \"%s\" is used twice (first at line %d)", d->id,
+                   b->id, a->line);
+        else
+            first = k;
+    }
     for (size_t i = 0; i < n; i++) {
         sl_task *t = &d->tasks[i];
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(d->tasks[j].id, t->id) == 0)
-                err_at(C, t->line, "dag %s: task_id \"%s\" is used twice (first at line %d)", d->id,
-                       t->id, d->tasks[j].line);
         for (size_t k = 0; k < t->ndeps; k++) {
-            if (task_index(d, t->depends_on[k]) == SIZE_MAX)
+            if (find_sorted(d, by_id, t->depends_on[k]) == SIZE_MAX)
                 err_at(C, dep_line(t, t->depends_on[k]), "task %s: depends_on: unknown task \"%s\"",
                        t->id, t->depends_on[k]);
             for (size_t m = 0; m < k; m++)
@@ -397,13 +429,16 @@ static void check_graph(ctx *C, sl_dag *d)
                            t->id, t->depends_on[k]);
         }
     }
-    if (C->nerr) return;
+    if (C->nerr) {
+        sl_free(by_id);
+        return;
+    }
     size_t **dep = sl_calloc(n, sizeof *dep);
     size_t *waiting = sl_calloc(n, sizeof *waiting); /* deps not yet placed */
     for (size_t i = 0; i < n; i++) {
         dep[i] = sl_calloc(d->tasks[i].ndeps + 1, sizeof **dep);
         for (size_t k = 0; k < d->tasks[i].ndeps; k++)
-            dep[i][k] = task_index(d, d->tasks[i].depends_on[k]);
+            dep[i][k] = find_sorted(d, by_id, d->tasks[i].depends_on[k]);
         waiting[i] = d->tasks[i].ndeps;
     }
     unsigned char *color = sl_calloc(n, 1);
@@ -450,6 +485,7 @@ static void check_graph(ctx *C, sl_dag *d)
     sl_free(waiting);
     sl_free(stack);
     sl_free(color);
+    sl_free(by_id);
 }
 
 static int load_dag(sl_dagset *set, const sl_yaml *m, sl_errs *errs)
