@@ -231,6 +231,10 @@ static void test_bad_input(void **state)
                  "{task_id: a, type: sql, conn: \"sqlite:x.db\", sql: \"select 1\"}\n",
                  "t.yaml:4: dag d: task_id \"a\" is used twice (first at line 3)");
     expect_error(
+        "dag_id: d\ntasks:\n  - {task_id: b, type: shell, command: x}\n"
+        "  - {task_id: b, type: shell, command: x}\n  - {task_id: b, type: shell, command: x}\n",
+        "t.yaml:5: dag d: task_id \"b\" is used twice (first at line 3)");
+    expect_error(
         "dag_id: d\nschedul: '@daily'\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
         "t.yaml:2: unknown DAG field \"schedul\"");
     expect_error("dag_id: 'bad id/x'\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
