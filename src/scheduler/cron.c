@@ -2,7 +2,8 @@
  *
  * Matching works on wall-clock fields in the schedule's time zone, searched field by field
  * (month, day, hour, minute) so a yearly expression costs a few dozen steps, not a minute scan.
- * A matching wall-clock minute becomes an instant as croniter's aware datetimes make it:
+ * A matching wall-clock minute becomes an instant as Airflow makes it (croniter on the naive local
+ * time, then the zone attached the way Python's zoneinfo does):
  *   - a minute that does not exist (the spring-forward gap) takes the offset in force before
  *     the gap, so "30 2 * * *" in New York fires at 03:30 EDT that day;
  *   - a minute that exists twice (fall-back) is its first occurrence only, so a daily job does
