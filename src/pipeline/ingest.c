@@ -20,6 +20,7 @@
 
 #define STAGE_READ_MAX    2000 /* unsent rows read back from the stage per query */
 #define MARK_BATCH        5000 /* delivered seqs marked sent per UPDATE, at most */
+#define MARK_EVERY_MS     200  /* delivered seqs wait at most this long to be marked sent */
 #define PROGRESS_EVERY_MS 250
 #define METADATA_WAIT_MAX 10000 /* ms: the broker check at start */
 #define POLL_SLICE_MS     100
@@ -64,6 +65,7 @@ typedef struct ingest {
     /* Stage mode: seqs whose delivery succeeded, not yet marked sent. */
     int64_t *marks;
     size_t nmarks, capmarks;
+    int64_t last_mark_ms;
     int stage_rc;
     char stage_err[512];
     sl_buf value;
@@ -149,9 +151,14 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
 }
 
 /* Marks delivered stage rows sent. */
-static void flush_marks(ingest *in)
+static void flush_marks(ingest *in, bool now)
 {
     if (!in->stage || !in->nmarks || in->stage_rc < 0) return;
+    /* Marking late only risks a duplicate after a crash; one UPDATE per delivered row would
+     * cost a round trip each. */
+    int64_t t = sl_mono_ms();
+    if (!now && in->nmarks < MARK_BATCH && t - in->last_mark_ms < MARK_EVERY_MS) return;
+    in->last_mark_ms = t;
     for (size_t off = 0; off < in->nmarks; off += MARK_BATCH) {
         size_t n = SL_MIN(MARK_BATCH, in->nmarks - off);
         int rc =
@@ -168,7 +175,7 @@ static void flush_marks(ingest *in)
 static void serve(ingest *in, int64_t ms)
 {
     rd_kafka_poll(in->rk, (int)ms);
-    flush_marks(in);
+    flush_marks(in, false);
     progress(in, false);
 }
 
@@ -218,13 +225,13 @@ static bool wait_for_room(ingest *in, int64_t want, int64_t cap)
 
 /* Produces one record. Returns 0, 1 when the run should end before it (see wait_for_room), or
  * <0 with err set. */
-static int produce(ingest *in, const char *topic, const char *key, const sl_buf *value, int64_t seq,
-                   char *err, size_t errlen)
+static int produce(ingest *in, const char *topic, const char *key, const void *value, size_t len,
+                   int64_t seq, char *err, size_t errlen)
 {
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             in->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, SL_UUID_STRLEN),
-            RD_KAFKA_V_VALUE(value->ptr, value->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_OPAQUE((void *)(intptr_t)seq), RD_KAFKA_V_END);
         if (!e) {
             in->st->produced++;
@@ -499,7 +506,8 @@ static int run_direct(ingest *in, char *err, size_t errlen)
                 continue;
             }
             valid++;
-            if ((rc = produce(in, cfg->topic, id, &in->value, 0, err, errlen)) != 0) {
+            if ((rc = produce(in, cfg->topic, id, in->value.ptr, in->value.len, 0, err, errlen)) !=
+                0) {
                 json_decref(users);
                 return rc < 0 ? rc : 0;
             }
@@ -514,32 +522,17 @@ static int run_direct(ingest *in, char *err, size_t errlen)
     return 0;
 }
 
-/* Produces every unsent stage row after *cursor. */
+/* Produces every unsent stage row after *cursor: the record stored with it, as it is. */
 static int produce_staged(ingest *in, int64_t *cursor, char *err, size_t errlen)
 {
-    char why[256];
     for (;;) {
         const sl_stage_row *rows;
         int n = sl_stage_next(in->stage, *cursor, STAGE_READ_MAX, &rows, err, errlen);
         if (n <= 0) return n;
         for (int i = 0; i < n; i++) {
             *cursor = rows[i].seq;
-            json_error_t je;
-            json_t *raw = json_loads(rows[i].raw, 0, &je);
-            sl_buf_reset(&in->value);
-            snprintf(why, sizeof why, "%s", raw ? "id is not a UUID" : je.text);
-            if (!raw || strlen(rows[i].id) != SL_UUID_STRLEN ||
-                sl_user_encode(raw, rows[i].id, &in->value, why, sizeof why) < 0) {
-                /* Left unsent: the run fails and a later one tries again once it is fixed. */
-                in->st->failed++;
-                if (!in->first_failure[0])
-                    snprintf(in->first_failure, sizeof in->first_failure,
-                             "stage row %" PRId64 " does not flatten: %s", rows[i].seq, why);
-                json_decref(raw);
-                continue;
-            }
-            json_decref(raw);
-            int rc = produce(in, rows[i].topic, rows[i].id, &in->value, rows[i].seq, err, errlen);
+            int rc = produce(in, rows[i].topic, rows[i].id, rows[i].value, rows[i].value_len,
+                             rows[i].seq, err, errlen);
             if (rc != 0) return rc < 0 ? rc : 0;
         }
         serve(in, 0);
@@ -573,10 +566,12 @@ static int run_staged(ingest *in, char *err, size_t errlen)
 
     int64_t cursor = 0;
     int empty_pages = 0;
-    char id[SL_UUID_STRLEN + 1], why[256];
+    char why[256];
     json_t **keep = sl_malloc((size_t)cfg->batch * sizeof *keep);
     char(*ids)[SL_UUID_STRLEN + 1] = sl_malloc((size_t)cfg->batch * sizeof *ids);
     const char **idp = sl_malloc((size_t)cfg->batch * sizeof *idp);
+    const char **vals = sl_malloc((size_t)cfg->batch * sizeof *vals);
+    size_t *voff = sl_malloc((size_t)cfg->batch * sizeof *voff);
     int page = job.next_page;
     for (;;) {
         if ((rc = produce_staged(in, &cursor, err, errlen)) < 0) break;
@@ -589,24 +584,29 @@ static int run_staged(ingest *in, char *err, size_t errlen)
         if ((rc = pf_await(in, &users, &got_page, err, errlen)) <= 0) break;
         size_t n = json_array_size(users), nkeep = 0;
         post_next(in, &page, job.fetched, (int64_t)n);
+        /* The page's records, NUL-separated in in->value, each at voff[k]. */
+        sl_buf_reset(&in->value);
         for (size_t i = 0; i < n && nkeep < (size_t)cfg->batch; i++) {
             if (cfg->count >= 0 && job.fetched + (int64_t)nkeep >= cfg->count) break;
             json_t *u = json_array_get(users, i);
-            sl_buf_reset(&in->value);
-            if (sl_user_encode(u, "", &in->value, why, sizeof why) < 0) {
+            uint8_t b[16];
+            sl_user_uuid4(b);
+            sl_user_uuid_format(b, ids[nkeep]);
+            size_t at = in->value.len;
+            if (sl_user_encode(u, ids[nkeep], &in->value, why, sizeof why) < 0) {
                 in->st->invalid++;
                 SL_WARN("ingest", "source %s: user %zu of a page skipped: %s",
                         sl_source_name(in->src), i, why);
                 continue;
             }
-            uint8_t b[16];
-            sl_user_uuid4(b);
-            sl_user_uuid_format(b, id);
-            memcpy(ids[nkeep], id, sizeof id);
+            sl_buf_append(&in->value, "", 1);
+            voff[nkeep] = at;
             idp[nkeep] = ids[nkeep];
             keep[nkeep++] = u;
         }
-        rc = sl_stage_put(in->stage, &job, cfg->topic, keep, idp, nkeep,
+        for (size_t k = 0; k < nkeep; k++)
+            vals[k] = (const char *)in->value.ptr + voff[k];
+        rc = sl_stage_put(in->stage, &job, cfg->topic, keep, idp, vals, nkeep,
                           got_page ? got_page + 1 : 0, err, errlen);
         json_decref(users);
         if (rc < 0) break;
@@ -619,9 +619,11 @@ static int run_staged(ingest *in, char *err, size_t errlen)
     sl_free(keep);
     sl_free(ids);
     sl_free(idp);
+    sl_free(vals);
+    sl_free(voff);
     if (rc < 0) return rc;
     drain(in);
-    flush_marks(in);
+    flush_marks(in, true);
     if (in->stage_rc < 0) return 0;
     bool done = cfg->count < 0 || job.fetched >= cfg->count;
     if (!stopping(in) && done && !in->st->failed && rd_kafka_outq_len(in->rk) == 0 &&

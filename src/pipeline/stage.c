@@ -177,7 +177,7 @@ int sl_stage_open(const char *url, sl_stage **out, char *err, size_t errlen)
              " started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz);"
              "CREATE TABLE IF NOT EXISTS %s ("
              " seq bigserial PRIMARY KEY, job bigint NOT NULL REFERENCES %s,"
-             " topic text NOT NULL, id uuid NOT NULL, raw json NOT NULL,"
+             " topic text NOT NULL, id uuid NOT NULL, raw json NOT NULL, value text NOT NULL,"
              " staged_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz);"
              "CREATE INDEX IF NOT EXISTS %s ON %s (seq) WHERE sent_at IS NULL",
              st->qjobs, st->qt, st->qjobs, st->qunsent, st->qt);
@@ -282,7 +282,8 @@ static int rollback(sl_stage *st, int rc)
 }
 
 int sl_stage_put(sl_stage *st, sl_stage_job *job, const char *topic, json_t *const *users,
-                 const char *const *ids, size_t n, int next_page, char *err, size_t errlen)
+                 const char *const *ids, const char *const *values, size_t n, int next_page,
+                 char *err, size_t errlen)
 {
     char jbuf[24], nbuf[24], pbuf[16];
     snprintf(jbuf, sizeof jbuf, "%" PRId64, job->id);
@@ -295,13 +296,15 @@ int sl_stage_put(sl_stage *st, sl_stage_job *job, const char *topic, json_t *con
         copy_field(&st->copy, topic);
         sl_buf_printf(&st->copy, "\t%s\t", ids[i]);
         copy_field(&st->copy, raw);
+        sl_buf_append(&st->copy, "\t", 1);
+        copy_field(&st->copy, values[i]);
         sl_buf_append(&st->copy, "\n", 1);
         free(raw);
     }
     int rc = exec_sql(st, "BEGIN", "BEGIN", err, errlen);
     if (rc < 0) return rc;
     sl_buf_reset(&st->sql);
-    sl_buf_printf(&st->sql, "COPY %s (job, topic, id, raw) FROM STDIN", st->qt);
+    sl_buf_printf(&st->sql, "COPY %s (job, topic, id, raw, value) FROM STDIN", st->qt);
     PGresult *r = PQexec(st->pg, sl_buf_cstr(&st->sql));
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         PQclear(r);
@@ -323,14 +326,13 @@ int sl_stage_put(sl_stage *st, sl_stage_job *job, const char *topic, json_t *con
         pg_reason(st->pg, "COPY", err, errlen);
         return rollback(st, SL_ERR_CLOSED);
     }
+    /* The job's progress and the commit in one round trip (the values are numbers we made). */
     sl_buf_reset(&st->sql);
-    sl_buf_printf(&st->sql, "UPDATE %s SET fetched = fetched + $2, next_page = $3 WHERE job = $1",
-                  st->qjobs);
-    const char *v[] = {jbuf, nbuf, pbuf};
-    rc = exec_params(st, "recording the job's progress", sl_buf_cstr(&st->sql), 3, v,
-                     PGRES_COMMAND_OK, NULL, err, errlen);
-    if (rc < 0) return rollback(st, rc);
-    if ((rc = exec_sql(st, "COMMIT", "COMMIT", err, errlen)) < 0) return rollback(st, rc);
+    sl_buf_printf(&st->sql,
+                  "UPDATE %s SET fetched = fetched + %s, next_page = %s WHERE job = %s; COMMIT",
+                  st->qjobs, nbuf, pbuf, jbuf);
+    if ((rc = exec_sql(st, "recording the job's progress", sl_buf_cstr(&st->sql), err, errlen)) < 0)
+        return rollback(st, rc);
     job->fetched += (int64_t)n;
     job->next_page = next_page;
     return 0;
@@ -346,7 +348,7 @@ int sl_stage_next(sl_stage *st, int64_t after, int max, const sl_stage_row **row
     snprintf(mbuf, sizeof mbuf, "%d", max);
     sl_buf_reset(&st->sql);
     sl_buf_printf(&st->sql,
-                  "SELECT seq, topic, id, raw FROM %s WHERE sent_at IS NULL AND seq > $1 "
+                  "SELECT seq, topic, id, value FROM %s WHERE sent_at IS NULL AND seq > $1 "
                   "ORDER BY seq LIMIT $2",
                   st->qt);
     const char *v[] = {abuf, mbuf};
@@ -362,7 +364,8 @@ int sl_stage_next(sl_stage *st, int64_t after, int max, const sl_stage_row **row
         st->rows[i].seq = strtoll(PQgetvalue(st->rows_res, i, 0), NULL, 10);
         st->rows[i].topic = PQgetvalue(st->rows_res, i, 1);
         st->rows[i].id = PQgetvalue(st->rows_res, i, 2);
-        st->rows[i].raw = PQgetvalue(st->rows_res, i, 3);
+        st->rows[i].value = PQgetvalue(st->rows_res, i, 3);
+        st->rows[i].value_len = (size_t)PQgetlength(st->rows_res, i, 3);
     }
     *rows = st->rows;
     return n;

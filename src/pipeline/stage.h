@@ -7,7 +7,8 @@
  * Tables (NAME from the URL's ?table=, default sluice_ingest_stage):
  *   NAME_jobs: one row per --count job (source, topic, target, fetched, next_page), so that a
  *              job cut short by a crash resumes where its last staged page left it;
- *   NAME:      seq, job, topic, id, raw (the API's user object as JSON), staged_at, sent_at.
+ *   NAME:      seq, job, topic, id, raw (the API's user object as JSON), value (the record
+ *              to produce: format_data of raw with id), staged_at, sent_at.
  * One ingest at a time uses a given stage table (a session advisory lock enforces it). */
 #ifndef SL_PIPELINE_STAGE_H
 #define SL_PIPELINE_STAGE_H
@@ -32,7 +33,8 @@ typedef struct sl_stage_row {
     int64_t seq;
     const char *topic;
     const char *id;
-    const char *raw;
+    const char *value; /* the record, value_len bytes */
+    size_t value_len;
 } sl_stage_row;
 
 /* Connects (url: postgresql://...[?table=NAME], the rest is libpq's), takes the table's lock and
@@ -49,10 +51,12 @@ int sl_stage_job_begin(sl_stage *st, const char *source, const char *topic, int6
 /* Marks the job finished: a later run with the same arguments starts a new one. */
 int sl_stage_job_finish(sl_stage *st, const sl_stage_job *job, char *err, size_t errlen);
 
-/* In one transaction: stores n raw users with their ids and advances the job's fetched count by
- * n and its next page to next_page. Either all of it is durable or none. */
+/* In one transaction: stores n raw users with their ids and records (values[i], NUL-terminated)
+ * and advances the job's fetched count by n and its next page to next_page. Either all of it
+ * is durable or none. */
 int sl_stage_put(sl_stage *st, sl_stage_job *job, const char *topic, json_t *const *users,
-                 const char *const *ids, size_t n, int next_page, char *err, size_t errlen);
+                 const char *const *ids, const char *const *values, size_t n, int next_page,
+                 char *err, size_t errlen);
 
 /* Reads up to max unsent rows with seq > after, in seq order. *rows points into st and is valid
  * until the next call. Returns the number of rows (0: none left) or <0. */

@@ -163,7 +163,7 @@ def test_broker_down_rows_wait_for_the_next_run(sluice_proc, stack, pg_db):
     api, broker = stack
     ing = sluice_proc("ingest", listen=False, check_exit=False, args=[
         "--source", pu.source_url(api, "st-down"), "--kafka", broker.addr, "--stage", pg_db.url,
-        "--count", 20000, "--batch", 500, "--rate", 4000, "--delivery-timeout", "2s"])
+        "--count", 8000, "--batch", 500, "--rate", 4000, "--delivery-timeout", "2s"])
     sh.wait_until(lambda: counts(pg_db)[1] >= 1000, sh.scaled(20), interval=0.02,
                   what="1000 sent")
     broker.kill9()
@@ -171,11 +171,11 @@ def test_broker_down_rows_wait_for_the_next_run(sluice_proc, stack, pg_db):
     n, sent = counts(pg_db)
     assert n > sent, (n, sent)  # staged, not delivered: kept for later
     broker.start()
-    iu.ok(iu.ingest(broker, pu.source_url(api, "st-down"), "--stage", pg_db.url, "--count", 20000,
+    iu.ok(iu.ingest(broker, pu.source_url(api, "st-down"), "--stage", pg_db.url, "--count", 8000,
                     "--batch", 500))
     rows = stage_rows(pg_db)
-    assert len(rows) == 20000 and all(sent for *_, sent in rows)
-    assert [r[4] for r in rows] == pu.fetch_users(api, "st-down", 20000, 500)
+    assert len(rows) == 8000 and all(sent for *_, sent in rows)
+    assert [r[4] for r in rows] == pu.fetch_users(api, "st-down", 8000, 500)
     check_topic_matches_stage(broker, rows)
 
 
