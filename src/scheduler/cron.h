@@ -5,8 +5,10 @@
  * list of values, ranges and steps ("1,15-30/5", "*", a step over "*", "5/15" = 5-max/15), month
  * and weekday names (jan..dec, sun..sat, any case), weekday 7 = Sunday. When both day fields are
  * restricted a day matches if either does (Vixie cron). Fire times are whole minutes of local
- * wall-clock time; across DST changes they fall as Airflow's croniter calls make them (see cron.c).
-* #ifndef SL_SCHEDULER_CRON_H #define SL_SCHEDULER_CRON_H
+ * wall-clock time; across DST changes they fall as Airflow's croniter calls make them (see
+ * cron.c). */
+#ifndef SL_SCHEDULER_CRON_H
+#define SL_SCHEDULER_CRON_H
 
 #include "core/sl.h"
 
@@ -14,10 +16,9 @@ typedef struct sl_cron sl_cron;
 
 typedef enum {
     SL_CRON_EXPR,     /* a 5-field expression or one of @hourly @daily @weekly @monthly @yearly */
-SL_CRON_INTERVAL, /* "every 30s": fires at anchor + k * every */
-    SL_CRON_ONCE, /* @once: fires once, at the anchor */
-}
-sl_cron_kind;
+    SL_CRON_INTERVAL, /* "every 30s": fires at anchor + k * every */
+    SL_CRON_ONCE,     /* @once: fires once, at the anchor */
+} sl_cron_kind;
 
 /* Parses text ("0 9 * * mon-fri", "@daily", "every 30s", "@once") for time zone tz (an IANA name
  * such as "Europe/Paris"; NULL or "UTC" for UTC). anchor_ms is the DAG's start_date: intervals are
