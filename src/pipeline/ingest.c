@@ -550,7 +550,8 @@ static int run_staged(ingest *in, char *err, size_t errlen)
     int rc = 0;
     if (cfg->count != 0)
         rc = sl_stage_job_begin(in->stage, sl_source_name(in->src), cfg->topic, cfg->count,
-                                seeded ? sl_source_first_page(in->src) : 0, &job, err, errlen);
+                                cfg->batch, seeded ? sl_source_first_page(in->src) : 0, &job, err,
+                                errlen);
     if (rc < 0) return rc;
     in->st->resumed = job.resumed;
     int64_t unsent = 0;

@@ -172,7 +172,7 @@ int sl_stage_open(const char *url, sl_stage **out, char *err, size_t errlen)
              "SET client_min_messages = warning;"
              "CREATE TABLE IF NOT EXISTS %s ("
              " job bigserial PRIMARY KEY, source text NOT NULL, topic text NOT NULL,"
-             " target bigint, fetched bigint NOT NULL DEFAULT 0,"
+             " target bigint, batch integer NOT NULL, fetched bigint NOT NULL DEFAULT 0,"
              " next_page integer NOT NULL DEFAULT 1,"
              " started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz);"
              "CREATE TABLE IF NOT EXISTS %s ("
@@ -206,10 +206,11 @@ const char *sl_stage_table(const sl_stage *st)
 }
 
 int sl_stage_job_begin(sl_stage *st, const char *source, const char *topic, int64_t target,
-                       int first_page, sl_stage_job *job, char *err, size_t errlen)
+                       int batch, int first_page, sl_stage_job *job, char *err, size_t errlen)
 {
-    char tbuf[24], pbuf[16];
+    char tbuf[24], pbuf[16], bbuf[16];
     snprintf(tbuf, sizeof tbuf, "%" PRId64, target);
+    snprintf(bbuf, sizeof bbuf, "%d", batch);
     snprintf(pbuf, sizeof pbuf, "%d", first_page);
     memset(job, 0, sizeof *job);
     job->target = target;
@@ -217,12 +218,13 @@ int sl_stage_job_begin(sl_stage *st, const char *source, const char *topic, int6
     int rc;
     if (target >= 0) {
         sl_buf_reset(&st->sql);
-        sl_buf_printf(&st->sql,
-                      "SELECT job, fetched, next_page FROM %s WHERE source = $1 AND topic = $2 "
-                      "AND target = $3 AND finished_at IS NULL ORDER BY job DESC LIMIT 1",
-                      st->qjobs);
-        const char *v[] = {source, topic, tbuf};
-        rc = exec_params(st, "finding a job to resume", sl_buf_cstr(&st->sql), 3, v,
+        sl_buf_printf(
+            &st->sql,
+            "SELECT job, fetched, next_page FROM %s WHERE source = $1 AND topic = $2 "
+            "AND target = $3 AND batch = $4 AND finished_at IS NULL ORDER BY job DESC LIMIT 1",
+            st->qjobs);
+        const char *v[] = {source, topic, tbuf, bbuf};
+        rc = exec_params(st, "finding a job to resume", sl_buf_cstr(&st->sql), 4, v,
                          PGRES_TUPLES_OK, &r, err, errlen);
         if (rc < 0) return rc;
         if (PQntuples(r) == 1) {
@@ -236,12 +238,13 @@ int sl_stage_job_begin(sl_stage *st, const char *source, const char *topic, int6
         PQclear(r);
     }
     sl_buf_reset(&st->sql);
-    sl_buf_printf(&st->sql,
-                  "INSERT INTO %s (source, topic, target, next_page) VALUES ($1, $2, $3, $4) "
-                  "RETURNING job",
-                  st->qjobs);
-    const char *v[] = {source, topic, target >= 0 ? tbuf : NULL, pbuf};
-    rc = exec_params(st, "starting a job", sl_buf_cstr(&st->sql), 4, v, PGRES_TUPLES_OK, &r, err,
+    sl_buf_printf(
+        &st->sql,
+        "INSERT INTO %s (source, topic, target, batch, next_page) VALUES ($1, $2, $3, $4, $5) "
+        "RETURNING job",
+        st->qjobs);
+    const char *v[] = {source, topic, target >= 0 ? tbuf : NULL, bbuf, pbuf};
+    rc = exec_params(st, "starting a job", sl_buf_cstr(&st->sql), 5, v, PGRES_TUPLES_OK, &r, err,
                      errlen);
     if (rc < 0) return rc;
     job->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -5,7 +5,7 @@
  * twice, which the id-keyed upsert downstream stores once.
  *
  * Tables (NAME from the URL's ?table=, default sluice_ingest_stage):
- *   NAME_jobs: one row per --count job (source, topic, target, fetched, next_page), so that a
+ *   NAME_jobs: one row per job (source, topic, target, batch, fetched, next_page), so that a
  *              job cut short by a crash resumes where its last staged page left it;
  *   NAME:      seq, job, topic, id, raw (the API's user object as JSON), value (the record
  *              to produce: format_data of raw with id), staged_at, sent_at.
@@ -44,10 +44,11 @@ void sl_stage_close(sl_stage *st);
 /* The table name in use. */
 const char *sl_stage_table(const sl_stage *st);
 
-/* Finds the newest unfinished job with the same source, topic and target (target >= 0) to
- * resume, or starts a new one. first_page is where a new seeded job starts. */
+/* Finds the newest unfinished job with the same source, topic, target (target >= 0) and batch
+ * (pages of another size are other users) to resume, or starts a new one. first_page is where
+ * a new seeded job starts. */
 int sl_stage_job_begin(sl_stage *st, const char *source, const char *topic, int64_t target,
-                       int first_page, sl_stage_job *job, char *err, size_t errlen);
+                       int batch, int first_page, sl_stage_job *job, char *err, size_t errlen);
 /* Marks the job finished: a later run with the same arguments starts a new one. */
 int sl_stage_job_finish(sl_stage *st, const sl_stage_job *job, char *err, size_t errlen);
 
