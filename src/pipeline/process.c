@@ -28,6 +28,7 @@
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  5000
 #define LAG_INTERVAL_MS 1000
+#define CLOCK_EVERY     64 /* records taken between clock reads while records stream in */
 
 #define OPT_END                                                                                    \
     {                                                                                              \
@@ -340,7 +341,7 @@ static void note_offset(sl_process *p, const rd_kafka_message_t *m)
 }
 
 /* Adds one consumed message to the batch: a row, or a dead letter produced at once. */
-static void take(sl_process *p, rd_kafka_message_t *m)
+static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
 {
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -349,7 +350,7 @@ static void take(sl_process *p, rd_kafka_message_t *m)
         return;
     }
     if (p->nmsgs == 0) {
-        p->batch_start = sl_mono_ms();
+        p->batch_start = now;
         p->topic_name = rd_kafka_topic_name(m->rkt);
     }
     p->msgs[p->nmsgs++] = m;
@@ -501,9 +502,8 @@ static void update_lag(sl_process *p)
     rd_kafka_topic_partition_list_destroy(a);
 }
 
-static void periodic(sl_process *p)
+static void periodic(sl_process *p, int64_t now)
 {
-    int64_t now = sl_mono_ms();
     if (now >= p->next_lag) {
         update_lag(p);
         publish(p);
@@ -713,18 +713,29 @@ int sl_process_run(sl_process *p)
     SL_INFO(LOG, "consuming %s in group %s; dead letters to %s; sink %s", cfg->topic, cfg->group,
             p->dlq_topic, p->sink_safe);
     p->next_log = sl_mono_ms() + cfg->metrics_interval_ms;
+    /* The clock is read once per wait, not per record: while records stream in, `now` may lag
+     * by the time it takes to take up to CLOCK_EVERY of them. */
+    int64_t now = sl_mono_ms();
+    unsigned since_clock = 0;
     while (!p->stop) {
-        int64_t now = sl_mono_ms();
         /* Short waits, so a stop and the periodic work are never late. */
         int timeout = 100;
         if (p->nmsgs) timeout = (int)SL_MIN(100, SL_MAX(0, p->batch_start + cfg->linger_ms - now));
         rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout);
-        if (m) take(p, m);
+        if (!m || ++since_clock == CLOCK_EVERY) {
+            now = sl_mono_ms();
+            since_clock = 0;
+        }
+        if (m) take(p, m, now);
         if (p->nmsgs >= (size_t)cfg->batch_size ||
-            (p->nmsgs && sl_mono_ms() >= p->batch_start + cfg->linger_ms))
+            (p->nmsgs && now >= p->batch_start + cfg->linger_ms)) {
             flush_batch(p, false);
-        rd_kafka_poll(p->producer, 0);
-        periodic(p);
+            now = sl_mono_ms();
+        }
+        if (!since_clock || p->dlq_inflight) {
+            rd_kafka_poll(p->producer, 0);
+            periodic(p, now);
+        }
     }
     SL_INFO(LOG, "stopping: draining %zu record(s)", p->nmsgs);
     int rc = flush_batch(p, true) || p->gave_up ? -1 : 0;
