@@ -2,6 +2,7 @@
  * errs with the file:line of the node at fault, and a DAG with any problem is left out while
  * the others load. Task order is made topological here, so the scheduler can walk it. */
 #include "scheduler/dag.h"
+#include "scheduler/tasks.h"
 
 #include "core/buf.h"
 
@@ -326,6 +327,8 @@ static void load_task(ctx *C, sl_dag *d, const sl_yaml *m, const task_args *defa
     t->execution_timeout_ms = a.execution_timeout_ms;
     t->trigger_rule = a.rule;
     t->pool = a.pool ? sl_strdup(a.pool) : NULL;
+    /* the type's own fields */
+    if (t->id && t->type) C->nerr += sl_task_check(t, C->errs);
 }
 
 /* The line of depends_on item `dep` in task t, for messages; the task's line if not found. */
