@@ -293,6 +293,9 @@ static int64_t backoff(int attempt)
     return ms / 2 + rand() % (ms / 2 + 1); /* jitter */
 }
 
+/* Produces dead letter i. A full local queue is waited out; any other refusal marks it
+ * failed, to be produced again (with backoff) before its batch commits. A value over the
+ * producer's message.max.bytes goes without its value, flagged by a header. */
 static void dlq_produce(sl_process *p, size_t i)
 {
     dlq_item *d = &p->dlq[i];
@@ -300,17 +303,20 @@ static void dlq_produce(sl_process *p, size_t i)
     char part[16], off[24];
     snprintf(part, sizeof part, "%" PRId32, m->partition);
     snprintf(off, sizeof off, "%" PRId64, m->offset);
-    for (int attempt = 0;; attempt++) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    bool drop_value = false;
+    for (;;) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
         rd_kafka_header_add(h, "error", -1, sl_rec_error_name(d->err), -1);
         rd_kafka_header_add(h, "error.message", -1, d->detail, -1);
         rd_kafka_header_add(h, "source.topic", -1, p->topic_name, -1);
         rd_kafka_header_add(h, "source.partition", -1, part, -1);
         rd_kafka_header_add(h, "source.offset", -1, off, -1);
+        if (drop_value) rd_kafka_header_add(h, "value.dropped", -1, "too large to forward", -1);
         /* Copied: a drain that gives up frees the batch while a delivery may be pending. */
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->producer, RD_KAFKA_V_TOPIC(p->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+            RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(drop_value ? NULL : m->payload, drop_value ? 0 : m->len),
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             d->state = DLQ_INFLIGHT;
@@ -318,10 +324,16 @@ static void dlq_produce(sl_process *p, size_t i)
             return;
         }
         rd_kafka_headers_destroy(h);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            SL_WARN(LOG, "DLQ produce to %s failed (%s); retrying", p->dlq_topic,
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(p->producer, 10);
+        } else if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !drop_value) {
+            drop_value = true;
+        } else {
+            SL_WARN(LOG, "DLQ produce to %s failed (%s); will retry", p->dlq_topic,
                     rd_kafka_err2str(e));
-        rd_kafka_poll(p->producer, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? 10 : (int)backoff(attempt));
+            d->state = DLQ_FAILED;
+            return;
+        }
     }
 }
 
@@ -441,7 +453,15 @@ static int flush_batch(sl_process *p, bool sync_commit)
         bool again = false;
         for (size_t i = 0; i < p->ndlq; i++)
             if (p->dlq[i].state == DLQ_FAILED) {
-                if (!again) nap(p, backoff(attempt++), false);
+                if (!again) {
+                    if (gave_up(p)) {
+                        SL_ERROR(LOG, "DLQ %s: deliveries still failing after the drain timeout",
+                                 p->dlq_topic);
+                        rc = -1;
+                        goto done;
+                    }
+                    nap(p, backoff(attempt++), false);
+                }
                 again = true;
                 dlq_produce(p, i);
             }
