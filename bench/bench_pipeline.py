@@ -31,6 +31,7 @@ At the end every record is checked to be in the table exactly once. RSS is each 
 
 import argparse
 import json
+import os
 import random
 import signal
 import statistics
@@ -176,6 +177,15 @@ class Records:
 
 # ---------------------------------------------------------------------------------------------
 # Measurement
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid in seconds, or 0."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def vm_hwm(pid):
@@ -370,6 +380,9 @@ def run_side(side, args, recs, tmp):
         # 1. Saturation.
         batch = [next(items) for _ in range(n)]
         prod.last.clear()
+        pids = {"broker": broker.pid, "store": store.pid,
+                "consumer": consumer.pid if consumer is not None else peer.pid}
+        cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
         t0 = time.time()
         for k, v in batch:
             prod.send(k, v)
@@ -380,6 +393,8 @@ def run_side(side, args, recs, tmp):
         t1 = max(seen.values())
         out["rps"] = n / (t1 - t0)
         out["produce_rps"] = n / (t_prod - t0)
+        # CPU per 100k records in this phase (the poller and producer are this process).
+        out["cpu"] = {k: (cpu_seconds(v) - cpu0[k]) * 100000 / n for k, v in pids.items()}
 
         # 2. Latency at fixed rates: the side's own, and for sluice also the peer's.
         lat = []
@@ -528,6 +543,11 @@ def main():
         p = statistics.median(x["rps"] for x in results["peer"])
         print(f"\nratio sluice/peer (records/s, medians): {s / p:.1f}x  "
               f"(goal: >= 100000 records/s and >= 50x)")
+    print("\nCPU seconds per 100k records in the saturation phase (utime+stime), medians:")
+    for side in sides:
+        rs = results[side]
+        print(f"  {side}: " + ", ".join(f"{k} {statistics.median(x['cpu'][k] for x in rs):.1f}"
+                                       for k in rs[0]["cpu"]))
     if "sluice" in sides:
         print("producer rate in sluice's saturation phase: "
               + fmt([x["produce_rps"] for x in results["sluice"]], "/s"))
