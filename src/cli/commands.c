@@ -20,5 +20,8 @@ const sl_command sl_commands[] = {
      "fake-api [--listen HOST:PORT] [--quota N] [--quota-window 300s] [--latency-ms N] "
      "[--fail-rate 0.x]   (randomuser.me 1.4, offline)"},
     {"up", sl_cmd_up, "up [--config FILE] [--data-dir DIR]   (the whole pipeline, supervised)"},
+    {"dag", sl_cmd_dag,
+     "dag list | trigger DAG [--conf JSON] | runs DAG | tasks DAG RUN | logs DAG RUN TASK | "
+     "pause DAG | unpause DAG | test DAG TASK   (--scheduler URL)"},
     {NULL, NULL, NULL},
 };
