@@ -19,6 +19,9 @@ const sl_command sl_commands[] = {
     {"fake-api", sl_cmd_fake_api,
      "fake-api [--listen HOST:PORT] [--quota N] [--quota-window 300s] [--latency-ms N] "
      "[--fail-rate 0.x]   (randomuser.me 1.4, offline)"},
+    {"registry", sl_cmd_registry,
+     "registry [--listen HOST:PORT] [--kafka BOOTSTRAP]   (a Confluent-compatible Schema "
+     "Registry)"},
     {"up", sl_cmd_up, "up [--config FILE] [--data-dir DIR]   (the whole pipeline, supervised)"},
     {"dag", sl_cmd_dag,
      "dag list | trigger DAG [--conf JSON] | runs DAG | tasks DAG RUN | logs DAG RUN TASK | "

@@ -25,6 +25,7 @@ int sl_cmd_ingest(int argc, char **argv);
 int sl_cmd_process(int argc, char **argv);
 /* `sluice fake-api`: the randomuser.me 1.4 API, offline and deterministic. */
 int sl_cmd_fake_api(int argc, char **argv);
+int sl_cmd_registry(int argc, char **argv);
 /* `sluice up`: every component as a supervised child process. */
 int sl_cmd_up(int argc, char **argv);
 /* `sluice dag`: the scheduler's command line, over its REST API (test runs a task here). */
