@@ -652,7 +652,7 @@ sl_rec_error sl_schema_parse(const sl_schema *s, const void *value, size_t len, 
             if (skip_value(&j, 0) == 0) {
                 skip_ws(&j);
                 if (j.p == j.end) {
-                    snprintf(detail, detaillen, "a JSON %s, not an object", json_kind(*at) + 2);
+                    snprintf(detail, detaillen, "%s, not an object", json_kind(*at));
                     return SL_REC_NOT_JSON;
                 }
                 bad_token(&j, "end of value");
