@@ -1,5 +1,5 @@
-/* bench_segwrite.c: the two ways a partition log's active segment can be written, measured side
- * by side as evidence for the broker's next produce-path lever (docs/benchmarks.md, "Results:
+/* bench_segwrite.c: the ways a partition log's active segment can be written and filled, measured
+ * side by side as evidence for the broker's next produce-path lever (docs/benchmarks.md, "Results:
  * broker").
  *
  *   bench_segwrite [--gib G (default 1)] [--runs R (default 5)] [--chunk BYTES (default
@@ -15,25 +15,44 @@
  * Then the file is read back with 1 MiB preads, as Fetch does (the O_DIRECT file is not in the
  * page cache, so this reads the device). CPU is this process's utime+stime (getrusage, in
  * microseconds) per GB (1e9 bytes); the worst single write's latency shows how long an
- * O_DIRECT append would hold the broker's loop. Runs alternate the two; medians with min-max. */
+ * O_DIRECT append would hold the broker's loop. Runs alternate the two; medians with min-max.
+ *
+ * A second table measures the receive path, with the same bytes arriving on a loopback TCP
+ * connection from a sender thread, CPU counted for the receiving thread only (RUSAGE_THREAD):
+ *   buffer + pwrite: each chunk is read into a buffer and then written with pwrite(2), as the
+ *                    broker does today (connection buffer, then sl_plog_append);
+ *   into mapping:    each chunk is read straight into a shared mapping of the (allocated)
+ *                    file, populated ahead with MADV_POPULATE_WRITE: one copy fewer;
+ *   into O_DIRECT staging: each chunk is read straight into the aligned staging buffer after
+ *                    the previous partial block and written with O_DIRECT: no copy but the
+ *                    socket read's. */
 #include "core/sl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_RUNS 20
 #define BLOCK    4096
 #define READ_SZ  (1 << 20)
+#define POPULATE (16 << 20) /* how far ahead the mapping is populated */
 
 enum { M_BUFFERED, M_DIRECT, M_COUNT };
 static const char *mode_names[M_COUNT] = {"buffered", "O_DIRECT"};
+enum { R_PWRITE, R_MAP, R_DIRECT, R_COUNT };
+static const char *recv_names[R_COUNT] = {"buffer + pwrite", "into mapping",
+                                          "into O_DIRECT staging"};
 
 typedef struct result {
     double write_s, write_cpu, max_lat, read_s, read_cpu;
@@ -54,12 +73,17 @@ static double now_s(void)
     return (double)sl_mono_ns() / 1e9;
 }
 
-static double cpu_s(void)
+static double cpu_of(int who)
 {
     struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
+    getrusage(who, &u);
     return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
            (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+static double cpu_s(void)
+{
+    return cpu_of(RUSAGE_SELF);
 }
 
 static void on_signal(int sig)
@@ -133,6 +157,117 @@ static void run_one(int mode, const uint8_t *src, uint8_t *stage, uint8_t *rbuf,
     r->read_cpu = cpu_s() - c0;
     close(rfd);
     unlink(path);
+}
+
+typedef struct sender {
+    int fd;
+    int64_t total;
+    const uint8_t *src;
+} sender;
+
+/* Sends total bytes in chunks, as a producer's requests arrive, then closes. */
+static void *send_main(void *arg)
+{
+    sender *sd = arg;
+    for (int64_t sent = 0; sent < sd->total;) {
+        size_t n = (size_t)SL_MIN((int64_t)opt.chunk, sd->total - sent);
+        ssize_t w = write(sd->fd, sd->src, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        sent += w;
+    }
+    close(sd->fd);
+    return NULL;
+}
+
+/* A connected loopback pair: *rx for this thread, *tx for the sender. */
+static void tcp_pair(int *rx, int *tx)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 1) ||
+        getsockname(ls, (struct sockaddr *)&a, &len))
+        die("listen");
+    *tx = socket(AF_INET, SOCK_STREAM, 0);
+    if (*tx < 0 || connect(*tx, (struct sockaddr *)&a, sizeof a)) die("connect");
+    *rx = accept(ls, NULL, NULL);
+    if (*rx < 0) die("accept");
+    close(ls);
+}
+
+/* Reads exactly n bytes (less only at end of stream). */
+static size_t read_full(int fd, uint8_t *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) die("read");
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* Returns the receiving thread's CPU seconds for the whole stream. */
+static double run_recv(int mode, const uint8_t *src, uint8_t *buf, uint8_t *stage)
+{
+    int64_t total = (int64_t)(opt.gib * (double)(1 << 30));
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | (mode == R_DIRECT ? O_DIRECT : 0), 0644);
+    if (fd < 0) die("open");
+    uint8_t *map = NULL;
+    if (mode != R_MAP) {
+        if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, total)) die("fallocate");
+    } else {
+        /* A mapping needs the file to be that long; a log would trim it at roll and close. */
+        if (fallocate(fd, 0, 0, total)) die("fallocate");
+        map = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) die("mmap");
+    }
+    int rx, tx;
+    tcp_pair(&rx, &tx);
+    sender sd = {tx, total, src};
+    pthread_t th;
+    if (pthread_create(&th, NULL, send_main, &sd)) die("pthread_create");
+    double c0 = cpu_of(RUSAGE_THREAD);
+    int64_t pos = 0, populated = 0;
+    for (int n = 1; pos < total; n++) {
+        size_t want = (size_t)SL_MIN((int64_t)opt.chunk, total - pos), got;
+        if (mode == R_PWRITE) {
+            got = read_full(rx, buf, want);
+            double lat = 0;
+            if (got) write_all(fd, buf, got, pos, &lat);
+        } else if (mode == R_DIRECT) {
+            size_t head = (size_t)(pos % BLOCK);
+            got = read_full(rx, stage + head, want);
+            size_t end = head + got, span = (end + BLOCK - 1) / BLOCK * BLOCK;
+            memset(stage + end, 0, span - end);
+            double lat = 0;
+            write_all(fd, stage, span, pos - (int64_t)head, &lat);
+            size_t keep = end / BLOCK * BLOCK;
+            memmove(stage, stage + keep, end - keep);
+        } else {
+            if (pos + (int64_t)want > populated) {
+                int64_t upto = SL_MIN(total, pos + (int64_t)want + POPULATE);
+                int64_t from = populated / BLOCK * BLOCK;
+                if (madvise(map + from, (size_t)(upto - from), MADV_POPULATE_WRITE)) die("madvise");
+                populated = upto;
+            }
+            got = read_full(rx, map + pos, want);
+        }
+        if (got < want) die("short stream");
+        pos += (int64_t)got;
+        if (n % opt.sync_every == 0 && fdatasync(fd)) die("fdatasync");
+    }
+    if (fdatasync(fd)) die("fdatasync");
+    double cpu = cpu_of(RUSAGE_THREAD) - c0;
+    pthread_join(th, NULL);
+    close(rx);
+    if (map) munmap(map, (size_t)total);
+    close(fd);
+    unlink(path);
+    return cpu;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -240,6 +375,32 @@ int main(int argc, char **argv)
                st[M_DIRECT].min, st[M_DIRECT].max,
                st[M_BUFFERED].med > 0 ? st[M_DIRECT].med / st[M_BUFFERED].med : NAN);
     }
+
+    /* The receive path: the sender's source is one chunk, sent over and over. */
+    static double rcpu[R_COUNT][MAX_RUNS];
+    uint8_t *rxbuf = NULL;
+    if (posix_memalign((void **)&rxbuf, BLOCK, opt.chunk)) {
+        fprintf(stderr, "bench_segwrite: out of memory\n");
+        return 1;
+    }
+    for (int run = 0; run < opt.runs; run++) {
+        for (int k = 0; k < R_COUNT; k++) {
+            int m = (run + k) % R_COUNT; /* rotate which goes first */
+            rcpu[m][run] = run_recv(m, src, rxbuf, stage) / gb;
+            fprintf(stderr, "run %d %s: %.3f CPU s/GB\n", run + 1, recv_names[m], rcpu[m][run]);
+        }
+    }
+    stat3 rp = stats(rcpu[R_PWRITE], opt.runs), rm = stats(rcpu[R_MAP], opt.runs),
+          rd = stats(rcpu[R_DIRECT], opt.runs);
+    printf("\nreceive path: the same appends arriving on a loopback TCP connection, CPU of the "
+           "receiving thread\n");
+    printf("| case | CPU s/GB (median, min-max) | ratio to buffer + pwrite |\n");
+    printf("|---|---|---|\n");
+    const stat3 *rs[R_COUNT] = {&rp, &rm, &rd};
+    for (int m = 0; m < R_COUNT; m++)
+        printf("| %s | %.3f (%.3f-%.3f) | %.2f |\n", recv_names[m], rs[m]->med, rs[m]->min,
+               rs[m]->max, rs[m]->med / rp.med);
+    free(rxbuf);
     free(src);
     free(stage);
     free(rbuf);
