@@ -26,5 +26,8 @@ const sl_command sl_commands[] = {
     {"dag", sl_cmd_dag,
      "dag list | trigger DAG [--conf JSON] | runs DAG | tasks DAG RUN | logs DAG RUN TASK | "
      "pause DAG | unpause DAG | test DAG TASK   (--scheduler URL)"},
+    {"scheduler", sl_cmd_scheduler,
+     "scheduler [--dags DIR|FILE] [--metadata sqlite:PATH|postgresql://...] [--listen HOST:PORT] "
+     "[--data-dir DIR]"},
     {NULL, NULL, NULL},
 };

@@ -30,5 +30,7 @@ int sl_cmd_registry(int argc, char **argv);
 int sl_cmd_up(int argc, char **argv);
 /* `sluice dag`: the scheduler's command line, over its REST API (test runs a task here). */
 int sl_cmd_dag(int argc, char **argv);
+/* `sluice scheduler`: the DAG scheduler (runs, retries, pools, HA on PostgreSQL). */
+int sl_cmd_scheduler(int argc, char **argv);
 
 #endif

@@ -1,0 +1,155 @@
+/* executor.c: a task try as a child process in its own process group. */
+#include "scheduler/executor.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_id,
+                     const char *task_id, int try_number, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/logs/%s/%s/%s/%d.log", data_dir, dag_id, run_id, task_id,
+                     try_number);
+    return n < 0 || (size_t)n >= len ? SL_ERR_TOOBIG : 0;
+}
+
+/* mkdir -p of the directories above path's last component. */
+static int mkdirs_for(const char *path)
+{
+    char *p = sl_strdup(path);
+    int rc = 0;
+    for (char *s = strchr(p + 1, '/'); s && !rc; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) rc = -errno;
+        *s = '/';
+    }
+    sl_free(p);
+    return rc;
+}
+
+static void stamp(char *buf, size_t len)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void sl_exec_log_note(const char *log_path, const char *fmt, ...)
+{
+    FILE *f = fopen(log_path, "a");
+    if (!f) return;
+    char ts[40];
+    stamp(ts, sizeof ts);
+    fprintf(f, "[%s] [scheduler] ", ts);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+    fclose(f);
+}
+
+/* In the child: wait for the go byte, then run the task with the log as stdout and stderr. */
+static void child_main(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
+                       const char *log_path, int go_rd, pid_t parent)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(3);
+    /* The parent's handlers (libuv's SIGCHLD, the stop signals) and mask are not the task's. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    char go;
+    ssize_t n;
+    do
+        n = read(go_rd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(3);
+    close(go_rd);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    if (fd < 0 || null < 0) _exit(1);
+    dup2(null, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    close(null);
+    FILE *log = fdopen(dup(1), "a");
+    if (!log) _exit(1);
+    setvbuf(log, NULL, _IOLBF, 0);
+    char ts[40];
+    stamp(ts, sizeof ts);
+    fprintf(log, "[%s] [executor] %s.%s run %s try %d (pid %ld)\n", ts, ctx->dag_id, ctx->task_id,
+            ctx->run_id, ctx->try_number, (long)getpid());
+    int rc = sl_task_run(d, t, ctx, log);
+    stamp(ts, sizeof ts);
+    fprintf(log, "[%s] [executor] try %d %s\n", ts, ctx->try_number,
+            rc == 0 ? "succeeded" : "failed");
+    fflush(log);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+int sl_exec_start(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, const char *log_path,
+                  sl_exec_try *out)
+{
+    out->pid = -1;
+    out->go_fd = -1;
+    int rc = mkdirs_for(log_path);
+    if (rc) return rc;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return -errno;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        close(p[0]);
+        close(p[1]);
+        return rc;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        child_main(d, t, ctx, log_path, p[0], parent);
+    }
+    /* Both sides set the group, so it exists whichever runs first. */
+    setpgid(pid, pid);
+    close(p[0]);
+    out->pid = pid;
+    out->go_fd = p[1];
+    return 0;
+}
+
+void sl_exec_go(sl_exec_try *x)
+{
+    if (x->go_fd < 0) return;
+    ssize_t n;
+    do
+        n = write(x->go_fd, "g", 1);
+    while (n < 0 && errno == EINTR);
+    close(x->go_fd);
+    x->go_fd = -1;
+}
+
+int sl_exec_kill_group(pid_t pgid)
+{
+    if (pgid <= 1) return -ESRCH;
+    return kill(-pgid, SIGKILL) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,41 @@
+/* executor.h: runs one task try as a child process in a process group of its own, with the try's
+ * log on disk, so that a timeout or an orphaned try can be killed whole (the task and everything
+ * it started). */
+#ifndef SL_SCHEDULER_EXECUTOR_H
+#define SL_SCHEDULER_EXECUTOR_H
+
+#include "scheduler/dag.h"
+#include "scheduler/tasks.h"
+
+#include <sys/types.h>
+
+/* A started try: the child waits on go_fd until sl_exec_go, so the scheduler can record it as
+ * running (with its pid) before it does anything; if the scheduler dies first, the child reads
+ * end-of-file and exits without running the task. */
+typedef struct sl_exec_try {
+    pid_t pid; /* also the process group id */
+    int go_fd; /* write end; -1 once released */
+} sl_exec_try;
+
+/* The log file of a try: DATA_DIR/logs/DAG/RUN/TASK/TRY.log (as Airflow's dag_id=/run_id=/
+ * task_id=/attempt= layout, shorter). Returns 0 or SL_ERR_TOOBIG when it does not fit. */
+int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_id,
+                     const char *task_id, int try_number, char *buf, size_t len);
+
+/* Creates the log's directories and forks the child: a new process group, killed if the
+ * scheduler dies (PR_SET_PDEATHSIG), stdout and stderr appended to log_path, then
+ * sl_task_run(d, t, ctx) once released; its exit status is 0 on success, 1 on failure. Returns
+ * 0 or -errno. */
+int sl_exec_start(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, const char *log_path,
+                  sl_exec_try *out);
+/* Lets the child run the task. */
+void sl_exec_go(sl_exec_try *x);
+/* SIGKILLs the whole process group pgid (a timeout, an orphan, a shutdown). Returns 0, or
+ * -ESRCH when no process of the group is left. */
+int sl_exec_kill_group(pid_t pgid);
+/* Appends one line (with a UTC timestamp) to a try's log, from the scheduler's side: timeouts,
+ * orphans, shutdowns. */
+void sl_exec_log_note(const char *log_path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,336 @@
+/* meta.c: the metadata store on SQLite or PostgreSQL, and the schema migrations. */
+#include "scheduler/meta.h"
+
+#include "core/log.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sl_meta {
+    sqlite3 *db; /* one of db and pg is set */
+    PGconn *pg;
+    char err[512];
+};
+
+/* Each migration moves the schema from version i to i + 1, in one transaction with the version
+ * bump. Statements are separated by ';' and portable between the two engines. */
+static const char *const migrations[] = {
+    /* 1: the tables */
+    "CREATE TABLE dag (dag_id TEXT PRIMARY KEY, is_paused INTEGER NOT NULL DEFAULT 0,"
+    " next_interval_ms BIGINT);"
+    "CREATE TABLE dag_run (dag_id TEXT NOT NULL, run_id TEXT NOT NULL, run_type TEXT NOT NULL,"
+    " state TEXT NOT NULL, logical_ms BIGINT NOT NULL, interval_start_ms BIGINT NOT NULL,"
+    " interval_end_ms BIGINT NOT NULL, conf TEXT NOT NULL DEFAULT '{}', queued_ms BIGINT,"
+    " start_ms BIGINT, end_ms BIGINT, PRIMARY KEY (dag_id, run_id));"
+    "CREATE TABLE task_instance (dag_id TEXT NOT NULL, run_id TEXT NOT NULL,"
+    " task_id TEXT NOT NULL, state TEXT NOT NULL, try_number INTEGER NOT NULL DEFAULT 0,"
+    " max_tries INTEGER NOT NULL, pool TEXT NOT NULL, next_try_ms BIGINT, start_ms BIGINT,"
+    " end_ms BIGINT, scheduler_id BIGINT, hostname TEXT, pid INTEGER,"
+    " PRIMARY KEY (dag_id, run_id, task_id));"
+    "CREATE TABLE task_try (dag_id TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL,"
+    " try_number INTEGER NOT NULL, state TEXT NOT NULL, start_ms BIGINT, end_ms BIGINT,"
+    " scheduler_id BIGINT, hostname TEXT, pid INTEGER, log_path TEXT,"
+    " PRIMARY KEY (dag_id, run_id, task_id, try_number));"
+    "CREATE TABLE scheduler_job (id BIGINT PRIMARY KEY, hostname TEXT NOT NULL,"
+    " pid INTEGER NOT NULL, state TEXT NOT NULL, start_ms BIGINT NOT NULL,"
+    " heartbeat_ms BIGINT NOT NULL);"
+    "CREATE TABLE pool (name TEXT PRIMARY KEY, slots INTEGER NOT NULL)",
+    /* 2: the indexes the scheduler loop's queries need once history grows */
+    "CREATE INDEX ti_state ON task_instance (state);"
+    "CREATE INDEX run_state ON dag_run (state, dag_id);"
+    "CREATE INDEX ti_scheduler ON task_instance (scheduler_id, state)",
+};
+
+const char *sl_meta_error(const sl_meta *m)
+{
+    return m->err;
+}
+
+bool sl_meta_is_pg(const sl_meta *m)
+{
+    return m->pg != NULL;
+}
+
+const char *sl_meta_lock_clause(const sl_meta *m)
+{
+    return m->pg ? " FOR UPDATE SKIP LOCKED" : "";
+}
+
+const char *sl_meta_url_redacted(const char *url)
+{
+    static char out[512];
+    snprintf(out, sizeof out, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (!scheme) return out;
+    char *at = strrchr(scheme + 3, '@');
+    char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon) {
+        char rest[512];
+        snprintf(rest, sizeof rest, "%s", at);
+        snprintf(colon, sizeof out - (size_t)(colon - out), ":***%s", rest);
+    }
+    return out;
+}
+
+/* $n -> ?n for SQLite; quoted text is copied as is. */
+static char *sqlite_sql(const char *sql)
+{
+    size_t n = strlen(sql);
+    char *out = sl_malloc(n + 1);
+    bool quoted = false;
+    for (size_t i = 0; i <= n; i++) {
+        char c = sql[i];
+        if (c == '\'') quoted = !quoted;
+        out[i] = (!quoted && c == '$' && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : c;
+    }
+    return out;
+}
+
+/* Appends one cell; *used counts the cells so far. */
+static void rows_push(sl_meta_rows *r, size_t *used, size_t *cap, char *cell)
+{
+    if (*used + 1 > *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        r->cells = sl_realloc(r->cells, *cap * sizeof(char *));
+    }
+    r->cells[(*used)++] = cell;
+}
+
+static int sqlite_exec(sl_meta *m, const char *sql, int n, const char *const *params,
+                       sl_meta_rows *rows, int64_t *changes)
+{
+    char *q = sqlite_sql(sql);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(m->db, q, -1, &st, NULL);
+    sl_free(q);
+    if (rc != SQLITE_OK) goto fail;
+    for (int i = 0; i < n; i++) {
+        rc = params[i] ? sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT)
+                       : sqlite3_bind_null(st, i + 1);
+        if (rc != SQLITE_OK) goto fail;
+    }
+    size_t cap = 0, used = 0;
+    if (rows) {
+        memset(rows, 0, sizeof *rows);
+        rows->ncols = (size_t)sqlite3_column_count(st);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!rows) continue;
+        for (size_t c = 0; c < rows->ncols; c++) {
+            const unsigned char *t = sqlite3_column_text(st, (int)c);
+            rows_push(rows, &used, &cap, t ? sl_strdup((const char *)t) : NULL);
+        }
+        rows->nrows++;
+    }
+    if (rc != SQLITE_DONE) goto fail;
+    if (changes) *changes = sqlite3_changes(m->db);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    snprintf(m->err, sizeof m->err, "sqlite: %s", sqlite3_errmsg(m->db));
+    sqlite3_finalize(st);
+    if (rows) sl_meta_rows_free(rows);
+    return SL_ERR_CLOSED;
+}
+
+static int pg_exec(sl_meta *m, const char *sql, int n, const char *const *params,
+                   sl_meta_rows *rows, int64_t *changes)
+{
+    PGresult *res = PQexecParams(m->pg, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        const char *e = PQresultErrorMessage(res);
+        snprintf(m->err, sizeof m->err, "postgresql: %.*s", (int)strcspn(e, "\n"), e);
+        PQclear(res);
+        return SL_ERR_CLOSED;
+    }
+    if (rows) {
+        memset(rows, 0, sizeof *rows);
+        rows->nrows = (size_t)PQntuples(res);
+        rows->ncols = (size_t)PQnfields(res);
+        if (rows->nrows && rows->ncols) {
+            rows->cells = sl_calloc(rows->nrows * rows->ncols, sizeof(char *));
+            for (size_t r = 0; r < rows->nrows; r++)
+                for (size_t c = 0; c < rows->ncols; c++)
+                    if (!PQgetisnull(res, (int)r, (int)c))
+                        rows->cells[r * rows->ncols + c] =
+                            sl_strdup(PQgetvalue(res, (int)r, (int)c));
+        }
+    }
+    if (changes) *changes = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int sl_meta_exec(sl_meta *m, const char *sql, int n, const char *const *params, sl_meta_rows *rows)
+{
+    return m->pg ? pg_exec(m, sql, n, params, rows, NULL)
+                 : sqlite_exec(m, sql, n, params, rows, NULL);
+}
+
+int64_t sl_meta_exec_changes(sl_meta *m, const char *sql, int n, const char *const *params)
+{
+    int64_t changes = 0;
+    int rc = m->pg ? pg_exec(m, sql, n, params, NULL, &changes)
+                   : sqlite_exec(m, sql, n, params, NULL, &changes);
+    return rc ? rc : changes;
+}
+
+int sl_meta_begin(sl_meta *m)
+{
+    return sl_meta_exec(m, m->pg ? "BEGIN" : "BEGIN IMMEDIATE", 0, NULL, NULL);
+}
+
+int sl_meta_commit(sl_meta *m)
+{
+    return sl_meta_exec(m, "COMMIT", 0, NULL, NULL);
+}
+
+void sl_meta_rollback(sl_meta *m)
+{
+    char keep[sizeof m->err];
+    memcpy(keep, m->err, sizeof keep);
+    if (m->pg ? PQtransactionStatus(m->pg) != PQTRANS_IDLE : !sqlite3_get_autocommit(m->db))
+        sl_meta_exec(m, "ROLLBACK", 0, NULL, NULL);
+    memcpy(m->err, keep, sizeof keep);
+}
+
+const char *sl_meta_cell(const sl_meta_rows *r, size_t row, size_t col)
+{
+    if (row >= r->nrows || col >= r->ncols) return NULL;
+    return r->cells[row * r->ncols + col];
+}
+
+int64_t sl_meta_cell_i64(const sl_meta_rows *r, size_t row, size_t col, int64_t def)
+{
+    const char *s = sl_meta_cell(r, row, col);
+    return s ? strtoll(s, NULL, 10) : def;
+}
+
+void sl_meta_rows_free(sl_meta_rows *r)
+{
+    for (size_t i = 0; i < r->nrows * r->ncols; i++)
+        sl_free(r->cells[i]);
+    sl_free(r->cells);
+    memset(r, 0, sizeof *r);
+}
+
+int sl_meta_version(sl_meta *m)
+{
+    sl_meta_rows r;
+    if (sl_meta_exec(m, "SELECT max(version) FROM sl_schema", 0, NULL, &r)) return 0;
+    int v = (int)sl_meta_cell_i64(&r, 0, 0, 0);
+    sl_meta_rows_free(&r);
+    return v;
+}
+
+/* Runs each ';'-separated statement of a migration. */
+static int exec_script(sl_meta *m, const char *script)
+{
+    char *copy = sl_strdup(script), *save = NULL;
+    int rc = 0;
+    for (char *s = strtok_r(copy, ";", &save); s && !rc; s = strtok_r(NULL, ";", &save))
+        rc = sl_meta_exec(m, s, 0, NULL, NULL);
+    sl_free(copy);
+    return rc;
+}
+
+/* Brings the schema to version. On PostgreSQL an advisory lock makes schedulers starting
+ * together migrate one after the other; SQLite's BEGIN IMMEDIATE does the same. */
+static int migrate(sl_meta *m, int version)
+{
+    if (sl_meta_begin(m)) return SL_ERR_CLOSED;
+    int rc = 0;
+    if (m->pg) rc = sl_meta_exec(m, "SELECT pg_advisory_xact_lock(7041964)", 0, NULL, NULL);
+    if (!rc)
+        rc = sl_meta_exec(m, "CREATE TABLE IF NOT EXISTS sl_schema (version INTEGER NOT NULL)", 0,
+                          NULL, NULL);
+    int have = rc ? 0 : sl_meta_version(m);
+    if (!rc && have > (int)SL_ARRAY_LEN(migrations)) {
+        snprintf(m->err, sizeof m->err,
+                 "metadata schema version %d is newer than this sluice knows (%d)", have,
+                 (int)SL_ARRAY_LEN(migrations));
+        rc = SL_ERR_CLOSED;
+    }
+    for (int v = have; !rc && v < version; v++) {
+        rc = exec_script(m, migrations[v]);
+        char num[16];
+        snprintf(num, sizeof num, "%d", v + 1);
+        const char *p[] = {num};
+        if (!rc) rc = sl_meta_exec(m, "DELETE FROM sl_schema", 0, NULL, NULL);
+        if (!rc) rc = sl_meta_exec(m, "INSERT INTO sl_schema (version) VALUES ($1)", 1, p, NULL);
+        if (!rc) SL_INFO("meta", "schema migrated to version %d", v + 1);
+    }
+    if (!rc) return sl_meta_commit(m);
+    sl_meta_rollback(m);
+    return rc;
+}
+
+static void pg_notice(void *arg, const char *msg)
+{
+    SL_UNUSED(arg);
+    SL_DEBUG("meta", "postgresql: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+int sl_meta_open_version(const char *url, int version, sl_meta **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    sl_meta *m = sl_calloc(1, sizeof *m);
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7]) {
+        const char *path = url + 7;
+        if (strncmp(path, "//", 2) == 0) path += 2;
+        if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK) {
+            snprintf(err, errlen, "cannot open %s: %s", path,
+                     m->db ? sqlite3_errmsg(m->db) : "out of memory");
+            sl_meta_close(m);
+            return SL_ERR_CLOSED;
+        }
+        sqlite3_busy_timeout(m->db, 10000);
+        /* WAL with synchronous=NORMAL: a committed transaction survives a crash of the process
+         * (SIGKILL); only a power loss may lose the last ones (docs/scheduler.md). */
+        if (sl_meta_exec(m, "PRAGMA journal_mode=WAL", 0, NULL, NULL) ||
+            sl_meta_exec(m, "PRAGMA synchronous=NORMAL", 0, NULL, NULL)) {
+            snprintf(err, errlen, "%s", m->err);
+            sl_meta_close(m);
+            return SL_ERR_CLOSED;
+        }
+    } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        m->pg = PQconnectdb(url);
+        if (PQstatus(m->pg) != CONNECTION_OK) {
+            const char *e = PQerrorMessage(m->pg);
+            snprintf(err, errlen, "cannot connect to %s: %.*s", sl_meta_url_redacted(url),
+                     (int)strcspn(e, "\n"), e);
+            sl_meta_close(m);
+            return SL_ERR_CLOSED;
+        }
+        PQsetNoticeProcessor(m->pg, pg_notice, NULL);
+    } else {
+        snprintf(err, errlen, "metadata URL must be sqlite:PATH or postgresql://...");
+        sl_meta_close(m);
+        return SL_ERR_CONFIG;
+    }
+    if (migrate(m, version)) {
+        snprintf(err, errlen, "schema migration failed: %s", m->err);
+        sl_meta_close(m);
+        return SL_ERR_CLOSED;
+    }
+    *out = m;
+    return 0;
+}
+
+int sl_meta_open(const char *url, sl_meta **out, char *err, size_t errlen)
+{
+    return sl_meta_open_version(url, SL_META_SCHEMA_VERSION, out, err, errlen);
+}
+
+void sl_meta_close(sl_meta *m)
+{
+    if (!m) return;
+    if (m->db) sqlite3_close(m->db);
+    if (m->pg) PQfinish(m->pg);
+    sl_free(m);
+}
