@@ -398,6 +398,17 @@ static void create_runs(sl_sched *s, int64_t now)
         int64_t a, b;
         int due = sl_sched_next_interval(d, st->next_interval_ms, now, &a, &b);
         if (due == 0) rescheduled(s, b);
+        if (due == 0 && st->next_interval_ms == INT64_MIN && !d->start_date_ms) {
+            /* No start_date: the first interval is the one after the DAG was first seen. */
+            char nx[24];
+            i64s(nx, a);
+            const char *q[] = {d->id, nx};
+            if (sl_meta_exec(s->m,
+                             "UPDATE dag SET next_interval_ms=$2 WHERE dag_id=$1 AND"
+                             " next_interval_ms IS NULL",
+                             2, q, NULL))
+                SL_ERROR("sched", "dag %s: %s", d->id, sl_meta_error(s->m));
+        }
         bool work = (due == 1 && st->queued + st->running < d->max_active_runs) ||
                     (due == -1 && st->next_interval_ms != DONE_MS && d->schedule) ||
                     (st->queued > 0 && st->running < d->max_active_runs);
