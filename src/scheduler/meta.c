@@ -139,6 +139,16 @@ fail:
 static int pg_exec(sl_meta *m, const char *sql, int n, const char *const *params,
                    sl_meta_rows *rows, int64_t *changes)
 {
+    /* A lost connection (a server restart) is re-opened between transactions. */
+    if (PQstatus(m->pg) == CONNECTION_BAD) {
+        PQreset(m->pg);
+        if (PQstatus(m->pg) == CONNECTION_BAD) {
+            const char *e = PQerrorMessage(m->pg);
+            snprintf(m->err, sizeof m->err, "postgresql: %.*s", (int)strcspn(e, "\n"), e);
+            return SL_ERR_CLOSED;
+        }
+        SL_WARN("meta", "reconnected to PostgreSQL");
+    }
     PGresult *res = PQexecParams(m->pg, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

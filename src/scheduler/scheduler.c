@@ -954,11 +954,11 @@ static void heartbeat(sl_sched *s, int64_t now)
     const char *p[] = {jid, nw};
     int64_t n = sl_meta_exec_changes(
         s->m, "UPDATE scheduler_job SET heartbeat_ms=$2 WHERE id=$1 AND state='running'", 2, p);
+    s->last_hb = now; /* also on failure: the next attempt waits a heartbeat period */
     if (n < 0) {
         SL_ERROR("sched", "heartbeat: %s", sl_meta_error(s->m));
         return;
     }
-    s->last_hb = now;
     if (n == 0) {
         /* Declared dead by another scheduler (we stalled past the timeout): our tries were
          * retried or failed there, so ours must stop before anything else runs. */
@@ -1039,9 +1039,9 @@ static int adopt(sl_sched *s, const char *job, const char *host, int64_t now)
                          " WHERE dag_id=$1 AND run_id=$2 AND task_id=$3 AND try_number=$4",
                          7, q2, NULL) ||
             sl_meta_exec(s->m,
-                         "UPDATE task_try SET state='failed', end_ms=$6 WHERE dag_id=$1 AND"
+                         "UPDATE task_try SET state='failed', end_ms=$5 WHERE dag_id=$1 AND"
                          " run_id=$2 AND task_id=$3 AND try_number=$4",
-                         6, q2, NULL))
+                         5, (const char *[]){dag, run, task, tn, nw}, NULL))
             goto fail;
         if (local && log)
             sl_exec_log_note(log,
@@ -1095,7 +1095,9 @@ static void arm(sl_sched *s)
     int64_t now = sl_now_ms();
     int64_t wait = s->cfg.tick_ms;
     if (s->next_due - now < wait) wait = s->next_due - now;
-    if (wait < 0) wait = 0;
+    /* At least 1 ms: libuv runs a timer re-armed for 0 ms from its own callback in the same
+     * pass, which would starve the signal and I/O watchers. */
+    if (wait < 1) wait = 1;
     uv_timer_start(&s->timer, on_tick, (uint64_t)wait, 0);
 }
 

@@ -1,0 +1,90 @@
+"""PostgreSQL metadata and HA: two schedulers share one PostgreSQL database (started together,
+so they also race the schema migration) and a DAG of 200 short tasks. Each try runs exactly
+once, counted by the tasks' side effects, and both schedulers take a share (claims use
+FOR UPDATE SKIP LOCKED). Then one scheduler is SIGKILLed with tries running: the other adopts
+its task instances once its heartbeat times out and retries them."""
+
+import collections
+import time
+
+import sched_util as su
+
+DAG = """
+dag_id: ha
+schedule: "@once"
+start_date: 2024-01-01
+tasks:
+"""
+
+
+def test_two_schedulers_200_tasks(pg_db, sluice_proc, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    text = DAG
+    for i in range(200):
+        text += (f"  - {{task_id: t{i:03d}, type: shell, command: \"echo {{{{ task.task_id }}}}"
+                 f" {{{{ ti.try_number }}}} >> {out}/tries\"}}\n")
+    dags = su.write_dag(tmp_path, text)
+    a = su.start(sluice_proc, dags, metadata=pg_db.url, name="sched-a", wait=False)
+    b = su.start(sluice_proc, dags, metadata=pg_db.url, name="sched-b", wait=False)
+    a.wait_ready()
+    b.wait_ready()
+    meta = su.Meta(pg_dsn=pg_db.dsn)
+    runs = meta.wait_runs_done("ha", 1, 60)
+    assert runs[0][1] == "success"
+    lines = (out / "tries").read_text().split("\n")
+    counts = collections.Counter(filter(None, lines))
+    assert len(counts) == 200
+    assert set(counts.values()) == {1}, [k for k, v in counts.items() if v > 1]
+    assert all(k.endswith(" 1") for k in counts)
+    tis = meta.tis("ha")
+    assert all(v == ("success", 1) for v in tis.values()) and len(tis) == 200
+    by = meta.rows("SELECT scheduler_id, count(*) FROM task_try WHERE dag_id='ha'"
+                   " GROUP BY scheduler_id")
+    assert len(by) == 2, f"one scheduler did everything: {by}"
+    assert meta.rows("SELECT max(version) FROM sl_schema") == [(2,)]
+
+
+SLOW = """
+dag_id: adopt
+schedule: "@once"
+start_date: 2024-01-01
+tasks:
+"""
+
+
+def test_adoption_after_heartbeat_timeout(pg_db, sluice_proc, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    text = SLOW
+    for i in range(6):
+        text += (f"  - {{task_id: s{i}, type: shell, retries: 1, retry_delay: 100ms, command:"
+                 f" \"echo {{{{ ti.try_number }}}} >> {out}/s{i}; sleep 1.5\"}}\n")
+    dags = su.write_dag(tmp_path, text)
+    args = ("--heartbeat-timeout", "1s", "--parallelism", "3")
+    a = su.start(sluice_proc, dags, *args, metadata=pg_db.url, name="sched-a")
+    b = su.start(sluice_proc, dags, *args, metadata=pg_db.url, name="sched-b")
+    meta = su.Meta(pg_dsn=pg_db.dsn)
+    deadline = time.time() + su.sh.scaled(10)
+    while time.time() < deadline:
+        rows = meta.rows("SELECT scheduler_id FROM task_instance WHERE dag_id='adopt'"
+                         " AND state='running'")
+        if len({r[0] for r in rows}) == 2:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("both schedulers never ran tries at once")
+    job_a = meta.rows("SELECT id FROM scheduler_job WHERE pid=%s" % a.pid)[0][0]
+    mine = {t for (t,) in meta.rows("SELECT task_id FROM task_instance WHERE dag_id='adopt' AND"
+                                    " state='running' AND scheduler_id=%s" % job_a)}
+    assert mine
+    a.kill9()
+    runs = meta.wait_runs_done("adopt", 1, 30)
+    assert runs[0][1] == "success"
+    tis = meta.tis("adopt")
+    for t in mine:
+        (_, n), = [v for (r, tt), v in tis.items() if tt == t]
+        assert n == 2, t
+        assert (out / t).read_text() == "1\n2\n"
+    assert meta.rows("SELECT state FROM scheduler_job WHERE id=%s" % job_a) == [("dead",)]
+    b.stop()
