@@ -1407,10 +1407,11 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const sl_registry_config *cf
 
 static int create_topic(sl_registry *r, int64_t deadline)
 {
+    bool compact = true;
     for (;;) {
         char err[256];
         rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(r->cfg.topic, 1, 1, err, sizeof err);
-        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+        if (compact) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
         rd_kafka_queue_t *q = rd_kafka_queue_new(r->prod);
         rd_kafka_CreateTopics(r->prod, &nt, 1, NULL, q);
         rd_kafka_event_t *ev = rd_kafka_queue_poll(
@@ -1442,6 +1443,16 @@ static int create_topic(sl_registry *r, int64_t deadline)
         rd_kafka_queue_destroy(q);
         rd_kafka_NewTopic_destroy(nt);
         if (e == 0) return 0;
+        /* Correctness never depends on compaction (the latest record per key wins on replay),
+         * so a cluster that refuses the policy still gets a working, uncompacted topic. */
+        if (e == RD_KAFKA_RESP_ERR_INVALID_CONFIG && compact) {
+            SL_WARN(TAG,
+                    "the cluster refused cleanup.policy=compact for %s (%s); creating it "
+                    "without: it will grow with every change",
+                    r->cfg.topic, msg);
+            compact = false;
+            continue;
+        }
         if (sl_mono_ms() > deadline) {
             SL_ERROR(TAG, "cannot create %s on %s: %s", r->cfg.topic, r->cfg.kafka, msg);
             return SL_ERR_CONFIG;
@@ -1517,11 +1528,13 @@ int sl_registry_open(uv_loop_t *loop, const sl_registry_config *cfg, sl_registry
     int rc = SL_ERR_CONFIG;
     if (!(r->prod = new_client(RD_KAFKA_PRODUCER, cfg, r))) goto fail;
     if (!(r->cons = new_client(RD_KAFKA_CONSUMER, cfg, r))) goto fail;
-    r->ptopic = rd_kafka_topic_new(r->prod, cfg->topic, NULL);
-    r->ctopic = rd_kafka_topic_new(r->cons, cfg->topic, NULL);
     r->cq = rd_kafka_queue_new(r->cons);
     r->mainq = rd_kafka_queue_get_main(r->prod);
+    /* Before any topic handle: its metadata request could auto-create the topic without the
+     * compact policy. */
     if ((rc = create_topic(r, deadline))) goto fail;
+    r->ptopic = rd_kafka_topic_new(r->prod, cfg->topic, NULL);
+    r->ctopic = rd_kafka_topic_new(r->cons, cfg->topic, NULL);
     if ((rc = replay(r, deadline))) goto fail;
     if (pipe2(r->pipefd, O_NONBLOCK | O_CLOEXEC)) {
         rc = -errno;
