@@ -1,0 +1,67 @@
+"""Bad DAG files given to the real `sluice scheduler --dags DIR` (issue 6, "Bad input, each one a
+test"): an invalid cron, a cycle, an unknown task type, a missing field, an unknown reference,
+bad YAML and a bad type-specific field are each reported on the scheduler's log with file:line,
+and the scheduler keeps running the good DAGs of the same directory (their runs appear in the
+metadata and their tasks' side effects on disk) and creates nothing for the bad ones."""
+
+import sched_util as su
+import sluice_harness as sh
+
+GOOD = """\
+dag_id: {id}
+schedule: every 1s
+tasks:
+  - task_id: mark
+    type: shell
+    command: "echo {{{{ run_id }}}} >> {out}/{id}"
+"""
+
+BAD = {
+    "bad_cron.yaml": ("dag_id: bad_cron\nschedule: '*/0 * * * *'\n"
+                      "tasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
+                      2, 'schedule: minute field "*/0": step must be 1..1000'),
+    "bad_cycle.yaml": ("dag_id: bad_cycle\nschedule: every 1s\ntasks:\n"
+                       "  - {task_id: a, type: shell, command: /bin/true, depends_on: c}\n"
+                       "  - {task_id: b, type: shell, command: /bin/true, depends_on: a}\n"
+                       "  - {task_id: c, type: shell, command: /bin/true, depends_on: b}\n",
+                       5, "dag bad_cycle: cycle in depends_on: a -> c -> b -> a"),
+    "bad_type.yaml": ("dag_id: bad_type\nschedule: every 1s\ntasks:\n"
+                      "  - task_id: a\n    type: PythonOperator\n",
+                      5, 'type: unknown task type "PythonOperator" (ingest, shell, http, sql, sensor)'),
+    "bad_missing.yaml": ("schedule: every 1s\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
+                         1, "DAG: missing field dag_id"),
+    "bad_reference.yaml": ("dag_id: bad_reference\nschedule: every 1s\ntasks:\n"
+                           "  - {task_id: a, type: shell, command: /bin/true, depends_on: [ghost]}\n",
+                           4, 'task a: depends_on: unknown task "ghost"'),
+    "bad_yaml.yaml": ("dag_id: bad_yaml\nschedule: every 1s\ntasks:\n  - {task_id: a, type: shell\n",
+                      5, None),
+    "bad_field.yaml": ("dag_id: bad_field\nschedule: every 1s\ntasks:\n"
+                       "  - task_id: a\n    type: shell\n",
+                       4, "task a: a shell task needs command"),
+}
+
+
+def test_bad_dags_are_reported_and_the_good_ones_run(sluice_proc, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    for name, (text, _, _) in BAD.items():
+        (dags / name).write_text(text)
+    for i in range(2):
+        su.write_dag(dags, GOOD.format(id=f"good_{i}", out=out), f"good_{i}.yaml")
+    s = su.start(sluice_proc, dags)
+    log = s.log_text()
+    for name, (_, line, msg) in BAD.items():
+        prefix = f"{dags}/{name}:{line}: "
+        hits = [ln for ln in log.splitlines() if ln.startswith(f"{dags}/{name}:")]
+        assert hits and hits[0].startswith(prefix), (name, hits)
+        if msg:
+            assert hits[0] == prefix + msg
+    meta = su.Meta(s)
+    for i in range(2):
+        meta.wait_runs_done(f"good_{i}", 2, 30)
+        assert len((out / f"good_{i}").read_text().split()) >= 2
+    ids = {r[0] for r in meta.rows("SELECT DISTINCT dag_id FROM dag_run")}
+    assert ids == {"good_0", "good_1"}
+    assert s.proc.poll() is None
