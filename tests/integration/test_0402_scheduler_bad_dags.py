@@ -1,8 +1,9 @@
-"""Bad DAG files given to the real `sluice scheduler --dags DIR` (issue 6, "Bad input, each one a
+"""DAG files through the real `sluice scheduler --dags DIR`. Bad ones (issue 6, "Bad input, each one a
 test"): an invalid cron, a cycle, an unknown task type, a missing field, an unknown reference,
 bad YAML and a bad type-specific field are each reported on the scheduler's log with file:line,
 and the scheduler keeps running the good DAGs of the same directory (their runs appear in the
-metadata and their tasks' side effects on disk) and creates nothing for the bad ones."""
+metadata and their tasks' side effects on disk) and creates nothing for the bad ones. Good ones
+in a time zone run with the intervals that zone gives."""
 
 import sched_util as su
 import sluice_harness as sh
@@ -65,3 +66,45 @@ def test_bad_dags_are_reported_and_the_good_ones_run(sluice_proc, tmp_path):
     ids = {r[0] for r in meta.rows("SELECT DISTINCT dag_id FROM dag_run")}
     assert ids == {"good_0", "good_1"}
     assert s.proc.poll() is None
+
+
+ZONED = """\
+dag_id: {id}
+schedule: "{schedule}"
+timezone: {tz}
+start_date: {start}
+catchup: false
+tasks:
+  - task_id: t
+    type: shell
+    command: "echo {{{{ ds }}}} {{{{ ts }}}} >> {out}/{id}"
+"""
+
+
+def test_time_zones_reach_the_scheduler(sluice_proc, tmp_path):
+    """A DAG's timezone sets its cron's wall clock and its naive start_date, end to end: 09:30 in
+    Kolkata is 04:00Z, so without catchup the latest complete interval runs from 04:00Z on the day
+    before the last 04:00Z to that 04:00Z; @once fires at start_date read in the zone."""
+    import datetime as dt
+    out = tmp_path / "out"
+    out.mkdir()
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4)).date()
+    su.write_dag(dags, ZONED.format(id="kolkata", schedule="30 9 * * *", tz="Asia/Kolkata",
+                                    start=start, out=out), "k.yaml")
+    su.write_dag(dags, ZONED.format(id="once", schedule="@once", tz="America/New_York",
+                                    start="2024-07-01T08:00", out=out), "o.yaml")
+    s = su.start(sluice_proc, dags)
+    meta = su.Meta(s)
+    now = dt.datetime.now(dt.timezone.utc)
+    last = now.replace(hour=4, minute=0, second=0, microsecond=0)
+    if last > now:
+        last -= dt.timedelta(days=1)
+    end_ms = int(last.timestamp() * 1000)
+    runs = meta.wait_runs_done("kolkata", 1, 30)
+    assert [(r[2], r[3]) for r in runs] == [(end_ms - 86400000, end_ms)]
+    once = meta.wait_runs_done("once", 1, 30)
+    t = int(dt.datetime(2024, 7, 1, 12, 0, tzinfo=dt.timezone.utc).timestamp() * 1000)  # 08:00 EDT
+    assert [(r[2], r[3]) for r in once] == [(t, t)]
+    assert (out / "once").read_text().split() == ["2024-07-01", "2024-07-01T12:00:00+00:00"]
