@@ -1552,7 +1552,8 @@ int sl_registry_open(uv_loop_t *loop, const sl_registry_config *cfg, sl_registry
                          .name = TAG,
                          .routes = routes,
                          .arg = r,
-                         .max_body_bytes = (size_t)cfg->max_schema * 2 + 65536};
+                         /* room for a schema at the limit however its JSON string escapes */
+                         .max_body_bytes = (size_t)cfg->max_schema * 6 + 65536};
     if ((rc = sl_http_open(loop, &hc, &r->http))) {
         sl_registry_close(r);
         return rc;
