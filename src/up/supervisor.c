@@ -564,10 +564,10 @@ void sl_sup_child_init(void)
     const char *sup = getenv("SLUICE_SUPERVISOR_PID");
     if (!sup || atoi(sup) <= 0) return;
     int supervisor = atoi(sup);
-    /* Only a direct child: a process the child starts in turn must not inherit the rule. */
+    /* What this process starts in turn must not inherit the rule: the variable is ours alone. */
     unsetenv("SLUICE_SUPERVISOR_PID");
-    if (getppid() != supervisor) return;
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    /* The supervisor may have died before the line above, and we been adopted already. */
+    /* The supervisor may have died before the line above (a child killed right after it was
+     * spawned): we have been adopted already, and no death signal will come. */
     if (getppid() != supervisor) raise(SIGTERM);
 }
