@@ -504,6 +504,7 @@ static void op_finish(op *o, sl_http_resp *resp)
 }
 
 static int reg_attempt(sl_registry *r, reg_req *q, sl_http_resp *resp, op **out);
+static bool same_schema(const schema_rec *sr, const reg_req *q);
 
 static void check_ops(sl_registry *r)
 {
@@ -525,7 +526,7 @@ static void check_ops(sl_registry *r)
             reg_req *q = o->reg;
             subject *s = find_subject(r, q->subject);
             version *v = find_version(s, q->version);
-            if (v && v->id == q->id) {
+            if (v && v->id == q->id && same_schema(get_id(r, q->id), q)) {
                 reply_json(resp, json_pack("{s:i}", "id", (json_int_t)q->id));
             } else if (++q->attempts >= MAX_ATTEMPTS) {
                 reply_error(resp, 500, 50001,
