@@ -20,11 +20,12 @@
 
 #define USAGE                                                                                      \
     "dag list | trigger DAG [--conf JSON] | runs DAG | tasks DAG RUN | logs DAG RUN TASK "         \
-    "[--try N] | pause DAG | unpause DAG | test DAG TASK [--dags DIR|FILE] [--conf JSON] "         \
+    "[--try N] | pause DAG | unpause DAG | backfill DAG --from D --to D | test DAG TASK [--dags "  \
+    "DIR|FILE] [--conf JSON] "                                                                     \
     "[--date D]  [--scheduler URL]"
 
 typedef struct dag_opts {
-    char *scheduler, *conf, *dags, *date, *log_level;
+    char *scheduler, *conf, *dags, *date, *from, *to, *log_level;
     int64_t try_number;
 } dag_opts;
 
@@ -40,6 +41,8 @@ static const sl_opt dag_opts_tbl[] = {
      "test: the logical date; the run's data interval is the schedule's interval from it "
      "(default: now)",
      NULL, 0, 0},
+    {"from", SL_OPT_STR, NULL, O(from), "backfill: the first logical date", NULL, 0, 0},
+    {"to", SL_OPT_STR, NULL, O(to), "backfill: the last logical date", NULL, 0, 0},
     {"log-level", SL_OPT_ENUM, NULL, O(log_level), "log level", "error|warn|info|debug|trace", 0,
      0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
@@ -258,6 +261,31 @@ static int do_pause(const dag_opts *o, const char *dag, bool pause)
     return 0;
 }
 
+static int do_backfill(const dag_opts *o, const char *dag)
+{
+    if (!o->from || !o->to) {
+        fprintf(stderr, "sluice dag: backfill needs --from and --to\n");
+        return 2;
+    }
+    json_t *conf = NULL;
+    if (o->conf && (!(conf = json_loads(o->conf, 0, NULL)) || !json_is_object(conf))) {
+        fprintf(stderr, "sluice dag: --conf: not a JSON object\n");
+        json_decref(conf);
+        return 2;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:s, s:o}", "dag_id", dag, "from_date", o->from, "to_date",
+                             o->to, "dag_run_conf", conf ? conf : json_object());
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    json_t *j = api_json(o, "POST", "/api/v1/backfills", text);
+    free(text);
+    if (!j) return 1;
+    printf("%lld runs created\n",
+           (long long)json_integer_value(json_object_get(j, "created_runs")));
+    json_decref(j);
+    return 0;
+}
+
 static volatile int test_cancel;
 
 static void on_test_signal(int sig)
@@ -325,8 +353,8 @@ typedef struct verb {
 } verb;
 
 static const verb verbs[] = {
-    {"list", 0}, {"trigger", 1}, {"runs", 1},    {"tasks", 2},
-    {"logs", 3}, {"pause", 1},   {"unpause", 1}, {"test", 2},
+    {"list", 0},  {"trigger", 1}, {"runs", 1},     {"tasks", 2}, {"logs", 3},
+    {"pause", 1}, {"unpause", 1}, {"backfill", 1}, {"test", 2},
 };
 
 int sl_cmd_dag(int argc, char **argv)
@@ -378,6 +406,8 @@ int sl_cmd_dag(int argc, char **argv)
         rc = do_tasks(&o, pos[1], pos[2]);
     else if (strcmp(v->name, "logs") == 0)
         rc = do_logs(&o, pos[1], pos[2], pos[3]);
+    else if (strcmp(v->name, "backfill") == 0)
+        rc = do_backfill(&o, pos[1]);
     else
         rc = do_pause(&o, pos[1], strcmp(v->name, "pause") == 0);
     curl_global_cleanup();

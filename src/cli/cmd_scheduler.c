@@ -6,6 +6,7 @@
 #include "scheduler/dag.h"
 #include "scheduler/meta.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/api.h"
 #include "web/http.h"
 
 #include <errno.h>
@@ -56,28 +57,6 @@ typedef struct sched_app {
     sl_sched *sched;
     sl_http_server *http;
 } sched_app;
-
-static void on_health(sl_http_req *req, sl_http_resp *resp, void *arg)
-{
-    SL_UNUSED(req);
-    sched_app *a = arg;
-    char iso[64];
-    sl_sched_iso(sl_sched_last_heartbeat(a->sched), iso, sizeof iso);
-    int v = sl_meta_version(sl_sched_meta(a->sched));
-    const char *db = v > 0 ? "healthy" : "unhealthy";
-    char body[300];
-    int n = snprintf(body, sizeof body,
-                     "{\"metadatabase\":{\"status\":\"%s\"},\"scheduler\":{\"status\":\"healthy\","
-                     "\"latest_scheduler_heartbeat\":\"%s\"}}",
-                     db, iso);
-    if (v <= 0) resp->status = 503;
-    sl_buf_append(&resp->body, body, (size_t)n);
-}
-
-static const sl_http_route routes[] = {
-    {NULL, "/api/v1/health", on_health},
-    {NULL, NULL, NULL},
-};
 
 static void on_signal(void *arg)
 {
@@ -159,7 +138,8 @@ int sl_cmd_scheduler(int argc, char **argv)
         fprintf(stderr, "sluice scheduler: could not start (see the log above)\n");
         goto close;
     }
-    sl_http_config hc = {.listen = o.listen, .name = "scheduler", .routes = routes, .arg = &app};
+    sl_http_config hc = {
+        .listen = o.listen, .name = "scheduler", .routes = sl_api_routes, .arg = app.sched};
     if (sl_http_open(&loop, &hc, &app.http)) {
         fprintf(stderr, "sluice scheduler: cannot listen on %s\n", o.listen);
         sl_sched_close(app.sched);

@@ -25,7 +25,7 @@ const sl_command sl_commands[] = {
     {"up", sl_cmd_up, "up [--config FILE] [--data-dir DIR]   (the whole pipeline, supervised)"},
     {"dag", sl_cmd_dag,
      "dag list | trigger DAG [--conf JSON] | runs DAG | tasks DAG RUN | logs DAG RUN TASK | "
-     "pause DAG | unpause DAG | test DAG TASK   (--scheduler URL)"},
+     "pause DAG | unpause DAG | backfill DAG --from D --to D | test DAG TASK   (--scheduler URL)"},
     {"scheduler", sl_cmd_scheduler,
      "scheduler [--dags DIR|FILE] [--metadata sqlite:PATH|postgresql://...] [--listen HOST:PORT] "
      "[--data-dir DIR]"},

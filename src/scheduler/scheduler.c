@@ -274,6 +274,67 @@ int sl_sched_trigger(sl_sched *s, const char *dag_id, const char *conf_json, cha
     return 0;
 }
 
+int sl_sched_backfill(sl_sched *s, const char *dag_id, int64_t from_ms, int64_t to_ms,
+                      const char *conf_json, int *created)
+{
+    *created = 0;
+    int di = dag_index(s, dag_id);
+    if (di < 0) return SL_ERR_NOTFOUND;
+    const sl_dag *d = &s->dags->dags[di];
+    if (!d->schedule || sl_cron_kind_of(d->schedule) == SL_CRON_ONCE || from_ms > to_ms)
+        return SL_ERR_INVAL;
+    char *conf = NULL;
+    if (conf_json) {
+        json_t *j = json_loads(conf_json, 0, NULL);
+        bool ok = j && json_is_object(j);
+        if (ok) conf = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!ok) return SL_ERR_INVAL;
+    }
+    int rc = sl_meta_begin(s->m);
+    int64_t start, end;
+    int n = 0;
+    for (int r = rc ? -1 : sl_cron_next(d->schedule, from_ms - 1, &start);
+         !rc && r == 0 && start <= to_ms; r = sl_cron_next(d->schedule, start, &start)) {
+        if (sl_cron_next(d->schedule, start, &end) != 0) break;
+        if (++n > SL_SCHED_MAX_BACKFILL) {
+            rc = SL_ERR_LIMIT;
+            break;
+        }
+        /* an interval that already has a run (scheduled, manual at that instant or an earlier
+         * backfill) is not run again */
+        char lg[24];
+        i64s(lg, start);
+        const char *p[] = {d->id, lg};
+        sl_meta_rows rows;
+        if (sl_meta_exec(s->m, "SELECT 1 FROM dag_run WHERE dag_id = $1 AND logical_ms = $2", 2, p,
+                         &rows)) {
+            rc = SL_ERR_CLOSED;
+            break;
+        }
+        bool exists = rows.nrows > 0;
+        sl_meta_rows_free(&rows);
+        if (exists) continue;
+        char iso[64], run_id[96];
+        sl_sched_iso(start, iso, sizeof iso);
+        snprintf(run_id, sizeof run_id, "backfill__%s", iso);
+        int ir =
+            insert_run(s, d, run_id, "backfill", "queued", start, start, end, conf ? conf : "{}");
+        if (ir < 0) rc = ir;
+        if (ir == 1) (*created)++;
+    }
+    free(conf);
+    if (!rc) rc = sl_meta_commit(s->m);
+    if (rc) {
+        if (rc == SL_ERR_CLOSED) SL_ERROR("sched", "backfill %s: %s", dag_id, sl_meta_error(s->m));
+        sl_meta_rollback(s->m);
+        *created = 0;
+        return rc;
+    }
+    sl_sched_wake(s);
+    return 0;
+}
+
 /* Reads every DAG's row and its counts of queued and running runs. */
 static int load_dag_states(sl_sched *s)
 {

@@ -47,6 +47,15 @@ void sl_sched_close(sl_sched *s);
  * (unknown DAG), SL_ERR_INVAL (conf not a JSON object), SL_ERR_EXISTS or SL_ERR_CLOSED. */
 int sl_sched_trigger(sl_sched *s, const char *dag_id, const char *conf_json, char *run_id,
                      size_t len);
+/* The most intervals one backfill may create. */
+#define SL_SCHED_MAX_BACKFILL 1000
+/* Creates a backfill run (run_type "backfill", run_id "backfill__<start>", conf a JSON object or
+ * NULL) for each interval of dag_id's schedule starting within [from_ms, to_ms], as Airflow's
+ * `dags backfill -s -e`; an interval that already has a run is skipped. *created gets the count.
+ * Returns 0, SL_ERR_NOTFOUND (unknown DAG), SL_ERR_INVAL (no repeating schedule, from after to,
+ * bad conf), SL_ERR_LIMIT (over SL_SCHED_MAX_BACKFILL intervals) or SL_ERR_CLOSED. */
+int sl_sched_backfill(sl_sched *s, const char *dag_id, int64_t from_ms, int64_t to_ms,
+                      const char *conf_json, int *created);
 /* Wakes the loop now (after a trigger or an unpause from another module). */
 void sl_sched_wake(sl_sched *s);
 
