@@ -54,6 +54,7 @@ static const char *const rec_error_names[] = {
     [SL_REC_INVALID_UUID] = "invalid_uuid",
     [SL_REC_INVALID_EMAIL] = "invalid_email",
     [SL_REC_DUPLICATE_FIELD] = "duplicate_field",
+    [SL_REC_NUL_IN_TEXT] = "nul_in_text",
 };
 
 const char *sl_rec_error_name(sl_rec_error e)
@@ -354,6 +355,9 @@ static int scan_string(jp *j, const char **out, size_t *outlen)
                 uint32_t cp;
                 size_t n;
                 if (read_u_escape(j, j->p + 1, &cp, &n)) return -1;
+                /* Refused for every sink alike: the postgresql:// sink cannot store it, and a
+                 * record one sink refuses for ever would stall the processor on its batch. */
+                if (cp == 0) return fail_syntax(j, SL_REC_NUL_IN_TEXT, "\\u0000 in a string");
                 j->p += 1 + n;
             } else if (strchr("\"\\/bfnrt", e) && e) {
                 j->p += 2;

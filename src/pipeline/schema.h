@@ -22,6 +22,7 @@ typedef enum {
     SL_REC_INVALID_UUID,    /* invalid_uuid: a uuid field that is not a UUID */
     SL_REC_INVALID_EMAIL,   /* invalid_email: an email field not shaped like an address */
     SL_REC_DUPLICATE_FIELD, /* duplicate_field: the same field twice in one object */
+    SL_REC_NUL_IN_TEXT,     /* nul_in_text: a \u0000 escape, which PostgreSQL text cannot hold */
 } sl_rec_error;
 
 /* The stable snake_case name of a record error ("not_json", ...). */

@@ -148,6 +148,9 @@ static void test_refusals(void **state)
     expect(c, "{\"a\": \"\xed\xa0\x80\"}", SL_REC_INVALID_UTF8, NULL); /* surrogate */
     expect(c, "{\"a\": \"\xe6\x9d\"}", SL_REC_INVALID_UTF8, NULL);     /* truncated */
     expect(c, "{\"a\": \"\\ud800\"}", SL_REC_INVALID_UTF8, "surrogate");
+    expect(c, "{\"a\": \"x\\u0000y\"}", SL_REC_NUL_IN_TEXT, "u0000");
+    /* other control characters are text: past the string, the record fails on its missing id */
+    expect(c, "{\"a\": \"x\\u0001y\"}", SL_REC_MISSING_FIELD, "id");
     expect(c, "{\"a\": \"\\udc00\"}", SL_REC_INVALID_UTF8, "surrogate");
     expect(c, "\xfe{}", SL_REC_INVALID_UTF8, NULL);
 
