@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import signal
 import statistics
 import subprocess
@@ -346,7 +347,8 @@ def run_side(side, args, recs, tmp):
         pu.create_topic(broker, pu.TOPIC, args.partitions)
         if side == "sluice":
             consumer = pu.start_process(lambda *a, **k: sh.SluiceProcess(
-                a[0], work / "process", **k).start(), broker, pu.cql_sink(store))
+                a[0], work / "process", **k).start(), broker, pu.cql_sink(store),
+                args=shlex.split(args.process_args))
             procs.append(consumer)
         else:
             peer = subprocess.Popen([sys.executable, __file__, "--peer", broker.addr, store.host,
@@ -485,6 +487,8 @@ def main():
                     help="users ingested from fake-api in sluice's phase 3 (0: no phase 3)")
     ap.add_argument("--ingest-batch", type=int, default=500,
                     help="ingest's --batch (users per API request) in phase 3; 500 is its default")
+    ap.add_argument("--process-args", default="",
+                    help="extra flags for sluice process, e.g. \"--max-inflight 1024\"")
     ap.add_argument("--only", choices=["sluice", "peer"])
     ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),
                     help=argparse.SUPPRESS)
