@@ -27,7 +27,7 @@ typedef struct sched_opts {
 } sched_opts;
 
 #define O(f) offsetof(sched_opts, f)
-static const sl_opt sched_opts_tbl[] = {
+const sl_opt sl_scheduler_cli_opts[] = {
     {"dags", SL_OPT_STR, NULL, O(dags), "a DAG file or a directory of them (none: user_automation)",
      NULL, 0, 0},
     {"metadata", SL_OPT_STR, NULL, O(metadata),
@@ -52,6 +52,8 @@ static const sl_opt sched_opts_tbl[] = {
      "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
+
+const size_t sl_scheduler_cli_opts_size = sizeof(sched_opts);
 
 typedef struct sched_app {
     sl_sched *sched;
@@ -84,7 +86,7 @@ int sl_cmd_scheduler(int argc, char **argv)
 {
     sched_opts o;
     int rc = 2;
-    int r = sl_cli_options(sched_opts_tbl, &o, "scheduler", "scheduler", USAGE, argc, argv);
+    int r = sl_cli_options(sl_scheduler_cli_opts, &o, "scheduler", "scheduler", USAGE, argc, argv);
     if (r == 1) rc = 0;
     if (r != 0) goto out;
     if (o.log_level) sl_log_level = sl_log_level_parse(o.log_level);
@@ -156,6 +158,6 @@ close:
     sl_meta_close(meta);
     sl_dagset_free(&dags);
 out:
-    sl_config_free(sched_opts_tbl, &o);
+    sl_config_free(sl_scheduler_cli_opts, &o);
     return rc;
 }

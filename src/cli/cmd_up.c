@@ -38,6 +38,7 @@ typedef struct plan {
     const char *kafka; /* bootstrap servers */
     const char *cql;   /* contact point(s) */
     const char *api;   /* fake-api listen address */
+    const char *sched; /* the scheduler's API */
     const char *cql_user, *cql_password;
     bool embedded_broker, embedded_store;
     sl_up_args a;
@@ -175,7 +176,22 @@ static void build(plan *p, sl_sup *sup)
         if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }
-    if (have_command("ingest") && have_command("fake-api") && p->a.ingest_ms > 0) {
+    if (have_command("scheduler")) {
+        /* The scheduler runs the seeds' DAG, whose one task is the ingest run; up unpauses it and
+         * triggers a run at once, so data flows now rather than at the next midnight. */
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "scheduler"), arg(&a, "--listen"), arg(&a, p->sched);
+        arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/scheduler", d));
+        arg(&a, "--dags"), arg(&a, fmt(&a, "%s/dags", d));
+        add(p, sup, "scheduler", SL_SUP_SERVICE, &a, p->sched);
+        static const char *const verbs[] = {"unpause", "trigger"};
+        for (int i = 0; i < 2 && p->a.ingest_ms > 0; i++) {
+            args b = {0};
+            arg(&b, p->exe), arg(&b, "dag"), arg(&b, verbs[i]), arg(&b, "user_automation");
+            arg(&b, "--scheduler"), arg(&b, fmt(&b, "http://%s", p->sched));
+            add(p, sup, verbs[i], SL_SUP_ONESHOT, &b, NULL);
+        }
+    } else if (have_command("ingest") && have_command("fake-api") && p->a.ingest_ms > 0) {
         args a = {0};
         char dur[32];
         snprintf(dur, sizeof dur, "%llds", (long long)(p->a.ingest_ms + 999) / 1000);
@@ -187,6 +203,41 @@ static void build(plan *p, sl_sup *sup)
     }
 }
 
+/* The seeds' DAG as up runs it: the built-in user_automation with this pipeline's addresses
+ * and the first run's length. Rewritten at every start (it is up's, not the user's). */
+static int write_dag(const plan *p)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    snprintf(dir, sizeof dir, "%s/dags", p->a.data_dir);
+    int e = mkdir_p(dir);
+    if (e) return e;
+    snprintf(path, sizeof path, "%s/user_automation.yaml", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -errno;
+    int64_t ms = p->a.ingest_ms > 0 ? p->a.ingest_ms : 60000;
+    fprintf(f,
+            "# Written by sluice up at each start: the seeds' DAG with this pipeline's addresses.\n"
+            "dag_id: user_automation\n"
+            "description: Streams random users from the API into the users_created topic, daily "
+            "(the seeds' DAG).\n"
+            "tags: [seed]\n"
+            "schedule: %s\n"
+            "start_date: 2023-09-03T10:00\n"
+            "catchup: false\n"
+            "tasks:\n"
+            "  - task_id: stream_data_from_api\n"
+            "    type: ingest\n"
+            "    source: http://%s/api/\n"
+            "    kafka: \"%s\"\n"
+            "    topic: users_created\n"
+            "    duration: %lldms\n",
+            /* --ingest-duration 0: no run at all until one is triggered by hand */
+            p->a.ingest_ms > 0 ? "\"@daily\"" : "none", p->api, p->kafka, (long long)ms);
+    if (fclose(f)) return -errno;
+    return rename(tmp, path) ? -errno : 0;
+}
+
 static void print_endpoints(const plan *p)
 {
     printf("\nsluice is up; data in %s\n", p->a.data_dir);
@@ -195,6 +246,9 @@ static void print_endpoints(const plan *p)
            "spark_streams.created_users LIMIT 10\"\n",
            p->cql, p->cql);
     if (have_command("fake-api")) printf("  fake-api  http://%s/api/\n", p->api);
+    if (have_command("scheduler"))
+        printf("  scheduler http://%-15s sluice dag runs user_automation --scheduler http://%s\n",
+               p->sched, p->sched);
     if (!have_command("process"))
         printf("  (this build has no 'process' command: nothing moves users into the table)\n");
     printf("Ctrl-C stops everything.\n\n");
@@ -282,6 +336,7 @@ int sl_cmd_up(int argc, char **argv)
     p.cql_password =
         yaml_str(root, "cassandra.password", yaml_str(root, "store.password", "cassandra"));
     p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");
+    p.sched = yaml_str(root, "scheduler.listen", "127.0.0.1:8080");
 
     int rc = 1;
     if (p.a.check) {
@@ -294,6 +349,11 @@ int sl_cmd_up(int argc, char **argv)
     int e = mkdir_p(p.a.data_dir);
     if (e) {
         fprintf(stderr, "sluice up: cannot create the data dir %s: %s\n", p.a.data_dir,
+                strerror(-e));
+        goto out;
+    }
+    if (have_command("scheduler") && (e = write_dag(&p))) {
+        fprintf(stderr, "sluice up: cannot write %s/dags/user_automation.yaml: %s\n", p.a.data_dir,
                 strerror(-e));
         goto out;
     }

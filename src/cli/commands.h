@@ -33,4 +33,10 @@ int sl_cmd_dag(int argc, char **argv);
 /* `sluice scheduler`: the DAG scheduler (runs, retries, pools, HA on PostgreSQL). */
 int sl_cmd_scheduler(int argc, char **argv);
 
+#include "core/config.h"
+/* `sluice scheduler`'s option table (its flags and the `scheduler:` section of sluice.yaml) and
+ * the size of the object it fills, so `sluice up` can check that section. */
+extern const sl_opt sl_scheduler_cli_opts[];
+extern const size_t sl_scheduler_cli_opts_size;
+
 #endif

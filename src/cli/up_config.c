@@ -3,6 +3,7 @@
  * Each component keeps its own option table (the same table serves its flags); this file only
  * lists them, so a key added to a component shows up in the check and the example at once. */
 #include "cli/up_config.h"
+#include "cli/commands.h"
 #include "cql/server.h"
 #include "kafka/broker.h"
 #include "pipeline/fakeapi.h"
@@ -108,6 +109,10 @@ static const section sections[] = {
      .tbl = sl_fakeapi_opts,
      .size = sizeof(sl_fakeapi_config),
      .post = post_fakeapi},
+    {.name = "scheduler",
+     .about = "sluice scheduler: Airflow-style DAGs (up passes --listen, --data-dir and --dags)",
+     .tbl = sl_scheduler_cli_opts,
+     .size = 0},
     {.name = "pipeline",
      .about = "sluice process: topic -> schema -> sink",
      .tbl = sl_process_opts,
@@ -134,7 +139,9 @@ static int check_pipeline(const sl_yaml *sec, sl_errs *errs)
 
 static int check_table(const section *s, const sl_yaml *sec, sl_errs *errs)
 {
-    void *obj = sl_calloc(1, s->size);
+    /* The scheduler's object size is a variable, not a constant expression. */
+    size_t size = s->size ? s->size : sl_scheduler_cli_opts_size;
+    void *obj = sl_calloc(1, size);
     sl_config_defaults(s->tbl, obj);
     int n = sl_config_apply(s->tbl, obj, sec, s->name, errs);
     char err[256];

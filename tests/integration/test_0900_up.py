@@ -10,6 +10,7 @@ import time
 import types
 
 import pytest
+import requests
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -18,10 +19,11 @@ import sluice_harness as sh
 
 
 def write_config(tmp_path, extra=""):
-    ports = {name: sh.free_port() for name in ("broker", "store", "fake-api")}
+    ports = {name: sh.free_port() for name in ("broker", "store", "fake-api", "scheduler")}
     text = (f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
             f"store:\n  listen: 127.0.0.1:{ports['store']}\n"
-            f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n" + extra)
+            f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
+            f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n" + extra)
     path = tmp_path / "sluice.yaml"
     path.write_text(text)
     return path, ports
@@ -123,7 +125,7 @@ def test_up_resumes_on_the_same_data_dir(sluice_proc, tmp_path):
     up = start_up(sluice_proc, cfg)
     bootstrap = f"127.0.0.1:{ports['broker']}"
     p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
-    p.produce("users_created", key=b"k", value=b'{"kept": true}')
+    p.produce("users_created.dlq", key=b"k", value=b'{"kept": true}')
     assert p.flush(sh.scaled(10)) == 0
     c, s = session(ports["store"])
     s.execute("INSERT INTO spark_streams.created_users (id, first_name) "
@@ -137,7 +139,7 @@ def test_up_resumes_on_the_same_data_dir(sluice_proc, tmp_path):
     assert re.search(r"(?s)=== start 2.*topic\s+\| users_created exists", up.log_text())
     cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "resume-check",
                      "auto.offset.reset": "earliest"})
-    lo, hi = cons.get_watermark_offsets(TopicPartition("users_created", 0),
+    lo, hi = cons.get_watermark_offsets(TopicPartition("users_created.dlq", 0),
                                         timeout=sh.scaled(10))
     cons.close()
     assert (lo, hi) == (0, 1)
@@ -178,35 +180,73 @@ def test_up_rejects_unknown_flags(run_sluice, tmp_path):
     assert "no-such-flag" in r.stderr
 
 
+def dag_runs(scheduler_port):
+    url = f"http://127.0.0.1:{scheduler_port}/api/v1/dags/user_automation/dagRuns"
+    return requests.get(url, timeout=sh.scaled(5)).json()["dag_runs"]
+
+
+def wait_runs_done(scheduler_port):
+    """Waits until user_automation has runs and all of them succeeded; returns them."""
+    def done():
+        runs = dag_runs(scheduler_port)
+        assert all(r["state"] != "failed" for r in runs), runs
+        return runs if runs and all(r["state"] == "success" for r in runs) else None
+    return sh.wait_until(done, sh.scaled(90), what="user_automation's runs to succeed")
+
+
+def records_in(bootstrap, topic):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "count-check"})
+    try:
+        md = c.list_topics(topic, timeout=sh.scaled(10))
+        return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=sh.scaled(10))[1]
+                   for p in md.topics[topic].partitions)
+    finally:
+        c.close()
+
+
+def wait_rows(port, n):
+    c, s = session(port)
+    try:
+        sh.wait_until(lambda: s.execute(
+            "SELECT count(*) FROM spark_streams.created_users").one()[0] == n,
+            sh.scaled(60), what=f"{n} rows in spark_streams.created_users")
+        return s.execute("SELECT * FROM spark_streams.created_users LIMIT 1").one()
+    finally:
+        c.shutdown()
+
+
 def test_up_moves_users_from_the_api_into_the_table(sluice_proc, tmp_path):
-    """The default pipeline with a short first ingest run: every user ingest reports delivered
-    ends up in spark_streams.created_users."""
+    """The default pipeline: up unpauses and triggers user_automation, whose ingest task (2 s
+    here) feeds the topic; every record in the topic ends up as a row of the table."""
     cfg, ports = write_config(tmp_path)
     up = sluice_proc("up", listen=False, data_dir=True,
                      args=["--config", str(cfg), "--ingest-duration", "2s"])
     up.wait_for_log(r"sluice is up", timeout=60)
-    m = up.wait_for_log(r"ingest\s+\| .*done: (\d+) records delivered", timeout=60)
-    delivered = int(m.group(1))
-    assert delivered > 0
-    assert re.search(r"^up\s+\| ingest finished \(exited with status 0\)", up.log_text(), re.M) \
-        or up.wait_for_log(r"ingest finished \(exited with status 0\)", timeout=10)
-    c, s = session(ports["store"])
-    try:
-        def stored():
-            return s.execute("SELECT count(*) FROM spark_streams.created_users").one()[0]
-        sh.wait_until(lambda: stored() == delivered, sh.scaled(60),
-                      what=f"{delivered} rows in spark_streams.created_users")
-        row = s.execute("SELECT * FROM spark_streams.created_users LIMIT 1").one()
-    finally:
-        c.shutdown()
+    assert re.search(r"^unpause\s+\| user_automation unpaused", up.log_text(), re.M)
+    assert re.search(r"^trigger\s+\| manual__", up.log_text(), re.M)
+    runs = wait_runs_done(ports["scheduler"])
+    assert any(r["run_type"] == "manual" for r in runs)
+    n = records_in(f"127.0.0.1:{ports['broker']}", "users_created")
+    assert n > 0
+    row = wait_rows(ports["store"], n)
     assert row.first_name and row.email and "@" in row.email
     assert row.address.count(", ") == 3
     up.proc.send_signal(signal.SIGINT)
     assert up.wait(timeout=15) == 0
     log = up.log_text()
     # Producers first, the store last.
-    order = [log.index(f"{n} stopped") for n in ("process", "fake-api", "broker", "store")]
+    order = [log.index(f"{n} stopped") for n in ("scheduler", "process", "fake-api", "broker",
+                                                  "store")]
     assert order == sorted(order)
+
+    # A second start resumes: the DAG's history is kept, and the new trigger adds a run.
+    up.start(wait=False)
+    up.wait_for_log(r"(?s)=== start 2.*sluice is up", timeout=60)
+    again = wait_runs_done(ports["scheduler"])
+    assert {r["dag_run_id"] for r in runs} < {r["dag_run_id"] for r in again}
+    n2 = records_in(f"127.0.0.1:{ports['broker']}", "users_created")
+    assert n2 > n
+    wait_rows(ports["store"], n2)
 
 
 def test_example_config_is_the_one_the_binary_prints(run_sluice):

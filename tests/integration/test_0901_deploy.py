@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 import cql_util
+import test_0900_up as up_test
 import sluice_harness as sh
 
 def repo():
@@ -71,26 +72,27 @@ def test_runtime_image_has_every_shared_library(sluice_bin):
 def test_up_against_external_clusters(sluice_proc, tmp_path):
     broker = sluice_proc("broker")
     store = sluice_proc("store")
-    api_port = sh.free_port()
+    api_port, sched_port = sh.free_port(), sh.free_port()
     cfg = tmp_path / "sluice.yaml"
     cfg.write_text(f"kafka:\n  bootstrap: {broker.addr}\n"
                    f"cassandra:\n  contact_points: {store.addr}\n"
                    "  user: cassandra\n  password: cassandra\n"
-                   f"fake-api:\n  listen: 127.0.0.1:{api_port}\n")
+                   f"fake-api:\n  listen: 127.0.0.1:{api_port}\n"
+                   f"scheduler:\n  listen: 127.0.0.1:{sched_port}\n")
     up = sluice_proc("up", listen=False, data_dir=True,
                      args=["--config", str(cfg), "--ingest-duration", "2s"])
     up.wait_for_log(r"sluice is up", timeout=60)
     log = up.log_text()
     assert not re.search(r"^up\s+\| (broker|store) started", log, re.M)
-    m = up.wait_for_log(r"ingest\s+\| .*done: (\d+) records delivered", timeout=60)
-    delivered = int(m.group(1))
-    assert delivered > 0
+    up_test.wait_runs_done(sched_port)
+    n = up_test.records_in(broker.addr, "users_created")
+    assert n > 0
     c = cql_util.cluster(types.SimpleNamespace(host=store.host, port=store.port))
     s = c.connect()
     try:
         sh.wait_until(lambda: s.execute(
-            "SELECT count(*) FROM spark_streams.created_users").one()[0] == delivered,
-            sh.scaled(60), what=f"{delivered} rows in the external store")
+            "SELECT count(*) FROM spark_streams.created_users").one()[0] == n,
+            sh.scaled(60), what=f"{n} rows in the external store")
     finally:
         c.shutdown()
     up.proc.send_signal(signal.SIGINT)
