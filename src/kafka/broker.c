@@ -52,6 +52,9 @@ const sl_opt sl_broker_opts[] = {
      "default retention.bytes per partition (a size, or -1 for unlimited)", NULL, 0, 0},
     {"retention-check", SL_OPT_DURATION, "5m", O(retention_check_ms),
      "how often retention deletes old segments", NULL, 1, INT64_MAX},
+    {"log-cleaner-interval", SL_OPT_DURATION, "15s", O(log_cleaner_interval_ms),
+     "how often the log cleaner looks for compacted topics to clean (log.cleaner.backoff.ms)", NULL,
+     1, INT64_MAX},
     {"max-request-bytes", SL_OPT_SIZE, "100MiB", O(max_request_bytes),
      "largest request accepted (socket.request.max.bytes)", NULL, 64, INT32_MAX},
     {"max-connections", SL_OPT_INT, "10000", O(max_connections), "connection limit", NULL, 1,
@@ -153,6 +156,7 @@ struct sl_broker {
     sl_group_coord *groups;
     sl_arena arena;
     uv_timer_t retention_timer;
+    uv_timer_t cleaner_timer;
     uv_timer_t snapshot_timer;
     uv_timer_t flush_timer;
     unsigned timers_open;
@@ -661,6 +665,12 @@ static void on_retention(uv_timer_t *t)
     kafka_topics_retain(b->topics, sl_now_ms());
 }
 
+static void on_cleaner(uv_timer_t *t)
+{
+    sl_broker *b = t->data;
+    kafka_topics_compact(b->topics, sl_now_ms());
+}
+
 static void on_snapshot(uv_timer_t *t)
 {
     sl_broker *b = t->data;
@@ -836,6 +846,7 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
     b->backlog_timer.data = b;
     b->timers_open++;
     timer_start(b, &b->retention_timer, on_retention, b->cfg.retention_check_ms);
+    timer_start(b, &b->cleaner_timer, on_cleaner, b->cfg.log_cleaner_interval_ms);
     timer_start(b, &b->snapshot_timer, on_snapshot, SNAPSHOT_INTERVAL_MS);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
         timer_start(b, &b->flush_timer, on_flush_interval, b->cfg.flush_interval_ms);
@@ -885,6 +896,7 @@ static void on_server_stopped(void *arg)
     }
     uv_close((uv_handle_t *)&b->backlog_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->retention_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&b->cleaner_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->snapshot_timer, on_timer_closed);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
         uv_close((uv_handle_t *)&b->flush_timer, on_timer_closed);

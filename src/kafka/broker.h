@@ -30,6 +30,7 @@ typedef struct sl_broker_config {
     char *retention_ms_opt;               /* "7d", "3600000", or -1 for forever */
     char *retention_bytes_opt;            /* "10GiB", or -1 for unlimited */
     int64_t retention_check_ms;           /* how often retention runs */
+    int64_t log_cleaner_interval_ms;      /* how often the log cleaner runs */
     int64_t max_request_bytes;            /* socket.request.max.bytes */
     int64_t max_connections;              /* connections beyond this are closed */
     int64_t offsets_retention_ms;         /* committed offsets expire after this */

@@ -477,7 +477,8 @@ static int seg_walk(sl_plog *l, seg *s, int64_t file_size, int64_t pos, int64_t 
             res->why = "bad magic";
             break;
         }
-        if (base != next_off || last_delta < 0 || base - s->base + last_delta > INT32_MAX) {
+        /* base > next_off: a gap left by compaction (compact.c), which keeps offsets. */
+        if (base < next_off || last_delta < 0 || base - s->base + last_delta > INT32_MAX) {
             res->why = "unexpected offset";
             break;
         }
@@ -970,7 +971,8 @@ int sl_plog_open(const char *dir, const sl_plog_opts *opts, sl_plog **out)
         if (base >= 0) segs_push(l, seg_new(base));
         /* Our own index rewrites cut short; other files in the directory are not ours. */
         if (parse_seg_name(de->d_name, "index.tmp") >= 0 ||
-            parse_seg_name(de->d_name, "timeindex.tmp") >= 0)
+            parse_seg_name(de->d_name, "timeindex.tmp") >= 0 ||
+            parse_seg_name(de->d_name, "log.cleaned") >= 0)
             unlinkat(l->dfd, de->d_name, 0);
     }
     if (l->nsegs) qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
@@ -1229,7 +1231,8 @@ static int seg_locate(sl_plog *l, seg *s, int64_t offset, int64_t *pos_out, int6
         pos += B_OVERHEAD + length;
     }
     if (rc) return rc;
-    if (ts_min) return SL_ERR_NOTFOUND;
+    /* A compacted closed segment may end before the next one's base. */
+    if (ts_min || s != l->segs[l->nsegs - 1]) return SL_ERR_NOTFOUND;
     SL_ERROR("kafka",
              "%s/%020" PRId64 ".log: offset %" PRId64 " not found at or after position %" PRId64,
              l->dir, s->base, offset, pos);
@@ -1241,18 +1244,27 @@ int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
     if (offset < l->start || offset > l->end) return SL_ERR_NOTFOUND;
     if (offset == l->end) return 0;
     seg *s = seg_find(l, offset);
-    int rc = seg_ready(l, s);
-    if (rc) return rc;
-
     int64_t pos = -1;
-    for (unsigned i = 0; i < READ_CACHE; i++)
-        if (l->rcache[i].offset == offset && l->rcache[i].seg_base == s->base &&
-            l->rcache[i].pos < s->size)
-            pos = l->rcache[i].pos;
-    if (pos < 0) {
-        rc = seg_locate(l, s, offset, &pos, NULL);
+    for (size_t si = 0;;) {
+        int rc = seg_ready(l, s);
         if (rc) return rc;
+        for (unsigned i = 0; i < READ_CACHE; i++)
+            if (l->rcache[i].offset == offset && l->rcache[i].seg_base == s->base &&
+                l->rcache[i].pos < s->size)
+                pos = l->rcache[i].pos;
+        if (pos >= 0) break;
+        rc = seg_locate(l, s, offset, &pos, NULL);
+        if (rc != SL_ERR_NOTFOUND) {
+            if (rc) return rc;
+            break;
+        }
+        /* offset lies in a gap at the end of a compacted segment: read on from the next. */
+        while (l->segs[si] != s)
+            si++;
+        s = l->segs[++si];
+        offset = s->base;
     }
+    int rc;
 
     int64_t avail = s->size - pos;
     size_t want = SL_MAX(max_bytes, (size_t)B_HDR);
@@ -1602,4 +1614,60 @@ int sl_plog_retain(sl_plog *l, int64_t now_ms)
     SL_INFO("kafka", "%s: retention deleted %zu segment(s); log start %" PRId64 " -> %" PRId64,
             l->dir, n, old_start, l->start);
     return rc;
+}
+
+/* Compaction support (compact.c) */
+
+size_t sl_plog_closed_segments(const sl_plog *l, int64_t *bases, int64_t *sizes, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < l->nsegs && n < max; i++, n++) {
+        bases[n] = l->segs[i]->base;
+        sizes[n] = l->segs[i]->size;
+    }
+    return n;
+}
+
+int sl_plog_dir_fd(const sl_plog *l)
+{
+    return l->dfd;
+}
+
+int sl_plog_segment_replace(sl_plog *l, int64_t base, const char *cleaned)
+{
+    seg *s = NULL;
+    for (size_t i = 0; i + 1 < l->nsegs; i++)
+        if (l->segs[i]->base == base) s = l->segs[i];
+    if (!s) return SL_ERR_NOTFOUND;
+    uv_mutex_lock(&l->mu);
+    bool pinned = s->refs > 0;
+    uv_mutex_unlock(&l->mu);
+    if (pinned) return SL_AGAIN;
+    struct stat st;
+    if (fstatat(l->dfd, cleaned, &st, 0)) return -errno;
+
+    /* The old indexes go first, durably: a crash then leaves either log with no index, which
+     * open rebuilds, never the new log with the old log's positions. */
+    const char *ext[2] = {"index", "timeindex"};
+    char name[NAME_MAX_SEG];
+    for (int k = 0; k < 2; k++) {
+        seg_file(name, base, ext[k]);
+        if (unlinkat(l->dfd, name, 0) && errno != ENOENT) return -errno;
+    }
+    if (fsync(l->dfd)) return -errno;
+    seg_file(name, base, "log");
+    if (renameat(l->dfd, cleaned, l->dfd, name)) return -errno;
+    int rc = fsync(l->dfd) ? -errno : 0;
+
+    if (s->fd >= 0) close(s->fd);
+    s->fd = -1;
+    l->total_bytes += st.st_size - s->size;
+    s->size = st.st_size;
+    s->nidx = s->ntidx = s->nidx_disk = s->ntidx_disk = 0;
+    s->idx_loaded = false;
+    for (unsigned i = 0; i < READ_CACHE; i++)
+        if (l->rcache[i].seg_base == base) l->rcache[i].offset = -1;
+    int rrc = seg_rebuild_closed(l, s, "compacted");
+    segs_close_idle(l, NULL);
+    return rc ? rc : rrc;
 }

@@ -96,4 +96,16 @@ void sl_plog_sync_start(sl_plog *l);
  * be deleted (the segment is dropped from the log all the same). */
 int sl_plog_retain(sl_plog *l, int64_t now_ms);
 
+/* Log compaction (compact.c). The closed segments' base offsets and sizes, oldest first (at
+ * most max); returns how many. */
+size_t sl_plog_closed_segments(const sl_plog *l, int64_t *bases, int64_t *sizes, size_t max);
+/* The log directory's descriptor, for files made beside the segments. */
+int sl_plog_dir_fd(const sl_plog *l);
+/* Replaces the log file of closed segment base with cleaned, a file in the log's directory
+ * already written and fdatasync()ed: removes the old indexes (dir fsync), renames cleaned over
+ * the segment (dir fsync) and rebuilds the indexes. Batches keep their offsets; gaps between
+ * them are allowed. A file named <20 digits>.log.cleaned left by a crash is deleted at open.
+ * SL_AGAIN when a sync pins the segment, SL_ERR_NOTFOUND when it is not a closed segment. */
+int sl_plog_segment_replace(sl_plog *l, int64_t base, const char *cleaned);
+
 #endif

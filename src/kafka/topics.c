@@ -1,6 +1,7 @@
 /* topics.c: the topic registry, topics.json, per-topic configs and producer ids (topics.h). */
 #include "kafka/topics.h"
 #include "core/log.h"
+#include "kafka/compact.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,7 @@ struct kafka_topics {
 };
 
 /* The topic configs, sorted by name (the order DescribeConfigs lists them in). */
-enum { TCFG_LONG, TCFG_ENUM };
+enum { TCFG_LONG, TCFG_ENUM, TCFG_RATIO /* a fraction in [0, 1], stored in millionths */ };
 typedef struct tcfg_def {
     const char *name;
     size_t off;
@@ -47,11 +48,14 @@ typedef struct tcfg_def {
 
 #define OFF(f) offsetof(kafka_topic_cfg, f)
 static const tcfg_def tcfg_defs[] = {
-    {"cleanup.policy", OFF(cleanup_policy), TCFG_ENUM, "delete", 0, 0},
+    {"cleanup.policy", OFF(cleanup_policy), TCFG_ENUM,
+     "delete|compact|compact,delete|delete,compact", 0, 0},
     {"compression.type", OFF(compression_type), TCFG_ENUM, "producer", 0, 0},
+    {"delete.retention.ms", OFF(delete_retention_ms), TCFG_LONG, NULL, 0, INT64_MAX},
     {"index.interval.bytes", OFF(index_interval_bytes), TCFG_LONG, NULL, 0, INT32_MAX},
     {"max.message.bytes", OFF(max_message_bytes), TCFG_LONG, NULL, 0, INT32_MAX},
     {"message.timestamp.type", OFF(timestamp_type), TCFG_ENUM, "CreateTime|LogAppendTime", 0, 0},
+    {"min.cleanable.dirty.ratio", OFF(min_cleanable_dirty_ratio), TCFG_RATIO, NULL, 0, 1000000},
     {"min.insync.replicas", OFF(min_insync_replicas), TCFG_LONG, NULL, 1, INT32_MAX},
     {"retention.bytes", OFF(retention_bytes), TCFG_LONG, NULL, -1, INT64_MAX},
     {"retention.ms", OFF(retention_ms), TCFG_LONG, NULL, -1, INT64_MAX},
@@ -82,6 +86,8 @@ static void cfg_defaults(const sl_broker_config *b, kafka_topic_cfg *c)
     c->max_message_bytes = 1048588; /* Kafka's default message.max.bytes */
     c->index_interval_bytes = 4096;
     c->min_insync_replicas = 1;
+    c->delete_retention_ms = 86400000; /* Kafka's defaults: 1 day, 0.5 */
+    c->min_cleanable_dirty_ratio = 500000;
 }
 
 /* The index of value among '|'-separated choices, or -1. */
@@ -137,6 +143,16 @@ static int cfg_set(kafka_topic_cfg *c, sl_slice name, sl_slice value, char *msg,
     memcpy(tmp, value.ptr, value.len);
     tmp[value.len] = 0;
     errno = 0;
+    if (d->type == TCFG_RATIO) {
+        double f = strtod(tmp, &end);
+        if (errno || *end || !(f >= 0 && f <= 1)) {
+            snprintf(msg, msglen, "Invalid value %s for configuration %s: must be in [0, 1]", tmp,
+                     d->name);
+            return SL_ERR_INVAL;
+        }
+        *cfg_field(c, d) = (int64_t)(f * 1e6 + 0.5);
+        return 0;
+    }
     long long v = strtoll(tmp, &end, 10);
     if (errno || *end || v < d->min || v > d->max) goto bad;
     *cfg_field(c, d) = v;
@@ -915,7 +931,10 @@ void kafka_topics_retain(kafka_topics *t, int64_t now_ms)
         if (tp->deleting) continue;
         for (int32_t j = 0; j < tp->nparts; j++) {
             kafka_partition *p = &tp->parts[j];
-            int rc = sl_plog_retain(p->log, now_ms);
+            /* cleanup.policy=compact alone deletes nothing by time or size, as Kafka. */
+            int rc = tp->cfg.cleanup_policy == KAFKA_CLEANUP_COMPACT
+                         ? 0
+                         : sl_plog_retain(p->log, now_ms);
             if (rc) SL_WARN("kafka", "retention on %s: %s", p->dir, sl_strerror(rc));
             size_t before = kafka_pstate_count(p->pstate);
             kafka_pstate_expire(p->pstate, now_ms, KAFKA_PRODUCER_EXPIRY_MS);
@@ -944,8 +963,41 @@ void kafka_topic_configs(const kafka_topics *t, const kafka_topic *tp,
         int64_t v = *cfg_field(&c, d);
         if (d->type == TCFG_ENUM)
             choice_text(d->choices, v, val, sizeof(val));
+        else if (d->type == TCFG_RATIO)
+            snprintf(val, sizeof(val), "%g", (double)v / 1e6);
         else
             snprintf(val, sizeof(val), "%" PRId64, v);
         emit(arg, d->name, val, is_default, false);
     }
+}
+
+void kafka_topics_compact(kafka_topics *t, int64_t now_ms)
+{
+    enum { MAXSEG = 4096 };
+    int64_t *bases = sl_malloc(MAXSEG * sizeof(int64_t)),
+            *sizes = sl_malloc(MAXSEG * sizeof(int64_t));
+    for (size_t i = 0; i < t->n; i++) {
+        kafka_topic *tp = t->v[i];
+        if (tp->deleting || tp->cfg.cleanup_policy == KAFKA_CLEANUP_DELETE) continue;
+        for (int32_t j = 0; j < tp->nparts; j++) {
+            kafka_partition *p = &tp->parts[j];
+            size_t n = sl_plog_closed_segments(p->log, bases, sizes, MAXSEG);
+            int64_t dirty = 0, total = 0;
+            for (size_t k = 0; k < n; k++) {
+                total += sizes[k];
+                if (bases[k] >= p->clean_end) dirty += sizes[k];
+            }
+            bool due = p->clean_due_ms > 0 && now_ms >= p->clean_due_ms;
+            if (!due && (dirty == 0 || dirty * 1000000 < tp->cfg.min_cleanable_dirty_ratio * total))
+                continue;
+            sl_compact_opts o = {.now_ms = now_ms,
+                                 .delete_retention_ms = tp->cfg.delete_retention_ms};
+            sl_compact_stats st;
+            if (sl_compact_log(p->log, &o, &st)) continue; /* logged; retried next round */
+            p->clean_end = bases[n - 1] + 1;
+            p->clean_due_ms = st.next_tombstone_ms == INT64_MAX ? 0 : st.next_tombstone_ms;
+        }
+    }
+    sl_free(bases);
+    sl_free(sizes);
 }

@@ -21,7 +21,7 @@
 
 /* Effective per-topic configuration; every value is an int64 so one table describes them all. */
 typedef struct kafka_topic_cfg {
-    int64_t cleanup_policy;   /* 0 = delete (the only policy implemented) */
+    int64_t cleanup_policy;   /* KAFKA_CLEANUP_*: delete, compact, or both (two spellings) */
     int64_t compression_type; /* 0 = producer (batches are stored as received) */
     int64_t retention_ms;
     int64_t retention_bytes;
@@ -31,7 +31,11 @@ typedef struct kafka_topic_cfg {
     int64_t timestamp_type; /* 0 = CreateTime, 1 = LogAppendTime */
     int64_t index_interval_bytes;
     int64_t min_insync_replicas;
+    int64_t delete_retention_ms;       /* compacted topics keep tombstones this long */
+    int64_t min_cleanable_dirty_ratio; /* millionths: compact when this share is uncleaned */
 } kafka_topic_cfg;
+
+enum { KAFKA_CLEANUP_DELETE, KAFKA_CLEANUP_COMPACT, KAFKA_CLEANUP_COMPACT_DELETE };
 
 struct kafka_watch;
 struct kafka_topic;
@@ -48,6 +52,8 @@ typedef struct kafka_partition {
     bool flush_dirty;             /* appended since the last interval flush */
     int flush_refs;               /* flusher requests in flight; the log may not be destroyed */
     struct kafka_watch *watchers; /* Fetch long-polls waiting for appends */
+    int64_t clean_end;            /* closed segments from this base on are not yet compacted */
+    int64_t clean_due_ms;         /* compact again then (a kept tombstone expires); 0 = none */
 } kafka_partition;
 
 typedef struct kafka_topic {
@@ -136,6 +142,10 @@ void kafka_topics_delete_end(kafka_topics *t, kafka_topic *tp);
 
 /* Applies retention to every partition as of now_ms, and forgets producers idle for a day. */
 void kafka_topics_retain(kafka_topics *t, int64_t now_ms);
+/* Runs the log cleaner (compact.h) on the partitions of compacted topics whose uncleaned share
+ * of closed-segment bytes reaches min.cleanable.dirty.ratio, or whose kept tombstones have
+ * expired. Loop thread. */
+void kafka_topics_compact(kafka_topics *t, int64_t now_ms);
 /* Saves the producer snapshot of every partition appended to (or whose state changed) since its
  * last one, fsynced if sync. Snapshots bound what a restart replays from the log. */
 void kafka_topics_snapshot(kafka_topics *t, bool sync);

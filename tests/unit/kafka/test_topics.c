@@ -121,7 +121,7 @@ static void test_create_and_reopen(void **state)
     kafka_cfg_kv bad2[] = {{S("retention.ms"), S("-2")}};
     assert_int_equal(kafka_topics_create(t, S("t2"), 1, bad2, 1, false, NULL, msg, sizeof(msg)),
                      KAFKA_ERR_INVALID_CONFIG);
-    kafka_cfg_kv bad3[] = {{S("cleanup.policy"), S("compact")}};
+    kafka_cfg_kv bad3[] = {{S("min.cleanable.dirty.ratio"), S("1.5")}};
     assert_int_equal(kafka_topics_create(t, S("t2"), 1, bad3, 1, false, NULL, msg, sizeof(msg)),
                      KAFKA_ERR_INVALID_CONFIG);
     /* validate_only creates nothing. */
