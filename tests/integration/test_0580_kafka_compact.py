@@ -1,7 +1,7 @@
 """Log compaction in sluice broker (docs/kafka.md "Log compaction"): a topic created with
 cleanup.policy=compact, many versions of keys and tombstones written over many rolled segments
-by an idempotent confluent-kafka producer; after the cleaner runs, a consumer from the beginning
-and kcat see exactly the latest value of each live key at its original offset, in offset order,
+by an idempotent confluent-kafka producer; after the cleaner runs, a consumer from the beginning,
+kcat and kafka-python see exactly the latest value of each live key at its original offset, in offset order,
 tombstones gone once delete.retention.ms has passed; the producer keeps producing; a clean
 restart and kill -9 during compaction keep the result."""
 
@@ -11,6 +11,8 @@ import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KafkaTopicPartition
 
 import sluice_harness as sh
 
@@ -129,6 +131,17 @@ def test_compaction_keeps_latest_per_key(sluice_proc, kcat):
     # (filler records may be compacted further meanwhile: compare the others)
     assert [line for line in out if " ~filler " not in line] == [
         f"{o} {k.decode()} {v.decode()}" for o, k, v in recs if k != FILLER]
+
+    # kafka-python (a second consumer implementation) too, and ListOffsets earliest stays 0.
+    kc = KafkaConsumer(bootstrap_servers=broker.addr, enable_auto_commit=False,
+                       consumer_timeout_ms=int(sh.scaled(3000)))
+    tp = KafkaTopicPartition("c", 0)
+    kc.assign([tp])
+    assert kc.beginning_offsets([tp])[tp] == 0
+    kc.seek_to_beginning(tp)
+    got = [(m.offset, m.key, m.value) for m in kc if m.key != FILLER]
+    kc.close()
+    assert got == [r for r in recs if r[1] != FILLER]
 
     # The idempotent producer goes on after its batches were rewritten.
     more = {}
