@@ -136,8 +136,10 @@ int sl_cmd_scheduler(int argc, char **argv)
         .heartbeat_ms = o.heartbeat,
         .heartbeat_timeout_ms = o.heartbeat_timeout,
     };
-    if (sl_sched_open(&loop, meta, &dags, &cfg, &app.sched)) {
+    int so = sl_sched_open(&loop, meta, &dags, &cfg, &app.sched);
+    if (so) {
         fprintf(stderr, "sluice scheduler: could not start (see the log above)\n");
+        if (so == SL_ERR_CONFIG) rc = 2;
         goto close;
     }
     sl_http_config hc = {
