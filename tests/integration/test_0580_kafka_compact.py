@@ -9,8 +9,9 @@ import random
 import subprocess
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KafkaTopicPartition
 
@@ -167,6 +168,16 @@ def test_compaction_keeps_latest_per_key(sluice_proc, kcat):
 def test_tombstones_kept_until_delete_retention(sluice_proc):
     broker = sluice_proc("broker", args=broker_args())
     create(broker.addr, "t", delete_retention_ms=4000)
+    admin = AdminClient({"bootstrap.servers": broker.addr})
+    res = ConfigResource(ConfigResource.Type.TOPIC, "t")
+    cfg = admin.describe_configs([res])[res].result(timeout=sh.scaled(10))
+    assert cfg["cleanup.policy"].value == "compact"
+    assert cfg["delete.retention.ms"].value == "4000"
+    assert cfg["min.cleanable.dirty.ratio"].value == "0.01"
+    bad = admin.create_topics([NewTopic("bad", 1, 1, config={"min.cleanable.dirty.ratio": "2"})])
+    with pytest.raises(KafkaException) as ei:
+        bad["bad"].result(timeout=sh.scaled(10))
+    assert ei.value.args[0].code() == KafkaError.INVALID_CONFIG
     p = Producer({"bootstrap.servers": broker.addr, "linger.ms": 2})
     expect, acked = write(p, "t", seed=2)
     with_tombstones = dict(expect)
