@@ -284,10 +284,9 @@ int sl_cmd_up(int argc, char **argv)
     plan p = {0};
     p.config = find_config(argc, argv);
     int r = sl_cli_options(sl_up_opts, &p.a, "up", "up", USAGE, argc, argv);
-    if (r == 1) return 0;
     if (r != 0) {
         sl_config_free(sl_up_opts, &p.a);
-        return 2;
+        return r == 1 ? 0 : 2; /* 1: --help was printed */
     }
     sl_yaml *root = NULL;
     if (p.config) {
