@@ -1,8 +1,8 @@
 /* cmd_up.c: `sluice up`, the whole pipeline as supervised child processes (src/up/supervisor.h).
  *
- * Start order: store, broker, the keyspace and table, the topics, fake-api, process, then one
- * ingest run; stopping goes the other way, producers first and the store last. A component whose
- * subcommand this binary does not have is left out and said so. With kafka.bootstrap or
+ * Start order: store, broker, the keyspace and table, the topics, registry, fake-api, process, then
+ * one ingest run; stopping goes the other way, producers first and the store last. A component
+ * whose subcommand this binary does not have is left out and said so. With kafka.bootstrap or
  * cassandra.contact_points set in the config, the embedded broker or store is not started and
  * the pipeline uses the cluster given. */
 #include "cli/commands.h"
@@ -38,6 +38,7 @@ typedef struct plan {
     const char *kafka; /* bootstrap servers */
     const char *cql;   /* contact point(s) */
     const char *api;   /* fake-api listen address */
+    const char *reg;   /* registry listen address */
     const char *sched; /* the scheduler's API */
     const char *cql_user, *cql_password;
     bool embedded_broker, embedded_store;
@@ -162,6 +163,12 @@ static void build(plan *p, sl_sup *sup)
         }
         add(p, sup, i == 0 ? "topic" : "dlq", SL_SUP_ONESHOT, &a, NULL);
     }
+    if (have_command("registry")) {
+        args a = {0};
+        arg(&a, p->exe), arg(&a, "registry"), arg(&a, "--listen"), arg(&a, p->reg);
+        arg(&a, "--kafka"), arg(&a, p->kafka);
+        add(p, sup, "registry", SL_SUP_SERVICE, &a, p->reg);
+    }
     if (have_command("fake-api")) {
         args a = {0};
         arg(&a, p->exe), arg(&a, "fake-api"), arg(&a, "--listen"), arg(&a, p->api);
@@ -246,6 +253,7 @@ static void print_endpoints(const plan *p)
            "spark_streams.created_users LIMIT 10\"\n",
            p->cql, p->cql);
     if (have_command("fake-api")) printf("  fake-api  http://%s/api/\n", p->api);
+    if (have_command("registry")) printf("  registry  http://%s/subjects\n", p->reg);
     if (have_command("scheduler"))
         printf("  scheduler http://%-15s sluice dag runs user_automation --scheduler http://%s\n",
                p->sched, p->sched);
@@ -335,6 +343,7 @@ int sl_cmd_up(int argc, char **argv)
     p.cql_password =
         yaml_str(root, "cassandra.password", yaml_str(root, "store.password", "cassandra"));
     p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");
+    p.reg = yaml_str(root, "registry.listen", "127.0.0.1:8081");
     p.sched = yaml_str(root, "scheduler.listen", "127.0.0.1:8080");
 
     int rc = 1;

@@ -8,6 +8,7 @@
 #include "kafka/broker.h"
 #include "pipeline/fakeapi.h"
 #include "pipeline/process.h"
+#include "registry/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,10 @@ static const section sections[] = {
      .about = "sluice scheduler: Airflow-style DAGs (up passes --listen, --data-dir and --dags)",
      .tbl = sl_scheduler_cli_opts,
      .size = 0},
+    {.name = "registry",
+     .about = "sluice registry: a Confluent-compatible Schema Registry",
+     .tbl = sl_registry_opts,
+     .size = sizeof(sl_registry_config)},
     {.name = "pipeline",
      .about = "sluice process: topic -> schema -> sink",
      .tbl = sl_process_opts,
