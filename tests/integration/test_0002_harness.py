@@ -151,8 +151,12 @@ def test_ignores_sigterm(sluice_proc):
 def test_component_lifecycle(sluice_proc, component):
     """Every listening component the binary lists starts on a random port, survives kill -9 and
     restarts on the same port and data dir, and stops cleanly on SIGTERM (teardown checks the
-    exit status and sanitizer reports)."""
-    p = sluice_proc(component)
+    exit status and sanitizer reports). The registry keeps its state in a Kafka topic, so it
+    gets a broker of its own."""
+    args = []
+    if component == "registry":
+        args = ["--kafka", sluice_proc("broker").addr]
+    p = sluice_proc(component, args=args)
     port, data_dir = p.port, p.data_dir
     with socket.create_connection(("127.0.0.1", port), timeout=sh.scaled(5)):
         pass
