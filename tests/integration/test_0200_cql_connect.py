@@ -254,17 +254,23 @@ def test_python_driver_sees_ddl_through_events(sluice_proc):
     c = cluster(store.port)
     try:
         s = c.connect()
+        import time
+
+        def wait_for(pred):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not pred():
+                time.sleep(0.1)
+
+        # One event at a time: the driver merges schema events that arrive within its refresh
+        # window, and with the keyspace and its table created in the same millisecond the table
+        # once stayed missing from its metadata for 20 s (CI). Each event is checked on its own.
         with cr.Conn(store.port).startup() as other:
             ddl(other, "CREATE KEYSPACE seen WITH replication = {'class': 'SimpleStrategy', "
                        "'replication_factor': 1}")
+            wait_for(lambda: "seen" in c.metadata.keyspaces)
+            assert "seen" in c.metadata.keyspaces
             ddl(other, "CREATE TABLE seen.users (id uuid PRIMARY KEY, name text)")
-        import time
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            ks = c.metadata.keyspaces.get("seen")
-            if ks and "users" in ks.tables:
-                break
-            time.sleep(0.1)
+            wait_for(lambda: "users" in c.metadata.keyspaces["seen"].tables)
         assert set(c.metadata.keyspaces["seen"].tables["users"].columns) == {"id", "name"}
         assert s.execute("SELECT count(*) FROM seen.users").one()[0] == 0
     finally:

@@ -28,8 +28,14 @@ def test_two_processes_share_four_partitions(sluice_proc):
     xu.produce(broker, items2)
     total = len(items1) + len(items2)
     pu.wait_committed(broker, total, 60, procs=[a, b])
-    ins = [max(int(m["in"]) for m in xu.metric_lines(p)) for p in (a, b)]
-    assert all(n > 0 for n in ins), f"records consumed per process: {ins}"
+    # The counters reach the log every 200 ms, so the last batch's may not be there yet.
+    def consumed_by_each():
+        return [max((int(m["in"]) for m in xu.metric_lines(p)), default=0) for p in (a, b)]
+    try:
+        sh.wait_until(lambda: all(n > 0 for n in consumed_by_each()), sh.scaled(10),
+                      what="both processes to log records consumed")
+    except TimeoutError:
+        raise AssertionError(f"records consumed per process: {consumed_by_each()}") from None
 
     # One leaves: the other takes all four over and goes on from the committed offsets.
     assert b.stop() == 0
