@@ -738,7 +738,8 @@ static int run_sensor(run *R)
     if (every <= 0) every = 1;
     logf_(R, "sensor: %s, every %.3f s for at most %.3f s", cond, (double)every / 1000,
           (double)timeout / 1000);
-    int64_t start = sl_mono_ms();
+    /* Nanoseconds: whole milliseconds truncated at both ends could time out up to 1 ms early. */
+    int64_t start = (int64_t)sl_mono_ns();
     for (int pokes = 1;; pokes++) {
         int held;
         if (strcmp(cond, "consumer_lag_zero") == 0 && group && topic)
@@ -753,16 +754,16 @@ static int run_sensor(run *R)
         }
         if (held == 1) {
             logf_(R, "sensor: condition holds after %d pokes, %.3f s", pokes,
-                  (double)(sl_mono_ms() - start) / 1000);
+                  (double)((int64_t)sl_mono_ns() - start) / 1e9);
             return 0;
         }
-        int64_t left = start + timeout - sl_mono_ms();
-        if (left <= 0) {
+        int64_t left_ns = start + timeout * 1000000 - (int64_t)sl_mono_ns();
+        if (left_ns <= 0) {
             logf_(R, "sensor: timed out after %.3f s (%d pokes)",
-                  (double)(sl_mono_ms() - start) / 1000, pokes);
+                  (double)((int64_t)sl_mono_ns() - start) / 1e9, pokes);
             return 1;
         }
-        if (!nap(R, SL_MIN(every, left))) {
+        if (!nap(R, SL_MIN(every, (left_ns + 999999) / 1000000))) {
             logf_(R, "sensor: cancelled");
             return 1;
         }
