@@ -9,6 +9,7 @@
  * failing sink, or the clients or the metrics listener could not be set up; 2: bad usage or
  * configuration. */
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "pipeline/process.h"
@@ -33,40 +34,11 @@ static void on_signal(int sig)
     if (running) sl_process_stop(running);
 }
 
-/* Takes "--config FILE" / "--config=FILE" out of argv; *bad for a missing value. */
-static const char *take_config(int *argc, char **argv, bool *bad)
-{
-    const char *file = NULL;
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            while (i < *argc)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= *argc) {
-                *bad = true;
-                return NULL;
-            }
-            file = argv[++i];
-            continue;
-        }
-        if (!strncmp(argv[i], "--config=", 9)) {
-            file = argv[i] + 9;
-            continue;
-        }
-        argv[out++] = argv[i];
-    }
-    *argc = out;
-    return file;
-}
-
 /* Defaults, then the file's pipeline section, then the flags. 0: run, 1: --help, else exit 2. */
 static int load_options(sl_process_config *cfg, int argc, char **argv)
 {
     bool bad = false;
-    const char *file = take_config(&argc, argv, &bad);
+    const char *file = sl_cli_take_config(&argc, argv, &bad);
     if (bad) {
         fprintf(stderr, "sluice process: --config needs a FILE\n");
         return SL_ERR_INVAL;

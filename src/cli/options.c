@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Takes "--config FILE" / "--config=FILE" out of argv, so the file can be applied before the
- * flags. Returns the file or NULL; *bad is set for a missing value. */
-static const char *take_config(int *argc, char **argv, bool *bad)
+const char *sl_cli_take_config(int *argc, char **argv, bool *bad)
 {
     const char *file = NULL;
     int out = 1;
@@ -39,7 +37,7 @@ int sl_cli_options(const sl_opt *tbl, void *obj, const char *cmd, const char *se
 {
     sl_config_defaults(tbl, obj);
     bool bad = false;
-    const char *file = take_config(&argc, argv, &bad);
+    const char *file = sl_cli_take_config(&argc, argv, &bad);
     if (bad) {
         fprintf(stderr, "sluice %s: --config needs a FILE\n", cmd);
         return SL_ERR_INVAL;

@@ -13,4 +13,9 @@
 int sl_cli_options(const sl_opt *tbl, void *obj, const char *cmd, const char *section,
                    const char *usage, int argc, char **argv);
 
+/* Takes "--config FILE" / "--config=FILE" out of argv (compacting it, *argc updated), so the
+ * file can be applied before the flags. Returns the file or NULL; *bad is set when --config has
+ * no value. For subcommands whose section needs more than an option table. */
+const char *sl_cli_take_config(int *argc, char **argv, bool *bad);
+
 #endif
