@@ -509,6 +509,98 @@ static void get_log(call *c)
     sl_buf_free(&text);
 }
 
+/* Checks a clearTaskInstances body (answering 400/404 when it is wrong). */
+static bool clear_body_ok(call *c, const sl_dag *d, json_t *j)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+    {
+        if (strcmp(key, "dag_run_id") && strcmp(key, "task_ids") &&
+            strcmp(key, "include_downstream") && strcmp(key, "dry_run")) {
+            problem(c, 400, "Bad Request",
+                    "%s: not supported (dag_run_id, task_ids, include_downstream and dry_run are)",
+                    key);
+            return false;
+        }
+    }
+    json_t *ids = json_object_get(j, "task_ids"), *down = json_object_get(j, "include_downstream");
+    if (!json_is_string(json_object_get(j, "dag_run_id"))) {
+        problem(c, 400, "Bad Request", "dag_run_id: required, a string");
+        return false;
+    }
+    if (!json_is_array(ids) || json_array_size(ids) == 0) {
+        problem(c, 400, "Bad Request", "task_ids: expected a non-empty list of task ids");
+        return false;
+    }
+    if (down && !json_is_boolean(down)) {
+        problem(c, 400, "Bad Request", "include_downstream: expected true or false");
+        return false;
+    }
+    if (!json_is_false(json_object_get(j, "dry_run"))) {
+        problem(c, 400, "Bad Request",
+                "dry_run: must be false (Airflow's default is true; only clearing is supported)");
+        return false;
+    }
+    size_t k;
+    json_array_foreach(ids, k, v)
+    {
+        if (!json_is_string(v)) {
+            problem(c, 400, "Bad Request", "task_ids: expected a non-empty list of task ids");
+            return false;
+        }
+        if (!sl_dag_task(d, json_string_value(v))) {
+            problem(c, 404, "Task not found", "Task with task_id: '%s' not found in DAG '%s'",
+                    json_string_value(v), d->id);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Airflow's POST /dags/{id}/clearTaskInstances for one run: {"dag_run_id", "task_ids",
+ * "include_downstream", "dry_run": false}. Answers the instances cleared. */
+static void post_clear(call *c)
+{
+    const sl_dag *d = find_dag(c, c->segs[1]);
+    if (!d) return;
+    json_t *j = body_object(c);
+    if (!j) return;
+    const char *run_id = json_string_value(json_object_get(j, "dag_run_id"));
+    if (clear_body_ok(c, d, j) && send_run(c, d->id, run_id, false)) {
+        json_t *ids = json_object_get(j, "task_ids"), *v;
+        bool down = json_is_true(json_object_get(j, "include_downstream"));
+        bool *all = sl_calloc(d->ntasks, sizeof *all), *one = sl_calloc(d->ntasks, sizeof *one);
+        int rc = 0;
+        size_t k;
+        json_array_foreach(ids, k, v)
+        {
+            rc = sl_sched_clear(c->s, d->id, run_id, json_string_value(v), down, one);
+            if (rc < 0) break;
+            for (size_t i = 0; i < d->ntasks; i++)
+                all[i] |= one[i];
+        }
+        if (rc == -EBUSY) {
+            problem(c, 409, "Task instance is running",
+                    "%s of run %s is queued or running: it can be cleared once it is done",
+                    json_string_value(v), run_id);
+        } else if (rc < 0) {
+            db_error(c);
+        } else {
+            json_t *list = json_array();
+            for (size_t i = 0; i < d->ntasks; i++)
+                if (all[i])
+                    json_array_append_new(list,
+                                          json_pack("{s:s, s:s, s:s}", "task_id", d->tasks[i].id,
+                                                    "dag_id", d->id, "dag_run_id", run_id));
+            send_json(c, 200, json_pack("{s:o}", "task_instances", list));
+        }
+        sl_free(all);
+        sl_free(one);
+    }
+    json_decref(j);
+}
+
 /* Airflow 3's POST /backfills body: {"dag_id", "from_date", "to_date", "dag_run_conf"}. */
 static void post_backfill(call *c)
 {
@@ -566,6 +658,7 @@ static const api_route api_table[] = {
     {"POST", {"backfills"}, 1, post_backfill},
     {"GET", {"dags", "*"}, 2, get_dag},
     {"PATCH", {"dags", "*"}, 2, patch_dag},
+    {"POST", {"dags", "*", "clearTaskInstances"}, 3, post_clear},
     {"GET", {"dags", "*", "dagRuns"}, 3, get_runs},
     {"POST", {"dags", "*", "dagRuns"}, 3, post_run},
     {"GET", {"dags", "*", "dagRuns", "*"}, 4, get_run},

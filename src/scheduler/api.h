@@ -1,6 +1,7 @@
 /* api.h: the scheduler's REST API, shaped like Airflow's stable API v1 (field names, error
  * bodies, paging with limit/offset) for the calls issue 6 lists: DAGs (list, get, pause),
- * DAG runs (list, get, trigger with conf), task instances, a try's log, and health.
+ * DAG runs (list, get, trigger with conf), task instances (list, get, clear), a try's log, and
+ * health.
  * docs/scheduler.md "REST API" describes each call. The handlers run on the scheduler's loop
  * thread, so they use its metadata connection directly. No authentication yet: serve it on
  * loopback only. */

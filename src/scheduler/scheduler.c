@@ -27,7 +27,7 @@
 
 typedef struct running {
     char *dag_id, *run_id, *task_id;
-    int try_number;
+    int try_number, max_tries;
     pid_t pid;
     int64_t deadline_ms; /* monotonic; 0: no execution_timeout */
     bool timed_out;
@@ -335,6 +335,88 @@ int sl_sched_backfill(sl_sched *s, const char *dag_id, int64_t from_ms, int64_t 
     return 0;
 }
 
+/* Marks task ti of d and, with downstream, every task that depends on it transitively: tasks
+ * are in dependency order, so one pass over the later ones finds them all. */
+static void mark_downstream(const sl_dag *d, size_t ti, bool downstream, bool *mark)
+{
+    mark[ti] = true;
+    for (size_t j = ti + 1; downstream && j < d->ntasks; j++)
+        for (size_t k = 0; k < d->tasks[j].ndeps && !mark[j]; k++) {
+            int u = task_index(d, d->tasks[j].depends_on[k]);
+            if (u >= 0 && mark[u]) mark[j] = true;
+        }
+}
+
+int sl_sched_clear(sl_sched *s, const char *dag_id, const char *run_id, const char *task_id,
+                   bool downstream, bool *cleared)
+{
+    int di = dag_index(s, dag_id);
+    if (di < 0) return SL_ERR_NOTFOUND;
+    const sl_dag *d = &s->dags->dags[di];
+    int ti = task_index(d, task_id);
+    if (ti < 0) return SL_ERR_NOTFOUND;
+    if (cleared) memset(cleared, 0, d->ntasks * sizeof *cleared);
+    int count = 0;
+    bool *mark = sl_calloc(d->ntasks, sizeof *mark);
+    mark_downstream(d, (size_t)ti, downstream, mark);
+    char lock[200];
+    snprintf(lock, sizeof lock, "SELECT state FROM dag_run WHERE dag_id=$1 AND run_id=$2%s",
+             sl_meta_lock_clause(s->m));
+    const char *p[] = {dag_id, run_id};
+    sl_meta_rows r = {0};
+    int rc = sl_meta_begin(s->m) ? SL_ERR_CLOSED : 0;
+    if (!rc && sl_meta_exec(s->m, lock, 2, p, &r)) rc = SL_ERR_CLOSED;
+    if (!rc && r.nrows != 1) rc = SL_ERR_NOTFOUND;
+    sl_meta_rows_free(&r);
+    /* The task itself must not be in flight: its try would finish over the cleared state. */
+    const char *q0[] = {dag_id, run_id, task_id};
+    if (!rc && sl_meta_exec(s->m,
+                            "SELECT state FROM task_instance WHERE dag_id=$1 AND run_id=$2 AND"
+                            " task_id=$3",
+                            3, q0, &r))
+        rc = SL_ERR_CLOSED;
+    if (!rc && r.nrows == 1 &&
+        (strcmp(sl_meta_cell(&r, 0, 0), "queued") == 0 ||
+         strcmp(sl_meta_cell(&r, 0, 0), "running") == 0))
+        rc = -EBUSY;
+    sl_meta_rows_free(&r);
+    for (size_t i = 0; i < d->ntasks && !rc; i++) {
+        if (!mark[i]) continue;
+        /* As Airflow's clear: the try number stays (the next try counts on from it) and the
+         * task gets its retries again; downstream tries in flight are left to finish. */
+        char rt[24];
+        i64s(rt, d->tasks[i].retries + 1);
+        const char *q[] = {dag_id, run_id, d->tasks[i].id, rt};
+        int64_t n = sl_meta_exec_changes(
+            s->m,
+            "UPDATE task_instance SET state='none', max_tries=try_number+$4, next_try_ms=NULL,"
+            " start_ms=NULL, end_ms=NULL, pid=NULL WHERE dag_id=$1 AND run_id=$2 AND task_id=$3"
+            " AND state NOT IN ('queued','running')",
+            4, q);
+        if (n < 0) rc = SL_ERR_CLOSED;
+        if (n > 0 && cleared) cleared[i] = true;
+        count += n > 0;
+    }
+    /* A finished run goes back to queued, so max_active_runs holds when it starts again. */
+    if (!rc && sl_meta_exec(s->m,
+                            "UPDATE dag_run SET state='queued', end_ms=NULL WHERE dag_id=$1 AND"
+                            " run_id=$2 AND state IN ('success','failed')",
+                            2, p, NULL))
+        rc = SL_ERR_CLOSED;
+    if (!rc) rc = sl_meta_commit(s->m) ? SL_ERR_CLOSED : 0;
+    sl_free(mark);
+    if (rc) {
+        if (rc == SL_ERR_CLOSED) SL_ERROR("sched", "clear %s: %s", dag_id, sl_meta_error(s->m));
+        sl_meta_rollback(s->m);
+        if (cleared) memset(cleared, 0, d->ntasks * sizeof *cleared);
+        return rc;
+    }
+    SL_INFO("sched", "cleared %d task instance(s) of %s.%s from %s", count, dag_id, run_id,
+            task_id);
+    sl_sched_wake(s);
+    return count;
+}
+
 /* Reads every DAG's row and its counts of queued and running runs. */
 static int load_dag_states(sl_sched *s)
 {
@@ -621,8 +703,8 @@ static void finish_try(sl_sched *s, running *x, bool ok, const char *why)
     sl_ti_state ns = SL_TI_SUCCESS;
     int64_t next = 0;
     if (!ok) {
-        int retries = x->task ? x->task->retries : 0;
-        if (x->try_number <= retries) {
+        /* max_tries, not the task's retries: a cleared task gets its retries again */
+        if (x->try_number < x->max_tries) {
             ns = SL_TI_UP_FOR_RETRY;
             next = now + (x->task ? sl_sched_retry_delay(x->task, x->try_number) : 0);
         } else {
@@ -677,7 +759,7 @@ static void running_remove(sl_sched *s, size_t i)
 
 typedef struct claim {
     char *dag_id, *run_id, *task_id;
-    int try_number;
+    int try_number, max_tries;
     const sl_dag *dag;
     const sl_task *task;
 } claim;
@@ -776,14 +858,15 @@ static size_t claim_tries(sl_sched *s, int cap, claim **out)
                          " state='scheduled'",
                          5, q, NULL) ||
             sl_meta_exec(s->m,
-                         "SELECT try_number FROM task_instance WHERE dag_id=$1 AND run_id=$2 AND"
-                         " task_id=$3",
+                         "SELECT try_number, max_tries FROM task_instance WHERE dag_id=$1 AND"
+                         " run_id=$2 AND task_id=$3",
                          3, q, &tr)) {
             err = true;
             break;
         }
         claim *cl = &c[nc];
         cl->try_number = (int)sl_meta_cell_i64(&tr, 0, 0, 1);
+        cl->max_tries = (int)sl_meta_cell_i64(&tr, 0, 1, d->tasks[ti].retries + 1);
         sl_meta_rows_free(&tr);
         char tn[24], path[1024];
         i64s(tn, cl->try_number);
@@ -838,6 +921,7 @@ static void launch_one(sl_sched *s, claim *c)
                  .run_id = c->run_id,
                  .task_id = c->task_id,
                  .try_number = c->try_number,
+                 .max_tries = c->max_tries,
                  .task = c->task};
     sl_exec_log_path(s->data_dir, c->dag_id, c->run_id, c->task_id, c->try_number, x.log_path,
                      sizeof x.log_path);
@@ -1196,7 +1280,7 @@ static void on_sigchld(uv_signal_t *h, int sig)
 
 void sl_sched_wake(sl_sched *s)
 {
-    if (s->closing) return;
+    if (!s->loop || s->closing) return;
     uv_timer_start(&s->timer, on_tick, 0, 0);
 }
 
@@ -1283,6 +1367,17 @@ int sl_sched_open(uv_loop_t *loop, sl_meta *meta, const sl_dagset *dags, const s
     return 0;
 }
 
+int sl_sched_open_api(sl_meta *meta, const sl_dagset *dags, const char *data_dir, sl_sched **out)
+{
+    sl_sched *s = sl_calloc(1, sizeof *s);
+    s->m = meta;
+    s->dags = dags;
+    s->data_dir = sl_strdup(data_dir ? data_dir : ".");
+    s->cfg.data_dir = s->data_dir;
+    *out = s;
+    return 0;
+}
+
 static void on_closed(uv_handle_t *h)
 {
     sl_sched *s = h->data;
@@ -1302,6 +1397,11 @@ static void on_closed(uv_handle_t *h)
 void sl_sched_close(sl_sched *s)
 {
     if (!s) return;
+    if (!s->loop) {
+        sl_free(s->data_dir);
+        sl_free(s);
+        return;
+    }
     s->closing = true;
     uv_timer_stop(&s->timer);
     uv_signal_stop(&s->sigchld);
@@ -1329,7 +1429,14 @@ int64_t sl_sched_job_id(const sl_sched *s)
 }
 int64_t sl_sched_last_heartbeat(const sl_sched *s)
 {
-    return s->last_hb;
+    if (s->loop) return s->last_hb;
+    sl_meta_rows r;
+    if (sl_meta_exec(s->m, "SELECT max(heartbeat_ms) FROM scheduler_job WHERE state='running'", 0,
+                     NULL, &r))
+        return 0;
+    int64_t hb = r.nrows ? sl_meta_cell_i64(&r, 0, 0, 0) : 0;
+    sl_meta_rows_free(&r);
+    return hb;
 }
 const char *sl_sched_data_dir(const sl_sched *s)
 {

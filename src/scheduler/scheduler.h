@@ -38,6 +38,11 @@ typedef struct sl_sched sl_sched;
  * timer and SIGCHLD watcher on loop. Borrows meta and dags until sl_sched_close. */
 int sl_sched_open(uv_loop_t *loop, sl_meta *meta, const sl_dagset *dags, const sl_sched_config *cfg,
                   sl_sched **out);
+/* An API-only handle over meta and dags for a process that serves the REST API beside a
+ * running scheduler (the console): no job, no timer, no tries. Trigger, backfill, clear and
+ * pause only write the metadata, which the scheduler reads at its next tick; data_dir is the
+ * scheduler's, for try logs whose path the store lacks. Free with sl_sched_close. */
+int sl_sched_open_api(sl_meta *meta, const sl_dagset *dags, const char *data_dir, sl_sched **out);
 /* Kills the tries still running (each counts as a failed try), marks the job stopped, closes
  * the handles (run the loop afterwards) and frees s. */
 void sl_sched_close(sl_sched *s);
@@ -56,12 +61,21 @@ int sl_sched_trigger(sl_sched *s, const char *dag_id, const char *conf_json, cha
  * bad conf), SL_ERR_LIMIT (over SL_SCHED_MAX_BACKFILL intervals) or SL_ERR_CLOSED. */
 int sl_sched_backfill(sl_sched *s, const char *dag_id, int64_t from_ms, int64_t to_ms,
                       const char *conf_json, int *created);
+/* Clears task_id of a run so it runs again, with downstream also every task that depends on
+ * it: each goes back to waiting for its upstream (its try number kept, its retries restored),
+ * and a finished run is queued again. Instances in flight downstream are left alone. cleared
+ * (NULL, or one bool per task of the DAG in its order) gets which were cleared. Returns how
+ * many, SL_ERR_NOTFOUND (unknown DAG, task or run), -EBUSY (the task itself is queued or
+ * running) or SL_ERR_CLOSED. */
+int sl_sched_clear(sl_sched *s, const char *dag_id, const char *run_id, const char *task_id,
+                   bool downstream, bool *cleared);
 /* Wakes the loop now (after a trigger or an unpause from another module). */
 void sl_sched_wake(sl_sched *s);
 
 sl_meta *sl_sched_meta(sl_sched *s);
 const sl_dagset *sl_sched_dags(const sl_sched *s);
-/* This scheduler's job id and the epoch ms of its last heartbeat. */
+/* This scheduler's job id and the epoch ms of its last heartbeat (an API-only handle: the
+ * newest heartbeat of any running scheduler in the store, 0 when none). */
 int64_t sl_sched_job_id(const sl_sched *s);
 int64_t sl_sched_last_heartbeat(const sl_sched *s);
 const char *sl_sched_data_dir(const sl_sched *s);
