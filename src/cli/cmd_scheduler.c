@@ -23,7 +23,7 @@
 typedef struct sched_opts {
     char *dags, *metadata, *listen, *data_dir, *pools, *log_level;
     int64_t parallelism, default_pool_slots, tick, heartbeat, heartbeat_timeout;
-    bool default_dag;
+    bool default_dag, paused_at_creation;
 } sched_opts;
 
 #define O(f) offsetof(sched_opts, f)
@@ -48,6 +48,8 @@ const sl_opt sl_scheduler_cli_opts[] = {
      "a scheduler silent this long is dead and its tries are orphaned", NULL, 100, 86400000},
     {"default-dag", SL_OPT_BOOL, "true", O(default_dag),
      "load the built-in DAG user_automation when no DAG file has that id", NULL, 0, 0},
+    {"dags-are-paused-at-creation", SL_OPT_BOOL, "true", O(paused_at_creation),
+     "a DAG new to the metadata starts paused unless it sets is_paused_upon_creation", NULL, 0, 0},
     {"log-level", SL_OPT_ENUM, NULL, O(log_level), "error|warn|info|debug|trace",
      "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
@@ -135,6 +137,7 @@ int sl_cmd_scheduler(int argc, char **argv)
         .tick_ms = o.tick,
         .heartbeat_ms = o.heartbeat,
         .heartbeat_timeout_ms = o.heartbeat_timeout,
+        .dags_are_paused_at_creation = o.paused_at_creation,
     };
     int so = sl_sched_open(&loop, meta, &dags, &cfg, &app.sched);
     if (so) {

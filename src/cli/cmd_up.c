@@ -184,20 +184,20 @@ static void build(plan *p, sl_sup *sup)
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }
     if (have_command("scheduler")) {
-        /* The scheduler runs the seeds' DAG, whose one task is the ingest run; up unpauses it and
-         * triggers a run at once, so data flows now rather than at the next midnight. */
+        /* The scheduler runs the seeds' DAG, whose one task is the ingest run. It is paused at
+         * creation (as in Airflow 2); up unpauses it, which makes the scheduler run its latest
+         * complete daily interval at once (catchup false), so data flows now and once. A manual
+         * trigger as well would make a second, identical run. Without a schedule (ingest
+         * duration 0) unpausing runs nothing: a later `sluice dag trigger` then runs at once. */
         args a = {0};
         arg(&a, p->exe), arg(&a, "scheduler"), arg(&a, "--listen"), arg(&a, p->sched);
         arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/scheduler", d));
         arg(&a, "--dags"), arg(&a, fmt(&a, "%s/dags", d));
         add(p, sup, "scheduler", SL_SUP_SERVICE, &a, p->sched);
-        static const char *const verbs[] = {"unpause", "trigger"};
-        for (int i = 0; i < 2 && p->a.ingest_ms > 0; i++) {
-            args b = {0};
-            arg(&b, p->exe), arg(&b, "dag"), arg(&b, verbs[i]), arg(&b, "user_automation");
-            arg(&b, "--scheduler"), arg(&b, fmt(&b, "http://%s", p->sched));
-            add(p, sup, verbs[i], SL_SUP_ONESHOT, &b, NULL);
-        }
+        args b = {0};
+        arg(&b, p->exe), arg(&b, "dag"), arg(&b, "unpause"), arg(&b, "user_automation");
+        arg(&b, "--scheduler"), arg(&b, fmt(&b, "http://%s", p->sched));
+        add(p, sup, "unpause", SL_SUP_ONESHOT, &b, NULL);
     } else if (have_command("ingest") && have_command("fake-api") && p->a.ingest_ms > 0) {
         args a = {0};
         char dur[32];

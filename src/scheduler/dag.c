@@ -24,8 +24,20 @@
 static const char *const task_types[] = {"ingest", "shell", "http", "sql", "sensor", NULL};
 
 static const char *const dag_keys[] = {
-    "dag_id",  "description",     "tags",         "schedule", "timezone", "start_date", "end_date",
-    "catchup", "max_active_runs", "default_args", "params",   "tasks",    NULL,
+    "dag_id",
+    "description",
+    "tags",
+    "schedule",
+    "timezone",
+    "start_date",
+    "end_date",
+    "catchup",
+    "max_active_runs",
+    "default_args",
+    "params",
+    "tasks",
+    "is_paused_upon_creation",
+    NULL,
 };
 
 /* The task-level keys that default_args may also hold. */
@@ -499,6 +511,8 @@ static int load_dag(sl_dagset *set, const sl_yaml *m, sl_errs *errs)
     d.file = m->file;
     d.line = m->line;
     d.max_active_runs = DEF_MAX_ACTIVE_RUNS;
+    d.catchup = true; /* Airflow 2's catchup_by_default */
+    d.is_paused_upon_creation = -1;
     const sl_yaml *f;
     for (size_t i = 0; i < m->n; i++)
         if (!in_list(dag_keys, m->keys[i]))
@@ -568,6 +582,14 @@ static int load_dag(sl_dagset *set, const sl_yaml *m, sl_errs *errs)
         const char *s = scalar(&C, f, "catchup");
         if (s && !parse_bool(s, &d.catchup))
             err_at(&C, f->line, "catchup: expected true or false, got \"%s\"", s);
+    }
+    if ((f = sl_yaml_get(m, "is_paused_upon_creation"))) {
+        const char *s = scalar(&C, f, "is_paused_upon_creation");
+        bool b;
+        if (s && !parse_bool(s, &b))
+            err_at(&C, f->line, "is_paused_upon_creation: expected true or false, got \"%s\"", s);
+        else if (s)
+            d.is_paused_upon_creation = b;
     }
     if ((f = sl_yaml_get(m, "max_active_runs"))) {
         const char *s = scalar(&C, f, "max_active_runs");

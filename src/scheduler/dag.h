@@ -39,7 +39,8 @@ typedef struct sl_dag {
     /* start_date 0: none given; the scheduler starts from when it first sees the DAG. end 0: none
      */
     int64_t start_date_ms, end_date_ms;
-    bool catchup;
+    bool catchup;                /* true unless set (Airflow 2's catchup_by_default) */
+    int is_paused_upon_creation; /* -1: not set (the scheduler's default), 0 or 1 */
     int max_active_runs;
     const sl_yaml *params; /* map of defaults, may be NULL */
     sl_task *tasks;        /* in topological order: a task comes after all it depends on */

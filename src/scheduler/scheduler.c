@@ -1343,10 +1343,17 @@ int sl_sched_open(uv_loop_t *loop, sl_meta *meta, const sl_dagset *dags, const s
     if (gethostname(s->hostname, sizeof s->hostname - 1) != 0) strcpy(s->hostname, "localhost");
     int rc = upsert_pools(s);
     for (size_t i = 0; i < dags->n && !rc; i++) {
-        const char *p[] = {dags->dags[i].id};
-        if (sl_meta_exec(meta, "INSERT INTO dag (dag_id) VALUES ($1) ON CONFLICT DO NOTHING", 1, p,
-                         NULL))
-            rc = SL_ERR_CLOSED;
+        const sl_dag *d = &dags->dags[i];
+        bool paused = d->is_paused_upon_creation >= 0 ? d->is_paused_upon_creation
+                                                      : cfg->dags_are_paused_at_creation;
+        const char *p[] = {d->id, paused ? "1" : "0"};
+        int64_t n = sl_meta_exec_changes(
+            meta, "INSERT INTO dag (dag_id, is_paused) VALUES ($1,$2) ON CONFLICT DO NOTHING", 2,
+            p);
+        if (n < 0) rc = SL_ERR_CLOSED;
+        if (n > 0 && paused)
+            SL_INFO("sched", "dag %s is new: paused at creation (sluice dag unpause %s)", d->id,
+                    d->id);
     }
     if (!rc) rc = register_job(s);
     if (rc) {

@@ -30,6 +30,9 @@ typedef struct sl_sched_config {
     int64_t tick_ms;              /* how often the loop looks for work without a wake-up */
     int64_t heartbeat_ms;         /* how often this scheduler heartbeats */
     int64_t heartbeat_timeout_ms; /* a scheduler silent this long is dead: its tries orphaned */
+    /* A DAG new to the metadata store starts paused unless its is_paused_upon_creation says
+     * otherwise (Airflow 2's [core] dags_are_paused_at_creation, true there). */
+    bool dags_are_paused_at_creation;
 } sl_sched_config;
 
 typedef struct sl_sched sl_sched;

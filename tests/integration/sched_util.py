@@ -16,9 +16,11 @@ def write_dag(dir_, text, name="dag.yaml"):
 
 
 def start(sluice_proc, dags, *args, metadata=None, name=None, wait=True):
-    """A scheduler on dags (a file or dir) with a short heartbeat; returns the SluiceProcess."""
+    """A scheduler on dags (a file or dir) with a short heartbeat; returns the SluiceProcess.
+    Its DAGs start unpaused (as Airflow's own tests set dags_are_paused_at_creation): the tests
+    of pausing itself pass "--dags-are-paused-at-creation=true" after it."""
     argv = ["--dags", str(dags), "--default-dag=false", "--heartbeat", "200ms",
-            "--tick", "50ms", *map(str, args)]
+            "--tick", "50ms", "--dags-are-paused-at-creation=false", *map(str, args)]
     if metadata:
         argv += ["--metadata", metadata]
     return sluice_proc("scheduler", args=argv, data_dir=True, name=name, wait=wait)

@@ -3,9 +3,10 @@ stream_data_from_api for the configured duration (60 s) and the task succeeds, w
 records in the topic. `sluice fake-api` stands in for randomuser.me (1 s per page of 500, so a
 minute makes tens of thousands of records, not millions), `sluice broker` for Kafka; the
 scheduler finds them through SLUICE_INGEST_SOURCE and SLUICE_KAFKA (the built-in task names no
-endpoint). The DAG is @daily without catchup, so the scheduler also starts the latest interval's
-run on its own, as Airflow does: every record in the topic is accounted for by the two runs'
-delivery counts, and those read back are the seeds' records."""
+endpoint). The DAG is paused at creation; as Airflow 2's UI does when a paused DAG is triggered,
+the test unpauses it and triggers it. It is @daily without catchup, so unpausing also starts the
+latest interval's run, as Airflow does: every record in the topic is accounted for by the two
+runs' delivery counts, and those read back are the seeds' records."""
 
 import re
 
@@ -26,7 +27,9 @@ def test_trigger_user_automation(sluice_proc):
                          "SLUICE_KAFKA": broker.addr})
     base = f"http://{s.addr}/api/v1"
     d = requests.get(f"{base}/dags/user_automation").json()
-    assert d["schedule_interval"]["value"] == "@daily" and d["is_paused"] is False
+    assert d["schedule_interval"]["value"] == "@daily" and d["is_paused"] is True
+    r = requests.patch(f"{base}/dags/user_automation", json={"is_paused": False})
+    assert r.status_code == 200 and r.json()["is_paused"] is False, r.text
 
     r = requests.post(f"{base}/dags/user_automation/dagRuns", json={"conf": {}})
     assert r.status_code == 200, r.text

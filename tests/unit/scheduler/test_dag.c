@@ -133,7 +133,16 @@ static void test_defaults(void **state)
     assert_string_equal(d->timezone, "UTC");
     assert_int_equal(d->start_date_ms, 0);
     assert_int_equal(d->end_date_ms, 0);
-    assert_false(d->catchup);
+    assert_true(d->catchup); /* Airflow 2's catchup_by_default */
+    assert_int_equal(d->is_paused_upon_creation, -1);
+    /* catchup false and is_paused_upon_creation as Airflow's DAG arguments */
+    assert_int_equal(load(&set,
+                          "dag_id: g\ncatchup: false\nis_paused_upon_creation: false\ntasks: "
+                          "[{task_id: t, type: shell, command: \"true\"}]\n",
+                          &errs),
+                     1);
+    assert_false(sl_dagset_find(&set, "g")->catchup);
+    assert_int_equal(sl_dagset_find(&set, "g")->is_paused_upon_creation, 0);
     assert_int_equal(d->max_active_runs, 16);
     assert_null(d->params);
     const sl_task *t = &d->tasks[0];
@@ -256,6 +265,10 @@ static void test_bad_input(void **state)
     expect_error(
         "dag_id: d\ncatchup: maybe\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
         "t.yaml:2: catchup: expected true or false, got \"maybe\"");
+    expect_error(
+        "dag_id: d\nis_paused_upon_creation: 2\ntasks: [{task_id: a, type: shell, command: "
+        "\"true\"}]\n",
+        "t.yaml:2: is_paused_upon_creation: expected true or false, got \"2\"");
     expect_error(
         "dag_id: d\nmax_active_runs: 0\ntasks: [{task_id: a, type: shell, command: \"true\"}]\n",
         "t.yaml:2: max_active_runs: expected a whole number 1..10000, got \"0\"");
