@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/sl.h"
+#include "registry/jsonschema_int.h"
 
 #include <avro.h>
 #include <jansson.h>
@@ -63,6 +64,7 @@ struct av_node {
 
 struct sl_regschema {
     sl_regschema_type type;
+    sl_jsonschema *json; /* SL_SCHEMA_JSON */
     av_node *root;
     sl_arena arena; /* every node, name and array */
     char *canonical;
@@ -378,9 +380,20 @@ int sl_regschema_parse(sl_regschema_type t, const char *text, size_t len, sl_reg
                        char *err, size_t errlen)
 {
     *out = NULL;
+    if (t == SL_SCHEMA_JSON) {
+        sl_jsonschema *js = NULL;
+        int rc = sl_jsonschema_parse(text, len, &js, err, errlen);
+        if (rc) return rc;
+        sl_regschema *s = sl_calloc(1, sizeof *s);
+        s->type = t;
+        s->json = js;
+        sl_arena_init(&s->arena, 64);
+        s->canonical = sl_strdup(sl_jsonschema_canonical(js));
+        *out = s;
+        return 0;
+    }
     if (t != SL_SCHEMA_AVRO) {
-        snprintf(err, errlen, "schema type %s is not supported",
-                 t == SL_SCHEMA_JSON ? "JSON" : "PROTOBUF");
+        snprintf(err, errlen, "schema type PROTOBUF is not supported");
         return SL_ERR_UNSUPPORTED;
     }
     avro_schema_t as = NULL;
@@ -425,6 +438,7 @@ const char *sl_regschema_canonical(const sl_regschema *s)
 void sl_regschema_free(sl_regschema *s)
 {
     if (!s) return;
+    sl_jsonschema_free(s->json);
     sl_arena_free(&s->arena);
     free(s->canonical);
     free(s);
@@ -615,6 +629,8 @@ static bool can_read(check_ctx *c, const av_node *r, const av_node *w, const cha
 bool sl_regschema_can_read(const sl_regschema *reader, const sl_regschema *writer, char ***msgs,
                            size_t *nmsgs)
 {
+    if (reader->type == SL_SCHEMA_JSON && writer->type == SL_SCHEMA_JSON)
+        return sl_jsonschema_can_read(reader->json, writer->json, msgs, nmsgs);
     check_ctx c = {.msgs = msgs, .nmsgs = nmsgs};
     bool ok = can_read(&c, reader->root, writer->root, "");
     free(c.stack);

@@ -1,6 +1,8 @@
 /* schema.h: the registry's view of a schema (the seam between the registry and the schema types;
  * docs/registry.md). AVRO is parsed with libavro and brought to the Avro specification's Parsing
- * Canonical Form; compatibility follows the specification's schema resolution rules. */
+ * Canonical Form; compatibility follows the specification's schema resolution rules. JSON is
+ * JSON Schema draft-07 (jsonschema.c): sorted compact JSON as its canonical form, compatibility
+ * over the keyword subset docs/registry.md lists. */
 #ifndef SL_REGISTRY_SCHEMA_H
 #define SL_REGISTRY_SCHEMA_H
 

@@ -109,7 +109,7 @@ def test_modes(reg):
 def test_endpoints_answer(reg):
     """The non-error side of every route, briefly, after the errors above."""
     assert ru.call(reg, "GET", "/") == (200, {})
-    assert ru.call(reg, "GET", "/schemas/types") == (200, ["AVRO"])
+    assert ru.call(reg, "GET", "/schemas/types") == (200, ["AVRO", "JSON"])
     assert ru.call(reg, "GET", "/schemas/ids/1/subjects") == (200, ["s"])
     assert ru.call(reg, "GET", "/schemas/ids/1/versions") == (200, [{"subject": "s",
                                                                      "version": 1}])

@@ -1,7 +1,7 @@
 /* test_schema.c: AVRO through the registry's seam: libavro's rejections become parse errors,
  * equivalent schemas share one Parsing Canonical Form, and writer/reader pairs from the Avro
- * specification's resolution rules (promotions, defaults, unions, enums, aliases, named types,
- * recursion). */
+ * specification's resolution rules (promotions, defaults, unions, enums with defaults, aliases,
+ * nested and named types, arrays and maps, fixed sizes, namespaces, recursion): at least 60. */
 #include "registry/schema.h"
 
 #include <setjmp.h>
@@ -138,11 +138,78 @@ static const struct {
      REC(F("next", "[\"null\",\"R\"]") "," F("v", "\"long\"")), true},
     {REC(F("next", "[\"null\",\"R\"]") "," F("v", "\"long\"")),
      REC(F("next", "[\"null\",\"R\"]") "," F("v", "\"int\"")), false},
+    /* promotions inside containers */
+    {"{\"type\":\"map\",\"values\":\"int\"}", "{\"type\":\"map\",\"values\":\"long\"}", true},
+    {"{\"type\":\"array\",\"items\":\"string\"}", "{\"type\":\"array\",\"items\":\"bytes\"}", true},
+    {REC(F("b", "\"bytes\"")), REC(F("b", "\"string\"")), true},
+    {"\"long\"", "\"long\"", true},
+    {"\"double\"", "\"long\"", false},
+    {"\"null\"", "\"null\"", true},
+    {"\"int\"", "\"null\"", false},
+    /* unions */
+    {"[\"int\",\"string\"]", "[\"long\",\"string\"]", true},
+    {"[\"null\",\"int\"]", "[\"null\",\"long\"]", true},
+    {"\"string\"", "[\"null\",\"bytes\"]", true},
+    {"[\"null\",\"float\"]", "[\"null\",\"int\"]", false},
+    {"[\"null\",\"string\"]", "\"string\"", false},
+    {REC(F("u", "[\"null\",\"int\"]")), REC(FD("u", "[\"null\",\"int\",\"string\"]", "null")),
+     true},
+    /* enums: defaults, names, aliases */
+    {ENUM("\"A\",\"B\""),
+     "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\",\"Z\"],\"default\":\"Z\"}", true},
+    {ENUM("\"A\""), "{\"type\":\"enum\",\"name\":\"G\",\"symbols\":[\"A\"]}", false},
+    {ENUM("\"A\""), "{\"type\":\"enum\",\"name\":\"G\",\"aliases\":[\"E\"],\"symbols\":[\"A\"]}",
+     true},
+    {REC(F("e", ENUM("\"A\",\"B\""))),
+     REC(F("e", "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":\"A\"}")), true},
+    {ENUM("\"A\""), "\"string\"", false},
+    /* aliases */
+    {"{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"m\",\"fields\":[]}",
+     "{\"type\":\"record\",\"name\":\"S\",\"namespace\":\"n\",\"aliases\":[\"m.R\"],"
+     "\"fields\":[]}",
+     true},
+    {REC(F("old", "\"int\"")),
+     REC("{\"name\":\"new\",\"type\":\"long\",\"aliases\":[\"x\",\"old\"]}"), true},
+    {REC(F("old", "\"long\"")), REC("{\"name\":\"new\",\"type\":\"int\",\"aliases\":[\"old\"]}"),
+     false},
+    /* nested records */
+    {REC(F("in", "{\"type\":\"record\",\"name\":\"I\",\"fields\":[" F("x", "\"int\"") "]}")),
+     REC(F("in", "{\"type\":\"record\",\"name\":\"I\",\"fields\":[" F("x", "\"long\"") "]}")),
+     true},
+    {REC(F("in", "{\"type\":\"record\",\"name\":\"I\",\"fields\":[" F("x", "\"int\"") "]}")),
+     REC(F("in", "{\"type\":\"record\",\"name\":\"I\",\"fields\":[" F("x", "\"int\"") "," F(
+                     "y", "\"int\"") "]}")),
+     false},
+    {REC(F("in", "{\"type\":\"record\",\"name\":\"I\",\"fields\":[" F("x", "\"int\"") "]}")),
+     REC(F("in", "{\"type\":\"record\",\"name\":\"I\",\"fields\":[" F("x", "\"int\"") "," FD(
+                     "y", "\"int\"", "0") "]}")),
+     true},
+    /* arrays and maps of named types */
+    {"{\"type\":\"array\",\"items\":" REC(F("a", "\"int\"")) "}",
+     "{\"type\":\"array\",\"items\":" REC(F("a", "\"double\"")) "}", true},
+    {"{\"type\":\"map\",\"values\":[\"null\",\"int\"]}", "{\"type\":\"map\",\"values\":\"int\"}",
+     false},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "{\"type\":\"map\",\"values\":\"int\"}", false},
+    /* fixed */
+    {"{\"type\":\"fixed\",\"name\":\"F\",\"size\":4}",
+     "{\"type\":\"fixed\",\"name\":\"G\",\"size\":4}", false},
+    {"{\"type\":\"fixed\",\"name\":\"F\",\"size\":4}",
+     "{\"type\":\"fixed\",\"name\":\"G\",\"aliases\":[\"F\"],\"size\":4}", true},
+    {"{\"type\":\"fixed\",\"name\":\"F\",\"size\":4}", "\"bytes\"", false},
+    /* namespaces: names compare unqualified */
+    {"{\"type\":\"enum\",\"name\":\"a.E\",\"symbols\":[\"A\"]}",
+     "{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"b\",\"symbols\":[\"A\"]}", true},
+    {"{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"a\",\"fields\":[" F(
+         "f", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}") "]}",
+     "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"b\",\"fields\":[" F(
+         "f", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}") "]}",
+     true},
 };
 
 static void test_resolution(void **state)
 {
     (void)state;
+    assert_true(sizeof cases / sizeof cases[0] >= 60);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sl_regschema *w = parse(cases[i].writer), *r = parse(cases[i].reader);
         char **msgs = NULL;

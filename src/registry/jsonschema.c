@@ -1,0 +1,857 @@
+/* jsonschema.c: JSON Schema (draft-07) for the registry. jansson loads the document; check()
+ * walks its keyword structure against draft-07's meta-schema (each keyword's value shape), and
+ * every local $ref must resolve to a schema. Compatibility asks whether the reader accepts every
+ * document the writer accepts, keyword by keyword over the subset of docs/registry.md, with
+ * Confluent's difference names in the reasons. A writer keyword outside the subset is ignored
+ * (that only widens the writer, so the answer stays safe); a reader keyword outside it must
+ * equal the writer's. */
+#include "registry/jsonschema_int.h"
+
+#include "core/sl.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nesting beyond this is refused (parse) or answered incompatible (check): a bound on the
+ * recursion a hostile document can cause. */
+#define JS_MAX_DEPTH 128
+/* A chain of $ref to $ref longer than this is a cycle. */
+#define JS_MAX_REF_HOPS 32
+
+struct sl_jsonschema {
+    json_t *root;
+    char *canonical;
+};
+
+typedef enum {
+    K_SCHEMA,       /* a schema */
+    K_ITEMS,        /* a schema or a non-empty array of schemas */
+    K_SCHEMA_MAP,   /* an object whose values are schemas */
+    K_SCHEMA_LIST,  /* a non-empty array of schemas */
+    K_NONNEG,       /* a non-negative integer */
+    K_NUMBER,       /* a number */
+    K_POSITIVE,     /* a number > 0 */
+    K_STRING,       /* a string */
+    K_BOOL,         /* a boolean */
+    K_TYPE,         /* a simple type name or a non-empty array of distinct ones */
+    K_STRING_SET,   /* an array of distinct strings */
+    K_ARRAY,        /* an array */
+    K_DEPENDENCIES, /* an object whose values are schemas or arrays of distinct strings */
+} kw_shape;
+
+/* draft-07's keywords with the shape its meta-schema gives their values. */
+static const struct {
+    const char *name;
+    kw_shape shape;
+} keywords[] = {
+    {"$id", K_STRING},
+    {"$schema", K_STRING},
+    {"$ref", K_STRING},
+    {"$comment", K_STRING},
+    {"title", K_STRING},
+    {"description", K_STRING},
+    {"readOnly", K_BOOL},
+    {"writeOnly", K_BOOL},
+    {"examples", K_ARRAY},
+    {"multipleOf", K_POSITIVE},
+    {"maximum", K_NUMBER},
+    {"exclusiveMaximum", K_NUMBER},
+    {"minimum", K_NUMBER},
+    {"exclusiveMinimum", K_NUMBER},
+    {"maxLength", K_NONNEG},
+    {"minLength", K_NONNEG},
+    {"pattern", K_STRING},
+    {"additionalItems", K_SCHEMA},
+    {"items", K_ITEMS},
+    {"maxItems", K_NONNEG},
+    {"minItems", K_NONNEG},
+    {"uniqueItems", K_BOOL},
+    {"contains", K_SCHEMA},
+    {"maxProperties", K_NONNEG},
+    {"minProperties", K_NONNEG},
+    {"required", K_STRING_SET},
+    {"additionalProperties", K_SCHEMA},
+    {"definitions", K_SCHEMA_MAP},
+    {"properties", K_SCHEMA_MAP},
+    {"patternProperties", K_SCHEMA_MAP},
+    {"dependencies", K_DEPENDENCIES},
+    {"propertyNames", K_SCHEMA},
+    {"enum", K_ARRAY},
+    {"type", K_TYPE},
+    {"format", K_STRING},
+    {"contentMediaType", K_STRING},
+    {"contentEncoding", K_STRING},
+    {"if", K_SCHEMA},
+    {"then", K_SCHEMA},
+    {"else", K_SCHEMA},
+    {"allOf", K_SCHEMA_LIST},
+    {"anyOf", K_SCHEMA_LIST},
+    {"oneOf", K_SCHEMA_LIST},
+    {"not", K_SCHEMA},
+};
+
+enum {
+    T_NULL = 1,
+    T_BOOLEAN = 2,
+    T_OBJECT = 4,
+    T_ARRAY = 8,
+    T_NUMBER = 16,
+    T_STRING = 32,
+    T_INTEGER = 64,
+    T_ALL = 127
+};
+static const char *const type_names[] = {"null",   "boolean", "object", "array",
+                                         "number", "string",  "integer"};
+
+static int type_bit(const char *s)
+{
+    for (int i = 0; i < 7; i++)
+        if (!strcmp(s, type_names[i])) return 1 << i;
+    return 0;
+}
+
+/* ---- parsing ---- */
+
+typedef struct parse_ctx {
+    json_t *root;
+    const json_t **schemas; /* every node checked as a schema, sorted for the $ref pass */
+    size_t nschemas, cap;
+    char *err;
+    size_t errlen;
+} parse_ctx;
+
+static int fail(parse_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(parse_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    return SL_ERR_PARSE;
+}
+
+static bool is_nonneg_int(const json_t *v)
+{
+    if (json_is_integer(v)) return json_integer_value(v) >= 0;
+    if (!json_is_real(v)) return false;
+    double d = json_real_value(v);
+    return d >= 0 && d == floor(d) && d < 9e15;
+}
+
+static bool distinct_strings(const json_t *a, bool types)
+{
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *v = json_array_get(a, i);
+        if (!json_is_string(v) || (types && !type_bit(json_string_value(v)))) return false;
+        for (size_t k = 0; k < i; k++)
+            if (json_equal(v, json_array_get(a, k))) return false;
+    }
+    return true;
+}
+
+static int check(parse_ctx *c, const json_t *s, const char *path, int depth);
+
+static int check_sub(parse_ctx *c, const json_t *s, const char *path, const char *key,
+                     const char *sub, int depth)
+{
+    char p[512];
+    if (sub)
+        snprintf(p, sizeof p, "%s/%s/%s", path, key, sub);
+    else
+        snprintf(p, sizeof p, "%s/%s", path, key);
+    return check(c, s, p, depth + 1);
+}
+
+static int check_keyword(parse_ctx *c, const char *key, kw_shape shape, const json_t *v,
+                         const char *path, int depth)
+{
+    char idx[32];
+    switch (shape) {
+    case K_SCHEMA: return check_sub(c, v, path, key, NULL, depth);
+    case K_ITEMS:
+        if (!json_is_array(v)) return check_sub(c, v, path, key, NULL, depth);
+        if (json_array_size(v) == 0)
+            return fail(c, "%s/%s: must be a schema or a non-empty array of schemas", path, key);
+        /* fall through */
+    case K_SCHEMA_LIST:
+        if (!json_is_array(v) || json_array_size(v) == 0)
+            return fail(c, "%s/%s: must be a non-empty array of schemas", path, key);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            snprintf(idx, sizeof idx, "%zu", i);
+            int rc = check_sub(c, json_array_get(v, i), path, key, idx, depth);
+            if (rc) return rc;
+        }
+        return 0;
+    case K_SCHEMA_MAP:
+    case K_DEPENDENCIES: {
+        if (!json_is_object(v)) return fail(c, "%s/%s: must be an object", path, key);
+        const char *k;
+        const json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+        {
+            if (shape == K_DEPENDENCIES && json_is_array(m)) {
+                if (!distinct_strings(m, false))
+                    return fail(c, "%s/%s/%s: must be a schema or an array of distinct strings",
+                                path, key, k);
+                continue;
+            }
+            int rc = check_sub(c, m, path, key, k, depth);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    case K_NONNEG:
+        if (!is_nonneg_int(v)) return fail(c, "%s/%s: must be a non-negative integer", path, key);
+        return 0;
+    case K_NUMBER:
+        if (!json_is_number(v)) return fail(c, "%s/%s: must be a number", path, key);
+        return 0;
+    case K_POSITIVE:
+        if (!json_is_number(v) || json_number_value(v) <= 0)
+            return fail(c, "%s/%s: must be a number greater than 0", path, key);
+        return 0;
+    case K_STRING:
+        if (!json_is_string(v)) return fail(c, "%s/%s: must be a string", path, key);
+        return 0;
+    case K_BOOL:
+        if (!json_is_boolean(v)) return fail(c, "%s/%s: must be a boolean", path, key);
+        return 0;
+    case K_TYPE:
+        if (json_is_string(v) && type_bit(json_string_value(v))) return 0;
+        if (json_is_array(v) && json_array_size(v) > 0 && distinct_strings(v, true)) return 0;
+        return fail(c,
+                    "%s/type: must be one of null, boolean, object, array, number, string, "
+                    "integer, or a non-empty array of distinct ones",
+                    path);
+    case K_STRING_SET:
+        if (!json_is_array(v) || !distinct_strings(v, false))
+            return fail(c, "%s/%s: must be an array of distinct strings", path, key);
+        return 0;
+    case K_ARRAY:
+        if (!json_is_array(v)) return fail(c, "%s/%s: must be an array", path, key);
+        return 0;
+    }
+    return 0;
+}
+
+static int check(parse_ctx *c, const json_t *s, const char *path, int depth)
+{
+    if (depth > JS_MAX_DEPTH) return fail(c, "schema nested deeper than %d levels", JS_MAX_DEPTH);
+    if (json_is_boolean(s)) return 0;
+    if (!json_is_object(s)) return fail(c, "%s: a schema must be an object or a boolean", path);
+    if (c->nschemas == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->schemas = sl_realloc(c->schemas, c->cap * sizeof *c->schemas);
+    }
+    c->schemas[c->nschemas++] = s;
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
+        const json_t *v = json_object_get(s, keywords[i].name);
+        if (!v) continue;
+        int rc = check_keyword(c, keywords[i].name, keywords[i].shape, v, path, depth);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* A JSON pointer token, ~1 and ~0 and %XX decoded, into out. */
+static bool pointer_token(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '%' && i + 2 < n) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            char *end;
+            long v = strtol(hex, &end, 16);
+            if (*end || v <= 0) return false;
+            ch = (char)v;
+            i += 2;
+        } else if (ch == '~') {
+            if (i + 1 >= n || (s[i + 1] != '0' && s[i + 1] != '1')) return false;
+            ch = s[++i] == '0' ? '~' : '/';
+        }
+        if (o + 1 >= outlen) return false;
+        out[o++] = ch;
+    }
+    out[o] = 0;
+    return true;
+}
+
+static const json_t *find_anchor(const json_t *s, const char *ref, int depth)
+{
+    if (depth > JS_MAX_DEPTH) return NULL;
+    if (json_is_object(s)) {
+        const char *id = json_string_value(json_object_get(s, "$id"));
+        if (id && !strcmp(id, ref)) return s;
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)s, k, v)
+        {
+            if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default") ||
+                !strcmp(k, "examples"))
+                continue;
+            const json_t *f = find_anchor(v, ref, depth + 1);
+            if (f) return f;
+        }
+    } else if (json_is_array(s)) {
+        for (size_t i = 0; i < json_array_size(s); i++) {
+            const json_t *f = find_anchor(json_array_get(s, i), ref, depth + 1);
+            if (f) return f;
+        }
+    }
+    return NULL;
+}
+
+/* The target of a local $ref ("#", "#/json/pointer" or a "#name" $id), or NULL. */
+static const json_t *resolve(const json_t *root, const char *ref)
+{
+    if (ref[0] != '#') return NULL;
+    if (!ref[1]) return root;
+    if (ref[1] != '/') return find_anchor(root, ref, 0);
+    const json_t *n = root;
+    const char *p = ref + 1;
+    while (*p == '/' && n) {
+        p++;
+        size_t len = strcspn(p, "/");
+        char tok[256];
+        if (!pointer_token(p, len, tok, sizeof tok)) return NULL;
+        if (json_is_object(n)) {
+            n = json_object_get(n, tok);
+        } else if (json_is_array(n)) {
+            char *end;
+            unsigned long i = strtoul(tok, &end, 10);
+            n = *tok && !*end ? json_array_get(n, i) : NULL;
+        } else {
+            n = NULL;
+        }
+        p += len;
+    }
+    return n;
+}
+
+static bool is_local_ref(const char *ref)
+{
+    return ref[0] == '#';
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every local $ref resolves to a schema, and no chain of them loops. */
+static int check_refs(parse_ctx *c)
+{
+    size_t nchecked = c->nschemas;
+    qsort(c->schemas, nchecked, sizeof *c->schemas, cmp_ptr);
+    for (size_t i = 0; i < c->nschemas; i++) {
+        const json_t *s = c->schemas[i];
+        const char *ref = json_string_value(json_object_get(s, "$ref"));
+        if (!ref || !is_local_ref(ref)) continue;
+        const json_t *t = s;
+        for (int hop = 0;; hop++) {
+            const char *r = json_string_value(json_object_get(t, "$ref"));
+            if (!r || !is_local_ref(r)) break;
+            if (hop == JS_MAX_REF_HOPS) return fail(c, "$ref %s: a cycle of references", ref);
+            t = resolve(c->root, r);
+            if (!t) return fail(c, "$ref %s: unresolvable", r);
+            if (!json_is_object(t) && !json_is_boolean(t))
+                return fail(c, "$ref %s: does not name a schema", r);
+            if (json_is_object(t) &&
+                !bsearch(&t, c->schemas, nchecked, sizeof *c->schemas, cmp_ptr)) {
+                /* A target outside a schema position (under "enum", say) is checked here once;
+                 * check() appends it past nchecked, so this loop also visits its $refs. */
+                int rc = check(c, t, r, 0);
+                if (rc) return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+int sl_jsonschema_parse(const char *text, size_t len, sl_jsonschema **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "Invalid schema: %s at line %d column %d", jerr.text, jerr.line,
+                 jerr.column);
+        return SL_ERR_PARSE;
+    }
+    parse_ctx c = {.root = root, .err = err, .errlen = errlen};
+    int rc = check(&c, root, "#", 0);
+    if (rc == 0) rc = check_refs(&c);
+    free(c.schemas);
+    if (rc) {
+        json_decref(root);
+        return rc;
+    }
+    sl_jsonschema *s = sl_calloc(1, sizeof *s);
+    s->root = root;
+    char *canon = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    s->canonical = sl_strdup(canon ? canon : "");
+    free(canon);
+    *out = s;
+    return 0;
+}
+
+const char *sl_jsonschema_canonical(const sl_jsonschema *s)
+{
+    return s->canonical;
+}
+
+void sl_jsonschema_free(sl_jsonschema *s)
+{
+    if (!s) return;
+    json_decref(s->root);
+    free(s->canonical);
+    free(s);
+}
+
+/* ---- compatibility ---- */
+
+typedef struct pair {
+    const json_t *r, *w;
+} pair;
+
+typedef struct cctx {
+    const json_t *rroot, *wroot;
+    pair *stack; /* pairs being compared: a revisit (recursion through $ref) is assumed to hold */
+    size_t n, cap;
+    char ***msgs; /* NULL: quiet */
+    size_t *nmsgs;
+} cctx;
+
+static bool reason(cctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool reason(cctx *c, const char *path, const char *fmt, ...)
+{
+    if (!c->msgs) return false;
+    char body[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(body) + strlen(path) + 16;
+    char *m = sl_malloc(n);
+    snprintf(m, n, "%s at '%s'", body, path);
+    *c->msgs = sl_realloc(*c->msgs, (*c->nmsgs + 1) * sizeof **c->msgs);
+    (*c->msgs)[(*c->nmsgs)++] = m;
+    return false;
+}
+
+/* Follows local $refs (draft-07: a $ref's siblings are ignored); an external one stays. */
+static const json_t *deref(const json_t *root, const json_t *s)
+{
+    for (int hop = 0; hop < JS_MAX_REF_HOPS && json_is_object(s); hop++) {
+        const char *r = json_string_value(json_object_get(s, "$ref"));
+        if (!r || !is_local_ref(r)) break;
+        const json_t *t = resolve(root, r);
+        if (!t) break;
+        s = t;
+    }
+    return s;
+}
+
+static const char *const assertions[] = {
+    "$ref",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "additionalItems",
+    "items",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "contains",
+    "maxProperties",
+    "minProperties",
+    "required",
+    "additionalProperties",
+    "properties",
+    "patternProperties",
+    "dependencies",
+    "propertyNames",
+    "enum",
+    "const",
+    "type",
+    "format",
+    "if",
+    "then",
+    "else",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+};
+
+/* true, or an object with annotations only: every document is valid. */
+static bool accepts_all(const json_t *s)
+{
+    if (!s || json_is_true(s)) return true;
+    if (!json_is_object(s)) return false;
+    for (size_t i = 0; i < sizeof assertions / sizeof assertions[0]; i++)
+        if (json_object_get(s, assertions[i])) return false;
+    return true;
+}
+
+static int types_of(const json_t *s)
+{
+    const json_t *t = json_object_get(s, "type");
+    if (!t) return T_ALL;
+    if (json_is_string(t)) return type_bit(json_string_value(t));
+    int m = 0;
+    for (size_t i = 0; i < json_array_size(t); i++)
+        m |= type_bit(json_string_value(json_array_get(t, i)));
+    return m;
+}
+
+static void type_list(int m, char *out, size_t n)
+{
+    out[0] = 0;
+    for (int i = 0; i < 7; i++)
+        if (m & (1 << i))
+            snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? "," : "", type_names[i]);
+}
+
+static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth);
+
+static bool quiet(cctx *c, const json_t *r, const json_t *w, int depth)
+{
+    cctx q = *c;
+    q.msgs = NULL;
+    bool ok = can_read(&q, r, w, "", depth);
+    c->stack = q.stack;
+    c->cap = q.cap;
+    return ok;
+}
+
+static bool sub(cctx *c, const json_t *r, const json_t *w, const char *path, const char *k1,
+                const char *k2, int depth)
+{
+    char p[512];
+    if (k2)
+        snprintf(p, sizeof p, "%s/%s/%s", path, k1, k2);
+    else
+        snprintf(p, sizeof p, "%s/%s", path, k1);
+    return can_read(c, r, w, p, depth + 1);
+}
+
+static bool num(const json_t *s, const char *k, double *out)
+{
+    const json_t *v = json_object_get(s, k);
+    if (!json_is_number(v)) return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+/* A bound of the reader (rk: maximum, exclusiveMaximum, maxLength, ...; lower for minimum and
+ * the like) must hold for the writer: the writer has one at least as tight, inclusive (wk) or
+ * exclusive (wk_excl). */
+static bool bound(cctx *c, const json_t *r, const json_t *w, const char *path, const char *rk,
+                  bool r_excl, const char *wk, const char *wk_excl, bool lower, const char *name)
+{
+    double rv, wv = 0, we = 0;
+    if (!num(r, rk, &rv)) return true;
+    bool hw = num(w, wk, &wv), he = wk_excl && num(w, wk_excl, &we);
+    if (!hw && !he) return reason(c, path, "%s_ADDED: the reader adds %s %g", name, rk, rv);
+    bool ok = false;
+    if (hw) ok = lower ? (r_excl ? wv > rv : wv >= rv) : (r_excl ? wv < rv : wv <= rv);
+    if (!ok && he) ok = lower ? we >= rv : we <= rv;
+    if (!ok)
+        return reason(c, path, "%s_%s: %s %g does not hold for the writer", name,
+                      lower ? "INCREASED" : "DECREASED", rk, rv);
+    return true;
+}
+
+/* Reader keywords outside the checked subset must equal the writer's. */
+static bool same_keyword(cctx *c, const json_t *r, const json_t *w, const char *path, const char *k,
+                         const char *name)
+{
+    const json_t *rv = json_object_get(r, k);
+    if (!rv || json_equal(rv, json_object_get(w, k))) return true;
+    return reason(c, path, "%s: %s differs from the writer's (checked for equality only)", name, k);
+}
+
+static bool enum_ok(cctx *c, const json_t *r, const json_t *w, const char *path)
+{
+    const json_t *re = json_object_get(r, "enum"), *rc = json_object_get(r, "const");
+    if (!re && !rc) return true;
+    const json_t *we = json_object_get(w, "enum"), *wc = json_object_get(w, "const");
+    if (!we && !wc)
+        return reason(c, path, "%s_ADDED: the reader allows only listed values",
+                      re ? "ENUM_ARRAY" : "CONST");
+    size_t n = wc ? 1 : json_array_size(we);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = wc ? wc : json_array_get(we, i);
+        bool found = rc ? json_equal(rc, v) : false;
+        for (size_t k = 0; re && !found && k < json_array_size(re); k++)
+            found = json_equal(json_array_get(re, k), v);
+        if (rc && re) found = found && json_equal(rc, v);
+        if (!found) {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            reason(c, path, "%s: the writer's value %s is not allowed",
+                   re ? "ENUM_ARRAY_NARROWED" : "CONST_CHANGED", t ? t : "?");
+            free(t);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool string_ok(cctx *c, const json_t *r, const json_t *w, const char *path)
+{
+    bool ok = bound(c, r, w, path, "maxLength", false, "maxLength", NULL, false, "MAX_LENGTH");
+    ok &= bound(c, r, w, path, "minLength", false, "minLength", NULL, true, "MIN_LENGTH");
+    const char *rp = json_string_value(json_object_get(r, "pattern"));
+    const char *wp = json_string_value(json_object_get(w, "pattern"));
+    if (rp && !wp)
+        ok = reason(c, path, "PATTERN_ADDED: %s", rp);
+    else if (rp && strcmp(rp, wp))
+        ok = reason(c, path, "PATTERN_CHANGED: %s to %s", wp, rp);
+    const char *rf = json_string_value(json_object_get(r, "format"));
+    const char *wf = json_string_value(json_object_get(w, "format"));
+    if (rf && (!wf || strcmp(rf, wf)))
+        ok = reason(c, path, "FORMAT_%s: %s", wf ? "CHANGED" : "ADDED", rf);
+    return ok;
+}
+
+static bool number_ok(cctx *c, const json_t *r, const json_t *w, const char *path)
+{
+    static const char *const mx = "maximum", *const xmx = "exclusiveMaximum", *const mn = "minimum",
+                             *const xmn = "exclusiveMinimum";
+    bool ok = bound(c, r, w, path, mx, false, mx, xmx, false, "MAXIMUM");
+    ok &= bound(c, r, w, path, xmx, true, mx, xmx, false, "EXCLUSIVE_MAXIMUM");
+    ok &= bound(c, r, w, path, mn, false, mn, xmn, true, "MINIMUM");
+    ok &= bound(c, r, w, path, xmn, true, mn, xmn, true, "EXCLUSIVE_MINIMUM");
+    double rm, wm;
+    if (num(r, "multipleOf", &rm)) {
+        if (!num(w, "multipleOf", &wm))
+            ok = reason(c, path, "MULTIPLE_OF_ADDED: %g", rm);
+        else if (fabs(wm / rm - nearbyint(wm / rm)) > 1e-9)
+            ok = reason(c, path, "MULTIPLE_OF_CHANGED: %g is not a multiple of %g", wm, rm);
+    }
+    return ok;
+}
+
+/* The writer's content model for a property it does not declare. */
+static const json_t *additional(const json_t *s)
+{
+    const json_t *a = json_object_get(s, "additionalProperties");
+    return a ? a : json_true();
+}
+
+static bool object_ok(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
+{
+    bool ok = true;
+    const json_t *rp = json_object_get(r, "properties"), *wp = json_object_get(w, "properties");
+    const json_t *rreq = json_object_get(r, "required"), *wreq = json_object_get(w, "required");
+    for (size_t i = 0; i < json_array_size(rreq); i++) {
+        const json_t *name = json_array_get(rreq, i);
+        bool found = false;
+        for (size_t k = 0; k < json_array_size(wreq) && !found; k++)
+            found = json_equal(name, json_array_get(wreq, k));
+        const json_t *prop = deref(c->rroot, json_object_get(rp, json_string_value(name)));
+        if (!found && !json_object_get(prop, "default"))
+            ok = reason(c, path, "REQUIRED_ATTRIBUTE_ADDED: %s", json_string_value(name));
+    }
+    const json_t *wadd = additional(w), *radd = additional(r);
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)rp, k, v)
+    {
+        const json_t *wv = json_object_get(wp, k);
+        if (wv) {
+            ok &= sub(c, v, wv, path, "properties", k, depth);
+        } else if (json_is_false(wadd)) {
+            continue; /* OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL */
+        } else if (accepts_all(wadd)) {
+            if (!accepts_all(deref(c->rroot, v)))
+                ok = reason(c, path, "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL: %s", k);
+        } else if (!quiet(c, v, wadd, depth + 1)) {
+            ok = reason(c, path, "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: %s",
+                        k);
+        }
+    }
+    json_object_foreach((json_t *)wp, k, v)
+    {
+        if (json_object_get(rp, k) || accepts_all(radd)) continue;
+        if (json_is_false(radd))
+            ok = reason(c, path, "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL: %s", k);
+        else if (!quiet(c, radd, v, depth + 1))
+            ok = reason(c, path, "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: %s",
+                        k);
+    }
+    if (!json_is_false(wadd) && !accepts_all(radd)) {
+        if (json_is_false(radd))
+            ok = reason(c, path, "ADDITIONAL_PROPERTIES_REMOVED");
+        else
+            ok &= sub(c, radd, wadd, path, "additionalProperties", NULL, depth);
+    }
+    ok &= bound(c, r, w, path, "maxProperties", false, "maxProperties", NULL, false,
+                "MAX_PROPERTIES");
+    ok &=
+        bound(c, r, w, path, "minProperties", false, "minProperties", NULL, true, "MIN_PROPERTIES");
+    ok &= same_keyword(c, r, w, path, "patternProperties", "PATTERN_PROPERTIES_CHANGED");
+    ok &= same_keyword(c, r, w, path, "dependencies", "DEPENDENCIES_CHANGED");
+    ok &= same_keyword(c, r, w, path, "propertyNames", "PROPERTY_NAMES_CHANGED");
+    return ok;
+}
+
+/* The schema of array position i (a tuple's entry, else the rest). */
+static const json_t *item_at(const json_t *s, size_t i)
+{
+    const json_t *items = json_object_get(s, "items");
+    if (!items) return json_true();
+    if (!json_is_array(items)) return items;
+    if (i < json_array_size(items)) return json_array_get(items, i);
+    const json_t *add = json_object_get(s, "additionalItems");
+    return add ? add : json_true();
+}
+
+static size_t tuple_len(const json_t *s)
+{
+    const json_t *items = json_object_get(s, "items");
+    return json_is_array(items) ? json_array_size(items) : 0;
+}
+
+static bool array_ok(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
+{
+    bool ok = true;
+    size_t n = tuple_len(r) > tuple_len(w) ? tuple_len(r) : tuple_len(w);
+    char idx[32];
+    for (size_t i = 0; i <= n; i++) {
+        /* position n stands for every later one */
+        const json_t *ri = item_at(r, i), *wi = item_at(w, i);
+        if (json_is_false(wi) || accepts_all(ri)) continue;
+        snprintf(idx, sizeof idx, "%zu", i);
+        ok &= sub(c, ri, wi, path, "items", tuple_len(r) || tuple_len(w) ? idx : NULL, depth);
+    }
+    ok &= bound(c, r, w, path, "maxItems", false, "maxItems", NULL, false, "MAX_ITEMS");
+    ok &= bound(c, r, w, path, "minItems", false, "minItems", NULL, true, "MIN_ITEMS");
+    if (json_is_true(json_object_get(r, "uniqueItems")) &&
+        !json_is_true(json_object_get(w, "uniqueItems")))
+        ok = reason(c, path, "UNIQUE_ITEMS_ADDED");
+    ok &= same_keyword(c, r, w, path, "contains", "CONTAINS_CHANGED");
+    return ok;
+}
+
+static const json_t *sum_of(const json_t *s)
+{
+    const json_t *a = json_object_get(s, "anyOf");
+    return a ? a : json_object_get(s, "oneOf");
+}
+
+static bool combined_ok(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
+{
+    bool ok = true;
+    const json_t *all = json_object_get(r, "allOf");
+    char idx[32];
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        snprintf(idx, sizeof idx, "%zu", i);
+        ok &= sub(c, json_array_get(all, i), w, path, "allOf", idx, depth);
+    }
+    const json_t *rs = sum_of(r), *ws = sum_of(w);
+    if (rs) {
+        size_t n = ws ? json_array_size(ws) : 1;
+        for (size_t i = 0; i < n; i++) {
+            const json_t *wb = ws ? json_array_get(ws, i) : w;
+            bool any = false;
+            for (size_t k = 0; k < json_array_size(rs) && !any; k++)
+                any = quiet(c, json_array_get(rs, k), wb, depth + 1);
+            if (!any)
+                ok = reason(c, path, "SUM_TYPE_NARROWED: no branch of the reader reads %s%zu",
+                            ws ? "the writer's branch " : "the writer", ws ? i : 0);
+        }
+    }
+    const json_t *rn = json_object_get(r, "not");
+    if (rn) {
+        const json_t *wn = json_object_get(w, "not");
+        /* what the reader excludes the writer must exclude too */
+        if (!wn || !quiet(c, wn, rn, depth + 1))
+            ok = reason(c, path, "NOT_TYPE_EXTENDED: the reader's \"not\" excludes more");
+    }
+    if (json_object_get(r, "if") || json_object_get(r, "then") || json_object_get(r, "else")) {
+        ok &= same_keyword(c, r, w, path, "if", "CONDITIONAL_CHANGED");
+        ok &= same_keyword(c, r, w, path, "then", "CONDITIONAL_CHANGED");
+        ok &= same_keyword(c, r, w, path, "else", "CONDITIONAL_CHANGED");
+    }
+    return ok;
+}
+
+static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
+{
+    if (depth > JS_MAX_DEPTH) return reason(c, "#", "nested deeper than %d levels", JS_MAX_DEPTH);
+    r = deref(c->rroot, r);
+    w = deref(c->wroot, w);
+    if (accepts_all(r) || json_is_false(w)) return true;
+    if (json_is_false(r)) return reason(c, path, "SCHEMA_REMOVED: the reader accepts nothing");
+    const char *rref = json_string_value(json_object_get(r, "$ref"));
+    const char *wref = json_string_value(json_object_get(w, "$ref"));
+    if (rref) /* external: not loaded, so only the same reference is known to read it */
+        return wref && !strcmp(rref, wref) ? true : reason(c, path, "REFERENCE_CHANGED: %s", rref);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->stack[i].r == r && c->stack[i].w == w) return true;
+    json_t *unknown = NULL; /* true, or an external reference: nothing known of the data */
+    if (!json_is_object(w) || wref) w = unknown = json_object();
+    bool ok = true;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->stack = sl_realloc(c->stack, c->cap * sizeof *c->stack);
+    }
+    c->stack[c->n++] = (pair){r, w};
+    /* A writer that is a sum of branches: the reader must read each (the writer's other
+     * keywords only narrow it, so leaving them out is safe). */
+    const json_t *ws = sum_of(w);
+    if (ws && !sum_of(r)) {
+        char idx[32];
+        for (size_t i = 0; i < json_array_size(ws); i++) {
+            snprintf(idx, sizeof idx, "%zu", i);
+            char p[512];
+            snprintf(p, sizeof p, "%s/%s/%s", path, json_object_get(w, "anyOf") ? "anyOf" : "oneOf",
+                     idx);
+            ok &= can_read(c, r, json_array_get(ws, i), p, depth + 1);
+        }
+        c->n--;
+        json_decref(unknown);
+        return ok;
+    }
+    int rt = types_of(r), wt = types_of(w);
+    int missing = wt & ~rt;
+    if ((rt & T_NUMBER) && (missing & T_INTEGER)) missing &= ~T_INTEGER;
+    if (missing) {
+        char a[96], b[96];
+        type_list(wt, a, sizeof a);
+        type_list(rt, b, sizeof b);
+        ok = reason(c, path, "TYPE_NARROWED: the writer's %s is not within the reader's %s", a, b);
+    }
+    ok &= enum_ok(c, r, w, path);
+    if (wt & T_STRING) ok &= string_ok(c, r, w, path);
+    if (wt & (T_NUMBER | T_INTEGER)) ok &= number_ok(c, r, w, path);
+    if (wt & T_OBJECT) ok &= object_ok(c, r, w, path, depth);
+    if (wt & T_ARRAY) ok &= array_ok(c, r, w, path, depth);
+    ok &= combined_ok(c, r, w, path, depth);
+    c->n--;
+    json_decref(unknown);
+    return ok;
+}
+
+bool sl_jsonschema_can_read(const sl_jsonschema *reader, const sl_jsonschema *writer, char ***msgs,
+                            size_t *nmsgs)
+{
+    cctx c = {.rroot = reader->root, .wroot = writer->root, .msgs = msgs, .nmsgs = nmsgs};
+    bool ok = can_read(&c, reader->root, writer->root, "#", 0);
+    free(c.stack);
+    return ok;
+}
