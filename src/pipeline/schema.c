@@ -1137,3 +1137,110 @@ fail:
     sl_schema_free(s);
     return SL_ERR_CONFIG;
 }
+
+/* JSON paths */
+
+/* The next step of a path at *p: a member name (name, n) or an index (*idx >= 0). Returns 1
+ * with a step, 0 at the end, -1 for a malformed step. */
+static int path_step(const char **p, const char **name, size_t *n, long *idx)
+{
+    const char *s = *p;
+    if (!*s) return 0;
+    *idx = -1;
+    if (*s == '.') {
+        size_t k = strcspn(s + 1, ".[");
+        if (!k) return -1;
+        *name = s + 1;
+        *n = k;
+        *p = s + 1 + k;
+        return 1;
+    }
+    if (*s == '[') {
+        char *e;
+        if (s[1] < '0' || s[1] > '9') return -1;
+        errno = 0;
+        long v = strtol(s + 1, &e, 10);
+        if (errno || *e != ']' || v > 1000000) return -1;
+        *idx = v;
+        *p = e + 1;
+        return 1;
+    }
+    return -1;
+}
+
+bool sl_json_path_valid(const char *path)
+{
+    if (!path || path[0] != '$') return false;
+    const char *p = path + 1, *name;
+    size_t n;
+    long idx;
+    int r;
+    while ((r = path_step(&p, &name, &n, &idx)) == 1) {
+    }
+    return r == 0;
+}
+
+int sl_json_path(const void *json, size_t len, const char *path, sl_arena *arena, const char **out,
+                 size_t *outlen, bool *is_str)
+{
+    char detail[8];
+    jp j = {.p = json,
+            .end = (const uint8_t *)json + len,
+            .arena = arena,
+            .detail = detail,
+            .detaillen = sizeof detail};
+    if (!sl_json_path_valid(path)) return SL_ERR_INVAL;
+    const char *p = path + 1, *name;
+    size_t n;
+    long idx;
+    int depth = 0;
+    skip_ws(&j);
+    while (path_step(&p, &name, &n, &idx) == 1) {
+        if (++depth > MAX_DEPTH) return SL_ERR_NOTFOUND;
+        uint8_t open = idx < 0 ? '{' : '[';
+        if (j.p >= j.end) return SL_ERR_PARSE;
+        if (*j.p != open) {
+            if (*j.p == '{' || *j.p == '[' || *j.p == '"' || *j.p == 't' || *j.p == 'f' ||
+                *j.p == 'n' || *j.p == '-' || (*j.p >= '0' && *j.p <= '9'))
+                return SL_ERR_NOTFOUND;
+            return SL_ERR_PARSE;
+        }
+        j.p++;
+        skip_ws(&j);
+        if (j.p < j.end && *j.p == (open == '{' ? '}' : ']')) return SL_ERR_NOTFOUND;
+        for (long i = 0;; i++) {
+            bool hit;
+            if (open == '{') {
+                const char *k;
+                size_t kn;
+                if (j.p >= j.end || *j.p != '"' || scan_string(&j, &k, &kn)) return SL_ERR_PARSE;
+                skip_ws(&j);
+                if (j.p >= j.end || *j.p != ':') return SL_ERR_PARSE;
+                j.p++;
+                skip_ws(&j);
+                hit = kn == n && !memcmp(k, name, n);
+            } else {
+                hit = i == idx;
+            }
+            if (hit) break;
+            if (skip_value(&j, depth)) return SL_ERR_PARSE;
+            skip_ws(&j);
+            if (j.p < j.end && *j.p == ',') {
+                j.p++;
+                skip_ws(&j);
+                continue;
+            }
+            if (j.p < j.end && *j.p == (open == '{' ? '}' : ']')) return SL_ERR_NOTFOUND;
+            return SL_ERR_PARSE;
+        }
+    }
+    if (j.p >= j.end) return SL_ERR_PARSE;
+    const uint8_t *start = j.p;
+    *is_str = *j.p == '"';
+    if (*is_str) return scan_string(&j, out, outlen) ? SL_ERR_PARSE : 0;
+    if (*j.p == 'n') return scan_literal(&j, "null", 4) ? SL_ERR_PARSE : SL_ERR_NOTFOUND;
+    if (skip_value(&j, depth)) return SL_ERR_PARSE;
+    *out = (const char *)start;
+    *outlen = (size_t)(j.p - start);
+    return 0;
+}

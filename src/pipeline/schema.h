@@ -59,4 +59,15 @@ bool sl_email_shaped(const char *s, size_t len);
  * "...+02:00") into ms since the epoch. Returns 0 or SL_ERR_PARSE. */
 int sl_timestamp_parse(const char *s, size_t len, int64_t *ms);
 
+/* Whether path is a JSON path sl_json_path accepts: "$" followed by ".name" and "[N]" steps
+ * (a name is any run of characters other than '.' and '['). */
+bool sl_json_path_valid(const char *path);
+/* Finds the value at path in the JSON text json (path as sl_json_path_valid accepts). A string
+ * comes back unescaped (borrowed from json, or in arena), a number, true or false as its
+ * literal text, an object or array as its JSON text; *is_str says which. Returns 0,
+ * SL_ERR_NOTFOUND (no such member, or null), or SL_ERR_PARSE (json is not valid JSON on the way
+ * to the value). */
+int sl_json_path(const void *json, size_t len, const char *path, sl_arena *arena, const char **out,
+                 size_t *outlen, bool *is_str);
+
 #endif
