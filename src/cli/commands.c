@@ -29,5 +29,8 @@ const sl_command sl_commands[] = {
     {"scheduler", sl_cmd_scheduler,
      "scheduler [--dags DIR|FILE] [--metadata sqlite:PATH|postgresql://...] [--listen HOST:PORT] "
      "[--data-dir DIR]"},
+    {"console", sl_cmd_console,
+     "console [--listen HOST:PORT] [--data-dir DIR] [--kafka B] [--cql HOST:PORT] | console user "
+     "add NAME [--role viewer] | user delete NAME | user list"},
     {NULL, NULL, NULL},
 };

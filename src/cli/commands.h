@@ -32,6 +32,8 @@ int sl_cmd_up(int argc, char **argv);
 int sl_cmd_dag(int argc, char **argv);
 /* `sluice scheduler`: the DAG scheduler (runs, retries, pools, HA on PostgreSQL). */
 int sl_cmd_scheduler(int argc, char **argv);
+/* `sluice console`: the web console, and `console user` to manage its users. */
+int sl_cmd_console(int argc, char **argv);
 
 #include "core/config.h"
 /* `sluice scheduler`'s option table (its flags and the `scheduler:` section of sluice.yaml) and

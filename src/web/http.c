@@ -178,6 +178,11 @@ const char *sl_http_req_client(const sl_http_req *r)
     return r->client;
 }
 
+uv_loop_t *sl_http_req_loop(const sl_http_req *r)
+{
+    return r->s->loop;
+}
+
 sl_slice sl_http_req_body(const sl_http_req *r)
 {
     return r->body;
@@ -209,23 +214,28 @@ static bool method_matches(const char *want, const char *method)
     return strcmp(want, method) == 0;
 }
 
+int sl_http_route_run(const sl_http_route *routes, sl_http_req *req, sl_http_resp *resp, void *arg)
+{
+    bool path_seen = false;
+    for (const sl_http_route *r = routes; r->path != NULL; r++) {
+        if (!path_matches(r->path, req->path)) continue;
+        path_seen = true;
+        if (!method_matches(r->method, req->method)) continue;
+        r->handler(req, resp, arg);
+        return 1;
+    }
+    return path_seen ? 0 : -1;
+}
+
 static void dispatch(sl_http_server *s, req_state *st, const char *url, const char *method)
 {
     sl_http_req req = {.s = s, .st = st, .conn = st->conn, .method = method, .path = url};
     req.body = sl_buf_slice(&st->body);
     client_addr(st->conn, req.client, sizeof(req.client));
-    bool path_seen = false;
-    for (const sl_http_route *r = s->cfg.routes; r->path != NULL; r++) {
-        if (!path_matches(r->path, url)) continue;
-        path_seen = true;
-        if (!method_matches(r->method, method)) continue;
-        r->handler(&req, &st->resp, s->cfg.arg);
-        sl_log(SL_LOG_DEBUG, s->name, req.client, "%s %s -> %d", method, url, st->resp.status);
-        return;
-    }
-    if (path_seen)
+    int ran = sl_http_route_run(s->cfg.routes, &req, &st->resp, s->cfg.arg);
+    if (ran == 0)
         sl_http_resp_error(&st->resp, 405, "method not allowed");
-    else
+    else if (ran < 0)
         sl_http_resp_error(&st->resp, 404, "not found");
     sl_log(SL_LOG_DEBUG, s->name, req.client, "%s %s -> %d", method, url, st->resp.status);
 }

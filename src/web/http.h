@@ -53,6 +53,12 @@ typedef struct sl_http_config {
     unsigned idle_timeout_s;     /* 0: 60 */
 } sl_http_config;
 
+/* Runs the first route of routes (ending with a NULL path) that matches req's method and path,
+ * as the server does with its own table, e.g. for a second table behind a catch-all route.
+ * Returns 1 when a handler ran, 0 when a route matched the path but not the method (the server
+ * answers 405), -1 when none matched the path (404). resp is left alone unless a handler ran. */
+int sl_http_route_run(const sl_http_route *routes, sl_http_req *req, sl_http_resp *resp, void *arg);
+
 /* Binds and starts serving on loop. Returns 0, or -errno / SL_ERR_CONFIG (logged). */
 int sl_http_open(uv_loop_t *loop, const sl_http_config *cfg, sl_http_server **out);
 /* The bound port (useful with port 0). */
@@ -74,6 +80,8 @@ void sl_http_req_args(const sl_http_req *r, void (*fn)(void *arg, const char *k,
 const char *sl_http_req_header(const sl_http_req *r, const char *name);
 /* The client's address without port, "127.0.0.1" or "::1". */
 const char *sl_http_req_client(const sl_http_req *r);
+/* The loop the server runs on, for work a handler starts. */
+uv_loop_t *sl_http_req_loop(const sl_http_req *r);
 /* The request body (empty for GET). Borrowed until the handler returns. */
 sl_slice sl_http_req_body(const sl_http_req *r);
 
