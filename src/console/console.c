@@ -569,8 +569,10 @@ static void on_api(sl_console *c, sl_http_req *req, sl_http_resp *resp)
     }
     if (!authorize(c, req, resp)) return;
     int seen = -1;
-    for (size_t i = 0; i < SL_ARRAY_LEN(api_tables) && seen < 1; i++)
-        seen = SL_MAX(seen, sl_http_route_run(api_tables[i], req, resp, c));
+    for (size_t i = 0; i < SL_ARRAY_LEN(api_tables) && seen < 1; i++) {
+        int ran = sl_http_route_run(api_tables[i], req, resp, c);
+        if (ran > seen) seen = ran;
+    }
     if (seen == 0) sl_http_resp_error(resp, 405, "method not allowed");
     if (seen < 0) sl_http_resp_error(resp, 404, "no such API route");
     c->cur_user[0] = '\0';
