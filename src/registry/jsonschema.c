@@ -8,9 +8,11 @@
 #include "registry/jsonschema_int.h"
 
 #include "core/sl.h"
+#include "registry/pairmemo_int.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +24,15 @@
 /* A chain of $ref to $ref longer than this is a cycle. */
 #define JS_MAX_REF_HOPS 32
 
+typedef struct anchor {
+    const char *id; /* a "$id" of the form "#name" */
+    const json_t *node;
+} anchor;
+
 struct sl_jsonschema {
     json_t *root;
+    anchor *anchors; /* sorted by id */
+    size_t nanchors, capanchors;
     char *canonical;
 };
 
@@ -117,7 +126,7 @@ static int type_bit(const char *s)
 /* ---- parsing ---- */
 
 typedef struct parse_ctx {
-    json_t *root;
+    sl_jsonschema *doc;
     const json_t **schemas; /* every node checked as a schema, sorted for the $ref pass */
     size_t nschemas, cap;
     char *err;
@@ -142,15 +151,56 @@ static bool is_nonneg_int(const json_t *v)
     return d >= 0 && d == floor(d) && d < 9e15;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A value's canonical text; jansson fails only when out of memory, which aborts as sl_malloc
+ * does. */
+static char *dump(const json_t *v)
+{
+    char *t = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!t) {
+        fprintf(stderr, "%s:%d: out of memory\n", __FILE__, __LINE__);
+        abort();
+    }
+    return t;
+}
+
+/* The array's members as sorted canonical texts (equal texts: equal values), so that membership
+ * and distinctness cost n log n even for the largest arrays a schema may hold. */
+static char **sorted_texts(const json_t *a, size_t *n)
+{
+    *n = json_array_size(a);
+    char **t = sl_malloc((*n ? *n : 1) * sizeof *t);
+    for (size_t i = 0; i < *n; i++) {
+        t[i] = dump(json_array_get(a, i));
+    }
+    qsort(t, *n, sizeof *t, cmp_str);
+    return t;
+}
+
+static void free_texts(char **t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(t[i]);
+    free(t);
+}
+
 static bool distinct_strings(const json_t *a, bool types)
 {
     for (size_t i = 0; i < json_array_size(a); i++) {
         const json_t *v = json_array_get(a, i);
         if (!json_is_string(v) || (types && !type_bit(json_string_value(v)))) return false;
-        for (size_t k = 0; k < i; k++)
-            if (json_equal(v, json_array_get(a, k))) return false;
     }
-    return true;
+    size_t n;
+    char **t = sorted_texts(a, &n);
+    bool ok = true;
+    for (size_t i = 1; i < n && ok; i++)
+        ok = strcmp(t[i - 1], t[i]) != 0;
+    free_texts(t, n);
+    return ok;
 }
 
 static int check(parse_ctx *c, const json_t *s, const char *path, int depth);
@@ -248,6 +298,15 @@ static int check(parse_ctx *c, const json_t *s, const char *path, int depth)
         c->schemas = sl_realloc(c->schemas, c->cap * sizeof *c->schemas);
     }
     c->schemas[c->nschemas++] = s;
+    const char *id = json_string_value(json_object_get(s, "$id"));
+    if (id && id[0] == '#' && id[1] != '/' && id[1]) {
+        sl_jsonschema *d = c->doc;
+        if (d->nanchors == d->capanchors) {
+            d->capanchors = d->capanchors ? d->capanchors * 2 : 8;
+            d->anchors = sl_realloc(d->anchors, d->capanchors * sizeof *d->anchors);
+        }
+        d->anchors[d->nanchors++] = (anchor){id, s};
+    }
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
         const json_t *v = json_object_get(s, keywords[i].name);
         if (!v) continue;
@@ -281,38 +340,22 @@ static bool pointer_token(const char *s, size_t n, char *out, size_t outlen)
     return true;
 }
 
-static const json_t *find_anchor(const json_t *s, const char *ref, int depth)
+static int cmp_anchor(const void *a, const void *b)
 {
-    if (depth > JS_MAX_DEPTH) return NULL;
-    if (json_is_object(s)) {
-        const char *id = json_string_value(json_object_get(s, "$id"));
-        if (id && !strcmp(id, ref)) return s;
-        const char *k;
-        const json_t *v;
-        json_object_foreach((json_t *)s, k, v)
-        {
-            if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default") ||
-                !strcmp(k, "examples"))
-                continue;
-            const json_t *f = find_anchor(v, ref, depth + 1);
-            if (f) return f;
-        }
-    } else if (json_is_array(s)) {
-        for (size_t i = 0; i < json_array_size(s); i++) {
-            const json_t *f = find_anchor(json_array_get(s, i), ref, depth + 1);
-            if (f) return f;
-        }
-    }
-    return NULL;
+    return strcmp(((const anchor *)a)->id, ((const anchor *)b)->id);
 }
 
 /* The target of a local $ref ("#", "#/json/pointer" or a "#name" $id), or NULL. */
-static const json_t *resolve(const json_t *root, const char *ref)
+static const json_t *resolve(const sl_jsonschema *d, const char *ref)
 {
     if (ref[0] != '#') return NULL;
-    if (!ref[1]) return root;
-    if (ref[1] != '/') return find_anchor(root, ref, 0);
-    const json_t *n = root;
+    if (!ref[1]) return d->root;
+    if (ref[1] != '/') {
+        anchor key = {ref, NULL};
+        const anchor *a = bsearch(&key, d->anchors, d->nanchors, sizeof key, cmp_anchor);
+        return a ? a->node : NULL;
+    }
+    const json_t *n = d->root;
     const char *p = ref + 1;
     while (*p == '/' && n) {
         p++;
@@ -358,7 +401,7 @@ static int check_refs(parse_ctx *c)
             const char *r = json_string_value(json_object_get(t, "$ref"));
             if (!r || !is_local_ref(r)) break;
             if (hop == JS_MAX_REF_HOPS) return fail(c, "$ref %s: a cycle of references", ref);
-            t = resolve(c->root, r);
+            t = resolve(c->doc, r);
             if (!t) return fail(c, "$ref %s: unresolvable", r);
             if (!json_is_object(t) && !json_is_boolean(t))
                 return fail(c, "$ref %s: does not name a schema", r);
@@ -384,19 +427,23 @@ int sl_jsonschema_parse(const char *text, size_t len, sl_jsonschema **out, char 
                  jerr.column);
         return SL_ERR_PARSE;
     }
-    parse_ctx c = {.root = root, .err = err, .errlen = errlen};
+    sl_jsonschema *s = sl_calloc(1, sizeof *s);
+    s->root = root;
+    parse_ctx c = {.doc = s, .err = err, .errlen = errlen};
     int rc = check(&c, root, "#", 0);
+    if (rc == 0) {
+        qsort(s->anchors, s->nanchors, sizeof *s->anchors, cmp_anchor);
+        for (size_t i = 1; i < s->nanchors && rc == 0; i++)
+            if (!strcmp(s->anchors[i - 1].id, s->anchors[i].id))
+                rc = fail(&c, "$id %s: defined twice", s->anchors[i].id);
+    }
     if (rc == 0) rc = check_refs(&c);
     free(c.schemas);
     if (rc) {
-        json_decref(root);
+        sl_jsonschema_free(s);
         return rc;
     }
-    sl_jsonschema *s = sl_calloc(1, sizeof *s);
-    s->root = root;
-    char *canon = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    s->canonical = sl_strdup(canon ? canon : "");
-    free(canon);
+    s->canonical = dump(root);
     *out = s;
     return 0;
 }
@@ -410,6 +457,7 @@ void sl_jsonschema_free(sl_jsonschema *s)
 {
     if (!s) return;
     json_decref(s->root);
+    free(s->anchors);
     free(s->canonical);
     free(s);
 }
@@ -421,10 +469,17 @@ typedef struct pair {
 } pair;
 
 typedef struct cctx {
-    const json_t *rroot, *wroot;
+    const sl_jsonschema *rdoc, *wdoc;
     pair *stack; /* pairs being compared: a revisit (recursion through $ref) is assumed to hold */
     size_t n, cap;
-    char ***msgs; /* NULL: quiet */
+    /* pairs already answered, so that $refs shared across a document (a DAG) cost one check
+     * each instead of one per path */
+    sl_pairmemo memo;
+    json_t *unknown; /* the writer when nothing is known of its data: {} */
+    json_t *merged;  /* writers merged with their parts, by "%p %p" of the two sources: kept
+                      * to the end so each has one address (for the stack and the memo) */
+    size_t lowest;   /* the lowest stack index a revisit assumed to hold in this subtree */
+    char ***msgs;    /* NULL: quiet */
     size_t *nmsgs;
 } cctx;
 
@@ -447,12 +502,12 @@ static bool reason(cctx *c, const char *path, const char *fmt, ...)
 }
 
 /* Follows local $refs (draft-07: a $ref's siblings are ignored); an external one stays. */
-static const json_t *deref(const json_t *root, const json_t *s)
+static const json_t *deref(const sl_jsonschema *d, const json_t *s)
 {
     for (int hop = 0; hop < JS_MAX_REF_HOPS && json_is_object(s); hop++) {
         const char *r = json_string_value(json_object_get(s, "$ref"));
         if (!r || !is_local_ref(r)) break;
-        const json_t *t = resolve(root, r);
+        const json_t *t = resolve(d, r);
         if (!t) break;
         s = t;
     }
@@ -526,14 +581,14 @@ static void type_list(int m, char *out, size_t n)
 }
 
 static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth);
+static bool check_pair(cctx *c, const json_t *r, const json_t *w, const char *path, int depth);
 
 static bool quiet(cctx *c, const json_t *r, const json_t *w, int depth)
 {
-    cctx q = *c;
-    q.msgs = NULL;
-    bool ok = can_read(&q, r, w, "", depth);
-    c->stack = q.stack;
-    c->cap = q.cap;
+    char ***msgs = c->msgs;
+    c->msgs = NULL;
+    bool ok = can_read(c, r, w, "", depth);
+    c->msgs = msgs;
     return ok;
 }
 
@@ -592,22 +647,34 @@ static bool enum_ok(cctx *c, const json_t *r, const json_t *w, const char *path)
     if (!we && !wc)
         return reason(c, path, "%s_ADDED: the reader allows only listed values",
                       re ? "ENUM_ARRAY" : "CONST");
-    size_t n = wc ? 1 : json_array_size(we);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *v = wc ? wc : json_array_get(we, i);
-        bool found = rc ? json_equal(rc, v) : false;
-        for (size_t k = 0; re && !found && k < json_array_size(re); k++)
-            found = json_equal(json_array_get(re, k), v);
-        if (rc && re) found = found && json_equal(rc, v);
-        if (!found) {
-            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            reason(c, path, "%s: the writer's value %s is not allowed",
-                   re ? "ENUM_ARRAY_NARROWED" : "CONST_CHANGED", t ? t : "?");
-            free(t);
-            return false;
+    size_t nr = 0;
+    char **allowed = re ? sorted_texts(re, &nr) : NULL;
+    if (wc && we) {
+        /* the writer's values are its const, if its enum allows it, else none */
+        size_t nw;
+        char **wv = sorted_texts(we, &nw), *t = dump(wc);
+        bool any = bsearch(&t, wv, nw, sizeof *wv, cmp_str) != NULL;
+        free(t);
+        free_texts(wv, nw);
+        if (!any) {
+            if (allowed) free_texts(allowed, nr);
+            return true;
         }
     }
-    return true;
+    size_t n = wc ? 1 : json_array_size(we);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        const json_t *v = wc ? wc : json_array_get(we, i);
+        char *t = dump(v);
+        ok = (!rc || json_equal(rc, v)) &&
+             (!re || bsearch(&t, allowed, nr, sizeof *allowed, cmp_str) != NULL);
+        if (!ok)
+            reason(c, path, "%s: the writer's value %s is not allowed",
+                   re ? "ENUM_ARRAY_NARROWED" : "CONST_CHANGED", t);
+        free(t);
+    }
+    if (allowed) free_texts(allowed, nr);
+    return ok;
 }
 
 static bool string_ok(cctx *c, const json_t *r, const json_t *w, const char *path)
@@ -662,7 +729,7 @@ static bool object_ok(cctx *c, const json_t *r, const json_t *w, const char *pat
         bool found = false;
         for (size_t k = 0; k < json_array_size(wreq) && !found; k++)
             found = json_equal(name, json_array_get(wreq, k));
-        const json_t *prop = deref(c->rroot, json_object_get(rp, json_string_value(name)));
+        const json_t *prop = deref(c->rdoc, json_object_get(rp, json_string_value(name)));
         if (!found && !json_object_get(prop, "default"))
             ok = reason(c, path, "REQUIRED_ATTRIBUTE_ADDED: %s", json_string_value(name));
     }
@@ -677,7 +744,7 @@ static bool object_ok(cctx *c, const json_t *r, const json_t *w, const char *pat
         } else if (json_is_false(wadd)) {
             continue; /* OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL */
         } else if (accepts_all(wadd)) {
-            if (!accepts_all(deref(c->rroot, v)))
+            if (!accepts_all(deref(c->rdoc, v)))
                 ok = reason(c, path, "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL: %s", k);
         } else if (!quiet(c, v, wadd, depth + 1)) {
             ok = reason(c, path, "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: %s",
@@ -790,27 +857,82 @@ static bool combined_ok(cctx *c, const json_t *r, const json_t *w, const char *p
     return ok;
 }
 
+/* base with extra's keywords that base lacks (but skip, and $ref), one copy per pair. A writer
+ * may drop any of its keywords soundly, so a clash keeps base's. */
+static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, const char *skip)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%p %p", (const void *)base, (const void *)extra);
+    json_t *m = json_object_get(c->merged, key);
+    if (m) return m;
+    m = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)base, k, v)
+    {
+        if (strcmp(k, skip)) json_object_set(m, k, v);
+    }
+    if (json_is_object(extra)) json_object_foreach((json_t *)extra, k, v)
+        {
+            if (strcmp(k, skip) && strcmp(k, "$ref") && !json_object_get(m, k))
+                json_object_set(m, k, v);
+        }
+    json_object_set_new(c->merged, key, m);
+    return m;
+}
+
+/* A writer with allOf: its value satisfies every part, so the parts' keywords are the writer's. */
+static const json_t *flatten_all_of(cctx *c, const json_t *w)
+{
+    for (int round = 0; round < 8 && json_object_get(w, "allOf"); round++) {
+        const json_t *all = json_object_get(w, "allOf");
+        const json_t *m = merge(c, w, NULL, "allOf");
+        for (size_t i = 0; i < json_array_size(all); i++)
+            m = merge(c, m, deref(c->wdoc, json_array_get(all, i)), "allOf");
+        w = m;
+    }
+    return w;
+}
+
 static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
 {
     if (depth > JS_MAX_DEPTH) return reason(c, "#", "nested deeper than %d levels", JS_MAX_DEPTH);
-    r = deref(c->rroot, r);
-    w = deref(c->wroot, w);
+    r = deref(c->rdoc, r);
+    w = deref(c->wdoc, w);
     if (accepts_all(r) || json_is_false(w)) return true;
     if (json_is_false(r)) return reason(c, path, "SCHEMA_REMOVED: the reader accepts nothing");
     const char *rref = json_string_value(json_object_get(r, "$ref"));
     const char *wref = json_string_value(json_object_get(w, "$ref"));
     if (rref) /* external: not loaded, so only the same reference is known to read it */
         return wref && !strcmp(rref, wref) ? true : reason(c, path, "REFERENCE_CHANGED: %s", rref);
+    if (!json_is_object(w) || wref) w = c->unknown; /* true, or external: nothing known */
+    w = flatten_all_of(c, w);
     for (size_t i = 0; i < c->n; i++)
-        if (c->stack[i].r == r && c->stack[i].w == w) return true;
-    json_t *unknown = NULL; /* true, or an external reference: nothing known of the data */
-    if (!json_is_object(w) || wref) w = unknown = json_object();
-    bool ok = true;
+        if (c->stack[i].r == r && c->stack[i].w == w) {
+            if (i < c->lowest) c->lowest = i;
+            return true;
+        }
+    bool known;
+    if (sl_pairmemo_get(&c->memo, r, w, c->msgs != NULL, &known)) return known;
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
         c->stack = sl_realloc(c->stack, c->cap * sizeof *c->stack);
     }
+    size_t me = c->n, outer = c->lowest;
     c->stack[c->n++] = (pair){r, w};
+    c->lowest = SIZE_MAX;
+    bool ok = check_pair(c, r, w, path, depth);
+    c->n--;
+    /* false is final; true is final only if it assumed nothing about the pairs above this one
+     * (a revisit of an ancestor that may still turn out false) */
+    if (!ok || c->lowest >= me) sl_pairmemo_put(&c->memo, r, w, c->msgs != NULL, ok);
+    c->lowest = c->lowest < me && c->lowest < outer ? c->lowest : outer;
+    return ok;
+}
+
+static bool check_pair(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
+{
+    bool ok = true;
     /* A writer that is a sum of branches: the reader must read each (the writer's other
      * keywords only narrow it, so leaving them out is safe). */
     const json_t *ws = sum_of(w);
@@ -821,10 +943,15 @@ static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path
             char p[512];
             snprintf(p, sizeof p, "%s/%s/%s", path, json_object_get(w, "anyOf") ? "anyOf" : "oneOf",
                      idx);
-            ok &= can_read(c, r, json_array_get(ws, i), p, depth + 1);
+            const json_t *b = deref(c->wdoc, json_array_get(ws, i));
+            if (json_is_false(b)) continue;
+            /* the branch with the writer's other keywords */
+            ok &= can_read(c, r,
+                           json_is_object(b)
+                               ? merge(c, b, w, json_object_get(w, "anyOf") ? "anyOf" : "oneOf")
+                               : w,
+                           p, depth + 1);
         }
-        c->n--;
-        json_decref(unknown);
         return ok;
     }
     int rt = types_of(r), wt = types_of(w);
@@ -842,16 +969,23 @@ static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path
     if (wt & T_OBJECT) ok &= object_ok(c, r, w, path, depth);
     if (wt & T_ARRAY) ok &= array_ok(c, r, w, path, depth);
     ok &= combined_ok(c, r, w, path, depth);
-    c->n--;
-    json_decref(unknown);
     return ok;
 }
 
 bool sl_jsonschema_can_read(const sl_jsonschema *reader, const sl_jsonschema *writer, char ***msgs,
                             size_t *nmsgs)
 {
-    cctx c = {.rroot = reader->root, .wroot = writer->root, .msgs = msgs, .nmsgs = nmsgs};
+    cctx c = {.rdoc = reader,
+              .wdoc = writer,
+              .msgs = msgs,
+              .nmsgs = nmsgs,
+              .unknown = json_object(),
+              .merged = json_object(),
+              .lowest = SIZE_MAX};
     bool ok = can_read(&c, reader->root, writer->root, "#", 0);
     free(c.stack);
+    sl_pairmemo_free(&c.memo);
+    json_decref(c.unknown);
+    json_decref(c.merged);
     return ok;
 }

@@ -5,11 +5,13 @@
 
 #include "core/buf.h"
 #include "core/sl.h"
+#include "registry/pairmemo_int.h"
 #include "registry/jsonschema_int.h"
 
 #include <avro.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +453,10 @@ typedef struct pair {
 typedef struct check_ctx {
     pair *stack; /* record pairs being compared: a revisit is assumed to match (recursion) */
     size_t n, cap;
+    /* record pairs already answered, so that a named type used many times (a DAG of records)
+     * costs one check instead of one per path; tagged loud or quiet */
+    sl_pairmemo memo;
+    size_t lowest; /* the lowest stack index a revisit assumed to match in this subtree */
     char ***msgs;
     size_t *nmsgs;
 } check_ctx;
@@ -502,25 +508,43 @@ static bool promotes(av_kind w, av_kind r)
 }
 
 static bool can_read(check_ctx *c, const av_node *r, const av_node *w, const char *path);
+static bool record_fields(check_ctx *c, const av_node *r, const av_node *w, const char *path);
 
 static bool quiet_can_read(check_ctx *c, const av_node *r, const av_node *w)
 {
-    check_ctx q = {.stack = c->stack, .n = c->n, .cap = c->cap};
-    bool ok = can_read(&q, r, w, "");
-    c->stack = q.stack;
-    c->cap = q.cap;
+    char ***msgs = c->msgs;
+    c->msgs = NULL;
+    bool ok = can_read(c, r, w, "");
+    c->msgs = msgs;
     return ok;
 }
 
 static bool can_read_record(check_ctx *c, const av_node *r, const av_node *w, const char *path)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->stack[i].r == r && c->stack[i].w == w) return true;
+        if (c->stack[i].r == r && c->stack[i].w == w) {
+            if (i < c->lowest) c->lowest = i;
+            return true;
+        }
+    bool known;
+    if (sl_pairmemo_get(&c->memo, r, w, c->msgs != NULL, &known)) return known;
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 8;
         c->stack = sl_realloc(c->stack, c->cap * sizeof *c->stack);
     }
+    size_t me = c->n, outer = c->lowest;
     c->stack[c->n++] = (pair){r, w};
+    c->lowest = SIZE_MAX;
+    bool ok = record_fields(c, r, w, path);
+    c->n--;
+    /* false is final; true only if it assumed nothing of the pairs above this one */
+    if (!ok || c->lowest >= me) sl_pairmemo_put(&c->memo, r, w, c->msgs != NULL, ok);
+    c->lowest = c->lowest < me && c->lowest < outer ? c->lowest : outer;
+    return ok;
+}
+
+static bool record_fields(check_ctx *c, const av_node *r, const av_node *w, const char *path)
+{
     bool ok = true;
     for (size_t i = 0; i < r->nfields; i++) {
         const av_field *rf = &r->fields[i];
@@ -543,7 +567,6 @@ static bool can_read_record(check_ctx *c, const av_node *r, const av_node *w, co
         snprintf(tsub, sizeof tsub, "%s/type", sub);
         if (!can_read(c, rf->type, wf->type, tsub)) ok = false;
     }
-    c->n--;
     return ok;
 }
 
@@ -631,8 +654,9 @@ bool sl_regschema_can_read(const sl_regschema *reader, const sl_regschema *write
 {
     if (reader->type == SL_SCHEMA_JSON && writer->type == SL_SCHEMA_JSON)
         return sl_jsonschema_can_read(reader->json, writer->json, msgs, nmsgs);
-    check_ctx c = {.msgs = msgs, .nmsgs = nmsgs};
+    check_ctx c = {.msgs = msgs, .nmsgs = nmsgs, .lowest = SIZE_MAX};
     bool ok = can_read(&c, reader->root, writer->root, "");
     free(c.stack);
+    sl_pairmemo_free(&c.memo);
     return ok;
 }

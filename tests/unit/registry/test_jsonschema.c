@@ -295,6 +295,40 @@ static void test_compatibility(void **state)
     }
 }
 
+/* 40 levels of definitions, each using the next twice: a check that walked every path would
+ * take 2^40 steps; each pair is answered once. */
+static void test_shared_definitions(void **state)
+{
+    (void)state;
+    enum { LEVELS = 40 };
+    char *doc = malloc(LEVELS * 160 + 64);
+    char *p = doc + sprintf(doc, "{\"$ref\":\"#/definitions/d0\",\"definitions\":{");
+    for (int i = 0; i < LEVELS; i++)
+        p += sprintf(p,
+                     "%s\"d%d\":{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/"
+                     "definitions/d%d\"},\"b\":{\"$ref\":\"#/definitions/d%d\"}}}",
+                     i ? "," : "", i, i + 1, i + 1);
+    sprintf(p, ",\"d%d\":{\"type\":\"integer\"}}}", LEVELS);
+    sl_regschema *w = parse(doc);
+    char *wider = strdup(doc);
+    char *last = strstr(wider, "{\"type\":\"integer\"}}}");
+    memcpy(last, "{\"type\":\"number\"} }}", strlen("{\"type\":\"number\"} }}"));
+    sl_regschema *r = parse(wider);
+    assert_true(sl_regschema_can_read(w, w, NULL, NULL));
+    assert_true(sl_regschema_can_read(r, w, NULL, NULL));
+    char **msgs = NULL;
+    size_t n = 0;
+    assert_false(sl_regschema_can_read(w, r, &msgs, &n));
+    assert_true(n >= 1);
+    for (size_t k = 0; k < n; k++)
+        free(msgs[k]);
+    free(msgs);
+    sl_regschema_free(w);
+    sl_regschema_free(r);
+    free(doc);
+    free(wider);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_accepts),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_compatibility),
+        cmocka_unit_test(test_shared_definitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -227,12 +228,49 @@ static void test_resolution(void **state)
     }
 }
 
+/* 40 nested records, each with two fields of the next: a check that walked every path would take
+ * 2^40 steps; each pair of records is answered once. */
+static void test_shared_types(void **state)
+{
+    (void)state;
+    enum { LEVELS = 40 };
+    sl_regschema *sch[2];
+    for (int v = 0; v < 2; v++) {
+        char *doc = malloc(LEVELS * 120 + 128), *s = doc;
+        for (int i = 0; i < LEVELS - 1; i++)
+            s += sprintf(
+                s,
+                "{\"type\":\"record\",\"name\":\"R%d\",\"fields\":[{\"name\":\"a\",\"type\":", i);
+        const char *base = v ? "long" : "int";
+        s += sprintf(s,
+                     "{\"type\":\"record\",\"name\":\"R%d\",\"fields\":[{\"name\":\"a\",\"type\":"
+                     "\"%s\"},{\"name\":\"b\",\"type\":\"%s\"}]}",
+                     LEVELS - 1, base, base);
+        for (int i = LEVELS - 2; i >= 0; i--)
+            s += sprintf(s, "},{\"name\":\"b\",\"type\":\"R%d\"}]}", i + 1);
+        sch[v] = parse(doc);
+        free(doc);
+    }
+    assert_true(sl_regschema_can_read(sch[0], sch[0], NULL, NULL));
+    assert_true(sl_regschema_can_read(sch[1], sch[0], NULL, NULL));
+    char **msgs = NULL;
+    size_t n = 0;
+    assert_false(sl_regschema_can_read(sch[0], sch[1], &msgs, &n));
+    assert_true(n >= 1);
+    for (size_t k = 0; k < n; k++)
+        free(msgs[k]);
+    free(msgs);
+    sl_regschema_free(sch[0]);
+    sl_regschema_free(sch[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_resolution),
+        cmocka_unit_test(test_shared_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
