@@ -212,7 +212,8 @@ static void example_pipeline(FILE *out)
         "  # schema: the fields of each record and their types (uuid, text, int, bigint, double,\n"
         "  # boolean, timestamp); the default is the seeds' 12 fields, id uuid and the rest\n"
         "  # text. mapping: rename, default, drop and concat from fields to columns.\n"
-        "  # docs/process.md has the grammar and examples.\n",
+        "  # docs/process.md has the grammar and examples. derive:, filter: and rules: add\n"
+        "  # columns, drop records and check them (docs/transforms.md).\n",
         out);
 }
 

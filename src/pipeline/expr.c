@@ -196,7 +196,9 @@ static int lex_string(parser *p, char quote)
             case '\\':
             case '\'':
             case '"': c = e; break;
-            default: return fail(p, p->pos - 1, "unknown escape '\\%c' in a string", e);
+            default: /* kept as written, so regexes read naturally: '\d+\.' */
+                sl_buf_append(&p->strbuf, "\\", 1);
+                c = e;
             }
         }
         if (c == 0) return fail(p, p->pos, "NUL in a string");
@@ -1023,8 +1025,8 @@ static sl_expr_value convert(const sl_expr_ctx *c, sl_expr_value v, sl_expr_type
         break;
     default: break;
     }
-    return error_value(c, "type_error", "%s: %s is not a %s", what, sl_expr_type_name(v.type),
-                       t == SL_EXPR_BOOL ? "boolean" : sl_expr_type_name(t));
+    return error_value(c, "type_error", "%s: %s is not %s %s", what, sl_expr_type_name(v.type),
+                       t == SL_EXPR_INT ? "an" : "a", sl_expr_type_name(t));
 }
 
 static sl_expr_value eval(const node *n, const sl_expr_ctx *c);

@@ -80,6 +80,7 @@ void sl_process_config_init(sl_process_config *cfg)
 {
     sl_config_defaults(sl_process_opts, cfg);
     cfg->schema = sl_schema_default();
+    cfg->transform = NULL;
 }
 
 int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_errs *errs)
@@ -96,12 +97,18 @@ int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_e
     scalars.key_lines = sl_calloc(section->n ? section->n : 1, sizeof *scalars.key_lines);
     scalars.items = sl_calloc(section->n ? section->n : 1, sizeof *scalars.items);
     scalars.n = 0;
-    const sl_yaml *schema = NULL, *mapping = NULL;
+    const sl_yaml *schema = NULL, *mapping = NULL, *filter = NULL, *derive = NULL, *rules = NULL;
     for (size_t i = 0; i < section->n; i++) {
         if (!strcmp(section->keys[i], "schema")) {
             schema = section->items[i];
         } else if (!strcmp(section->keys[i], "mapping")) {
             mapping = section->items[i];
+        } else if (!strcmp(section->keys[i], "filter")) {
+            filter = section->items[i];
+        } else if (!strcmp(section->keys[i], "derive")) {
+            derive = section->items[i];
+        } else if (!strcmp(section->keys[i], "rules")) {
+            rules = section->items[i];
         } else {
             scalars.keys[scalars.n] = section->keys[i];
             scalars.key_lines[scalars.n] = section->key_lines[i];
@@ -117,6 +124,15 @@ int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_e
         if (sl_schema_from_yaml(schema, mapping, &s, errs) == 0) {
             sl_schema_free(cfg->schema);
             cfg->schema = s;
+        }
+    }
+    if ((filter || derive || rules) && errs->n == n0) {
+        size_t ncols;
+        const sl_sink_column *cols = sl_schema_columns(cfg->schema, &ncols);
+        sl_transform *t = NULL;
+        if (sl_transform_from_yaml(filter, derive, rules, cols, ncols, &t, errs) == 0) {
+            sl_transform_free(cfg->transform);
+            cfg->transform = t;
         }
     }
     return (int)(errs->n - n0);
@@ -141,6 +157,8 @@ void sl_process_config_free(sl_process_config *cfg)
     sl_config_free(sl_process_opts, cfg);
     sl_schema_free(cfg->schema);
     cfg->schema = NULL;
+    sl_transform_free(cfg->transform);
+    cfg->transform = NULL;
 }
 
 typedef enum { DLQ_INFLIGHT, DLQ_DELIVERED, DLQ_FAILED } dlq_state;
@@ -149,6 +167,8 @@ typedef enum { DLQ_INFLIGHT, DLQ_DELIVERED, DLQ_FAILED } dlq_state;
 typedef struct dlq_item {
     rd_kafka_message_t *m;
     sl_rec_error err;
+    const char *reason; /* a transform's refusal ("rule_failed", ...) instead of err's name */
+    const char *rule;   /* rule_failed: the rule, for the `rule` header */
     dlq_state state;
     char detail[160];
 } dlq_item;
@@ -179,6 +199,7 @@ struct sl_process {
     int32_t *touched; /* partitions with next_off set */
     size_t ntouched;
     int64_t batch_start;
+    int64_t batch_wall_ms;  /* the wall clock at the batch's first record: age()'s "now" */
     const char *topic_name; /* of the consumed messages */
 
     /* Counters, owned by the processor thread; published under mu for other threads. */
@@ -305,8 +326,9 @@ static void dlq_produce(sl_process *p, size_t i)
     snprintf(off, sizeof off, "%" PRId64, m->offset);
     bool drop_value = false;
     for (;;) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
-        rd_kafka_header_add(h, "error", -1, sl_rec_error_name(d->err), -1);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(7);
+        rd_kafka_header_add(h, "error", -1, d->reason ? d->reason : sl_rec_error_name(d->err), -1);
+        if (d->rule) rd_kafka_header_add(h, "rule", -1, d->rule, -1);
         rd_kafka_header_add(h, "error.message", -1, d->detail, -1);
         rd_kafka_header_add(h, "source.topic", -1, p->topic_name, -1);
         rd_kafka_header_add(h, "source.partition", -1, part, -1);
@@ -352,6 +374,25 @@ static void note_offset(sl_process *p, const rd_kafka_message_t *m)
     p->next_off[part] = m->offset + 1;
 }
 
+/* Adds a refused record to the batch's dead letters and produces it at once. */
+static void dlq_add(sl_process *p, rd_kafka_message_t *m, sl_rec_error e, const char *reason,
+                    const char *rule, const char *detail)
+{
+    if (p->ndlq == p->dlqcap) {
+        p->dlqcap = p->dlqcap ? p->dlqcap * 2 : 64;
+        p->dlq = sl_realloc(p->dlq, p->dlqcap * sizeof *p->dlq);
+    }
+    dlq_item *d = &p->dlq[p->ndlq++];
+    d->m = m;
+    d->err = e;
+    d->reason = reason;
+    d->rule = rule;
+    snprintf(d->detail, sizeof d->detail, "%s", detail);
+    SL_DEBUG(LOG, "%s [%" PRId32 "] @%" PRId64 ": %s: %s", p->topic_name, m->partition, m->offset,
+             reason ? reason : sl_rec_error_name(e), detail);
+    dlq_produce(p, p->ndlq - 1);
+}
+
 /* Adds one consumed message to the batch: a row, or a dead letter produced at once. */
 static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
 {
@@ -363,6 +404,7 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
     }
     if (p->nmsgs == 0) {
         p->batch_start = now;
+        p->batch_wall_ms = sl_now_ms();
         p->topic_name = rd_kafka_topic_name(m->rkt);
     }
     p->msgs[p->nmsgs++] = m;
@@ -373,21 +415,20 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
     sl_rec_error e =
         sl_schema_parse(p->cfg->schema, m->payload, m->len, (size_t)p->cfg->max_record_size, row,
                         &p->arena, detail, sizeof detail);
+    if (e == SL_REC_OK && p->cfg->transform) {
+        sl_tx_refusal why;
+        switch (sl_transform_apply(p->cfg->transform, row, m->payload, m->len, &p->arena,
+                                   p->batch_wall_ms, &why)) {
+        case SL_TX_KEEP: break;
+        case SL_TX_DROP: p->local.filtered++; return;
+        case SL_TX_REFUSE: dlq_add(p, m, SL_REC_OK, why.reason, why.rule, why.detail); return;
+        }
+    }
     if (e == SL_REC_OK) {
         p->nrows++;
         return;
     }
-    if (p->ndlq == p->dlqcap) {
-        p->dlqcap = p->dlqcap ? p->dlqcap * 2 : 64;
-        p->dlq = sl_realloc(p->dlq, p->dlqcap * sizeof *p->dlq);
-    }
-    dlq_item *d = &p->dlq[p->ndlq++];
-    d->m = m;
-    d->err = e;
-    snprintf(d->detail, sizeof d->detail, "%s", detail);
-    SL_DEBUG(LOG, "%s [%" PRId32 "] @%" PRId64 ": %s: %s", p->topic_name, m->partition, m->offset,
-             sl_rec_error_name(e), detail);
-    dlq_produce(p, p->ndlq - 1);
+    dlq_add(p, m, e, NULL, NULL, detail);
 }
 
 static void record_latency(sl_process *p, double ms)
@@ -533,11 +574,12 @@ static void periodic(sl_process *p, int64_t now)
         publish(p);
         const sl_process_metrics *m = &p->pub;
         SL_INFO(LOG,
-                "in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " batches=%" PRIu64
-                " batch_p50=%.1fms batch_p99=%.1fms lag=%" PRId64 " partitions=%d "
+                "in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " filtered=%" PRIu64
+                " batches=%" PRIu64 " batch_p50=%.1fms batch_p99=%.1fms lag=%" PRId64
+                " partitions=%d "
                 "sink_retries=%" PRIu64,
-                m->in, m->out, m->invalid, m->batches, m->batch_p50_ms, m->batch_p99_ms, m->lag,
-                m->partitions, m->sink_retries);
+                m->in, m->out, m->invalid, m->filtered, m->batches, m->batch_p50_ms,
+                m->batch_p99_ms, m->lag, m->partitions, m->sink_retries);
         p->next_log = now + p->cfg->metrics_interval_ms;
     }
 }
@@ -637,7 +679,8 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         sprintf(p->dlq_topic, "%s.dlq", cfg->topic);
     }
     p->sink_safe = redact_url(cfg->sink);
-    p->cols = sl_schema_columns(cfg->schema, &p->ncols);
+    p->cols = cfg->transform ? sl_transform_columns(cfg->transform, &p->ncols)
+                             : sl_schema_columns(cfg->schema, &p->ncols);
     p->msgs = sl_malloc((size_t)cfg->batch_size * sizeof *p->msgs);
     p->rows = sl_malloc((size_t)cfg->batch_size * p->ncols * sizeof *p->rows);
     sl_arena_init(&p->arena, 256 * 1024);
@@ -767,8 +810,8 @@ int sl_process_run(sl_process *p)
     update_lag(p);
     publish(p);
     const sl_process_metrics *m = &p->pub;
-    SL_INFO(LOG, "%s: in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64,
-            rc ? "gave up draining" : "drained", m->in, m->out, m->invalid);
+    SL_INFO(LOG, "%s: in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " filtered=%" PRIu64,
+            rc ? "gave up draining" : "drained", m->in, m->out, m->invalid, m->filtered);
     return rc;
 }
 
@@ -788,11 +831,11 @@ void sl_process_metrics_json(const sl_process_metrics *m, sl_buf *out)
 {
     sl_buf_printf(out,
                   "{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"invalid\":%" PRIu64
-                  ",\"batches\":%" PRIu64 ",\"sink_retries\":%" PRIu64
+                  ",\"filtered\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"sink_retries\":%" PRIu64
                   ",\"batch_latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"lag\":%" PRId64
                   ",\"partitions\":%d}",
-                  m->in, m->out, m->invalid, m->batches, m->sink_retries, m->batch_p50_ms,
-                  m->batch_p99_ms, m->lag, m->partitions);
+                  m->in, m->out, m->invalid, m->filtered, m->batches, m->sink_retries,
+                  m->batch_p50_ms, m->batch_p99_ms, m->lag, m->partitions);
 }
 
 void sl_process_close(sl_process *p)

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "pipeline/schema.h"
+#include "pipeline/transform.h"
 
 /* The `pipeline:` section of sluice.yaml; the scalar keys are also flags of `sluice process`. */
 typedef struct sl_process_config {
@@ -32,14 +33,16 @@ typedef struct sl_process_config {
     char *metrics_listen;     /* HOST:PORT for GET /metrics.json, NULL: none */
     int64_t metrics_interval_ms;
     char *log_level;
-    sl_schema *schema; /* owned; from schema: and mapping:, or the seeds' */
+    sl_schema *schema;       /* owned; from schema: and mapping:, or the seeds' */
+    sl_transform *transform; /* owned; from filter:, derive: and rules:, NULL if none */
 } sl_process_config;
 
 extern const sl_opt sl_process_opts[];
 
 /* Sets every option to its default and the schema to the seeds'. */
 void sl_process_config_init(sl_process_config *cfg);
-/* Applies a `pipeline:` map: the scalar options, `schema:` and `mapping:`. Errors are added to
+/* Applies a `pipeline:` map: the scalar options, `schema:`, `mapping:` and the transforms
+ * (`filter:`, `derive:`, `rules:`, compiled against the schema's columns). Errors are added to
  * errs with file:line; returns the number added. */
 int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_errs *errs);
 /* Checks what the option table cannot (the sink's scheme); writes a reason, returns
@@ -51,6 +54,7 @@ typedef struct sl_process_metrics {
     uint64_t in;           /* records consumed */
     uint64_t out;          /* rows acknowledged by the sink */
     uint64_t invalid;      /* records delivered to the DLQ */
+    uint64_t filtered;     /* records the filter dropped */
     uint64_t batches;      /* batches committed */
     uint64_t sink_retries; /* failed sink writes, each retried */
     double batch_p50_ms;   /* batch latency (first record in to commit) over recent batches */
