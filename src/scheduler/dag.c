@@ -21,7 +21,7 @@
 
 /* The type name is checked here so the error points at the type: line; sl_task_check (tasks.c)
  * checks the type's own fields. */
-static const char *const task_types[] = {"ingest", "shell", "http", "sql", "sensor", NULL};
+static const char *const task_types[] = {"ingest", "shell", "http", "sql", "sensor", "noop", NULL};
 
 static const char *const dag_keys[] = {
     "dag_id",
@@ -302,7 +302,8 @@ static void load_task(ctx *C, sl_dag *d, const sl_yaml *m, const task_args *defa
             const char *s = scalar(C, v, "type");
             if (s && !in_list(task_types, s))
                 err_at(C, v->line,
-                       "type: unknown task type \"%s\" (ingest, shell, http, sql, sensor)", s);
+                       "type: unknown task type \"%s\" (ingest, shell, http, sql, sensor, noop)",
+                       s);
             else if (s)
                 t->type = sl_strdup(s);
         } else if (strcmp(k, "depends_on") == 0) {

@@ -1,4 +1,5 @@
-/* executor.c: a task try as a child process in its own process group. */
+/* executor.c: a task try as a child process in its own process group, or on a thread of the
+ * scheduler's process. */
 #include "scheduler/executor.h"
 
 #include "core/log.h"
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_id,
                      const char *task_id, int try_number, char *buf, size_t len)
@@ -62,6 +64,23 @@ void sl_exec_log_note(const char *log_path, const char *fmt, ...)
     fclose(f);
 }
 
+/* Runs the task between the executor's first and last lines of the try's log. */
+static int run_logged(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, FILE *log,
+                      const char *how)
+{
+    setvbuf(log, NULL, _IOLBF, 0);
+    char ts[40];
+    stamp(ts, sizeof ts);
+    fprintf(log, "[%s] [executor] %s.%s run %s try %d (pid %ld%s)\n", ts, ctx->dag_id, ctx->task_id,
+            ctx->run_id, ctx->try_number, (long)getpid(), how);
+    int rc = sl_task_run(d, t, ctx, log);
+    stamp(ts, sizeof ts);
+    fprintf(log, "[%s] [executor] try %d %s\n", ts, ctx->try_number,
+            rc == 0 ? "succeeded" : "failed");
+    fflush(log);
+    return rc;
+}
+
 /* In the child: wait for the go byte, then run the task with the log as stdout and stderr. */
 static void child_main(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
                        const char *log_path, int go_rd, pid_t parent)
@@ -92,16 +111,7 @@ static void child_main(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx
     close(null);
     FILE *log = fdopen(dup(1), "a");
     if (!log) _exit(1);
-    setvbuf(log, NULL, _IOLBF, 0);
-    char ts[40];
-    stamp(ts, sizeof ts);
-    fprintf(log, "[%s] [executor] %s.%s run %s try %d (pid %ld)\n", ts, ctx->dag_id, ctx->task_id,
-            ctx->run_id, ctx->try_number, (long)getpid());
-    int rc = sl_task_run(d, t, ctx, log);
-    stamp(ts, sizeof ts);
-    fprintf(log, "[%s] [executor] try %d %s\n", ts, ctx->try_number,
-            rc == 0 ? "succeeded" : "failed");
-    fflush(log);
+    int rc = run_logged(d, t, ctx, log, "");
     fflush(stdout);
     fflush(stderr);
     _exit(rc == 0 ? 0 : 1);
@@ -146,6 +156,87 @@ void sl_exec_go(sl_exec_try *x)
     while (n < 0 && errno == EINTR);
     close(x->go_fd);
     x->go_fd = -1;
+}
+
+struct sl_exec_thread {
+    uv_thread_t tid;
+    const sl_dag *d;
+    const sl_task *t;
+    sl_task_ctx ctx;
+    char *dag_id, *task_id, *run_id, *conf_json, *log_path;
+    volatile int cancel;
+    int rc;
+    sl_exec_done_fn done;
+    void *arg;
+};
+
+static int thread_free(sl_exec_thread *x, bool join)
+{
+    if (join) uv_thread_join(&x->tid);
+    int rc = x->rc;
+    sl_free(x->dag_id);
+    sl_free(x->task_id);
+    sl_free(x->run_id);
+    sl_free(x->conf_json);
+    sl_free(x->log_path);
+    sl_free(x);
+    return rc;
+}
+
+static void thread_main(void *arg)
+{
+    sl_exec_thread *x = arg;
+    FILE *log = fopen(x->log_path, "ae");
+    if (!log) {
+        x->rc = -errno;
+    } else {
+        x->rc = run_logged(x->d, x->t, &x->ctx, log, ", in-process");
+        fclose(log);
+    }
+    x->done(x, x->arg);
+}
+
+int sl_exec_start_thread(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
+                         const char *log_path, sl_exec_done_fn done, void *arg,
+                         sl_exec_thread **out)
+{
+    *out = NULL;
+    int rc = mkdirs_for(log_path);
+    if (rc) return rc;
+    sl_exec_thread *x = sl_calloc(1, sizeof *x);
+    x->d = d;
+    x->t = t;
+    x->dag_id = sl_strdup(ctx->dag_id);
+    x->task_id = sl_strdup(ctx->task_id);
+    x->run_id = sl_strdup(ctx->run_id);
+    x->conf_json = sl_strdup(ctx->conf_json ? ctx->conf_json : "{}");
+    x->log_path = sl_strdup(log_path);
+    x->ctx = *ctx;
+    x->ctx.dag_id = x->dag_id;
+    x->ctx.task_id = x->task_id;
+    x->ctx.run_id = x->run_id;
+    x->ctx.conf_json = x->conf_json;
+    x->ctx.cancel = &x->cancel;
+    x->done = done;
+    x->arg = arg;
+    rc = uv_thread_create(&x->tid, thread_main, x);
+    if (rc) {
+        x->rc = rc;
+        thread_free(x, false);
+        return rc;
+    }
+    *out = x;
+    return 0;
+}
+
+void sl_exec_cancel(sl_exec_thread *x)
+{
+    __atomic_store_n(&x->cancel, 1, __ATOMIC_RELEASE);
+}
+
+int sl_exec_join(sl_exec_thread *x)
+{
+    return thread_free(x, true);
 }
 
 int sl_exec_kill_group(pid_t pgid)

@@ -1,6 +1,7 @@
-/* executor.h: runs one task try as a child process in a process group of its own, with the try's
- * log on disk, so that a timeout or an orphaned try can be killed whole (the task and everything
- * it started). */
+/* executor.h: runs one task try, with the try's log on disk: as a child process in a process
+ * group of its own, so that a timeout or an orphaned try can be killed whole (the task and
+ * everything it started); or, for the task types that stop promptly when asked
+ * (sl_task_in_process), in-process on a thread of its own, without a fork. */
 #ifndef SL_SCHEDULER_EXECUTOR_H
 #define SL_SCHEDULER_EXECUTOR_H
 
@@ -33,6 +34,24 @@ void sl_exec_go(sl_exec_try *x);
 /* SIGKILLs the whole process group pgid (a timeout, an orphan, a shutdown). Returns 0, or
  * -ESRCH when no process of the group is left. */
 int sl_exec_kill_group(pid_t pgid);
+/* An in-process try: sl_task_run on a thread of its own. */
+typedef struct sl_exec_thread sl_exec_thread;
+/* Called on the try's thread once the task has returned and its log is closed; the receiver
+ * then calls sl_exec_join from its own thread. */
+typedef void (*sl_exec_done_fn)(sl_exec_thread *x, void *arg);
+
+/* Creates the log's directories and starts a thread that appends the executor's lines and the
+ * task's own to log_path and runs sl_task_run(d, t, ctx) (ctx's strings are copied; ctx->cancel
+ * is replaced by the thread's own flag, see sl_exec_cancel). d and t must outlive the thread.
+ * Returns 0 or -errno. */
+int sl_exec_start_thread(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
+                         const char *log_path, sl_exec_done_fn done, void *arg,
+                         sl_exec_thread **out);
+/* Asks the try to stop (a timeout, a shutdown): the task sees its cancel flag and returns. */
+void sl_exec_cancel(sl_exec_thread *x);
+/* Waits for the thread, frees x and returns the task's result (0: success). */
+int sl_exec_join(sl_exec_thread *x);
+
 /* Appends one line (with a UTC timestamp) to a try's log, from the scheduler's side: timeouts,
  * orphans, shutdowns. */
 void sl_exec_log_note(const char *log_path, const char *fmt, ...)

@@ -28,7 +28,8 @@
 typedef struct running {
     char *dag_id, *run_id, *task_id;
     int try_number, max_tries;
-    pid_t pid;
+    pid_t pid;           /* the child's, also its process group; 0 for an in-process try */
+    sl_exec_thread *th;  /* an in-process try's thread, NULL for a child */
     int64_t deadline_ms; /* monotonic; 0: no execution_timeout */
     bool timed_out;
     const sl_task *task;
@@ -50,6 +51,13 @@ struct sl_sched {
     char *data_dir, *pools;
     uv_timer_t timer;
     uv_signal_t sigchld;
+    /* In-process tries that ended: pushed by their threads (on_thread_done), taken by the loop
+     * thread (on_threads_done, woken by done_async). */
+    uv_async_t done_async;
+    uv_mutex_t done_lock;
+    sl_exec_thread **done;
+    size_t ndone, capdone;
+    int open_handles; /* the uv handles still to be closed before s is freed */
     int64_t job_id, last_hb, last_orphan_check;
     char hostname[256];
     running *run;
@@ -904,7 +912,38 @@ fail:
     return 0;
 }
 
-/* Forks the claimed try, records it running with its pid (one transaction), then lets it go. */
+/* Records a queued try of this scheduler as running with pid, in one transaction. Returns 1, 0
+ * when the try is no longer ours as queued, or < 0 on error. */
+static int64_t record_running(sl_sched *s, const claim *c, pid_t pid_)
+{
+    char tn[24], nw[24], pid[24], me[24];
+    i64s(tn, c->try_number);
+    i64s(nw, sl_now_ms());
+    i64s(pid, pid_);
+    i64s(me, s->job_id);
+    const char *q[] = {c->dag_id, c->run_id, c->task_id, tn, nw, pid_ > 0 ? pid : NULL, me};
+    if (sl_meta_begin(s->m)) return -1;
+    int64_t n = sl_meta_exec_changes(s->m,
+                                     "UPDATE task_instance SET state='running', start_ms=$5, pid=$6"
+                                     " WHERE dag_id=$1 AND run_id=$2 AND task_id=$3 AND"
+                                     " try_number=$4 AND state='queued' AND scheduler_id=$7",
+                                     7, q);
+    if (n > 0 && sl_meta_exec(s->m,
+                              "UPDATE task_try SET state='running', start_ms=$5, pid=$6"
+                              " WHERE dag_id=$1 AND run_id=$2 AND task_id=$3 AND"
+                              " try_number=$4",
+                              6, q, NULL))
+        n = -1;
+    if (n >= 0 && sl_meta_commit(s->m)) n = -1;
+    if (n < 0) sl_meta_rollback(s->m);
+    return n;
+}
+
+static void on_thread_done(sl_exec_thread *x, void *arg);
+
+/* Starts the claimed try. A child process is forked first and waits while the try is recorded
+ * running with its pid (one transaction), then is let go. An in-process try is recorded running
+ * (with the scheduler's pid) first, then its thread starts. */
 static void launch_one(sl_sched *s, claim *c)
 {
     const char *p[] = {c->dag_id, c->run_id};
@@ -934,46 +973,29 @@ static void launch_one(sl_sched *s, claim *c)
         .interval_end_ms = sl_meta_cell_i64(&r, 0, 2, 0),
         .conf_json = sl_meta_cell(&r, 0, 0) ? sl_meta_cell(&r, 0, 0) : "{}",
     };
-    sl_exec_try et;
-    int rc = sl_exec_start(c->dag, c->task, &ctx, x.log_path, &et);
-    sl_meta_rows_free(&r);
-    char tn[24], nw[24], pid[24], me[24];
-    i64s(tn, c->try_number);
-    i64s(nw, sl_now_ms());
-    i64s(pid, et.pid);
-    i64s(me, s->job_id);
-    const char *q[] = {c->dag_id, c->run_id, c->task_id, tn, nw, pid, me};
-    int64_t n = -1;
-    if (rc == 0 && sl_meta_begin(s->m) == 0) {
-        n = sl_meta_exec_changes(s->m,
-                                 "UPDATE task_instance SET state='running', start_ms=$5, pid=$6"
-                                 " WHERE dag_id=$1 AND run_id=$2 AND task_id=$3 AND"
-                                 " try_number=$4 AND state='queued' AND scheduler_id=$7",
-                                 7, q);
-        if (n > 0 && sl_meta_exec(s->m,
-                                  "UPDATE task_try SET state='running', start_ms=$5, pid=$6"
-                                  " WHERE dag_id=$1 AND run_id=$2 AND task_id=$3 AND"
-                                  " try_number=$4",
-                                  6, q, NULL))
-            n = -1;
-        if (n >= 0 && sl_meta_commit(s->m)) n = -1;
-        if (n < 0) sl_meta_rollback(s->m);
+    bool inproc = sl_task_in_process(c->task);
+    sl_exec_try et = {.pid = -1, .go_fd = -1};
+    int rc = 0;
+    int64_t n;
+    if (inproc) {
+        n = record_running(s, c, getpid());
+        if (n > 0)
+            rc = sl_exec_start_thread(c->dag, c->task, &ctx, x.log_path, on_thread_done, s, &x.th);
+    } else {
+        rc = sl_exec_start(c->dag, c->task, &ctx, x.log_path, &et);
+        n = rc ? -1 : record_running(s, c, et.pid);
     }
-    if (n <= 0) {
-        /* Not recorded as running: the child never runs the task (it reads end-of-file). */
+    sl_meta_rows_free(&r);
+    if (n <= 0 || rc) {
+        /* Not recorded as running: a child never runs the task (it reads end-of-file). */
         if (et.go_fd >= 0) close(et.go_fd);
         if (et.pid > 0) sl_exec_kill_group(et.pid);
         SL_ERROR("sched", "could not start %s.%s try %d: %s", c->dag_id, c->task_id, c->try_number,
                  rc ? sl_strerror(rc) : sl_meta_error(s->m));
         if (rc) {
-            x.task = c->task;
-            /* Record it running so finish_try's guarded update applies, then fail it. */
-            const char *q3[] = {c->dag_id, c->run_id, c->task_id, tn, nw, NULL, me};
-            sl_meta_exec(s->m,
-                         "UPDATE task_instance SET state='running', start_ms=$5, pid=$6 WHERE"
-                         " dag_id=$1 AND run_id=$2 AND task_id=$3 AND try_number=$4 AND"
-                         " state='queued' AND scheduler_id=$7",
-                         7, q3, NULL);
+            /* Recorded running (a thread that could not start), or recorded so that
+             * finish_try's guarded update applies: then failed. */
+            if (!inproc) record_running(s, c, 0);
             finish_try(s, &x, false, sl_strerror(rc));
         }
         return;
@@ -983,16 +1005,17 @@ static void launch_one(sl_sched *s, claim *c)
         s->caprun = s->caprun ? s->caprun * 2 : 16;
         s->run = sl_realloc(s->run, s->caprun * sizeof *s->run);
     }
-    x.pid = et.pid;
+    x.pid = inproc ? 0 : et.pid;
     x.deadline_ms =
         c->task->execution_timeout_ms ? sl_mono_ms() + c->task->execution_timeout_ms : 0;
-    x.dag_id = c->dag_id;
-    x.run_id = c->run_id;
-    x.task_id = c->task_id;
     c->dag_id = c->run_id = c->task_id = NULL; /* moved into the running table */
     s->run[s->nrun++] = x;
-    SL_INFO("sched", "%s.%s %s try %d running (pid %ld)", x.dag_id, x.task_id, x.run_id,
-            x.try_number, (long)x.pid);
+    if (inproc)
+        SL_INFO("sched", "%s.%s %s try %d running (in-process)", x.dag_id, x.task_id, x.run_id,
+                x.try_number);
+    else
+        SL_INFO("sched", "%s.%s %s try %d running (pid %ld)", x.dag_id, x.task_id, x.run_id,
+                x.try_number, (long)x.pid);
 }
 
 static void launch(sl_sched *s)
@@ -1033,13 +1056,77 @@ static void reap(sl_sched *s)
     }
 }
 
+/* Called on a try's thread when its task has returned. */
+static void on_thread_done(sl_exec_thread *x, void *arg)
+{
+    sl_sched *s = arg;
+    uv_mutex_lock(&s->done_lock);
+    if (s->ndone == s->capdone) {
+        s->capdone = s->capdone ? s->capdone * 2 : 16;
+        s->done = sl_realloc(s->done, s->capdone * sizeof *s->done);
+    }
+    s->done[s->ndone++] = x;
+    uv_mutex_unlock(&s->done_lock);
+    uv_async_send(&s->done_async);
+}
+
+/* Records the end of the in-process tries whose threads are done. A try cancelled by kill_all
+ * counts as failed with why (or, unless record, only gets a line in its log), unless its task
+ * had already succeeded. */
+static void reap_threads(sl_sched *s, const char *why_stopped, bool record)
+{
+    uv_mutex_lock(&s->done_lock);
+    sl_exec_thread **done = s->done;
+    size_t n = s->ndone;
+    s->done = NULL;
+    s->ndone = s->capdone = 0;
+    uv_mutex_unlock(&s->done_lock);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = 0;
+        while (i < s->nrun && s->run[i].th != done[k])
+            i++;
+        int rc = sl_exec_join(done[k]);
+        if (i == s->nrun) continue;
+        running *x = &s->run[i];
+        x->th = NULL;
+        bool ok = rc == 0 && !x->timed_out;
+        char why[128];
+        if (x->timed_out)
+            snprintf(why, sizeof why, "execution_timeout (%" PRId64 " ms) exceeded, cancelled",
+                     x->task->execution_timeout_ms);
+        else if (rc < 0)
+            snprintf(why, sizeof why, "%s", sl_strerror(rc));
+        else
+            snprintf(why, sizeof why, "%s", why_stopped ? why_stopped : "the task failed");
+        if (record || ok)
+            finish_try(s, x, ok, why);
+        else
+            sl_exec_log_note(x->log_path, "try %d stopped: %s", x->try_number, why);
+        running_remove(s, i);
+    }
+    sl_free(done);
+}
+
+static void on_threads_done(uv_async_t *h)
+{
+    sl_sched *s = h->data;
+    reap_threads(s, NULL, true);
+    sl_sched_wake(s);
+}
+
 static void check_timeouts(sl_sched *s)
 {
     int64_t mono = sl_mono_ms();
     for (size_t i = 0; i < s->nrun; i++) {
         running *x = &s->run[i];
         if (!x->deadline_ms || x->timed_out) continue;
-        if (mono >= x->deadline_ms) {
+        if (mono >= x->deadline_ms && x->th) {
+            /* A thread cannot be killed: it is asked to stop and counts as failed once it has. */
+            x->timed_out = true;
+            SL_WARN("sched", "%s.%s %s try %d: execution_timeout, cancelling the in-process try",
+                    x->dag_id, x->task_id, x->run_id, x->try_number);
+            sl_exec_cancel(x->th);
+        } else if (mono >= x->deadline_ms) {
             x->timed_out = true;
             SL_WARN("sched", "%s.%s %s try %d: execution_timeout, killing process group %ld",
                     x->dag_id, x->task_id, x->run_id, x->try_number, (long)x->pid);
@@ -1077,6 +1164,20 @@ static int register_job(sl_sched *s)
 /* Kills every try this scheduler runs and waits for them (used when the job is over). */
 static void kill_all(sl_sched *s, const char *why, bool record)
 {
+    /* In-process tries are asked to stop and waited for (each stops within about a second). */
+    bool threads = false;
+    for (size_t i = 0; i < s->nrun; i++)
+        if (s->run[i].th) {
+            sl_exec_cancel(s->run[i].th);
+            threads = true;
+        }
+    while (threads) {
+        threads = false;
+        reap_threads(s, why, record);
+        for (size_t i = 0; i < s->nrun && !threads; i++)
+            threads = s->run[i].th != NULL;
+        if (threads) uv_sleep(1);
+    }
     while (s->nrun) {
         running *x = &s->run[s->nrun - 1];
         sl_exec_kill_group(x->pid);
@@ -1119,7 +1220,7 @@ static void heartbeat(sl_sched *s, int64_t now)
 /* Marks a dead scheduler's job dead and settles its task instances, in one transaction: a queued
  * try never started, so it goes back to scheduled uncounted; a running try is killed (its
  * process group, when on this host) and counts as failed: retried or failed per its retries. */
-static int adopt(sl_sched *s, const char *job, const char *host, int64_t now)
+static int adopt(sl_sched *s, const char *job, const char *host, int64_t job_pid, int64_t now)
 {
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT id FROM scheduler_job WHERE id=$1 AND state='running'%s",
@@ -1165,7 +1266,8 @@ static int adopt(sl_sched *s, const char *job, const char *host, int64_t now)
             continue;
         }
         int64_t pid = sl_meta_cell_i64(&r, i, 6, 0);
-        if (local && pid > 1) sl_exec_kill_group((pid_t)pid);
+        /* pid is the dead scheduler's own for an in-process try: nothing of it is left. */
+        if (local && pid > 1 && pid != job_pid) sl_exec_kill_group((pid_t)pid);
         int di = dag_index(s, dag);
         const sl_task *t = NULL;
         if (di >= 0) {
@@ -1227,7 +1329,7 @@ static void adopt_orphans(sl_sched *s, int64_t now)
         if (!dead && strcmp(host, s->hostname) == 0 && pid > 1 && kill((pid_t)pid, 0) != 0 &&
             errno == ESRCH)
             dead = true;
-        if (dead) adopt(s, sl_meta_cell(&r, i, 0), host, now);
+        if (dead) adopt(s, sl_meta_cell(&r, i, 0), host, pid, now);
     }
     sl_meta_rows_free(&r);
 }
@@ -1369,6 +1471,10 @@ int sl_sched_open(uv_loop_t *loop, sl_meta *meta, const sl_dagset *dags, const s
     uv_signal_init(loop, &s->sigchld);
     s->sigchld.data = s;
     uv_signal_start(&s->sigchld, on_sigchld, SIGCHLD);
+    uv_mutex_init(&s->done_lock);
+    uv_async_init(loop, &s->done_async, on_threads_done);
+    s->done_async.data = s;
+    s->open_handles = 3;
     sl_sched_wake(s);
     *out = s;
     return 0;
@@ -1388,12 +1494,9 @@ int sl_sched_open_api(sl_meta *meta, const sl_dagset *dags, const char *data_dir
 static void on_closed(uv_handle_t *h)
 {
     sl_sched *s = h->data;
-    if (h == (uv_handle_t *)&s->timer) {
-        s->timer.data = NULL;
-    } else {
-        s->sigchld.data = NULL;
-    }
-    if (s->timer.data || s->sigchld.data) return;
+    if (--s->open_handles > 0) return;
+    uv_mutex_destroy(&s->done_lock);
+    sl_free(s->done);
     sl_free(s->ds);
     sl_free(s->run);
     sl_free(s->data_dir);
@@ -1420,6 +1523,7 @@ void sl_sched_close(sl_sched *s)
     SL_INFO("sched", "scheduler job %" PRId64 " stopped", s->job_id);
     uv_close((uv_handle_t *)&s->timer, on_closed);
     uv_close((uv_handle_t *)&s->sigchld, on_closed);
+    uv_close((uv_handle_t *)&s->done_async, on_closed);
 }
 
 sl_meta *sl_sched_meta(sl_sched *s)

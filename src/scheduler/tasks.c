@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 /* ingest's stop flag is a sig_atomic_t; the try's cancel flag is handed to it as is. */
 _Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is not an int");
@@ -40,6 +41,9 @@ typedef struct task_type {
     const char *name;
     const field *fields; /* ends with name NULL */
     int (*run)(run *R);
+    /* Safe on a thread of the scheduler: thread-safe, and every wait in it ends soon after
+     * the cancel flag is set, so an execution_timeout stops it without killing a process. */
+    bool in_process;
 } task_type;
 
 /* One try being run: its context, the log, and the rendered strings it owns. */
@@ -277,6 +281,9 @@ static int run_shell(run *R)
     sl_free(vals);
     int st = 0;
     int64_t kill_at = 0;
+    /* Polled, to see the cancel flag: from 1 ms doubling to 20 ms, so a short command is not
+     * held up to 20 ms after it ended (that was most of a no-op shell try's time). */
+    long nap_ns = 1000000L;
     for (;;) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid) break;
@@ -290,8 +297,9 @@ static int run_shell(run *R)
         } else if (kill_at && sl_mono_ms() > kill_at) {
             kill(pid, SIGKILL);
         }
-        struct timespec ts = {0, 20000000L};
+        struct timespec ts = {0, nap_ns};
         nanosleep(&ts, NULL);
+        if (nap_ns < 20000000L) nap_ns *= 2;
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         logf_(R, "shell: exited with status 0");
@@ -366,8 +374,16 @@ static bool status_list_valid(const char *list)
     return true;
 }
 
+static void curl_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static int run_http(run *R)
 {
+    /* Once per process, before any handle: http tries may start on several threads at once. */
+    static uv_once_t curl_once = UV_ONCE_INIT;
+    uv_once(&curl_once, curl_init);
     const char *url = get(R, "url", NULL);
     const char *method = get(R, "method", "GET");
     const char *body = get(R, "body", NULL);
@@ -770,10 +786,24 @@ static int run_sensor(run *R)
     }
 }
 
+/* noop: nothing, successfully (Airflow's EmptyOperator), for joins and for measuring the
+ * scheduler itself. */
+static const field noop_fields[] = {{NULL, 0, false}};
+
+static int run_noop(run *R)
+{
+    SL_UNUSED(R);
+    return 0;
+}
+
+/* In-process: noop; http (curl's progress callback sees the cancel flag at least about once a
+ * second); sensor (it naps 50 ms at a time, and each poke's own waits are bounded by 5 s).
+ * Child processes: shell and ingest (a command's process group must be killable; ingest runs a
+ * whole producer), and sql (libpq's and SQLite's calls block until the statement ends). */
 static const task_type types[] = {
-    {"ingest", ingest_fields, run_ingest}, {"shell", shell_fields, run_shell},
-    {"http", http_fields, run_http},       {"sql", sql_fields, run_sql},
-    {"sensor", sensor_fields, run_sensor},
+    {"ingest", ingest_fields, run_ingest, false}, {"shell", shell_fields, run_shell, false},
+    {"http", http_fields, run_http, true},        {"sql", sql_fields, run_sql, false},
+    {"sensor", sensor_fields, run_sensor, true},  {"noop", noop_fields, run_noop, true},
 };
 
 static const task_type *type_find(const char *name)
@@ -800,7 +830,7 @@ static const field *field_find(const task_type *ty, const char *name)
 static void field_names(const task_type *ty, char *buf, size_t len)
 {
     size_t o = 0;
-    buf[0] = 0;
+    snprintf(buf, len, "it has none");
     for (const field *f = ty->fields; f->name && o < len; f++)
         o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", f->name);
 }
@@ -845,9 +875,10 @@ int sl_task_check(const sl_task *t, sl_errs *errs)
     const char *file = t->spec ? t->spec->file : "?";
     const char *id = t->id ? t->id : "?";
     if (!ty) {
-        sl_errs_add(errs, file, t->line,
-                    "task %s: type: unknown task type \"%s\" (ingest, shell, http, sql, sensor)",
-                    id, t->type ? t->type : "");
+        sl_errs_add(
+            errs, file, t->line,
+            "task %s: type: unknown task type \"%s\" (ingest, shell, http, sql, sensor, noop)", id,
+            t->type ? t->type : "");
         return (int)(errs->n - before);
     }
     if (!t->spec || t->spec->kind != SL_YAML_MAP) return 0;
@@ -904,6 +935,12 @@ int sl_task_check(const sl_task *t, sl_errs *errs)
         }
     }
     return (int)(errs->n - before);
+}
+
+bool sl_task_in_process(const sl_task *t)
+{
+    const task_type *ty = type_find(t->type);
+    return ty && ty->in_process;
 }
 
 int sl_task_run(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, FILE *log)

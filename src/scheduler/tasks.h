@@ -1,5 +1,5 @@
-/* tasks.h: the task types of a DAG (ingest, shell, http, sql, sensor): their fields checked when
- * a DAG loads, and one try of a task run in the calling process. docs/scheduler.md lists every
+/* tasks.h: the task types of a DAG (ingest, shell, http, sql, sensor, noop): their fields checked
+ * when a DAG loads, and one try of a task run in the calling process. docs/scheduler.md lists every
  * type's fields. */
 #ifndef SL_SCHEDULER_TASKS_H
 #define SL_SCHEDULER_TASKS_H
@@ -20,6 +20,9 @@ typedef struct sl_task_ctx {
 
 /* Checks the type-specific fields of t at load; adds "file:line: ..." errors. */
 int sl_task_check(const sl_task *t, sl_errs *errs);
+/* True when t's type runs on a thread of the scheduler rather than in a child process (noop,
+ * http, sensor: thread-safe, and they stop soon after their cancel flag is set). */
+bool sl_task_in_process(const sl_task *t);
 /* Runs one try of t (fields rendered with template.h using ctx) in the calling process,
  * writing its log to log; returns 0 on success, non-zero on failure (reason in the log). */
 int sl_task_run(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, FILE *log);

@@ -37,7 +37,7 @@ BAD = {
                   "  - {task_id: b, type: shell, command: x, depends_on: a}\n",
                   4, "dag bad_cycle: cycle in depends_on: a -> b -> a"),
     "bad_type": ("dag_id: bad_type\ntasks:\n  - task_id: a\n    type: python\n",
-                 4, 'type: unknown task type "python" (ingest, shell, http, sql, sensor)'),
+                 4, 'type: unknown task type "python" (ingest, shell, http, sql, sensor, noop)'),
     "bad_missing_id": ("schedule: '@daily'\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
                        1, "DAG: missing field dag_id"),
     "bad_missing_type": ("dag_id: bad_missing_type\ntasks:\n  - task_id: a\n",

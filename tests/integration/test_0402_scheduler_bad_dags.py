@@ -28,7 +28,7 @@ BAD = {
                        5, "dag bad_cycle: cycle in depends_on: a -> c -> b -> a"),
     "bad_type.yaml": ("dag_id: bad_type\nschedule: every 1s\ntasks:\n"
                       "  - task_id: a\n    type: PythonOperator\n",
-                      5, 'type: unknown task type "PythonOperator" (ingest, shell, http, sql, sensor)'),
+                      5, 'type: unknown task type "PythonOperator" (ingest, shell, http, sql, sensor, noop)'),
     "bad_missing.yaml": ("schedule: every 1s\ntasks:\n  - {task_id: a, type: shell, command: /bin/true}\n",
                          1, "DAG: missing field dag_id"),
     "bad_reference.yaml": ("dag_id: bad_reference\nschedule: every 1s\ntasks:\n"

@@ -86,8 +86,9 @@ schedule: none
 tasks:
   - task_id: only
     type: shell
-    command: echo "try {{ try_number }}"
+    command: echo "try {{ try_number }}"; sleep 0.5
 """))
+    # the sleep keeps the cleared run from finishing again before it is read back
     base = f"http://{s.addr}/api/v1"
     run = requests.post(f"{base}/dags/clr/dagRuns", json={}).json()["dag_run_id"]
     sh.wait_until(lambda: requests.get(f"{base}/dags/clr/dagRuns/{run}").json()["state"]

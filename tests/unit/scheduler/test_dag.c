@@ -223,7 +223,7 @@ static void test_bad_input(void **state)
                  "t.yaml:3: task: missing field task_id");
     expect_error("dag_id: d\ntasks:\n  - {task_id: t}\n", "t.yaml:3: task t: missing field type");
     expect_error("dag_id: d\ntasks:\n  - task_id: t\n    type: bash\n",
-                 "t.yaml:4: type: unknown task type \"bash\" (ingest, shell, http, sql, sensor)");
+                 "t.yaml:4: type: unknown task type \"bash\" (ingest, shell, http, sql, sensor, noop)");
     expect_error("dag_id: d\ntasks:\n  - task_id: a\n    type: shell\n    command: 'true'\n"
                  "    depends_on: [b, zz]\n"
                  "  - {task_id: b, type: shell, command: \"true\"}\n",
