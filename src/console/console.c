@@ -757,6 +757,7 @@ void sl_console_close(sl_console *c)
 void sl_console_free(sl_console *c)
 {
     if (!c) return;
+    sl_console_ops_close(c);
     sl_users_free(c->users);
     sl_buf_free(&c->index_html);
     sl_free(c->metadata);

@@ -17,6 +17,9 @@
  * the space), ending with a route whose path is NULL; matched as sl_http_route says. */
 extern const sl_http_route sl_console_kafka_routes[]; /* console-kafka: src/console/kafka_*.c */
 extern const sl_http_route sl_console_ops_routes[];   /* console-ops: src/console/ops_*.c */
+/* Releases what the ops routes opened for c (the scheduler's metadata connection and DAGs);
+ * called by sl_console_free. */
+void sl_console_ops_close(sl_console *c);
 
 /* The addresses the console was started with (its options; never NULL except where said). */
 const char *sl_console_kafka(const sl_console *c);        /* bootstrap HOST:PORT, --kafka */
