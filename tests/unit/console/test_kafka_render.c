@@ -1,0 +1,156 @@
+/* test_kafka_render.c: how the message browser shows bytes: JSON, text, base64, Avro decoded
+ * from the writer's schema (and refused when the bytes do not fit it), and the search match. */
+#include "console/kafka_int.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+static void check_plain(const char *in, size_t n, sl_value_format want, const char *text)
+{
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_ck_render_plain((const uint8_t *)in, n, &out), want);
+    assert_int_equal(out.len, strlen(text));
+    assert_memory_equal(out.ptr, text, out.len);
+    sl_buf_free(&out);
+}
+
+static void test_plain(void **state)
+{
+    (void)state;
+    check_plain("{\"a\": [1, 2]}", 13, SL_VALUE_JSON, "{\"a\": [1, 2]}");
+    check_plain("42", 2, SL_VALUE_JSON, "42");
+    check_plain("\"s\"", 3, SL_VALUE_JSON, "\"s\"");
+    check_plain("hello world", 11, SL_VALUE_TEXT, "hello world");
+    check_plain("{\"a\":", 5, SL_VALUE_TEXT, "{\"a\":");
+    check_plain("", 0, SL_VALUE_TEXT, "");
+    check_plain("h\xc3\xa9llo", 6, SL_VALUE_TEXT, "h\xc3\xa9llo");
+    /* Invalid UTF-8 and raw bytes are base64. */
+    check_plain("\xff\xfe\x00\x01", 4, SL_VALUE_BINARY, "//4AAQ==");
+    check_plain("\xc3", 1, SL_VALUE_BINARY, "ww==");
+    assert_string_equal(sl_value_format_name(SL_VALUE_AVRO), "avro");
+    assert_string_equal(sl_value_format_name(SL_VALUE_NULL), "null");
+}
+
+static const char *user_schema =
+    "{\"type\":\"record\",\"name\":\"U\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},"
+    "{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"email\",\"type\":[\"null\","
+    "\"string\"]}]}";
+
+static void test_avro(void **state)
+{
+    (void)state;
+    char err[256];
+    sl_ck_avro *a = sl_ck_avro_new(user_schema, err, sizeof err);
+    assert_non_null(a);
+    /* id=3 (zigzag 6), name "ann" (len 3 -> 6), email union branch 1 "x@y" */
+    const uint8_t datum[] = {6, 6, 'a', 'n', 'n', 2, 6, 'x', '@', 'y'};
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_ck_avro_decode(a, datum, sizeof datum, &out, err, sizeof err), 0);
+    const char *s = sl_buf_cstr(&out);
+    assert_non_null(strstr(s, "\"id\": 3"));
+    assert_non_null(strstr(s, "\"name\": \"ann\""));
+    assert_non_null(strstr(s, "x@y"));
+    /* The decoder is reused: a second datum with a null email. */
+    sl_buf_reset(&out);
+    const uint8_t datum2[] = {2, 2, 'b', 0};
+    assert_int_equal(sl_ck_avro_decode(a, datum2, sizeof datum2, &out, err, sizeof err), 0);
+    assert_non_null(strstr(sl_buf_cstr(&out), "\"email\": null"));
+    /* Truncated data, trailing bytes, and a bad union branch are refused with a reason. */
+    sl_buf_reset(&out);
+    assert_int_equal(sl_ck_avro_decode(a, datum, 4, &out, err, sizeof err), SL_ERR_PARSE);
+    assert_non_null(strstr(err, "schema"));
+    const uint8_t extra[] = {2, 2, 'b', 0, 9};
+    assert_int_equal(sl_ck_avro_decode(a, extra, sizeof extra, &out, err, sizeof err),
+                     SL_ERR_PARSE);
+    assert_non_null(strstr(err, "after"));
+    const uint8_t badunion[] = {2, 2, 'b', 8};
+    assert_int_equal(sl_ck_avro_decode(a, badunion, sizeof badunion, &out, err, sizeof err),
+                     SL_ERR_PARSE);
+    sl_buf_free(&out);
+    sl_ck_avro_free(a);
+    assert_null(sl_ck_avro_new("{\"type\":\"nope\"}", err, sizeof err));
+    assert_non_null(strstr(err, "Avro schema"));
+    assert_null(sl_ck_avro_new("not json", err, sizeof err));
+}
+
+static void test_contains(void **state)
+{
+    (void)state;
+    const char *h = "{\"email\":\"Ann@Example.com\"}";
+    assert_true(sl_ck_contains(h, strlen(h), "ann@example"));
+    assert_true(sl_ck_contains(h, strlen(h), "EMAIL"));
+    assert_true(sl_ck_contains(h, strlen(h), ""));
+    assert_false(sl_ck_contains(h, strlen(h), "bob"));
+    assert_false(sl_ck_contains(h, 5, "email"));
+    assert_false(sl_ck_contains(NULL, 0, "x"));
+}
+
+static void test_query_parse(void **state)
+{
+    (void)state;
+    sl_browse_query q;
+    char err[128];
+    assert_int_equal(
+        sl_browse_query_parse(&q, NULL, NULL, NULL, NULL, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(q.partition, -1);
+    assert_int_equal(q.from, SL_BROWSE_NEWEST);
+    assert_int_equal(q.limit, 50);
+    assert_null(q.q);
+    assert_int_equal(
+        sl_browse_query_parse(&q, "2", NULL, "17", NULL, "5", "Ann", "key", err, sizeof err), 0);
+    assert_int_equal(q.partition, 2);
+    assert_int_equal(q.from, SL_BROWSE_OFFSET);
+    assert_int_equal(q.offset, 17);
+    assert_int_equal(q.limit, 5);
+    assert_string_equal(q.q, "Ann");
+    assert_int_equal(q.field, SL_SEARCH_KEY);
+    sl_browse_query_free(&q);
+    assert_int_equal(sl_browse_query_parse(&q, "all", NULL, NULL, "1700000000000", NULL, NULL, NULL,
+                                           err, sizeof err),
+                     0);
+    assert_int_equal(q.from, SL_BROWSE_TIMESTAMP);
+    assert_int_equal(q.timestamp, 1700000000000LL);
+    /* Each bad value is named. */
+    struct {
+        const char *part, *from, *off, *ts, *limit, *in, *needle;
+    } bad[] = {
+        {"x", NULL, NULL, NULL, NULL, NULL, "partition"},
+        {"-1", NULL, NULL, NULL, NULL, NULL, "partition"},
+        {NULL, "middle", NULL, NULL, NULL, NULL, "from"},
+        {NULL, "offset", NULL, NULL, NULL, NULL, "offset"},
+        {NULL, NULL, "-3", NULL, NULL, NULL, "offset"},
+        {NULL, NULL, NULL, "soon", NULL, NULL, "timestamp"},
+        {NULL, NULL, NULL, NULL, "0", NULL, "limit"},
+        {NULL, NULL, NULL, NULL, "501", NULL, "limit"},
+        {NULL, NULL, NULL, NULL, "9x", NULL, "limit"},
+        {NULL, NULL, NULL, NULL, NULL, "body", "in"},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(bad); i++) {
+        assert_int_equal(sl_browse_query_parse(&q, bad[i].part, bad[i].from, bad[i].off, bad[i].ts,
+                                               bad[i].limit, "s", bad[i].in, err, sizeof err),
+                         SL_ERR_INVAL);
+        assert_non_null(strstr(err, bad[i].needle));
+        sl_browse_query_free(&q);
+    }
+    char longq[300];
+    memset(longq, 'a', sizeof longq - 1);
+    longq[sizeof longq - 1] = '\0';
+    assert_int_equal(
+        sl_browse_query_parse(&q, NULL, NULL, NULL, NULL, NULL, longq, NULL, err, sizeof err),
+        SL_ERR_INVAL);
+    assert_non_null(strstr(err, "q is longer"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_avro),
+        cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_query_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
