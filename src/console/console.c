@@ -9,6 +9,7 @@
 #include "console/console.h"
 #include "console/assets.h"
 #include "console/console_int.h"
+#include "console/kafka_int.h"
 #include "console/users.h"
 
 #include "core/log.h"
@@ -58,7 +59,13 @@ struct sl_console {
     /* The caller of the /api/ request being handled (loop thread only). */
     char cur_user[SL_USERS_NAME_MAX + 1];
     sl_role cur_role;
+    sl_kview *kview; /* the Topics and Consumer groups pages' clients (kafka_int.h) */
 };
+
+sl_kview *sl_console_kview(sl_console *c)
+{
+    return c->kview;
+}
 
 const char *sl_console_kafka(const sl_console *c)
 {
@@ -694,6 +701,14 @@ int sl_console_open(uv_loop_t *loop, const sl_console_config *cfg, sl_console **
                          .max_body_bytes = (size_t)cfg->max_body};
     rc = sl_http_open(loop, &hc, &c->http);
     if (rc) goto fail;
+    sl_kview_config kc = {
+        .bootstrap = cfg->kafka, .registry = cfg->registry, .sample_ms = cfg->collect_ms};
+    rc = sl_console_kafka_open(loop, &kc, &c->kview, err, sizeof err);
+    if (rc) {
+        SL_ERROR("console", "%s", err);
+        sl_http_close(c->http);
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:
@@ -752,6 +767,8 @@ void sl_console_close(sl_console *c)
     if (!c || !c->http) return;
     sl_http_close(c->http);
     c->http = NULL;
+    sl_console_kafka_close(c->kview);
+    c->kview = NULL;
 }
 
 void sl_console_free(sl_console *c)

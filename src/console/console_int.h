@@ -32,6 +32,8 @@ const char *sl_console_metadata(const sl_console *c);  /* --metadata sqlite:PATH
 const char *sl_console_dags(const sl_console *c);      /* --dags DIR|FILE; NULL when not given */
 const char *sl_console_data_dir(const sl_console *c);  /* the console's own directory */
 uv_loop_t *sl_console_loop(sl_console *c);
+/* The Kafka clients and history of the Topics and Consumer groups pages (kafka_int.h). */
+struct sl_kview *sl_console_kview(sl_console *c);
 
 /* The user a request was authenticated as, and whether that user is an admin; only valid
  * inside an /api/ route handler of this request. */

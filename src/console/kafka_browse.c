@@ -111,7 +111,7 @@ typedef struct decoder {
 } decoder;
 
 typedef struct browse {
-    sl_console_kafka *k;
+    sl_kview *k;
     decoder *dec;
     size_t ndec;
 } browse;
@@ -289,7 +289,7 @@ typedef struct range {
     bool done;
 } range;
 
-void sl_console_kafka_browse(sl_console_kafka *k, const char *topic, const sl_browse_query *q,
+void sl_console_kafka_browse(sl_kview *k, const char *topic, const sl_browse_query *q,
                              sl_ck_answer *a)
 {
     char err[256];

@@ -64,8 +64,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     d->timestamp = rd_kafka_message_timestamp(m, NULL);
 }
 
-static rd_kafka_t *client_new(const sl_console_kafka *k, rd_kafka_type_t type,
-                              const char *const *kv, char *err, size_t errlen)
+static rd_kafka_t *client_new(const sl_kview *k, rd_kafka_type_t type, const char *const *kv,
+                              char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *common[] = {"bootstrap.servers", k->bootstrap, "client.id", "sluice-console",
@@ -86,8 +86,8 @@ static rd_kafka_t *client_new(const sl_console_kafka *k, rd_kafka_type_t type,
 
 static void on_timer(uv_timer_t *t);
 
-int sl_console_kafka_open(uv_loop_t *loop, const sl_console_kafka_config *cfg,
-                          sl_console_kafka **out, char *err, size_t errlen)
+int sl_console_kafka_open(uv_loop_t *loop, const sl_kview_config *cfg, sl_kview **out, char *err,
+                          size_t errlen)
 {
     if (!cfg->bootstrap || !cfg->bootstrap[0]) {
         snprintf(err, errlen, "--kafka is empty");
@@ -98,7 +98,7 @@ int sl_console_kafka_open(uv_loop_t *loop, const sl_console_kafka_config *cfg,
         snprintf(err, errlen, "--registry '%s' is not an http:// URL", cfg->registry);
         return SL_ERR_CONFIG;
     }
-    sl_console_kafka *k = sl_calloc(1, sizeof *k);
+    sl_kview *k = sl_calloc(1, sizeof *k);
     k->loop = loop;
     k->bootstrap = sl_strdup(cfg->bootstrap);
     k->registry = cfg->registry && cfg->registry[0] ? sl_strdup(cfg->registry) : NULL;
@@ -143,13 +143,13 @@ int sl_console_kafka_open(uv_loop_t *loop, const sl_console_kafka_config *cfg,
     return 0;
 }
 
-sl_console_kafka *sl_console_kafka_keep(sl_console_kafka *k)
+sl_kview *sl_console_kafka_keep(sl_kview *k)
 {
     atomic_fetch_add(&k->refs, 1);
     return k;
 }
 
-void sl_console_kafka_release(sl_console_kafka *k)
+void sl_console_kafka_release(sl_kview *k)
 {
     if (!k || atomic_fetch_sub(&k->refs, 1) != 1) return;
     if (k->browser) rd_kafka_destroy(k->browser);
@@ -173,7 +173,7 @@ static void on_timer_closed(uv_handle_t *h)
     sl_console_kafka_release(h->data);
 }
 
-void sl_console_kafka_close(sl_console_kafka *k)
+void sl_console_kafka_close(sl_kview *k)
 {
     if (!k) return;
     k->closing = true;
@@ -184,7 +184,7 @@ void sl_console_kafka_close(sl_console_kafka *k)
     sl_console_kafka_release(k);
 }
 
-rd_kafka_AdminOptions_t *sl_ck_admin_opts(sl_console_kafka *k, rd_kafka_admin_op_t op)
+rd_kafka_AdminOptions_t *sl_ck_admin_opts(sl_kview *k, rd_kafka_admin_op_t op)
 {
     char err[128];
     rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(k->admin, op);
@@ -192,8 +192,7 @@ rd_kafka_AdminOptions_t *sl_ck_admin_opts(sl_console_kafka *k, rd_kafka_admin_op
     return o;
 }
 
-rd_kafka_event_t *sl_ck_admin_wait(sl_console_kafka *k, rd_kafka_queue_t *q, char *err,
-                                   size_t errlen)
+rd_kafka_event_t *sl_ck_admin_wait(sl_kview *k, rd_kafka_queue_t *q, char *err, size_t errlen)
 {
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, k->timeout_ms + 1000);
     if (!ev) {
@@ -215,8 +214,8 @@ static int cmp_ck_topic(const void *a, const void *b)
 
 /* Asks for one watermark of every listed partition at once: ListOffsets' timestamp -2 means
  * the log start, -1 the end, which is what offsets_for_times sends. */
-static int watermarks(sl_console_kafka *k, rd_kafka_topic_partition_list_t *l, int64_t which,
-                      char *err, size_t errlen)
+static int watermarks(sl_kview *k, rd_kafka_topic_partition_list_t *l, int64_t which, char *err,
+                      size_t errlen)
 {
     for (int i = 0; i < l->cnt; i++)
         l->elems[i].offset = which;
@@ -229,8 +228,7 @@ static int watermarks(sl_console_kafka *k, rd_kafka_topic_partition_list_t *l, i
     return 0;
 }
 
-int sl_ck_snapshot_take(sl_console_kafka *k, const char *only, sl_ck_snapshot *s, char *err,
-                        size_t errlen)
+int sl_ck_snapshot_take(sl_kview *k, const char *only, sl_ck_snapshot *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     const rd_kafka_metadata_t *md;
@@ -298,7 +296,7 @@ static int cmp_ck_group(const void *a, const void *b)
     return strcmp(((const sl_ck_group *)a)->name, ((const sl_ck_group *)b)->name);
 }
 
-int sl_ck_groups_list(sl_console_kafka *k, sl_ck_group **out, size_t *n, char *err, size_t errlen)
+int sl_ck_groups_list(sl_kview *k, sl_ck_group **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
@@ -343,7 +341,7 @@ static int cmp_committed(const void *a, const void *b)
     return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-int sl_ck_group_committed(sl_console_kafka *k, sl_ck_group *g, char *err, size_t errlen)
+int sl_ck_group_committed(sl_kview *k, sl_ck_group *g, char *err, size_t errlen)
 {
     rd_kafka_queue_t *q = rd_kafka_queue_new(k->admin);
     rd_kafka_AdminOptions_t *o = sl_ck_admin_opts(k, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
@@ -404,7 +402,7 @@ static size_t on_curl_data(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 /* GET {registry}/schemas/ids/{id} with libcurl. */
-static int schema_fetch(sl_console_kafka *k, int32_t id, char **type, char **schema, char *err,
+static int schema_fetch(sl_kview *k, int32_t id, char **type, char **schema, char *err,
                         size_t errlen)
 {
     char url[1024];
@@ -444,8 +442,7 @@ static int schema_fetch(sl_console_kafka *k, int32_t id, char **type, char **sch
     return rc;
 }
 
-int sl_ck_schema_get(sl_console_kafka *k, int32_t id, char **type, char **schema, char *err,
-                     size_t errlen)
+int sl_ck_schema_get(sl_kview *k, int32_t id, char **type, char **schema, char *err, size_t errlen)
 {
     if (!k->registry) {
         snprintf(err, errlen, "no --registry to decode schema id %" PRId32, id);
@@ -485,7 +482,7 @@ int sl_ck_schema_get(sl_console_kafka *k, int32_t id, char **type, char **schema
  * worker; a failure skips the sample (logged at debug: the pages show the broker's error). */
 static void sample_work(uv_work_t *w)
 {
-    sl_console_kafka *k = w->data;
+    sl_kview *k = w->data;
     char err[256];
     sl_ck_snapshot s;
     if (sl_ck_snapshot_take(k, NULL, &s, err, sizeof err)) {
@@ -535,14 +532,14 @@ static void sample_work(uv_work_t *w)
 static void sample_done(uv_work_t *w, int status)
 {
     SL_UNUSED(status);
-    sl_console_kafka *k = w->data;
+    sl_kview *k = w->data;
     k->sampling = false;
     sl_console_kafka_release(k);
 }
 
 static void on_timer(uv_timer_t *t)
 {
-    sl_console_kafka *k = t->data;
+    sl_kview *k = t->data;
     /* A sample slower than the interval (a broker that is down) is not stacked up behind. */
     if (k->sampling || k->closing) return;
     k->sampling = true;

@@ -9,7 +9,7 @@
 
 /* DescribeConsumerGroups for names[0..n); the event owns the descriptions (*out[i], NULL for a
  * group the result lacks). Returns the event or NULL with err. */
-static rd_kafka_event_t *describe(sl_console_kafka *k, const char **names, size_t n,
+static rd_kafka_event_t *describe(sl_kview *k, const char **names, size_t n,
                                   const rd_kafka_ConsumerGroupDescription_t **out, char *err,
                                   size_t errlen)
 {
@@ -68,7 +68,7 @@ static void json_str(sl_buf *b, const char *s)
         sl_buf_append_str(b, "null");
 }
 
-void sl_console_kafka_groups(sl_console_kafka *k, sl_ck_answer *a)
+void sl_console_kafka_groups(sl_kview *k, sl_ck_answer *a)
 {
     char err[256];
     sl_ck_group *gs;
@@ -175,7 +175,7 @@ static void offset_row(sl_buf *b, bool first, const char *topic, int32_t partiti
     sl_buf_append_str(b, "}");
 }
 
-void sl_console_kafka_group(sl_console_kafka *k, const char *group, sl_ck_answer *a)
+void sl_console_kafka_group(sl_kview *k, const char *group, sl_ck_answer *a)
 {
     char err[256];
     sl_ck_group g = {.name = (char *)group};
@@ -330,7 +330,7 @@ static int reset_parse(json_t *j, reset_req *r, char *err, size_t errlen)
     return 0;
 }
 
-void sl_console_kafka_reset(sl_console_kafka *k, const char *group, sl_slice body, sl_ck_answer *a)
+void sl_console_kafka_reset(sl_kview *k, const char *group, sl_slice body, sl_ck_answer *a)
 {
     char err[256];
     json_error_t jerr;

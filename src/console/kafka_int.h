@@ -3,7 +3,7 @@
  *
  * Everything talks to --kafka through librdkafka: one producer handle carries metadata, admin
  * requests and produced messages; one consumer handle, used by one browse at a time, reads
- * messages. The functions that take an sl_console_kafka and fill an answer block on the network
+ * messages. The functions that take an sl_kview and fill an answer block on the network
  * and run on libuv workers (sl_console_offload), never on the console loop. A sampler on the
  * console loop records end offsets and committed offsets every interval so that rates and lag
  * have a history to chart. */
@@ -18,26 +18,26 @@
 #include <stdatomic.h>
 #include <uv.h>
 
-typedef struct sl_console_kafka sl_console_kafka;
+typedef struct sl_kview sl_kview;
 
-typedef struct sl_console_kafka_config {
+typedef struct sl_kview_config {
     const char *bootstrap; /* host:port[,...] */
     const char *registry;  /* http://host:port of the Schema Registry, NULL or "": none */
     int64_t sample_ms;     /* sampler interval; 0: 2 s */
     size_t history;        /* samples kept; 0: 300 */
     int64_t timeout_ms;    /* one broker round trip; 0: 5 s */
-} sl_console_kafka_config;
+} sl_kview_config;
 
 /* Creates the clients (no connection is made yet) and starts the sampler on loop. Returns 0 or
  * SL_ERR_CONFIG with the reason in err. */
-int sl_console_kafka_open(uv_loop_t *loop, const sl_console_kafka_config *cfg,
-                          sl_console_kafka **out, char *err, size_t errlen);
+int sl_console_kafka_open(uv_loop_t *loop, const sl_kview_config *cfg, sl_kview **out, char *err,
+                          size_t errlen);
 /* Stops the sampler and drops the owner's reference: k is freed when the last worker using it
  * releases it (run the loop afterwards until it is idle). Loop thread. */
-void sl_console_kafka_close(sl_console_kafka *k);
+void sl_console_kafka_close(sl_kview *k);
 /* A worker that uses k across the loop's lifetime holds a reference; any thread. */
-sl_console_kafka *sl_console_kafka_keep(sl_console_kafka *k);
-void sl_console_kafka_release(sl_console_kafka *k);
+sl_kview *sl_console_kafka_keep(sl_kview *k);
+void sl_console_kafka_release(sl_kview *k);
 
 /* An answer computed on a worker: HTTP status and a JSON body. */
 typedef struct sl_ck_answer {
@@ -49,9 +49,9 @@ void sl_ck_error(sl_ck_answer *a, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* GET /api/topics: every topic with partitions, messages, rates. */
-void sl_console_kafka_topics(sl_console_kafka *k, sl_ck_answer *a);
+void sl_console_kafka_topics(sl_kview *k, sl_ck_answer *a);
 /* GET /api/topics/{t}: partitions with offsets, configs, rate history, consuming groups. */
-void sl_console_kafka_topic(sl_console_kafka *k, const char *topic, sl_ck_answer *a);
+void sl_console_kafka_topic(sl_kview *k, const char *topic, sl_ck_answer *a);
 
 /* What to browse. */
 typedef enum {
@@ -81,22 +81,21 @@ int sl_browse_query_parse(sl_browse_query *q, const char *partition, const char 
                           const char *search, const char *in, char *err, size_t errlen);
 void sl_browse_query_free(sl_browse_query *q);
 /* GET /api/topics/{t}/messages. */
-void sl_console_kafka_browse(sl_console_kafka *k, const char *topic, const sl_browse_query *q,
+void sl_console_kafka_browse(sl_kview *k, const char *topic, const sl_browse_query *q,
                              sl_ck_answer *a);
 /* POST /api/topics/{t}/messages with body {"value":..., "key":..., "partition":...,
  * "headers":{...}}: produces one message with acks=all and answers its partition and offset. */
-void sl_console_kafka_produce(sl_console_kafka *k, const char *topic, sl_slice body,
-                              sl_ck_answer *a);
+void sl_console_kafka_produce(sl_kview *k, const char *topic, sl_slice body, sl_ck_answer *a);
 
 /* GET /api/groups: every consumer group with state, members and total lag. */
-void sl_console_kafka_groups(sl_console_kafka *k, sl_ck_answer *a);
+void sl_console_kafka_groups(sl_kview *k, sl_ck_answer *a);
 /* GET /api/groups/{g}: members and assignments, committed offsets, lag per partition, and the
  * lag history. */
-void sl_console_kafka_group(sl_console_kafka *k, const char *group, sl_ck_answer *a);
+void sl_console_kafka_group(sl_kview *k, const char *group, sl_ck_answer *a);
 /* POST /api/groups/{g}/offsets with body {"to":"earliest"|"latest"|"timestamp",
  * "timestamp":MS, "topic":T}: moves the group's committed offsets, only while it has no
  * members (409 otherwise). Without "topic", every topic the group has offsets for. */
-void sl_console_kafka_reset(sl_console_kafka *k, const char *group, sl_slice body, sl_ck_answer *a);
+void sl_console_kafka_reset(sl_kview *k, const char *group, sl_slice body, sl_ck_answer *a);
 
 /* How a message's bytes are shown. */
 typedef enum {
@@ -165,7 +164,7 @@ void sl_ck_history_topic_groups_json(sl_ck_history *h, const char *topic, sl_buf
 size_t sl_ck_history_len(sl_ck_history *h);
 
 /* Shared by the kafka_*.c files (kafka_client.c). */
-struct sl_console_kafka {
+struct sl_kview {
     uv_loop_t *loop;
     char *bootstrap, *registry;
     int timeout_ms;
@@ -199,8 +198,7 @@ typedef struct sl_ck_snapshot {
 } sl_ck_snapshot;
 /* Metadata and both watermarks of every topic (only is NULL) or of topic only. Two ListOffsets
  * round trips cover every partition. Returns 0, or -1 with the reason in err. */
-int sl_ck_snapshot_take(sl_console_kafka *k, const char *only, sl_ck_snapshot *s, char *err,
-                        size_t errlen);
+int sl_ck_snapshot_take(sl_kview *k, const char *only, sl_ck_snapshot *s, char *err, size_t errlen);
 void sl_ck_snapshot_free(sl_ck_snapshot *s);
 const sl_ck_topic *sl_ck_snapshot_find(const sl_ck_snapshot *s, const char *topic);
 
@@ -218,9 +216,9 @@ typedef struct sl_ck_group {
     sl_ck_committed *committed; /* sorted by topic, partition */
 } sl_ck_group;
 /* Lists the consumer groups (names and states, sorted by name). Returns 0 or -1 (err). */
-int sl_ck_groups_list(sl_console_kafka *k, sl_ck_group **out, size_t *n, char *err, size_t errlen);
+int sl_ck_groups_list(sl_kview *k, sl_ck_group **out, size_t *n, char *err, size_t errlen);
 /* Fills g->committed for g->name. Returns 0 or -1 (err). */
-int sl_ck_group_committed(sl_console_kafka *k, sl_ck_group *g, char *err, size_t errlen);
+int sl_ck_group_committed(sl_kview *k, sl_ck_group *g, char *err, size_t errlen);
 void sl_ck_groups_free(sl_ck_group *g, size_t n);
 
 /* Where the admin producer's delivery report for one message goes (its opaque); written from
@@ -234,12 +232,10 @@ typedef struct sl_ck_delivery {
 
 /* Admin plumbing: options with k's timeouts, and waiting for the one result event on q (NULL
  * after a timeout or a request-level error, with the reason in err). */
-rd_kafka_AdminOptions_t *sl_ck_admin_opts(sl_console_kafka *k, rd_kafka_admin_op_t op);
-rd_kafka_event_t *sl_ck_admin_wait(sl_console_kafka *k, rd_kafka_queue_t *q, char *err,
-                                   size_t errlen);
+rd_kafka_AdminOptions_t *sl_ck_admin_opts(sl_kview *k, rd_kafka_admin_op_t op);
+rd_kafka_event_t *sl_ck_admin_wait(sl_kview *k, rd_kafka_queue_t *q, char *err, size_t errlen);
 /* The registry's schema for id: 0 with *type ("AVRO", "JSON", "PROTOBUF") and *schema as
  * malloc'd copies, or -1 with the reason in err. Cached. */
-int sl_ck_schema_get(sl_console_kafka *k, int32_t id, char **type, char **schema, char *err,
-                     size_t errlen);
+int sl_ck_schema_get(sl_kview *k, int32_t id, char **type, char **schema, char *err, size_t errlen);
 
 #endif

@@ -28,7 +28,11 @@ sl_value_format sl_ck_render_plain(const uint8_t *p, size_t n, sl_buf *out)
         sl_buf_append(out, p, n);
         return SL_VALUE_JSON;
     }
-    json_t *s = json_stringn((const char *)p, n);
+    /* Control bytes (other than tabs and line ends) make it binary even when it is UTF-8. */
+    bool ctl = false;
+    for (size_t i = 0; i < n && !ctl; i++)
+        ctl = (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') || p[i] == 0x7f;
+    json_t *s = ctl ? NULL : json_stringn((const char *)p, n);
     if (s) {
         json_decref(s);
         sl_buf_append(out, p, n);

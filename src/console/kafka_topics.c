@@ -26,7 +26,7 @@ static int64_t topic_messages(const sl_ck_topic *t, int64_t *start, int64_t *end
     return n;
 }
 
-void sl_console_kafka_topics(sl_console_kafka *k, sl_ck_answer *a)
+void sl_console_kafka_topics(sl_kview *k, sl_ck_answer *a)
 {
     char err[256];
     sl_ck_snapshot s;
@@ -61,7 +61,7 @@ void sl_console_kafka_topics(sl_console_kafka *k, sl_ck_answer *a)
 
 /* Appends "configs":[...] from DescribeConfigs; on failure "configs_error" instead, so the
  * partitions still show. */
-static void topic_configs(sl_console_kafka *k, const char *topic, sl_buf *b)
+static void topic_configs(sl_kview *k, const char *topic, sl_buf *b)
 {
     char err[256];
     rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
@@ -110,7 +110,7 @@ static void topic_configs(sl_console_kafka *k, const char *topic, sl_buf *b)
     rd_kafka_queue_destroy(q);
 }
 
-void sl_console_kafka_topic(sl_console_kafka *k, const char *topic, sl_ck_answer *a)
+void sl_console_kafka_topic(sl_kview *k, const char *topic, sl_ck_answer *a)
 {
     char err[256];
     sl_ck_snapshot s;
@@ -218,8 +218,7 @@ static int produce_parse(json_t *j, produce_req *r, char *err, size_t errlen)
     return 0;
 }
 
-void sl_console_kafka_produce(sl_console_kafka *k, const char *topic, sl_slice body,
-                              sl_ck_answer *a)
+void sl_console_kafka_produce(sl_kview *k, const char *topic, sl_slice body, sl_ck_answer *a)
 {
     char err[256];
     json_error_t jerr;

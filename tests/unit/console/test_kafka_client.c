@@ -23,7 +23,7 @@ static uv_async_t bstop;
 static sl_broker *broker;
 static sl_broker_config bcfg;
 static char bootstrap[64];
-static sl_console_kafka *ck;
+static sl_kview *ck;
 
 static void on_broker_stopped(void *arg)
 {
@@ -62,7 +62,7 @@ static int setup(void **state)
     snprintf(bootstrap, sizeof bootstrap, "127.0.0.1:%d", sl_broker_port(broker));
     uv_thread_create(&bthread, broker_main, NULL);
     uv_loop_init(&loop);
-    sl_console_kafka_config cfg = {.bootstrap = bootstrap, .sample_ms = 100, .history = 50};
+    sl_kview_config cfg = {.bootstrap = bootstrap, .sample_ms = 100, .history = 50};
     return sl_console_kafka_open(&loop, &cfg, &ck, err, sizeof err);
 }
 
