@@ -25,15 +25,31 @@ int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_i
     return n < 0 || (size_t)n >= len ? SL_ERR_TOOBIG : 0;
 }
 
+/* mkdir -p of dir (modified in place and restored): the deepest first, since usually only the
+ * last one or two are new (a try's task directory, a new run's), which saves a mkdir(2) per
+ * existing level on every try. */
+static int mkdir_p(char *dir)
+{
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
+    if (errno != ENOENT) return -errno;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return -ENOENT;
+    *slash = '\0';
+    int rc = mkdir_p(dir);
+    *slash = '/';
+    if (rc) return rc;
+    return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
 /* mkdir -p of the directories above path's last component. */
 static int mkdirs_for(const char *path)
 {
     char *p = sl_strdup(path);
+    char *slash = strrchr(p, '/');
     int rc = 0;
-    for (char *s = strchr(p + 1, '/'); s && !rc; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) rc = -errno;
-        *s = '/';
+    if (slash && slash != p) {
+        *slash = '\0';
+        rc = mkdir_p(p);
     }
     sl_free(p);
     return rc;

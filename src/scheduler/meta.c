@@ -9,10 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* SQLite statements stay prepared between uses: the scheduler runs the same few dozen
+ * statements over and over, and parsing them was a tenth of a tick's CPU. */
+#define STMT_CACHE 64
+
+typedef struct cached_stmt {
+    uint64_t hash;
+    char *sql; /* the caller's text, before $n -> ?n */
+    sqlite3_stmt *st;
+    uint64_t used; /* last use, for eviction */
+} cached_stmt;
+
 struct sl_meta {
     sqlite3 *db; /* one of db and pg is set */
     PGconn *pg;
     char err[512];
+    cached_stmt cache[STMT_CACHE];
+    uint64_t uses;
 };
 
 /* Each migration moves the schema from version i to i + 1, in one transaction with the version
@@ -99,14 +112,54 @@ static void rows_push(sl_meta_rows *r, size_t *used, size_t *cap, char *cell)
     r->cells[(*used)++] = cell;
 }
 
-static int sqlite_exec(sl_meta *m, const char *sql, int n, const char *const *params,
-                       sl_meta_rows *rows, int64_t *changes)
+/* The prepared statement of sql, from the cache or prepared now (evicting the least recently
+ * used); NULL on error. */
+static sqlite3_stmt *stmt_get(sl_meta *m, const char *sql)
 {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *c = sql; *c; c++)
+        h = (h ^ (uint8_t)*c) * 1099511628211ull;
+    cached_stmt *victim = &m->cache[0];
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        cached_stmt *e = &m->cache[i];
+        if (e->st && e->hash == h && strcmp(e->sql, sql) == 0) {
+            e->used = ++m->uses;
+            return e->st;
+        }
+        if (!e->st || (victim->st && e->used < victim->used)) victim = e;
+    }
     char *q = sqlite_sql(sql);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(m->db, q, -1, &st, NULL);
     sl_free(q);
-    if (rc != SQLITE_OK) goto fail;
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (victim->st) {
+        sqlite3_finalize(victim->st);
+        sl_free(victim->sql);
+    }
+    *victim = (cached_stmt){.hash = h, .sql = sl_strdup(sql), .st = st, .used = ++m->uses};
+    return st;
+}
+
+static void stmt_cache_free(sl_meta *m)
+{
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(m->cache[i].st);
+        sl_free(m->cache[i].sql);
+        m->cache[i] = (cached_stmt){0};
+    }
+}
+
+static int sqlite_exec(sl_meta *m, const char *sql, int n, const char *const *params,
+                       sl_meta_rows *rows, int64_t *changes)
+{
+    int rc;
+    if (rows) memset(rows, 0, sizeof *rows);
+    sqlite3_stmt *st = stmt_get(m, sql);
+    if (!st) goto fail;
     for (int i = 0; i < n; i++) {
         rc = params[i] ? sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT)
                        : sqlite3_bind_null(st, i + 1);
@@ -127,11 +180,15 @@ static int sqlite_exec(sl_meta *m, const char *sql, int n, const char *const *pa
     }
     if (rc != SQLITE_DONE) goto fail;
     if (changes) *changes = sqlite3_changes(m->db);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return 0;
 fail:
     snprintf(m->err, sizeof m->err, "sqlite: %s", sqlite3_errmsg(m->db));
-    sqlite3_finalize(st);
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
     if (rows) sl_meta_rows_free(rows);
     return SL_ERR_CLOSED;
 }
@@ -340,6 +397,7 @@ int sl_meta_open(const char *url, sl_meta **out, char *err, size_t errlen)
 void sl_meta_close(sl_meta *m)
 {
     if (!m) return;
+    stmt_cache_free(m);
     if (m->db) sqlite3_close(m->db);
     if (m->pg) PQfinish(m->pg);
     sl_free(m);
