@@ -19,13 +19,16 @@
 
 #define USAGE                                                                                      \
     "ingest --source URL --topic T [--kafka BOOTSTRAP] [--duration 60s | --count N] [--batch N] "  \
-    "[--rate N] [--retries N] [--timeout D] [--stage postgresql://...]"
+    "[--rate N] [--retries N] [--timeout D] [--stage postgresql://...] "                           \
+    "[--format json|avro --registry URL]"
 
 typedef struct ingest_args {
     char *source;
     char *topic;
     char *kafka;
     char *stage;
+    char *format;
+    char *registry;
     char *log_level;
     char *count; /* text, so that "not given" and 0 differ */
     int64_t duration_ms;
@@ -68,6 +71,12 @@ static const sl_opt ingest_opts[] = {
     {"stage", SL_OPT_STR, NULL, offsetof(ingest_args, stage),
      "postgresql://...[?table=NAME]: stage raw users there first and produce from that outbox",
      NULL, 0, 0},
+    {"format", SL_OPT_ENUM, "json", offsetof(ingest_args, format),
+     "record format: json, or avro in Confluent's wire format (needs --registry)", "json|avro", 0,
+     0},
+    {"registry", SL_OPT_STR, NULL, offsetof(ingest_args, registry),
+     "Schema Registry URL for --format avro; the schema is registered under <topic>-value", NULL, 0,
+     0},
     {"log-level", SL_OPT_ENUM, NULL, offsetof(ingest_args, log_level),
      "log level (default: info, or $SLUICE_LOG_LEVEL)", "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
@@ -122,6 +131,8 @@ int sl_cmd_ingest(int argc, char **argv)
         .topic = a.topic,
         .kafka = a.kafka,
         .stage = a.stage,
+        .format = a.format,
+        .registry = a.registry,
         .count = count,
         .duration_ms = count >= 0 ? 0 : a.duration_ms,
         .batch = (int)a.batch,

@@ -15,9 +15,11 @@
 typedef struct sl_ingest_config {
     const char *source; /* API URL (source.h explains paging) */
     const char *topic;
-    const char *kafka; /* bootstrap servers */
-    const char *stage; /* postgresql:// outbox, or NULL to produce straight from the API */
-    int64_t count;     /* records to produce; -1: as many as duration_ms allows */
+    const char *kafka;    /* bootstrap servers */
+    const char *stage;    /* postgresql:// outbox, or NULL to produce straight from the API */
+    const char *format;   /* "json" (NULL too) or "avro": Confluent wire format (avro.h) */
+    const char *registry; /* avro: the Schema Registry URL; the schema goes to <topic>-value */
+    int64_t count;        /* records to produce; -1: as many as duration_ms allows */
     int64_t duration_ms;
     int batch;   /* users per API request (results=) */
     double rate; /* users per second taken from the API; 0: unlimited */

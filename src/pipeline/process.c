@@ -10,6 +10,7 @@
  * before the assignment is dropped. */
 #include "pipeline/process.h"
 #include "core/log.h"
+#include "pipeline/avro.h"
 #include "pipeline/sink.h"
 #include "web/http.h"
 
@@ -29,6 +30,10 @@
 #define BACKOFF_MAX_MS  5000
 #define LAG_INTERVAL_MS 1000
 #define CLOCK_EVERY     64 /* records taken between clock reads while records stream in */
+/* format avro: one registry request's timeout, and how long an unreachable registry is retried
+ * before the record goes to the DLQ as registry_unavailable */
+#define AVRO_REGISTRY_TIMEOUT_MS 10000
+#define AVRO_REGISTRY_RETRY_MS   30000
 
 #define OPT_END                                                                                    \
     {                                                                                              \
@@ -40,8 +45,12 @@ const sl_opt sl_process_opts[] = {
      "bootstrap servers, HOST:PORT[,HOST:PORT...]", NULL, 0, 0},
     {"topic", SL_OPT_STR, "users_created", offsetof(sl_process_config, topic), "source topic", NULL,
      0, 0},
-    {"format", SL_OPT_ENUM, "json", offsetof(sl_process_config, format), "record format", "json", 0,
-     0},
+    {"format", SL_OPT_ENUM, "json", offsetof(sl_process_config, format),
+     "record format: json, or avro in Confluent's wire format (decoded by schema id, needs "
+     "registry)",
+     "json|avro", 0, 0},
+    {"registry", SL_OPT_STR, NULL, offsetof(sl_process_config, registry),
+     "Schema Registry URL (http://HOST:PORT) for format avro", NULL, 0, 0},
     {"group", SL_OPT_STR, "sluice-process", offsetof(sl_process_config, group), "consumer group",
      NULL, 0, 0},
     {"session_timeout", SL_OPT_DURATION, "10s", offsetof(sl_process_config, session_timeout_ms),
@@ -149,6 +158,12 @@ int sl_process_config_check(const sl_process_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "topic: empty");
         return SL_ERR_CONFIG;
     }
+    if (!strcmp(cfg->format, "avro") &&
+        (!cfg->registry ||
+         (strncmp(cfg->registry, "http://", 7) && strncmp(cfg->registry, "https://", 8)))) {
+        snprintf(err, errlen, "format avro needs registry: http://HOST:PORT");
+        return SL_ERR_CONFIG;
+    }
     return 0;
 }
 
@@ -180,6 +195,8 @@ struct sl_process {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     sl_sink *sink;
+    sl_avro_dec *avro; /* format avro */
+    sl_buf decoded;    /* one record decoded to JSON, copied to the arena for the batch */
     const sl_sink_column *cols;
     size_t ncols;
     volatile sig_atomic_t stop;
@@ -412,13 +429,25 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
     note_offset(p, m);
     sl_sink_value *row = &p->rows[p->nrows * p->ncols];
     char detail[160];
-    sl_rec_error e =
-        sl_schema_parse(p->cfg->schema, m->payload, m->len, (size_t)p->cfg->max_record_size, row,
-                        &p->arena, detail, sizeof detail);
+    const void *value = m->payload;
+    size_t len = m->len;
+    sl_rec_error e = SL_REC_OK;
+    if (p->avro) {
+        /* Decoded to JSON for the parser; the rows borrow its text until the batch is done. */
+        sl_buf_reset(&p->decoded);
+        e = sl_avro_dec_json(p->avro, value, len, &p->decoded, detail, sizeof detail);
+        if (e == SL_REC_OK) {
+            len = p->decoded.len;
+            value = memcpy(sl_arena_alloc(&p->arena, len ? len : 1), p->decoded.ptr, len);
+        }
+    }
+    if (e == SL_REC_OK)
+        e = sl_schema_parse(p->cfg->schema, value, len, (size_t)p->cfg->max_record_size, row,
+                            &p->arena, detail, sizeof detail);
     if (e == SL_REC_OK && p->cfg->transform) {
         sl_tx_refusal why;
-        switch (sl_transform_apply(p->cfg->transform, row, m->payload, m->len, &p->arena,
-                                   p->batch_wall_ms, &why)) {
+        switch (sl_transform_apply(p->cfg->transform, row, value, len, &p->arena, p->batch_wall_ms,
+                                   &why)) {
         case SL_TX_KEEP: break;
         case SL_TX_DROP: p->local.filtered++; return;
         case SL_TX_REFUSE: dlq_add(p, m, SL_REC_OK, why.reason, why.rule, why.detail); return;
@@ -681,6 +710,8 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
     p->sink_safe = redact_url(cfg->sink);
     p->cols = cfg->transform ? sl_transform_columns(cfg->transform, &p->ncols)
                              : sl_schema_columns(cfg->schema, &p->ncols);
+    if (!strcmp(cfg->format, "avro"))
+        p->avro = sl_avro_dec_new(cfg->registry, AVRO_REGISTRY_TIMEOUT_MS, AVRO_REGISTRY_RETRY_MS);
     p->msgs = sl_malloc((size_t)cfg->batch_size * sizeof *p->msgs);
     p->rows = sl_malloc((size_t)cfg->batch_size * p->ncols * sizeof *p->rows);
     sl_arena_init(&p->arena, 256 * 1024);
@@ -848,6 +879,8 @@ void sl_process_close(sl_process *p)
         rd_kafka_destroy_flags(p->consumer, p->gave_up ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     if (p->producer) rd_kafka_destroy(p->producer);
     sl_sink_close(p->sink);
+    sl_avro_dec_free(p->avro);
+    sl_buf_free(&p->decoded);
     sl_arena_free(&p->arena);
     pthread_mutex_destroy(&p->mu);
     sl_free(p->msgs);

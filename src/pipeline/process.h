@@ -17,10 +17,11 @@
 
 /* The `pipeline:` section of sluice.yaml; the scalar keys are also flags of `sluice process`. */
 typedef struct sl_process_config {
-    char *kafka;  /* bootstrap servers */
-    char *topic;  /* source topic */
-    char *format; /* record format: json */
-    char *group;  /* consumer group */
+    char *kafka;    /* bootstrap servers */
+    char *topic;    /* source topic */
+    char *format;   /* record format: json, or avro (Confluent's wire format, decoded by id) */
+    char *registry; /* format avro: the Schema Registry URL writer schemas are fetched from */
+    char *group;    /* consumer group */
     int64_t session_timeout_ms;
     char *dlq_topic;      /* NULL: "<topic>.dlq" */
     char *sink;           /* cql://... or postgresql://... */

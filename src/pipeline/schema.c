@@ -55,6 +55,11 @@ static const char *const rec_error_names[] = {
     [SL_REC_INVALID_EMAIL] = "invalid_email",
     [SL_REC_DUPLICATE_FIELD] = "duplicate_field",
     [SL_REC_NUL_IN_TEXT] = "nul_in_text",
+    [SL_REC_NOT_AVRO] = "not_avro",
+    [SL_REC_UNKNOWN_SCHEMA_ID] = "unknown_schema_id",
+    [SL_REC_UNSUPPORTED_SCHEMA] = "unsupported_schema",
+    [SL_REC_AVRO_DECODE] = "avro_decode_error",
+    [SL_REC_REGISTRY_UNAVAILABLE] = "registry_unavailable",
 };
 
 const char *sl_rec_error_name(sl_rec_error e)

@@ -23,6 +23,12 @@ typedef enum {
     SL_REC_INVALID_EMAIL,   /* invalid_email: an email field not shaped like an address */
     SL_REC_DUPLICATE_FIELD, /* duplicate_field: the same field twice in one object */
     SL_REC_NUL_IN_TEXT,     /* nul_in_text: a \u0000 escape, which PostgreSQL text cannot hold */
+    /* format avro (pipeline/avro.h) */
+    SL_REC_NOT_AVRO,             /* not_avro: no magic byte 0 and schema id */
+    SL_REC_UNKNOWN_SCHEMA_ID,    /* unknown_schema_id: the registry does not know the id */
+    SL_REC_UNSUPPORTED_SCHEMA,   /* unsupported_schema: not AVRO, or refused by libavro */
+    SL_REC_AVRO_DECODE,          /* avro_decode_error: bytes that do not decode, or left over */
+    SL_REC_REGISTRY_UNAVAILABLE, /* registry_unavailable: no answer within the retry time */
 } sl_rec_error;
 
 /* The stable snake_case name of a record error ("not_json", ...). */

@@ -169,10 +169,11 @@ static bool nap(const run *R, int64_t ms)
 
 /* ingest: sluice ingest's options as fields. */
 static const field ingest_fields[] = {
-    {"source", F_STR, false},  {"topic", F_STR, false}, {"kafka", F_STR, false},
-    {"stage", F_STR, false},   {"count", F_INT, false}, {"duration", F_DUR, false},
-    {"batch", F_INT, false},   {"rate", F_INT, false},  {"api_retries", F_INT, false},
-    {"timeout", F_DUR, false}, {NULL, 0, false},
+    {"source", F_STR, false},  {"topic", F_STR, false},  {"kafka", F_STR, false},
+    {"stage", F_STR, false},   {"count", F_INT, false},  {"duration", F_DUR, false},
+    {"batch", F_INT, false},   {"rate", F_INT, false},   {"api_retries", F_INT, false},
+    {"timeout", F_DUR, false}, {"format", F_STR, false}, {"registry", F_STR, false},
+    {NULL, 0, false},
 };
 
 static const char *env_or(const char *name, const char *def)
@@ -191,6 +192,8 @@ static int run_ingest(run *R)
         .topic = get(R, "topic", "users_created"),
         .kafka = get(R, "kafka", env_or("SLUICE_KAFKA", DEF_KAFKA)),
         .stage = get(R, "stage", NULL),
+        .format = get(R, "format", "json"),
+        .registry = get(R, "registry", NULL),
         .count = count,
         .duration_ms = count >= 0 ? 0 : duration,
         .batch = (int)get_int(R, "batch", 500),

@@ -23,7 +23,7 @@ BROKEN = [
     ("pipeline:\n  batch_size: lots\n  linger: forever\n",
      ["cfg.yaml:2: pipeline.batch_size", "cfg.yaml:3: pipeline.linger"]),
     ("pipeline:\n  batch_size: 0\n", ["cfg.yaml:2: pipeline.batch_size"]),
-    ("pipeline:\n  format: avro\n", ["cfg.yaml:2: pipeline.format"]),
+    ("pipeline:\n  format: xml\n", ["cfg.yaml:2: pipeline.format"]),
     ("pipeline:\n  schema:\n    id: uuid\n    age: integer\n",
      ["cfg.yaml:4: pipeline.schema.age: unknown type 'integer'"]),
     ("pipeline:\n  schema:\n    id: uuid\n  mapping:\n    drop: [nope]\n",
