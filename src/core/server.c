@@ -21,10 +21,12 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -412,6 +414,122 @@ void sl_conn_write(sl_conn *c, sl_buf *b)
     }
     c->nwrites++;
     c->write_pending += w->len;
+}
+
+/* Appends len bytes of fd from off to out; SL_ERR_CORRUPT when the file ends first. */
+static int range_read(sl_buf *out, int fd, int64_t off, size_t len)
+{
+    size_t old = out->len, got = 0;
+    uint8_t *p = sl_buf_extend(out, len);
+    while (got < len) {
+        ssize_t r = pread(fd, p + got, len - got, (off_t)(off + (int64_t)got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            out->len = old;
+            return r < 0 ? -errno : SL_ERR_CORRUPT;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+int sl_file_ranges_read(sl_buf *b, const sl_file_range *r, size_t n)
+{
+    if (n == 0) return 0;
+    sl_buf out = SL_BUF_INIT;
+    size_t total = b->len;
+    for (size_t i = 0; i < n; i++)
+        total += r[i].len;
+    sl_buf_reserve(&out, total);
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_buf_append(&out, b->ptr + from, r[i].at - from);
+        from = r[i].at;
+        int rc = range_read(&out, r[i].fd, r[i].off, r[i].len);
+        if (rc) {
+            sl_buf_free(&out);
+            return rc;
+        }
+    }
+    sl_buf_append(&out, b->ptr + from, b->len - from);
+    sl_buf_free(b);
+    sl_buf_move(b, &out);
+    return 0;
+}
+
+/* Sends what the socket takes at once of [p, p+len) (a non-blocking write); returns the bytes
+ * sent, or a negative libuv code other than EAGAIN. */
+static ssize_t conn_try_send(sl_conn *c, const uint8_t *p, size_t len)
+{
+    uv_buf_t ub = uv_buf_init((char *)p, (unsigned)len);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+    return r == UV_EAGAIN ? 0 : r;
+}
+
+/* Sends what the socket takes at once of a file range; returns the bytes sent. Errors are left
+ * to the pread and the queued write that follow, which tell a bad file from a dead peer. */
+static size_t conn_try_sendfile(int sock, int fd, int64_t off, size_t len)
+{
+    size_t sent = 0;
+    while (sent < len) {
+        off_t o = (off_t)(off + (int64_t)sent);
+        ssize_t r = sendfile(sock, fd, &o, len - sent);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        sent += (size_t)r;
+    }
+    return sent;
+}
+
+int sl_conn_write_ranges(sl_conn *c, sl_buf *b, const sl_file_range *r, size_t n)
+{
+    if (c->state != ST_OPEN) {
+        sl_buf_free(b);
+        return 0;
+    }
+    uv_os_fd_t sock = -1;
+    bool direct = c->nwrites == 0 && uv_fileno((uv_handle_t *)&c->tcp, &sock) == 0;
+    sl_buf rest = SL_BUF_INIT; /* what waits in memory, from the first piece the socket refused */
+    size_t from = 0;
+    int rc = 0;
+    for (size_t i = 0; i <= n; i++) {
+        size_t to = i < n ? r[i].at : b->len, len = to - from;
+        const uint8_t *p = b->ptr + from;
+        if (direct && len) {
+            ssize_t w = conn_try_send(c, p, len);
+            if (w < 0) {
+                sl_log(SL_LOG_DEBUG, c->srv->name, c->peer, "write: %s", uv_strerror((int)w));
+                rc = (int)w;
+                break;
+            }
+            p += w;
+            len -= (size_t)w;
+            direct = len == 0;
+        }
+        if (len) sl_buf_append(&rest, p, len);
+        from = to;
+        if (i == n) break;
+        size_t sent = direct ? conn_try_sendfile(sock, r[i].fd, r[i].off, r[i].len) : 0;
+        direct = sent == r[i].len;
+        rc = sent < r[i].len ? range_read(&rest, r[i].fd, r[i].off + (int64_t)sent, r[i].len - sent)
+                             : 0;
+        if (rc) {
+            sl_log(SL_LOG_ERROR, c->srv->name, c->peer, "read of %zu bytes at %" PRId64 ": %s",
+                   r[i].len - sent, r[i].off + (int64_t)sent,
+                   rc == SL_ERR_CORRUPT ? "the file ends first" : sl_strerror(rc));
+            break;
+        }
+    }
+    sl_buf_free(b);
+    if (rc) {
+        /* The peer may have part of this message: nothing sent after it could be framed. */
+        sl_buf_free(&rest);
+        conn_do_close(c);
+        return rc;
+    }
+    if (rest.len) sl_conn_write(c, &rest);
+    sl_buf_free(&rest);
+    return 0;
 }
 
 void sl_conn_close(sl_conn *c)

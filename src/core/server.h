@@ -53,6 +53,25 @@ void *sl_server_udata(const sl_server *s);
 
 /* Queues b's bytes for writing and takes them: b is left empty. No-op on a closing conn. */
 void sl_conn_write(sl_conn *c, sl_buf *b);
+/* A piece of an outgoing message that lives in a file: len bytes of fd from off, placed after
+ * the first at bytes of the message's buffer. */
+typedef struct sl_file_range {
+    size_t at;
+    int fd;
+    int64_t off;
+    size_t len;
+} sl_file_range;
+
+/* sl_conn_write with n file ranges spliced into b's bytes (their at ascending). With nothing
+ * queued ahead, file bytes go to the socket with sendfile(2), without a copy through user
+ * space; whatever the socket does not take at once is read into memory and queued, so the
+ * descriptors need only stay valid during the call. Takes b. Returns 0; or, after closing the
+ * connection (part of the message may have gone out), a negative code: the socket's error, or
+ * -errno or SL_ERR_CORRUPT (a range past the file's end) when a range cannot be read. */
+int sl_conn_write_ranges(sl_conn *c, sl_buf *b, const sl_file_range *r, size_t n);
+/* Reads n file ranges into b at their places (see sl_conn_write_ranges), for a message that
+ * must wait in memory. Returns 0, or -errno or SL_ERR_CORRUPT with b unchanged. */
+int sl_file_ranges_read(sl_buf *b, const sl_file_range *r, size_t n);
 /* Orderly close: pending writes are flushed first, then the socket is closed. Safe to call from
  * any callback and more than once. */
 void sl_conn_close(sl_conn *c);

@@ -309,10 +309,10 @@ static void body_init(sl_buf *body, bool hdr_v1)
     body->len = resp_hdr_len(hdr_v1);
 }
 
-/* Fills the reserved header room of a finished body. */
-static void frame_finish(sl_buf *body, int32_t correlation_id, bool hdr_v1)
+/* Fills the reserved header room of a finished body, followed by extra bytes from files. */
+static void frame_finish(sl_buf *body, int32_t correlation_id, bool hdr_v1, size_t extra)
 {
-    sl_put_be32(body->ptr, (uint32_t)(body->len - 4));
+    sl_put_be32(body->ptr, (uint32_t)(body->len + extra - 4));
     sl_put_be32(body->ptr + 4, (uint32_t)correlation_id);
     if (hdr_v1) body->ptr[8] = 0;
 }
@@ -411,19 +411,58 @@ static kafka_deferred *kconn_enqueue(kconn *kc, const kafka_req *req, bool hdr_v
 /* Sends a finished response now, or queues it behind an unfinished deferred one. */
 static void kconn_respond(kconn *kc, const kafka_req *req, bool hdr_v1, sl_buf *body)
 {
-    frame_finish(body, req->correlation_id, hdr_v1);
+    size_t extra = 0;
+    for (size_t i = 0; i < req->nranges; i++)
+        extra += req->ranges[i].len;
+    frame_finish(body, req->correlation_id, hdr_v1, extra);
     if (!kc->head) {
         if (!kc->conn) {
             sl_buf_free(body);
             return;
         }
-        sl_conn_write(kc->conn, body);
+        if (req->nranges)
+            sl_conn_write_ranges(kc->conn, body, req->ranges, req->nranges);
+        else
+            sl_conn_write(kc->conn, body);
         if (sl_conn_write_pending(kc->conn) > MAX_WRITE_PENDING) kconn_check_pause(kc);
+        return;
+    }
+    /* Not reached by handlers that check kafka_req_can_stream; kept correct all the same. */
+    int rc = sl_file_ranges_read(body, req->ranges, req->nranges);
+    if (rc) {
+        sl_log(SL_LOG_ERROR, LOG_SUB, kc->conn ? sl_conn_peer(kc->conn) : "local",
+               "response read: %s, closing", sl_strerror(rc));
+        sl_buf_free(body);
+        if (kc->conn) sl_conn_close(kc->conn);
         return;
     }
     kafka_deferred *d = kconn_enqueue(kc, req, hdr_v1);
     sl_buf_move(&d->body, body);
     d->done = true;
+}
+
+bool kafka_req_can_stream(const kafka_req *req)
+{
+    return req->conn && !((kconn *)sl_conn_data(req->conn))->head;
+}
+
+int kafka_req_add_range(kafka_req *req, const sl_buf *body, int fd, int64_t off, size_t len)
+{
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) return -errno;
+    if (req->nranges == req->cranges) {
+        req->cranges = req->cranges ? req->cranges * 2 : 8;
+        req->ranges = sl_realloc(req->ranges, req->cranges * sizeof(*req->ranges));
+    }
+    req->ranges[req->nranges++] = (sl_file_range){body->len, own, off, len};
+    return 0;
+}
+
+void kafka_req_drop_ranges(kafka_req *req, size_t keep)
+{
+    for (size_t i = keep; i < req->nranges; i++)
+        close(req->ranges[i].fd);
+    if (req->nranges > keep) req->nranges = keep;
 }
 
 kafka_deferred *kafka_req_defer(kafka_req *req)
@@ -442,7 +481,7 @@ void kafka_deferred_body_init(const kafka_deferred *d, sl_buf *body)
 void kafka_deferred_complete(kafka_deferred *d, sl_buf *body)
 {
     if (body && body->len >= resp_hdr_len(d->hdr_v1)) {
-        frame_finish(body, d->correlation_id, d->hdr_v1);
+        frame_finish(body, d->correlation_id, d->hdr_v1, 0);
         sl_buf_move(&d->body, body);
     } else if (body) {
         sl_buf_free(body);
@@ -564,11 +603,13 @@ static bool dispatch(kconn *kc, const uint8_t *frame, size_t len)
     body_init(&body, hdr_v1);
     int rc = api->fn(&req, &body);
     sl_arena_reset(&b->arena);
-    if (rc == 0) {
-        kconn_respond(kc, &req, hdr_v1, &body);
-    } else if (rc == KAFKA_DEFERRED || rc == KAFKA_NO_RESPONSE) {
+    if (rc == 0) kconn_respond(kc, &req, hdr_v1, &body);
+    /* Written by now (sendfile, or read into memory): the duplicated descriptors can go. */
+    kafka_req_drop_ranges(&req, 0);
+    sl_free(req.ranges);
+    if (rc == KAFKA_DEFERRED || rc == KAFKA_NO_RESPONSE) {
         sl_buf_free(&body);
-    } else {
+    } else if (rc != 0) {
         sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c),
                "%s v%d: malformed request body at offset %zu of %zu, closing",
                kafka_api_name(h.api_key), h.api_version, (size_t)(req.rd.p - frame) + 4, len + 4);

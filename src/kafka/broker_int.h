@@ -42,12 +42,26 @@ typedef struct kafka_req {
     sl_conn *conn;            /* NULL for frames fed by sl_broker_handle_frame */
     sl_arena *arena;          /* request-scoped memory, reset after the handler returns */
     kafka_deferred *deferred; /* set by kafka_req_defer */
+    sl_file_range *ranges;    /* file parts of the response (kafka_req_add_range) */
+    size_t nranges, cranges;
 } kafka_req;
 
 typedef int (*kafka_handler_fn)(kafka_req *req, sl_buf *body);
 
 /* "127.0.0.1:51234" for log context ("local" for frames fed by sl_broker_handle_frame). */
 const char *kafka_req_peer(const kafka_req *req);
+
+/* True when a response returned now goes out at once (it has a connection and nothing
+ * deferred is ahead of it), so it may carry file ranges. */
+bool kafka_req_can_stream(const kafka_req *req);
+/* Puts len bytes of fd from off into the response at body's current end, to be sent from the
+ * file (sendfile) when the handler returns 0; the handler appends nothing for them. Only when
+ * kafka_req_can_stream. fd is duplicated, as the owner may close its own first. Returns 0 or
+ * -errno (then nothing was added and the caller copies the bytes instead). */
+int kafka_req_add_range(kafka_req *req, const sl_buf *body, int fd, int64_t off, size_t len);
+/* Drops the ranges added after the first keep (a handler that takes back records, or defers
+ * after all: keep 0). */
+void kafka_req_drop_ranges(kafka_req *req, size_t keep);
 
 /* Reserves this request's place in the connection's response order and returns a handle that
  * outlives the request (it keeps the connection). Call at most once, then return

@@ -99,9 +99,31 @@ static int parse_fetch(kafka_req *req, fetch_args *a)
     return r->err ? SL_ERR_PARSE : 0;
 }
 
+/* Reads a partition's records for a response: as a file range of stream's response when
+ * stream is set (sent with sendfile), else into body. *got is the record bytes either way.
+ * Returns what sl_plog_read does. */
+static int read_records(kafka_req *stream, sl_plog *log, int64_t offset, size_t max_bytes,
+                        sl_buf *body, size_t *got)
+{
+    size_t before = body->len;
+    if (stream) {
+        int fd;
+        int64_t pos;
+        size_t len = 0;
+        int rc = sl_plog_read_range(log, offset, max_bytes, &fd, &pos, &len);
+        *got = len;
+        if (rc || len == 0 || kafka_req_add_range(stream, body, fd, pos, len) == 0) return rc;
+    }
+    int rc = sl_plog_read(log, offset, max_bytes, body);
+    *got = body->len - before;
+    return rc;
+}
+
 /* Writes the response body for a; returns the record bytes included, and sets *errors when a
- * partition has an error (which answers a long-poll at once). */
-static size_t build_fetch(sl_broker *b, const fetch_args *a, sl_buf *body, bool *errors)
+ * partition has an error (which answers a long-poll at once). With stream, records go into
+ * file ranges of that request's response instead of body (kafka_req_add_range). */
+static size_t build_fetch(sl_broker *b, const fetch_args *a, sl_buf *body, bool *errors,
+                          kafka_req *stream)
 {
     kafka_topics *topics = sl__broker_topics(b);
     int16_t v = a->version;
@@ -152,12 +174,13 @@ static size_t build_fetch(sl_broker *b, const fetch_args *a, sl_buf *body, bool 
             size_t got = 0;
             int64_t limit = SL_MIN((int64_t)fp->max_bytes, remaining);
             if (!err && fp->offset < hwm && (limit > 0 || total == 0)) {
-                size_t before = body->len;
-                int rc = sl_plog_read(p->log, fp->offset, limit > 0 ? (size_t)limit : 1, body);
-                got = body->len - before;
+                size_t before = body->len, nranges = stream ? stream->nranges : 0;
+                int rc = read_records(stream, p->log, fp->offset, limit > 0 ? (size_t)limit : 1,
+                                      body, &got);
                 /* Only the first batch of the response may exceed the limits (KIP-74). */
                 if (rc || (total > 0 && (int64_t)got > limit)) {
                     body->len = before;
+                    if (stream) kafka_req_drop_ranges(stream, nranges);
                     got = 0;
                 }
                 if (rc) {
@@ -213,7 +236,7 @@ static void wait_fire(fetch_wait *w, bool force)
         sl_buf body;
         kafka_deferred_body_init(w->d, &body);
         bool errors;
-        size_t total = build_fetch(w->b, &w->a, &body, &errors);
+        size_t total = build_fetch(w->b, &w->a, &body, &errors, NULL);
         if (!force && !errors && total < (size_t)SL_MAX(w->a.min_bytes, 1)) {
             sl_buf_free(&body);
             return;
@@ -284,10 +307,11 @@ int kafka_handle_Fetch(kafka_req *req, sl_buf *body)
     sl_broker *b = req->broker;
     size_t start = body->len;
     bool errors;
-    size_t total = build_fetch(b, &a, body, &errors);
+    size_t total = build_fetch(b, &a, body, &errors, kafka_req_can_stream(req) ? req : NULL);
     if (errors || a.max_wait_ms <= 0 || total >= (size_t)SL_MAX(a.min_bytes, 1) || a.ntopics == 0)
         return 0;
     body->len = start;
+    kafka_req_drop_ranges(req, 0);
 
     fetch_wait *w = sl_calloc(1, sizeof(*w));
     w->b = b;

@@ -1239,10 +1239,11 @@ static int seg_locate(sl_plog *l, seg *s, int64_t offset, int64_t *pos_out, int6
     return SL_ERR_CORRUPT;
 }
 
-int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
+/* Finds the segment and position of the batch holding offset for a read; offset moves to the
+ * next segment's base when it lies in a gap a compaction left at the end of a segment. */
+static int read_locate(sl_plog *l, int64_t *offsetp, seg **sp, int64_t *posp)
 {
-    if (offset < l->start || offset > l->end) return SL_ERR_NOTFOUND;
-    if (offset == l->end) return 0;
+    int64_t offset = *offsetp;
     seg *s = seg_find(l, offset);
     int64_t pos = -1;
     for (size_t si = 0;;) {
@@ -1264,7 +1265,80 @@ int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
         s = l->segs[++si];
         offset = s->base;
     }
-    int rc;
+    *offsetp = offset;
+    *sp = s;
+    *posp = pos;
+    return 0;
+}
+
+/* The last index entry of s at or before position pos (-1 when none). */
+static int64_t idx_by_pos(const seg *s, int64_t pos)
+{
+    uint32_t lo = 0, hi = s->nidx;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)s->idx[mid].pos <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (int64_t)lo - 1;
+}
+
+int sl_plog_read_range(sl_plog *l, int64_t offset, size_t max_bytes, int *fd, int64_t *pos_out,
+                       size_t *len)
+{
+    *len = 0;
+    if (offset < l->start || offset > l->end) return SL_ERR_NOTFOUND;
+    if (offset == l->end) return 0;
+    seg *s;
+    int64_t pos;
+    int rc = read_locate(l, &offset, &s, &pos);
+    if (rc) return rc;
+    int64_t limit = pos + (int64_t)SL_MAX(max_bytes, (size_t)B_HDR);
+    int64_t at = pos, end = pos, next = offset;
+    /* Batches between pos and an index entry within the limit go whole: walk on from there. */
+    int64_t j = idx_by_pos(s, SL_MIN(limit, s->size));
+    if (j >= 0 && (int64_t)s->idx[j].pos > pos) {
+        at = end = s->idx[j].pos;
+        next = s->base + s->idx[j].rel;
+    }
+    if (!l->scratch) l->scratch = sl_malloc(LOCATE_CHUNK);
+    scan sc = {.fd = s->fd, .limit = s->size, .buf = l->scratch, .cap = LOCATE_CHUNK};
+    while (at < s->size) {
+        const uint8_t *h = scan_at(&sc, at, B_HDR, &rc);
+        int32_t length = h ? (int32_t)sl_get_be32(h + B_LENGTH) : 0;
+        int64_t total = B_OVERHEAD + (int64_t)length;
+        if (!h || length < B_HDR - B_OVERHEAD || total > s->size - at) {
+            SL_ERROR("kafka", "%s/%020" PRId64 ".log: bad batch at position %" PRId64, l->dir,
+                     s->base, at);
+            if (!rc) rc = SL_ERR_CORRUPT;
+            break;
+        }
+        /* The first batch goes out whole even when larger than max_bytes. */
+        if (at + total > limit && at > pos) break;
+        next = (int64_t)sl_get_be64(h) + (int32_t)sl_get_be32(h + B_LAST_DELTA) + 1;
+        at += total;
+        end = at;
+        if (at >= limit) break;
+    }
+    if (end == pos) return rc ? rc : SL_ERR_CORRUPT;
+    rcache_ent *c = &l->rcache[l->rcache_next++ % READ_CACHE];
+    *c = (rcache_ent){next, s->base, end};
+    *fd = s->fd;
+    *pos_out = pos;
+    *len = (size_t)(end - pos);
+    return 0;
+}
+
+int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
+{
+    if (offset < l->start || offset > l->end) return SL_ERR_NOTFOUND;
+    if (offset == l->end) return 0;
+    seg *s;
+    int64_t pos;
+    int rc = read_locate(l, &offset, &s, &pos);
+    if (rc) return rc;
 
     int64_t avail = s->size - pos;
     size_t want = SL_MAX(max_bytes, (size_t)B_HDR);

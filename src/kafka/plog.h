@@ -74,6 +74,12 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base);
  * readers cost one pread per call. */
 int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out);
 
+/* What sl_plog_read would append, as a range of a segment file instead: *len bytes of *fd from
+ * *pos (*len 0 at the end of the log), for sending with sendfile. The descriptor belongs to the
+ * log and is valid only until the next call into it. Same return codes as sl_plog_read. */
+int sl_plog_read_range(sl_plog *l, int64_t offset, size_t max_bytes, int *fd, int64_t *pos,
+                       size_t *len);
+
 /* The first offset with a timestamp >= ts (ListOffsets by time) and that record's timestamp;
  * *offset = -1 and *ts_out = -1 when there is none. Exact for uncompressed batches; for a
  * compressed one the batch's base offset (every record of it is returned to the consumer). */

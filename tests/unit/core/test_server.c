@@ -66,6 +66,33 @@ static void write_frame(sl_conn *c, const void *p, size_t n)
     assert_null(b.ptr); /* the write took the buffer */
 }
 
+/* A file of RANGE_FILE pattern bytes for the sl_conn_write_ranges tests (-1 when unused). */
+#define RANGE_FILE  (16u << 20)
+#define RANGE_FIRST (12u << 20) /* more than loopback sockets take at once */
+#define QUEUED_BIG  (16u << 20) /* likewise, on a fresh connection */
+static int range_fd = -1;
+static int range_rc = 1;     /* what the last sl_conn_write_ranges returned */
+static size_t range_pending; /* bytes queued right after it */
+
+static uint8_t range_byte(size_t i)
+{
+    return (uint8_t)(i * 7 + i / 251);
+}
+
+/* The response to "file": "A" + file[100, 100 + RANGE_FIRST) + "B" + file[5, 10) + "C", framed. A
+ * client that is not reading makes the socket refuse most of it, so both sendfile and the
+ * read into memory are used. "filebad" asks for a range past the end of the file. */
+static void write_file_frame(sl_conn *c, bool bad)
+{
+    sl_file_range r[2] = {{5, range_fd, 100, RANGE_FIRST}, {6, range_fd, bad ? RANGE_FILE : 5, 5}};
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_put_be32(&b, (uint32_t)(3 + r[0].len + r[1].len));
+    sl_buf_append(&b, "ABC", 3);
+    range_rc = sl_conn_write_ranges(c, &b, r, 2);
+    range_pending = sl_conn_write_pending(c);
+    assert_null(b.ptr);
+}
+
 static void on_deferred(uv_timer_t *t)
 {
     sl_conn *c = t->data;
@@ -103,6 +130,15 @@ static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
         uv_timer_init(&loop, t);
         t->data = c;
         uv_timer_start(t, on_deferred, 50, 0);
+    } else if (sl_slice_eq_str(body, "file") || sl_slice_eq_str(body, "filebad")) {
+        write_file_frame(c, body.len == 7);
+    } else if (sl_slice_eq_str(body, "queued-file")) {
+        /* A big write queued first: the ranges must wait behind it, in memory. */
+        uint8_t *big = malloc(QUEUED_BIG);
+        memset(big, 'q', QUEUED_BIG);
+        write_frame(c, big, QUEUED_BIG);
+        free(big);
+        write_file_frame(c, false);
     } else if (sl_slice_eq_str(body, "flood")) {
         /* 8 MiB in 64 KiB frames, then an orderly close: all of it must reach the client. */
         uint8_t *chunk = malloc(65536);
@@ -355,6 +391,110 @@ static int teardown(void **state)
     alarm(0);
     assert_int_equal(uv_loop_close(&loop), 0);
     return 0;
+}
+
+static void range_file_make(void)
+{
+    char path[] = "/tmp/test_server_rangeXXXXXX";
+    range_fd = mkstemp(path);
+    assert_true(range_fd >= 0);
+    unlink(path);
+    uint8_t *p = malloc(RANGE_FILE);
+    for (size_t i = 0; i < RANGE_FILE; i++)
+        p[i] = range_byte(i);
+    assert_int_equal(write(range_fd, p, RANGE_FILE), RANGE_FILE);
+    free(p);
+}
+
+/* Reads the "file" response and checks every byte. */
+static void client_expect_file_frame(int fd)
+{
+    size_t n = 3 + RANGE_FIRST + 5;
+    uint8_t *p = malloc(4 + n);
+    assert_int_equal(client_recv(fd, p, 4 + n, 5000), 4 + n);
+    assert_int_equal(sl_get_be32(p), n);
+    assert_int_equal(p[4], 'A');
+    for (size_t i = 0; i < RANGE_FIRST; i++)
+        if (p[5 + i] != range_byte(100 + i)) fail_msg("byte %zu of the first range differs", i);
+    assert_int_equal(p[5 + RANGE_FIRST], 'B');
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(p[6 + RANGE_FIRST + i], range_byte(5 + i));
+    assert_int_equal(p[4 + n - 1], 'C');
+    free(p);
+}
+
+static void test_write_ranges(void **state)
+{
+    (void)state;
+    range_file_make();
+    int fd = client_connect();
+    client_send_frame(fd, "file");
+    assert_true(wait_int(&ev.frames, 1, 3000));
+    assert_int_equal(range_rc, 0);
+    /* Not read yet: the socket took the start (sendfile) and the rest waits in memory. */
+    size_t n = 4 + 3 + RANGE_FIRST + 5;
+    assert_true(range_pending > 0 && range_pending < n);
+    client_expect_file_frame(fd);
+    /* The connection still frames correctly afterwards. */
+    client_send_frame(fd, "hello");
+    client_expect(fd, "hello");
+    close(fd);
+
+    /* A fresh connection (its receive buffer not grown by reading), so the queued write is more
+     * than the sockets hold. */
+    fd = client_connect();
+    client_send_frame(fd, "queued-file");
+    uint8_t *big = malloc(4 + QUEUED_BIG);
+    assert_int_equal(client_recv(fd, big, 4 + QUEUED_BIG, 5000), 4 + QUEUED_BIG);
+    assert_int_equal(sl_get_be32(big), QUEUED_BIG);
+    assert_int_equal(big[4 + QUEUED_BIG - 1], 'q');
+    free(big);
+    assert_true(range_pending >= n); /* all of it, behind what is left of the queued write */
+    client_expect_file_frame(fd);
+    client_send_frame(fd, "hello");
+    client_expect(fd, "hello");
+    close(fd);
+    close(range_fd);
+    range_fd = -1;
+}
+
+static void test_write_ranges_bad_file(void **state)
+{
+    (void)state;
+    range_file_make();
+    int fd = client_connect();
+    client_send_frame(fd, "filebad");
+    assert_true(wait_int(&ev.frames, 1, 3000));
+    assert_int_equal(range_rc, SL_ERR_CORRUPT);
+    /* Part of the frame may have gone out: the connection is closed, not left mis-framed. */
+    assert_true(client_closed(fd, 3000));
+    unsigned zero = 0;
+    assert_true(run_until(conns_at_most, &zero, 3000));
+    close(fd);
+    close(range_fd);
+    range_fd = -1;
+}
+
+static void test_file_ranges_read(void **state)
+{
+    (void)state;
+    range_file_make();
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_append(&b, "xyz", 3);
+    sl_file_range r[3] = {{0, range_fd, 0, 2}, {2, range_fd, 10, 0}, {2, range_fd, 20, 3}};
+    assert_int_equal(sl_file_ranges_read(&b, r, 3), 0);
+    uint8_t want[8] = {range_byte(0),  range_byte(1),  'x', 'y', range_byte(20),
+                       range_byte(21), range_byte(22), 'z'};
+    assert_int_equal(b.len, 8);
+    assert_memory_equal(b.ptr, want, 8);
+    sl_file_range bad = {1, range_fd, RANGE_FILE - 1, 2};
+    assert_int_equal(sl_file_ranges_read(&b, &bad, 1), SL_ERR_CORRUPT);
+    assert_int_equal(b.len, 8); /* unchanged */
+    sl_file_range closed = {0, -1, 0, 1};
+    assert_int_equal(sl_file_ranges_read(&b, &closed, 1), -EBADF);
+    sl_buf_free(&b);
+    close(range_fd);
+    range_fd = -1;
 }
 
 static void test_echo(void **state)
@@ -811,6 +951,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_turn_bounded_with_stale_loop_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_closes_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ranges_bad_file, setup, teardown),
+        cmocka_unit_test(test_file_ranges_read),
         cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
         cmocka_unit_test(test_frame_len_be32),
         cmocka_unit_test_setup_teardown(test_signals, setup, teardown),

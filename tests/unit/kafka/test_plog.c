@@ -223,6 +223,82 @@ static void test_read_middle_and_max_bytes(void **state)
     tb_rm_rf(dir);
 }
 
+/* sl_plog_read_range gives the bytes sl_plog_read gives, as a range of a segment file. */
+static void check_range(sl_plog *l, int64_t offset, size_t max_bytes)
+{
+    sl_buf want = SL_BUF_INIT, got = SL_BUF_INIT;
+    int fd = -1;
+    int64_t pos = -1;
+    size_t len = 1;
+    int rc = sl_plog_read(l, offset, max_bytes, &want);
+    assert_int_equal(sl_plog_read_range(l, offset, max_bytes, &fd, &pos, &len), rc);
+    assert_int_equal(len, want.len);
+    if (len) assert_int_equal(pread(fd, sl_buf_extend(&got, len), len, pos), (ssize_t)len);
+    if (len) assert_memory_equal(got.ptr, want.ptr, len);
+    sl_buf_free(&want);
+    sl_buf_free(&got);
+}
+
+static void test_read_range(void **state)
+{
+    char dir[256];
+    tb_tmpdir(dir, "plog");
+    sl_plog_opts o = small_opts();
+    sl_plog *l;
+    model m = {0};
+    int64_t ts = 1000;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    /* Batches of several sizes, some larger than an index interval, over several segments. */
+    for (int round = 0; round < 6; round++) {
+        append_n(l, &m, 30, 2, &ts, 1, 20);
+        append_n(l, &m, 5, 10, &ts, 1, 300);
+        append_n(l, &m, 40, 1, &ts, 1, 5);
+    }
+    assert_true(count_files(dir, "log") >= 3);
+    int64_t end = sl_plog_end_offset(l);
+    static const size_t maxes[] = {0, 1, 100, 1000, 1024, 3000, 5000, 70000};
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t off = 0; off <= end; off += 3)
+            for (size_t i = 0; i < SL_ARRAY_LEN(maxes); i++)
+                check_range(l, off, maxes[i]);
+        /* A sequential consumer, as Fetch reads: each range continues where the last ended. */
+        int64_t next = 0;
+        size_t batches = 0;
+        sl_buf b = SL_BUF_INIT;
+        while (next < end) {
+            int fd;
+            int64_t pos;
+            size_t len;
+            assert_int_equal(sl_plog_read_range(l, next, 4096, &fd, &pos, &len), 0);
+            assert_true(len > 0);
+            sl_buf_reset(&b);
+            assert_int_equal(pread(fd, sl_buf_extend(&b, len), len, pos), (ssize_t)len);
+            for (size_t off = 0; off < len; batches++) {
+                size_t i = model_find(&m, next);
+                assert_int_equal(sl_get_be64(b.ptr + off), m.base[i]);
+                assert_memory_equal(b.ptr + off, m.data.ptr + m.at[i], m.len[i]);
+                off += m.len[i];
+                next = m.last[i] + 1;
+            }
+        }
+        sl_buf_free(&b);
+        assert_int_equal(batches, m.n);
+        /* Closed segments read after a restart load their indexes from disk. */
+        sl_plog_close(l);
+        assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    }
+    int fd;
+    int64_t pos;
+    size_t len = 1;
+    assert_int_equal(sl_plog_read_range(l, end, 100, &fd, &pos, &len), 0);
+    assert_int_equal(len, 0);
+    assert_int_equal(sl_plog_read_range(l, end + 1, 100, &fd, &pos, &len), SL_ERR_NOTFOUND);
+    assert_int_equal(sl_plog_read_range(l, -1, 100, &fd, &pos, &len), SL_ERR_NOTFOUND);
+    sl_plog_close(l);
+    model_free(&m);
+    tb_rm_rf(dir);
+}
+
 static void test_offset_for_time(void **state)
 {
     char dir[256];
@@ -1024,6 +1100,7 @@ static void test_prealloc_trimmed(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_round_trip_segments),
     cmocka_unit_test(test_read_middle_and_max_bytes),
+    cmocka_unit_test(test_read_range),
     cmocka_unit_test(test_offset_for_time),
     cmocka_unit_test(test_offset_for_time_log_append_time),
     cmocka_unit_test(test_roll_by_size_and_time),
