@@ -9,6 +9,7 @@
 #include "cli/options.h"
 #include "cli/up_config.h"
 #include "core/log.h"
+#include "console/users.h"
 #include "core/server.h"
 #include "up/supervisor.h"
 
@@ -40,6 +41,10 @@ typedef struct plan {
     const char *api;   /* fake-api listen address */
     const char *reg;   /* registry listen address */
     const char *sched; /* the scheduler's API */
+    const char *console;
+    const char *pmetrics;  /* the processor's --metrics-listen, which the console polls */
+    char events[PATH_MAX]; /* the supervisor's event file, shown by the console */
+    char console_pw[64];   /* the first-start admin password, when up created the users file */
     const char *cql_user, *cql_password;
     bool embedded_broker, embedded_store;
     sl_up_args a;
@@ -130,6 +135,8 @@ static void add(plan *p, sl_sup *sup, const char *name, sl_sup_kind kind, args *
     sl_sup_add(sup, &spec);
 }
 
+static void build_console(plan *p, sl_sup *sup);
+
 static void build(plan *p, sl_sup *sup)
 {
     const char *d = p->a.data_dir;
@@ -180,6 +187,7 @@ static void build(plan *p, sl_sup *sup)
         snprintf(sink, sizeof sink, "cql://%s:%s@%s/spark_streams.created_users", p->cql_user,
                  p->cql_password, p->cql);
         arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
+        arg(&a, "--metrics-listen"), arg(&a, p->pmetrics);
         if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }
@@ -208,6 +216,29 @@ static void build(plan *p, sl_sup *sup)
         arg(&a, "--duration"), arg(&a, fmt(&a, "%s", dur));
         add(p, sup, "ingest", SL_SUP_TASK, &a, NULL);
     }
+    build_console(p, sup);
+}
+
+/* The console last: it watches the others, and is the first to stop. */
+static void build_console(plan *p, sl_sup *sup)
+{
+    if (!have_command("console")) return;
+    const char *d = p->a.data_dir;
+    args a = {0};
+    arg(&a, p->exe), arg(&a, "console"), arg(&a, "--listen"), arg(&a, p->console);
+    arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/console", d));
+    arg(&a, "--kafka"), arg(&a, p->kafka), arg(&a, "--cql"), arg(&a, p->cql);
+    arg(&a, "--cql-user"), arg(&a, p->cql_user), arg(&a, "--cql-password"),
+        arg(&a, p->cql_password);
+    arg(&a, "--registry"), arg(&a, fmt(&a, "http://%s", p->reg));
+    if (have_command("scheduler")) {
+        arg(&a, "--scheduler"), arg(&a, fmt(&a, "http://%s", p->sched));
+        arg(&a, "--metadata"), arg(&a, fmt(&a, "sqlite:%s/scheduler/scheduler.db", d));
+        arg(&a, "--dags"), arg(&a, fmt(&a, "%s/dags", d));
+    }
+    if (have_command("process")) arg(&a, "--process-metrics"), arg(&a, p->pmetrics);
+    arg(&a, "--events"), arg(&a, p->events);
+    add(p, sup, "console", SL_SUP_SERVICE, &a, p->console);
 }
 
 /* The seeds' DAG as up runs it: the built-in user_automation with this pipeline's addresses
@@ -245,6 +276,21 @@ static int write_dag(const plan *p)
     return rename(tmp, path) ? -errno : 0;
 }
 
+/* Creates the console's users file before the console starts, so up itself can print the
+ * first-start admin password in its summary (the console prints nothing then). */
+static int console_users(plan *p)
+{
+    char dir[PATH_MAX], err[512];
+    snprintf(dir, sizeof dir, "%s/console", p->a.data_dir);
+    sl_users *u = NULL;
+    if (sl_users_open(dir, &u, p->console_pw, sizeof p->console_pw, err, sizeof err)) {
+        fprintf(stderr, "sluice up: console users: %s\n", err);
+        return 1;
+    }
+    sl_users_free(u);
+    return 0;
+}
+
 static void print_endpoints(const plan *p)
 {
     printf("\nsluice is up; data in %s\n", p->a.data_dir);
@@ -257,6 +303,16 @@ static void print_endpoints(const plan *p)
     if (have_command("scheduler"))
         printf("  scheduler http://%-15s sluice dag runs user_automation --scheduler http://%s\n",
                p->sched, p->sched);
+    if (have_command("console")) {
+        printf("  console   http://%s/\n", p->console);
+        if (p->console_pw[0])
+            printf("            first start: user admin, password %s (shown only now)\n",
+                   p->console_pw);
+        else
+            printf("            users in %s/console/users (sluice console user add NAME)\n",
+                   p->a.data_dir);
+        printf("  metrics   http://%s/metrics\n", p->console);
+    }
     if (!have_command("process"))
         printf("  (this build has no 'process' command: nothing moves users into the table)\n");
     printf("Ctrl-C stops everything.\n\n");
@@ -344,7 +400,11 @@ int sl_cmd_up(int argc, char **argv)
         yaml_str(root, "cassandra.password", yaml_str(root, "store.password", "cassandra"));
     p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");
     p.reg = yaml_str(root, "registry.listen", "127.0.0.1:8081");
-    p.sched = yaml_str(root, "scheduler.listen", "127.0.0.1:8080");
+    /* The console has 8080, Airflow's webserver port; the scheduler's own API moves aside. */
+    p.sched = yaml_str(root, "scheduler.listen", "127.0.0.1:8082");
+    p.console = yaml_str(root, "console.listen", "127.0.0.1:8080");
+    p.pmetrics = yaml_str(root, "pipeline.metrics_listen", "127.0.0.1:8083");
+    snprintf(p.events, sizeof p.events, "%s/up-events.jsonl", p.a.data_dir);
 
     int rc = 1;
     if (p.a.check) {
@@ -365,9 +425,12 @@ int sl_cmd_up(int argc, char **argv)
                 strerror(-e));
         goto out;
     }
+    if (have_command("console") && (e = console_users(&p))) goto out;
+    struct stat est;
+    if (stat(p.events, &est) == 0 && est.st_size > (1 << 20)) truncate(p.events, 0);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    sl_sup_opts so = {.color = isatty(1), .oneshot_retries = 5};
+    sl_sup_opts so = {.color = isatty(1), .oneshot_retries = 5, .events_path = p.events};
     up_state st = {.sup = sl_sup_new(&loop, &so), .p = &p, .rc = 0};
     build(&p, st.sup);
     sl_signals_install(&loop, on_signal, &st);

@@ -4,6 +4,7 @@
  * lists them, so a key added to a component shows up in the check and the example at once. */
 #include "cli/up_config.h"
 #include "cli/commands.h"
+#include "console/console.h"
 #include "cql/server.h"
 #include "kafka/broker.h"
 #include "pipeline/fakeapi.h"
@@ -111,13 +112,20 @@ static const section sections[] = {
      .size = sizeof(sl_fakeapi_config),
      .post = post_fakeapi},
     {.name = "scheduler",
-     .about = "sluice scheduler: Airflow-style DAGs (up passes --listen, --data-dir and --dags)",
+     .about =
+         "sluice scheduler: Airflow-style DAGs (up passes --data-dir and --dags, and --listen:\n"
+         "# this section's listen, else 127.0.0.1:8082, as the console has 8080)",
      .tbl = sl_scheduler_cli_opts,
      .size = 0},
     {.name = "registry",
      .about = "sluice registry: a Confluent-compatible Schema Registry",
      .tbl = sl_registry_opts,
      .size = sizeof(sl_registry_config)},
+    {.name = "console",
+     .about = "sluice console: the web console, JSON API and /metrics (up passes every address\n"
+              "# and --data-dir; the processor's metrics_listen, default 127.0.0.1:8083 under up)",
+     .tbl = sl_console_opts,
+     .size = sizeof(sl_console_config)},
     {.name = "pipeline",
      .about = "sluice process: topic -> schema -> sink",
      .tbl = sl_process_opts,

@@ -8,6 +8,7 @@
  * page cannot send without a CORS preflight that this server never grants. */
 #include "console/console.h"
 #include "console/assets.h"
+#include "console/collect_int.h"
 #include "console/console_int.h"
 #include "console/kafka_int.h"
 #include "console/users.h"
@@ -48,6 +49,7 @@ struct sl_console {
     const sl_console_config *cfg;
     sl_http_server *http;
     sl_users *users;
+    sl_collector *col;
     char *metadata;
     sl_buf index_html; /* index.html with a script tag for every page_*.js */
     /* The sessions table is shared with login work on worker threads. */
@@ -483,6 +485,44 @@ static void api_users_guard(sl_http_req *req, sl_http_resp *resp, void *arg)
     need_admin(arg, resp);
 }
 
+static void api_overview(sl_http_req *req, sl_http_resp *resp, void *arg)
+{
+    SL_UNUSED(req);
+    sl_console *c = arg;
+    sl_collector_overview(c->col, &resp->body);
+}
+
+static void api_alerts(sl_http_req *req, sl_http_resp *resp, void *arg)
+{
+    SL_UNUSED(req);
+    sl_console *c = arg;
+    sl_collector_alerts(c->col, &resp->body);
+}
+
+static void api_alert_rules_put(sl_http_req *req, sl_http_resp *resp, void *arg)
+{
+    sl_console *c = arg;
+    sl_slice b = sl_http_req_body(req);
+    json_error_t e;
+    json_t *j = json_loadb((const char *)b.ptr, b.len, 0, &e);
+    if (!j) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "bad JSON at line %d column %d: %s", e.line, e.column, e.text);
+        sl_http_resp_error(resp, 400, msg);
+        return;
+    }
+    json_t *rules = json_is_object(j) ? json_object_get(j, "rules") : j;
+    char err[300];
+    int rc = sl_collector_set_rules(c->col, rules, err, sizeof err);
+    json_decref(j);
+    if (rc) {
+        sl_http_resp_error(resp, rc == SL_ERR_INVAL ? 400 : 500, err);
+        return;
+    }
+    SL_INFO("console", "user \"%s\" replaced the alert rules", c->cur_user);
+    sl_collector_alerts(c->col, &resp->body);
+}
+
 /* The console's own routes; the page modules' tables follow in api_tables. A route that only
  * an admin may read checks it itself (need_admin). */
 static const sl_http_route core_routes[] = {
@@ -492,6 +532,9 @@ static const sl_http_route core_routes[] = {
     {"POST", "/api/users", api_users_post},
     {"DELETE", "/api/users/*", api_users_delete},
     {NULL, "/api/users/*", api_users_guard},
+    {NULL, "/api/overview", api_overview},
+    {NULL, "/api/alerts", api_alerts},
+    {"PUT", "/api/alerts/rules", api_alert_rules_put},
     {NULL, NULL, NULL},
 };
 
@@ -625,6 +668,18 @@ static void on_static(sl_console *c, sl_http_req *req, sl_http_resp *resp)
     send_asset(resp, a->name, a->data, a->len);
 }
 
+/* Prometheus text. Readable without a login, as scrapers expect: it carries counts and rates,
+ * never data or secrets, and the console listens on loopback unless told otherwise. */
+static void on_metrics(sl_console *c, sl_http_req *req, sl_http_resp *resp)
+{
+    if (!is_read(sl_http_req_method(req))) {
+        sl_http_resp_error(resp, 405, "method not allowed");
+        return;
+    }
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    sl_collector_prometheus(c->col, &resp->body);
+}
+
 static void on_request(sl_http_req *req, sl_http_resp *resp, void *arg)
 {
     sl_console *c = arg;
@@ -634,6 +689,8 @@ static void on_request(sl_http_req *req, sl_http_resp *resp, void *arg)
     const char *path = sl_http_req_path(req);
     if (!strncmp(path, "/api/", 5) || !strcmp(path, "/api"))
         on_api(c, req, resp);
+    else if (!strcmp(path, "/metrics"))
+        on_metrics(c, req, resp);
     else
         on_static(c, req, resp);
 }
@@ -709,6 +766,7 @@ int sl_console_open(uv_loop_t *loop, const sl_console_config *cfg, sl_console **
         sl_http_close(c->http);
         goto fail;
     }
+    c->col = sl_collector_start(cfg);
     *out = c;
     return 0;
 fail:
@@ -746,6 +804,13 @@ const sl_opt sl_console_opts[] = {
      "the supervisor's event file (sluice up sets it) shown on the Overview page", NULL, 0, 0},
     {"webhook", SL_OPT_STR, NULL, O(webhook), "URL that alert notifications are POSTed to as JSON",
      NULL, 0, 0},
+    {"topic", SL_OPT_STR, "users_created", O(topic), "the pipeline's topic (Overview, alerts)",
+     NULL, 0, 0},
+    {"dlq-topic", SL_OPT_STR, "users_created.dlq", O(dlq_topic), "the pipeline's dead-letter topic",
+     NULL, 0, 0},
+    {"group", SL_OPT_STR, "sluice-process", O(group), "the processors' consumer group", NULL, 0, 0},
+    {"table", SL_OPT_STR, "spark_streams.created_users", O(table), "the pipeline's table, KS.TABLE",
+     NULL, 0, 0},
     {"session-ttl", SL_OPT_DURATION, "8h", O(session_ttl_ms), "how long a login session lasts",
      NULL, 1000, 30LL * 86400000},
     {"collect-interval", SL_OPT_DURATION, "2s", O(collect_ms),
@@ -769,6 +834,8 @@ void sl_console_close(sl_console *c)
     c->http = NULL;
     sl_console_kafka_close(c->kview);
     c->kview = NULL;
+    sl_collector_free(c->col);
+    c->col = NULL;
 }
 
 void sl_console_free(sl_console *c)

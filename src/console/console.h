@@ -21,6 +21,7 @@ typedef struct sl_console_config {
     char *process_metrics; /* HOST:PORT[,HOST:PORT] of processors' --metrics-listen */
     char *events;          /* the supervisor's event file (up sets it) */
     char *webhook;         /* alert notifications are POSTed here as JSON */
+    char *topic, *dlq_topic, *group, *table; /* the pipeline the Overview draws */
     char *log_level;
     int64_t session_ttl_ms;
     int64_t collect_ms;

@@ -6,7 +6,9 @@
  * child settles, never while one of its handles is still open, so the handles can be reused for
  * the next spawn. */
 #include "up/supervisor.h"
+#include "core/buf.h"
 #include "core/sl.h"
+#include "web/http.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -103,6 +105,25 @@ static void say(sl_sup *s, const char *fmt, ...)
     if (len < 0) return;
     if ((size_t)len >= sizeof msg) len = sizeof msg - 1;
     emit(s, "up", -1, msg, (size_t)len);
+}
+
+/* Appends one event line for the console (sl_sup_opts.events_path); a failed write only costs
+ * the console its view, so it is not reported. */
+static void record(sl_sup *s, const child *c, const char *event, const char *detail)
+{
+    if (!s->o.events_path) return;
+    FILE *f = fopen(s->o.events_path, "a");
+    if (!f) return;
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_buf_printf(&b, "{\"t\":%lld,\"child\":", (long long)sl_now_ms());
+    sl_http_json_str(&b, c->name, strlen(c->name));
+    sl_buf_printf(&b, ",\"event\":\"%s\",\"detail\":", event);
+    sl_http_json_str(&b, detail, strlen(detail));
+    sl_buf_printf(&b, ",\"restarts\":%d}\n", c->restarts);
+    fwrite(b.ptr, 1, b.len, f);
+    fclose(f);
+    sl_buf_free(&b);
 }
 
 static void describe_exit(int64_t st, char *buf, size_t len)
@@ -267,6 +288,7 @@ static void settle(child *c)
 
     if (s->stopping) {
         say(s, "%s stopped (%s)", c->name, why);
+        if (c->kind == SL_SUP_SERVICE) record(s, c, "stopped", why);
         if (c->index == s->stop_index) stop_next(s);
         return;
     }
@@ -275,6 +297,9 @@ static void settle(child *c)
         int d = next_backoff(c);
         c->restarts++;
         say(s, "%s %s; restarting in %d ms (restart %d)", c->name, why, d, c->restarts);
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s; restarting in %d ms", why, d);
+        record(s, c, "restarting", detail);
         schedule_restart(c, d);
         break;
     }
@@ -334,6 +359,11 @@ static void spawn_child(child *c)
     }
     c->pid = c->proc.pid;
     say(s, "%s started (pid %d)", c->name, c->pid);
+    if (c->kind == SL_SUP_SERVICE) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "pid %d", c->pid);
+        record(s, c, "started", detail);
+    }
     uv_read_start((uv_stream_t *)&c->out, on_alloc, on_read);
     uv_read_start((uv_stream_t *)&c->err, on_alloc, on_read);
 }

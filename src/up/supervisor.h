@@ -41,6 +41,10 @@ typedef struct sl_sup_opts {
     int backoff_max_ms;   /* restart delays double up to this (default 30000) */
     int oneshot_retries;  /* extra tries of a failed one-shot step (default 3) */
     bool color;           /* colour the prefixes (a terminal) */
+    /* When set, each child start, crash and stop is appended to this file as one JSON line
+     * {"t": ms, "child": name, "event": "started"|"restarting"|"stopped", "detail": text,
+     * "restarts": n}, which the console shows. Must outlive the supervisor. */
+    const char *events_path;
 } sl_sup_opts;
 
 /* One child's state, for status lines and the console. */

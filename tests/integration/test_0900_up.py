@@ -19,11 +19,15 @@ import sluice_harness as sh
 
 
 def write_config(tmp_path, extra=""):
-    ports = {name: sh.free_port() for name in ("broker", "store", "fake-api", "scheduler")}
+    ports = {name: sh.free_port() for name in ("broker", "store", "fake-api", "scheduler",
+                                               "registry", "console", "process-metrics")}
     text = (f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
             f"store:\n  listen: 127.0.0.1:{ports['store']}\n"
             f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
-            f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n" + extra)
+            f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
+            f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
+            f"console:\n  listen: 127.0.0.1:{ports['console']}\n  collect-interval: 500ms\n"
+            f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['process-metrics']}\n" + extra)
     path = tmp_path / "sluice.yaml"
     path.write_text(text)
     return path, ports
@@ -107,6 +111,45 @@ def test_up_restarts_a_crashed_child(sluice_proc, tmp_path):
     sh.wait_port("127.0.0.1", ports["broker"], sh.scaled(10))
     assert "users_created" in topics(bootstrap)
     assert child_pids(up, "broker")[-1] != first
+
+
+def test_up_console_answers_and_shows_restarts(sluice_proc, tmp_path):
+    """The console is up's last child on console.listen; up prints its URL and the first-start
+    admin password once; the console sees every component, and a child the supervisor
+    restarts shows in its events."""
+    cfg, ports = write_config(tmp_path)
+    up = start_up(sluice_proc, cfg)
+    base = f"http://127.0.0.1:{ports['console']}"
+    log = up.log_text()
+    assert f"console   {base}/" in log
+    pw = re.search(r"first start: user admin, password (\S+) \(shown only now\)", log).group(1)
+    assert requests.get(base + "/", timeout=5).status_code == 200
+    assert requests.get(base + "/api/overview", timeout=5).status_code == 401
+    auth = ("admin", pw)
+
+    def overview():
+        return requests.get(base + "/api/overview", auth=auth, timeout=5).json()
+
+    sh.wait_until(lambda: all(overview().get("components", {}).values()), sh.scaled(20),
+                  what="the console to see every component up")
+    metrics = requests.get(base + "/metrics", timeout=5).text
+    for comp in ("broker", "store", "registry", "scheduler", "processor"):
+        assert f'sluice_up{{component="{comp}"}} 1' in metrics
+    os.kill(child_pids(up, "fake-api")[-1], signal.SIGKILL)
+
+    def restarted():
+        return [e for e in overview()["events"]
+                if e["child"] == "fake-api" and e["event"] == "restarting"]
+
+    sh.wait_until(restarted, sh.scaled(10), what="the console to show fake-api's restart")
+    assert "killed by signal 9" in restarted()[0]["detail"]
+    # A second start keeps the users: the password is not printed again, and still works.
+    up.proc.send_signal(signal.SIGINT)
+    assert up.wait(timeout=15) == 0
+    up.start(wait=False)
+    up.wait_for_log(r"(?s)=== start 2.*sluice is up", timeout=60)
+    assert up.log_text().count("first start: user admin") == 1
+    assert requests.get(base + "/api/session", auth=auth, timeout=10).status_code == 200
 
 
 def test_up_killed_takes_its_children_down(sluice_proc, tmp_path):
