@@ -93,6 +93,15 @@ static json_t *get_json(sl_collector *col, const char *url)
     return j;
 }
 
+/* librdkafka's own log lines (a broker down, reconnects) are ours at debug level: the
+ * component's state is what the console reports, not each failed connect. */
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    SL_UNUSED(rk);
+    SL_UNUSED(level);
+    SL_DEBUG("console", "rdkafka %s: %s", fac, buf);
+}
+
 static rd_kafka_t *kafka_new(const sl_console_config *cfg)
 {
     char err[256];
@@ -104,6 +113,7 @@ static rd_kafka_t *kafka_new(const sl_console_config *cfg)
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
+    rd_kafka_conf_set_log_cb(kc, kafka_log);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof err);
     if (!rk) SL_ERROR("console", "kafka client: %s", err);
     return rk;
@@ -564,11 +574,12 @@ static void collect_once(sl_collector *col)
     s.subjects = -1;
     uint64_t t0 = sl_mono_ns();
     s.t_ms = sl_now_ms();
-    poll_kafka(col, &s);
-    poll_store(col, &s);
-    poll_registry(col, &s);
-    poll_processors(col, &s);
-    poll_scheduler(col, &s);
+    /* Each poll blocks for at most a timeout or two when its component is down; a stop
+     * request is checked between them so that closing the console waits for one at most. */
+    static void (*const polls[])(sl_collector *, col_sample *) = {
+        poll_kafka, poll_store, poll_registry, poll_processors, poll_scheduler};
+    for (size_t i = 0; i < SL_ARRAY_LEN(polls) && !atomic_load(&col->stopping); i++)
+        polls[i](col, &s);
     s.collect_ms = (double)(sl_mono_ns() - t0) / 1e6;
     rates(&s, col->have_prev ? &col->prev : NULL);
     col_alerts_eval(col->alerts, &s);

@@ -759,7 +759,11 @@ int sl_console_open(uv_loop_t *loop, const sl_console_config *cfg, sl_console **
     rc = sl_http_open(loop, &hc, &c->http);
     if (rc) goto fail;
     sl_kview_config kc = {
-        .bootstrap = cfg->kafka, .registry = cfg->registry, .sample_ms = cfg->collect_ms};
+        .bootstrap = cfg->kafka,
+        .registry = cfg->registry,
+        .sample_ms = cfg->collect_ms,
+        .timeout_ms = 2000, /* bounds how long a stop waits for a sample in flight */
+    };
     rc = sl_console_kafka_open(loop, &kc, &c->kview, err, sizeof err);
     if (rc) {
         SL_ERROR("console", "%s", err);
