@@ -7,6 +7,7 @@
  * scheduler's REST under /api/v1/, so the page and API clients share one implementation. */
 #include "console/ops_int.h"
 
+#include "core/codec.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -87,32 +88,29 @@ void sl__ops_dags(sl_http_req *req, sl_http_resp *resp, void *arg)
         items[i] = dag_summary(&set->dags[i], paused[i], next[i]);
     sl_free(paused);
     sl_free(next);
-    /* The last LAST_RUNS runs of every DAG in one statement (window functions: SQLite >= 3.25
-     * and PostgreSQL), newest first. */
-    char sql[512];
+    /* The last LAST_RUNS runs of each DAG: one indexed range read per DAG (run_logical). */
+    char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT dag_id, run_id, state, run_type, logical_ms FROM (SELECT dag_id, run_id,"
-             " state, run_type, logical_ms, row_number() OVER (PARTITION BY dag_id ORDER BY"
-             " logical_ms DESC, run_id DESC) AS n FROM dag_run) AS last WHERE n <= %d ORDER BY"
-             " dag_id, logical_ms, run_id",
+             "SELECT run_id, state, run_type, logical_ms FROM dag_run WHERE dag_id = $1 ORDER BY"
+             " logical_ms DESC, run_id DESC LIMIT %d",
              LAST_RUNS);
-    if (sl_meta_exec(m, sql, 0, NULL, &rr)) {
-        for (size_t i = 0; i < set->n; i++)
-            json_decref(items[i]);
-        sl_free(items);
-        db_error(resp, m);
-        return;
+    for (size_t i = 0; i < set->n; i++) {
+        const char *p[] = {set->dags[i].id};
+        if (sl_meta_exec(m, sql, 1, p, &rr)) {
+            for (size_t k = 0; k < set->n; k++)
+                json_decref(items[k]);
+            sl_free(items);
+            db_error(resp, m);
+            return;
+        }
+        json_t *runs = json_object_get(items[i], "runs");
+        for (size_t k = rr.nrows; k-- > 0;) /* oldest first, as the squares are drawn */
+            json_array_append_new(
+                runs, json_pack("{s:s, s:s, s:s, s:o}", "run_id", sl_meta_cell(&rr, k, 0), "state",
+                                sl_meta_cell(&rr, k, 1), "run_type", sl_meta_cell(&rr, k, 2),
+                                "logical_date", sl__ops_iso(sl_meta_cell_i64(&rr, k, 3, 0))));
+        sl_meta_rows_free(&rr);
     }
-    for (size_t i = 0; i < rr.nrows; i++) {
-        int di = dag_index(set, sl_meta_cell(&rr, i, 0));
-        if (di < 0) continue;
-        json_array_append_new(json_object_get(items[di], "runs"),
-                              json_pack("{s:s, s:s, s:s, s:o}", "run_id", sl_meta_cell(&rr, i, 1),
-                                        "state", sl_meta_cell(&rr, i, 2), "run_type",
-                                        sl_meta_cell(&rr, i, 3), "logical_date",
-                                        sl__ops_iso(sl_meta_cell_i64(&rr, i, 4, 0))));
-    }
-    sl_meta_rows_free(&rr);
     json_t *list = json_array();
     for (size_t i = 0; i < set->n; i++)
         json_array_append_new(list, items[i]);
@@ -134,9 +132,38 @@ static bool int_arg(sl_http_req *req, const char *name, long lo, long hi, long d
     return true;
 }
 
-static json_t *cell_iso(const sl_meta_rows *r, size_t row, size_t col)
+/* ,"key":"value" (without the comma when first), null for NULL. */
+static void j_field_str(sl_buf *b, const char *key, const char *v, bool first)
 {
-    return sl__ops_iso(sl_meta_cell_i64(r, row, col, INT64_MIN));
+    if (!first) sl_buf_put_u8(b, ',');
+    sl_http_json_str(b, key, strlen(key));
+    sl_buf_put_u8(b, ':');
+    if (v)
+        sl_http_json_str(b, v, strlen(v));
+    else
+        sl_buf_append_str(b, "null");
+}
+
+static void j_field_int(sl_buf *b, const char *key, int64_t v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, v);
+    sl_buf_put_u8(b, ',');
+    sl_http_json_str(b, key, strlen(key));
+    sl_buf_put_u8(b, ':');
+    sl_buf_append_str(b, num);
+}
+
+/* ,"key":"ISO date" of an epoch-ms cell, or null. */
+static void j_field_iso(sl_buf *b, const char *key, const sl_meta_rows *r, size_t row, size_t col)
+{
+    char iso[64];
+    const char *v = NULL;
+    if (sl_meta_cell(r, row, col)) {
+        sl_sched_iso(sl_meta_cell_i64(r, row, col, 0), iso, sizeof iso);
+        v = iso;
+    }
+    j_field_str(b, key, v, false);
 }
 
 typedef struct name_ix {
@@ -240,35 +267,15 @@ void sl__ops_dag_grid(sl_http_req *req, sl_http_resp *resp, void *arg)
         tasks[i] = (name_ix){d->tasks[i].id, i};
     qsort(runs, rr.nrows, sizeof *runs, name_ix_cmp);
     qsort(tasks, d->ntasks, sizeof *tasks, name_ix_cmp);
-    /* grid[run][task]: null where the run has no instance of the task (added to the DAG later) */
-    json_t *grid = json_array(), *runlist = json_array();
-    for (size_t i = 0; i < rr.nrows; i++) {
-        json_t *row = json_array();
-        for (size_t k = 0; k < d->ntasks; k++)
-            json_array_append_new(row, json_null());
-        json_array_append_new(grid, row);
-        json_t *conf =
-            json_loads(sl_meta_cell(&rr, i, 6) ? sl_meta_cell(&rr, i, 6) : "{}", 0, NULL);
-        json_array_append_new(
-            runlist,
-            json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id",
-                      sl_meta_cell(&rr, i, 0), "run_type", sl_meta_cell(&rr, i, 1), "state",
-                      sl_meta_cell(&rr, i, 2), "logical_date", cell_iso(&rr, i, 3),
-                      "data_interval_start", cell_iso(&rr, i, 4), "data_interval_end",
-                      cell_iso(&rr, i, 5), "start_date", cell_iso(&rr, i, 7), "end_date",
-                      cell_iso(&rr, i, 8), "conf", conf ? conf : json_object()));
-    }
+    /* grid[run][task] as the index of its row in tr, -1 where the run has no instance of the
+     * task (one added to the DAG later) */
+    long *cell = sl_malloc((rr.nrows * d->ntasks + 1) * sizeof *cell);
+    for (size_t i = 0; i < rr.nrows * d->ntasks; i++)
+        cell[i] = -1;
     for (size_t i = 0; i < tr.nrows; i++) {
         size_t ri = name_ix_find(runs, rr.nrows, sl_meta_cell(&tr, i, 0));
         size_t ti = name_ix_find(tasks, d->ntasks, sl_meta_cell(&tr, i, 1));
-        if (ri == SIZE_MAX || ti == SIZE_MAX) continue;
-        const char *st = sl_meta_cell(&tr, i, 2);
-        json_array_set_new(json_array_get(grid, ri), ti,
-                           json_pack("{s:s, s:I, s:I, s:o, s:o}", "state", st ? st : "none",
-                                     "try_number", (json_int_t)sl_meta_cell_i64(&tr, i, 3, 0),
-                                     "max_tries", (json_int_t)sl_meta_cell_i64(&tr, i, 4, 0),
-                                     "start_date", cell_iso(&tr, i, 5), "end_date",
-                                     cell_iso(&tr, i, 6)));
+        if (ri != SIZE_MAX && ti != SIZE_MAX) cell[ri * d->ntasks + ti] = (long)i;
     }
     sl_free(runs);
     sl_free(tasks);
@@ -277,10 +284,58 @@ void sl__ops_dag_grid(sl_http_req *req, sl_http_resp *resp, void *arg)
     json_t *dag = dag_summary(d, paused, next);
     json_object_del(dag, "runs");
     json_object_set_new(dag, "params", yaml_json(d->params));
-    sl__ops_send(resp, 200,
-                 json_pack("{s:o, s:o, s:o, s:o, s:I, s:i}", "dag", dag, "tasks", grid_tasks(d),
-                           "runs", runlist, "grid", grid, "total_runs",
-                           (json_int_t)sl_meta_cell_i64(&nr, 0, 0, 0), "offset", (int)offset));
+    json_t *head =
+        json_pack("{s:o, s:o, s:I, s:i}", "dag", dag, "tasks", grid_tasks(d), "total_runs",
+                  (json_int_t)sl_meta_cell_i64(&nr, 0, 0, 0), "offset", (int)offset);
+    /* The runs and the grid are written straight into the body: with hundreds of runs a tree
+     * of JSON values cost most of the answer's time. */
+    char *text = json_dumps(head, JSON_COMPACT);
+    json_decref(head);
+    sl_buf *b = &resp->body;
+    resp->status = 200;
+    resp->content_type = "application/json";
+    sl_buf_append(b, text, strlen(text) - 1); /* without the closing brace */
+    free(text);
+    sl_buf_append_str(b, ",\"runs\":[");
+    for (size_t i = 0; i < rr.nrows; i++) {
+        const char *conf = sl_meta_cell(&rr, i, 6);
+        sl_buf_append_str(b, i ? ",{" : "{");
+        j_field_str(b, "run_id", sl_meta_cell(&rr, i, 0), true);
+        j_field_str(b, "run_type", sl_meta_cell(&rr, i, 1), false);
+        j_field_str(b, "state", sl_meta_cell(&rr, i, 2), false);
+        static const char *const dates[] = {"logical_date",      "data_interval_start",
+                                            "data_interval_end", NULL,
+                                            "start_date",        "end_date"};
+        for (size_t k = 0; k < SL_ARRAY_LEN(dates); k++)
+            if (dates[k]) j_field_iso(b, dates[k], &rr, i, 3 + k);
+        /* conf is the scheduler's own json_dumps of an object */
+        sl_buf_append_str(b, ",\"conf\":");
+        sl_buf_append_str(b, conf && *conf ? conf : "{}");
+        sl_buf_put_u8(b, '}');
+    }
+    sl_buf_append_str(b, "],\"grid\":[");
+    for (size_t i = 0; i < rr.nrows; i++) {
+        sl_buf_append_str(b, i ? ",[" : "[");
+        for (size_t k = 0; k < d->ntasks; k++) {
+            long t = cell[i * d->ntasks + k];
+            if (k) sl_buf_put_u8(b, ',');
+            if (t < 0) {
+                sl_buf_append_str(b, "null");
+                continue;
+            }
+            const char *st = sl_meta_cell(&tr, (size_t)t, 2);
+            sl_buf_put_u8(b, '{');
+            j_field_str(b, "state", st ? st : "none", true);
+            j_field_int(b, "try_number", sl_meta_cell_i64(&tr, (size_t)t, 3, 0));
+            j_field_int(b, "max_tries", sl_meta_cell_i64(&tr, (size_t)t, 4, 0));
+            j_field_iso(b, "start_date", &tr, (size_t)t, 5);
+            j_field_iso(b, "end_date", &tr, (size_t)t, 6);
+            sl_buf_put_u8(b, '}');
+        }
+        sl_buf_put_u8(b, ']');
+    }
+    sl_buf_append_str(b, "]}");
+    sl_free(cell);
     sl_meta_rows_free(&rr);
     sl_meta_rows_free(&tr);
     sl_meta_rows_free(&dr);

@@ -55,6 +55,9 @@ static const char *const migrations[] = {
     "CREATE INDEX ti_state ON task_instance (state);"
     "CREATE INDEX run_state ON dag_run (state, dag_id);"
     "CREATE INDEX ti_scheduler ON task_instance (scheduler_id, state)",
+    /* 3: a DAG's runs by logical date (the latest runs for the console, run lists, promotion)
+     * without sorting its whole history */
+    "CREATE INDEX run_logical ON dag_run (dag_id, logical_ms, run_id)",
 };
 
 const char *sl_meta_error(const sl_meta *m)

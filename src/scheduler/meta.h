@@ -29,7 +29,7 @@ typedef struct sl_meta_rows {
 } sl_meta_rows;
 
 /* The newest schema version; sl_meta_open migrates to it. */
-#define SL_META_SCHEMA_VERSION 2
+#define SL_META_SCHEMA_VERSION 3
 
 /* Opens "sqlite:PATH" or "postgresql://..." (also "postgres://") and migrates its schema to
  * SL_META_SCHEMA_VERSION. On failure writes a reason (never the password) into err and returns

@@ -171,8 +171,43 @@ int sl_sched_next_interval(const sl_dag *d, int64_t next_start, int64_t now, int
     return e <= now ? 1 : 0;
 }
 
+static char *put_digits(char *p, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
 void sl_sched_iso(int64_t ms, char *buf, size_t len)
 {
+    /* By hand for the common case (years 1970-9999): the API formats thousands of these per
+     * page, and strftime costs ten times as much. Days to civil date as in H. Hinnant's
+     * "chrono-compatible low-level date algorithms". */
+    if (ms >= 0 && ms < 253402300800000 && len >= sizeof "2024-01-31T00:00:00.000+00:00") {
+        int64_t days = ms / 86400000, rem = ms % 86400000;
+        int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+        int64_t y = yoe + era * 400 + (m <= 2);
+        char *p = put_digits(buf, y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        *p++ = '-';
+        p = put_digits(p, d, 2);
+        *p++ = 'T';
+        p = put_digits(p, rem / 3600000, 2);
+        *p++ = ':';
+        p = put_digits(p, rem / 60000 % 60, 2);
+        *p++ = ':';
+        p = put_digits(p, rem / 1000 % 60, 2);
+        if (rem % 1000) {
+            *p++ = '.';
+            p = put_digits(p, rem % 1000, 3);
+        }
+        memcpy(p, "+00:00", sizeof "+00:00");
+        return;
+    }
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);

@@ -42,7 +42,7 @@ def test_two_schedulers_200_tasks(pg_db, sluice_proc, tmp_path):
     by = meta.rows("SELECT scheduler_id, count(*) FROM task_try WHERE dag_id='ha'"
                    " GROUP BY scheduler_id")
     assert len(by) == 2, f"one scheduler did everything: {by}"
-    assert meta.rows("SELECT max(version) FROM sl_schema") == [(2,)]
+    assert meta.rows("SELECT max(version) FROM sl_schema") == [(3,)]
 
 
 SLOW = """

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #define S  SL_TI_SUCCESS
@@ -152,13 +153,39 @@ static void test_names(void **st)
     assert_string_equal(iso, "2024-01-01T00:00:00+00:00");
 }
 
+/* The hand-made ISO date equals gmtime + strftime's, milliseconds included, from 1970 to
+ * 9999 (leap years, centuries, the 400-year rule), and a short buffer still gets a date. */
+static void test_iso_dates(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t ms = (int64_t)(x % 253402300800000ull);
+        if (i % 3 == 0) ms -= ms % 1000;
+        if (i < 4) ms = (int64_t[]){0, 951782400000, 4107456000000, 253402300799999}[i];
+        char got[64], want[64];
+        sl_sched_iso(ms, got, sizeof got);
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (ms % 1000) n += (size_t)snprintf(want + n, sizeof want - n, ".%03d", (int)(ms % 1000));
+        snprintf(want + n, sizeof want - n, "+00:00");
+        assert_string_equal(got, want);
+    }
+    char small[26];
+    sl_sched_iso(JAN1 + 5, small, sizeof small);
+    assert_string_equal(small, "2024-01-01T00:00:00.005+0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_success), cmocka_unit_test(test_all_done),
         cmocka_unit_test(test_one_failed),  cmocka_unit_test(test_one_success),
         cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_next_interval),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),       cmocka_unit_test(test_iso_dates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
