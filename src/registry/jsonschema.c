@@ -352,7 +352,8 @@ static const json_t *resolve(const sl_jsonschema *d, const char *ref)
     if (!ref[1]) return d->root;
     if (ref[1] != '/') {
         anchor key = {ref, NULL};
-        const anchor *a = bsearch(&key, d->anchors, d->nanchors, sizeof key, cmp_anchor);
+        const anchor *a =
+            d->nanchors ? bsearch(&key, d->anchors, d->nanchors, sizeof key, cmp_anchor) : NULL;
         return a ? a->node : NULL;
     }
     const json_t *n = d->root;
@@ -391,7 +392,7 @@ static int cmp_ptr(const void *a, const void *b)
 static int check_refs(parse_ctx *c)
 {
     size_t nchecked = c->nschemas;
-    qsort(c->schemas, nchecked, sizeof *c->schemas, cmp_ptr);
+    if (nchecked) qsort(c->schemas, nchecked, sizeof *c->schemas, cmp_ptr);
     for (size_t i = 0; i < c->nschemas; i++) {
         const json_t *s = c->schemas[i];
         const char *ref = json_string_value(json_object_get(s, "$ref"));
@@ -406,7 +407,7 @@ static int check_refs(parse_ctx *c)
             if (!json_is_object(t) && !json_is_boolean(t))
                 return fail(c, "$ref %s: does not name a schema", r);
             if (json_is_object(t) &&
-                !bsearch(&t, c->schemas, nchecked, sizeof *c->schemas, cmp_ptr)) {
+                !(nchecked && bsearch(&t, c->schemas, nchecked, sizeof *c->schemas, cmp_ptr))) {
                 /* A target outside a schema position (under "enum", say) is checked here once;
                  * check() appends it past nchecked, so this loop also visits its $refs. */
                 int rc = check(c, t, r, 0);
@@ -432,7 +433,7 @@ int sl_jsonschema_parse(const char *text, size_t len, sl_jsonschema **out, char 
     parse_ctx c = {.doc = s, .err = err, .errlen = errlen};
     int rc = check(&c, root, "#", 0);
     if (rc == 0) {
-        qsort(s->anchors, s->nanchors, sizeof *s->anchors, cmp_anchor);
+        if (s->nanchors) qsort(s->anchors, s->nanchors, sizeof *s->anchors, cmp_anchor);
         for (size_t i = 1; i < s->nanchors && rc == 0; i++)
             if (!strcmp(s->anchors[i - 1].id, s->anchors[i].id))
                 rc = fail(&c, "$id %s: defined twice", s->anchors[i].id);
