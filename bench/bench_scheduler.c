@@ -65,14 +65,21 @@ static int64_t q1(const char *sql, const char *a, const char *b)
     return v;
 }
 
-/* Runs the loop an event at a time until sql (with a, b) yields a value other than -1, or
- * timeout. */
-static int64_t run_until(const char *sql, const char *a, const char *b, int64_t timeout_ms)
+/* Runs the loop until sql (with a, b) yields a value other than -1, or timeout: an event at a
+ * time (mode UV_RUN_ONCE), or without waiting in poll (UV_RUN_NOWAIT: to see a state the moment
+ * the tick that made it returns, rather than after the loop's next event). */
+static int64_t run_until_mode(const char *sql, const char *a, const char *b, int64_t timeout_ms,
+                              uv_run_mode mode)
 {
     int64_t end = sl_mono_ms() + timeout_ms, v;
     while ((v = q1(sql, a, b)) == -1 && sl_mono_ms() < end)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&loop, mode);
     return v;
+}
+
+static int64_t run_until(const char *sql, const char *a, const char *b, int64_t timeout_ms)
+{
+    return run_until_mode(sql, a, b, timeout_ms, UV_RUN_ONCE);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -101,7 +108,7 @@ static void latency(const char *dag, const char *what)
     for (int i = 0; i < LAT; i++) {
         int64_t t0 = (int64_t)sl_mono_ns();
         trigger(dag, run_id, sizeof run_id);
-        run_until(try_running, dag, run_id, 10000);
+        run_until_mode(try_running, dag, run_id, 10000, UV_RUN_NOWAIT);
         lat[i] = ((int64_t)sl_mono_ns() - t0) / 1000;
         run_until(run_done, dag, run_id, 10000);
     }

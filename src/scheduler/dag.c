@@ -271,6 +271,7 @@ static void free_dag(sl_dag *d)
     for (size_t i = 0; i < d->ntasks; i++)
         free_task(&d->tasks[i]);
     sl_free(d->tasks);
+    sl_free(d->by_id);
     memset(d, 0, sizeof *d);
 }
 
@@ -491,6 +492,12 @@ static void check_graph(ctx *C, sl_dag *d)
         }
         sl_free(d->tasks);
         d->tasks = sorted;
+        /* kept for sl_dag_task: the scheduler looks tasks up by id in every pass over a run */
+        for (size_t i = 0; i < n; i++)
+            by_id[i] = i;
+        qsort_r(by_id, n, sizeof *by_id, cmp_by_id, d);
+        d->by_id = by_id;
+        by_id = NULL;
         sl_free(placed);
         sl_free(fill);
         sl_free(users);
@@ -800,7 +807,7 @@ const sl_dag *sl_dagset_find(const sl_dagset *set, const char *dag_id)
 
 const sl_task *sl_dag_task(const sl_dag *d, const char *task_id)
 {
-    size_t i = task_index(d, task_id);
+    size_t i = d->by_id ? find_sorted(d, d->by_id, task_id) : task_index(d, task_id);
     return i == SIZE_MAX ? NULL : &d->tasks[i];
 }
 

@@ -45,6 +45,7 @@ typedef struct sl_dag {
     const sl_yaml *params; /* map of defaults, may be NULL */
     sl_task *tasks;        /* in topological order: a task comes after all it depends on */
     size_t ntasks;
+    size_t *by_id; /* task indexes sorted by id (sl_dag_task); NULL in a DAG not loaded */
     const char *file;
     int line;
 } sl_dag;

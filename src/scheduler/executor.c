@@ -117,9 +117,16 @@ static void child_main(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(3);
     close(go_rd);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* The log's directories are made here, once the try is recorded running, to keep them off
+     * the scheduler's loop: a new directory costs a millisecond or more on a busy ext4. */
+    int md = mkdirs_for(log_path);
+    int fd = md ? md : open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        dprintf(2, "sluice: try log %s: %s\n", log_path, strerror(md ? -md : errno));
+        _exit(1);
+    }
     int null = open("/dev/null", O_RDONLY);
-    if (fd < 0 || null < 0) _exit(1);
+    if (null < 0) _exit(1);
     dup2(null, 0);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -138,9 +145,7 @@ int sl_exec_start(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, con
 {
     out->pid = -1;
     out->go_fd = -1;
-    int rc = mkdirs_for(log_path);
-    if (rc) return rc;
-    int p[2];
+    int rc, p[2];
     if (pipe2(p, O_CLOEXEC) != 0) return -errno;
     pid_t parent = getpid();
     fflush(NULL);
@@ -202,9 +207,10 @@ static int thread_free(sl_exec_thread *x, bool join)
 static void thread_main(void *arg)
 {
     sl_exec_thread *x = arg;
-    FILE *log = fopen(x->log_path, "ae");
+    int md = mkdirs_for(x->log_path);
+    FILE *log = md ? NULL : fopen(x->log_path, "ae");
     if (!log) {
-        x->rc = -errno;
+        x->rc = md ? md : -errno;
     } else {
         x->rc = run_logged(x->d, x->t, &x->ctx, log, ", in-process");
         fclose(log);
@@ -217,8 +223,6 @@ int sl_exec_start_thread(const sl_dag *d, const sl_task *t, const sl_task_ctx *c
                          sl_exec_thread **out)
 {
     *out = NULL;
-    int rc = mkdirs_for(log_path);
-    if (rc) return rc;
     sl_exec_thread *x = sl_calloc(1, sizeof *x);
     x->d = d;
     x->t = t;
@@ -235,7 +239,7 @@ int sl_exec_start_thread(const sl_dag *d, const sl_task *t, const sl_task_ctx *c
     x->ctx.cancel = &x->cancel;
     x->done = done;
     x->arg = arg;
-    rc = uv_thread_create(&x->tid, thread_main, x);
+    int rc = uv_thread_create(&x->tid, thread_main, x);
     if (rc) {
         x->rc = rc;
         thread_free(x, false);

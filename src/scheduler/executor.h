@@ -23,10 +23,9 @@ typedef struct sl_exec_try {
 int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_id,
                      const char *task_id, int try_number, char *buf, size_t len);
 
-/* Creates the log's directories and forks the child: a new process group, killed if the
- * scheduler dies (PR_SET_PDEATHSIG), stdout and stderr appended to log_path, then
- * sl_task_run(d, t, ctx) once released; its exit status is 0 on success, 1 on failure. Returns
- * 0 or -errno. */
+/* Forks the child: a new process group, killed if the scheduler dies (PR_SET_PDEATHSIG); once
+ * released it creates the log's directories, appends stdout and stderr to log_path and runs
+ * sl_task_run(d, t, ctx); its exit status is 0 on success, 1 on failure. Returns 0 or -errno. */
 int sl_exec_start(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, const char *log_path,
                   sl_exec_try *out);
 /* Lets the child run the task. */
@@ -40,10 +39,10 @@ typedef struct sl_exec_thread sl_exec_thread;
  * then calls sl_exec_join from its own thread. */
 typedef void (*sl_exec_done_fn)(sl_exec_thread *x, void *arg);
 
-/* Creates the log's directories and starts a thread that appends the executor's lines and the
+/* Starts a thread that creates the log's directories, appends the executor's lines and the
  * task's own to log_path and runs sl_task_run(d, t, ctx) (ctx's strings are copied; ctx->cancel
  * is replaced by the thread's own flag, see sl_exec_cancel). d and t must outlive the thread.
- * Returns 0 or -errno. */
+ * Returns 0 or -errno; a log that cannot be created ends the try with -errno (sl_exec_join). */
 int sl_exec_start_thread(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
                          const char *log_path, sl_exec_done_fn done, void *arg,
                          sl_exec_thread **out);

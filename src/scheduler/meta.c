@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 /* SQLite statements stay prepared between uses: the scheduler runs the same few dozen
  * statements over and over, and parsing them was a tenth of a tick's CPU. */
@@ -20,13 +21,122 @@ typedef struct cached_stmt {
     uint64_t used; /* last use, for eviction */
 } cached_stmt;
 
+/* The WAL size (pages) at which the checkpointer runs: SQLite's own autocheckpoint size. */
+#define CHECKPOINT_PAGES 1000
+
+/* SQLite's WAL checkpoints copy the log into the database and fsync both: 3-10 ms on this kind
+ * of disk, which the scheduler's loop would pay inside a commit every few dozen runs. They run
+ * on a thread of their own instead, with a connection of its own: the loop's commits signal it
+ * (wal_hook, on the loop thread) and it checkpoints PASSIVE, which never blocks a writer. */
+typedef struct checkpointer {
+    uv_thread_t tid;
+    uv_mutex_t lock;
+    uv_cond_t cond;
+    char *path;
+    bool due, stop;
+    int64_t done; /* checkpoints completed */
+} checkpointer;
+
 struct sl_meta {
     sqlite3 *db; /* one of db and pg is set */
     PGconn *pg;
     char err[512];
     cached_stmt cache[STMT_CACHE];
     uint64_t uses;
+    checkpointer *ckpt; /* SQLite on a file */
 };
+
+static void ckpt_main(void *arg)
+{
+    checkpointer *c = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        SL_ERROR("meta", "checkpointer: cannot open %s: %s", c->path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        db = NULL;
+    }
+    if (db) sqlite3_busy_timeout(db, 10000);
+    uv_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->due && !c->stop)
+            uv_cond_wait(&c->cond, &c->lock);
+        if (c->stop) break;
+        c->due = false;
+        uv_mutex_unlock(&c->lock);
+        int rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
+                    : SQLITE_ERROR;
+        if (db && rc != SQLITE_OK && rc != SQLITE_BUSY)
+            SL_WARN("meta", "checkpoint of %s: %s", c->path, sqlite3_errmsg(db));
+        uv_mutex_lock(&c->lock);
+        c->done += rc == SQLITE_OK;
+    }
+    uv_mutex_unlock(&c->lock);
+    sqlite3_close(db);
+}
+
+/* After each commit on the loop's connection, with the WAL's size in pages. A checkpoint only
+ * lets the WAL start over once it has caught up with every commit, which under a steady stream
+ * of them it may not: past 4 times the size the committer checkpoints itself, as SQLite would,
+ * so the WAL stays bounded. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    checkpointer *c = arg;
+    if (pages < CHECKPOINT_PAGES) return SQLITE_OK;
+    if (pages >= 4 * CHECKPOINT_PAGES) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    uv_mutex_lock(&c->lock);
+    c->due = true;
+    uv_cond_signal(&c->cond);
+    uv_mutex_unlock(&c->lock);
+    return SQLITE_OK;
+}
+
+static void ckpt_start(sl_meta *m, const char *path)
+{
+    checkpointer *c = sl_calloc(1, sizeof *c);
+    c->path = sl_strdup(path);
+    uv_mutex_init(&c->lock);
+    uv_cond_init(&c->cond);
+    if (uv_thread_create(&c->tid, ckpt_main, c) != 0) {
+        /* SQLite's own checkpoints, on this thread, stay */
+        uv_cond_destroy(&c->cond);
+        uv_mutex_destroy(&c->lock);
+        sl_free(c->path);
+        sl_free(c);
+        return;
+    }
+    m->ckpt = c;
+    sqlite3_wal_hook(m->db, on_wal, c); /* replaces sqlite3_wal_autocheckpoint's hook */
+}
+
+static void ckpt_stop(sl_meta *m)
+{
+    checkpointer *c = m->ckpt;
+    if (!c) return;
+    sqlite3_wal_hook(m->db, NULL, NULL);
+    uv_mutex_lock(&c->lock);
+    c->stop = true;
+    uv_cond_signal(&c->cond);
+    uv_mutex_unlock(&c->lock);
+    uv_thread_join(&c->tid);
+    uv_cond_destroy(&c->cond);
+    uv_mutex_destroy(&c->lock);
+    sl_free(c->path);
+    sl_free(c);
+    m->ckpt = NULL;
+}
+
+int64_t sl_meta_checkpoints(sl_meta *m)
+{
+    if (!m->ckpt) return -1;
+    uv_mutex_lock(&m->ckpt->lock);
+    int64_t n = m->ckpt->done;
+    uv_mutex_unlock(&m->ckpt->lock);
+    return n;
+}
 
 /* Each migration moves the schema from version i to i + 1, in one transaction with the version
  * bump. Statements are separated by ';' and portable between the two engines. */
@@ -368,6 +478,7 @@ int sl_meta_open_version(const char *url, int version, sl_meta **out, char *err,
             sl_meta_close(m);
             return SL_ERR_CLOSED;
         }
+        ckpt_start(m, path);
     } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
         m->pg = PQconnectdb(url);
         if (PQstatus(m->pg) != CONNECTION_OK) {
@@ -400,6 +511,7 @@ int sl_meta_open(const char *url, sl_meta **out, char *err, size_t errlen)
 void sl_meta_close(sl_meta *m)
 {
     if (!m) return;
+    ckpt_stop(m);
     stmt_cache_free(m);
     if (m->db) sqlite3_close(m->db);
     if (m->pg) PQfinish(m->pg);

@@ -61,6 +61,9 @@ void sl_meta_rollback(sl_meta *m);
 int sl_meta_exec(sl_meta *m, const char *sql, int n, const char *const *params, sl_meta_rows *rows);
 /* Like sl_meta_exec and returns the number of rows the statement changed, or < 0. */
 int64_t sl_meta_exec_changes(sl_meta *m, const char *sql, int n, const char *const *params);
+/* SQLite: how many WAL checkpoints the store's checkpointer thread has completed (they run
+ * there, off the caller's thread, once the WAL reaches 1000 pages); -1 on PostgreSQL. */
+int64_t sl_meta_checkpoints(sl_meta *m);
 /* The last error message of m. */
 const char *sl_meta_error(const sl_meta *m);
 

@@ -235,9 +235,8 @@ static int dag_index(const sl_sched *s, const char *dag_id)
 
 static int task_index(const sl_dag *d, const char *task_id)
 {
-    for (size_t i = 0; i < d->ntasks; i++)
-        if (strcmp(d->tasks[i].id, task_id) == 0) return (int)i;
-    return -1;
+    const sl_task *t = sl_dag_task(d, task_id);
+    return t ? (int)(t - d->tasks) : -1;
 }
 
 /* Inserts a run and its task instances; 1 if created, 0 if the run id exists, < 0 on error.

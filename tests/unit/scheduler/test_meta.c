@@ -1,6 +1,8 @@
 /* test_meta.c: the metadata store on SQLite: WAL mode, the migrations step by step (a store at
  * version 1 is brought to the newest on open, a newer one is refused), parameters and NULLs,
- * transactions that roll back, bad URLs, and password redaction. */
+ * transactions that roll back, bad URLs, and password redaction; the statement cache (more
+ * distinct statements than it holds, each still right); WAL checkpoints done by the store's
+ * checkpointer thread, so the WAL stops growing. */
 #include "scheduler/meta.h"
 
 #include <setjmp.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -123,6 +126,66 @@ static void test_exec_and_transactions(void **st)
     sl_meta_close(m);
 }
 
+static void test_statement_cache(void **st)
+{
+    (void)st;
+    sl_meta *m;
+    char err[200], sql[100];
+    assert_int_equal(sl_meta_open(url, &m, err, sizeof err), 0);
+    /* 3 rounds of 100 distinct statements through a 64-entry cache, each with its own answer */
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 100; i++) {
+            snprintf(sql, sizeof sql, "SELECT %d + $1", i);
+            sl_meta_rows r;
+            assert_int_equal(sl_meta_exec(m, sql, 1, (const char *[]){"1000"}, &r), 0);
+            assert_int_equal(sl_meta_cell_i64(&r, 0, 0, -1), 1000 + i);
+            sl_meta_rows_free(&r);
+        }
+    /* a statement that failed is reusable; a NULL parameter is not left bound */
+    assert_int_equal(sl_meta_exec(m, "SELECT 1/0 + abs($1)", 1, (const char *[]){"x"}, NULL), 0);
+    assert_int_equal(sl_meta_exec(m, "SELECT coalesce($1, 7)", 1, (const char *[]){"3"}, NULL), 0);
+    sl_meta_rows r;
+    assert_int_equal(sl_meta_exec(m, "SELECT coalesce($1, 7)", 1, (const char *[]){NULL}, &r), 0);
+    assert_int_equal(sl_meta_cell_i64(&r, 0, 0, -1), 7);
+    sl_meta_rows_free(&r);
+    sl_meta_close(m);
+}
+
+static long file_size(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static void test_checkpointer(void **st)
+{
+    (void)st;
+    sl_meta *m;
+    char err[200], wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    assert_int_equal(sl_meta_open(url, &m, err, sizeof err), 0);
+    assert_int_equal(sl_meta_checkpoints(m), 0);
+    assert_int_equal(sl_meta_exec(m, "CREATE TABLE big (v BLOB)", 0, NULL, NULL), 0);
+    /* 2,000 commits of 2 pages each: 4,000 WAL pages, past the 1,000 that call the checkpointer
+     * thread; each in its own transaction as the scheduler's are */
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(sl_meta_exec(m, "INSERT INTO big VALUES (zeroblob(5000))", 0, NULL, NULL),
+                         0);
+    for (int i = 0; i < 500 && sl_meta_checkpoints(m) < 1; i++)
+        usleep(10000);
+    assert_true(sl_meta_checkpoints(m) >= 1);
+    /* 6,000 more commits back to back, leaving the thread no gap to catch up in: the committer
+     * checkpoints at 4,000 pages (16 MB) itself, so the WAL stays bounded; without checkpoints
+     * it would be some 96 MB */
+    for (int i = 0; i < 6000; i++)
+        assert_int_equal(sl_meta_exec(m, "INSERT INTO big VALUES (zeroblob(5000))", 0, NULL, NULL),
+                         0);
+    long after = file_size(wal);
+    assert_true(after > 0 && after < 24L * 1024 * 1024);
+    assert_int_equal(scalar(m, "SELECT count(*) FROM big"), 8000);
+    sl_meta_close(m);
+}
+
 static void test_bad_urls(void **st)
 {
     (void)st;
@@ -147,6 +210,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_and_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
         cmocka_unit_test(test_bad_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
