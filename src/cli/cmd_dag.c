@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,17 +23,20 @@
     "dag list | trigger DAG [--conf JSON] | runs DAG | tasks DAG RUN | logs DAG RUN TASK "         \
     "[--try N] | pause DAG | unpause DAG | backfill DAG --from D --to D | test DAG TASK [--dags "  \
     "DIR|FILE] [--conf JSON] "                                                                     \
-    "[--date D]  [--scheduler URL]"
+    "[--date D]  [--scheduler URL] [--user NAME]"
 
 typedef struct dag_opts {
-    char *scheduler, *conf, *dags, *date, *from, *to, *log_level;
+    char *scheduler, *user, *conf, *dags, *date, *from, *to, *log_level;
     int64_t try_number;
 } dag_opts;
 
 #define O(f) offsetof(dag_opts, f)
 static const sl_opt dag_opts_tbl[] = {
     {"scheduler", SL_OPT_STR, "http://127.0.0.1:8080", O(scheduler),
-     "the scheduler's API (its --listen)", NULL, 0, 0},
+     "the scheduler's API (its --listen), or the console's (sluice up's, behind its users)", NULL,
+     0, 0},
+    {"user", SL_OPT_STR, NULL, O(user),
+     "a console user for basic auth; the password is read from $SLUICE_PASSWORD", NULL, 0, 0},
     {"conf", SL_OPT_STR, NULL, O(conf), "trigger, test: the run's conf, a JSON object", NULL, 0, 0},
     {"try", SL_OPT_INT, "0", O(try_number), "logs: the try (default: the latest)", NULL, 0, 100000},
     {"dags", SL_OPT_STR, NULL, O(dags), "test: DAG file or directory (the built-in DAG is there)",
@@ -83,6 +87,13 @@ static int api_call(const dag_opts *o, const char *method, const char *path, con
     curl_easy_setopt(c, CURLOPT_WRITEDATA, rep);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (o->user) {
+        /* the password stays out of argv, where ps would show it */
+        const char *pw = getenv("SLUICE_PASSWORD");
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, o->user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, pw ? pw : "");
+    }
     CURLcode cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rep->status);
     curl_easy_cleanup(c);
@@ -95,6 +106,7 @@ static int api_call(const dag_opts *o, const char *method, const char *path, con
     if (rep->status >= 300) {
         json_t *j = json_loadb((const char *)rep->body.ptr, rep->body.len, 0, NULL);
         const char *detail = json_string_value(json_object_get(j, "detail"));
+        if (!detail) detail = json_string_value(json_object_get(j, "error")); /* the console's */
         fprintf(stderr, "sluice dag: %ld: %s\n", rep->status,
                 detail ? detail : "(no detail in the answer)");
         json_decref(j);

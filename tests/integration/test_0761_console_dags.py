@@ -166,3 +166,29 @@ def test_metadata_unavailable_is_503(sluice_proc, tmp_path):
         assert r.status_code == 503 and "cannot be opened" in r.json()["error"], r.text
     r = s.get(cu.url(con, "/api/session"))
     assert r.status_code == 200
+
+
+def test_dag_cli_through_the_console(sluice_proc, tmp_path, run_sluice):
+    """`sluice dag` pointed at the console (as under `sluice up`, where the console has 8080)
+    authenticates with --user and $SLUICE_PASSWORD; without them it is refused with the
+    console's reason, and a viewer cannot trigger."""
+    sched, con = start_pair(sluice_proc, tmp_path)
+    url = cu.url(con, "")
+    env = {"SLUICE_PASSWORD": con.admin_password}
+    p = run_sluice("dag", "list", "--scheduler", url, "--user", "admin", env=env)
+    assert p.returncode == 0 and "etl" in p.stdout and "manual_only" in p.stdout, p.stderr
+    p = run_sluice("dag", "unpause", "etl", "--scheduler", url, "--user", "admin", env=env)
+    assert p.returncode == 0, p.stderr
+    p = run_sluice("dag", "trigger", "etl", "--conf", '{"who": "cli"}', "--scheduler", url,
+                   "--user", "admin", env=env)
+    assert p.returncode == 0 and p.stdout.startswith("manual__"), p.stderr
+    p = run_sluice("dag", "list", "--scheduler", url)
+    assert p.returncode == 1 and "401" in p.stderr, p.stderr
+    p = run_sluice("dag", "list", "--scheduler", url, "--user", "admin",
+                   env={"SLUICE_PASSWORD": "wrong"})
+    assert p.returncode == 1 and "401" in p.stderr
+    pw = cu.add_user(con, "watcher", role="viewer")
+    p = run_sluice("dag", "trigger", "etl", "--scheduler", url, "--user", "watcher",
+                   env={"SLUICE_PASSWORD": pw})
+    assert p.returncode == 1 and "403" in p.stderr, p.stderr
+    assert con.admin_password not in p.stdout + p.stderr
