@@ -2,17 +2,24 @@
  * storage_read.c, the formats in storage_key.c (see storage_int.h).
  *
  * Threads and their messages:
- *   loop thread   calls everything in storage.h; RocksDB writes and reads happen here. In
- *                 batch mode the statements of one loop iteration are written to RocksDB as one
- *                 group (one WriteBatch) when the iteration ends or a read comes first.
- *   sync worker   runs rocksdb_flush_wal(sync) for group commit; in batch mode the WAL is
- *                 flushed manually (manual_wal_flush), so that one call also writes the
- *                 records the loop appended since the last round. Messages, under s->mu:
- *                   pending: loop (sl_store_sync, the periodic timer) -> worker; the worker
- *                            takes the whole list per round, so requests arriving during a
- *                            sync share the next one. The loop stages its requests and hands
- *                            them over once per loop iteration (prepare and check handles),
- *                            so a burst of statements costs one lock and one wakeup;
+ *   loop thread   calls everything in storage.h and reads RocksDB. In batch mode the
+ *                 statements of one loop iteration are collected in one group (one
+ *                 WriteBatch), handed to the sync worker with the sync requests made since the
+ *                 last hand-over when the iteration ends (prepare and check handles), so a
+ *                 burst of statements costs one lock and one wakeup. In periodic mode the loop
+ *                 writes each statement itself.
+ *   sync worker   applies the groups handed over (RocksDB write: WAL buffer and memtable, the
+ *                 larger half of an INSERT's CPU, now beside the loop instead of on it), then
+ *                 runs rocksdb_flush_wal(sync) once for every request whose group is applied
+ *                 (group commit; the WAL is flushed manually, manual_wal_flush, so that call
+ *                 also writes the records). Groups are applied under s->apply_mu in hand-over
+ *                 order; a read on the loop first applies what is still queued itself (drain),
+ *                 so it sees every write made before it. Messages, under s->mu:
+ *                   queue:   loop -> worker, hand-overs (a group and its requests);
+ *                   spare:   worker -> loop, emptied hand-overs for reuse;
+ *                   pending: requests whose group is applied, waiting for the next sync (and
+ *                            the periodic timer's sync_due); requests arriving during a sync
+ *                            share the next one;
  *                   done:    worker -> loop, announced by uv_async_send(&s->async); the loop
  *                            runs the callbacks.
  *   compactor     runs the periodic full compaction; woken by s->compact_cond (loop ->
@@ -46,6 +53,15 @@ typedef struct sreq {
 /* A group grown this large is written at once rather than at the end of the iteration. */
 #define GROUP_MAX_BYTES (4u << 20)
 
+/* A group handed from the loop to the sync worker: its WriteBatch and the sync requests made
+ * since the previous hand-over (they fail if the group's write does). */
+typedef struct handover {
+    struct handover *next;
+    rocksdb_writebatch_t *wb;
+    sreq *reqs, **reqs_tail;
+    size_t nreqs;
+} handover;
+
 typedef struct hot_slot {
     uint64_t hash;
     uint32_t merges;
@@ -73,19 +89,20 @@ struct sl_store {
     uv_thread_t sync_thread;
     uv_mutex_t mu;
     uv_cond_t cond;
+    uv_mutex_t apply_mu; /* held while groups are applied, so they land in hand-over order */
+    handover *queue, **queue_tail; /* under mu */
+    handover *spare;               /* under mu */
     sreq *pending, **pending_tail;
     sreq *done, **done_tail;
     bool sync_due;
     bool stop;
     uint64_t sync_requests, syncs; /* under mu */
     uint64_t writes, folds;        /* loop thread */
-    bool wal_unflushed;            /* loop thread: written since the last hand-over */
     hot_slot hot[HOT_SLOTS];       /* loop thread */
-    /* loop thread: the statements written since the last group write, and where the sync
-     * requests made since then begin in the staged list (they fail if the group does) */
+    /* loop thread: the statements written since the last hand-over (periodic mode: since the
+     * last write) */
     rocksdb_writebatch_t *group;
     size_t group_ops, group_bytes;
-    sreq **group_reqs;
     uv_async_t async;
     uv_timer_t timer;
     uv_prepare_t prepare;        /* hand staged requests to the worker before the loop polls ... */
@@ -481,14 +498,72 @@ static const char *merge_name(void *st)
 
 /* ---- sync worker ---- */
 
+/* Applies the groups queued so far, in order; their requests then wait for the next sync.
+ * It takes the queue as it is when called, so a loop handing over groups without pause does
+ * not keep the worker from syncing. Worker or loop thread (drain). Returns 0 or the first
+ * failure, described in err. */
+static int apply_queued(sl_store *s, sl_buf *err)
+{
+    int first = 0;
+    uv_mutex_lock(&s->apply_mu);
+    uv_mutex_lock(&s->mu);
+    handover *list = s->queue;
+    s->queue = NULL;
+    s->queue_tail = &s->queue;
+    uv_mutex_unlock(&s->mu);
+    if (!list) {
+        uv_mutex_unlock(&s->apply_mu);
+        return 0;
+    }
+    handover *last = NULL;
+    for (handover *h = list; h; h = h->next) {
+        last = h;
+        if (rocksdb_writebatch_count(h->wb) == 0) continue;
+        char *e = NULL;
+        rocksdb_write(s->db, s->wo, h->wb, &e);
+        rocksdb_writebatch_clear(h->wb);
+        if (!e) continue;
+        if (err && !first) sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
+        SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
+        free(e);
+        if (!first) first = -EIO;
+        for (sreq *r = h->reqs; r; r = r->next)
+            r->rc = -EIO;
+    }
+    uv_mutex_lock(&s->mu);
+    for (handover *h = list; h; h = h->next) {
+        if (h->reqs) {
+            *s->pending_tail = h->reqs;
+            s->pending_tail = h->reqs_tail;
+        }
+        s->sync_requests += h->nreqs;
+        h->reqs = NULL;
+        h->reqs_tail = &h->reqs;
+        h->nreqs = 0;
+    }
+    last->next = s->spare;
+    s->spare = list;
+    s->sync_due = true; /* a write nobody asked to sync still reaches the file */
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+    uv_mutex_unlock(&s->apply_mu);
+    return first;
+}
+
 static void sync_worker(void *arg)
 {
     sl_store *s = arg;
+    rocksdb_set_perf_level(rocksdb_disable); /* per thread: see sl_store_open */
     uv_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->pending && !s->sync_due && !s->stop)
+        while (!s->queue && !s->pending && !s->sync_due && !s->stop)
             uv_cond_wait(&s->cond, &s->mu);
-        if (!s->pending && !s->sync_due) break; /* stop, nothing left */
+        if (!s->queue && !s->pending && !s->sync_due) break; /* stop, nothing left */
+        if (s->queue) {
+            uv_mutex_unlock(&s->mu);
+            apply_queued(s, NULL);
+            uv_mutex_lock(&s->mu);
+        }
         sreq *batch = s->pending;
         s->pending = NULL;
         s->pending_tail = &s->pending;
@@ -550,8 +625,7 @@ static void on_timer(uv_timer_t *h)
     uv_mutex_unlock(&s->mu);
 }
 
-/* Writes the group to the database. Loop thread. A failure fails the sync requests staged since
- * the previous group write, whose statements' writes were in it. */
+/* Periodic mode: writes the group (one statement) to the database at once. Loop thread. */
 static int group_write(sl_store *s, sl_buf *err)
 {
     if (!s->group_ops) return 0;
@@ -559,27 +633,59 @@ static int group_write(sl_store *s, sl_buf *err)
     rocksdb_write(s->db, s->wo, s->group, &e);
     rocksdb_writebatch_clear(s->group);
     s->group_ops = s->group_bytes = 0;
-    int rc = 0;
-    if (e) {
-        if (err) sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
-        SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
-        free(e);
-        rc = -EIO;
-        for (sreq *r = *s->group_reqs; r; r = r->next)
-            r->rc = rc;
-    } else if (s->o.sync_mode == SL_STORE_SYNC_BATCH) {
-        s->wal_unflushed = true;
+    if (!e) return 0;
+    if (err) sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
+    SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
+    free(e);
+    return -EIO;
+}
+
+/* Batch mode: queues the group and the requests staged since the last hand-over for the
+ * worker, swapping in an empty WriteBatch. Loop thread. */
+static void hand_over(sl_store *s)
+{
+    if (!s->group_ops && !s->staged) return;
+    uv_mutex_lock(&s->mu);
+    handover *h = s->spare;
+    if (h) s->spare = h->next;
+    uv_mutex_unlock(&s->mu);
+    if (!h) {
+        h = sl_calloc(1, sizeof(*h));
+        h->wb = rocksdb_writebatch_create();
     }
-    s->group_reqs = s->staged_tail;
-    return rc;
+    rocksdb_writebatch_t *full = s->group;
+    s->group = h->wb;
+    h->wb = full;
+    h->next = NULL;
+    h->reqs = s->staged;
+    h->reqs_tail = s->staged ? s->staged_tail : &h->reqs;
+    h->nreqs = s->nstaged;
+    s->staged = NULL;
+    s->staged_tail = &s->staged;
+    s->nstaged = 0;
+    s->group_ops = s->group_bytes = 0;
+    uv_mutex_lock(&s->mu);
+    *s->queue_tail = h;
+    s->queue_tail = &h->next;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+}
+
+/* Makes every write so far visible to reads: hands the group over and applies whatever is
+ * still queued on this thread (waiting for a group the worker is applying). Loop thread. */
+static int drain(sl_store *s, sl_buf *err)
+{
+    if (s->o.sync_mode != SL_STORE_SYNC_BATCH) return group_write(s, err);
+    hand_over(s);
+    return apply_queued(s, err);
 }
 
 void sl__store_flush(sl_store *s)
 {
-    group_write(s, NULL);
+    drain(s, NULL);
 }
 
-/* Writes the group and hands the staged requests to the worker. Loop thread. */
+/* Hands the iteration's group and requests to the worker. Loop thread. */
 static void flush_staged(sl_store *s)
 {
     if (s->flush_armed) {
@@ -587,30 +693,7 @@ static void flush_staged(sl_store *s)
         uv_check_stop(&s->check);
         s->flush_armed = false;
     }
-    group_write(s, NULL);
-    bool unflushed = s->wal_unflushed;
-    s->wal_unflushed = false;
-    if (!s->staged) {
-        /* Writes nobody asked to sync (the host id, a failed statement's neighbours) still
-         * reach the file within an iteration, as they would without manual WAL flushing. */
-        if (unflushed) {
-            uv_mutex_lock(&s->mu);
-            s->sync_due = true;
-            uv_cond_signal(&s->cond);
-            uv_mutex_unlock(&s->mu);
-        }
-        return;
-    }
-    uv_mutex_lock(&s->mu);
-    *s->pending_tail = s->staged;
-    s->pending_tail = s->staged_tail;
-    s->sync_requests += s->nstaged;
-    uv_cond_signal(&s->cond);
-    uv_mutex_unlock(&s->mu);
-    s->staged = NULL;
-    s->staged_tail = &s->staged;
-    s->group_reqs = &s->staged;
-    s->nstaged = 0;
+    if (s->o.sync_mode == SL_STORE_SYNC_BATCH) hand_over(s);
 }
 
 static void on_prepare(uv_prepare_t *h)
@@ -707,7 +790,7 @@ static void compactor(void *arg)
 
 int sl_store_compact(sl_store *s, sl_buf *err)
 {
-    group_write(s, NULL);
+    drain(s, NULL);
     return compact_all(s, 2, err);
 }
 
@@ -750,6 +833,13 @@ static void store_free(sl_store *s)
     sl_free(s->reg);
     uv_mutex_destroy(&s->mu);
     uv_mutex_destroy(&s->reg_mu);
+    uv_mutex_destroy(&s->apply_mu);
+    while (s->spare) {
+        handover *h = s->spare;
+        s->spare = h->next;
+        rocksdb_writebatch_destroy(h->wb);
+        sl_free(h);
+    }
     uv_cond_destroy(&s->cond);
     uv_cond_destroy(&s->compact_cond);
     sl_free(s->dir);
@@ -772,12 +862,13 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->dir = sl_strdup(o->dir);
     s->o.dir = s->dir;
     s->pending_tail = &s->pending;
+    s->queue_tail = &s->queue;
     s->staged_tail = &s->staged;
-    s->group_reqs = &s->staged;
     s->group = rocksdb_writebatch_create();
     s->done_tail = &s->done;
     uv_mutex_init(&s->mu);
     uv_mutex_init(&s->reg_mu);
+    uv_mutex_init(&s->apply_mu);
     uv_cond_init(&s->cond);
     uv_cond_init(&s->compact_cond);
 
@@ -906,7 +997,7 @@ void sl_store_close(sl_store *s)
 
 int sl_store_meta_get(sl_store *s, sl_slice key, sl_buf *val)
 {
-    group_write(s, NULL);
+    drain(s, NULL);
     char *e = NULL;
     size_t n;
     char *v = rocksdb_get_cf(s->db, s->ro, s->cf_cat, (const char *)key.ptr, key.len, &n, &e);
@@ -924,7 +1015,7 @@ int sl_store_meta_get(sl_store *s, sl_slice key, sl_buf *val)
 int sl_store_meta_scan(sl_store *s, sl_slice prefix,
                        int (*fn)(void *arg, sl_slice key, sl_slice val), void *arg)
 {
-    group_write(s, NULL);
+    drain(s, NULL);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf_cat);
     int rc = 0;
     for (rocksdb_iter_seek(it, (const char *)prefix.ptr, prefix.len); rocksdb_iter_valid(it);
@@ -1111,7 +1202,7 @@ static uint64_t key_hash(sl_slice k)
 static bool fold(sl_store_batch *b, sl_slice key, sl_slice op)
 {
     sl_store *s = b->s;
-    if (group_write(s, NULL)) return false;
+    if (drain(s, NULL)) return false;
     char *e = NULL;
     size_t n = 0;
     char *cur = rocksdb_get_cf(s->db, s->ro, s->cf_data, (const char *)key.ptr, key.len, &n, &e);
@@ -1665,9 +1756,12 @@ int sl_store_write(sl_store *s, sl_store_batch *b, sl_buf *err)
     if (b->count) {
         ops_to_group(s, b);
         /* Batch mode: a write is acknowledged after a sync, so the group waits for the end of
-         * the iteration (flush_staged) and a burst of statements costs one RocksDB write. */
-        if (s->o.sync_mode != SL_STORE_SYNC_BATCH || b->ndrops || s->group_bytes >= GROUP_MAX_BYTES)
+         * the iteration (flush_staged) and a burst of statements costs one RocksDB write, on
+         * the worker. Drops (whose files go next) and oversized groups are applied now. */
+        if (s->o.sync_mode != SL_STORE_SYNC_BATCH)
             rc = group_write(s, err);
+        else if (b->ndrops || s->group_bytes >= GROUP_MAX_BYTES)
+            rc = drain(s, err);
         else
             arm_flush(s);
     }

@@ -15,8 +15,8 @@
  * commit) and the callbacks run on the loop thread; in periodic mode the WAL is synced on a
  * timer and the callback runs at once.
  *
- * Threading: the loop thread calls everything here; the sync worker and RocksDB's own threads
- * work behind it. */
+ * Threading: the loop thread calls everything here; the sync worker (which in batch mode also
+ * applies each loop iteration's writes to RocksDB) and RocksDB's own threads work behind it. */
 #ifndef SL_CQL_STORAGE_H
 #define SL_CQL_STORAGE_H
 
@@ -124,8 +124,9 @@ void sl_store_batch_range_delete(sl_store_batch *b, const sl_store_bound *start,
 
 /* Applies b atomically to the WAL (not synced) and memtables; b is cleared. Returns 0 or a
  * negative status with RocksDB's message in err. In batch mode the statements of one loop
- * iteration are applied together when it ends or before the next read (every read sees them);
- * a failure there fails the sl_store_sync requests made since the previous one. */
+ * iteration are applied together by the sync worker once it ends, or on the loop before the
+ * next read (every read sees them); a failure there fails the sl_store_sync requests made
+ * with that iteration. */
 int sl_store_write(sl_store *s, sl_store_batch *b, sl_buf *err);
 
 /* Called on the loop thread once everything written before the request is durable (rc 0) or
