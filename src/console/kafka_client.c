@@ -425,7 +425,8 @@ static int schema_fetch(sl_kview *k, int32_t id, char **type, char **schema, cha
     int rc = -1;
     json_t *j = NULL;
     if (cc != CURLE_OK) {
-        snprintf(err, errlen, "registry %s: %s", k->registry, curl_easy_strerror(cc));
+        /* Not the URL: it may carry user:password. */
+        snprintf(err, errlen, "registry: %s", curl_easy_strerror(cc));
     } else if (status != 200) {
         snprintf(err, errlen, "registry has no schema %" PRId32 " (HTTP %ld)", id, status);
     } else if (!(j = json_loadb((const char *)body.ptr, body.len, 0, NULL)) ||

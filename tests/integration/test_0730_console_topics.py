@@ -242,3 +242,18 @@ def test_broker_down_is_a_502_not_a_hang(sluice_proc):
     assert time.time() - t0 < sh.scaled(15)
     # Other pages keep working meanwhile.
     assert s.get(cu.url(con, "/api/session"), timeout=sh.scaled(5)).status_code == 200
+
+
+def test_registry_down_shows_raw_bytes_with_the_reason(sluice_proc):
+    broker = sluice_proc("broker")
+    port = sh.free_port()
+    con = cu.start(sluice_proc, args=["--kafka", broker.addr,
+                                      "--registry", f"http://u:secret@127.0.0.1:{port}"])
+    s = cu.login(con)
+    create(broker, "framed", 1)
+    produce(broker, "framed", [("k", b"\x00\x00\x00\x00\x07" + avro_str("x"), None, None)])
+    [m] = get(s, con, "/api/topics/framed/messages")["messages"]
+    assert m["value_format"] == "binary"
+    assert m["value_error"].startswith("registry: ") and "secret" not in m["value_error"]
+    # The harness's first line is the command line itself.
+    assert "secret" not in con.log_text().split("\n", 1)[1]
