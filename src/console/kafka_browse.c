@@ -7,6 +7,7 @@
 #include "web/http.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <inttypes.h>
 
 #define SHOW_MAX   (64 * 1024) /* bytes of one key or value shown; the rest is cut */
@@ -102,38 +103,9 @@ void sl_browse_query_free(sl_browse_query *q)
     q->q = NULL;
 }
 
-/* Decoders met during one browse, by schema id. */
-typedef struct decoder {
-    int32_t id;
-    char *type;
-    sl_ck_avro *avro; /* AVRO schemas */
-    char *error;      /* why this id cannot be decoded */
-} decoder;
-
 typedef struct browse {
     sl_kview *k;
-    decoder *dec;
-    size_t ndec;
 } browse;
-
-static decoder *decoder_get(browse *br, int32_t id)
-{
-    for (size_t i = 0; i < br->ndec; i++)
-        if (br->dec[i].id == id) return &br->dec[i];
-    br->dec = sl_realloc(br->dec, (br->ndec + 1) * sizeof *br->dec);
-    decoder *d = &br->dec[br->ndec++];
-    memset(d, 0, sizeof *d);
-    d->id = id;
-    char err[256], *schema = NULL;
-    if (sl_ck_schema_get(br->k, id, &d->type, &schema, err, sizeof err)) {
-        d->error = sl_strdup(err);
-    } else if (!strcmp(d->type, "AVRO")) {
-        d->avro = sl_ck_avro_new(schema, err, sizeof err);
-        if (!d->avro) d->error = sl_strdup(err);
-    }
-    sl_free(schema);
-    return d;
-}
 
 /* One rendered key or value. */
 typedef struct shown {
@@ -156,23 +128,32 @@ static void render(browse *br, const void *ptr, size_t n, shown *s)
     if (n >= 5 && p[0] == 0) {
         int32_t id =
             (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
-        decoder *d = decoder_get(br, id);
-        char err[256];
-        if (d->avro) {
-            if (sl_ck_avro_decode(d->avro, p + 5, n - 5, &s->text, err, sizeof err) == 0) {
+        char detail[256];
+        if (!br->k->avro) {
+            snprintf(detail, sizeof detail, "no --registry to decode schema id %" PRId32, id);
+            s->error = sl_strdup(detail);
+        } else {
+            sl_rec_error e = sl_avro_dec_json(br->k->avro, p, n, &s->text, detail, sizeof detail);
+            json_t *utf8 =
+                e == SL_REC_OK ? json_stringn((const char *)s->text.ptr, s->text.len) : NULL;
+            if (utf8) {
+                json_decref(utf8);
                 s->fmt = SL_VALUE_AVRO;
                 s->schema_id = id;
                 return;
             }
             sl_buf_reset(&s->text);
-            s->error = sl_strdup(err);
-        } else if (!d->error && d->type) {
-            /* JSON and Protobuf schemas: the payload after the id is shown as it is. */
-            s->schema_id = id;
-            s->fmt = sl_ck_render_plain(p + 5, n - 5, &s->text);
-            return;
-        } else {
-            s->error = sl_strdup(d->error);
+            if (e == SL_REC_OK) {
+                /* Avro bytes and fixed values come out as they are: not always UTF-8. */
+                snprintf(detail, sizeof detail, "schema id %" PRId32 ": not UTF-8 text", id);
+            } else if (e == SL_REC_UNSUPPORTED_SCHEMA) {
+                /* A JSON Schema or Protobuf id: the payload after the header, as it is. */
+                s->schema_id = id;
+                s->error = sl_strdup(detail);
+                s->fmt = sl_ck_render_plain(p + 5, n - 5, &s->text);
+                return;
+            }
+            s->error = sl_strdup(detail);
         }
     }
     s->fmt = sl_ck_render_plain(p, n, &s->text);
@@ -457,12 +438,6 @@ void sl_console_kafka_browse(sl_kview *k, const char *topic, const sl_browse_que
     sl_buf_append_str(b, "]}");
     a->status = 200;
     sl_free(ms);
-    for (size_t i = 0; i < br.ndec; i++) {
-        sl_free(br.dec[i].type);
-        sl_free(br.dec[i].error);
-        sl_ck_avro_free(br.dec[i].avro);
-    }
-    sl_free(br.dec);
 out:
     rd_kafka_topic_partition_list_destroy(at);
     sl_free(rs);

@@ -1,24 +1,15 @@
 /* kafka_client.c: the console's librdkafka clients, the snapshot and group helpers the pages
- * share, the registry schema cache, and the sampler that feeds the rate and lag history. */
+ * share, and the sampler that feeds the rate and lag history. */
 #include "console/kafka_int.h"
 
 #include "core/log.h"
 #include "web/http.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 
-#define LOG_SUB      "console"
-#define SCHEMA_CACHE 256     /* ids remembered; a full cache starts over */
-#define SCHEMA_MAX   1 << 20 /* bytes of one registry answer */
-
-struct ck_schema {
-    int32_t id;
-    char *type, *schema;
-};
+#define LOG_SUB "console"
 
 void sl_ck_error(sl_ck_answer *a, int status, const char *fmt, ...)
 {
@@ -95,7 +86,8 @@ int sl_console_kafka_open(uv_loop_t *loop, const sl_kview_config *cfg, sl_kview 
     }
     if (cfg->registry && cfg->registry[0] && strncmp(cfg->registry, "http://", 7) &&
         strncmp(cfg->registry, "https://", 8)) {
-        snprintf(err, errlen, "--registry '%s' is not an http:// URL", cfg->registry);
+        /* Not echoed: a URL may carry user:password. */
+        snprintf(err, errlen, "--registry is not an http:// or https:// URL");
         return SL_ERR_CONFIG;
     }
     sl_kview *k = sl_calloc(1, sizeof *k);
@@ -111,7 +103,8 @@ int sl_console_kafka_open(uv_loop_t *loop, const sl_kview_config *cfg, sl_kview 
     atomic_init(&k->refs, 1);
     pthread_mutex_init(&k->browse_mu, NULL);
     pthread_mutex_init(&k->produce_mu, NULL);
-    pthread_mutex_init(&k->schema_mu, NULL);
+    /* One try per schema id, no retries: a browse waits at most one registry round trip. */
+    if (k->registry) k->avro = sl_avro_dec_new(k->registry, k->timeout_ms, 0);
 
     /* acks=all: a message produced from the console is durable before the page says so. */
     const char *prod_kv[] = {"acks", "all", "linger.ms", "0", NULL};
@@ -154,15 +147,10 @@ void sl_console_kafka_release(sl_kview *k)
     if (!k || atomic_fetch_sub(&k->refs, 1) != 1) return;
     if (k->browser) rd_kafka_destroy(k->browser);
     if (k->admin) rd_kafka_destroy(k->admin);
-    for (size_t i = 0; i < k->nschemas; i++) {
-        sl_free(k->schemas[i].type);
-        sl_free(k->schemas[i].schema);
-    }
-    sl_free(k->schemas);
+    sl_avro_dec_free(k->avro);
     sl_ck_history_free(k->hist);
     pthread_mutex_destroy(&k->browse_mu);
     pthread_mutex_destroy(&k->produce_mu);
-    pthread_mutex_destroy(&k->schema_mu);
     sl_free(k->bootstrap);
     sl_free(k->registry);
     sl_free(k);
@@ -391,92 +379,6 @@ void sl_ck_groups_free(sl_ck_group *g, size_t n)
         sl_free(g[i].state);
     }
     sl_free(g);
-}
-
-static size_t on_curl_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-    sl_buf *b = arg;
-    if (b->len + size * nmemb > SCHEMA_MAX) return 0; /* aborts the transfer */
-    sl_buf_append(b, p, size * nmemb);
-    return size * nmemb;
-}
-
-/* GET {registry}/schemas/ids/{id} with libcurl. */
-static int schema_fetch(sl_kview *k, int32_t id, char **type, char **schema, char *err,
-                        size_t errlen)
-{
-    char url[1024];
-    snprintf(url, sizeof url, "%s/schemas/ids/%" PRId32, k->registry, id);
-    CURL *c = curl_easy_init();
-    if (!c) {
-        snprintf(err, errlen, "libcurl could not start");
-        return -1;
-    }
-    sl_buf body = SL_BUF_INIT;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)k->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    int rc = -1;
-    json_t *j = NULL;
-    if (cc != CURLE_OK) {
-        /* Not the URL: it may carry user:password. */
-        snprintf(err, errlen, "registry: %s", curl_easy_strerror(cc));
-    } else if (status != 200) {
-        snprintf(err, errlen, "registry has no schema %" PRId32 " (HTTP %ld)", id, status);
-    } else if (!(j = json_loadb((const char *)body.ptr, body.len, 0, NULL)) ||
-               !json_is_string(json_object_get(j, "schema"))) {
-        snprintf(err, errlen, "registry answered schema %" PRId32 " without a schema", id);
-    } else {
-        json_t *t = json_object_get(j, "schemaType");
-        *type = sl_strdup(json_is_string(t) ? json_string_value(t) : "AVRO");
-        *schema = sl_strdup(json_string_value(json_object_get(j, "schema")));
-        rc = 0;
-    }
-    json_decref(j);
-    sl_buf_free(&body);
-    return rc;
-}
-
-int sl_ck_schema_get(sl_kview *k, int32_t id, char **type, char **schema, char *err, size_t errlen)
-{
-    if (!k->registry) {
-        snprintf(err, errlen, "no --registry to decode schema id %" PRId32, id);
-        return -1;
-    }
-    pthread_mutex_lock(&k->schema_mu);
-    for (size_t i = 0; i < k->nschemas; i++)
-        if (k->schemas[i].id == id) {
-            *type = sl_strdup(k->schemas[i].type);
-            *schema = sl_strdup(k->schemas[i].schema);
-            pthread_mutex_unlock(&k->schema_mu);
-            return 0;
-        }
-    pthread_mutex_unlock(&k->schema_mu);
-    /* Fetched outside the lock; two browses racing for one id both fetch, the first is kept. */
-    if (schema_fetch(k, id, type, schema, err, errlen)) return -1;
-    pthread_mutex_lock(&k->schema_mu);
-    bool have = false;
-    for (size_t i = 0; i < k->nschemas; i++)
-        have |= k->schemas[i].id == id;
-    if (!have) {
-        if (k->nschemas == SCHEMA_CACHE) {
-            for (size_t i = 0; i < k->nschemas; i++) {
-                sl_free(k->schemas[i].type);
-                sl_free(k->schemas[i].schema);
-            }
-            k->nschemas = 0;
-        }
-        if (!k->schemas) k->schemas = sl_calloc(SCHEMA_CACHE, sizeof *k->schemas);
-        k->schemas[k->nschemas++] = (struct ck_schema){id, sl_strdup(*type), sl_strdup(*schema)};
-    }
-    pthread_mutex_unlock(&k->schema_mu);
-    return 0;
 }
 
 /* One sample: end offsets per topic and, per group, committed offsets and lag. Runs on a

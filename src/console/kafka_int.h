@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/sl.h"
+#include "pipeline/avro.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -110,14 +111,6 @@ const char *sl_value_format_name(sl_value_format f);
 /* Classifies plain bytes (not the Confluent wire format) and appends the text to show to out:
  * the text itself (UTF-8 checked by jansson), or base64 for binary. */
 sl_value_format sl_ck_render_plain(const uint8_t *p, size_t n, sl_buf *out);
-/* An Avro decoder for one writer schema (libavro). */
-typedef struct sl_ck_avro sl_ck_avro;
-/* Parses schema_json; NULL with the reason in err. */
-sl_ck_avro *sl_ck_avro_new(const char *schema_json, char *err, size_t errlen);
-/* Decodes one datum p[0..n) into JSON text appended to out. Returns 0 or SL_ERR_PARSE (err). */
-int sl_ck_avro_decode(sl_ck_avro *a, const uint8_t *p, size_t n, sl_buf *out, char *err,
-                      size_t errlen);
-void sl_ck_avro_free(sl_ck_avro *a);
 /* Case-insensitive substring search of needle (NUL-terminated, may be empty) in hay. */
 bool sl_ck_contains(const char *hay, size_t n, const char *needle);
 
@@ -170,9 +163,8 @@ struct sl_kview {
     int timeout_ms;
     rd_kafka_t *admin;   /* a producer: metadata, admin requests and produce */
     rd_kafka_t *browser; /* a consumer that never joins its group; browse_mu serialises it */
-    pthread_mutex_t browse_mu, produce_mu, schema_mu;
-    struct ck_schema *schemas; /* registry schemas by id, schema_mu */
-    size_t nschemas;
+    pthread_mutex_t browse_mu, produce_mu;
+    sl_avro_dec *avro; /* NULL without a registry; used under browse_mu */
     sl_ck_history *hist;
     int64_t sample_ms;
     uv_timer_t timer;
@@ -234,8 +226,4 @@ typedef struct sl_ck_delivery {
  * after a timeout or a request-level error, with the reason in err). */
 rd_kafka_AdminOptions_t *sl_ck_admin_opts(sl_kview *k, rd_kafka_admin_op_t op);
 rd_kafka_event_t *sl_ck_admin_wait(sl_kview *k, rd_kafka_queue_t *q, char *err, size_t errlen);
-/* The registry's schema for id: 0 with *type ("AVRO", "JSON", "PROTOBUF") and *schema as
- * malloc'd copies, or -1 with the reason in err. Cached. */
-int sl_ck_schema_get(sl_kview *k, int32_t id, char **type, char **schema, char *err, size_t errlen);
-
 #endif
