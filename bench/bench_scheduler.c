@@ -140,8 +140,8 @@ static void drift(const char *dag, int n, int64_t timeout_ms, const char *what)
     snprintf(cnt, sizeof cnt, "%d", n + 1);
     sl_meta_exec(meta, unpause, 0, NULL, NULL);
     sl_sched_wake(sched);
-    run_until("SELECT count(*) FROM dag_run WHERE dag_id=$1 HAVING count(*) >= $2", dag, cnt,
-              timeout_ms);
+    run_until("SELECT count(*) FROM dag_run WHERE dag_id=$1 HAVING count(*) >= CAST($2 AS INT)",
+              dag, cnt, timeout_ms);
     sl_meta_exec(meta, pause, 0, NULL, NULL);
     const char *p[] = {dag};
     sl_meta_rows r;
