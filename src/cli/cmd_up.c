@@ -30,7 +30,10 @@
     "{'class': 'SimpleStrategy', 'replication_factor': '1'}; "                                     \
     "CREATE TABLE IF NOT EXISTS spark_streams.created_users (id uuid PRIMARY KEY, "                \
     "first_name text, last_name text, gender text, address text, post_code text, email text, "     \
-    "username text, dob text, registered_date text, phone text, picture text);"
+    "username text, dob text, registered_date text, phone text, picture text); "                   \
+    "CREATE TABLE IF NOT EXISTS spark_streams.users_per_nat_minute (key text PRIMARY KEY, "        \
+    "nat text, window_start timestamp, window_end timestamp, users bigint, "                       \
+    "distinct_emails bigint, closed boolean);"
 
 /* The resolved plan: addresses and what runs where. */
 typedef struct plan {
@@ -50,6 +53,8 @@ typedef struct plan {
     sl_up_args a;
     FILE *dry;          /* --check: describe the children here instead of adding them */
     bool pipeline_sink; /* the config's pipeline: section names its own sink */
+    bool pipeline_state_dir;
+    bool pipeline_custom; /* its own schema or window preset: the default window may not fit */
 } plan;
 
 typedef struct up_state {
@@ -189,6 +194,9 @@ static void build(plan *p, sl_sup *sup)
         arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
         arg(&a, "--metrics-listen"), arg(&a, p->pmetrics);
         if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
+        /* The default pipeline's window: users per nationality per minute (transforms.md). */
+        if (!p->pipeline_custom) arg(&a, "--window-preset"), arg(&a, "users_per_nat_minute");
+        if (!p->pipeline_state_dir) arg(&a, "--state-dir"), arg(&a, fmt(&a, "%s/process", d));
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }
     if (have_command("scheduler")) {
@@ -381,6 +389,9 @@ int sl_cmd_up(int argc, char **argv)
         return 2;
     }
     p.pipeline_sink = root && sl_yaml_get(root, "pipeline.sink");
+    p.pipeline_state_dir = root && sl_yaml_get(root, "pipeline.state_dir");
+    p.pipeline_custom = root && (sl_yaml_get(root, "pipeline.schema") ||
+                                 sl_yaml_get(root, "pipeline.window_preset"));
     ssize_t n = readlink("/proc/self/exe", p.exe, sizeof p.exe - 1);
     if (n <= 0) {
         fprintf(stderr, "sluice up: cannot find its own executable: %s\n", strerror(errno));

@@ -15,7 +15,9 @@
 #include "web/http.h"
 
 #include <librdkafka/rdkafka.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,6 +84,11 @@ const sl_opt sl_process_opts[] = {
      "how often the metrics are logged", NULL, 100, 86400000},
     {"log_level", SL_OPT_ENUM, "info", offsetof(sl_process_config, log_level), "log level",
      "error|warn|info|debug|trace", 0, 0},
+    {"state_dir", SL_OPT_STR, NULL, offsetof(sl_process_config, state_dir),
+     "directory of the window state (needed by window:)", NULL, 0, 0},
+    {"window_preset", SL_OPT_ENUM, "none", offsetof(sl_process_config, window_preset),
+     "a built-in window used when the file has no window: (docs/transforms.md)",
+     "none|users_per_nat_minute", 0, 0},
     OPT_END,
 };
 
@@ -90,6 +97,7 @@ void sl_process_config_init(sl_process_config *cfg)
     sl_config_defaults(sl_process_opts, cfg);
     cfg->schema = sl_schema_default();
     cfg->transform = NULL;
+    cfg->window = NULL;
 }
 
 int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_errs *errs)
@@ -106,7 +114,8 @@ int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_e
     scalars.key_lines = sl_calloc(section->n ? section->n : 1, sizeof *scalars.key_lines);
     scalars.items = sl_calloc(section->n ? section->n : 1, sizeof *scalars.items);
     scalars.n = 0;
-    const sl_yaml *schema = NULL, *mapping = NULL, *filter = NULL, *derive = NULL, *rules = NULL;
+    const sl_yaml *schema = NULL, *mapping = NULL, *filter = NULL, *derive = NULL, *rules = NULL,
+                  *window = NULL;
     for (size_t i = 0; i < section->n; i++) {
         if (!strcmp(section->keys[i], "schema")) {
             schema = section->items[i];
@@ -118,6 +127,8 @@ int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_e
             derive = section->items[i];
         } else if (!strcmp(section->keys[i], "rules")) {
             rules = section->items[i];
+        } else if (!strcmp(section->keys[i], "window")) {
+            window = section->items[i];
         } else {
             scalars.keys[scalars.n] = section->keys[i];
             scalars.key_lines[scalars.n] = section->key_lines[i];
@@ -144,6 +155,16 @@ int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_e
             cfg->transform = t;
         }
     }
+    if (window && errs->n == n0) {
+        size_t ncols;
+        const sl_sink_column *cols = cfg->transform ? sl_transform_columns(cfg->transform, &ncols)
+                                                    : sl_schema_columns(cfg->schema, &ncols);
+        sl_window_spec *w = NULL;
+        if (sl_window_spec_from_yaml(window, cols, ncols, &w, errs) == 0) {
+            sl_window_spec_free(cfg->window);
+            cfg->window = w;
+        }
+    }
     return (int)(errs->n - n0);
 }
 
@@ -156,6 +177,11 @@ int sl_process_config_check(const sl_process_config *cfg, char *err, size_t errl
     }
     if (!*cfg->topic) {
         snprintf(err, errlen, "topic: empty");
+        return SL_ERR_CONFIG;
+    }
+    if ((cfg->window || strcmp(cfg->window_preset, "none")) &&
+        (!cfg->state_dir || !*cfg->state_dir)) {
+        snprintf(err, errlen, "state_dir: a window needs a directory for its state");
         return SL_ERR_CONFIG;
     }
     if (!strcmp(cfg->format, "avro") &&
@@ -174,6 +200,8 @@ void sl_process_config_free(sl_process_config *cfg)
     cfg->schema = NULL;
     sl_transform_free(cfg->transform);
     cfg->transform = NULL;
+    sl_window_spec_free(cfg->window);
+    cfg->window = NULL;
 }
 
 typedef enum { DLQ_INFLIGHT, DLQ_DELIVERED, DLQ_FAILED } dlq_state;
@@ -218,6 +246,16 @@ struct sl_process {
     int64_t batch_start;
     int64_t batch_wall_ms;  /* the wall clock at the batch's first record: age()'s "now" */
     const char *topic_name; /* of the consumed messages */
+
+    /* Windowed aggregation (none without a window spec). */
+    const sl_window_spec *wspec;
+    sl_window_spec *wspec_owned; /* a preset's */
+    sl_window *win;
+    sl_sink *wsink;
+    char *wsink_url, *wsink_safe;
+    char *state_path;
+    int64_t *ckpt_off; /* per partition: the next offset the saved state covers, -1 none */
+    size_t nckpt;
 
     /* Counters, owned by the processor thread; published under mu for other threads. */
     sl_process_metrics local;
@@ -293,6 +331,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         SL_INFO(LOG, "assigned %d partition(s) of %s", parts->cnt,
                 parts->cnt ? parts->elems[0].topic : p->cfg->topic);
+        /* The window state covers input up to its saved offsets: start exactly there. */
+        for (int i = 0; i < parts->cnt; i++) {
+            size_t part = (size_t)parts->elems[i].partition;
+            if (part < p->nckpt && p->ckpt_off[part] >= 0)
+                parts->elems[i].offset = p->ckpt_off[part];
+        }
         rd_kafka_assign(rk, parts);
         p->local.partitions = parts->cnt;
         return;
@@ -453,6 +497,14 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
         case SL_TX_REFUSE: dlq_add(p, m, SL_REC_OK, why.reason, why.rule, why.detail); return;
         }
     }
+    if (e == SL_REC_OK && p->win) {
+        const char *reason;
+        if (sl_window_add(p->win, row, m->payload, m->len, rd_kafka_message_timestamp(m, NULL),
+                          &p->arena, &reason, detail, sizeof detail) == SL_WIN_REFUSE) {
+            dlq_add(p, m, SL_REC_OK, reason, NULL, detail);
+            return;
+        }
+    }
     if (e == SL_REC_OK) {
         p->nrows++;
         return;
@@ -479,9 +531,71 @@ static void publish(sl_process *p)
     qsort(sorted, n, sizeof *sorted, cmp_double);
     p->local.batch_p50_ms = n ? sorted[(n - 1) / 2] : 0;
     p->local.batch_p99_ms = n ? sorted[(size_t)((double)(n - 1) * 0.99)] : 0;
+    if (p->win) {
+        sl_window_stats st;
+        sl_window_stats_get(p->win, &st);
+        p->local.late = st.late;
+        p->local.missing_timestamp = st.missing_timestamp;
+        p->local.windows = st.windows;
+        p->local.window_bytes = st.bytes;
+    }
     pthread_mutex_lock(&p->mu);
     p->pub = p->local;
     pthread_mutex_unlock(&p->mu);
+}
+
+/* Writes rows to a sink, retrying with backoff until it succeeds (0) or a drain gives up (-1,
+ * the batch stays uncommitted). */
+static int write_rows(sl_process *p, sl_sink *sink, const char *safe, const sl_sink_value *rows,
+                      size_t nrows)
+{
+    for (int attempt = 0; nrows;) {
+        char err[256] = "";
+        if (sl_sink_write(sink, rows, nrows, err, sizeof err) == 0) break;
+        p->local.sink_retries++;
+        if (gave_up(p)) {
+            SL_ERROR(LOG,
+                     "sink %s still failing (%s) after the drain timeout; exiting with %zu "
+                     "record(s) uncommitted (they will be processed again)",
+                     safe, err, p->nmsgs);
+            return -1;
+        }
+        int64_t wait = backoff(attempt++);
+        SL_WARN(LOG, "sink %s: write of %zu row(s) failed: %s; retry %d in %" PRId64 " ms", safe,
+                nrows, err, attempt, wait);
+        update_lag(p);
+        publish(p);
+        nap(p, wait, false);
+    }
+    return 0;
+}
+
+/* Saves the window state with the offsets it covers, the batch's included, before the batch's
+ * offsets are committed: a restart seeks to these offsets, so state and input always agree. */
+static int save_state(sl_process *p)
+{
+    for (size_t i = 0; i < p->ntouched; i++) {
+        size_t part = (size_t)p->touched[i];
+        if (part >= p->nckpt) {
+            p->ckpt_off = sl_realloc(p->ckpt_off, (part + 1) * sizeof *p->ckpt_off);
+            for (size_t k = p->nckpt; k <= part; k++)
+                p->ckpt_off[k] = -1;
+            p->nckpt = part + 1;
+        }
+        p->ckpt_off[part] = p->next_off[part];
+    }
+    for (int attempt = 0;;) {
+        char err[256] = "";
+        if (sl_window_save(p->win, p->state_path, p->ckpt_off, p->nckpt, err, sizeof err) == 0)
+            return 0;
+        if (gave_up(p)) {
+            SL_ERROR(LOG, "window state: %s; giving up after the drain timeout", err);
+            return -1;
+        }
+        int64_t wait = backoff(attempt++);
+        SL_WARN(LOG, "window state: %s; retry %d in %" PRId64 " ms", err, attempt, wait);
+        nap(p, wait, false);
+    }
 }
 
 /* Writes the batch to the sink (retrying until it succeeds or a drain gives up), waits until
@@ -491,24 +605,18 @@ static int flush_batch(sl_process *p, bool sync_commit)
 {
     if (p->nmsgs == 0) return 0;
     int rc = 0;
-    for (int attempt = 0; p->nrows;) {
-        char err[256] = "";
-        if (sl_sink_write(p->sink, p->rows, p->nrows, err, sizeof err) == 0) break;
-        p->local.sink_retries++;
-        if (gave_up(p)) {
-            SL_ERROR(LOG,
-                     "sink %s still failing (%s) after the drain timeout; exiting with %zu "
-                     "record(s) uncommitted (they will be processed again)",
-                     p->sink_safe, err, p->nmsgs);
+    if (write_rows(p, p->sink, p->sink_safe, p->rows, p->nrows)) {
+        rc = -1;
+        goto done;
+    }
+    if (p->win) {
+        const sl_sink_value *wrows;
+        size_t n = sl_window_rows(p->win, &wrows);
+        if (write_rows(p, p->wsink, p->wsink_safe, wrows, n)) {
             rc = -1;
             goto done;
         }
-        int64_t wait = backoff(attempt++);
-        SL_WARN(LOG, "sink %s: write of %zu row(s) failed: %s; retry %d in %" PRId64 " ms",
-                p->sink_safe, p->nrows, err, attempt, wait);
-        update_lag(p);
-        publish(p);
-        nap(p, wait, false);
+        sl_window_written(p->win);
     }
     for (int attempt = 0;;) {
         while (p->dlq_inflight) {
@@ -538,6 +646,10 @@ static int flush_batch(sl_process *p, bool sync_commit)
         if (!again) break;
     }
 
+    if (p->win && save_state(p)) {
+        rc = -1;
+        goto done;
+    }
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new((int)p->ntouched);
     for (size_t i = 0; i < p->ntouched; i++)
         rd_kafka_topic_partition_list_add(offs, p->topic_name, p->touched[i])->offset =
@@ -696,6 +808,60 @@ static int kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, siz
     return SL_ERR_CONFIG;
 }
 
+/* The built-in windows of window_preset, over the seeds' schema. */
+static const char *const preset_users_per_nat_minute =
+    "window:\n"
+    "  table: spark_streams.users_per_nat_minute\n"
+    "  size: 1m\n"
+    "  time: kafka\n"
+    "  lateness: 5s\n"
+    "  late: count\n"
+    "  group_by: {nat: \"split_part(address, ', ', -1)\"}\n"
+    "  aggregates: {users: count(), distinct_emails: count_distinct(email)}\n";
+
+/* Sets up the window (the file's, or a preset's) and loads its saved state and offsets. */
+static int window_open(sl_process *p, char *err, size_t errlen)
+{
+    const sl_process_config *cfg = p->cfg;
+    p->wspec = cfg->window;
+    if (!p->wspec && strcmp(cfg->window_preset, "none")) {
+        sl_errs errs = {0};
+        sl_yaml *y = NULL;
+        if (sl_yaml_load_str(preset_users_per_nat_minute, strlen(preset_users_per_nat_minute),
+                             cfg->window_preset, &y, &errs) == 0)
+            sl_window_spec_from_yaml(sl_yaml_get(y, "window"), p->cols, p->ncols, &p->wspec_owned,
+                                     &errs);
+        sl_yaml_free(y);
+        if (errs.n) {
+            snprintf(err, errlen, "window_preset %s does not fit this schema: %s",
+                     cfg->window_preset, errs.msgs[0]);
+            sl_errs_free(&errs);
+            return SL_ERR_CONFIG;
+        }
+        p->wspec = p->wspec_owned;
+    }
+    if (!p->wspec) return 0;
+    if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "state_dir %s: %s", cfg->state_dir, strerror(errno));
+        return SL_ERR_CONFIG;
+    }
+    size_t n = strlen(cfg->state_dir) + strlen(cfg->group) + 32;
+    p->state_path = sl_malloc(n);
+    snprintf(p->state_path, n, "%s/window-%s.state", cfg->state_dir, cfg->group);
+    p->win = sl_window_new(p->wspec);
+    int rc = sl_window_load(p->win, p->state_path, &p->ckpt_off, &p->nckpt, err, errlen);
+    if (rc && rc != SL_ERR_NOTFOUND) return SL_ERR_CONFIG;
+    if (rc == 0) {
+        sl_window_stats st;
+        sl_window_stats_get(p->win, &st);
+        SL_INFO(LOG, "window state %s: %" PRIu64 " open window(s), offsets of %zu partition(s)",
+                p->state_path, st.windows, p->nckpt);
+    }
+    p->wsink_url = sl_window_sink_url(cfg->sink, sl_window_spec_table(p->wspec));
+    p->wsink_safe = redact_url(p->wsink_url);
+    return 0;
+}
+
 int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, size_t errlen)
 {
     sl_process *p = sl_calloc(1, sizeof *p);
@@ -712,6 +878,7 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
                              : sl_schema_columns(cfg->schema, &p->ncols);
     if (!strcmp(cfg->format, "avro"))
         p->avro = sl_avro_dec_new(cfg->registry, AVRO_REGISTRY_TIMEOUT_MS, AVRO_REGISTRY_RETRY_MS);
+    if (window_open(p, err, errlen)) goto fail;
     p->msgs = sl_malloc((size_t)cfg->batch_size * sizeof *p->msgs);
     p->rows = sl_malloc((size_t)cfg->batch_size * p->ncols * sizeof *p->rows);
     sl_arena_init(&p->arena, 256 * 1024);
@@ -771,22 +938,23 @@ fail:
     return SL_ERR_CONFIG;
 }
 
-static int open_sink(sl_process *p)
+static int open_sink(sl_process *p, const char *url, const char *safe, const sl_sink_column *cols,
+                     size_t ncols, sl_sink **out)
 {
-    sl_sink_config sc = {.url = p->cfg->sink,
-                         .cols = p->cols,
-                         .ncols = p->ncols,
+    sl_sink_config sc = {.url = url,
+                         .cols = cols,
+                         .ncols = ncols,
                          .max_inflight = (int)p->cfg->max_inflight,
                          .timeout_ms = (int)p->cfg->sink_timeout_ms};
     for (int attempt = 0; !p->stop; attempt++) {
         char err[256] = "";
-        if (sl_sink_open(&sc, &p->sink, err, sizeof err) == 0) {
-            SL_INFO(LOG, "sink %s ready", p->sink_safe);
+        if (sl_sink_open(&sc, out, err, sizeof err) == 0) {
+            SL_INFO(LOG, "sink %s ready", safe);
             return 0;
         }
         int64_t wait = backoff(attempt);
-        SL_WARN(LOG, "sink %s: cannot open: %s; retry %d in %" PRId64 " ms", p->sink_safe, err,
-                attempt + 1, wait);
+        SL_WARN(LOG, "sink %s: cannot open: %s; retry %d in %" PRId64 " ms", safe, err, attempt + 1,
+                wait);
         nap(p, wait, true);
     }
     return -1;
@@ -795,7 +963,13 @@ static int open_sink(sl_process *p)
 int sl_process_run(sl_process *p)
 {
     const sl_process_config *cfg = p->cfg;
-    if (open_sink(p)) return 0; /* stopped before the sink came up: nothing was consumed */
+    /* Stopped before the sinks came up: nothing was consumed. */
+    if (open_sink(p, cfg->sink, p->sink_safe, p->cols, p->ncols, &p->sink)) return 0;
+    if (p->wspec) {
+        size_t nw;
+        const sl_sink_column *wc = sl_window_spec_columns(p->wspec, &nw);
+        if (open_sink(p, p->wsink_url, p->wsink_safe, wc, nw, &p->wsink)) return 0;
+    }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, cfg->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(p->consumer, sub);
@@ -860,13 +1034,15 @@ void sl_process_metrics_get(sl_process *p, sl_process_metrics *m)
 
 void sl_process_metrics_json(const sl_process_metrics *m, sl_buf *out)
 {
-    sl_buf_printf(out,
-                  "{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"invalid\":%" PRIu64
-                  ",\"filtered\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"sink_retries\":%" PRIu64
-                  ",\"batch_latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"lag\":%" PRId64
-                  ",\"partitions\":%d}",
-                  m->in, m->out, m->invalid, m->filtered, m->batches, m->sink_retries,
-                  m->batch_p50_ms, m->batch_p99_ms, m->lag, m->partitions);
+    sl_buf_printf(
+        out,
+        "{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"filtered\":%" PRIu64
+        ",\"late\":%" PRIu64 ",\"missing_timestamp\":%" PRIu64 ",\"windows\":%" PRIu64
+        ",\"window_bytes\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"sink_retries\":%" PRIu64
+        ",\"batch_latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"lag\":%" PRId64 ",\"partitions\":%d}",
+        m->in, m->out, m->invalid, m->filtered, m->late, m->missing_timestamp, m->windows,
+        m->window_bytes, m->batches, m->sink_retries, m->batch_p50_ms, m->batch_p99_ms, m->lag,
+        m->partitions);
 }
 
 void sl_process_close(sl_process *p)
@@ -879,6 +1055,13 @@ void sl_process_close(sl_process *p)
         rd_kafka_destroy_flags(p->consumer, p->gave_up ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     if (p->producer) rd_kafka_destroy(p->producer);
     sl_sink_close(p->sink);
+    sl_sink_close(p->wsink);
+    sl_window_free(p->win);
+    sl_window_spec_free(p->wspec_owned);
+    sl_free(p->wsink_url);
+    sl_free(p->wsink_safe);
+    sl_free(p->state_path);
+    sl_free(p->ckpt_off);
     sl_avro_dec_free(p->avro);
     sl_buf_free(&p->decoded);
     sl_arena_free(&p->arena);

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "pipeline/schema.h"
 #include "pipeline/transform.h"
+#include "pipeline/window.h"
 
 /* The `pipeline:` section of sluice.yaml; the scalar keys are also flags of `sluice process`. */
 typedef struct sl_process_config {
@@ -36,6 +37,9 @@ typedef struct sl_process_config {
     char *log_level;
     sl_schema *schema;       /* owned; from schema: and mapping:, or the seeds' */
     sl_transform *transform; /* owned; from filter:, derive: and rules:, NULL if none */
+    sl_window_spec *window;  /* owned; from window:, NULL if none */
+    char *state_dir;         /* where the window state and its offsets are saved */
+    char *window_preset;     /* none, or a built-in window used when window: is absent */
 } sl_process_config;
 
 extern const sl_opt sl_process_opts[];
@@ -43,8 +47,8 @@ extern const sl_opt sl_process_opts[];
 /* Sets every option to its default and the schema to the seeds'. */
 void sl_process_config_init(sl_process_config *cfg);
 /* Applies a `pipeline:` map: the scalar options, `schema:`, `mapping:` and the transforms
- * (`filter:`, `derive:`, `rules:`, compiled against the schema's columns). Errors are added to
- * errs with file:line; returns the number added. */
+ * (`filter:`, `derive:`, `rules:`, compiled against the schema's columns) and `window:`. Errors are
+ * added to errs with file:line; returns the number added. */
 int sl_process_config_apply(sl_process_config *cfg, const sl_yaml *section, sl_errs *errs);
 /* Checks what the option table cannot (the sink's scheme); writes a reason, returns
  * SL_ERR_CONFIG. */
@@ -52,13 +56,17 @@ int sl_process_config_check(const sl_process_config *cfg, char *err, size_t errl
 void sl_process_config_free(sl_process_config *cfg);
 
 typedef struct sl_process_metrics {
-    uint64_t in;           /* records consumed */
-    uint64_t out;          /* rows acknowledged by the sink */
-    uint64_t invalid;      /* records delivered to the DLQ */
-    uint64_t filtered;     /* records the filter dropped */
-    uint64_t batches;      /* batches committed */
-    uint64_t sink_retries; /* failed sink writes, each retried */
-    double batch_p50_ms;   /* batch latency (first record in to commit) over recent batches */
+    uint64_t in;                /* records consumed */
+    uint64_t out;               /* rows acknowledged by the sink */
+    uint64_t invalid;           /* records delivered to the DLQ */
+    uint64_t filtered;          /* records the filter dropped */
+    uint64_t late;              /* window: late records (counted, or sent to the DLQ) */
+    uint64_t missing_timestamp; /* window: records without an event time (to the DLQ) */
+    uint64_t windows;           /* window: open windows held */
+    uint64_t window_bytes;      /* window: memory they hold */
+    uint64_t batches;           /* batches committed */
+    uint64_t sink_retries;      /* failed sink writes, each retried */
+    double batch_p50_ms;        /* batch latency (first record in to commit) over recent batches */
     double batch_p99_ms;
     int64_t lag;    /* records in the assigned partitions not yet committed: high watermark minus
                        position, plus the batch in hand; -1 unknown */

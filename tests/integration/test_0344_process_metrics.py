@@ -30,8 +30,9 @@ def test_metrics_json_and_log(sluice_proc, free_port):
     sh.wait_port("127.0.0.1", port, sh.scaled(10), proc.proc)
     proc.wait_for_log(r"assigned 2 partition", 30)
     m = get(url)
-    assert set(m) == {"in", "out", "invalid", "filtered", "batches", "sink_retries",
-                      "batch_latency_ms", "lag", "partitions"}, m
+    assert set(m) == {"in", "out", "invalid", "filtered", "late", "missing_timestamp", "windows",
+                      "window_bytes", "batches", "sink_retries", "batch_latency_ms", "lag",
+                      "partitions"}, m
     assert (m["in"], m["out"], m["invalid"], m["batches"]) == (0, 0, 0, 0)
     assert set(m["batch_latency_ms"]) == {"p50", "p99"}
 

@@ -258,6 +258,25 @@ def wait_rows(port, n):
         c.shutdown()
 
 
+def wait_window_users(port, n):
+    """The default pipeline's window: users per country per minute add up to the n records
+    (one tumbling window each; up's ingest produces in order, so none is late)."""
+    c, s = session(port)
+    try:
+        def total():
+            rows = list(s.execute("SELECT key, nat, window_start, users, distinct_emails "
+                                  "FROM spark_streams.users_per_nat_minute"))
+            return rows if sum(r.users for r in rows) == n else None
+        rows = sh.wait_until(total, sh.scaled(60), what=f"{n} users in users_per_nat_minute")
+        for r in rows:
+            assert r.key == f"{r.nat}|{int(r.window_start.timestamp() * 1000)}", r
+            assert int(r.window_start.timestamp()) % 60 == 0
+            assert 0 < r.distinct_emails <= r.users + 1
+        return rows
+    finally:
+        c.shutdown()
+
+
 def test_up_moves_users_from_the_api_into_the_table(sluice_proc, tmp_path):
     """The default pipeline: up unpauses user_automation (paused at creation, as in Airflow 2),
     which runs its latest complete daily interval at once: exactly one run, whose ingest task
@@ -275,6 +294,7 @@ def test_up_moves_users_from_the_api_into_the_table(sluice_proc, tmp_path):
     row = wait_rows(ports["store"], n)
     assert row.first_name and row.email and "@" in row.email
     assert row.address.count(", ") == 3
+    wait_window_users(ports["store"], n)
     up.proc.send_signal(signal.SIGINT)
     assert up.wait(timeout=15) == 0
     log = up.log_text()

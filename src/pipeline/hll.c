@@ -1,0 +1,151 @@
+/* hll.c: HyperLogLog with a sparse start (hll.h). Register j of a value is the top SL_HLL_P
+ * bits of its hash; its rank is the position of the first 1 bit in the rest (1-based). */
+#include "pipeline/hll.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SPARSE_MAX (SL_HLL_M / 16) /* 256 pairs = 1 KiB, a quarter of the dense form */
+
+uint64_t sl_hll_hash(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    /* FNV's low bits mix poorly: the finaliser spreads every input bit over the word. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+void sl_hll_init(sl_hll *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+void sl_hll_free(sl_hll *h)
+{
+    sl_free(h->dense);
+    sl_free(h->sparse);
+    memset(h, 0, sizeof *h);
+}
+
+static void densify(sl_hll *h)
+{
+    h->dense = sl_calloc(SL_HLL_M, 1);
+    for (uint32_t i = 0; i < h->nsparse; i++)
+        h->dense[h->sparse[i] >> 8] = (uint8_t)(h->sparse[i] & 0xff);
+    sl_free(h->sparse);
+    h->sparse = NULL;
+    h->nsparse = h->capsparse = 0;
+}
+
+static void set_register(sl_hll *h, uint32_t idx, uint8_t rank)
+{
+    if (h->dense) {
+        if (rank > h->dense[idx]) h->dense[idx] = rank;
+        return;
+    }
+    uint32_t lo = 0, hi = h->nsparse;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if ((h->sparse[mid] >> 8) < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < h->nsparse && (h->sparse[lo] >> 8) == idx) {
+        if (rank > (h->sparse[lo] & 0xff)) h->sparse[lo] = idx << 8 | rank;
+        return;
+    }
+    if (h->nsparse == SPARSE_MAX) {
+        densify(h);
+        set_register(h, idx, rank);
+        return;
+    }
+    if (h->nsparse == h->capsparse) {
+        h->capsparse = h->capsparse ? h->capsparse * 2 : 4;
+        h->sparse = sl_realloc(h->sparse, h->capsparse * sizeof *h->sparse);
+    }
+    memmove(&h->sparse[lo + 1], &h->sparse[lo], (h->nsparse - lo) * sizeof *h->sparse);
+    h->sparse[lo] = idx << 8 | rank;
+    h->nsparse++;
+}
+
+void sl_hll_add(sl_hll *h, uint64_t hash)
+{
+    uint32_t idx = (uint32_t)(hash >> (64 - SL_HLL_P));
+    uint64_t rest = hash << SL_HLL_P;
+    uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - SL_HLL_P + 1);
+    set_register(h, idx, rank);
+}
+
+uint64_t sl_hll_estimate(const sl_hll *h)
+{
+    double m = SL_HLL_M, sum = 0;
+    uint32_t zeros = 0;
+    if (h->dense) {
+        for (uint32_t j = 0; j < SL_HLL_M; j++) {
+            sum += ldexp(1.0, -h->dense[j]);
+            zeros += h->dense[j] == 0;
+        }
+    } else {
+        zeros = SL_HLL_M - h->nsparse;
+        sum = zeros;
+        for (uint32_t i = 0; i < h->nsparse; i++)
+            sum += ldexp(1.0, -(int)(h->sparse[i] & 0xff));
+    }
+    double alpha = 0.7213 / (1 + 1.079 / m);
+    double e = alpha * m * m / sum;
+    if (e <= 2.5 * m && zeros) e = m * log(m / zeros);
+    return (uint64_t)llround(e);
+}
+
+size_t sl_hll_bytes(const sl_hll *h)
+{
+    return h->dense ? SL_HLL_M : h->capsparse * sizeof *h->sparse;
+}
+
+void sl_hll_save(const sl_hll *h, sl_buf *out)
+{
+    if (h->dense) {
+        sl_buf_put_u8(out, 1);
+        sl_buf_append(out, h->dense, SL_HLL_M);
+        return;
+    }
+    sl_buf_put_u8(out, 0);
+    sl_buf_put_be16(out, (uint16_t)h->nsparse);
+    for (uint32_t i = 0; i < h->nsparse; i++)
+        sl_buf_put_be32(out, h->sparse[i]);
+}
+
+int sl_hll_load(sl_hll *h, sl_rd *rd)
+{
+    uint8_t form;
+    if (sl_rd_u8(rd, &form)) return SL_ERR_CORRUPT;
+    if (form == 1) {
+        sl_slice s;
+        if (sl_rd_bytes(rd, SL_HLL_M, &s)) return SL_ERR_CORRUPT;
+        h->dense = sl_malloc(SL_HLL_M);
+        memcpy(h->dense, s.ptr, SL_HLL_M);
+        for (uint32_t j = 0; j < SL_HLL_M; j++)
+            if (h->dense[j] > 64 - SL_HLL_P + 1) return SL_ERR_CORRUPT;
+        return 0;
+    }
+    uint16_t n;
+    if (form != 0 || sl_rd_be16(rd, &n) || n > SPARSE_MAX) return SL_ERR_CORRUPT;
+    for (uint16_t i = 0; i < n; i++) {
+        uint32_t v;
+        if (sl_rd_be32(rd, &v) || (v >> 8) >= SL_HLL_M || (v & 0xff) == 0 ||
+            (v & 0xff) > 64 - SL_HLL_P + 1)
+            return SL_ERR_CORRUPT;
+        set_register(h, v >> 8, (uint8_t)(v & 0xff));
+    }
+    return 0;
+}

@@ -1,0 +1,974 @@
+/* window.c: windowed GROUP BY state (window.h). Open windows live in a chained hash table keyed
+ * by (encoded group values, window start); the group values are encoded once into bytes (a
+ * type tag, then the value) that serve as the hash key, the equality test, the output columns'
+ * source and the saved form. */
+#include "pipeline/window.h"
+#include "core/codec.h"
+#include "core/crc32c.h"
+#include "core/log.h"
+#include "pipeline/hll.h"
+#include "pipeline/transform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG         "window"
+#define MAX_GROUPS  16
+#define MAX_AGGS    32
+#define STATE_MAGIC 0x534c574eu /* "SLWN" */
+#define STATE_VER   1
+#define MAX_KEY     65536 /* bytes of one encoded group */
+
+typedef enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_COUNT_DISTINCT } agg_kind;
+
+static const char *const agg_names[] = {"count", "sum", "min", "max", "avg", "count_distinct"};
+
+typedef struct agg_spec {
+    char *name;
+    agg_kind kind;
+    sl_expr *arg; /* NULL: count() */
+    sl_expr_type argtype;
+} agg_spec;
+
+typedef struct opts {
+    char *table;
+    int64_t size_ms, hop_ms, lateness_ms;
+    char *late;
+    char *time;
+} opts;
+
+static const sl_opt window_opts[] = {
+    {"table", SL_OPT_STR, NULL, offsetof(opts, table), "result table, KS.TABLE", NULL, 0, 0},
+    {"size", SL_OPT_DURATION, "1m", offsetof(opts, size_ms), "window length", NULL, 1,
+     366LL * 86400000},
+    {"hop", SL_OPT_DURATION, "0", offsetof(opts, hop_ms),
+     "distance between window starts (0: size, tumbling)", NULL, 0, 366LL * 86400000},
+    {"lateness", SL_OPT_DURATION, "0", offsetof(opts, lateness_ms),
+     "how far behind the largest event time a record may be", NULL, 0, 366LL * 86400000},
+    {"late", SL_OPT_ENUM, "dlq", offsetof(opts, late), "what a late record does", "dlq|count", 0,
+     0},
+    {"time", SL_OPT_STR, "kafka", offsetof(opts, time),
+     "event time: kafka (the record timestamp) or a timestamp expression", NULL, 0, 0},
+    {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
+};
+
+struct sl_window_spec {
+    opts o;
+    sl_expr *time; /* NULL: the Kafka timestamp */
+    char *gnames[MAX_GROUPS];
+    sl_expr *gexprs[MAX_GROUPS];
+    sl_expr_type gtypes[MAX_GROUPS];
+    size_t ngroups;
+    agg_spec aggs[MAX_AGGS];
+    size_t naggs;
+    sl_sink_column *cols;
+    size_t ncols;
+    uint64_t fingerprint; /* of everything above: a saved state fits only its own spec */
+};
+
+typedef struct agg_state {
+    int64_t n; /* values counted (non-null) */
+    union {
+        int64_t i;
+        double d;
+    } sum;
+    bool has_mm;
+    sl_expr_value mm; /* min or max; TEXT points at mmtext */
+    char *mmtext;
+    sl_hll hll;
+} agg_state;
+
+typedef struct entry {
+    struct entry *next;
+    uint64_t hash;
+    int64_t start;
+    uint8_t *key; /* encoded group values */
+    uint32_t keylen;
+    bool dirty;   /* updated since the last write */
+    bool closing; /* emitted as closed by sl_window_rows: freed by sl_window_written */
+    agg_state aggs[];
+} entry;
+
+struct sl_window {
+    const sl_window_spec *spec;
+    entry **buckets;
+    size_t nbuckets, nentries;
+    int64_t max_ts; /* INT64_MIN before the first record */
+    uint64_t late, missing_ts;
+    size_t bytes; /* held by the entries, kept up to date as they change */
+    bool sum_overflow_logged;
+    sl_buf keybuf;
+    sl_arena rowarena;
+    sl_sink_value *rows;
+    size_t nrows, rowcap;
+};
+
+/* The spec */
+
+static bool name_taken(const sl_window_spec *s, const char *name)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        if (!strcmp(s->cols[i].name, name)) return true;
+    return false;
+}
+
+static void add_col(sl_window_spec *s, const char *name, sl_sink_type t)
+{
+    s->cols[s->ncols++] = (sl_sink_column){name, t};
+}
+
+static int parse_agg(sl_window_spec *s, const char *name, const sl_yaml *v,
+                     const sl_sink_column *cols, size_t ncols, sl_errs *errs)
+{
+    if (v->kind != SL_YAML_SCALAR || !v->scalar) {
+        sl_errs_add(errs, v->file, v->line,
+                    "pipeline.window.aggregates.%s: expected FUNCTION(expression)", name);
+        return -1;
+    }
+    const char *src = v->scalar, *open = strchr(src, '('), *close = strrchr(src, ')');
+    size_t fl = open ? (size_t)(open - src) : 0;
+    while (fl && src[fl - 1] == ' ')
+        fl--;
+    int kind = -1;
+    for (size_t k = 0; open && k < SL_ARRAY_LEN(agg_names); k++)
+        if (strlen(agg_names[k]) == fl && !strncmp(agg_names[k], src, fl)) kind = (int)k;
+    const char *tail = close ? close + 1 : NULL;
+    while (tail && *tail == ' ')
+        tail++;
+    if (kind < 0 || !close || close < open || *tail) {
+        sl_errs_add(errs, v->file, v->line,
+                    "pipeline.window.aggregates.%s: expected count(), count(x), sum(x), min(x), "
+                    "max(x), avg(x) or count_distinct(x)",
+                    name);
+        return -1;
+    }
+    agg_spec *a = &s->aggs[s->naggs];
+    a->kind = (agg_kind)kind;
+    char *inner = sl_strndup(open + 1, (size_t)(close - open - 1));
+    bool empty = strspn(inner, " ") == strlen(inner);
+    if (empty && kind != AGG_COUNT) {
+        sl_errs_add(errs, v->file, v->line, "pipeline.window.aggregates.%s: %s needs an argument",
+                    name, agg_names[kind]);
+        sl_free(inner);
+        return -1;
+    }
+    if (!empty) {
+        char err[256];
+        if (sl_expr_compile(inner, cols, ncols, &a->arg, err, sizeof err)) {
+            sl_errs_add(errs, v->file, v->line, "pipeline.window.aggregates.%s: %s(...): %s", name,
+                        agg_names[kind], err);
+            sl_free(inner);
+            return -1;
+        }
+        a->argtype = sl_expr_result_type(a->arg);
+        bool num = a->argtype == SL_EXPR_INT || a->argtype == SL_EXPR_DOUBLE;
+        if ((kind == AGG_SUM || kind == AGG_AVG) && !num) {
+            sl_errs_add(errs, v->file, v->line,
+                        "pipeline.window.aggregates.%s: %s of %s (it needs a number)", name,
+                        agg_names[kind], sl_expr_type_name(a->argtype));
+            sl_expr_free(a->arg);
+            a->arg = NULL;
+            sl_free(inner);
+            return -1;
+        }
+    }
+    sl_free(inner);
+    a->name = sl_strdup(name);
+    s->naggs++;
+    return 0;
+}
+
+static sl_sink_type agg_type(const agg_spec *a)
+{
+    switch (a->kind) {
+    case AGG_COUNT:
+    case AGG_COUNT_DISTINCT: return SL_SINK_BIGINT;
+    case AGG_AVG: return SL_SINK_DOUBLE;
+    default: return sl_expr_sink_type(a->argtype);
+    }
+}
+
+int sl_window_spec_from_yaml(const sl_yaml *y, const sl_sink_column *cols, size_t ncols,
+                             sl_window_spec **out, sl_errs *errs)
+{
+    size_t n0 = errs->n;
+    *out = NULL;
+    if (!y || y->kind != SL_YAML_MAP) {
+        sl_errs_add(errs, y ? y->file : "?", y ? y->line : 0, "pipeline.window: expected a map");
+        return SL_ERR_CONFIG;
+    }
+    sl_window_spec *s = sl_calloc(1, sizeof *s);
+    sl_config_defaults(window_opts, &s->o);
+    sl_yaml scalars = *y;
+    scalars.keys = sl_calloc(y->n + 1, sizeof *scalars.keys);
+    scalars.key_lines = sl_calloc(y->n + 1, sizeof *scalars.key_lines);
+    scalars.items = sl_calloc(y->n + 1, sizeof *scalars.items);
+    scalars.n = 0;
+    const sl_yaml *group = NULL, *aggs = NULL;
+    int time_line = y->line, hop_line = y->line;
+    for (size_t i = 0; i < y->n; i++) {
+        if (!strcmp(y->keys[i], "group_by")) {
+            group = y->items[i];
+        } else if (!strcmp(y->keys[i], "aggregates")) {
+            aggs = y->items[i];
+        } else {
+            if (!strcmp(y->keys[i], "time")) time_line = y->items[i]->line;
+            if (!strcmp(y->keys[i], "hop")) hop_line = y->items[i]->line;
+            scalars.keys[scalars.n] = y->keys[i];
+            scalars.key_lines[scalars.n] = y->key_lines[i];
+            scalars.items[scalars.n++] = y->items[i];
+        }
+    }
+    sl_config_apply(window_opts, &s->o, &scalars, "pipeline.window", errs);
+    sl_free(scalars.keys);
+    sl_free(scalars.key_lines);
+    sl_free(scalars.items);
+    if (!s->o.table || !*s->o.table)
+        sl_errs_add(errs, y->file, y->line, "pipeline.window.table: required (KS.TABLE)");
+    if (s->o.hop_ms == 0) s->o.hop_ms = s->o.size_ms;
+    if (s->o.hop_ms > s->o.size_ms || (s->o.size_ms && s->o.size_ms % s->o.hop_ms))
+        sl_errs_add(errs, y->file, hop_line,
+                    "pipeline.window.hop: must divide size (every record in size/hop windows)");
+    if (s->o.time && strcmp(s->o.time, "kafka")) {
+        char err[256];
+        if (sl_expr_compile(s->o.time, cols, ncols, &s->time, err, sizeof err))
+            sl_errs_add(errs, y->file, time_line, "pipeline.window.time: %s", err);
+        else if (sl_expr_result_type(s->time) != SL_EXPR_TIMESTAMP)
+            sl_errs_add(errs, y->file, time_line,
+                        "pipeline.window.time: the expression is %s, not a timestamp (use "
+                        "parse_ts)",
+                        sl_expr_type_name(sl_expr_result_type(s->time)));
+    }
+    size_t ng = group ? group->n : 0, na = aggs ? aggs->n : 0;
+    s->cols = sl_calloc(ng + na + 4, sizeof *s->cols);
+    add_col(s, "key", SL_SINK_TEXT);
+    if (!group || (group->kind != SL_YAML_SEQ && group->kind != SL_YAML_MAP) || group->n == 0 ||
+        group->n > MAX_GROUPS) {
+        sl_errs_add(errs, group ? group->file : y->file, group ? group->line : y->line,
+                    "pipeline.window.group_by: expected a list of columns or a map of name: "
+                    "expression (1 to %d)",
+                    MAX_GROUPS);
+    } else {
+        for (size_t i = 0; i < group->n; i++) {
+            const sl_yaml *v = group->items[i];
+            const char *name = group->kind == SL_YAML_MAP ? group->keys[i] : v->scalar;
+            if (v->kind != SL_YAML_SCALAR || !v->scalar || !name) {
+                sl_errs_add(errs, v->file, v->line, "pipeline.window.group_by: expected a name");
+                continue;
+            }
+            if (!sl_transform_column_name_ok(name) || name_taken(s, name)) {
+                sl_errs_add(errs, v->file, v->line,
+                            "pipeline.window.group_by.%s: not a lower-case identifier, or taken",
+                            name);
+                continue;
+            }
+            char err[256];
+            sl_expr *e;
+            if (sl_expr_compile(v->scalar, cols, ncols, &e, err, sizeof err)) {
+                sl_errs_add(errs, v->file, v->line, "pipeline.window.group_by.%s: %s", name, err);
+                continue;
+            }
+            s->gnames[s->ngroups] = sl_strdup(name);
+            s->gexprs[s->ngroups] = e;
+            s->gtypes[s->ngroups] = sl_expr_result_type(e);
+            add_col(s, s->gnames[s->ngroups], sl_expr_sink_type(s->gtypes[s->ngroups]));
+            s->ngroups++;
+        }
+    }
+    add_col(s, "window_start", SL_SINK_TIMESTAMP);
+    add_col(s, "window_end", SL_SINK_TIMESTAMP);
+    if (!aggs || aggs->kind != SL_YAML_MAP || aggs->n == 0 || aggs->n > MAX_AGGS) {
+        sl_errs_add(errs, aggs ? aggs->file : y->file, aggs ? aggs->line : y->line,
+                    "pipeline.window.aggregates: expected a map of column: FUNCTION(expression) "
+                    "(1 to %d)",
+                    MAX_AGGS);
+    } else {
+        for (size_t i = 0; i < aggs->n; i++) {
+            if (!sl_transform_column_name_ok(aggs->keys[i]) || name_taken(s, aggs->keys[i]) ||
+                !strcmp(aggs->keys[i], "closed")) {
+                sl_errs_add(errs, aggs->file, aggs->key_lines[i],
+                            "pipeline.window.aggregates.%s: not a lower-case identifier, or taken",
+                            aggs->keys[i]);
+                continue;
+            }
+            if (parse_agg(s, aggs->keys[i], aggs->items[i], cols, ncols, errs) == 0)
+                add_col(s, s->aggs[s->naggs - 1].name, agg_type(&s->aggs[s->naggs - 1]));
+        }
+    }
+    add_col(s, "closed", SL_SINK_BOOLEAN);
+    if (errs->n > n0) {
+        sl_window_spec_free(s);
+        return SL_ERR_CONFIG;
+    }
+    sl_buf fp = SL_BUF_INIT;
+    sl_buf_printf(&fp, "%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s|%s", s->o.table, s->o.size_ms,
+                  s->o.hop_ms, s->o.lateness_ms, s->o.late, s->o.time);
+    for (size_t i = 0; i < group->n; i++)
+        sl_buf_printf(&fp, "|g:%s=%s", s->gnames[i], group->items[i]->scalar);
+    for (size_t i = 0; i < aggs->n; i++)
+        sl_buf_printf(&fp, "|a:%s=%s", aggs->keys[i], aggs->items[i]->scalar);
+    s->fingerprint = sl_hll_hash(fp.ptr, fp.len);
+    sl_buf_free(&fp);
+    *out = s;
+    return 0;
+}
+
+void sl_window_spec_free(sl_window_spec *s)
+{
+    if (!s) return;
+    sl_config_free(window_opts, &s->o);
+    sl_expr_free(s->time);
+    for (size_t i = 0; i < s->ngroups; i++) {
+        sl_free(s->gnames[i]);
+        sl_expr_free(s->gexprs[i]);
+    }
+    for (size_t i = 0; i < s->naggs; i++) {
+        sl_free(s->aggs[i].name);
+        sl_expr_free(s->aggs[i].arg);
+    }
+    sl_free(s->cols);
+    sl_free(s);
+}
+
+const char *sl_window_spec_table(const sl_window_spec *s)
+{
+    return s->o.table;
+}
+
+const sl_sink_column *sl_window_spec_columns(const sl_window_spec *s, size_t *ncols)
+{
+    *ncols = s->ncols;
+    return s->cols;
+}
+
+char *sl_window_sink_url(const char *sink, const char *table)
+{
+    sl_buf b = SL_BUF_INIT;
+    const char *scheme = strstr(sink, "://");
+    if (!strncmp(sink, "cql://", 6) && scheme) {
+        const char *path = strchr(scheme + 3, '/'), *query = strchr(scheme + 3, '?');
+        if (query && path && path > query) path = NULL;
+        size_t hostend = path    ? (size_t)(path - sink)
+                         : query ? (size_t)(query - sink)
+                                 : strlen(sink);
+        sl_buf_append(&b, sink, hostend);
+        sl_buf_printf(&b, "/%s%s", table, query ? query : "");
+    } else {
+        /* postgresql://...: replace or add table= */
+        const char *q = strchr(sink, '?');
+        sl_buf_append(&b, sink, q ? (size_t)(q - sink) : strlen(sink));
+        char sep = '?';
+        for (const char *p = q ? q + 1 : NULL; p && *p;) {
+            const char *amp = strchr(p, '&');
+            size_t n = amp ? (size_t)(amp - p) : strlen(p);
+            if (strncmp(p, "table=", 6)) {
+                sl_buf_printf(&b, "%c%.*s", sep, (int)n, p);
+                sep = '&';
+            }
+            p = amp ? amp + 1 : p + n;
+        }
+        sl_buf_printf(&b, "%ctable=%s", sep, table);
+    }
+    char *s = sl_strdup(sl_buf_cstr(&b));
+    sl_buf_free(&b);
+    return s;
+}
+
+/* Values: the group encoding */
+
+/* Appends v tagged with its type: the byte form of group keys and distinct-count inputs. */
+static void encode_value(sl_buf *b, const sl_expr_value *v)
+{
+    sl_buf_put_u8(b, (uint8_t)v->type);
+    switch (v->type) {
+    case SL_EXPR_BOOL: sl_buf_put_u8(b, v->v.b); break;
+    case SL_EXPR_INT:
+    case SL_EXPR_TIMESTAMP: sl_buf_put_be64(b, (uint64_t)v->v.i); break;
+    case SL_EXPR_DOUBLE: {
+        uint64_t bits;
+        double d = v->v.d == 0 ? 0 : v->v.d; /* -0 and 0 are one group */
+        memcpy(&bits, &d, 8);
+        sl_buf_put_be64(b, bits);
+        break;
+    }
+    case SL_EXPR_TEXT:
+        sl_buf_put_be32(b, (uint32_t)v->len);
+        sl_buf_append(b, v->str, v->len);
+        break;
+    default: break;
+    }
+}
+
+static int decode_value(sl_rd *rd, sl_expr_value *v)
+{
+    uint8_t t;
+    memset(v, 0, sizeof *v);
+    if (sl_rd_u8(rd, &t)) return -1;
+    v->type = (sl_expr_type)t;
+    switch (v->type) {
+    case SL_EXPR_NULL: return 0;
+    case SL_EXPR_BOOL: {
+        uint8_t x;
+        if (sl_rd_u8(rd, &x)) return -1;
+        v->v.b = x != 0;
+        return 0;
+    }
+    case SL_EXPR_INT:
+    case SL_EXPR_TIMESTAMP:
+    case SL_EXPR_DOUBLE: {
+        uint64_t x;
+        if (sl_rd_be64(rd, &x)) return -1;
+        if (v->type == SL_EXPR_DOUBLE)
+            memcpy(&v->v.d, &x, 8);
+        else
+            v->v.i = (int64_t)x;
+        return 0;
+    }
+    case SL_EXPR_TEXT: {
+        uint32_t n;
+        sl_slice s;
+        if (sl_rd_be32(rd, &n) || sl_rd_bytes(rd, n, &s)) return -1;
+        v->str = (const char *)s.ptr;
+        v->len = n;
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+/* The state */
+
+sl_window *sl_window_new(const sl_window_spec *spec)
+{
+    sl_window *w = sl_calloc(1, sizeof *w);
+    w->spec = spec;
+    w->nbuckets = 1024;
+    w->buckets = sl_calloc(w->nbuckets, sizeof *w->buckets);
+    w->max_ts = INT64_MIN;
+    sl_buf_init(&w->keybuf);
+    sl_arena_init(&w->rowarena, 64 * 1024);
+    return w;
+}
+
+static size_t entry_bytes(const sl_window *w, const entry *e)
+{
+    size_t n = sizeof *e + w->spec->naggs * sizeof(agg_state) + e->keylen;
+    for (size_t i = 0; i < w->spec->naggs; i++)
+        n += sl_hll_bytes(&e->aggs[i].hll) + (e->aggs[i].mmtext ? e->aggs[i].mm.len + 1 : 0);
+    return n;
+}
+
+static void free_entry(sl_window *w, entry *e)
+{
+    w->bytes -= entry_bytes(w, e);
+    for (size_t i = 0; i < w->spec->naggs; i++) {
+        sl_free(e->aggs[i].mmtext);
+        sl_hll_free(&e->aggs[i].hll);
+    }
+    sl_free(e->key);
+    sl_free(e);
+}
+
+void sl_window_free(sl_window *w)
+{
+    if (!w) return;
+    for (size_t i = 0; i < w->nbuckets; i++)
+        for (entry *e = w->buckets[i], *next; e; e = next) {
+            next = e->next;
+            free_entry(w, e);
+        }
+    sl_free(w->buckets);
+    sl_buf_free(&w->keybuf);
+    sl_arena_free(&w->rowarena);
+    sl_free(w->rows);
+    sl_free(w);
+}
+
+static uint64_t entry_hash(const uint8_t *key, size_t keylen, int64_t start)
+{
+    return sl_hll_hash(key, keylen) ^ ((uint64_t)start * 0x9e3779b97f4a7c15ull);
+}
+
+static void grow(sl_window *w)
+{
+    size_t n = w->nbuckets * 2;
+    entry **b = sl_calloc(n, sizeof *b);
+    for (size_t i = 0; i < w->nbuckets; i++)
+        for (entry *e = w->buckets[i], *next; e; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+        }
+    sl_free(w->buckets);
+    w->buckets = b;
+    w->nbuckets = n;
+}
+
+static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64_t start)
+{
+    uint64_t h = entry_hash(key, keylen, start);
+    for (entry *e = w->buckets[h & (w->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && e->start == start && e->keylen == keylen &&
+            !memcmp(e->key, key, keylen))
+            return e;
+    if (w->nentries >= w->nbuckets) grow(w);
+    entry *e = sl_calloc(1, sizeof *e + w->spec->naggs * sizeof(agg_state));
+    e->hash = h;
+    e->start = start;
+    e->key = sl_malloc(keylen ? keylen : 1);
+    memcpy(e->key, key, keylen);
+    e->keylen = (uint32_t)keylen;
+    for (size_t i = 0; i < w->spec->naggs; i++)
+        sl_hll_init(&e->aggs[i].hll);
+    w->bytes += entry_bytes(w, e);
+    size_t b = h & (w->nbuckets - 1);
+    e->next = w->buckets[b];
+    w->buckets[b] = e;
+    w->nentries++;
+    return e;
+}
+
+static int cmp_mm(const sl_expr_value *a, const sl_expr_value *b)
+{
+    switch (a->type) {
+    case SL_EXPR_DOUBLE: return a->v.d < b->v.d ? -1 : a->v.d > b->v.d;
+    case SL_EXPR_TEXT: {
+        int r = memcmp(a->str, b->str, SL_MIN(a->len, b->len));
+        return r ? r : a->len < b->len ? -1 : a->len > b->len;
+    }
+    case SL_EXPR_BOOL: return (int)a->v.b - (int)b->v.b;
+    default: return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
+    }
+}
+
+static void set_mm(agg_state *s, const sl_expr_value *v)
+{
+    sl_free(s->mmtext);
+    s->mmtext = NULL;
+    s->mm = *v;
+    if (v->type == SL_EXPR_TEXT) {
+        s->mmtext = sl_strndup(v->str ? v->str : "", v->len);
+        s->mm.str = s->mmtext;
+    }
+    s->has_mm = true;
+}
+
+static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint64_t *dhash)
+{
+    e->dirty = true;
+    w->bytes -= entry_bytes(w, e);
+    for (size_t i = 0; i < w->spec->naggs; i++) {
+        const agg_spec *a = &w->spec->aggs[i];
+        agg_state *s = &e->aggs[i];
+        const sl_expr_value *v = &args[i];
+        if (a->arg && v->type == SL_EXPR_NULL) continue; /* aggregates skip nulls, as in SQL */
+        s->n++;
+        switch (a->kind) {
+        case AGG_SUM:
+        case AGG_AVG:
+            if (v->type == SL_EXPR_INT && a->kind == AGG_SUM) {
+                if (__builtin_add_overflow(s->sum.i, v->v.i, &s->sum.i)) {
+                    s->sum.i = v->v.i > 0 ? INT64_MAX : INT64_MIN;
+                    if (!w->sum_overflow_logged)
+                        SL_WARN(LOG, "sum %s overflows 64 bits: it stays at the limit", a->name);
+                    w->sum_overflow_logged = true;
+                }
+            } else {
+                s->sum.d += v->type == SL_EXPR_INT ? (double)v->v.i : v->v.d;
+            }
+            break;
+        case AGG_MIN:
+        case AGG_MAX:
+            if (!s->has_mm || (a->kind == AGG_MIN ? cmp_mm(v, &s->mm) < 0 : cmp_mm(v, &s->mm) > 0))
+                set_mm(s, v);
+            break;
+        case AGG_COUNT_DISTINCT: sl_hll_add(&s->hll, dhash[i]); break;
+        default: break;
+        }
+    }
+    w->bytes += entry_bytes(w, e);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static sl_win_result refuse(const sl_expr_value *v, const char *what, const char **reason,
+                            char *detail, size_t detaillen)
+{
+    *reason = v->reason;
+    snprintf(detail, detaillen, "window %s: %s", what, v->str);
+    return SL_WIN_REFUSE;
+}
+
+sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *raw, size_t rawlen,
+                            int64_t kafka_ts, sl_arena *scratch, const char **reason, char *detail,
+                            size_t detaillen)
+{
+    const sl_window_spec *s = w->spec;
+    sl_expr_ctx c = {.row = row, .raw = raw, .rawlen = rawlen, .arena = scratch, .now_ms = 0};
+    int64_t ts = kafka_ts;
+    if (s->time) {
+        sl_expr_value v = sl_expr_eval(s->time, &c);
+        if (v.type == SL_EXPR_ERROR) return refuse(&v, "time", reason, detail, detaillen);
+        ts = v.type == SL_EXPR_TIMESTAMP ? v.v.i : -1;
+        if (v.type == SL_EXPR_NULL) ts = INT64_MIN;
+    }
+    if ((!s->time && ts < 0) || ts == INT64_MIN) {
+        w->missing_ts++;
+        *reason = "missing_timestamp";
+        snprintf(detail, detaillen, "window time: %s", s->time ? "null" : "no Kafka timestamp");
+        return SL_WIN_REFUSE;
+    }
+    /* Everything that can fail is evaluated before the state changes. */
+    sl_buf_reset(&w->keybuf);
+    for (size_t i = 0; i < s->ngroups; i++) {
+        sl_expr_value v = sl_expr_eval(s->gexprs[i], &c);
+        if (v.type == SL_EXPR_ERROR) return refuse(&v, s->gnames[i], reason, detail, detaillen);
+        encode_value(&w->keybuf, &v);
+    }
+    if (w->keybuf.len > MAX_KEY) {
+        *reason = "invalid_argument";
+        snprintf(detail, detaillen, "window group_by: values over %d bytes", MAX_KEY);
+        return SL_WIN_REFUSE;
+    }
+    sl_expr_value args[MAX_AGGS];
+    uint64_t dhash[MAX_AGGS];
+    size_t keylen = w->keybuf.len;
+    for (size_t i = 0; i < s->naggs; i++) {
+        args[i] = (sl_expr_value){.type = SL_EXPR_NULL};
+        if (!s->aggs[i].arg) continue;
+        args[i] = sl_expr_eval(s->aggs[i].arg, &c);
+        if (args[i].type == SL_EXPR_ERROR)
+            return refuse(&args[i], s->aggs[i].name, reason, detail, detaillen);
+        if (s->aggs[i].kind == AGG_COUNT_DISTINCT && args[i].type != SL_EXPR_NULL) {
+            encode_value(&w->keybuf, &args[i]);
+            dhash[i] = sl_hll_hash(w->keybuf.ptr + keylen, w->keybuf.len - keylen);
+            w->keybuf.len = keylen;
+        }
+    }
+    int64_t wm = w->max_ts == INT64_MIN ? INT64_MIN : w->max_ts - s->o.lateness_ms;
+    int64_t last = floor_div(ts, s->o.hop_ms) * s->o.hop_ms;
+    bool any = false;
+    for (int64_t start = last; start > ts - s->o.size_ms; start -= s->o.hop_ms) {
+        if (wm != INT64_MIN && start + s->o.size_ms <= wm) break; /* older ones closed too */
+        update(w, find_or_add(w, w->keybuf.ptr, keylen, start), args, dhash);
+        any = true;
+    }
+    if (ts > w->max_ts) w->max_ts = ts;
+    if (any) return SL_WIN_OK;
+    w->late++;
+    if (!strcmp(s->o.late, "count")) return SL_WIN_OK;
+    *reason = "late_record";
+    snprintf(detail, detaillen, "window: event time %" PRId64 " ms behind the watermark", wm - ts);
+    return SL_WIN_REFUSE;
+}
+
+/* Writes the key column: the group values as text and the window start, '|'-separated. */
+static void key_text(sl_buf *b, const sl_expr_value *gv, size_t ng, int64_t start)
+{
+    for (size_t i = 0; i < ng; i++) {
+        const sl_expr_value *v = &gv[i];
+        switch (v->type) {
+        case SL_EXPR_NULL: sl_buf_append_str(b, "\\N"); break;
+        case SL_EXPR_BOOL: sl_buf_append_str(b, v->v.b ? "true" : "false"); break;
+        case SL_EXPR_INT:
+        case SL_EXPR_TIMESTAMP: sl_buf_printf(b, "%" PRId64, v->v.i); break;
+        case SL_EXPR_DOUBLE: sl_buf_printf(b, "%.17g", v->v.d); break;
+        default:
+            for (size_t k = 0; k < v->len; k++) {
+                if (v->str[k] == '|' || v->str[k] == '\\') sl_buf_append(b, "\\", 1);
+                sl_buf_append(b, &v->str[k], 1);
+            }
+        }
+        sl_buf_append(b, "|", 1);
+    }
+    sl_buf_printf(b, "%" PRId64, start);
+}
+
+static void emit(sl_window *w, entry *e, bool closed)
+{
+    const sl_window_spec *s = w->spec;
+    if (w->nrows == w->rowcap) {
+        w->rowcap = w->rowcap ? w->rowcap * 2 : 64;
+        w->rows = sl_realloc(w->rows, w->rowcap * s->ncols * sizeof *w->rows);
+    }
+    sl_sink_value *r = &w->rows[w->nrows++ * s->ncols];
+    memset(r, 0, s->ncols * sizeof *r);
+    sl_expr_value gv[MAX_GROUPS];
+    sl_rd rd;
+    sl_rd_init(&rd, e->key, e->keylen);
+    for (size_t i = 0; i < s->ngroups; i++)
+        decode_value(&rd, &gv[i]);
+    sl_buf kb = SL_BUF_INIT;
+    key_text(&kb, gv, s->ngroups, e->start);
+    char *k = sl_arena_strndup(&w->rowarena, (const char *)kb.ptr, kb.len);
+    r[0] = (sl_sink_value){.str = k, .len = kb.len};
+    sl_buf_free(&kb);
+    size_t c = 1;
+    for (size_t i = 0; i < s->ngroups; i++)
+        sl_expr_to_sink(&gv[i], &r[c++]);
+    r[c++].v.i64 = e->start;
+    r[c++].v.i64 = e->start + s->o.size_ms;
+    for (size_t i = 0; i < s->naggs; i++, c++) {
+        const agg_state *st = &e->aggs[i];
+        switch (s->aggs[i].kind) {
+        case AGG_COUNT: r[c].v.i64 = st->n; break;
+        case AGG_COUNT_DISTINCT: r[c].v.i64 = (int64_t)sl_hll_estimate(&st->hll); break;
+        case AGG_SUM:
+            if (!st->n)
+                r[c].null = true;
+            else if (s->aggs[i].argtype == SL_EXPR_INT)
+                r[c].v.i64 = st->sum.i;
+            else
+                r[c].v.f64 = st->sum.d;
+            break;
+        case AGG_AVG:
+            /* avg accumulates in a double whatever its argument's type */
+            if (!st->n)
+                r[c].null = true;
+            else
+                r[c].v.f64 = st->sum.d / (double)st->n;
+            break;
+        case AGG_MIN:
+        case AGG_MAX:
+            if (!st->has_mm) {
+                r[c].null = true;
+            } else {
+                sl_expr_to_sink(&st->mm, &r[c]);
+                if (st->mm.type == SL_EXPR_TEXT)
+                    r[c].str = sl_arena_strndup(&w->rowarena, st->mm.str, st->mm.len);
+            }
+            break;
+        }
+    }
+    r[c].v.b = closed;
+    e->closing = closed;
+}
+
+size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
+{
+    const sl_window_spec *s = w->spec;
+    w->nrows = 0;
+    sl_arena_reset(&w->rowarena);
+    int64_t wm = w->max_ts == INT64_MIN ? INT64_MIN : w->max_ts - s->o.lateness_ms;
+    for (size_t b = 0; b < w->nbuckets; b++)
+        for (entry *e = w->buckets[b]; e; e = e->next) {
+            bool closed = wm != INT64_MIN && e->start + s->o.size_ms <= wm;
+            if (closed || e->dirty) emit(w, e, closed);
+        }
+    *rows = w->rows;
+    return w->nrows;
+}
+
+void sl_window_written(sl_window *w)
+{
+    for (size_t b = 0; b < w->nbuckets; b++)
+        for (entry **pp = &w->buckets[b]; *pp;) {
+            entry *e = *pp;
+            if (e->closing) {
+                *pp = e->next;
+                free_entry(w, e);
+                w->nentries--;
+                continue;
+            }
+            e->dirty = false;
+            pp = &e->next;
+        }
+    w->nrows = 0;
+}
+
+void sl_window_stats_get(const sl_window *w, sl_window_stats *st)
+{
+    st->late = w->late;
+    st->missing_timestamp = w->missing_ts;
+    st->windows = w->nentries;
+    st->bytes = w->bytes + w->nbuckets * sizeof *w->buckets;
+}
+
+/* Saving and loading */
+
+static int write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return SL_ERR_INVAL;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return -errno;
+    }
+    int rc = 0;
+    for (size_t off = 0; off < len && !rc;) {
+        ssize_t n = write(fd, (const char *)data + off, len - off);
+        if (n < 0 && errno != EINTR) rc = -errno;
+        if (n > 0) off += (size_t)n;
+    }
+    if (!rc && fdatasync(fd) < 0) rc = -errno;
+    if (close(fd) < 0 && !rc) rc = -errno;
+    if (!rc && rename(tmp, path) < 0) rc = -errno;
+    if (!rc) {
+        /* The rename itself must survive a crash: sync the directory entry. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(dir, sizeof dir, ".");
+        int dfd = open(slash && !*dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0) rc = -errno;
+        if (dfd >= 0) close(dfd);
+    }
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+static void save_value(sl_buf *b, const sl_expr_value *v)
+{
+    encode_value(b, v);
+}
+
+int sl_window_save(const sl_window *w, const char *path, const int64_t *offs, size_t noffs,
+                   char *err, size_t errlen)
+{
+    const sl_window_spec *s = w->spec;
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_put_be32(&b, STATE_MAGIC);
+    sl_buf_put_be32(&b, STATE_VER);
+    sl_buf_put_be64(&b, s->fingerprint);
+    sl_buf_put_be64(&b, (uint64_t)w->max_ts);
+    sl_buf_put_be64(&b, w->late);
+    sl_buf_put_be64(&b, w->missing_ts);
+    sl_buf_put_be32(&b, (uint32_t)noffs);
+    for (size_t i = 0; i < noffs; i++)
+        sl_buf_put_be64(&b, (uint64_t)offs[i]);
+    sl_buf_put_be64(&b, w->nentries);
+    for (size_t k = 0; k < w->nbuckets; k++)
+        for (const entry *e = w->buckets[k]; e; e = e->next) {
+            sl_buf_put_be64(&b, (uint64_t)e->start);
+            sl_buf_put_be32(&b, e->keylen);
+            sl_buf_append(&b, e->key, e->keylen);
+            for (size_t i = 0; i < s->naggs; i++) {
+                const agg_state *st = &e->aggs[i];
+                uint64_t sum;
+                memcpy(&sum, &st->sum, 8);
+                sl_buf_put_be64(&b, (uint64_t)st->n);
+                sl_buf_put_be64(&b, sum);
+                sl_buf_put_u8(&b, st->has_mm);
+                if (st->has_mm) save_value(&b, &st->mm);
+                if (s->aggs[i].kind == AGG_COUNT_DISTINCT) sl_hll_save(&st->hll, &b);
+            }
+        }
+    sl_buf_put_be32(&b, sl_crc32c(0, b.ptr, b.len));
+    int rc = write_atomic(path, b.ptr, b.len, err, errlen);
+    sl_buf_free(&b);
+    return rc;
+}
+
+int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs, char *err,
+                   size_t errlen)
+{
+    const sl_window_spec *s = w->spec;
+    *offs = NULL;
+    *noffs = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) return SL_ERR_NOTFOUND;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    sl_buf b = SL_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sl_buf_append(&b, chunk, n);
+    fclose(f);
+    int rc = SL_ERR_CORRUPT;
+    sl_rd rd;
+    uint32_t magic, ver, nof;
+    uint64_t fp, maxts, late, miss, nent;
+    if (b.len < 8 || sl_get_be32(b.ptr + b.len - 4) != sl_crc32c(0, b.ptr, b.len - 4)) {
+        snprintf(err, errlen, "%s: damaged (checksum)", path);
+        goto out;
+    }
+    sl_rd_init(&rd, b.ptr, b.len - 4);
+    if (sl_rd_be32(&rd, &magic) || sl_rd_be32(&rd, &ver) || magic != STATE_MAGIC ||
+        ver != STATE_VER || sl_rd_be64(&rd, &fp)) {
+        snprintf(err, errlen, "%s: not a window state file of version %d", path, STATE_VER);
+        goto out;
+    }
+    if (fp != s->fingerprint) {
+        snprintf(err, errlen,
+                 "%s: written for another window configuration (move it away to start the "
+                 "windows afresh)",
+                 path);
+        rc = SL_ERR_CONFIG;
+        goto out;
+    }
+    sl_rd_be64(&rd, &maxts);
+    sl_rd_be64(&rd, &late);
+    sl_rd_be64(&rd, &miss);
+    if (sl_rd_be32(&rd, &nof) || nof > sl_rd_left(&rd) / 8) goto damaged;
+    *offs = sl_malloc((nof ? nof : 1) * sizeof **offs);
+    for (uint32_t i = 0; i < nof; i++) {
+        uint64_t o = 0;
+        sl_rd_be64(&rd, &o);
+        (*offs)[i] = (int64_t)o;
+    }
+    *noffs = nof;
+    w->max_ts = (int64_t)maxts;
+    w->late = late;
+    w->missing_ts = miss;
+    if (sl_rd_be64(&rd, &nent)) goto damaged;
+    for (uint64_t k = 0; k < nent; k++) {
+        uint64_t start;
+        uint32_t keylen;
+        sl_slice key;
+        if (sl_rd_be64(&rd, &start) || sl_rd_be32(&rd, &keylen) || sl_rd_bytes(&rd, keylen, &key))
+            goto damaged;
+        entry *e = find_or_add(w, key.ptr, keylen, (int64_t)start);
+        for (size_t i = 0; i < s->naggs; i++) {
+            agg_state *st = &e->aggs[i];
+            uint64_t cnt, sum;
+            uint8_t has;
+            if (sl_rd_be64(&rd, &cnt) || sl_rd_be64(&rd, &sum) || sl_rd_u8(&rd, &has)) goto damaged;
+            st->n = (int64_t)cnt;
+            memcpy(&st->sum, &sum, 8);
+            if (has) {
+                sl_expr_value v;
+                if (decode_value(&rd, &v)) goto damaged;
+                set_mm(st, &v);
+            }
+            if (s->aggs[i].kind == AGG_COUNT_DISTINCT && sl_hll_load(&st->hll, &rd)) goto damaged;
+        }
+        w->bytes += entry_bytes(w, e) - sizeof *e - s->naggs * sizeof(agg_state) - e->keylen;
+    }
+    if (rd.err || sl_rd_left(&rd)) goto damaged;
+    rc = 0;
+    goto out;
+damaged:
+    snprintf(err, errlen, "%s: damaged (truncated or inconsistent)", path);
+    rc = SL_ERR_CORRUPT;
+out:
+    sl_buf_free(&b);
+    if (rc) {
+        sl_free(*offs);
+        *offs = NULL;
+        *noffs = 0;
+    }
+    return rc;
+}
