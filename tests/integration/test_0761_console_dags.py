@@ -192,3 +192,28 @@ def test_dag_cli_through_the_console(sluice_proc, tmp_path, run_sluice):
                    env={"SLUICE_PASSWORD": pw})
     assert p.returncode == 1 and "403" in p.stderr, p.stderr
     assert con.admin_password not in p.stdout + p.stderr
+
+
+def test_console_over_postgresql(pg_db, sluice_proc, tmp_path):
+    """The same pages over a PostgreSQL metadata store shared with the scheduler: a trigger
+    through the console runs, the list and the grid show it, a clear reruns the task."""
+    dags = su.write_dag(tmp_path, DAGS)
+    su.start(sluice_proc, dags, metadata=pg_db.url)
+    con = cu.start(sluice_proc, args=["--metadata", pg_db.url, "--dags", str(dags)])
+    s = cu.login(con)
+    r = s.post(cu.url(con, "/api/v1/dags/manual_only/dagRuns"), json={"conf": {"a": 1}})
+    assert r.status_code == 200, r.text
+    run = r.json()["dag_run_id"]
+    assert wait_run(s, con, "manual_only", run)["state"] == "success"
+    lst = {d["dag_id"]: d for d in s.get(cu.url(con, "/api/dags")).json()["dags"]}
+    assert [x["state"] for x in lst["manual_only"]["runs"]] == ["success"]
+    g = s.get(cu.url(con, "/api/dags/manual_only")).json()
+    assert g["runs"][0]["conf"] == {"a": 1} and g["grid"][0][0]["state"] == "success"
+    r = s.post(cu.url(con, "/api/v1/dags/manual_only/clearTaskInstances"),
+               json={"dag_run_id": run, "task_ids": ["t"], "dry_run": False})
+    assert r.status_code == 200, r.text
+
+    def rerun():
+        c = s.get(cu.url(con, "/api/dags/manual_only")).json()["grid"][0][0]
+        return c["state"] == "success" and c["try_number"] == 2
+    sh.wait_until(rerun, sh.scaled(30), interval=0.1, what="t try 2")
