@@ -133,7 +133,9 @@ def test_avro_through_registry(env):
     produce(broker, "avro_users", [
         ("a1", b"\x00" + struct.pack(">I", sid) + datum, None, [("trace", b"t-1")]),
         ("a2", b"\x00" + struct.pack(">I", 9999) + datum, None, None),
-        ("a3", b"\x00" + struct.pack(">I", sid) + datum[:3], None, None),
+        # Bytes left over after the record. (A string cut short would do too, but libavro 1.11
+        # leaks the string's buffer then, which the sanitizer build reports.)
+        ("a3", b"\x00" + struct.pack(">I", sid) + datum + b"\x02", None, None),
     ])
     ms = get(s, con, "/api/topics/avro_users/messages", **{"from": "oldest"})["messages"]
     assert len(ms) == 3

@@ -3,7 +3,7 @@ answer within a bound at p99 over sequential requests, measured against a real b
 topics of 3 partitions and a group with offsets on 30 partitions. The bound asserted here is
 generous (a shared 2-core machine, sanitizer builds scale it); bench/bench_console_kafka.py
 measures the figure docs/console.md records against the 50 ms target. Also: the console stays
-within its 30 MB RSS after serving them."""
+within its 30 MB RSS after serving them (not checked in a sanitizer build)."""
 
 import console_budget_util as bu
 import sluice_harness as sh
@@ -16,6 +16,11 @@ def rss_kb(pid):
     return 0
 
 
+def sanitized(pid):
+    """A sanitizer build: its shadow memory makes RSS meaningless."""
+    return "libasan" in open(f"/proc/{pid}/maps").read()
+
+
 def test_p99_with_100_topics(sluice_proc):
     broker, con, s = bu.setup(sluice_proc)
     bu.check_answers(con, s)
@@ -24,4 +29,5 @@ def test_p99_with_100_topics(sluice_proc):
         print(f"{name:8s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {mx:6.1f} ms")
     for name, (p50, p99, mx) in figures.items():
         assert p99 < sh.scaled(250), f"{name}: p99 {p99:.1f} ms"
-    assert rss_kb(con.pid) < 30 * 1024 * sh.timeout_scale(), f"console RSS {rss_kb(con.pid)} kB"
+    if not sanitized(con.pid):
+        assert rss_kb(con.pid) < 30 * 1024, f"console RSS {rss_kb(con.pid)} kB"
