@@ -1,12 +1,12 @@
-"""The Topics and Consumer groups pages in Debian's Chromium (tests/browser/console_kafka.js via
-playwright-core) over a real broker, store, console and `sluice process`: log in, see
+"""The Topics and Consumer groups pages in Debian's Chromium (tests/browser/console_kafka.mjs via
+playwright-core, with lib.mjs) over a real broker, store, console and `sluice process`: log in, see
 users_created with the right message count, browse a message, produce one from the page, and
 watch the sluice-process group's lag drop to zero as the processor catches up. Screenshots go to
 $SLUICE_ARTIFACTS (default build/test-artifacts/)."""
 
 import json
 import os
-import shutil
+import subprocess
 
 import pytest
 import requests
@@ -37,12 +37,13 @@ def test_topics_and_lag_in_chromium(sluice_proc, tmp_path):
     artifacts = os.environ.get("SLUICE_ARTIFACTS") or str(sh.REPO / "build" / "test-artifacts")
     argv = [str(sh.sluice_bin()), "process", "--kafka", broker.addr, "--sink",
             pu.cql_sink(store)]
-    out = sh.run_node(sh.REPO / "tests" / "browser" / "console_kafka.js", timeout=180, check=False,
-                      env={"CONSOLE_URL": f"http://{con.addr}",
-                           "ADMIN_PASSWORD": con.admin_password, "EXPECT_MESSAGES": N,
-                           "PROCESS_ARGV": json.dumps(argv),
-                           "PROCESS_LOG": str(tmp_path / "process.log"),
-                           "ARTIFACTS": artifacts})
+    env = dict(os.environ, CONSOLE_URL=cu.url(con, ""), ADMIN_PASSWORD=con.admin_password,
+               TIMEOUT_SCALE=str(sh.timeout_scale()), SLUICE_ARTIFACTS=artifacts,
+               EXPECT_MESSAGES=str(N), PROCESS_ARGV=json.dumps(argv),
+               PROCESS_LOG=str(tmp_path / "process.log"))
+    out = subprocess.run(["node", str(sh.REPO / "tests" / "browser" / "console_kafka.mjs")],
+                         cwd=sh.REPO, env=env, capture_output=True, text=True,
+                         timeout=sh.scaled(180))
     log = (tmp_path / "process.log").read_text() if (tmp_path / "process.log").exists() else ""
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), (
         f"node exited {out.returncode}\n--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
@@ -50,5 +51,5 @@ def test_topics_and_lag_in_chromium(sluice_proc, tmp_path):
     # The lag the page showed is the broker's: the group committed everything.
     g = s.get(cu.url(con, "/api/groups/sluice-process"), timeout=sh.scaled(15)).json()
     assert g["lag"] == 0 and sum(o["committed"] for o in g["offsets"]) == N + 1
-    for name in ["topics", "browse", "lag_before", "lag_zero"]:
-        assert os.path.getsize(os.path.join(artifacts, f"console_kafka_{name}.png")) > 0
+    for name in ["topics", "browse", "lag-before", "lag-zero"]:
+        assert os.path.getsize(os.path.join(artifacts, f"kafka-{name}.png")) > 0
