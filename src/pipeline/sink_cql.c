@@ -3,10 +3,13 @@
  * Open creates the keyspace (SimpleStrategy, replication 1) and the table from the columns when
  * system_schema lacks them, waits for schema agreement (system.local and system.peers, as the
  * drivers do), and prepares the upsert, checking that the table's columns have the types the
- * columns ask for. A write keeps at most max_inflight prepared EXECUTEs in flight: each completion
- * sends the next row from its callback, and sl_cqlc_run drives the loop until the batch is
- * answered. Only standard CQL and system tables are used, so the same sink works against a real
- * Cassandra. */
+ * columns ask for. A write sends the rows as UNLOGGED BATCHes of up to batch_rows prepared
+ * upserts (a row alone when batch_rows is 1 or its values are large) and keeps at most
+ * max_inflight requests in flight: each completion sends the next request from its callback,
+ * and sl_cqlc_run drives the loop until the batch is answered. A BATCH is one frame, one
+ * statement group and one commit-log sync request in the store, where each row as a request of
+ * its own costs all three. Only standard CQL and system tables are used, so the same sink works
+ * against a real Cassandra. */
 #include "pipeline/sink_int.h"
 
 #include "core/log.h"
@@ -24,6 +27,11 @@
 #define DEFAULT_TABLE       "created_users"
 #define SCHEMA_AGREEMENT_MS 10000
 #define RECONNECT_MAX_MS    2000
+#define DEFAULT_BATCH_ROWS  32
+#define MAX_BATCH_ROWS      1000
+/* A BATCH stops growing at this many bytes of values, and a larger row goes alone as an
+ * EXECUTE: Cassandra refuses a batch over batch_size_fail_threshold (50 KiB by default). */
+#define BATCH_MAX_BYTES (32u << 10)
 
 typedef struct cql_sink {
     sl_sink base;
@@ -33,11 +41,14 @@ typedef struct cql_sink {
     const sl_sink_column *cols;
     size_t ncols;
     int max_inflight;
+    int batch_rows;
     sl_cqlc_qopts qo;
     /* The batch being written (sl_sink_write only). */
     const sl_sink_value *rows;
     const size_t *idx;
-    size_t n, next, outstanding, failed;
+    size_t n, next, outstanding;
+    size_t failed;    /* rows whose request failed */
+    bool send_failed; /* a request could not be sent */
     sl_cqlc_error first_err;
     sl_slice *vals;
     uint8_t (*tmp)[16];
@@ -143,6 +154,7 @@ int sl__sink_cql_url_parse(const char *url, sl__sink_cql_url *u, char *err, size
 {
     memset(u, 0, sizeof *u);
     u->consistency = SL_CQLC_ONE;
+    u->batch_rows = DEFAULT_BATCH_ROWS;
     if (strncasecmp(url, "cql://", 6) != 0) {
         sl__sink_err(err, errlen, "cql sink: URL must start with cql://");
         return SL_ERR_INVAL;
@@ -240,9 +252,23 @@ int sl__sink_cql_url_parse(const char *url, sl__sink_cql_url *u, char *err, size
                              (int)vlen, v);
                 goto fail;
             }
+        } else if (eq && (size_t)(eq - p) == 10 && strncasecmp(p, "batch_rows", 10) == 0) {
+            const char *v = eq + 1;
+            size_t vlen = plen - 11;
+            long n = 0;
+            size_t i = 0;
+            for (; i < vlen && isdigit((unsigned char)v[i]) && n <= MAX_BATCH_ROWS; i++)
+                n = n * 10 + (v[i] - '0');
+            if (vlen == 0 || i < vlen || n < 1 || n > MAX_BATCH_ROWS) {
+                sl__sink_err(err, errlen, "cql sink: batch_rows \"%.*s\" must be 1..%d", (int)vlen,
+                             v, MAX_BATCH_ROWS);
+                goto fail;
+            }
+            u->batch_rows = (int)n;
         } else if (plen > 0) {
             sl__sink_err(err, errlen,
-                         "cql sink: unknown URL parameter \"%.*s\" (known: consistency)",
+                         "cql sink: unknown URL parameter \"%.*s\" (known: consistency, "
+                         "batch_rows)",
                          (int)(eq ? (size_t)(eq - p) : plen), p);
             goto fail;
         }
@@ -493,6 +519,7 @@ static int cql_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t 
     s->cols = cfg->cols;
     s->ncols = cfg->ncols;
     s->max_inflight = cfg->max_inflight;
+    s->batch_rows = u.batch_rows;
     s->vals = sl_malloc(cfg->ncols * sizeof *s->vals);
     s->tmp = sl_malloc(cfg->ncols * sizeof *s->tmp);
     sl_cqlc_qopts qo = SL_CQLC_QOPTS_INIT;
@@ -523,8 +550,8 @@ static int cql_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t 
     rc = create_schema(s, &u, cfg, err, errlen);
     if (rc == 0) rc = prepare_insert(s, &u, cfg, err, errlen);
     if (rc) goto fail;
-    SL_INFO(LOG_TAG, "cql sink %s on %s ready (%zu columns, %d in flight)", s->target, u.hosts,
-            cfg->ncols, cfg->max_inflight);
+    SL_INFO(LOG_TAG, "cql sink %s on %s ready (%zu columns, %d in flight, %d rows a batch)",
+            s->target, u.hosts, cfg->ncols, cfg->max_inflight, s->batch_rows);
     sl__sink_cql_url_free(&u);
     *out = &s->base;
     return 0;
@@ -536,33 +563,93 @@ fail:
 
 static void send_rows(cql_sink *s);
 
-static void on_row_done(sl_cqlc *c, sl_cqlc_response *resp, void *udata)
+/* A request's rows, for its completion. */
+typedef struct row_req {
+    cql_sink *s;
+    size_t nrows;
+} row_req;
+
+static void on_rows_done(sl_cqlc *c, sl_cqlc_response *resp, void *udata)
 {
-    cql_sink *s = udata;
+    row_req *rq = udata;
+    cql_sink *s = rq->s;
     SL_UNUSED(c);
     s->outstanding--;
-    if (resp->status != 0 && s->failed++ == 0) s->first_err = *resp->error;
+    if (resp->status != 0) {
+        if (s->failed == 0 && !s->send_failed) s->first_err = *resp->error;
+        s->failed += rq->nrows;
+    }
+    sl_free(rq);
     send_rows(s);
 }
 
-/* Keeps max_inflight rows in flight; after a failure nothing more is sent (the caller retries
- * the whole batch). */
+/* Serializes row r's values into s->vals; returns their total size. */
+static size_t row_values(cql_sink *s, size_t r)
+{
+    const sl_sink_value *row = &s->rows[s->idx[r] * s->ncols];
+    size_t bytes = 0;
+    for (size_t c = 0; c < s->ncols; c++) {
+        sl__sink_cql_value(s->cols[c].type, &row[c], s->tmp[c], &s->vals[c]);
+        bytes += s->vals[c].len;
+    }
+    return bytes;
+}
+
+/* Rows next.. going into the next request: up to batch_rows, while their values stay within
+ * BATCH_MAX_BYTES; a row over it goes alone. */
+static size_t next_group(cql_sink *s)
+{
+    size_t n = 0, bytes = 0;
+    while (s->next + n < s->n && n < (size_t)s->batch_rows) {
+        size_t b = row_values(s, s->next + n);
+        if (n > 0 && bytes + b > BATCH_MAX_BYTES) break;
+        bytes += b;
+        n++;
+        if (bytes > BATCH_MAX_BYTES) break;
+    }
+    return n;
+}
+
+static void send_failed(cql_sink *s, int rc)
+{
+    if (s->failed == 0 && !s->send_failed) {
+        memset(&s->first_err, 0, sizeof s->first_err);
+        s->first_err.status = rc;
+        snprintf(s->first_err.message, sizeof s->first_err.message, "request not sent: %s",
+                 sl_strerror(rc));
+    }
+    s->send_failed = true;
+}
+
+/* Keeps max_inflight requests in flight; after a failure nothing more is sent (the caller
+ * retries the whole batch). */
 static void send_rows(cql_sink *s)
 {
-    while (s->failed == 0 && s->next < s->n && s->outstanding < (size_t)s->max_inflight) {
-        const sl_sink_value *row = &s->rows[s->idx[s->next] * s->ncols];
-        for (size_t c = 0; c < s->ncols; c++)
-            sl__sink_cql_value(s->cols[c].type, &row[c], s->tmp[c], &s->vals[c]);
-        int rc = sl_cqlc_execute_async(s->c, s->insert, s->vals, s->ncols, &s->qo, on_row_done, s);
+    while (s->failed == 0 && !s->send_failed && s->next < s->n &&
+           s->outstanding < (size_t)s->max_inflight) {
+        size_t n = s->batch_rows > 1 ? next_group(s) : 1;
+        row_req *rq = sl_malloc(sizeof *rq);
+        *rq = (row_req){s, n};
+        int rc;
+        if (n == 1) {
+            row_values(s, s->next);
+            rc =
+                sl_cqlc_execute_async(s->c, s->insert, s->vals, s->ncols, &s->qo, on_rows_done, rq);
+        } else {
+            sl_cqlc_batch *b = sl_cqlc_batch_new(SL_CQLC_BATCH_UNLOGGED);
+            for (size_t i = 0; i < n; i++) {
+                row_values(s, s->next + i);
+                sl_cqlc_batch_add(b, s->insert, s->vals, s->ncols, true);
+            }
+            rc = sl_cqlc_batch_async(s->c, b, &s->qo, on_rows_done, rq);
+            sl_cqlc_batch_free(b);
+        }
         if (rc) {
-            s->failed++;
-            memset(&s->first_err, 0, sizeof s->first_err);
-            s->first_err.status = rc;
-            snprintf(s->first_err.message, sizeof s->first_err.message, "request not sent: %s",
-                     sl_strerror(rc));
+            sl_free(rq);
+            send_failed(s, rc);
             return;
         }
-        s->next++;
+        s->next += n;
         s->outstanding++;
     }
 }
@@ -576,6 +663,7 @@ static int cql_write(sl_sink *base, const sl_sink_value *rows, const size_t *idx
     s->idx = idx;
     s->n = n;
     s->next = s->outstanding = s->failed = 0;
+    s->send_failed = false;
     send_rows(s);
     /* Every request ends by its own timeout at the latest, so this returns. */
     sl_cqlc_run(s->c, -1);

@@ -50,6 +50,7 @@ typedef struct sl__sink_cql_url {
     char *hosts;           /* "host:port,host:port" as the client's contact_points */
     char keyspace[49], table[49];
     int consistency; /* SL_CQLC_*; default SL_CQLC_ONE */
+    int batch_rows;  /* rows per UNLOGGED BATCH request (1: one EXECUTE per row); default 32 */
 } sl__sink_cql_url;
 
 /* Parses url; 0, or SL_ERR_INVAL with the reason in err. Free with sl__sink_cql_url_free. */

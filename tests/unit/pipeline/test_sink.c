@@ -29,6 +29,18 @@ static void test_cql_url(void **state)
     assert_string_equal(u.keyspace, "spark_streams");
     assert_string_equal(u.table, "created_users");
     assert_int_equal(u.consistency, SL_CQLC_ONE);
+    assert_int_equal(u.batch_rows, 32);
+    sl__sink_cql_url_free(&u);
+
+    assert_int_equal(
+        sl__sink_cql_url_parse("cql://h/ks.t?batch_rows=1&consistency=quorum", &u, err, sizeof err),
+        0);
+    assert_int_equal(u.batch_rows, 1);
+    assert_int_equal(u.consistency, SL_CQLC_QUORUM);
+    sl__sink_cql_url_free(&u);
+    assert_int_equal(sl__sink_cql_url_parse("cql://h/ks.t?BATCH_ROWS=1000", &u, err, sizeof err),
+                     0);
+    assert_int_equal(u.batch_rows, 1000);
     sl__sink_cql_url_free(&u);
 
     assert_int_equal(sl__sink_cql_url_parse("CQL://al%40ice:p%3As%2Fw@h1:9042,h2,[::1]:9043/"
@@ -75,6 +87,11 @@ static void test_cql_url_errors(void **state)
     expect_cql_url_error("cql://h/ks.", "bad keyspace or table name");
     expect_cql_url_error("cql://h/ks.t?consistency=MOST", "unknown consistency \"MOST\"");
     expect_cql_url_error("cql://h/ks.t?ttl=5", "unknown URL parameter \"ttl\"");
+    expect_cql_url_error("cql://h/ks.t?batch_rows=0", "batch_rows \"0\" must be 1..1000");
+    expect_cql_url_error("cql://h/ks.t?batch_rows=1001", "batch_rows \"1001\" must be 1..1000");
+    expect_cql_url_error("cql://h/ks.t?batch_rows=", "batch_rows \"\" must be 1..1000");
+    expect_cql_url_error("cql://h/ks.t?batch_rows=3x", "batch_rows \"3x\" must be 1..1000");
+    expect_cql_url_error("cql://h/ks.t?batch_rows=99999999999999999999", "must be 1..1000");
     expect_cql_url_error("cql://:p@h/ks.t", "bad user:password");
     expect_cql_url_error("cql://u:p%4@h/ks.t", "bad user:password");
     expect_cql_url_error("cql://u%00:p@h/ks.t", "bad user:password");
