@@ -143,13 +143,15 @@ static void group_offsets(sl_collector *col, col_sample *s, col_group *g)
             if (tp->offset < 0) continue;
             int64_t lo = 0, hi = 0;
             if (rd_kafka_query_watermark_offsets(col->rk, tp->topic, tp->partition, &lo, &hi,
-                                                 KAFKA_TIMEOUT))
-                continue;
+                                                 KAFKA_TIMEOUT)) {
+                lag = -1; /* a partial sum would understate it */
+                break;
+            }
             committed += tp->offset;
             lag += hi > tp->offset ? hi - tp->offset : 0;
         }
         g->lag = lag;
-        g->committed = committed;
+        g->committed = lag < 0 ? -1 : committed;
     }
     if (ev) rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(o);
@@ -176,10 +178,13 @@ static void poll_kafka(sl_collector *col, col_sample *s)
         for (int p = 0; p < t->partition_cnt && !atomic_load(&col->stopping); p++) {
             int64_t lo = 0, hi = 0;
             if (rd_kafka_query_watermark_offsets(col->rk, t->topic, t->partitions[p].id, &lo, &hi,
-                                                 KAFKA_TIMEOUT) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                ct->start += lo;
-                ct->end += hi;
+                                                 KAFKA_TIMEOUT) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                /* A partial sum would read as a drop, then a burst: unknown this time. */
+                ct->start = ct->end = -1;
+                break;
             }
+            ct->start += lo;
+            ct->end += hi;
         }
     }
     rd_kafka_metadata_destroy(md);
@@ -415,6 +420,7 @@ static void render_prom(const col_sample *s, sl_buf *b)
         prom_metric(b, "sluice_kafka_topic_end_offset", "counter",
                     "records ever appended to a topic (high watermarks summed)");
         for (size_t i = 0; i < s->ntopics; i++) {
+            if (s->topics[i].end < 0) continue;
             sl_buf_append_str(b, "sluice_kafka_topic_end_offset{topic=\"");
             prom_label(b, s->topics[i].name);
             sl_buf_printf(b, "\"} %lld\n", (long long)s->topics[i].end);
@@ -422,6 +428,7 @@ static void render_prom(const col_sample *s, sl_buf *b)
         prom_metric(b, "sluice_kafka_topic_messages", "gauge",
                     "records a topic holds (high minus low watermarks)");
         for (size_t i = 0; i < s->ntopics; i++) {
+            if (s->topics[i].end < 0) continue;
             sl_buf_append_str(b, "sluice_kafka_topic_messages{topic=\"");
             prom_label(b, s->topics[i].name);
             sl_buf_printf(b, "\"} %lld\n", (long long)(s->topics[i].end - s->topics[i].start));
@@ -547,17 +554,17 @@ static void render_overview(sl_collector *col, const col_sample *s, sl_buf *b)
         " s:{s:s, s:I, s:f}, s:{s:I, s:I, s:I, s:I, s:f}, s:{s:i, s:i, s:s, s:s, s:s},"
         " s:I, s:o, s:f}",
         "t", (json_int_t)s->t_ms, "components", comps, "topic", "name", cfg->topic, "messages",
-        (json_int_t)(t ? t->end - t->start : -1), "end", (json_int_t)(t ? t->end : -1), "rate",
-        t ? t->rate : 0.0, "dlq", "name", cfg->dlq_topic, "messages",
-        (json_int_t)(dlq ? dlq->end - dlq->start : -1), "rate", dlq ? dlq->rate : 0.0, "group",
-        "name", cfg->group, "lag", (json_int_t)(g ? g->lag : -1), "committed",
-        (json_int_t)(g ? g->committed : -1), "rate", g ? g->rate : 0.0, "state", g ? g->state : "",
-        "members", g ? g->members : 0, "table", "name", cfg->table, "rows", (json_int_t)s->rows,
-        "rate", s->rows_rate, "processor", "count", (json_int_t)s->nproc, "in", (json_int_t)s->p_in,
-        "out", (json_int_t)s->p_out, "invalid", (json_int_t)s->p_invalid, "rate", proc_rate,
-        "scheduler", "dags", s->ndags, "dags_failed", s->dags_failed, "last_dag", s->last_dag,
-        "last_run", s->last_run, "last_state", s->last_state, "subjects", (json_int_t)s->subjects,
-        "history", hist, "collect_ms", s->collect_ms);
+        (json_int_t)(t && t->end >= 0 ? t->end - t->start : -1), "end",
+        (json_int_t)(t ? t->end : -1), "rate", t ? t->rate : 0.0, "dlq", "name", cfg->dlq_topic,
+        "messages", (json_int_t)(dlq && dlq->end >= 0 ? dlq->end - dlq->start : -1), "rate",
+        dlq ? dlq->rate : 0.0, "group", "name", cfg->group, "lag", (json_int_t)(g ? g->lag : -1),
+        "committed", (json_int_t)(g ? g->committed : -1), "rate", g ? g->rate : 0.0, "state",
+        g ? g->state : "", "members", g ? g->members : 0, "table", "name", cfg->table, "rows",
+        (json_int_t)s->rows, "rate", s->rows_rate, "processor", "count", (json_int_t)s->nproc, "in",
+        (json_int_t)s->p_in, "out", (json_int_t)s->p_out, "invalid", (json_int_t)s->p_invalid,
+        "rate", proc_rate, "scheduler", "dags", s->ndags, "dags_failed", s->dags_failed, "last_dag",
+        s->last_dag, "last_run", s->last_run, "last_state", s->last_state, "subjects",
+        (json_int_t)s->subjects, "history", hist, "collect_ms", s->collect_ms);
     json_object_set_new(o, "alerts_firing", col_alerts_firing(col->alerts));
     json_object_set_new(o, "events", read_events(cfg->events));
     char *text = json_dumps(o, JSON_COMPACT);
