@@ -7,21 +7,31 @@
 
 #define SPARSE_MAX (SL_HLL_M / 16) /* 256 pairs = 1 KiB, a quarter of the dense form */
 
-uint64_t sl_hll_hash(const void *p, size_t n)
+static uint64_t fmix64(uint64_t h)
 {
-    const uint8_t *b = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    /* FNV's low bits mix poorly: the finaliser spreads every input bit over the word. */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
     return h;
+}
+
+uint64_t sl_hll_hash(const void *p, size_t n)
+{
+    /* Eight bytes per step (FNV-1a's multiply on whole words), the tail bytewise; the
+     * finaliser then spreads every input bit over the word, as HyperLogLog needs. */
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; n; b++, n--)
+        h = (h ^ *b) * 0x100000001b3ull;
+    return fmix64(h);
 }
 
 void sl_hll_init(sl_hll *h)
@@ -86,20 +96,30 @@ void sl_hll_add(sl_hll *h, uint64_t hash)
     set_register(h, idx, rank);
 }
 
+/* 2^-k for every rank a register can hold. */
+static double inv_pow2(unsigned k)
+{
+    static double t[64 - SL_HLL_P + 2];
+    if (t[0] == 0)
+        for (unsigned i = 0; i < SL_ARRAY_LEN(t); i++)
+            t[i] = ldexp(1.0, -(int)i);
+    return t[k];
+}
+
 uint64_t sl_hll_estimate(const sl_hll *h)
 {
     double m = SL_HLL_M, sum = 0;
     uint32_t zeros = 0;
     if (h->dense) {
         for (uint32_t j = 0; j < SL_HLL_M; j++) {
-            sum += ldexp(1.0, -h->dense[j]);
+            sum += inv_pow2(h->dense[j]);
             zeros += h->dense[j] == 0;
         }
     } else {
         zeros = SL_HLL_M - h->nsparse;
         sum = zeros;
         for (uint32_t i = 0; i < h->nsparse; i++)
-            sum += ldexp(1.0, -(int)(h->sparse[i] & 0xff));
+            sum += inv_pow2(h->sparse[i] & 0xff);
     }
     double alpha = 0.7213 / (1 + 1.079 / m);
     double e = alpha * m * m / sum;

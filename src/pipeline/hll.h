@@ -22,7 +22,7 @@ typedef struct sl_hll {
     uint32_t nsparse, capsparse;
 } sl_hll;
 
-/* A 64-bit hash of n bytes (FNV-1a folded through a 64-bit finaliser). */
+/* A 64-bit hash of n bytes (FNV-1a's multiply over 8-byte words, then a 64-bit finaliser). */
 uint64_t sl_hll_hash(const void *p, size_t n);
 void sl_hll_init(sl_hll *h);
 void sl_hll_free(sl_hll *h);

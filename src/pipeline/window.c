@@ -33,6 +33,8 @@ typedef struct agg_spec {
     char *name;
     agg_kind kind;
     sl_expr *arg; /* NULL: count() */
+    char *src;    /* the argument's text */
+    int same_as;  /* an earlier aggregate with the same argument (evaluated once), or -1 */
     sl_expr_type argtype;
 } agg_spec;
 
@@ -88,7 +90,7 @@ typedef struct entry {
     struct entry *next;
     uint64_t hash;
     int64_t start;
-    uint8_t *key; /* encoded group values */
+    uint8_t *key; /* encoded group values, in the same allocation after aggs */
     uint32_t keylen;
     bool dirty;   /* updated since the last write */
     bool closing; /* emitted as closed by sl_window_rows: freed by sl_window_written */
@@ -101,7 +103,11 @@ struct sl_window {
     size_t nbuckets, nentries;
     int64_t max_ts; /* INT64_MIN before the first record */
     uint64_t late, missing_ts;
-    size_t bytes; /* held by the entries, kept up to date as they change */
+    size_t bytes;   /* held by the entries, kept up to date as they change */
+    int64_t oldest; /* the smallest window start held (INT64_MAX: none) */
+    entry **dirty;  /* entries updated since the last write, each once */
+    size_t ndirty, dirtycap;
+    bool swept; /* sl_window_rows looked at every entry for closed windows */
     bool sum_overflow_logged;
     sl_buf keybuf;
     sl_arena rowarena;
@@ -178,7 +184,13 @@ static int parse_agg(sl_window_spec *s, const char *name, const sl_yaml *v,
             return -1;
         }
     }
-    sl_free(inner);
+    a->same_as = -1;
+    for (size_t k = 0; k < s->naggs && a->arg; k++)
+        if (s->aggs[k].src && !strcmp(s->aggs[k].src, inner)) {
+            a->same_as = (int)k;
+            break;
+        }
+    a->src = inner;
     a->name = sl_strdup(name);
     s->naggs++;
     return 0;
@@ -330,6 +342,7 @@ void sl_window_spec_free(sl_window_spec *s)
     }
     for (size_t i = 0; i < s->naggs; i++) {
         sl_free(s->aggs[i].name);
+        sl_free(s->aggs[i].src);
         sl_expr_free(s->aggs[i].arg);
     }
     sl_free(s->cols);
@@ -451,6 +464,7 @@ sl_window *sl_window_new(const sl_window_spec *spec)
     w->nbuckets = 1024;
     w->buckets = sl_calloc(w->nbuckets, sizeof *w->buckets);
     w->max_ts = INT64_MIN;
+    w->oldest = INT64_MAX;
     sl_buf_init(&w->keybuf);
     sl_arena_init(&w->rowarena, 64 * 1024);
     return w;
@@ -471,7 +485,6 @@ static void free_entry(sl_window *w, entry *e)
         sl_free(e->aggs[i].mmtext);
         sl_hll_free(&e->aggs[i].hll);
     }
-    sl_free(e->key);
     sl_free(e);
 }
 
@@ -487,6 +500,7 @@ void sl_window_free(sl_window *w)
     sl_buf_free(&w->keybuf);
     sl_arena_free(&w->rowarena);
     sl_free(w->rows);
+    sl_free(w->dirty);
     sl_free(w);
 }
 
@@ -518,11 +532,13 @@ static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64
             !memcmp(e->key, key, keylen))
             return e;
     if (w->nentries >= w->nbuckets) grow(w);
-    entry *e = sl_calloc(1, sizeof *e + w->spec->naggs * sizeof(agg_state));
+    size_t aggbytes = w->spec->naggs * sizeof(agg_state);
+    entry *e = sl_calloc(1, sizeof *e + aggbytes + keylen);
     e->hash = h;
     e->start = start;
-    e->key = sl_malloc(keylen ? keylen : 1);
+    e->key = (uint8_t *)e->aggs + aggbytes;
     memcpy(e->key, key, keylen);
+    if (start < w->oldest) w->oldest = start;
     e->keylen = (uint32_t)keylen;
     for (size_t i = 0; i < w->spec->naggs; i++)
         sl_hll_init(&e->aggs[i].hll);
@@ -547,8 +563,10 @@ static int cmp_mm(const sl_expr_value *a, const sl_expr_value *b)
     }
 }
 
-static void set_mm(agg_state *s, const sl_expr_value *v)
+static void set_mm(sl_window *w, agg_state *s, const sl_expr_value *v)
 {
+    if (s->mmtext) w->bytes -= s->mm.len + 1;
+    if (v->type == SL_EXPR_TEXT) w->bytes += v->len + 1;
     sl_free(s->mmtext);
     s->mmtext = NULL;
     s->mm = *v;
@@ -561,8 +579,14 @@ static void set_mm(agg_state *s, const sl_expr_value *v)
 
 static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint64_t *dhash)
 {
-    e->dirty = true;
-    w->bytes -= entry_bytes(w, e);
+    if (!e->dirty) {
+        if (w->ndirty == w->dirtycap) {
+            w->dirtycap = w->dirtycap ? w->dirtycap * 2 : 256;
+            w->dirty = sl_realloc(w->dirty, w->dirtycap * sizeof *w->dirty);
+        }
+        w->dirty[w->ndirty++] = e;
+        e->dirty = true;
+    }
     for (size_t i = 0; i < w->spec->naggs; i++) {
         const agg_spec *a = &w->spec->aggs[i];
         agg_state *s = &e->aggs[i];
@@ -586,13 +610,17 @@ static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint
         case AGG_MIN:
         case AGG_MAX:
             if (!s->has_mm || (a->kind == AGG_MIN ? cmp_mm(v, &s->mm) < 0 : cmp_mm(v, &s->mm) > 0))
-                set_mm(s, v);
+                set_mm(w, s, v);
             break;
-        case AGG_COUNT_DISTINCT: sl_hll_add(&s->hll, dhash[i]); break;
+        case AGG_COUNT_DISTINCT: {
+            size_t before = sl_hll_bytes(&s->hll);
+            sl_hll_add(&s->hll, dhash[i]);
+            w->bytes += sl_hll_bytes(&s->hll) - before;
+            break;
+        }
         default: break;
         }
     }
-    w->bytes += entry_bytes(w, e);
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -646,7 +674,8 @@ sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *
     for (size_t i = 0; i < s->naggs; i++) {
         args[i] = (sl_expr_value){.type = SL_EXPR_NULL};
         if (!s->aggs[i].arg) continue;
-        args[i] = sl_expr_eval(s->aggs[i].arg, &c);
+        args[i] =
+            s->aggs[i].same_as >= 0 ? args[s->aggs[i].same_as] : sl_expr_eval(s->aggs[i].arg, &c);
         if (args[i].type == SL_EXPR_ERROR)
             return refuse(&args[i], s->aggs[i].name, reason, detail, detaillen);
         if (s->aggs[i].kind == AGG_COUNT_DISTINCT && args[i].type != SL_EXPR_NULL) {
@@ -760,29 +789,44 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
     w->nrows = 0;
     sl_arena_reset(&w->rowarena);
     int64_t wm = w->max_ts == INT64_MIN ? INT64_MIN : w->max_ts - s->o.lateness_ms;
-    for (size_t b = 0; b < w->nbuckets; b++)
-        for (entry *e = w->buckets[b]; e; e = e->next) {
-            bool closed = wm != INT64_MIN && e->start + s->o.size_ms <= wm;
-            if (closed || e->dirty) emit(w, e, closed);
-        }
+    /* Only the updated windows, unless the watermark passed the oldest window's end: then a
+     * sweep of every entry finds the closed ones (once per window period, not per batch). */
+    w->swept = w->oldest != INT64_MAX && wm != INT64_MIN && w->oldest + s->o.size_ms <= wm;
+    if (!w->swept) {
+        for (size_t i = 0; i < w->ndirty; i++)
+            emit(w, w->dirty[i], false);
+    } else {
+        w->oldest = INT64_MAX;
+        for (size_t b = 0; b < w->nbuckets; b++)
+            for (entry *e = w->buckets[b]; e; e = e->next) {
+                bool closed = e->start + s->o.size_ms <= wm;
+                if (closed || e->dirty) emit(w, e, closed);
+                if (!closed && e->start < w->oldest) w->oldest = e->start;
+            }
+    }
     *rows = w->rows;
     return w->nrows;
 }
 
 void sl_window_written(sl_window *w)
 {
-    for (size_t b = 0; b < w->nbuckets; b++)
-        for (entry **pp = &w->buckets[b]; *pp;) {
-            entry *e = *pp;
-            if (e->closing) {
-                *pp = e->next;
-                free_entry(w, e);
-                w->nentries--;
-                continue;
+    for (size_t i = 0; i < w->ndirty; i++)
+        w->dirty[i]->dirty = false;
+    w->ndirty = 0;
+    if (w->swept) {
+        for (size_t b = 0; b < w->nbuckets; b++)
+            for (entry **pp = &w->buckets[b]; *pp;) {
+                entry *e = *pp;
+                if (e->closing) {
+                    *pp = e->next;
+                    free_entry(w, e);
+                    w->nentries--;
+                    continue;
+                }
+                pp = &e->next;
             }
-            e->dirty = false;
-            pp = &e->next;
-        }
+        w->swept = false;
+    }
     w->nrows = 0;
 }
 
@@ -951,11 +995,12 @@ int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs
             if (has) {
                 sl_expr_value v;
                 if (decode_value(&rd, &v)) goto damaged;
-                set_mm(st, &v);
+                set_mm(w, st, &v);
             }
             if (s->aggs[i].kind == AGG_COUNT_DISTINCT && sl_hll_load(&st->hll, &rd)) goto damaged;
         }
-        w->bytes += entry_bytes(w, e) - sizeof *e - s->naggs * sizeof(agg_state) - e->keylen;
+        for (size_t i = 0; i < s->naggs; i++)
+            w->bytes += sl_hll_bytes(&e->aggs[i].hll);
     }
     if (rd.err || sl_rd_left(&rd)) goto damaged;
     rc = 0;

@@ -1,0 +1,175 @@
+/* bench_window.c: what windowed aggregation costs sluice process's loop. In one run, on one
+ * core, over the same records (the seeds' shape plus a group field):
+ *   - pass-through: sl_schema_parse into a row, the arena reset per batch of 5000 (process.c's
+ *     work per record before the sink);
+ *   - aggregation: the same, plus sl_window_add (a one-minute tumbling window on the record
+ *     timestamp, GROUP BY the group field, count, sum, max, avg and count_distinct) and, per
+ *     batch, sl_window_rows + sl_window_written (building the result rows to upsert);
+ * for 1, 10 and 1,000,000 distinct groups, alternating the two twice and keeping the best of
+ * each. Prints records/s, the cost relative to
+ * pass-through, and the window state's memory (its own count and the process RSS).
+ *
+ *   build/bench/bench_window [N]     (default 2,000,000 records per measurement) */
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/sl.h"
+#include "pipeline/schema.h"
+#include "pipeline/window.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NREC  100000
+#define BATCH 5000
+#define T0    1699999980000LL /* a multiple of a minute */
+
+static char *records[NREC];
+static size_t lens[NREC];
+
+static const char *const conf = "pipeline:\n"
+                                "  schema:\n"
+                                "    id: uuid\n"
+                                "    first_name: text\n"
+                                "    email: text\n"
+                                "    age: int\n"
+                                "    grp: text\n"
+                                "  window:\n"
+                                "    table: b.w\n"
+                                "    size: 1m\n"
+                                "    group_by: [grp]\n"
+                                "    aggregates:\n"
+                                "      n: count()\n"
+                                "      age_sum: sum(age)\n"
+                                "      age_max: max(age)\n"
+                                "      age_avg: avg(age)\n"
+                                "      emails: count_distinct(email)\n";
+
+static void make_records(long groups, long n)
+{
+    for (int i = 0; i < NREC; i++) {
+        sl_free(records[i]);
+        char buf[512];
+        /* Record i of a round stands for records i, i + NREC, ...: its group is set per use. */
+        int len = snprintf(buf, sizeof buf,
+                           "{\"id\": \"%08x-7d3a-4a59-9a7b-1b0c2d3e%04x\", \"first_name\": "
+                           "\"Ana%d\", \"email\": \"ana%d@example.com\", \"age\": %d, "
+                           "\"grp\": \"g%07ld\"}",
+                           (unsigned)i * 2654435761u, i & 0xffff, i, i % 5000, 18 + i % 70,
+                           (long)(i % groups));
+        records[i] = sl_strndup(buf, (size_t)len);
+        lens[i] = (size_t)len;
+    }
+    SL_UNUSED(n);
+}
+
+/* The group field is the record's last 8 characters before "\"}": rewritten per use so that
+ * 1,000,000 groups need only NREC stored records. */
+static void set_group(int i, long g)
+{
+    char *p = records[i] + lens[i] - 9;
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "%07ld\"", g % 10000000);
+    memcpy(p, tmp, 8);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+        fclose(f);
+    }
+    return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static double run(const sl_schema *s, sl_window *w, long groups, long n, sl_arena *arena)
+{
+    size_t ncols;
+    sl_schema_columns(s, &ncols);
+    sl_sink_value row[16];
+    uint64_t t0 = sl_mono_ns();
+    for (long k = 0; k < n; k++) {
+        int i = (int)(k % NREC);
+        if (groups > NREC) set_group(i, k % groups);
+        if (k % BATCH == 0) {
+            if (w) {
+                const sl_sink_value *rows;
+                sl_window_rows(w, &rows);
+                sl_window_written(w);
+            }
+            sl_arena_reset(arena);
+        }
+        if (sl_schema_parse(s, records[i], lens[i], 1 << 20, row, arena, NULL, 0)) {
+            fprintf(stderr, "record %d refused\n", i);
+            exit(1);
+        }
+        if (w) {
+            const char *reason;
+            char detail[160];
+            /* Every record within one minute: one window per group. */
+            int64_t ts = T0 + k * 59999 / n;
+            if (sl_window_add(w, row, records[i], lens[i], ts, arena, &reason, detail,
+                              sizeof detail) != SL_WIN_OK) {
+                fprintf(stderr, "record %d: %s %s\n", i, reason, detail);
+                exit(1);
+            }
+        }
+    }
+    return (double)n / ((double)(sl_mono_ns() - t0) / 1e9);
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 2000000;
+    sl_errs errs = {0};
+    sl_yaml *y = NULL;
+    sl_schema *s = NULL;
+    sl_window_spec *spec = NULL;
+    if (sl_yaml_load_str(conf, strlen(conf), "bench", &y, &errs) ||
+        sl_schema_from_yaml(sl_yaml_get(y, "pipeline.schema"), NULL, &s, &errs)) {
+        sl_errs_print(&errs, stderr);
+        return 1;
+    }
+    size_t ncols;
+    const sl_sink_column *cols = sl_schema_columns(s, &ncols);
+    if (sl_window_spec_from_yaml(sl_yaml_get(y, "pipeline.window"), cols, ncols, &spec, &errs)) {
+        sl_errs_print(&errs, stderr);
+        return 1;
+    }
+    sl_arena arena;
+    sl_arena_init(&arena, 256 * 1024);
+    printf("%-10s %14s %14s %8s %8s %12s %10s %10s\n", "groups", "pass rec/s", "agg rec/s", "cost",
+           "windows", "state MiB", "B/group", "RSS MiB");
+    static const long group_counts[] = {1, 10, 1000000};
+    for (size_t g = 0; g < SL_ARRAY_LEN(group_counts); g++) {
+        long groups = group_counts[g];
+        make_records(groups, n);
+        /* Alternated, best of two each: other jobs on the machine come and go. */
+        double pass = 0, agg = 0;
+        sl_window *w = NULL;
+        for (int round = 0; round < 2; round++) {
+            pass = SL_MAX(pass, run(s, NULL, groups, n, &arena));
+            sl_window_free(w);
+            w = sl_window_new(spec);
+            agg = SL_MAX(agg, run(s, w, groups, n, &arena));
+        }
+        sl_window_stats st;
+        sl_window_stats_get(w, &st);
+        printf("%-10ld %14.0f %14.0f %7.1f%% %8llu %12.1f %10.0f %10.1f\n", groups, pass, agg,
+               100.0 * (1 - agg / pass), (unsigned long long)st.windows,
+               (double)st.bytes / (1 << 20), (double)st.bytes / (double)st.windows,
+               (double)rss_kib() / 1024);
+        fflush(stdout);
+        sl_window_free(w);
+    }
+    for (int i = 0; i < NREC; i++)
+        sl_free(records[i]);
+    sl_arena_free(&arena);
+    sl_window_spec_free(spec);
+    sl_schema_free(s);
+    sl_yaml_free(y);
+    return 0;
+}
