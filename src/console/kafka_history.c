@@ -132,6 +132,33 @@ void sl_ck_history_rates(sl_ck_history *h, const char *topic, double *in, double
     pthread_mutex_unlock(&h->mu);
 }
 
+/* Messages/s in and out summed over the topics two samples share, leaving out internal ones
+ * (names starting with '_'). */
+static void total_between(const sl_ck_sample *a, const sl_ck_sample *b, double *in, double *out)
+{
+    *in = *out = 0;
+    for (size_t i = 0; i < b->ntopics; i++) {
+        if (b->topics[i].name[0] == '_') continue;
+        double ti, to;
+        rate_between(a, b, b->topics[i].name, &ti, &to);
+        *in += ti;
+        *out += to;
+    }
+}
+
+void sl_ck_history_total_json(sl_ck_history *h, sl_buf *out)
+{
+    sl_buf_append_str(out, "[");
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 1; i < h->len; i++) {
+        double in, o;
+        total_between(at(h, i - 1), at(h, i), &in, &o);
+        sl_buf_printf(out, "%s[%" PRId64 ",%.3f,%.3f]", i > 1 ? "," : "", at(h, i)->ts, in, o);
+    }
+    pthread_mutex_unlock(&h->mu);
+    sl_buf_append_str(out, "]");
+}
+
 void sl_ck_history_topic_json(sl_ck_history *h, const char *topic, sl_buf *out)
 {
     sl_buf_append_str(out, "[");

@@ -149,6 +149,8 @@ void sl_ck_sample_clear(sl_ck_sample *s);
 void sl_ck_history_rates(sl_ck_history *h, const char *topic, double *in, double *out);
 /* Appends [[ts,in,out],...] for topic, one point per interval, oldest first. */
 void sl_ck_history_topic_json(sl_ck_history *h, const char *topic, sl_buf *out);
+/* Appends [[ts,in,out],...] summed over every topic but the internal ones ('_' prefix). */
+void sl_ck_history_total_json(sl_ck_history *h, sl_buf *out);
 /* Appends {"ts":[...],"total":[...],"partitions":{"t/p":[...],...}} for group. */
 void sl_ck_history_group_json(sl_ck_history *h, const char *group, sl_buf *out);
 /* Appends [{"group":G,"lag":N},...]: the groups with offsets on topic in the newest sample. */

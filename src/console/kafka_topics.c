@@ -54,7 +54,9 @@ void sl_console_kafka_topics(sl_kview *k, sl_ck_answer *a)
         }
         sl_buf_append_str(b, "}");
     }
-    sl_buf_append_str(b, "]}");
+    sl_buf_append_str(b, "],\"history\":");
+    sl_ck_history_total_json(k->hist, b);
+    sl_buf_append_str(b, "}");
     a->status = 200;
     sl_ck_snapshot_free(&s);
 }

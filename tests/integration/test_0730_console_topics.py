@@ -82,6 +82,9 @@ def test_topic_list_and_detail(env):
 
     d = sh.wait_until(rated, sh.scaled(10), what="an in-rate in the topic's history")
     assert d["messages"] == N + 200
+    # The list's chart: every topic but the internal ones, summed.
+    h = get(s, con, "/api/topics")["history"]
+    assert any(p[1] > 0 for p in h) and all(len(p) == 3 for p in h)
 
 
 def test_browse(env):

@@ -1,6 +1,6 @@
 'use strict';
 /* page_topics.js: the Topics page. #/topics lists every topic (partitions, messages, in/out
- * rates, refreshed every 2 s); #/topics/<name> shows one topic: its rate chart, partition
+ * rates, refreshed every 2 s, under an in/out rate chart of them all); #/topics/<name> shows one topic: its rate chart, partition
  * offsets, configs and consuming groups, a message browser and, for admins, a produce form. */
 (function () {
   const { api, el, fmt } = Sluice;
@@ -23,7 +23,8 @@
     const toggle = el('input', { type: 'checkbox', id: 'show-internal',
       onchange: () => { showInternal = toggle.checked; refresh(); } });
     const msg = el('p', { class: 'error', id: 'topics-error' });
-    main.append(el('h1', {}, 'Topics'),
+    const chart = el('div', { class: 'card', id: 'topics-rates' });
+    main.append(el('h1', {}, 'Topics'), chart,
       el('div', { class: 'row' }, el('label', {}, toggle, ' show internal topics')), msg,
       el('div', { class: 'card' }, el('table', { id: 'topics' },
         el('thead', {}, el('tr', {}, el('th', {}, 'Topic'), el('th', { class: 'num' }, 'Partitions'),
@@ -33,6 +34,8 @@
       try {
         const d = await api('GET', '/api/topics');
         msg.textContent = '';
+        chart.replaceChildren(el('h2', {}, 'All topics: messages in and out per second'),
+          rateChart(d.history));
         const rows = d.topics.filter((t) => showInternal || !t.internal).map((t) =>
           el('tr', { 'data-topic': t.name },
             el('td', {}, el('a', { href: '#/topics/' + enc(t.name) }, t.name),

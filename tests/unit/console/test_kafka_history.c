@@ -13,11 +13,12 @@ static void push(sl_ck_history *h, int64_t ts, int64_t end, int64_t consumed, in
                  int64_t lag1)
 {
     sl_ck_sample s = {.ts = ts};
-    s.topics = sl_calloc(2, sizeof *s.topics);
+    s.topics = sl_calloc(3, sizeof *s.topics);
     /* Out of order on purpose: push sorts. */
     s.topics[0] = (sl_ck_sample_topic){sl_strdup("zeta"), 5, 0};
     s.topics[1] = (sl_ck_sample_topic){sl_strdup("users"), end, consumed};
-    s.ntopics = 2;
+    s.topics[2] = (sl_ck_sample_topic){sl_strdup("_schemas"), ts, 0}; /* internal, always busy */
+    s.ntopics = 3;
     s.groups = sl_calloc(1, sizeof *s.groups);
     s.ngroups = 1;
     s.groups[0].name = sl_strdup("proc");
@@ -69,6 +70,15 @@ static void test_rates(void **state)
     assert_int_equal(json_integer_value(json_array_get(p, 0)), 5000);
     assert_true(json_real_value(json_array_get(p, 1)) == 0.0);
     assert_true(json_real_value(json_array_get(p, 2)) == 100.0);
+    json_decref(j);
+
+    /* The total leaves out internal topics and adds up the others ("zeta" is flat). */
+    sl_buf_reset(&b);
+    sl_ck_history_total_json(h, &b);
+    j = parse(&b);
+    assert_int_equal(json_array_size(j), 2);
+    assert_true(json_real_value(json_array_get(json_array_get(j, 1), 1)) == 0.0);
+    assert_true(json_real_value(json_array_get(json_array_get(j, 1), 2)) == 100.0);
     json_decref(j);
 
     sl_buf_reset(&b);
