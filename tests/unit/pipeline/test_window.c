@@ -1,0 +1,202 @@
+/* test_window.c: the window state without Kafka or a sink: tumbling and hopping assignment,
+ * the watermark and late records, rows only for updated windows and closed ones once, the saved
+ * state (round trip, a damaged file, a file of another configuration), and the result table's
+ * sink URL. */
+#include "core/buf.h"
+#include "core/config.h"
+#include "pipeline/window.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static const sl_sink_column cols[] = {{"nat", SL_SINK_TEXT}, {"age", SL_SINK_INT}};
+
+static sl_window_spec *spec_of(const char *yaml)
+{
+    sl_errs errs = {0};
+    sl_yaml *y = NULL;
+    sl_window_spec *s = NULL;
+    if (sl_yaml_load_str(yaml, strlen(yaml), "t.yaml", &y, &errs) == 0)
+        sl_window_spec_from_yaml(sl_yaml_get(y, "window"), cols, 2, &s, &errs);
+    if (errs.n) fail_msg("%s", errs.msgs[0]);
+    sl_yaml_free(y);
+    return s;
+}
+
+static const char *hopping = "window:\n"
+                             "  table: k.t\n"
+                             "  size: 10s\n"
+                             "  hop: 5s\n"
+                             "  lateness: 1s\n"
+                             "  time: kafka\n"
+                             "  group_by: [nat]\n"
+                             "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n";
+
+static sl_win_result add(sl_window *w, sl_arena *a, const char *nat, int64_t age, int64_t ts,
+                         const char **reason)
+{
+    sl_sink_value row[2] = {{.str = nat, .len = strlen(nat)}, {.v.i64 = age}};
+    char detail[160];
+    return sl_window_add(w, row, NULL, 0, ts, a, reason, detail, sizeof detail);
+}
+
+/* The rows to write as "key n=.. s=.. d=.. open|closed" lines, sorted; then written. */
+static size_t rows_of(sl_window *w, const sl_window_spec *s, char out[][64])
+{
+    const sl_sink_value *rows;
+    size_t ncols, n = sl_window_rows(w, &rows);
+    sl_window_spec_columns(s, &ncols);
+    for (size_t i = 0; i < n; i++) {
+        const sl_sink_value *r = &rows[i * ncols];
+        snprintf(out[i], 64, "%.*s n=%lld s=%lld d=%lld %s", (int)r[0].len, r[0].str,
+                 (long long)r[4].v.i64, (long long)r[5].v.i64, (long long)r[6].v.i64,
+                 r[7].v.b ? "closed" : "open");
+    }
+    qsort(out, n, 64, (int (*)(const void *, const void *))strcmp);
+    sl_window_written(w);
+    return n;
+}
+
+static void test_hopping_and_late(void **state)
+{
+    (void)state;
+    sl_window_spec *s = spec_of(hopping);
+    size_t ncols;
+    const sl_sink_column *c = sl_window_spec_columns(s, &ncols);
+    assert_int_equal(ncols, 8);
+    assert_string_equal(c[0].name, "key");
+    assert_string_equal(c[1].name, "nat");
+    assert_string_equal(c[2].name, "window_start");
+    assert_int_equal(c[5].type, SL_SINK_BIGINT);
+    assert_string_equal(c[7].name, "closed");
+    sl_window *w = sl_window_new(s);
+    sl_arena a;
+    sl_arena_init(&a, 4096);
+    const char *reason;
+    assert_int_equal(add(w, &a, "BR", 30, 12000, &reason), SL_WIN_OK); /* windows 5s, 10s */
+    assert_int_equal(add(w, &a, "BR", 40, 13000, &reason), SL_WIN_OK);
+    assert_int_equal(add(w, &a, "FR", 40, 14000, &reason), SL_WIN_OK);
+    char out[16][64];
+    assert_int_equal(rows_of(w, s, out), 4);
+    assert_string_equal(out[0], "BR|10000 n=2 s=70 d=2 open");
+    assert_string_equal(out[1], "BR|5000 n=2 s=70 d=2 open");
+    assert_string_equal(out[2], "FR|10000 n=1 s=40 d=1 open");
+    assert_string_equal(out[3], "FR|5000 n=1 s=40 d=1 open");
+    assert_int_equal(rows_of(w, s, out), 0); /* nothing updated since */
+    /* Event time 17 s: the watermark is 16 s, past [5 s, 15 s): closed once, then gone. */
+    assert_int_equal(add(w, &a, "BR", 50, 17000, &reason), SL_WIN_OK);
+    assert_int_equal(rows_of(w, s, out), 4);
+    assert_string_equal(out[0], "BR|10000 n=3 s=120 d=3 open");
+    assert_string_equal(out[1], "BR|15000 n=1 s=50 d=1 open");
+    assert_string_equal(out[2], "BR|5000 n=2 s=70 d=2 closed");
+    assert_string_equal(out[3], "FR|5000 n=1 s=40 d=1 closed");
+    /* 14 s falls in [5, 15) (closed) and [10, 20) (open): counted in the open one only. */
+    assert_int_equal(add(w, &a, "FR", 1, 14000, &reason), SL_WIN_OK);
+    /* 9 s: [0, 10) and [5, 15), both closed: late (late: dlq by default). */
+    assert_int_equal(add(w, &a, "FR", 1, 9000, &reason), SL_WIN_REFUSE);
+    assert_string_equal(reason, "late_record");
+    assert_int_equal(add(w, &a, "FR", 1, -1, &reason), SL_WIN_REFUSE);
+    assert_string_equal(reason, "missing_timestamp");
+    sl_window_stats st;
+    sl_window_stats_get(w, &st);
+    assert_int_equal(st.late, 1);
+    assert_int_equal(st.missing_timestamp, 1);
+    assert_int_equal(st.windows, 3);
+    assert_int_equal(rows_of(w, s, out), 1);
+    assert_string_equal(out[0], "FR|10000 n=2 s=41 d=2 open");
+
+    /* Saved and loaded: the same state, offsets and counters. */
+    char path[] = "/tmp/test_window_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    int64_t offs[3] = {7, -1, 42};
+    char err[256];
+    assert_int_equal(sl_window_save(w, path, offs, 3, err, sizeof err), 0);
+    sl_window *w2 = sl_window_new(s);
+    int64_t *got;
+    size_t ngot;
+    assert_int_equal(sl_window_load(w2, path, &got, &ngot, err, sizeof err), 0);
+    assert_int_equal(ngot, 3);
+    assert_int_equal(got[0], 7);
+    assert_int_equal(got[1], -1);
+    assert_int_equal(got[2], 42);
+    sl_free(got);
+    sl_window_stats st2;
+    sl_window_stats_get(w2, &st2);
+    assert_int_equal(st2.windows, 3);
+    assert_int_equal(st2.late, 1);
+    assert_int_equal(st2.bytes, st.bytes);
+    for (int k = 0; k < 2; k++) {
+        sl_window *x = k ? w2 : w;
+        assert_int_equal(add(x, &a, "BR", 60, 19000, &reason), SL_WIN_OK);
+    }
+    char o1[16][64], o2[16][64];
+    size_t n1 = rows_of(w, s, o1), n2 = rows_of(w2, s, o2);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++)
+        assert_string_equal(o1[i], o2[i]);
+
+    /* Another configuration refuses the file; a damaged byte too. */
+    sl_window_spec *other = spec_of("window:\n  table: k.t\n  size: 20s\n  group_by: [nat]\n"
+                                    "  aggregates: {n: count()}\n");
+    sl_window *w3 = sl_window_new(other);
+    assert_int_equal(sl_window_load(w3, path, &got, &ngot, err, sizeof err), SL_ERR_CONFIG);
+    assert_non_null(strstr(err, "another window configuration"));
+    sl_window_free(w3);
+    sl_window_spec_free(other);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 30, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    sl_window *w4 = sl_window_new(s);
+    assert_int_equal(sl_window_load(w4, path, &got, &ngot, err, sizeof err), SL_ERR_CORRUPT);
+    assert_non_null(strstr(err, "damaged"));
+    sl_window_free(w4);
+    unlink(path);
+    sl_window *w5 = sl_window_new(s);
+    assert_int_equal(sl_window_load(w5, path, &got, &ngot, err, sizeof err), SL_ERR_NOTFOUND);
+    sl_window_free(w5);
+
+    sl_window_free(w);
+    sl_window_free(w2);
+    sl_arena_free(&a);
+    sl_window_spec_free(s);
+}
+
+static void test_sink_url(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *table, *out;
+    } cases[] = {
+        {"cql://u:p@h:9042/ks.users", "ks.agg", "cql://u:p@h:9042/ks.agg"},
+        {"cql://h1,h2:9043", "a.b", "cql://h1,h2:9043/a.b"},
+        {"cql://h/ks.t?consistency=QUORUM", "a.b", "cql://h/a.b?consistency=QUORUM"},
+        {"postgresql://u@h/db", "agg", "postgresql://u@h/db?table=agg"},
+        {"postgresql://u@h/db?sslmode=disable&table=x", "agg",
+         "postgresql://u@h/db?sslmode=disable&table=agg"},
+        {"postgresql://u@h/db?table=x&sslmode=disable", "s.agg",
+         "postgresql://u@h/db?sslmode=disable&table=s.agg"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = sl_window_sink_url(cases[i].in, cases[i].table);
+        assert_string_equal(u, cases[i].out);
+        sl_free(u);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hopping_and_late),
+        cmocka_unit_test(test_sink_url),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
