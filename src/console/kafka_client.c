@@ -403,12 +403,18 @@ static void sample_work(uv_work_t *w)
     for (size_t i = 0; i < s.ntopics; i++) {
         sl_ck_sample_topic *st = &smp.topics[smp.ntopics++];
         st->name = sl_strdup(s.topics[i].name);
-        for (int p = 0; p < s.topics[i].nparts; p++)
-            st->end += SL_MAX(s.topics[i].parts[p].high, 0);
+        /* A partition the broker could not answer for makes the sum unknown, not smaller: a
+         * partial sum would read as a drop and then a burst. */
+        for (int p = 0; p < s.topics[i].nparts && st->end >= 0; p++)
+            st->end = s.topics[i].parts[p].high < 0 ? -1 : st->end + s.topics[i].parts[p].high;
     }
     smp.groups = sl_calloc(ngroups + 1, sizeof *smp.groups);
+    bool consumed_known = true;
     for (size_t g = 0; g < ngroups; g++) {
-        if (sl_ck_group_committed(k, &groups[g], err, sizeof err)) continue;
+        if (sl_ck_group_committed(k, &groups[g], err, sizeof err)) {
+            consumed_known = false;
+            continue;
+        }
         sl_ck_sample_group *sg = &smp.groups[smp.ngroups++];
         sg->name = sl_strdup(groups[g].name);
         sg->parts = sl_calloc(groups[g].ncommitted + 1, sizeof *sg->parts);
@@ -427,6 +433,9 @@ static void sample_work(uv_work_t *w)
             sg->lag += lag;
         }
     }
+    /* Likewise a group whose offsets could not be read: every topic's consumed sum is unknown. */
+    for (size_t i = 0; i < smp.ntopics && !consumed_known; i++)
+        smp.topics[i].consumed = -1;
     sl_ck_groups_free(groups, ngroups);
     sl_ck_snapshot_free(&s);
     sl_ck_history_push(k->hist, &smp);

@@ -115,8 +115,10 @@ static void rate_between(const sl_ck_sample *a, const sl_ck_sample *b, const cha
     const sl_ck_sample_topic *x = find_topic(a, topic), *y = find_topic(b, topic);
     if (!x || !y || b->ts <= a->ts) return;
     double dt = (double)(b->ts - a->ts) / 1000.0;
-    if (y->end >= x->end) *in = (double)(y->end - x->end) / dt;
-    if (y->consumed >= x->consumed) *out = (double)(y->consumed - x->consumed) / dt;
+    /* -1: unknown in that sample (the broker did not answer for every partition). */
+    if (x->end >= 0 && y->end >= x->end) *in = (double)(y->end - x->end) / dt;
+    if (x->consumed >= 0 && y->consumed >= x->consumed)
+        *out = (double)(y->consumed - x->consumed) / dt;
 }
 
 static const sl_ck_sample *at(const sl_ck_history *h, size_t i)

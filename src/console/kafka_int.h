@@ -118,8 +118,8 @@ bool sl_ck_contains(const char *hay, size_t n, const char *needle);
 typedef struct sl_ck_history sl_ck_history;
 typedef struct sl_ck_sample_topic {
     char *name;
-    int64_t end;      /* sum of the partitions' end offsets */
-    int64_t consumed; /* sum over groups of their committed offsets on this topic */
+    int64_t end;      /* sum of the partitions' end offsets; -1: not all known */
+    int64_t consumed; /* sum over groups of their committed offsets on it; -1: not all known */
 } sl_ck_sample_topic;
 typedef struct sl_ck_sample_lag {
     char *topic;

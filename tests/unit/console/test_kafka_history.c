@@ -109,6 +109,14 @@ static void test_rates(void **state)
     sl_buf_reset(&b);
     sl_ck_history_topic_groups_json(h, "zeta", &b);
     assert_string_equal(sl_buf_cstr(&b), "[]");
+    /* A sample that could not read every partition (-1) gives no rate, in either interval
+     * next to it, rather than a drop and a burst. */
+    push(h, 6000, -1, -1, 0, 0);
+    sl_ck_history_rates(h, "users", &in, &out);
+    assert_true(in == 0 && out == 0);
+    push(h, 7000, 500, 200, 0, 0);
+    sl_ck_history_rates(h, "users", &in, &out);
+    assert_true(in == 0 && out == 0);
     sl_buf_free(&b);
     sl_ck_history_free(h);
 }
