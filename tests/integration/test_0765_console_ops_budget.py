@@ -2,7 +2,7 @@
 1,000 DAG runs. A real `sluice scheduler` creates the runs (a backfill of 1,000 daily intervals
 of a 10-task DAG, kept paused so the runs stay as created: 1,000 runs, 10,000 task instances);
 a `sluice console` over the same SQLite store is then asked each endpoint 200 times over one
-keep-alive session, and each endpoint's p50/p99 is printed with the console's peak RSS (the figures in docs/console.md come
+keep-alive session, and each endpoint's p50/p99 is printed with the console's peak RSS (not in a sanitizer build) (the figures in docs/console.md come
 from this test on a quiet machine). The bound asserted is generous, four times the budget and
 scaled by SLUICE_TIMEOUT_SCALE, since the test shares two cores with the rest of the suite."""
 
@@ -15,6 +15,7 @@ import console_budget_util as cbu
 import console_util as cu
 import sched_util as su
 import sluice_harness as sh
+from test_0735_console_kafka_budget import sanitized
 
 N_TASKS = 10
 DAG = "dag_id: big\nschedule: \"@daily\"\nstart_date: 2020-01-01\ncatchup: false\ntasks:\n" + \
@@ -63,6 +64,8 @@ def test_json_endpoints_p99_with_1000_runs(sluice_proc, tmp_path):
         worst.append((p99, path))
     p99, path = max(worst)
     assert p99 < 200 * sh.timeout_scale(), f"{path}: p99 {p99:.1f} ms"
+    if sanitized(con.pid):
+        return
     with open(f"/proc/{con.pid}/status") as f:
         hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
     print(f"budget console peak RSS {hwm / 1024:.1f} MiB")
