@@ -499,8 +499,8 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
     }
     if (e == SL_REC_OK && p->win) {
         const char *reason;
-        if (sl_window_add(p->win, row, m->payload, m->len, rd_kafka_message_timestamp(m, NULL),
-                          &p->arena, &reason, detail, sizeof detail) == SL_WIN_REFUSE) {
+        if (sl_window_add(p->win, row, value, len, rd_kafka_message_timestamp(m, NULL), &p->arena,
+                          &reason, detail, sizeof detail) == SL_WIN_REFUSE) {
             dlq_add(p, m, SL_REC_OK, reason, NULL, detail);
             return;
         }
