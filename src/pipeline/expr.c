@@ -402,7 +402,7 @@ static node *literal_text(const char *s, size_t n)
 {
     node *l = new_node(OP_LIT, SL_EXPR_TEXT);
     l->text = sl_malloc(n + 1);
-    memcpy(l->text, s, n);
+    if (n) memcpy(l->text, s, n); /* s is NULL for '' */
     l->text[n] = 0;
     l->lit = (sl_expr_value){.type = SL_EXPR_TEXT, .str = l->text, .len = n};
     return l;
@@ -1412,7 +1412,7 @@ sl_expr_value sl_expr_from_sink(const sl_sink_value *v, sl_sink_type t, sl_arena
         }
         return text_value(o, 36);
     }
-    case SL_SINK_TEXT: return text_value(v->str, v->len);
+    case SL_SINK_TEXT: return text_value(v->str ? v->str : "", v->len);
     case SL_SINK_INT:
     case SL_SINK_BIGINT: return (sl_expr_value){.type = SL_EXPR_INT, .v.i = v->v.i64};
     case SL_SINK_DOUBLE: return (sl_expr_value){.type = SL_EXPR_DOUBLE, .v.d = v->v.f64};
