@@ -2,6 +2,7 @@
  * decoding by schema id (fetched from the registry once, then cached) into JSON for process. */
 #include "pipeline/avro.h"
 
+#include "core/codec.h"
 #include "core/log.h"
 #include "core/sl.h"
 #include "web/http.h"
@@ -382,6 +383,66 @@ static int fetch(sl_avro_dec *d, id_entry *e, char *detail, size_t dlen)
     return rc;
 }
 
+/* Walks the binary encoding of one value of schema s, checking every length and count against the
+ * bytes left, before libavro reads it: libavro allocates a string or bytes value by the length it
+ * claims and leaks that buffer when the data is cut short, so a hostile record would leak up to
+ * its claimed size each time. *budget bounds the items walked (arrays of nulls take no bytes). */
+static int check_binary(avro_schema_t s, sl_rd *rd, int depth, size_t *budget)
+{
+    if (depth > MAX_DEPTH || (*budget)-- == 0) return SL_ERR_PARSE;
+    int64_t n;
+    switch (avro_typeof(s)) {
+    case AVRO_NULL: return 0;
+    case AVRO_BOOLEAN: return sl_rd_skip(rd, 1);
+    case AVRO_INT32:
+    case AVRO_INT64:
+    case AVRO_ENUM: return sl_rd_varint(rd, &n);
+    case AVRO_FLOAT: return sl_rd_skip(rd, 4);
+    case AVRO_DOUBLE: return sl_rd_skip(rd, 8);
+    case AVRO_FIXED: return sl_rd_skip(rd, (size_t)avro_schema_fixed_size(s));
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        if (sl_rd_varint(rd, &n) || n < 0 || (uint64_t)n > sl_rd_left(rd)) return SL_ERR_PARSE;
+        return sl_rd_skip(rd, (size_t)n);
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(s); i++)
+            if (check_binary(avro_schema_record_field_get_by_index(s, (int)i), rd, depth + 1,
+                             budget))
+                return SL_ERR_PARSE;
+        return 0;
+    case AVRO_UNION:
+        if (sl_rd_varint(rd, &n) || n < 0 || (uint64_t)n >= avro_schema_union_size(s))
+            return SL_ERR_PARSE;
+        return check_binary(avro_schema_union_branch(s, (int)n), rd, depth + 1, budget);
+    case AVRO_ARRAY:
+    case AVRO_MAP: {
+        bool map = avro_typeof(s) == AVRO_MAP;
+        avro_schema_t item = map ? avro_schema_map_values(s) : avro_schema_array_items(s);
+        for (;;) {
+            if (sl_rd_varint(rd, &n)) return SL_ERR_PARSE;
+            if (n == 0) return 0;
+            if (n < 0) { /* a negative count is followed by the block's size in bytes */
+                int64_t size;
+                if (n == INT64_MIN || sl_rd_varint(rd, &size) || size < 0) return SL_ERR_PARSE;
+                n = -n;
+            }
+            if ((uint64_t)n > *budget) return SL_ERR_PARSE;
+            for (int64_t i = 0; i < n; i++) {
+                if (map) {
+                    int64_t klen;
+                    if (sl_rd_varint(rd, &klen) || klen < 0 || (uint64_t)klen > sl_rd_left(rd) ||
+                        sl_rd_skip(rd, (size_t)klen))
+                        return SL_ERR_PARSE;
+                }
+                if (check_binary(item, rd, depth + 1, budget)) return SL_ERR_PARSE;
+            }
+        }
+    }
+    case AVRO_LINK: return check_binary(avro_schema_link_target(s), rd, depth + 1, budget);
+    default: return SL_ERR_PARSE;
+    }
+}
+
 static int to_json(avro_value_t *v, sl_buf *b, int depth)
 {
     if (depth > MAX_DEPTH) return SL_ERR_PARSE;
@@ -501,16 +562,21 @@ sl_rec_error sl_avro_dec_json(sl_avro_dec *d, const void *value, size_t len, sl_
         snprintf(detail, detaillen, "%s", e->why);
         return SL_REC_UNSUPPORTED_SCHEMA;
     }
+    sl_rd rd;
+    sl_rd_init(&rd, p + 5, len - 5);
+    size_t budget = 8 * len + 1024;
+    int bad = check_binary(e->schema, &rd, 0, &budget);
+    if (bad || sl_rd_left(&rd)) {
+        snprintf(detail, detaillen, "schema id %" PRId32 ": %s", id,
+                 bad ? "a length, count or union branch does not fit the record's bytes"
+                     : "bytes left after the record");
+        return SL_REC_AVRO_DECODE;
+    }
     avro_value_reset(&e->value);
     avro_reader_memory_set_source(d->reader, (const char *)p + 5, (int64_t)(len - 5));
     size_t at = out->len;
     if (avro_value_read(d->reader, &e->value)) {
         snprintf(detail, detaillen, "schema id %" PRId32 ": %s", id, avro_strerror());
-        return SL_REC_AVRO_DECODE;
-    }
-    char extra;
-    if (avro_read(d->reader, &extra, 1) == 0) { /* libavro has no end test for memory readers */
-        snprintf(detail, detaillen, "schema id %" PRId32 ": bytes left after the record", id);
         return SL_REC_AVRO_DECODE;
     }
     if (to_json(&e->value, out, 0)) {

@@ -133,6 +133,8 @@ def test_bad_values_to_the_dlq(sluice_proc):
         ("avro_decode_error", b"d1", good_value[:5] + b"\x08ab"),  # a string cut short
         ("avro_decode_error", b"d2", good_value + b"\x00\x01"),   # bytes left over
         ("avro_decode_error", b"d3", good_value[:5] + b"\x01"),   # a negative length
+        # a string claiming 256 MiB: refused before libavro allocates (and would leak) it
+        ("avro_decode_error", b"d4", good_value[:5] + b"\x80\x80\x80\x80\x02ab"),
         ("not_avro", b"n1", json.dumps(base).encode()),
         ("not_avro", b"n2", b"\0\0"),
         ("unsupported_schema", b"j1", b"\0" + struct.pack(">i", json_sid) + b"{}"),
@@ -166,6 +168,8 @@ def test_bad_values_to_the_dlq(sluice_proc):
     for m in dlq:
         h = m.headers
         assert h["error.message"], h
+        if m.key in (b"d1", b"d4"):
+            assert b"does not fit the record's bytes" in h["error.message"], h
         assert h["source.topic"] == pu.TOPIC.encode()
     # the unknown id was asked once (then cached as unknown), the good one fetched once
     log = proc.log_text()
