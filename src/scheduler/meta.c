@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +52,37 @@ struct sl_meta {
     checkpointer *ckpt; /* SQLite on a file */
 };
 
+/* Held by a checkpointer while it is inside SQLite, and by fork(2) (pthread_atfork): a child
+ * forked while another thread holds one of SQLite's internal mutexes would inherit it locked,
+ * and the scheduler's sql tries use SQLite in their child. A fork waits for a checkpoint in
+ * progress instead (a few ms, rarely). */
+static uv_mutex_t fork_lock;
+static uv_once_t fork_once = UV_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    uv_mutex_lock(&fork_lock);
+}
+
+static void fork_release(void)
+{
+    uv_mutex_unlock(&fork_lock);
+}
+
+static void fork_init(void)
+{
+    uv_mutex_init(&fork_lock);
+    pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 static void ckpt_main(void *arg)
 {
     checkpointer *c = arg;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    uv_mutex_lock(&fork_lock);
+    int orc = sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL);
+    uv_mutex_unlock(&fork_lock);
+    if (orc != SQLITE_OK) {
         SL_ERROR("meta", "checkpointer: cannot open %s: %s", c->path,
                  db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
@@ -69,15 +96,19 @@ static void ckpt_main(void *arg)
         if (c->stop) break;
         c->due = false;
         uv_mutex_unlock(&c->lock);
+        uv_mutex_lock(&fork_lock);
         int rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
                     : SQLITE_ERROR;
+        uv_mutex_unlock(&fork_lock);
         if (db && rc != SQLITE_OK && rc != SQLITE_BUSY)
             SL_WARN("meta", "checkpoint of %s: %s", c->path, sqlite3_errmsg(db));
         uv_mutex_lock(&c->lock);
         c->done += rc == SQLITE_OK;
     }
     uv_mutex_unlock(&c->lock);
+    uv_mutex_lock(&fork_lock);
     sqlite3_close(db);
+    uv_mutex_unlock(&fork_lock);
 }
 
 /* After each commit on the loop's connection, with the WAL's size in pages. A checkpoint only
@@ -101,6 +132,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 
 static void ckpt_start(sl_meta *m, const char *path)
 {
+    uv_once(&fork_once, fork_init);
     checkpointer *c = sl_calloc(1, sizeof *c);
     c->path = sl_strdup(path);
     uv_mutex_init(&c->lock);
