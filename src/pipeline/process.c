@@ -848,6 +848,11 @@ static int window_open(sl_process *p, char *err, size_t errlen)
     size_t n = strlen(cfg->state_dir) + strlen(cfg->group) + 32;
     p->state_path = sl_malloc(n);
     snprintf(p->state_path, n, "%s/window-%s.state", cfg->state_dir, cfg->group);
+    /* The group name is the file name's middle: nothing in it may leave the directory. */
+    for (char *c = p->state_path + strlen(cfg->state_dir) + 8; *c && strcmp(c, ".state"); c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_' || *c == '.'))
+            *c = '_';
     p->win = sl_window_new(p->wspec);
     int rc = sl_window_load(p->win, p->state_path, &p->ckpt_off, &p->nckpt, err, errlen);
     if (rc && rc != SL_ERR_NOTFOUND) return SL_ERR_CONFIG;

@@ -214,6 +214,7 @@ def test_tumbling_windows_on_kafka_time(sluice_proc, tmp_path, free_port):
     assert m["windows"] == sum(1 for c in closed.values() if not c), m
     assert m["window_bytes"] > 0
     assert proc.stop() == 0
+    assert (tmp_path / "state" / "window-kt-win.state").stat().st_size > 0
 
     cluster = pu.cql_cluster(store)
     try:
