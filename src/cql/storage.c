@@ -52,6 +52,8 @@ typedef struct sreq {
 
 /* A group grown this large is written at once rather than at the end of the iteration. */
 #define GROUP_MAX_BYTES (4u << 20)
+/* Emptied hand-overs kept for reuse; more pile up only while the worker is behind. */
+#define SPARE_MAX 4
 
 /* A group handed from the loop to the sync worker: its WriteBatch and the sync requests made
  * since the previous hand-over (they fail if the group's write does). */
@@ -92,6 +94,7 @@ struct sl_store {
     uv_mutex_t apply_mu; /* held while groups are applied, so they land in hand-over order */
     handover *queue, **queue_tail; /* under mu */
     handover *spare;               /* under mu */
+    size_t nspare;                 /* under mu */
     sreq *pending, **pending_tail;
     sreq *done, **done_tail;
     bool sync_due;
@@ -515,9 +518,7 @@ static int apply_queued(sl_store *s, sl_buf *err)
         uv_mutex_unlock(&s->apply_mu);
         return 0;
     }
-    handover *last = NULL;
     for (handover *h = list; h; h = h->next) {
-        last = h;
         if (rocksdb_writebatch_count(h->wb) == 0) continue;
         char *e = NULL;
         rocksdb_write(s->db, s->wo, h->wb, &e);
@@ -530,8 +531,10 @@ static int apply_queued(sl_store *s, sl_buf *err)
         for (sreq *r = h->reqs; r; r = r->next)
             r->rc = -EIO;
     }
+    handover *extra = NULL; /* beyond SPARE_MAX: freed, with the memory their groups grew to */
     uv_mutex_lock(&s->mu);
-    for (handover *h = list; h; h = h->next) {
+    for (handover *h = list, *nx; h; h = nx) {
+        nx = h->next;
         if (h->reqs) {
             *s->pending_tail = h->reqs;
             s->pending_tail = h->reqs_tail;
@@ -540,13 +543,25 @@ static int apply_queued(sl_store *s, sl_buf *err)
         h->reqs = NULL;
         h->reqs_tail = &h->reqs;
         h->nreqs = 0;
+        if (s->nspare < SPARE_MAX) {
+            h->next = s->spare;
+            s->spare = h;
+            s->nspare++;
+        } else {
+            h->next = extra;
+            extra = h;
+        }
     }
-    last->next = s->spare;
-    s->spare = list;
     s->sync_due = true; /* a write nobody asked to sync still reaches the file */
     uv_cond_signal(&s->cond);
     uv_mutex_unlock(&s->mu);
     uv_mutex_unlock(&s->apply_mu);
+    while (extra) {
+        handover *h = extra;
+        extra = h->next;
+        rocksdb_writebatch_destroy(h->wb);
+        sl_free(h);
+    }
     return first;
 }
 
@@ -647,7 +662,10 @@ static void hand_over(sl_store *s)
     if (!s->group_ops && !s->staged) return;
     uv_mutex_lock(&s->mu);
     handover *h = s->spare;
-    if (h) s->spare = h->next;
+    if (h) {
+        s->spare = h->next;
+        s->nspare--;
+    }
     uv_mutex_unlock(&s->mu);
     if (!h) {
         h = sl_calloc(1, sizeof(*h));
