@@ -35,6 +35,10 @@
     "nat text, window_start timestamp, window_end timestamp, users bigint, "                       \
     "distinct_emails bigint, closed boolean);"
 
+/* The embedded store's memory under up, unless the config's store: section sets them. */
+#define UP_STORE_MEMTABLE "8MiB"
+#define UP_STORE_CACHE    "8MiB"
+
 /* The resolved plan: addresses and what runs where. */
 typedef struct plan {
     const char *config; /* --config FILE, passed on to every component */
@@ -50,6 +54,7 @@ typedef struct plan {
     char console_pw[64];   /* the first-start admin password, when up created the users file */
     const char *cql_user, *cql_password;
     bool embedded_broker, embedded_store;
+    bool store_memtable_set, store_cache_set; /* the config sizes the store's memory itself */
     sl_up_args a;
     FILE *dry;          /* --check: describe the children here instead of adding them */
     bool pipeline_sink; /* the config's pipeline: section names its own sink */
@@ -149,6 +154,10 @@ static void build(plan *p, sl_sup *sup)
         args a = {0};
         arg(&a, p->exe), arg(&a, "store"), arg(&a, "--listen"), arg(&a, p->cql);
         arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/store", d));
+        /* Smaller than the standalone store's 64 MiB each, so that the whole pipeline stays
+         * within issue 9's 150 MB while streaming (docs/up.md, "Memory"). */
+        if (!p->store_memtable_set) arg(&a, "--memtable-size"), arg(&a, UP_STORE_MEMTABLE);
+        if (!p->store_cache_set) arg(&a, "--block-cache-size"), arg(&a, UP_STORE_CACHE);
         add(p, sup, "store", SL_SUP_SERVICE, &a, p->cql);
     }
     if (p->embedded_broker) {
@@ -404,6 +413,8 @@ int sl_cmd_up(int argc, char **argv)
     const char *contact = yaml_str(root, "cassandra.contact_points", NULL);
     p.embedded_broker = !bootstrap;
     p.embedded_store = !contact;
+    p.store_memtable_set = yaml_str(root, "store.memtable-size", NULL) != NULL;
+    p.store_cache_set = yaml_str(root, "store.block-cache-size", NULL) != NULL;
     p.kafka = bootstrap ? bootstrap : yaml_str(root, "broker.listen", "127.0.0.1:9092");
     p.cql = contact ? contact : yaml_str(root, "store.listen", "127.0.0.1:9042");
     p.cql_user = yaml_str(root, "cassandra.user", yaml_str(root, "store.user", "cassandra"));

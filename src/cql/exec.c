@@ -246,6 +246,8 @@ int sl_cql_engine_open(uv_loop_t *loop, const sl_cql_engine_opts *opts, sl_cql_e
     so.sync_mode =
         opts->sync_mode == SL_CQL_SYNC_PERIODIC ? SL_STORE_SYNC_PERIODIC : SL_STORE_SYNC_BATCH;
     if (opts->sync_period_ms > 0) so.sync_period_ms = opts->sync_period_ms;
+    if (opts->memtable_bytes) so.write_buffer_bytes = opts->memtable_bytes;
+    if (opts->block_cache_bytes) so.block_cache_bytes = opts->block_cache_bytes;
     so.clock_us = opts->clock_us;
     so.clock_arg = opts->clock_arg;
     sl_buf err = SL_BUF_INIT;

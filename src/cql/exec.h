@@ -219,6 +219,8 @@ typedef struct sl_cql_engine_opts {
     const char *data_dir; /* the RocksDB directory, created if missing */
     sl_cql_sync_mode sync_mode;
     int64_t sync_period_ms;
+    size_t memtable_bytes;    /* 0: storage's default (64 MiB) */
+    size_t block_cache_bytes; /* 0: storage's default (64 MiB) */
     /* What system.local reports. */
     const char *cluster_name;    /* "Test Cluster" */
     const char *datacenter;      /* "datacenter1" */

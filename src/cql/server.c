@@ -108,6 +108,13 @@ const sl_opt sl_cql_server_opts[] = {
     {"max-frame-bytes", SL_OPT_SIZE, "256MiB", O(max_frame_bytes),
      "largest request body accepted (a frame's length field)", NULL, 256,
      INT32_MAX - SL_CQL_HEADER_LEN},
+    {"memtable-size", SL_OPT_SIZE, "64MiB", O(memtable_bytes),
+     "size of one memtable; up to three are in memory while one is flushed (under sluice up: "
+     "8MiB unless set here)",
+     NULL, 1 << 20, INT32_MAX},
+    {"block-cache-size", SL_OPT_SIZE, "64MiB", O(block_cache_bytes),
+     "RocksDB block cache for reads (under sluice up: 8MiB unless set here)", NULL, 1 << 20,
+     INT32_MAX},
     {"max-connections", SL_OPT_INT, "10000", O(max_connections), "connection limit", NULL, 1,
      1000000},
     {"cluster-name", SL_OPT_STR, "Test Cluster", O(cluster_name), "system.local cluster_name", NULL,
@@ -981,6 +988,8 @@ int sl_cql_server_open(uv_loop_t *loop, const sl_cql_server_config *cfg, sl_cql_
     eo.data_dir = s->cfg.data_dir;
     eo.sync_mode = cfg->sync_mode;
     eo.sync_period_ms = cfg->commitlog_sync_period;
+    eo.memtable_bytes = (size_t)cfg->memtable_bytes;
+    eo.block_cache_bytes = (size_t)cfg->block_cache_bytes;
     eo.cluster_name = s->cfg.cluster_name;
     eo.datacenter = s->cfg.datacenter;
     eo.release_version = RELEASE_VERSION;

@@ -29,6 +29,8 @@ typedef struct sl_cql_server_config {
     char *cluster_name;            /* system.local cluster_name */
     char *datacenter;              /* system.local data_center (drivers' localDataCenter) */
     char *log_level;               /* error | warn | info | debug | trace */
+    int64_t memtable_bytes;        /* one RocksDB memtable (up to 3 exist while flushing) */
+    int64_t block_cache_bytes;     /* RocksDB's block cache for reads */
 
     /* Derived by sl_cql_server_config_check. */
     bool auth_enabled;

@@ -904,6 +904,9 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         kset(cc, "client.id", "sluice-process", err, errlen) ||
         kset(cc, "session.timeout.ms", session, err, errlen) ||
         kset(cc, "heartbeat.interval.ms", heartbeat, err, errlen) ||
+        /* 16 MiB of prefetch is three full batches of 1 KiB users; librdkafka's 64 MiB
+         * default was a third of `sluice up`'s memory budget (test_0902). */
+        kset(cc, "queued.max.messages.kbytes", "16384", err, errlen) ||
         kset(pc, "bootstrap.servers", cfg->kafka, err, errlen) ||
         kset(pc, "enable.idempotence", "true", err, errlen) ||
         kset(pc, "acks", "all", err, errlen) || kset(pc, "linger.ms", "5", err, errlen) ||
