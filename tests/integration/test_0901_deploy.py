@@ -42,6 +42,18 @@ def test_compose_file_is_consistent(run_sluice):
     assert cfg["cassandra"]["contact_points"].split(":")[0] == "cassandra"
 
 
+def test_compose_config_parses():
+    """Compose itself reads the file: Debian's docker-compose 1.29 validates it against the
+    Compose schema and resolves build contexts, env and volumes without a container engine."""
+    r = subprocess.run(["docker-compose", "-p", "sluice", "-f",
+                        str(repo() / "deploy" / "docker-compose.yml"), "config"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    services = yaml.safe_load(r.stdout)["services"]
+    assert {"kafka", "cassandra", "postgres", "sluice", "process"} <= set(services)
+    assert services["sluice"]["build"]["context"] == str(repo())
+
+
 def test_runtime_image_has_every_shared_library(sluice_bin):
     """Every library the binary links directly (NEEDED) comes from a Debian package that the
     Dockerfile's runtime stage installs, or from libc6 and libgcc-s1, which every image has."""
