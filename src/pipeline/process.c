@@ -989,16 +989,24 @@ int sl_process_run(sl_process *p)
     SL_INFO(LOG, "consuming %s in group %s; dead letters to %s; sink %s", cfg->topic, cfg->group,
             p->dlq_topic, p->sink_safe);
     p->next_log = sl_mono_ms() + cfg->metrics_interval_ms;
-    /* The clock is read once per wait, not per record: while records stream in, `now` may lag
-     * by the time it takes to take up to CLOCK_EVERY of them. */
+    /* The clock is read around every wait and every CLOCK_EVERY records taken without one: a
+     * record found already queued (poll with no wait) costs no clock read, and records that
+     * trickle in (each one a wait) never leave `now` behind, which would hold a batch past its
+     * linger until CLOCK_EVERY records had arrived. */
     int64_t now = sl_mono_ms();
     unsigned since_clock = 0;
     while (!p->stop) {
-        /* Short waits, so a stop and the periodic work are never late. */
-        int timeout = 100;
-        if (p->nmsgs) timeout = (int)SL_MIN(100, SL_MAX(0, p->batch_start + cfg->linger_ms - now));
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout);
-        if (!m || ++since_clock == CLOCK_EVERY) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 0);
+        bool waited = !m;
+        if (waited) {
+            now = sl_mono_ms();
+            /* Short waits, so a stop and the periodic work are never late. */
+            int timeout = 100;
+            if (p->nmsgs)
+                timeout = (int)SL_MIN(100, SL_MAX(0, p->batch_start + cfg->linger_ms - now));
+            m = rd_kafka_consumer_poll(p->consumer, timeout);
+        }
+        if (waited || ++since_clock == CLOCK_EVERY) {
             now = sl_mono_ms();
             since_clock = 0;
         }
