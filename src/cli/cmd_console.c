@@ -122,9 +122,11 @@ static int cmd_user(int argc, char **argv)
     return status;
 }
 
+/* arg is &c: a signal that came while the console was opening runs once the loop does. */
 static void on_signal(void *arg)
 {
-    sl_console_close(arg);
+    sl_console **c = arg;
+    if (*c) sl_console_close(*c);
     sl_signals_close();
 }
 
@@ -140,14 +142,17 @@ int sl_cmd_console(int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     sl_console *c = NULL;
+    /* Before the open: the listener accepts (into its backlog) while librdkafka's clients are
+     * still being made, and a SIGTERM then must stop the console, not kill it. */
+    sl_signals_install(&loop, on_signal, &c);
     if (sl_console_open(&loop, &cfg, &c)) {
+        sl_signals_close();
         fprintf(stderr, "sluice console: could not start (see the log above)\n");
         uv_run(&loop, UV_RUN_NOWAIT);
         uv_loop_close(&loop);
         rc = 1;
         goto out;
     }
-    sl_signals_install(&loop, on_signal, c);
     fprintf(stderr, "console listening on http://%s (port %d)\n", cfg.listen, sl_console_port(c));
     uv_run(&loop, UV_RUN_DEFAULT);
     sl_console_close(c);

@@ -72,18 +72,6 @@ static void on_signal(void *arg)
     sl_signals_close();
 }
 
-static int mkdir_p(const char *dir)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *s = strchr(path + 1, '/');; s = strchr(s + 1, '/')) {
-        if (s) *s = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) return -errno;
-        if (!s) return 0;
-        *s = '/';
-    }
-}
-
 int sl_cmd_scheduler(int argc, char **argv)
 {
     sched_opts o;
@@ -108,7 +96,7 @@ int sl_cmd_scheduler(int argc, char **argv)
     if (o.default_dag) sl_dag_add_default(&dags);
 
     rc = 1;
-    if (mkdir_p(o.data_dir)) {
+    if (sl_mkdirs(o.data_dir, 0755)) {
         fprintf(stderr, "sluice scheduler: cannot create %s: %s\n", o.data_dir, strerror(errno));
         sl_dagset_free(&dags);
         goto out;

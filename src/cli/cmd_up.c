@@ -91,20 +91,6 @@ static const char *find_config(int argc, char **argv)
     return NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST) return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST) return -errno;
-    return 0;
-}
-
 /* argv builder: a fixed array is enough for the longest command line below. */
 typedef struct args {
     char *v[32];
@@ -264,7 +250,7 @@ static int write_dag(const plan *p)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32], tmp[PATH_MAX + 40];
     snprintf(dir, sizeof dir, "%s/dags", p->a.data_dir);
-    int e = mkdir_p(dir);
+    int e = sl_mkdirs(dir, 0755);
     if (e) return e;
     snprintf(path, sizeof path, "%s/user_automation.yaml", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -436,7 +422,7 @@ int sl_cmd_up(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    int e = mkdir_p(p.a.data_dir);
+    int e = sl_mkdirs(p.a.data_dir, 0755);
     if (e) {
         fprintf(stderr, "sluice up: cannot create the data dir %s: %s\n", p.a.data_dir,
                 strerror(-e));

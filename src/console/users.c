@@ -220,9 +220,10 @@ int sl_users_open(const char *dir, sl_users **out, char *first_pw, size_t pwlen,
                   size_t errlen)
 {
     first_pw[0] = '\0';
-    if (mkdir(dir, 0700) && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        return -errno;
+    int mk = sl_mkdirs(dir, 0700);
+    if (mk < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-mk));
+        return mk;
     }
     sl_users *u = sl_calloc(1, sizeof *u);
     pthread_mutex_init(&u->mu, NULL);

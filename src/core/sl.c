@@ -5,9 +5,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *sl_strerror(int rc)
@@ -201,4 +203,17 @@ int sl_parse_size(const char *s, int64_t *out)
     if (v > (INT64_MAX >> shift)) return SL_ERR_INVAL;
     *out = v << shift;
     return 0;
+}
+
+int sl_mkdirs(const char *path, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, (mode_t)mode) && errno != EEXIST) return -errno;
+        *p = '/';
+    }
+    return mkdir(tmp, (mode_t)mode) && errno != EEXIST ? -errno : 0;
 }

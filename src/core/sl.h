@@ -61,6 +61,9 @@ int sl_hostport_parse(const char *s, char *host, size_t hostlen, int *port);
 int sl_parse_duration_ms(const char *s, int64_t *out);
 /* Parses "512", "64k", "100MiB", "1g" (powers of 1024). */
 int sl_parse_size(const char *s, int64_t *out);
+/* mkdir -p: creates path and every missing parent with mode (an existing one is left as it is).
+ * Returns 0 or -errno (-ENAMETOOLONG past PATH_MAX). */
+int sl_mkdirs(const char *path, unsigned mode);
 
 #include <stdlib.h>
 

@@ -814,24 +814,6 @@ int sl_store_compact(sl_store *s, sl_buf *err)
 
 /* ---- open / close ---- */
 
-static int mkdirs(const char *dir)
-{
-    char *p = sl_strdup(dir);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/') continue;
-        *q = 0;
-        if (mkdir(p, 0755) && errno != EEXIST) {
-            int e = -errno;
-            sl_free(p);
-            return e;
-        }
-        *q = '/';
-    }
-    int rc = mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
-    sl_free(p);
-    return rc;
-}
-
 static void store_free(sl_store *s)
 {
     if (s->db) {
@@ -867,7 +849,7 @@ static void store_free(sl_store *s)
 int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_buf *err)
 {
     *out = NULL;
-    int rc = mkdirs(o->dir);
+    int rc = sl_mkdirs(o->dir, 0755);
     if (rc) {
         sl_buf_printf(err, "cannot create %s: %s", o->dir, sl_strerror(rc));
         return rc;

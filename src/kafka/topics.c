@@ -612,20 +612,6 @@ int64_t kafka_topics_next_producer_id_peek(const kafka_topics *t)
     return t->next_pid;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -errno;
-    return 0;
-}
-
 /* The partition index of a directory named "<valid topic>-<index>", with the topic name's
  * length in *name_len; -1 for any other name. */
 static int32_t partition_dir_index(const char *name, size_t *name_len)
@@ -693,7 +679,7 @@ static void orphans_sweep(kafka_topics *t)
 
 int kafka_topics_open(const char *dir, const sl_broker_config *cfg, kafka_topics **out)
 {
-    int rc = mkdir_p(dir);
+    int rc = sl_mkdirs(dir, 0755);
     if (rc) {
         SL_ERROR("kafka", "creating data dir %s: %s", dir, sl_strerror(rc));
         return rc;

@@ -7,7 +7,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static void test_strerror(void **state)
@@ -183,12 +187,40 @@ static void test_size(void **state)
     }
 }
 
+static void test_mkdirs(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/sl-mkdirs-XXXXXX", path[256], file[256];
+    assert_non_null(mkdtemp(root));
+    snprintf(path, sizeof path, "%s/a/b/c", root);
+    assert_int_equal(sl_mkdirs(path, 0700), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(sl_mkdirs(path, 0755), 0); /* already there */
+    snprintf(file, sizeof file, "%s/f", root);  /* a file where a parent should be */
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/f/x", root);
+    assert_int_equal(sl_mkdirs(path, 0755), -ENOTDIR);
+    char longp[5000];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    assert_int_equal(sl_mkdirs(longp, 0755), -ENAMETOOLONG);
+    unlink(file);
+    snprintf(path, sizeof path, "rm -r %s", root);
+    assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror), cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_clocks),   cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_duration), cmocka_unit_test(test_size),
+        cmocka_unit_test(test_mkdirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
