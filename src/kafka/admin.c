@@ -1,4 +1,5 @@
-/* admin.c: Metadata, CreateTopics, DeleteTopics, DescribeConfigs and InitProducerId. */
+/* admin.c: Metadata, CreateTopics, DeleteTopics, DescribeConfigs, DescribeLogDirs and
+ * InitProducerId. */
 #include "kafka/handlers_int.h"
 #include "core/log.h"
 #include <inttypes.h>
@@ -486,5 +487,68 @@ int kafka_handle_InitProducerId(kafka_req *req, sl_buf *body)
     kafka_put_i64(body, out_pid);
     kafka_put_i16(body, out_epoch);
     kafka_put_tags(body, flex);
+    return 0;
+}
+
+static void put_partition_size(sl_buf *body, const kafka_partition *p)
+{
+    kafka_put_i32(body, p->index);
+    kafka_put_i64(body, sl_plog_size_bytes(p->log));
+    kafka_put_i64(body, 0);      /* offset lag: no future replica */
+    kafka_put_bool(body, false); /* is_future_key */
+}
+
+/* DescribeLogDirs v0-1: one log dir, the data dir. Topics and partitions asked for that do not
+ * exist are left out, as Kafka does. */
+int kafka_handle_DescribeLogDirs(kafka_req *req, sl_buf *body)
+{
+    sl_rd *r = &req->rd;
+    sl_broker *b = req->broker;
+    int32_t n;
+    if (kafka_rd_array(r, false, 6, &n)) return SL_ERR_PARSE;
+    typedef struct want {
+        sl_slice name;
+        int32_t nparts;
+        int32_t *parts;
+    } want;
+    want *w = sl_arena_alloc(req->arena, (size_t)(n > 0 ? n : 0) * sizeof(*w) + 1);
+    for (int32_t i = 0; i < n; i++) {
+        if (kafka_rd_string(r, &w[i].name) || kafka_rd_array(r, false, 4, &w[i].nparts))
+            return SL_ERR_PARSE;
+        if (w[i].nparts < 0) w[i].nparts = 0;
+        w[i].parts = sl_arena_alloc(req->arena, (size_t)w[i].nparts * sizeof(int32_t) + 1);
+        for (int32_t k = 0; k < w[i].nparts; k++)
+            if (sl_rd_i32(r, &w[i].parts[k])) return SL_ERR_PARSE;
+    }
+
+    kafka_topics *topics = sl__broker_topics(b);
+    kafka_put_i32(body, 0);
+    kafka_put_array(body, false, 1);
+    kafka_put_i16(body, KAFKA_ERR_NONE);
+    kafka_put_cstr(body, false, sl_broker_data_dir(b));
+    size_t tpos = kafka_put_i32_placeholder(body);
+    int32_t nt = 0;
+    size_t count = n < 0 ? kafka_topics_count(topics) : (size_t)n;
+    for (size_t i = 0; i < count; i++) {
+        kafka_topic *tp = n < 0 ? kafka_topics_at(topics, i) : kafka_topics_find(topics, w[i].name);
+        if (!tp || tp->deleting) continue;
+        kafka_put_cstr(body, false, tp->name);
+        size_t ppos = kafka_put_i32_placeholder(body);
+        int32_t np = 0;
+        if (n < 0) {
+            for (int32_t k = 0; k < tp->nparts; k++, np++)
+                put_partition_size(body, &tp->parts[k]);
+        } else {
+            for (int32_t k = 0; k < w[i].nparts; k++) {
+                int32_t idx = w[i].parts[k];
+                if (idx < 0 || idx >= tp->nparts) continue;
+                put_partition_size(body, &tp->parts[idx]);
+                np++;
+            }
+        }
+        kafka_patch_i32(body, ppos, np);
+        nt++;
+    }
+    kafka_patch_i32(body, tpos, nt);
     return 0;
 }

@@ -135,6 +135,7 @@ static const kafka_api api_table[] = {
     {KAFKA_API_DELETE_TOPICS, 0, 3, 4, kafka_handle_DeleteTopics},
     {KAFKA_API_INIT_PRODUCER_ID, 0, 4, 2, kafka_handle_InitProducerId},
     {KAFKA_API_DESCRIBE_CONFIGS, 0, 2, -1, kafka_handle_DescribeConfigs},
+    {KAFKA_API_DESCRIBE_LOG_DIRS, 0, 1, -1, kafka_handle_DescribeLogDirs},
 };
 
 typedef struct delete_wait {

@@ -14,6 +14,7 @@ int kafka_handle_ListOffsets(kafka_req *req, sl_buf *body);
 int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body);
 int kafka_handle_DeleteTopics(kafka_req *req, sl_buf *body);
 int kafka_handle_DescribeConfigs(kafka_req *req, sl_buf *body);
+int kafka_handle_DescribeLogDirs(kafka_req *req, sl_buf *body);
 int kafka_handle_InitProducerId(kafka_req *req, sl_buf *body);
 
 /* The topic registry. */

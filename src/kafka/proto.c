@@ -257,6 +257,7 @@ const char *kafka_api_name(int16_t api_key)
     case KAFKA_API_DELETE_TOPICS: return "DeleteTopics";
     case KAFKA_API_INIT_PRODUCER_ID: return "InitProducerId";
     case KAFKA_API_DESCRIBE_CONFIGS: return "DescribeConfigs";
+    case KAFKA_API_DESCRIBE_LOG_DIRS: return "DescribeLogDirs";
     }
     return NULL;
 }

@@ -98,6 +98,7 @@ enum {
     KAFKA_API_DELETE_TOPICS = 20,
     KAFKA_API_INIT_PRODUCER_ID = 22,
     KAFKA_API_DESCRIBE_CONFIGS = 32,
+    KAFKA_API_DESCRIBE_LOG_DIRS = 35,
 };
 
 /* Upper bound on any array count in a request, on top of the bytes-left check. */
