@@ -106,43 +106,56 @@ static const sl_ck_sample_group *find_group(const sl_ck_sample *s, const char *n
     return s->ngroups ? bsearch(&key, s->groups, s->ngroups, sizeof key, cmp_group) : NULL;
 }
 
-/* Messages/s between two samples of one topic; a counter that went backwards (a group reset to
- * earliest, a topic recreated) counts as no traffic rather than a negative rate. */
-static void rate_between(const sl_ck_sample *a, const sl_ck_sample *b, const char *topic,
-                         double *in, double *out)
-{
-    *in = *out = 0;
-    const sl_ck_sample_topic *x = find_topic(a, topic), *y = find_topic(b, topic);
-    if (!x || !y || b->ts <= a->ts) return;
-    double dt = (double)(b->ts - a->ts) / 1000.0;
-    /* -1: unknown in that sample (the broker did not answer for every partition). */
-    if (x->end >= 0 && y->end >= x->end) *in = (double)(y->end - x->end) / dt;
-    if (x->consumed >= 0 && y->consumed >= x->consumed)
-        *out = (double)(y->consumed - x->consumed) / dt;
-}
-
 static const sl_ck_sample *at(const sl_ck_history *h, size_t i)
 {
     return &h->ring[(h->start + i) % h->cap];
+}
+
+/* Messages/s of one counter (end or consumed) of topic up to sample i, measured from the newest
+ * earlier sample where that counter was known (-1: the broker did not answer for every
+ * partition). An unknown sample shows no rate, and the next known one the mean over the whole
+ * gap: traffic during the gap is neither lost nor shown as a drop and a burst. A counter that
+ * went backwards (a group reset to earliest, a topic recreated) counts as no traffic. */
+static double counter_rate(const sl_ck_history *h, size_t i, const char *topic, bool consumed)
+{
+    const sl_ck_sample_topic *y = find_topic(at(h, i), topic);
+    int64_t vy = y ? (consumed ? y->consumed : y->end) : -1;
+    if (vy < 0) return 0;
+    for (size_t j = i; j-- > 0;) {
+        const sl_ck_sample_topic *x = find_topic(at(h, j), topic);
+        if (!x) return 0;
+        int64_t vx = consumed ? x->consumed : x->end;
+        if (vx < 0) continue;
+        int64_t dt = at(h, i)->ts - at(h, j)->ts;
+        return dt > 0 && vy >= vx ? (double)(vy - vx) * 1000.0 / (double)dt : 0;
+    }
+    return 0;
+}
+
+static void rate_at(const sl_ck_history *h, size_t i, const char *topic, double *in, double *out)
+{
+    *in = counter_rate(h, i, topic, false);
+    *out = counter_rate(h, i, topic, true);
 }
 
 void sl_ck_history_rates(sl_ck_history *h, const char *topic, double *in, double *out)
 {
     *in = *out = 0;
     pthread_mutex_lock(&h->mu);
-    if (h->len >= 2) rate_between(at(h, h->len - 2), at(h, h->len - 1), topic, in, out);
+    if (h->len >= 2) rate_at(h, h->len - 1, topic, in, out);
     pthread_mutex_unlock(&h->mu);
 }
 
-/* Messages/s in and out summed over the topics two samples share, leaving out internal ones
- * (names starting with '_'). */
-static void total_between(const sl_ck_sample *a, const sl_ck_sample *b, double *in, double *out)
+/* Messages/s in and out up to sample i, summed over its topics, leaving out internal ones (names
+ * starting with '_'). */
+static void total_at(const sl_ck_history *h, size_t i, double *in, double *out)
 {
     *in = *out = 0;
-    for (size_t i = 0; i < b->ntopics; i++) {
-        if (b->topics[i].name[0] == '_') continue;
+    const sl_ck_sample *b = at(h, i);
+    for (size_t k = 0; k < b->ntopics; k++) {
+        if (b->topics[k].name[0] == '_') continue;
         double ti, to;
-        rate_between(a, b, b->topics[i].name, &ti, &to);
+        rate_at(h, i, b->topics[k].name, &ti, &to);
         *in += ti;
         *out += to;
     }
@@ -154,7 +167,7 @@ void sl_ck_history_total_json(sl_ck_history *h, sl_buf *out)
     pthread_mutex_lock(&h->mu);
     for (size_t i = 1; i < h->len; i++) {
         double in, o;
-        total_between(at(h, i - 1), at(h, i), &in, &o);
+        total_at(h, i, &in, &o);
         sl_buf_printf(out, "%s[%" PRId64 ",%.3f,%.3f]", i > 1 ? "," : "", at(h, i)->ts, in, o);
     }
     pthread_mutex_unlock(&h->mu);
@@ -167,7 +180,7 @@ void sl_ck_history_topic_json(sl_ck_history *h, const char *topic, sl_buf *out)
     pthread_mutex_lock(&h->mu);
     for (size_t i = 1; i < h->len; i++) {
         double in, o;
-        rate_between(at(h, i - 1), at(h, i), topic, &in, &o);
+        rate_at(h, i, topic, &in, &o);
         sl_buf_printf(out, "%s[%" PRId64 ",%.3f,%.3f]", i > 1 ? "," : "", at(h, i)->ts, in, o);
     }
     pthread_mutex_unlock(&h->mu);

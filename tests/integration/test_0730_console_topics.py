@@ -73,7 +73,11 @@ def test_topic_list_and_detail(env):
     configs = {c["name"]: c for c in d["configs"]}
     assert configs["cleanup.policy"]["value"] == "delete"
     assert "retention.ms" in configs
-    # Messages written while the sampler runs show up as an in-rate, then in the history.
+    # Messages written while the sampler runs show up as an in-rate, then in the history. The
+    # sampler must have taken a sample before they are written: its first one can come later
+    # than the fixture's produce and login, and then no interval would hold the new messages.
+    sh.wait_until(lambda: get(s, con, "/api/topics/users_created")["history"], sh.scaled(10),
+                  what="two samples in the topic's history")
     produce(broker, "users_created", [(f"r{i}", user(i), None, None) for i in range(200)])
 
     def rated():

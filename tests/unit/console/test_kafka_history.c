@@ -109,14 +109,19 @@ static void test_rates(void **state)
     sl_buf_reset(&b);
     sl_ck_history_topic_groups_json(h, "zeta", &b);
     assert_string_equal(sl_buf_cstr(&b), "[]");
-    /* A sample that could not read every partition (-1) gives no rate, in either interval
-     * next to it, rather than a drop and a burst. */
+    /* A sample that could not read every partition (-1) shows no rate; the next known one shows
+     * the mean since the last known one (5000: 400 in, 100 out), so nothing is lost. */
     push(h, 6000, -1, -1, 0, 0);
     sl_ck_history_rates(h, "users", &in, &out);
     assert_true(in == 0 && out == 0);
     push(h, 7000, 500, 200, 0, 0);
     sl_ck_history_rates(h, "users", &in, &out);
-    assert_true(in == 0 && out == 0);
+    assert_true(in == 50.0 && out == 50.0);
+    /* Two unknowns in a row: the ring (3) holds 6000 -1, 7000 known, 8000 -1, then 9000. */
+    push(h, 8000, -1, 200, 0, 0);
+    push(h, 9000, 700, 200, 0, 0);
+    sl_ck_history_rates(h, "users", &in, &out);
+    assert_true(in == 100.0 && out == 0);
     sl_buf_free(&b);
     sl_ck_history_free(h);
 }
