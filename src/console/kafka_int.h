@@ -194,6 +194,24 @@ typedef struct sl_ck_snapshot {
  * round trips cover every partition. Returns 0, or -1 with the reason in err. */
 int sl_ck_snapshot_take(sl_kview *k, const char *only, sl_ck_snapshot *s, char *err, size_t errlen);
 void sl_ck_snapshot_free(sl_ck_snapshot *s);
+
+/* Bytes on disk per partition, from DescribeLogDirs v1 sent to every broker (kafka_logdirs.c);
+ * a partition on several brokers counts its largest replica. */
+typedef struct sl_ck_size {
+    char *topic;
+    int32_t partition;
+    int64_t bytes;
+} sl_ck_size;
+typedef struct sl_ck_sizes {
+    size_t n, cap;
+    sl_ck_size *v; /* sorted by topic, partition */
+} sl_ck_sizes;
+/* Returns 0, or -1 when no broker answered (an old cluster without DescribeLogDirs v1: the page
+ * shows no sizes then). */
+int sl_ck_sizes_take(sl_kview *k, sl_ck_sizes *s);
+/* One partition's bytes, or -1 when unknown. */
+int64_t sl_ck_size_of(const sl_ck_sizes *s, const char *topic, int32_t partition);
+void sl_ck_sizes_free(sl_ck_sizes *s);
 const sl_ck_topic *sl_ck_snapshot_find(const sl_ck_snapshot *s, const char *topic);
 
 /* One group's committed offsets. */

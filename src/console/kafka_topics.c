@@ -13,6 +13,21 @@ static bool is_internal(const char *name)
     return name[0] == '_';
 }
 
+/* Appends ,"size_bytes":N (null when any partition's size is unknown). */
+static void topic_size(const sl_ck_sizes *z, bool known, const sl_ck_topic *t, sl_buf *b)
+{
+    int64_t sum = 0;
+    for (int p = 0; p < t->nparts && known; p++) {
+        int64_t n = sl_ck_size_of(z, t->name, t->parts[p].id);
+        if (n < 0) known = false;
+        sum += n;
+    }
+    if (known)
+        sl_buf_printf(b, ",\"size_bytes\":%" PRId64, sum);
+    else
+        sl_buf_append_str(b, ",\"size_bytes\":null");
+}
+
 static int64_t topic_messages(const sl_ck_topic *t, int64_t *start, int64_t *end)
 {
     int64_t n = 0;
@@ -34,6 +49,8 @@ void sl_console_kafka_topics(sl_kview *k, sl_ck_answer *a)
         sl_ck_error(a, 502, "%s", err);
         return;
     }
+    sl_ck_sizes z;
+    bool sized = sl_ck_sizes_take(k, &z) == 0;
     sl_buf *b = &a->body;
     sl_buf_printf(b, "{\"sample_ms\":%" PRId64 ",\"topics\":[", k->sample_ms);
     for (size_t i = 0; i < s.ntopics; i++) {
@@ -47,6 +64,7 @@ void sl_console_kafka_topics(sl_kview *k, sl_ck_answer *a)
                       ",\"partitions\":%d,\"messages\":%" PRId64 ",\"start\":%" PRId64
                       ",\"end\":%" PRId64 ",\"in_rate\":%.3f,\"out_rate\":%.3f,\"internal\":%s",
                       t->nparts, n, start, end, in, out, is_internal(t->name) ? "true" : "false");
+        topic_size(&z, sized, t, b);
         if (t->err) {
             const char *e = rd_kafka_err2str(t->err);
             sl_buf_append_str(b, ",\"error\":");
@@ -58,6 +76,7 @@ void sl_console_kafka_topics(sl_kview *k, sl_ck_answer *a)
     sl_ck_history_total_json(k->hist, b);
     sl_buf_append_str(b, "}");
     a->status = 200;
+    sl_ck_sizes_free(&z);
     sl_ck_snapshot_free(&s);
 }
 
@@ -126,6 +145,8 @@ void sl_console_kafka_topic(sl_kview *k, const char *topic, sl_ck_answer *a)
         sl_ck_snapshot_free(&s);
         return;
     }
+    sl_ck_sizes z;
+    bool sized = sl_ck_sizes_take(k, &z) == 0;
     sl_buf *b = &a->body;
     int64_t start, end, n = topic_messages(t, &start, &end);
     double in, out;
@@ -134,15 +155,22 @@ void sl_console_kafka_topic(sl_kview *k, const char *topic, sl_ck_answer *a)
     sl_http_json_str(b, t->name, strlen(t->name));
     sl_buf_printf(b,
                   ",\"messages\":%" PRId64 ",\"in_rate\":%.3f,\"out_rate\":%.3f,"
-                  "\"internal\":%s,\"partitions\":[",
+                  "\"internal\":%s",
                   n, in, out, is_internal(t->name) ? "true" : "false");
+    topic_size(&z, sized, t, b);
+    sl_buf_append_str(b, ",\"partitions\":[");
     for (int p = 0; p < t->nparts; p++) {
         const sl_ck_part *pp = &t->parts[p];
         sl_buf_printf(b,
                       "%s{\"partition\":%" PRId32 ",\"leader\":%" PRId32 ",\"start\":%" PRId64
-                      ",\"end\":%" PRId64 ",\"messages\":%" PRId64 "}",
+                      ",\"end\":%" PRId64 ",\"messages\":%" PRId64,
                       p ? "," : "", pp->id, pp->leader, pp->low, pp->high,
                       pp->low >= 0 && pp->high >= 0 ? pp->high - pp->low : 0);
+        int64_t bytes = sized ? sl_ck_size_of(&z, topic, pp->id) : -1;
+        if (bytes >= 0)
+            sl_buf_printf(b, ",\"size_bytes\":%" PRId64 "}", bytes);
+        else
+            sl_buf_append_str(b, ",\"size_bytes\":null}");
     }
     sl_buf_append_str(b, "]");
     topic_configs(k, topic, b);
@@ -152,6 +180,7 @@ void sl_console_kafka_topic(sl_kview *k, const char *topic, sl_ck_answer *a)
     sl_ck_history_topic_json(k->hist, topic, b);
     sl_buf_append_str(b, "}");
     a->status = 200;
+    sl_ck_sizes_free(&z);
     sl_ck_snapshot_free(&s);
 }
 

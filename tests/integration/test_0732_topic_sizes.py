@@ -6,7 +6,9 @@ size must equal the bytes of that partition's .log segment files on disk."""
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import console_util as cu
 import kafka_wire as kw
+import sluice_harness as sh
 from kafka_wire import array, i32, string
 
 DESCRIBE_LOG_DIRS = 35
@@ -69,6 +71,27 @@ def test_describe_log_dirs(sluice_proc):
         assert results[0][2] == {"sized": {2: on_disk[2], 0: on_disk[0]}}
         _, results = describe(c, 1, [])
         assert results[0][2] == {}
+
+
+def test_console_shows_the_sizes(sluice_proc):
+    """The console asks every broker with DescribeLogDirs v1 itself (librdkafka has no call):
+    /api/topics and /api/topics/{t} carry the bytes on disk, topic and partitions."""
+    broker = sluice_proc("broker")
+    admin = AdminClient({"bootstrap.servers": broker.addr})
+    admin.create_topics([NewTopic("sized", 3, 1)])["sized"].result(timeout=10)
+    p = Producer({"bootstrap.servers": broker.addr, "linger.ms": 5})
+    for i in range(N):
+        p.produce("sized", value=bytes([i % 251]) * PAYLOAD, partition=i % 3)
+    assert p.flush(10) == 0
+    on_disk = disk_sizes(broker.data_dir, "sized", 3)
+    con = cu.start(sluice_proc, args=["--kafka", broker.addr])
+    s = cu.login(con)
+    topics = {t["name"]: t for t in
+              s.get(cu.url(con, "/api/topics"), timeout=sh.scaled(15)).json()["topics"]}
+    assert topics["sized"]["size_bytes"] == sum(on_disk.values()) > N * PAYLOAD
+    d = s.get(cu.url(con, "/api/topics/sized"), timeout=sh.scaled(15)).json()
+    assert d["size_bytes"] == sum(on_disk.values())
+    assert {q["partition"]: q["size_bytes"] for q in d["partitions"]} == on_disk
 
 
 def test_bad_request_closes_only_that_connection(sluice_proc):

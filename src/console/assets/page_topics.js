@@ -28,7 +28,8 @@
       el('div', { class: 'row' }, el('label', {}, toggle, ' show internal topics')), msg,
       el('div', { class: 'card' }, el('table', { id: 'topics' },
         el('thead', {}, el('tr', {}, el('th', {}, 'Topic'), el('th', { class: 'num' }, 'Partitions'),
-          el('th', { class: 'num' }, 'Messages'), el('th', { class: 'num' }, 'In'),
+          el('th', { class: 'num' }, 'Messages'), el('th', { class: 'num' }, 'Size'),
+          el('th', { class: 'num' }, 'In'),
           el('th', { class: 'num' }, 'Out'))), body)));
     async function refresh() {
       try {
@@ -42,10 +43,11 @@
               t.error ? el('span', { class: 'error' }, ' ' + t.error) : null),
             el('td', { class: 'num' }, t.partitions),
             el('td', { class: 'num messages' }, fmt.num(t.messages)),
+            el('td', { class: 'num size' }, fmt.bytes(t.size_bytes)),
             el('td', { class: 'num' }, fmt.rate(t.in_rate)),
             el('td', { class: 'num' }, fmt.rate(t.out_rate))));
         body.replaceChildren(...(rows.length ? rows
-          : [el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No topics.'))]));
+          : [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No topics.'))]));
       } catch (e) {
         msg.textContent = e.message;
       }
@@ -157,13 +159,15 @@
     const parts = el('tbody', { id: 'partitions-body' });
     const groups = el('div', { id: 'topic-groups' });
     function draw(t) {
-      head.replaceChildren(`${t.name}: ${fmt.num(t.messages)} messages, in ${fmt.rate(t.in_rate)}`
+      head.replaceChildren(`${t.name}: ${fmt.num(t.messages)} messages`
+        + ` (${fmt.bytes(t.size_bytes)}), in ${fmt.rate(t.in_rate)}`
         + `, out ${fmt.rate(t.out_rate)}`);
       chart.replaceChildren(rateChart(t.history));
       parts.replaceChildren(...t.partitions.map((p) => el('tr', {},
         el('td', {}, p.partition), el('td', { class: 'num' }, p.leader),
         el('td', { class: 'num' }, fmt.num(p.start)), el('td', { class: 'num' }, fmt.num(p.end)),
-        el('td', { class: 'num' }, fmt.num(p.messages)))));
+        el('td', { class: 'num' }, fmt.num(p.messages)),
+        el('td', { class: 'num' }, fmt.bytes(p.size_bytes)))));
       groups.replaceChildren(...(t.groups.length ? t.groups.map((g) => el('span', {},
         el('a', { href: '#/groups/' + enc(g.group) }, g.group), ` lag ${fmt.num(g.lag)} `))
         : [el('span', { class: 'muted' }, 'No consumer group has offsets here.')]));
@@ -173,7 +177,7 @@
       el('td', {}, c.name), el('td', {}, c.value === null ? '(hidden)' : c.value),
       el('td', { class: 'muted' }, c.default ? 'default' : 'topic'))));
     const partHead = el('thead', {}, el('tr', {}, el('th', {}, 'Partition'),
-      ['Leader', 'Start', 'End', 'Messages'].map((h) => el('th', { class: 'num' }, h))));
+      ['Leader', 'Start', 'End', 'Messages', 'Size'].map((h) => el('th', { class: 'num' }, h))));
     main.append(head, chart, el('div', { class: 'grid' },
       el('div', { class: 'card' }, el('h2', {}, 'Partitions'),
         el('table', { id: 'partitions' }, partHead, parts)),
