@@ -273,18 +273,9 @@ typedef struct range {
 void sl_console_kafka_browse(sl_kview *k, const char *topic, const sl_browse_query *q,
                              sl_ck_answer *a)
 {
-    char err[256];
     sl_ck_snapshot s;
-    if (sl_ck_snapshot_take(k, topic, &s, err, sizeof err)) {
-        sl_ck_error(a, 502, "%s", err);
-        return;
-    }
-    const sl_ck_topic *t = sl_ck_snapshot_find(&s, topic);
-    if (!t) {
-        sl_ck_error(a, 404, "unknown topic '%s'", topic);
-        sl_ck_snapshot_free(&s);
-        return;
-    }
+    const sl_ck_topic *t = sl_ck_snapshot_topic(k, topic, &s, a);
+    if (!t) return;
     if (q->partition >= t->nparts) {
         sl_ck_error(a, 400, "topic '%s' has no partition %" PRId32 " (it has %d)", topic,
                     q->partition, t->nparts);

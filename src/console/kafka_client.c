@@ -279,6 +279,22 @@ const sl_ck_topic *sl_ck_snapshot_find(const sl_ck_snapshot *s, const char *topi
     return s->ntopics ? bsearch(&key, s->topics, s->ntopics, sizeof key, cmp_ck_topic) : NULL;
 }
 
+const sl_ck_topic *sl_ck_snapshot_topic(sl_kview *k, const char *topic, sl_ck_snapshot *s,
+                                        sl_ck_answer *a)
+{
+    char err[256];
+    if (sl_ck_snapshot_take(k, topic, s, err, sizeof err)) {
+        sl_ck_error(a, 502, "%s", err);
+        return NULL;
+    }
+    const sl_ck_topic *t = sl_ck_snapshot_find(s, topic);
+    if (!t) {
+        sl_ck_error(a, 404, "unknown topic '%s'", topic);
+        sl_ck_snapshot_free(s);
+    }
+    return t;
+}
+
 static int cmp_ck_group(const void *a, const void *b)
 {
     return strcmp(((const sl_ck_group *)a)->name, ((const sl_ck_group *)b)->name);

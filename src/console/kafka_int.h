@@ -213,6 +213,10 @@ int sl_ck_sizes_take(sl_kview *k, sl_ck_sizes *s);
 int64_t sl_ck_size_of(const sl_ck_sizes *s, const char *topic, int32_t partition);
 void sl_ck_sizes_free(sl_ck_sizes *s);
 const sl_ck_topic *sl_ck_snapshot_find(const sl_ck_snapshot *s, const char *topic);
+/* Takes a snapshot of topic only and returns its entry; or NULL with a answered 502 (the broker
+ * did not answer) or 404 (no such topic), s then holding nothing to free. */
+const sl_ck_topic *sl_ck_snapshot_topic(sl_kview *k, const char *topic, sl_ck_snapshot *s,
+                                        sl_ck_answer *a);
 
 /* One group's committed offsets. */
 typedef struct sl_ck_committed {

@@ -133,18 +133,9 @@ static void topic_configs(sl_kview *k, const char *topic, sl_buf *b)
 
 void sl_console_kafka_topic(sl_kview *k, const char *topic, sl_ck_answer *a)
 {
-    char err[256];
     sl_ck_snapshot s;
-    if (sl_ck_snapshot_take(k, topic, &s, err, sizeof err)) {
-        sl_ck_error(a, 502, "%s", err);
-        return;
-    }
-    const sl_ck_topic *t = sl_ck_snapshot_find(&s, topic);
-    if (!t) {
-        sl_ck_error(a, 404, "unknown topic '%s'", topic);
-        sl_ck_snapshot_free(&s);
-        return;
-    }
+    const sl_ck_topic *t = sl_ck_snapshot_topic(k, topic, &s, a);
+    if (!t) return;
     sl_ck_sizes z;
     bool sized = sl_ck_sizes_take(k, &z) == 0;
     sl_buf *b = &a->body;
@@ -265,17 +256,10 @@ void sl_console_kafka_produce(sl_kview *k, const char *topic, sl_slice body, sl_
     }
     /* Checked first: producing to a missing topic could create it through auto-creation. */
     sl_ck_snapshot s;
-    if (sl_ck_snapshot_take(k, topic, &s, err, sizeof err)) {
-        sl_ck_error(a, 502, "%s", err);
-        goto out;
-    }
-    const sl_ck_topic *t = sl_ck_snapshot_find(&s, topic);
-    int nparts = t ? t->nparts : 0;
+    const sl_ck_topic *t = sl_ck_snapshot_topic(k, topic, &s, a);
+    if (!t) goto out;
+    int nparts = t->nparts;
     sl_ck_snapshot_free(&s);
-    if (!t) {
-        sl_ck_error(a, 404, "unknown topic '%s'", topic);
-        goto out;
-    }
     if (r.partition != RD_KAFKA_PARTITION_UA && r.partition >= nparts) {
         sl_ck_error(a, 400, "topic '%s' has no partition %" PRId32 " (it has %d)", topic,
                     r.partition, nparts);
