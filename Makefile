@@ -4,9 +4,10 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 600
+CHAOS_SECONDS ?= 600
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build run test test-asan bench fuzz format format-check clean
+.PHONY: all deps build run test test-asan bench chaos fuzz format format-check clean
 
 all: build
 
@@ -31,6 +32,10 @@ test-asan: deps
 
 bench: build
 	@bench/run $(BUILD)
+
+# Issue 11's chaos run (docs/reliability.md): random SIGKILLs under ingest, then every check.
+chaos: build
+	@/usr/bin/python3 tests/chaos/chaos.py --duration $(CHAOS_SECONDS) --bin $(BUILD)/sluice
 
 fuzz: deps
 	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON >/dev/null
