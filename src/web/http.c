@@ -28,6 +28,7 @@ struct sl_http_server {
     int port;
     int open_handles; /* poll and timer; the server is freed when both have closed */
     bool stopping;
+    bool at_limit; /* max_connections reached: libmicrohttpd leaves new ones in the backlog */
     req_state *suspended; /* connections waiting for a delay timer or a deferred answer */
 };
 
@@ -421,7 +422,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    sl_log(SL_LOG_DEBUG, s->name, NULL, "libmicrohttpd: %s", msg);
+    /* Refused connections (connection limit, out of descriptors) are an operator's business;
+     * the rest of libmicrohttpd's chatter is per-request noise. */
+    bool refused = strstr(msg, "limit") || strstr(msg, "accepting connection");
+    sl_log(refused ? SL_LOG_WARN : SL_LOG_DEBUG, s->name, NULL, "libmicrohttpd: %s", msg);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -440,6 +444,19 @@ static void http_run(sl_http_server *s)
 {
     if (s->d == NULL) return;
     MHD_run(s->d);
+    /* At the limit libmicrohttpd stops accepting without a word: say so once, and once more
+     * when it accepts again, so an operator can tell a full server from a hung one. */
+    const union MHD_DaemonInfo *ci = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    bool full = ci && ci->num_connections >= s->cfg.max_connections;
+    if (full != s->at_limit) {
+        s->at_limit = full;
+        if (full)
+            SL_WARN(s->name, "connection limit (%u) reached: new connections wait until one closes",
+                    s->cfg.max_connections);
+        else
+            SL_INFO(s->name, "under the connection limit (%u) again: accepting",
+                    s->cfg.max_connections);
+    }
     MHD_UNSIGNED_LONG_LONG to = 0;
     if (MHD_get_timeout(s->d, &to) == MHD_YES)
         uv_timer_start(&s->timer, on_timer, to, 0);
