@@ -1325,7 +1325,8 @@ static void on_synced(void *arg, int rc)
     if (--p->e->pending == 0) uv_unref((uv_handle_t *)p->e->keepalive);
     if (rc < 0) {
         SL_ERROR(EXEC_SUBSYS, "WAL sync failed: %s", sl_strerror(rc));
-        sl_cql_result *r = sl__exec_result_new(SL_CQL_RESULT_ERROR);
+        /* VOID, not ERROR: sl__exec_fail keeps an error already set (code 0, no message). */
+        sl_cql_result *r = sl__exec_result_new(SL_CQL_RESULT_VOID);
         sl__exec_fail(r, SL_CQL_ERR_WRITE_FAILURE, "Operation failed - WAL sync failed: %s",
                       sl_strerror(rc));
         r->error.consistency = SL_CQL_CL_ONE;

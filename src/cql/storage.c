@@ -31,8 +31,16 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <string.h>
 #include <rocksdb/c.h>
 #include <sys/stat.h>
+
+/* A RocksDB error string as a status: a full disk keeps its name, so a client reads "No space
+ * left on device" rather than an I/O error. */
+static int rocks_rc(const char *e)
+{
+    return strstr(e, "No space left on device") ? -ENOSPC : -EIO;
+}
 
 typedef struct sreq {
     struct sreq *next;
@@ -99,6 +107,11 @@ struct sl_store {
     sreq *done, **done_tail;
     bool sync_due;
     bool stop;
+    /* sync worker (then sl_store_close, after the join): the status of a failed WAL flush.
+     * RocksDB's WAL writer refuses (an assertion in Debian's build: an abort) any flush after
+     * one failed, so none is tried again: every later write is answered with this status
+     * until the store restarts on a fresh WAL. */
+    int wal_rc;
     uint64_t sync_requests, syncs; /* under mu */
     uint64_t writes, folds;        /* loop thread */
     hot_slot hot[HOT_SLOTS];       /* loop thread */
@@ -526,10 +539,11 @@ static int apply_queued(sl_store *s, sl_buf *err)
         if (!e) continue;
         if (err && !first) sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
         SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
+        int rc = rocks_rc(e);
         free(e);
-        if (!first) first = -EIO;
+        if (!first) first = rc;
         for (sreq *r = h->reqs; r; r = r->next)
-            r->rc = -EIO;
+            r->rc = rc;
     }
     handover *extra = NULL; /* beyond SPARE_MAX: freed, with the memory their groups grew to */
     uv_mutex_lock(&s->mu);
@@ -585,13 +599,18 @@ static void sync_worker(void *arg)
         s->sync_due = false;
         uv_mutex_unlock(&s->mu);
 
-        char *err = NULL;
-        rocksdb_flush_wal(s->db, 1, &err);
-        int rc = 0;
-        if (err) {
-            SL_ERROR("cql", "WAL sync failed in %s: %s", s->dir, err);
-            free(err);
-            rc = -EIO;
+        int rc = s->wal_rc;
+        if (rc == 0) {
+            char *err = NULL;
+            rocksdb_flush_wal(s->db, 1, &err);
+            if (err) {
+                rc = s->wal_rc = rocks_rc(err);
+                SL_ERROR("cql",
+                         "WAL sync failed in %s: %s; writes are refused until the store "
+                         "restarts",
+                         s->dir, err);
+                free(err);
+            }
         }
 
         uv_mutex_lock(&s->mu);
@@ -885,6 +904,11 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     rocksdb_options_set_create_missing_column_families(s->dbopts, 1);
     rocksdb_options_increase_parallelism(s->dbopts, 2);
     rocksdb_options_set_max_background_jobs(s->dbopts, 2);
+    /* RocksDB's own LOG file shares the data dir's disk: on a full disk its failed append makes
+     * the next message abort the process (an assertion in Debian's build), and the first one
+     * comes from the very error handler reporting ENOSPC. Only fatal messages go there; the
+     * store logs every failed write and sync itself. */
+    rocksdb_options_set_info_log_level(s->dbopts, 4 /* FATAL_LEVEL */);
     rocksdb_options_set_write_buffer_size(s->dbopts, o->write_buffer_bytes ? o->write_buffer_bytes
                                                                            : 64u << 20);
     rocksdb_options_set_max_write_buffer_number(s->dbopts, 3);
@@ -973,7 +997,7 @@ void sl_store_close(sl_store *s)
     /* The worker drains every pending request before it exits. */
     uv_thread_join(&s->sync_thread);
     run_done(s);
-    if (s->o.sync_mode == SL_STORE_SYNC_BATCH) {
+    if (s->o.sync_mode == SL_STORE_SYNC_BATCH && s->wal_rc == 0) {
         char *e = NULL;
         rocksdb_flush_wal(s->db, 1, &e);
         if (e) {
