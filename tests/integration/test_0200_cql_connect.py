@@ -314,7 +314,8 @@ def test_options_from_config_file_and_flags(sluice_proc, tmp_path):
                     "  commitlog-sync: batch\n")
     store = sluice_proc("store", args=["--config", conf, "--commitlog-sync", "periodic",
                                        "--commitlog-sync-period", "20ms"])
-    assert "commitlog_sync periodic" in server_log(store)
+    # The store logs this line just after it starts listening: wait for it, do not read once.
+    store.wait_for_log(r"commitlog_sync periodic")
     c = cluster(store.port, user=None)
     try:
         s = c.connect()
