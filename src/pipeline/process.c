@@ -9,6 +9,8 @@
  * consumed from the partitions being given up; it is flushed and committed synchronously
  * before the assignment is dropped. */
 #include "pipeline/process.h"
+
+#include "auth/auth.h"
 #include "core/log.h"
 #include "pipeline/avro.h"
 #include "pipeline/sink.h"
@@ -791,15 +793,9 @@ static void metrics_close(sl_process *p)
 
 static char *redact_url(const char *url)
 {
-    char *s = sl_strdup(url);
-    char *scheme = strstr(s, "://");
-    if (!scheme) return s;
-    char *auth = scheme + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
-    if (at && colon && colon < at) {
-        memmove(colon + 4, at, strlen(at) + 1);
-        memcpy(colon + 1, "***", 3);
-    }
-    return s;
+    /* Each redaction adds at most 3 bytes and needs at least 3 of input. */
+    size_t n = 2 * strlen(url) + 8;
+    return (char *)sl_auth_redact(url, sl_malloc(n), n);
 }
 
 static int kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)

@@ -1,6 +1,8 @@
 /* meta.c: the metadata store on SQLite or PostgreSQL, and the schema migrations. */
 #include "scheduler/meta.h"
 
+#include "auth/auth.h"
+
 #include "core/log.h"
 
 #include <libpq-fe.h>
@@ -225,17 +227,7 @@ const char *sl_meta_lock_clause(const sl_meta *m)
 const char *sl_meta_url_redacted(const char *url)
 {
     static char out[512];
-    snprintf(out, sizeof out, "%s", url);
-    char *scheme = strstr(out, "://");
-    if (!scheme) return out;
-    char *at = strrchr(scheme + 3, '@');
-    char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
-    if (colon) {
-        char rest[512];
-        snprintf(rest, sizeof rest, "%s", at);
-        snprintf(colon, sizeof out - (size_t)(colon - out), ":***%s", rest);
-    }
-    return out;
+    return sl_auth_redact(url, out, sizeof out);
 }
 
 /* $n -> ?n for SQLite; quoted text is copied as is. */
