@@ -1,9 +1,17 @@
 /* auth.h: credentials helpers shared by every component: redacting secrets before a string
- * (URL, DSN, client property list) is logged or shown. */
+ * (URL, DSN, client property list) is logged or shown, and password hashes.
+ *
+ * A hash is the string "pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX": PBKDF2-HMAC-SHA256 from
+ * OpenSSL, a 16-byte random salt and a 32-byte result; `sluice store passwd` prints one. */
 #ifndef SL_AUTH_H
 #define SL_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#define SL_AUTH_HASH_PREFIX "pbkdf2-sha256$"
+#define SL_AUTH_ITERATIONS  100000
+#define SL_AUTH_HASH_LEN    128 /* room for a hash string and its NUL */
 
 /* Copies s to out (at most outlen-1 bytes, always NUL-terminated) with its secrets replaced by
  * "***": the password of a scheme://user:password@host authority and the value of every
@@ -11,5 +19,14 @@
  * Redaction is done on the whole input before truncation, so no part of a secret survives a
  * short buffer. Returns out. */
 const char *sl_auth_redact(const char *s, char *out, size_t outlen);
+
+/* Writes a hash of password (a fresh random salt, iterations rounds) into out, at least
+ * SL_AUTH_HASH_LEN bytes. Returns 0, or SL_ERR_INVAL for iterations < 1. */
+int sl_auth_hash(const char *password, size_t pwlen, int iterations, char *out);
+/* True if s is a well-formed hash string (prefix, 1..10^8 iterations, 32 hex salt, 64 hex hash). */
+bool sl_auth_hash_valid(const char *s);
+/* Checks a password against a hash string in time independent of where they differ; false for
+ * a malformed hash. Slow by design (PBKDF2): keep it off hot paths or cache successes. */
+bool sl_auth_verify(const char *hash, const char *password, size_t pwlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* cmd_store.c: `sluice store`, the CQL-compatible store (native protocol v4 on RocksDB) as a
  * process. */
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/log.h"
@@ -12,7 +13,7 @@
 
 #define USAGE                                                                                      \
     "store [--listen HOST:PORT] [--data-dir DIR] [--auth on|off] [--user U --password P] "         \
-    "[--commitlog-sync batch|periodic] [--config FILE] [options]"
+    "[--commitlog-sync batch|periodic] [--config FILE] [options] | store passwd < PASSWORD_FILE"
 
 static void on_stopped(void *arg)
 {
@@ -25,8 +26,32 @@ static void on_signal(void *arg)
     sl_cql_server_stop(arg, on_stopped, NULL);
 }
 
+/* `sluice store passwd`: reads a password (one line) from stdin and prints its hash, to give
+ * as --password (or any other password setting that takes one, auth.h) instead of the text. */
+static int store_passwd(int argc)
+{
+    if (argc > 2) {
+        fprintf(stderr, "sluice store passwd: takes no arguments (the password is read from "
+                        "stdin)\n");
+        return 2;
+    }
+    char pw[1025];
+    if (!fgets(pw, sizeof pw, stdin)) pw[0] = '\0';
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (!pw[0]) {
+        fprintf(stderr, "sluice store passwd: empty password on stdin\n");
+        return 2;
+    }
+    char hash[SL_AUTH_HASH_LEN];
+    sl_auth_hash(pw, strlen(pw), SL_AUTH_ITERATIONS, hash);
+    memset(pw, 0, sizeof pw);
+    printf("%s\n", hash);
+    return 0;
+}
+
 int sl_cmd_store(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "passwd") == 0) return store_passwd(argc);
     sl_cql_server_config cfg;
     int rc = 2;
     int r = sl_cli_options(sl_cql_server_opts, &cfg, "store", "store", USAGE, argc, argv);

@@ -16,10 +16,16 @@
  * the poll phase, which is where frames arrive and WAL syncs complete): a sync that completes a
  * thousand pipelined writes costs one write(2) per connection, not a thousand. */
 #include "cql/server.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/server.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +73,12 @@ struct sl_cql_server {
     sl_cql_engine *engine;
     sl_cql_server_config cfg;
     size_t max_body;
+    /* Only a PBKDF2 hash of the password is kept (the configured text is wiped at open). The
+     * last accepted password is remembered as an HMAC under a random key, so reconnects do not
+     * pay PBKDF2 on the loop; a wrong password always does. */
+    char pw_hash[SL_AUTH_HASH_LEN];
+    unsigned char ok_key[32], ok_mac[32];
+    bool ok_cached;
     cql_conn *listeners; /* connections registered for SCHEMA_CHANGE */
     cql_conn *backlog;   /* connections paused for unsent output */
     cql_conn *flushes;   /* connections with gathered output */
@@ -98,8 +110,8 @@ const sl_opt sl_cql_server_opts[] = {
      "on: PasswordAuthenticator (SASL PLAIN); off: any client is let in", "on|off", 0, 0},
     {"user", SL_OPT_STR, "cassandra", O(user), "the account's user name when auth is on", NULL, 0,
      0},
-    {"password", SL_OPT_STR, "cassandra", O(password), "the account's password when auth is on",
-     NULL, 0, 0},
+    {"password", SL_OPT_STR, "cassandra", O(password),
+     "the account's password when auth is on, or its hash from `sluice store passwd`", NULL, 0, 0},
     {"commitlog-sync", SL_OPT_ENUM, "batch", O(commitlog_sync),
      "batch: acknowledge writes after the WAL sync (group commit); periodic: sync on a timer",
      "batch|periodic", 0, 0},
@@ -138,6 +150,12 @@ int sl_cql_server_config_check(sl_cql_server_config *cfg, char *err, size_t errl
     }
     if (cfg->auth_enabled && (!cfg->password || !*cfg->password)) {
         snprintf(err, errlen, "password: must not be empty when auth is on");
+        return SL_ERR_CONFIG;
+    }
+    if (cfg->auth_enabled &&
+        strncmp(cfg->password, SL_AUTH_HASH_PREFIX, strlen(SL_AUTH_HASH_PREFIX)) == 0 &&
+        !sl_auth_hash_valid(cfg->password)) {
+        snprintf(err, errlen, "password: a malformed %s...$ hash", SL_AUTH_HASH_PREFIX);
         return SL_ERR_CONFIG;
     }
     if (!cfg->data_dir || !*cfg->data_dir) {
@@ -560,6 +578,18 @@ static bool secret_eq(sl_slice a, const char *b)
     return diff == 0;
 }
 
+static bool password_ok(sl_cql_server *s, sl_slice pass)
+{
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    HMAC(EVP_sha256(), s->ok_key, sizeof s->ok_key, pass.ptr, pass.len, mac, &maclen);
+    if (s->ok_cached && CRYPTO_memcmp(mac, s->ok_mac, sizeof mac) == 0) return true;
+    if (!sl_auth_verify(s->pw_hash, (const char *)pass.ptr, pass.len)) return false;
+    memcpy(s->ok_mac, mac, sizeof mac);
+    s->ok_cached = true;
+    return true;
+}
+
 /* SASL PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd, split from the end as Cassandra's
  * PlainTextSaslAuthenticator does (an authzid, if any, is ignored). */
 static const char *sasl_plain_split(sl_slice tok, sl_slice *user, sl_slice *pass)
@@ -603,7 +633,7 @@ static void cql_handle_AUTH_RESPONSE(cql_conn *cc, const sl_cql_header *h, sl_rd
     }
     const sl_cql_server_config *cfg = &cc->srv->cfg;
     bool user_ok = secret_eq(user, cfg->user);
-    bool pass_ok = secret_eq(pass, cfg->password);
+    bool pass_ok = password_ok(cc->srv, pass);
     if (!user_ok || !pass_ok) {
         sl_log(SL_LOG_INFO, SUBSYS, sl_conn_peer(cc->conn), "authentication failed for user '%.*s'",
                (int)SL_MIN(user.len, 128), (const char *)user.ptr);
@@ -979,6 +1009,15 @@ int sl_cql_server_open(uv_loop_t *loop, const sl_cql_server_config *cfg, sl_cql_
     s->loop = loop;
     cfg_copy(&s->cfg, cfg);
     s->max_body = (size_t)cfg->max_frame_bytes;
+    if (s->cfg.auth_enabled) {
+        size_t n = strlen(s->cfg.password);
+        if (sl_auth_hash_valid(s->cfg.password))
+            snprintf(s->pw_hash, sizeof s->pw_hash, "%s", s->cfg.password);
+        else
+            sl_auth_hash(s->cfg.password, n, SL_AUTH_ITERATIONS, s->pw_hash);
+        OPENSSL_cleanse(s->cfg.password, n);
+        if (RAND_bytes(s->ok_key, sizeof s->ok_key) != 1) abort();
+    }
 
     char host[256];
     int port = 0;

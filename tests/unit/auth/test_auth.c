@@ -1,12 +1,15 @@
 /* test_auth.c: secret redaction: URL userinfo (short, empty, with '@' and '/' in the password),
  * password= parameters in URL queries, libpq key=value strings (quoted too) and librdkafka
- * property lists, strings without secrets unchanged, and truncation after redaction. */
+ * property lists, strings without secrets unchanged, and truncation after redaction; password
+ * hashes: format, salted, right and wrong passwords, malformed hash strings refused. */
 #include "auth/auth.h"
+#include "core/sl.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -50,12 +53,60 @@ static void test_truncation(void **st)
     assert_string_equal(sl_auth_redact(s, one, sizeof one), "");
 }
 
+static void test_hash(void **st)
+{
+    (void)st;
+    char h[SL_AUTH_HASH_LEN], h2[SL_AUTH_HASH_LEN];
+    assert_int_equal(sl_auth_hash("pw", 2, 1000, h), 0);
+    assert_true(strncmp(h, "pbkdf2-sha256$1000$", 19) == 0);
+    assert_int_equal(strlen(h), 19 + 32 + 1 + 64);
+    assert_true(sl_auth_hash_valid(h));
+    assert_true(sl_auth_verify(h, "pw", 2));
+    assert_false(sl_auth_verify(h, "pW", 2));
+    assert_false(sl_auth_verify(h, "pw", 1));
+    assert_false(sl_auth_verify(h, "pwx", 3));
+    /* A fresh salt each time: the same password never hashes to the same string. */
+    assert_int_equal(sl_auth_hash("pw", 2, 1000, h2), 0);
+    assert_string_not_equal(h, h2);
+    assert_int_equal(sl_auth_hash("pw", 2, 0, h2), SL_ERR_INVAL);
+    /* NUL inside a password is part of it (SASL PLAIN bytes). */
+    assert_int_equal(sl_auth_hash("a\0b", 3, 10, h2), 0);
+    assert_true(sl_auth_verify(h2, "a\0b", 3));
+    assert_false(sl_auth_verify(h2, "a", 1));
+}
+
+static void test_malformed_hashes(void **st)
+{
+    (void)st;
+    char h[SL_AUTH_HASH_LEN];
+    sl_auth_hash("pw", 2, 10, h);
+    const char *bad[] = {"",
+                         "pw",
+                         "pbkdf2-sha256$",
+                         "pbkdf2-sha256$0$",
+                         "pbkdf2-sha256$x$",
+                         "pbkdf2-sha256$999999999999$00$00"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_false(sl_auth_hash_valid(bad[i]));
+        assert_false(sl_auth_verify(bad[i], "pw", 2));
+    }
+    char t[SL_AUTH_HASH_LEN + 8];
+    snprintf(t, sizeof t, "%s", h);
+    t[strlen(t) - 1] = 'G';
+    assert_false(sl_auth_hash_valid(t));
+    snprintf(t, sizeof t, "%sa", h);
+    assert_false(sl_auth_hash_valid(t));
+    snprintf(t, sizeof t, "%s", h);
+    t[strlen(t) - 1] = '\0';
+    assert_false(sl_auth_hash_valid(t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_userinfo),
-        cmocka_unit_test(test_parameters),
-        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_userinfo),         cmocka_unit_test(test_parameters),
+        cmocka_unit_test(test_truncation),       cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_malformed_hashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
