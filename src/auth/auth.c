@@ -5,7 +5,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,5 +159,130 @@ bool sl_auth_verify(const char *hash, const char *password, size_t pwlen)
     derive(password, pwlen, salt, it, got);
     bool ok = CRYPTO_memcmp(want, got, DK_LEN) == 0;
     OPENSSL_cleanse(got, sizeof got);
+    return ok;
+}
+
+enum { CACHE_SLOTS = 16, MAC_LEN = 32, NAME_MAX_LEN = 256 };
+
+typedef struct {
+    char *name;
+    char *hash;
+} auth_user;
+
+struct sl_auth_users {
+    auth_user *v;
+    size_t n;
+    unsigned char key[MAC_LEN];
+    unsigned char cache[CACHE_SLOTS][MAC_LEN];
+    bool used[CACHE_SLOTS];
+    unsigned next;
+};
+
+int sl_auth_users_load(const char *path, sl_auth_users **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    sl_auth_users *u = sl_calloc(1, sizeof *u);
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line + strspn(line, " \t");
+        if (!*p || *p == '#') continue;
+        char *name = strtok(p, " \t"), *hash = strtok(NULL, " \t"), *extra = strtok(NULL, " \t");
+        const char *why = !hash                         ? "want NAME HASH"
+                          : extra                       ? "more than NAME HASH"
+                          : strlen(name) > NAME_MAX_LEN ? "name too long"
+                          : !sl_auth_hash_valid(hash)
+                              ? "not a pbkdf2-sha256 hash (make one with sluice store passwd)"
+                              : NULL;
+        for (size_t i = 0; !why && i < u->n; i++)
+            if (strcmp(u->v[i].name, name) == 0) why = "user listed twice";
+        if (why) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            rc = SL_ERR_CONFIG;
+            break;
+        }
+        u->v = sl_realloc(u->v, (u->n + 1) * sizeof *u->v);
+        u->v[u->n++] = (auth_user){sl_strdup(name), sl_strdup(hash)};
+    }
+    fclose(f);
+    if (!rc && u->n == 0) {
+        snprintf(err, errlen, "%s: no users", path);
+        rc = SL_ERR_CONFIG;
+    }
+    if (rc) {
+        sl_auth_users_free(u);
+        return rc;
+    }
+    if (RAND_bytes(u->key, sizeof u->key) != 1) abort();
+    *out = u;
+    return 0;
+}
+
+void sl_auth_users_free(sl_auth_users *u)
+{
+    if (!u) return;
+    for (size_t i = 0; i < u->n; i++) {
+        sl_free(u->v[i].name);
+        sl_free(u->v[i].hash);
+    }
+    sl_free(u->v);
+    OPENSSL_cleanse(u, sizeof *u);
+    sl_free(u);
+}
+
+bool sl_auth_users_check(sl_auth_users *u, const char *name, size_t nlen, const char *password,
+                         size_t pwlen)
+{
+    /* The MAC covers name, a NUL and the password, so no two pairs share one. */
+    unsigned char mac[MAC_LEN];
+    unsigned int maclen = 0;
+    size_t n = nlen + 1 + pwlen;
+    unsigned char *msg = sl_malloc(n);
+    memcpy(msg, name, nlen);
+    msg[nlen] = 0;
+    memcpy(msg + nlen + 1, password, pwlen);
+    HMAC(EVP_sha256(), u->key, sizeof u->key, msg, n, mac, &maclen);
+    OPENSSL_cleanse(msg, n);
+    sl_free(msg);
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (u->used[i] && CRYPTO_memcmp(u->cache[i], mac, MAC_LEN) == 0) return true;
+    const char *hash = NULL;
+    for (size_t i = 0; i < u->n; i++)
+        if (strlen(u->v[i].name) == nlen && memcmp(u->v[i].name, name, nlen) == 0)
+            hash = u->v[i].hash;
+    /* An unknown user costs the same PBKDF2 as a known one, against the first user's hash. */
+    bool ok = sl_auth_verify(hash ? hash : u->v[0].hash, password, pwlen) && hash;
+    if (ok) {
+        memcpy(u->cache[u->next], mac, MAC_LEN);
+        u->used[u->next] = true;
+        u->next = (u->next + 1) % CACHE_SLOTS;
+    }
+    return ok;
+}
+
+bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization)
+{
+    if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0) return false;
+    const char *b64 = authorization + 6;
+    b64 += strspn(b64, " ");
+    size_t len = strlen(b64);
+    if (len == 0 || len % 4 || len > 4096) return false;
+    unsigned char dec[3 * 4096 / 4 + 1];
+    int n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)len);
+    if (n < 0) return false;
+    /* EVP_DecodeBlock counts the padding's zero bytes. */
+    if (len >= 1 && b64[len - 1] == '=') n--;
+    if (len >= 2 && b64[len - 2] == '=') n--;
+    unsigned char *colon = memchr(dec, ':', (size_t)n);
+    bool ok = colon && sl_auth_users_check(u, (const char *)dec, (size_t)(colon - dec),
+                                           (const char *)colon + 1, (size_t)(dec + n - colon - 1));
+    OPENSSL_cleanse(dec, sizeof dec);
     return ok;
 }

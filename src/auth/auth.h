@@ -29,4 +29,19 @@ bool sl_auth_hash_valid(const char *s);
  * a malformed hash. Slow by design (PBKDF2): keep it off hot paths or cache successes. */
 bool sl_auth_verify(const char *hash, const char *password, size_t pwlen);
 
+/* Users from a file of "NAME HASH" lines (# comments and blank lines skipped; HASH as above),
+ * for HTTP basic auth and SASL/PLAIN. Successful checks are remembered as HMACs under a random
+ * per-process key, so a client sending the same credentials on every request pays PBKDF2 once.
+ * Not thread-safe: one owner thread. */
+typedef struct sl_auth_users sl_auth_users;
+
+/* Loads path. Returns 0, or SL_ERR_CONFIG / -errno with err set ("FILE:LINE: reason"). */
+int sl_auth_users_load(const char *path, sl_auth_users **out, char *err, size_t errlen);
+void sl_auth_users_free(sl_auth_users *u);
+/* True if name is a user of u and password its password. */
+bool sl_auth_users_check(sl_auth_users *u, const char *name, size_t nlen, const char *password,
+                         size_t pwlen);
+/* Checks an HTTP "Authorization: Basic BASE64(user:password)" header value (NULL: false). */
+bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization);
+
 #endif

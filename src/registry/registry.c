@@ -7,6 +7,7 @@
  * instances may pick the same id or version at once: on replay the first record for an id (or
  * for a subject's version) wins, and the loser, reading its write back, tries again. */
 #include "registry/registry.h"
+#include "auth/auth.h"
 
 #include "core/log.h"
 #include "core/sl.h"
@@ -41,6 +42,9 @@ const sl_opt sl_registry_opts[] = {
      "a write not read back from the topic by then is answered 50002", NULL, 100, INT64_MAX},
     {"startup-timeout", SL_OPT_DURATION, "60s", O(startup_ms),
      "how long start waits for the cluster and the replay of the topic", NULL, 100, INT64_MAX},
+    {"auth-file", SL_OPT_STR, NULL, O(auth_file),
+     "require HTTP basic auth of a user in this file of NAME HASH lines (sluice store passwd)",
+     NULL, 0, 0},
     {"log-level", SL_OPT_ENUM, NULL, O(log_level),
      "log level (default: info, or $SLUICE_LOG_LEVEL)", "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
@@ -105,6 +109,7 @@ struct op {
 
 struct sl_registry {
     sl_registry_config cfg;
+    sl_auth_users *users; /* --auth-file, or NULL */
     uv_loop_t *loop;
     sl_http_server *http;
     rd_kafka_t *prod, *cons;
@@ -1346,6 +1351,12 @@ static bool match(const char *pattern, const char *path, call *c, char *scratch)
 static void on_request(sl_http_req *req, sl_http_resp *resp, void *arg)
 {
     call c = {.r = arg, .req = req, .resp = resp};
+    if (c.r->users &&
+        !sl_auth_users_check_basic(c.r->users, sl_http_req_header(req, "Authorization"))) {
+        sl_http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"sluice registry\"");
+        reply_error(resp, 401, 401, "Unauthorized");
+        return;
+    }
     const char *path = sl_http_req_path(req);
     const char *method = sl_http_req_method(req);
     if (!strcmp(method, "HEAD")) method = "GET";
@@ -1527,6 +1538,12 @@ int sl_registry_open(uv_loop_t *loop, const sl_registry_config *cfg, sl_registry
     }
     int64_t deadline = sl_mono_ms() + cfg->startup_ms;
     int rc = SL_ERR_CONFIG;
+    char aerr[512];
+    if (cfg->auth_file && (rc = sl_auth_users_load(cfg->auth_file, &r->users, aerr, sizeof aerr))) {
+        SL_ERROR(TAG, "auth-file %s", aerr);
+        goto fail;
+    }
+    rc = SL_ERR_CONFIG;
     if (!(r->prod = new_client(RD_KAFKA_PRODUCER, cfg, r))) goto fail;
     if (!(r->cons = new_client(RD_KAFKA_CONSUMER, cfg, r))) goto fail;
     r->cq = rd_kafka_queue_new(r->cons);
@@ -1573,6 +1590,8 @@ int sl_registry_port(const sl_registry *r)
 
 static void free_state(sl_registry *r)
 {
+    sl_auth_users_free(r->users);
+    r->users = NULL;
     for (size_t i = 0; i < r->idcap; i++)
         schema_rec_free(r->ids[i]);
     free(r->ids);
