@@ -6,6 +6,7 @@
  * until it completes. Each queued slot keeps the connection (sl_conn_keep), so a connection
  * closed meanwhile stays valid until the last deferred response is dropped. */
 #include "kafka/handlers_int.h"
+#include "auth/auth.h"
 #include "kafka/group.h"
 #include "core/log.h"
 #include <errno.h>
@@ -59,6 +60,9 @@ const sl_opt sl_broker_opts[] = {
      "largest request accepted (socket.request.max.bytes)", NULL, 64, INT32_MAX},
     {"max-connections", SL_OPT_INT, "10000", O(max_connections), "connection limit", NULL, 1,
      1000000},
+    {"sasl-users", SL_OPT_STR, NULL, O(sasl_users),
+     "require SASL/PLAIN as a user of this file of NAME HASH lines (sluice store passwd)", NULL, 0,
+     0},
     {"offsets-retention", SL_OPT_DURATION, "7d", O(offsets_retention_ms),
      "committed offsets of an empty group expire after this", NULL, 1, INT64_MAX},
     {"offsets-retention-check", SL_OPT_DURATION, "10m", O(offsets_retention_check_ms),
@@ -103,6 +107,8 @@ struct kconn {
     bool queue_full; /* too many responses queued behind a deferred one */
     bool backlog;    /* too many response bytes not yet written; on the broker's list */
     kconn *backlog_next;
+    bool sasl_started; /* SaslHandshake chose PLAIN */
+    bool authed;       /* SaslAuthenticate succeeded (or the broker has no --sasl-users) */
 };
 
 typedef struct kafka_api {
@@ -136,6 +142,11 @@ static const kafka_api api_table[] = {
     {KAFKA_API_INIT_PRODUCER_ID, 0, 4, 2, kafka_handle_InitProducerId},
     {KAFKA_API_DESCRIBE_CONFIGS, 0, 2, -1, kafka_handle_DescribeConfigs},
     {KAFKA_API_DESCRIBE_LOG_DIRS, 0, 1, -1, kafka_handle_DescribeLogDirs},
+    /* SaslHandshake v0 (raw tokens without Kafka framing after it) is answered
+     * UNSUPPORTED_VERSION; it is advertised for the feature trap above (librdkafka enables
+     * SASL only with v0 in range, then uses v1). */
+    {KAFKA_API_SASL_HANDSHAKE, 0, 1, -1, kafka_handle_SaslHandshake},
+    {KAFKA_API_SASL_AUTHENTICATE, 0, 2, 2, kafka_handle_SaslAuthenticate},
 };
 
 typedef struct delete_wait {
@@ -153,6 +164,7 @@ struct sl_broker {
     char cluster_id[32];
     sl_server *srv;
     sl_flusher *flusher;
+    sl_auth_users *users; /* --sasl-users, or NULL */
     kafka_topics *topics;
     sl_group_coord *groups;
     sl_arena arena;
@@ -578,6 +590,14 @@ static bool dispatch(kconn *kc, const uint8_t *frame, size_t len)
         .conn = c,
         .arena = &b->arena,
     };
+    if (b->users && c && !kc->authed && h.api_key != KAFKA_API_API_VERSIONS &&
+        h.api_key != KAFKA_API_SASL_HANDSHAKE && h.api_key != KAFKA_API_SASL_AUTHENTICATE) {
+        /* As Kafka: a request before authentication ends the connection, unanswered. */
+        sl_log(SL_LOG_WARN, LOG_SUB, conn_peer(c),
+               "%s before SASL authentication (correlation id %d), closing",
+               kafka_api_name(h.api_key), h.correlation_id);
+        return false;
+    }
     sl_buf body;
     if (h.api_version < api->min || h.api_version > api->max) {
         body_init(&body, false);
@@ -638,6 +658,68 @@ int sl_broker_handle_frame(sl_broker *b, const uint8_t *frame, size_t len)
     bool ok = dispatch(b->detached, copy.ptr, copy.len);
     sl_buf_free(&copy);
     return ok ? 0 : SL_ERR_PARSE;
+}
+
+/* SaslHandshake v1 (v0: UNSUPPORTED_VERSION): PLAIN is the one mechanism, and only when the broker
+ * has --sasl-users. */
+int kafka_handle_SaslHandshake(kafka_req *req, sl_buf *body)
+{
+    sl_slice mech;
+    if (kafka_rd_str(&req->rd, false, &mech)) return SL_ERR_PARSE;
+    kconn *kc = req->conn ? sl_conn_data(req->conn) : NULL;
+    bool plain = req->broker->users && mech.len == 5 && memcmp(mech.ptr, "PLAIN", 5) == 0;
+    int16_t err = KAFKA_ERR_NONE;
+    if (req->api_version == 0)
+        err = KAFKA_ERR_UNSUPPORTED_VERSION;
+    else if (!req->broker->users || !plain)
+        err = KAFKA_ERR_UNSUPPORTED_SASL_MECHANISM;
+    else if (!kc || kc->authed)
+        err = KAFKA_ERR_ILLEGAL_SASL_STATE;
+    if (err == KAFKA_ERR_NONE) kc->sasl_started = true;
+    kafka_put_i16(body, err);
+    kafka_put_array(body, false, req->broker->users ? 1 : 0);
+    if (req->broker->users) kafka_put_cstr(body, false, "PLAIN");
+    return 0;
+}
+
+/* SaslAuthenticate v0-2 carrying one SASL PLAIN token (RFC 4616: authzid NUL user NUL pass). */
+int kafka_handle_SaslAuthenticate(kafka_req *req, sl_buf *body)
+{
+    bool flex = req->flexible;
+    sl_slice tok;
+    if (kafka_rd_byts(&req->rd, flex, &tok) || kafka_rd_tags_if(&req->rd, flex))
+        return SL_ERR_PARSE;
+    kconn *kc = req->conn ? sl_conn_data(req->conn) : NULL;
+    int16_t err = KAFKA_ERR_NONE;
+    const char *msg = NULL;
+    if (!kc || !kc->sasl_started || kc->authed) {
+        err = KAFKA_ERR_ILLEGAL_SASL_STATE;
+        msg = "SaslAuthenticate without a SaslHandshake for PLAIN";
+    } else {
+        const uint8_t *p = tok.ptr, *end = tok.ptr + tok.len;
+        const uint8_t *n1 = tok.len ? memchr(p, 0, tok.len) : NULL;
+        const uint8_t *n2 = n1 ? memchr(n1 + 1, 0, (size_t)(end - n1 - 1)) : NULL;
+        if (!n2 || n2 == n1 + 1 || memchr(n2 + 1, 0, (size_t)(end - n2 - 1))) {
+            err = KAFKA_ERR_SASL_AUTHENTICATION_FAILED;
+            msg = "Authentication failed: malformed SASL/PLAIN token";
+        } else if (!sl_auth_users_check(req->broker->users, (const char *)n1 + 1,
+                                        (size_t)(n2 - n1 - 1), (const char *)n2 + 1,
+                                        (size_t)(end - n2 - 1))) {
+            err = KAFKA_ERR_SASL_AUTHENTICATION_FAILED;
+            msg = "Authentication failed: Invalid username or password";
+            sl_log(SL_LOG_INFO, LOG_SUB, kafka_req_peer(req),
+                   "SASL/PLAIN authentication failed for user '%.*s'",
+                   (int)SL_MIN(n2 - n1 - 1, 128), (const char *)n1 + 1);
+        } else {
+            kc->authed = true;
+        }
+    }
+    kafka_put_i16(body, err);
+    kafka_put_cstr(body, flex, msg);
+    kafka_put_bytes(body, flex, (sl_slice){(const uint8_t *)"", 0});
+    if (req->api_version >= 1) kafka_put_i64(body, 0); /* session_lifetime_ms: no expiry */
+    kafka_put_tags(body, flex);
+    return 0;
 }
 
 /* ApiVersions (KIP-511 fallback in on_frame). */
@@ -857,6 +939,11 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
         SL_ERROR(LOG_SUB, "%s", err);
         goto fail;
     }
+    if (b->cfg.sasl_users &&
+        (rc = sl_auth_users_load(b->cfg.sasl_users, &b->users, err, sizeof(err)))) {
+        SL_ERROR(LOG_SUB, "sasl-users %s", err);
+        goto fail;
+    }
     rc = kafka_topics_open(b->cfg.data_dir, &b->cfg, &b->topics);
     if (rc) goto fail;
     rc = cluster_id_load(b);
@@ -901,6 +988,7 @@ fail:
     if (b->flusher) sl_flusher_stop(b->flusher);
     if (b->groups) sl_group_coord_close(b->groups);
     kafka_topics_close(b->topics);
+    sl_auth_users_free(b->users);
     sl_config_free(sl_broker_opts, &b->cfg);
     sl_arena_free(&b->arena);
     kconn_release(b->detached);
@@ -972,6 +1060,7 @@ void sl_broker_stop(sl_broker *b, void (*done)(void *arg), void *arg)
 void sl_broker_free(sl_broker *b)
 {
     if (!b) return;
+    sl_auth_users_free(b->users);
     sl_config_free(sl_broker_opts, &b->cfg);
     sl_arena_free(&b->arena);
     kconn_release(b->detached);

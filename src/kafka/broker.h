@@ -39,6 +39,7 @@ typedef struct sl_broker_config {
     int64_t group_max_session_timeout_ms;
     int64_t group_initial_rebalance_delay_ms; /* wait for more members of a new group */
     char *log_level;                          /* error | warn | info | debug | trace */
+    char *sasl_users; /* "NAME HASH" lines: SASL/PLAIN required on every connection; NULL: none */
 
     /* Derived by sl_broker_config_check. */
     sl_flush_mode flush_mode;

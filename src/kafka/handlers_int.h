@@ -15,6 +15,9 @@ int kafka_handle_CreateTopics(kafka_req *req, sl_buf *body);
 int kafka_handle_DeleteTopics(kafka_req *req, sl_buf *body);
 int kafka_handle_DescribeConfigs(kafka_req *req, sl_buf *body);
 int kafka_handle_DescribeLogDirs(kafka_req *req, sl_buf *body);
+/* SASL/PLAIN (broker.c): SaslHandshake v1, SaslAuthenticate v0-2. */
+int kafka_handle_SaslHandshake(kafka_req *req, sl_buf *body);
+int kafka_handle_SaslAuthenticate(kafka_req *req, sl_buf *body);
 int kafka_handle_InitProducerId(kafka_req *req, sl_buf *body);
 
 /* The topic registry. */

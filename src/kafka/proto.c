@@ -258,6 +258,8 @@ const char *kafka_api_name(int16_t api_key)
     case KAFKA_API_INIT_PRODUCER_ID: return "InitProducerId";
     case KAFKA_API_DESCRIBE_CONFIGS: return "DescribeConfigs";
     case KAFKA_API_DESCRIBE_LOG_DIRS: return "DescribeLogDirs";
+    case KAFKA_API_SASL_HANDSHAKE: return "SaslHandshake";
+    case KAFKA_API_SASL_AUTHENTICATE: return "SaslAuthenticate";
     }
     return NULL;
 }

@@ -1,0 +1,100 @@
+"""issue 11, security: Kafka SASL/PLAIN (SASL_PLAINTEXT) on the broker (--sasl-users).
+
+kcat and python3-confluent-kafka with the right password produce and consume; a wrong password
+gets SASL_AUTHENTICATION_FAILED; a client that skips SASL is disconnected at its first request;
+the log names the user but never a password. SaslHandshake v0 (raw tokens) is not served."""
+
+import subprocess
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+
+import kafka_wire as kw
+import sluice_harness as sh
+
+PW = "k4fka-Pass word"
+
+
+@pytest.fixture
+def broker(sluice_proc, tmp_path):
+    h = sh.run_sluice("store", "passwd", input=PW + "\n").stdout.strip()
+    f = tmp_path / "sasl.users"
+    f.write_text(f"alice {h}\n")
+    return sluice_proc("broker", args=["--sasl-users", f])
+
+
+def conf(broker, pw=PW, user="alice"):
+    return {"bootstrap.servers": broker.addr, "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN", "sasl.username": user, "sasl.password": pw}
+
+
+def test_confluent_right_and_wrong(broker):
+    topic = "sasl-" + uuid.uuid4().hex[:8]
+    p = Producer({**conf(broker), "acks": "all"})
+    for i in range(10):
+        p.produce(topic, f"m{i}".encode())
+    assert p.flush(sh.scaled(20)) == 0
+    c = Consumer({**conf(broker), "group.id": "g-" + topic, "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    got = []
+    end = time.monotonic() + sh.scaled(30)
+    while len(got) < 10 and time.monotonic() < end:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value())
+    c.close()
+    assert sorted(got) == sorted(f"m{i}".encode() for i in range(10))
+    errs = []
+    a = AdminClient({**conf(broker, pw="Wr0ngPw-x"), "error_cb": errs.append})
+    with pytest.raises(KafkaException):
+        a.list_topics(timeout=sh.scaled(5))
+    end = time.monotonic() + sh.scaled(10)
+    while not errs and time.monotonic() < end:
+        a.poll(0.2)
+    assert any(e.code() == KafkaError._AUTHENTICATION for e in errs), errs
+    assert any("SASL_AUTHENTICATION_FAILED" in e.str() or "Invalid username or password"
+               in e.str() for e in errs), [e.str() for e in errs]
+    log = "\n".join(x for x in broker.log_text().splitlines() if not x.startswith("=== "))
+    assert "SASL/PLAIN authentication failed for user 'alice'" in log
+    assert PW not in log and "Wr0ngPw-x" not in log
+
+
+def test_kcat(broker, kcat):
+    topic = "sasl-kcat"
+    args = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN",
+            "-X", "sasl.username=alice"]
+    r = subprocess.run([kcat, "-b", broker.addr, *args, "-X", f"sasl.password={PW}", "-P", "-t",
+                        topic], input=b"a\nb\n", capture_output=True, timeout=sh.scaled(30))
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([kcat, "-b", broker.addr, *args, "-X", f"sasl.password={PW}", "-C", "-t",
+                        topic, "-e", "-o", "beginning"], capture_output=True,
+                       timeout=sh.scaled(30))
+    assert r.returncode == 0 and r.stdout.split() == [b"a", b"b"], r
+    r = subprocess.run([kcat, "-b", broker.addr, *args, "-X", "sasl.password=nope", "-L",
+                        "-m", "3"], capture_output=True, timeout=sh.scaled(30))
+    assert r.returncode != 0
+    assert b"Authentication failed" in r.stderr or b"SASL" in r.stderr, r.stderr
+
+
+def test_requests_before_auth_close(broker):
+    # Metadata without SASL: the broker closes without answering.
+    with kw.Conn(broker.addr) as c:
+        c.send_raw(kw.frame(kw.METADATA, 1, kw.i32(-1)))
+        assert c.closed_by_peer(timeout=sh.scaled(10))
+    assert "Metadata before SASL authentication" in broker.log_text()
+    # No mechanism but PLAIN; SaslAuthenticate before a handshake is an illegal state.
+    with kw.Conn(broker.addr) as c:
+        r = c.request(17, 1, kw.string("SCRAM-SHA-256"))
+        assert r.i16() == 33  # UNSUPPORTED_SASL_MECHANISM
+        r = c.request(36, 0, kw.bytes_(b"\0alice\0" + PW.encode()))
+        assert r.i16() == 34  # ILLEGAL_SASL_STATE
+    # The raw flow: handshake, a token with the right password, then Metadata is served.
+    with kw.Conn(broker.addr) as c:
+        r = c.request(17, 1, kw.string("PLAIN"))
+        assert r.i16() == 0
+        r = c.request(36, 1, kw.bytes_(b"\0alice\0" + PW.encode()))
+        assert r.i16() == 0
+        c.request(kw.METADATA, 1, kw.i32(-1))
