@@ -3,6 +3,7 @@
 
 #include "core/sl.h"
 
+#include <librdkafka/rdkafka.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -285,4 +286,40 @@ bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization)
                                            (const char *)colon + 1, (size_t)(dec + n - colon - 1));
     OPENSSL_cleanse(dec, sizeof dec);
     return ok;
+}
+
+int sl_auth_kafka_conf(rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    const char *path = getenv("SLUICE_KAFKA_CONFIG");
+    if (!path || !*path) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "SLUICE_KAFKA_CONFIG %s: %s", path, strerror(e));
+        return -e;
+    }
+    char line[4096], e[256];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *k = line + strspn(line, " \t");
+        if (!*k || *k == '#') continue;
+        char *eq = strchr(k, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: want key=value", path, lineno);
+            rc = SL_ERR_CONFIG;
+            break;
+        }
+        *eq = '\0';
+        k[strcspn(k, " \t")] = '\0';
+        if (rd_kafka_conf_set(conf, k, eq + 1, e, sizeof e) != RD_KAFKA_CONF_OK) {
+            /* e may quote the value: only the key is reported. */
+            snprintf(err, errlen, "%s:%d: %s: not accepted by librdkafka", path, lineno, k);
+            rc = SL_ERR_CONFIG;
+        }
+    }
+    OPENSSL_cleanse(line, sizeof line);
+    fclose(f);
+    return rc;
 }

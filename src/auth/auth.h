@@ -44,4 +44,13 @@ bool sl_auth_users_check(sl_auth_users *u, const char *name, size_t nlen, const 
 /* Checks an HTTP "Authorization: Basic BASE64(user:password)" header value (NULL: false). */
 bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization);
 
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
+
+/* Applies the librdkafka properties of the file named by $SLUICE_KAFKA_CONFIG, one key=value a
+ * line (# comments), e.g. security.protocol, sasl.mechanism, sasl.username, sasl.password, so
+ * sluice's own clients reach a broker with SASL without a secret on any command line. Nothing
+ * when the variable is unset. Returns 0, or SL_ERR_CONFIG / -errno with err set (FILE:LINE and
+ * the key, never the value). */
+int sl_auth_kafka_conf(rd_kafka_conf_t *conf, char *err, size_t errlen);
+
 #endif

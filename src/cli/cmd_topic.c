@@ -8,6 +8,7 @@
  *   sluice topic consume T [--from-beginning] [--group G] [--count N] [--timeout D]
  *
  * Exit status: 0 success, 1 the broker refused or could not be reached, 2 bad usage. */
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -259,6 +260,11 @@ static rd_kafka_t *client_new(topic_args *a, rd_kafka_type_t type, rd_kafka_conf
     if (!conf) conf = rd_kafka_conf_new();
     if (conf_set(conf, "bootstrap.servers", a->kafka) ||
         conf_set(conf, "client.id", "sluice-topic")) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (sl_auth_kafka_conf(conf, err, sizeof err)) {
+        fprintf(stderr, "sluice topic: %s\n", err);
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -2,6 +2,8 @@
  * serve delivery reports while waiting (backoff, rate limit); librdkafka's own threads keep
  * sending while the next page is fetched. */
 #include "pipeline/ingest.h"
+
+#include "auth/auth.h"
 #include "pipeline/avro.h"
 
 #include "core/buf.h"
@@ -280,6 +282,10 @@ static int kafka_open(ingest *in, char *err, size_t errlen)
             rd_kafka_conf_destroy(conf);
             return SL_ERR_CONFIG;
         }
+    if (sl_auth_kafka_conf(conf, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return SL_ERR_CONFIG;
+    }
     rd_kafka_conf_set_opaque(conf, in);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, on_kafka_log);

@@ -907,7 +907,8 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         kset(pc, "enable.idempotence", "true", err, errlen) ||
         kset(pc, "acks", "all", err, errlen) || kset(pc, "linger.ms", "5", err, errlen) ||
         kset(pc, "message.max.bytes", max_bytes, err, errlen) ||
-        kset(pc, "client.id", "sluice-process-dlq", err, errlen)) {
+        kset(pc, "client.id", "sluice-process-dlq", err, errlen) ||
+        sl_auth_kafka_conf(cc, err, errlen) || sl_auth_kafka_conf(pc, err, errlen)) {
         rd_kafka_conf_destroy(cc);
         rd_kafka_conf_destroy(pc);
         goto fail;

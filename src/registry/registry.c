@@ -1405,7 +1405,8 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const sl_registry_config *cf
           rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err))) ||
         (type == RD_KAFKA_CONSUMER &&
          (rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof err) ||
-          rd_kafka_conf_set(conf, "enable.partition.eof", "false", err, sizeof err)))) {
+          rd_kafka_conf_set(conf, "enable.partition.eof", "false", err, sizeof err))) ||
+        sl_auth_kafka_conf(conf, err, sizeof err)) {
         SL_ERROR(TAG, "kafka config: %s", err);
         rd_kafka_conf_destroy(conf);
         return NULL;

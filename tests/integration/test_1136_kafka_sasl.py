@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -98,3 +99,41 @@ def test_requests_before_auth_close(broker):
         r = c.request(36, 1, kw.bytes_(b"\0alice\0" + PW.encode()))
         assert r.i16() == 0
         c.request(kw.METADATA, 1, kw.i32(-1))
+
+
+def test_sluice_clients_through_sluice_kafka_config(broker, sluice_proc, tmp_path):
+    """sluice's own librdkafka clients (topic, ingest and registry here; process calls the same
+    helper) take the SASL settings from the file named by $SLUICE_KAFKA_CONFIG; without it the
+    broker refuses them."""
+    props = tmp_path / "client.properties"
+    props.write_text("# SASL for sluice's clients\nsecurity.protocol=SASL_PLAINTEXT\n"
+                     f"sasl.mechanism=PLAIN\nsasl.username=alice\nsasl.password={PW}\n")
+    env = {"SLUICE_KAFKA_CONFIG": str(props)}
+    r = sh.run_sluice("topic", "--kafka", broker.addr, "create", "users_created", env=env)
+    assert r.returncode == 0, r.stderr
+    r = sh.run_sluice("topic", "--kafka", broker.addr, "list", env=env)
+    assert r.returncode == 0 and "users_created" in r.stdout, r.stderr
+    r = sh.run_sluice("topic", "--kafka", broker.addr, "list", timeout=60)
+    assert r.returncode != 0
+    api = sluice_proc("fake-api")
+    r = sh.run_sluice("ingest", "--source", f"http://{api.addr}/api/", "--topic",
+                      "users_created", "--kafka", broker.addr, "--count", "20", env=env,
+                      timeout=60)
+    assert r.returncode == 0, r.stderr
+    reg = sluice_proc("registry", ready_timeout=30, env=env, args=["--kafka", broker.addr])
+    assert requests.get(f"http://{reg.addr}/subjects").json() == []
+    c = Consumer({**conf(broker), "group.id": "check", "auto.offset.reset": "earliest"})
+    c.subscribe(["users_created"])
+    n, end = 0, time.monotonic() + sh.scaled(30)
+    while n < 20 and time.monotonic() < end:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            n += 1
+    c.close()
+    assert n == 20
+    # A property librdkafka refuses is named by key, without its value.
+    props.write_text("sasl.password=Zz-secret\nno.such.property=Zz-secret\n")
+    r = sh.run_sluice("topic", "--kafka", broker.addr, "list", env=env)
+    assert r.returncode != 0 and "no.such.property" in r.stderr and "Zz-secret" not in r.stderr
+    log = "\n".join(x for x in broker.log_text().splitlines() if not x.startswith("=== "))
+    assert PW not in log and PW not in reg.log_text()
