@@ -38,8 +38,8 @@ int sl_cmd_registry(int argc, char **argv)
         goto out;
     }
     sl_signals_install(&loop, on_signal, &r);
-    fprintf(stderr, "registry listening on http://%s (port %d), schemas in %s on %s\n", cfg.listen,
-            sl_registry_port(r), cfg.topic, cfg.kafka);
+    fprintf(stderr, "registry listening on %s://%s (port %d), schemas in %s on %s\n",
+            cfg.tls_cert ? "https" : "http", cfg.listen, sl_registry_port(r), cfg.topic, cfg.kafka);
     uv_run(&loop, UV_RUN_DEFAULT);
     sl_registry_close(r);
     uv_run(&loop, UV_RUN_DEFAULT);

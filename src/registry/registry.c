@@ -45,6 +45,9 @@ const sl_opt sl_registry_opts[] = {
     {"auth-file", SL_OPT_STR, NULL, O(auth_file),
      "require HTTP basic auth of a user in this file of NAME HASH lines (sluice store passwd)",
      NULL, 0, 0},
+    {"tls-cert", SL_OPT_STR, NULL, O(tls_cert), "PEM certificate chain: serve HTTPS only", NULL, 0,
+     0},
+    {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of --tls-cert", NULL, 0, 0},
     {"log-level", SL_OPT_ENUM, NULL, O(log_level),
      "log level (default: info, or $SLUICE_LOG_LEVEL)", "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
@@ -1572,7 +1575,9 @@ int sl_registry_open(uv_loop_t *loop, const sl_registry_config *cfg, sl_registry
                          .routes = routes,
                          .arg = r,
                          /* room for a schema at the limit however its JSON string escapes */
-                         .max_body_bytes = (size_t)cfg->max_schema * 6 + 65536};
+                         .max_body_bytes = (size_t)cfg->max_schema * 6 + 65536,
+                         .tls_cert = cfg->tls_cert,
+                         .tls_key = cfg->tls_key};
     if ((rc = sl_http_open(loop, &hc, &r->http))) {
         sl_registry_close(r);
         return rc;

@@ -19,6 +19,8 @@ typedef struct sl_registry_config {
     int64_t timeout_ms; /* a write not read back by then is answered 50002 */
     int64_t startup_ms; /* how long start may wait for the cluster and the replay */
     char *auth_file;    /* "NAME HASH" lines: HTTP basic auth on every request; NULL: none */
+    char *tls_cert;     /* PEM files: HTTPS only; NULL: plain HTTP */
+    char *tls_key;
     char *log_level;
 } sl_registry_config;
 

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ typedef struct req_state req_state;
 
 struct sl_http_server {
     struct MHD_Daemon *d;
+    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
     uv_loop_t *loop;
     uv_poll_t poll;
     uv_timer_t timer;
@@ -509,6 +511,32 @@ out:
     return rc;
 }
 
+/* A whole PEM file as a string; NULL with the reason logged. */
+static char *read_pem(const char *name, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        SL_ERROR(name, "tls: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    sl_buf b = SL_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1u << 20))
+        sl_buf_append(&b, chunk, n);
+    fclose(f);
+    sl_buf_append(&b, "", 1);
+    return (char *)b.ptr;
+}
+
+static void server_free(sl_http_server *s)
+{
+    if (s->tls_key) OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
+    sl_free(s->tls_key);
+    sl_free(s->tls_cert);
+    sl_free(s);
+}
+
 int sl_http_open(uv_loop_t *loop, const sl_http_config *cfg, sl_http_server **out)
 {
     sl_http_server *s = sl_calloc(1, sizeof(*s));
@@ -520,27 +548,45 @@ int sl_http_open(uv_loop_t *loop, const sl_http_config *cfg, sl_http_server **ou
     if (s->cfg.max_connections == 0) s->cfg.max_connections = 1024;
     if (s->cfg.idle_timeout_s == 0) s->cfg.idle_timeout_s = 60;
     s->cfg.listen = NULL; /* not kept: the caller owns the string */
+    s->cfg.tls_cert = s->cfg.tls_key = NULL;
 
+    if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
+        SL_ERROR(s->name, "tls: a certificate needs a key and a key a certificate");
+        server_free(s);
+        return SL_ERR_CONFIG;
+    }
+    if (cfg->tls_cert && (!(s->tls_cert = read_pem(s->name, cfg->tls_cert)) ||
+                          !(s->tls_key = read_pem(s->name, cfg->tls_key)))) {
+        server_free(s);
+        return SL_ERR_CONFIG;
+    }
     int fd = -1;
     bool v6 = false;
     int rc = listen_socket(cfg->listen, s->name, &fd, &s->port, &v6);
     if (rc != 0) {
-        sl_free(s);
+        server_free(s);
         return rc;
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
+    /* libmicrohttpd's TLS is GnuTLS (docs/security.md says why not OpenSSL here). */
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+                                   {MHD_OPTION_END, 0, NULL}};
+    if (s->tls_cert) flags |= MHD_USE_TLS;
     s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.max_header_bytes, MHD_OPTION_CONNECTION_LIMIT,
-        s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, s->tls_cert ? tls : tls + 2,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        s->cfg.max_header_bytes, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         s->cfg.max_connections_ip ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END,
         s->cfg.max_connections_ip, MHD_OPTION_END);
     if (s->d == NULL) {
-        SL_ERROR(s->name, "libmicrohttpd could not start on %s", cfg->listen);
+        SL_ERROR(s->name, "libmicrohttpd could not start on %s%s", cfg->listen,
+                 s->tls_cert ? " (check the TLS certificate and key)" : "");
         close(fd);
-        sl_free(s);
+        server_free(s);
         return SL_ERR_CONFIG;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -562,7 +608,7 @@ int sl_http_port(const sl_http_server *s)
 static void on_handle_closed(uv_handle_t *h)
 {
     sl_http_server *s = h->data;
-    if (--s->open_handles == 0) sl_free(s);
+    if (--s->open_handles == 0) server_free(s);
 }
 
 void sl_http_close(sl_http_server *s)

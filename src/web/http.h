@@ -51,6 +51,8 @@ typedef struct sl_http_config {
     unsigned max_connections;    /* 0: 1024 */
     unsigned max_connections_ip; /* per client address; 0: no limit beyond max_connections */
     unsigned idle_timeout_s;     /* 0: 60 */
+    const char *tls_cert;        /* PEM certificate chain file: HTTPS only; NULL: plain HTTP */
+    const char *tls_key;         /* PEM private key file, with tls_cert */
 } sl_http_config;
 
 /* Runs the first route of routes (ending with a NULL path) that matches req's method and path,
