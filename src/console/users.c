@@ -1,13 +1,13 @@
 /* users.c: the console's users file and password hashing (see users.h). */
 #include "console/users.h"
 
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/sl.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,15 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SALT_LEN 16
-#define HASH_LEN 32
-
+/* The file spells a hash "pbkdf2-sha256 N SALT HASH"; in memory it is the auth module's
+ * "pbkdf2-sha256$N$SALT$HASH" string, so hashing and checking are sl_auth_hash/sl_auth_verify. */
 typedef struct user {
     char name[SL_USERS_NAME_MAX + 1];
     sl_role role;
-    int iterations;
-    unsigned char salt[SALT_LEN];
-    unsigned char hash[HASH_LEN];
+    char hash[SL_AUTH_HASH_LEN];
 } user;
 
 struct sl_users {
@@ -31,7 +28,7 @@ struct sl_users {
     char *path;
     user *v;
     size_t n, cap;
-    unsigned char dummy_salt[SALT_LEN]; /* unknown users are hashed too, against timing probes */
+    char dummy_hash[SL_AUTH_HASH_LEN]; /* unknown users are hashed too, against timing probes */
 };
 
 const char *sl_role_name(sl_role r)
@@ -95,44 +92,6 @@ static bool name_ok(const char *s)
     return true;
 }
 
-static void hexenc(char *out, const unsigned char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-static bool hexdec(const char *s, unsigned char *out, size_t n)
-{
-    if (strlen(s) != 2 * n) return false;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return true;
-}
-
-static void derive(const char *password, const unsigned char *salt, int iterations,
-                   unsigned char *out)
-{
-    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, SALT_LEN, iterations, EVP_sha256(),
-                          HASH_LEN, out) != 1) {
-        SL_ERROR("console", "OpenSSL PBKDF2 failed");
-        abort();
-    }
-}
-
 static int save(sl_users *u)
 {
     char tmp[4096];
@@ -147,11 +106,11 @@ static int save(sl_users *u)
     }
     fprintf(f, "# sluice console users: NAME ROLE pbkdf2-sha256 ITERATIONS SALT HASH\n");
     for (size_t i = 0; i < u->n; i++) {
-        char salt[2 * SALT_LEN + 1], hash[2 * HASH_LEN + 1];
-        hexenc(salt, u->v[i].salt, SALT_LEN);
-        hexenc(hash, u->v[i].hash, HASH_LEN);
-        fprintf(f, "%s %s pbkdf2-sha256 %d %s %s\n", u->v[i].name, sl_role_name(u->v[i].role),
-                u->v[i].iterations, salt, hash);
+        char spaced[SL_AUTH_HASH_LEN];
+        memcpy(spaced, u->v[i].hash, sizeof spaced);
+        for (char *d = strchr(spaced, '$'); d; d = strchr(d, '$'))
+            *d = ' ';
+        fprintf(f, "%s %s %s\n", u->v[i].name, sl_role_name(u->v[i].role), spaced);
     }
     int rc = 0;
     if (fflush(f) || fsync(fileno(f))) rc = -errno;
@@ -181,9 +140,7 @@ static void set_locked(sl_users *u, const char *name, const char *password, sl_r
         snprintf(x->name, sizeof x->name, "%s", name);
     }
     x->role = role;
-    x->iterations = SL_USERS_PBKDF2_ITERATIONS;
-    random_bytes(x->salt, SALT_LEN);
-    derive(password, x->salt, x->iterations, x->hash);
+    sl_auth_hash(password, strlen(password), SL_USERS_PBKDF2_ITERATIONS, x->hash);
 }
 
 static int load(sl_users *u, FILE *f, char *err, size_t errlen)
@@ -199,14 +156,15 @@ static int load(sl_users *u, FILE *f, char *err, size_t errlen)
         if (sscanf(line, "%127s %15s %31s %d %63s %127s", name, role, kdf, &iters, salt, hash) !=
                 6 ||
             !name_ok(name) || strcmp(kdf, "pbkdf2-sha256") || iters < 1000 ||
-            (x.role = sl_role_parse(role)) == SL_ROLE_NONE || !hexdec(salt, x.salt, SALT_LEN) ||
-            !hexdec(hash, x.hash, HASH_LEN)) {
+            (x.role = sl_role_parse(role)) == SL_ROLE_NONE ||
+            snprintf(x.hash, sizeof x.hash, "pbkdf2-sha256$%d$%s$%s", iters, salt, hash) >=
+                (int)sizeof x.hash ||
+            !sl_auth_hash_valid(x.hash)) {
             snprintf(err, errlen, "%s:%d: not a user line (NAME ROLE pbkdf2-sha256 N SALT HASH)",
                      u->path, lineno);
             return SL_ERR_CONFIG;
         }
         memcpy(x.name, name, strlen(name) + 1); /* name_ok: at most SL_USERS_NAME_MAX */
-        x.iterations = iters;
         if (u->n == u->cap) {
             u->cap = u->cap ? 2 * u->cap : 8;
             u->v = sl_realloc(u->v, u->cap * sizeof *u->v);
@@ -230,7 +188,12 @@ int sl_users_open(const char *dir, sl_users **out, char *first_pw, size_t pwlen,
     size_t n = strlen(dir) + sizeof "/users";
     u->path = sl_malloc(n);
     snprintf(u->path, n, "%s/users", dir);
-    random_bytes(u->dummy_salt, SALT_LEN);
+    /* A random salt and an all-zero result: checking against it costs a full PBKDF2 and never
+     * matches, without paying a hash at start. */
+    char salt_hex[33];
+    sl_random_hex(salt_hex, 16);
+    snprintf(u->dummy_hash, sizeof u->dummy_hash, "pbkdf2-sha256$%d$%s$%064d",
+             SL_USERS_PBKDF2_ITERATIONS, salt_hex, 0);
     FILE *f = fopen(u->path, "r");
     int rc = 0;
     if (f) {
@@ -276,15 +239,8 @@ sl_role sl_users_verify(sl_users *u, const char *name, const char *password)
     bool known = p != NULL;
     if (known) x = *p;
     pthread_mutex_unlock(&u->mu);
-    if (!known) {
-        memset(&x, 0, sizeof x);
-        memcpy(x.salt, u->dummy_salt, SALT_LEN);
-        x.iterations = SL_USERS_PBKDF2_ITERATIONS;
-    }
-    unsigned char h[HASH_LEN];
-    derive(password, x.salt, x.iterations, h);
-    bool ok = CRYPTO_memcmp(h, x.hash, HASH_LEN) == 0 && known;
-    OPENSSL_cleanse(h, sizeof h);
+    const char *hash = known ? x.hash : u->dummy_hash;
+    bool ok = sl_auth_verify(hash, password, strlen(password)) && known;
     return ok ? x.role : SL_ROLE_NONE;
 }
 
