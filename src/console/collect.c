@@ -1,5 +1,6 @@
 /* collect.c: the collector thread (see collect_int.h). */
 #include "console/collect_int.h"
+#include "console/kafka_int.h"
 
 #include "core/codec.h"
 #include "core/log.h"
@@ -119,8 +120,17 @@ static rd_kafka_t *kafka_new(const sl_console_config *cfg)
     return rk;
 }
 
-/* Committed offsets of group, summed against the topics' high watermarks (lag). */
-static void group_offsets(sl_collector *col, col_sample *s, col_group *g)
+/* The high watermark of one partition in the snapshot, -1 when unknown. */
+static int64_t snap_high(const sl_ck_snapshot *snap, const char *topic, int32_t partition)
+{
+    const sl_ck_topic *t = sl_ck_snapshot_find(snap, topic);
+    for (int p = 0; t && p < t->nparts; p++)
+        if (t->parts[p].id == partition) return t->parts[p].high;
+    return -1;
+}
+
+/* Committed offsets of group, summed against the snapshot's high watermarks (lag). */
+static void group_offsets(sl_collector *col, const sl_ck_snapshot *snap, col_group *g)
 {
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(g->name, NULL);
     rd_kafka_queue_t *q = rd_kafka_queue_new(col->rk);
@@ -141,9 +151,8 @@ static void group_offsets(sl_collector *col, col_sample *s, col_group *g)
         for (int i = 0; pl && i < pl->cnt; i++) {
             const rd_kafka_topic_partition_t *tp = &pl->elems[i];
             if (tp->offset < 0) continue;
-            int64_t lo = 0, hi = 0;
-            if (rd_kafka_query_watermark_offsets(col->rk, tp->topic, tp->partition, &lo, &hi,
-                                                 KAFKA_TIMEOUT)) {
+            int64_t hi = snap_high(snap, tp->topic, tp->partition);
+            if (hi < 0) {
                 lag = -1; /* a partial sum would understate it */
                 break;
             }
@@ -157,49 +166,52 @@ static void group_offsets(sl_collector *col, col_sample *s, col_group *g)
     rd_kafka_AdminOptions_destroy(o);
     rd_kafka_queue_destroy(q);
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
-    SL_UNUSED(s);
 }
 
+/* Topics and groups: one metadata request and two ListOffsets round trips for every
+ * partition (sl_ck_snapshot_take_rk), then one offsets request per group. */
 static void poll_kafka(sl_collector *col, col_sample *s)
 {
     if (!col->rk) col->rk = kafka_new(col->cfg);
     if (!col->rk) return;
-    const struct rd_kafka_metadata *md = NULL;
-    if (rd_kafka_metadata(col->rk, 1, NULL, &md, KAFKA_TIMEOUT) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    sl_ck_snapshot snap;
+    char err[256];
+    if (sl_ck_snapshot_take_rk(col->rk, KAFKA_TIMEOUT, col->cfg->kafka, NULL, &snap, err,
+                               sizeof err)) {
+        SL_DEBUG("console", "kafka sample: %s", err);
         return;
+    }
     s->up[COL_BROKER] = true;
-    s->topics = sl_calloc((size_t)md->topic_cnt + 1, sizeof *s->topics);
-    for (int i = 0; i < md->topic_cnt; i++) {
-        const rd_kafka_metadata_topic_t *t = &md->topics[i];
-        if (t->err || t->topic[0] == '_') continue; /* internal topics: __groups, _schemas */
+    s->topics = sl_calloc(snap.ntopics + 1, sizeof *s->topics);
+    for (size_t i = 0; i < snap.ntopics; i++) {
+        const sl_ck_topic *t = &snap.topics[i];
+        if (t->err || t->name[0] == '_') continue; /* internal topics: __groups, _schemas */
         col_topic *ct = &s->topics[s->ntopics++];
-        ct->name = sl_strdup(t->topic);
-        ct->partitions = t->partition_cnt;
-        for (int p = 0; p < t->partition_cnt && !atomic_load(&col->stopping); p++) {
-            int64_t lo = 0, hi = 0;
-            if (rd_kafka_query_watermark_offsets(col->rk, t->topic, t->partitions[p].id, &lo, &hi,
-                                                 KAFKA_TIMEOUT) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ct->name = sl_strdup(t->name);
+        ct->partitions = t->nparts;
+        for (int p = 0; p < t->nparts; p++) {
+            if (t->parts[p].low < 0 || t->parts[p].high < 0) {
                 /* A partial sum would read as a drop, then a burst: unknown this time. */
                 ct->start = ct->end = -1;
                 break;
             }
-            ct->start += lo;
-            ct->end += hi;
+            ct->start += t->parts[p].low;
+            ct->end += t->parts[p].high;
         }
     }
-    rd_kafka_metadata_destroy(md);
     const struct rd_kafka_group_list *gl = NULL;
-    if (rd_kafka_list_groups(col->rk, NULL, &gl, KAFKA_TIMEOUT) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    s->groups = sl_calloc((size_t)gl->group_cnt + 1, sizeof *s->groups);
-    for (int i = 0; i < gl->group_cnt && !atomic_load(&col->stopping); i++) {
-        col_group *g = &s->groups[s->ngroups++];
-        g->name = sl_strdup(gl->groups[i].group);
-        g->state = sl_strdup(gl->groups[i].state ? gl->groups[i].state : "");
-        g->members = gl->groups[i].member_cnt;
-        group_offsets(col, s, g);
+    if (rd_kafka_list_groups(col->rk, NULL, &gl, KAFKA_TIMEOUT) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        s->groups = sl_calloc((size_t)gl->group_cnt + 1, sizeof *s->groups);
+        for (int i = 0; i < gl->group_cnt && !atomic_load(&col->stopping); i++) {
+            col_group *g = &s->groups[s->ngroups++];
+            g->name = sl_strdup(gl->groups[i].group);
+            g->state = sl_strdup(gl->groups[i].state ? gl->groups[i].state : "");
+            g->members = gl->groups[i].member_cnt;
+            group_offsets(col, &snap, g);
+        }
+        rd_kafka_group_list_destroy(gl);
     }
-    rd_kafka_group_list_destroy(gl);
+    sl_ck_snapshot_free(&snap);
 }
 
 /* The store: up when it answers, and the table's row count. count(*) scans the table, so it

@@ -202,15 +202,15 @@ static int cmp_ck_topic(const void *a, const void *b)
 
 /* Asks for one watermark of every listed partition at once: ListOffsets' timestamp -2 means
  * the log start, -1 the end, which is what offsets_for_times sends. */
-static int watermarks(sl_kview *k, rd_kafka_topic_partition_list_t *l, int64_t which, char *err,
-                      size_t errlen)
+static int watermarks(rd_kafka_t *rk, int timeout_ms, const char *bootstrap,
+                      rd_kafka_topic_partition_list_t *l, int64_t which, char *err, size_t errlen)
 {
     for (int i = 0; i < l->cnt; i++)
         l->elems[i].offset = which;
     if (l->cnt == 0) return 0;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(k->admin, l, k->timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, timeout_ms);
     if (e) {
-        snprintf(err, errlen, "offsets from %s: %s", k->bootstrap, rd_kafka_err2str(e));
+        snprintf(err, errlen, "offsets from %s: %s", bootstrap, rd_kafka_err2str(e));
         return -1;
     }
     return 0;
@@ -218,12 +218,18 @@ static int watermarks(sl_kview *k, rd_kafka_topic_partition_list_t *l, int64_t w
 
 int sl_ck_snapshot_take(sl_kview *k, const char *only, sl_ck_snapshot *s, char *err, size_t errlen)
 {
+    return sl_ck_snapshot_take_rk(k->admin, k->timeout_ms, k->bootstrap, only, s, err, errlen);
+}
+
+int sl_ck_snapshot_take_rk(rd_kafka_t *rk, int timeout_ms, const char *bootstrap, const char *only,
+                           sl_ck_snapshot *s, char *err, size_t errlen)
+{
     memset(s, 0, sizeof *s);
     const rd_kafka_metadata_t *md;
     /* All topics even for one: asking for an unknown topic by name could auto-create it. */
-    rd_kafka_resp_err_t e = rd_kafka_metadata(k->admin, 1, NULL, &md, k->timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
     if (e) {
-        snprintf(err, errlen, "metadata from %s: %s", k->bootstrap, rd_kafka_err2str(e));
+        snprintf(err, errlen, "metadata from %s: %s", bootstrap, rd_kafka_err2str(e));
         return -1;
     }
     s->topics = sl_calloc((size_t)md->topic_cnt + 1, sizeof *s->topics);
@@ -245,8 +251,8 @@ int sl_ck_snapshot_take(sl_kview *k, const char *only, sl_ck_snapshot *s, char *
     qsort(s->topics, s->ntopics, sizeof *s->topics, cmp_ck_topic);
     rd_kafka_topic_partition_list_t *hi = rd_kafka_topic_partition_list_copy(lo);
     int rc = -1;
-    if (watermarks(k, lo, RD_KAFKA_OFFSET_BEGINNING, err, errlen) == 0 &&
-        watermarks(k, hi, RD_KAFKA_OFFSET_END, err, errlen) == 0) {
+    if (watermarks(rk, timeout_ms, bootstrap, lo, RD_KAFKA_OFFSET_BEGINNING, err, errlen) == 0 &&
+        watermarks(rk, timeout_ms, bootstrap, hi, RD_KAFKA_OFFSET_END, err, errlen) == 0) {
         rc = 0;
         for (int i = 0; i < lo->cnt; i++) {
             const sl_ck_topic *t = sl_ck_snapshot_find(s, lo->elems[i].topic);

@@ -193,6 +193,10 @@ typedef struct sl_ck_snapshot {
 /* Metadata and both watermarks of every topic (only is NULL) or of topic only. Two ListOffsets
  * round trips cover every partition. Returns 0, or -1 with the reason in err. */
 int sl_ck_snapshot_take(sl_kview *k, const char *only, sl_ck_snapshot *s, char *err, size_t errlen);
+/* The same through any client handle rk (the collector has its own); bootstrap names the
+ * cluster in err. */
+int sl_ck_snapshot_take_rk(rd_kafka_t *rk, int timeout_ms, const char *bootstrap, const char *only,
+                           sl_ck_snapshot *s, char *err, size_t errlen);
 void sl_ck_snapshot_free(sl_ck_snapshot *s);
 
 /* Bytes on disk per partition, from DescribeLogDirs v1 sent to every broker (kafka_logdirs.c);
