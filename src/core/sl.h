@@ -57,6 +57,17 @@ uint64_t sl_mono_ns(void);
  * chars). Returns 0 or SL_ERR_INVAL. */
 int sl_hostport_parse(const char *s, char *host, size_t hostlen, int *port);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (m 1..12, d 1..31), and back: H. Hinnant's
+ * days_from_civil / civil_from_days, exact for any year, with no libc time zone calls. */
+int64_t sl_days_from_civil(int64_t y, int m, int d);
+void sl_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* a / b rounded toward negative infinity: the day of a negative timestamp. */
+static inline int64_t sl_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 /* Parses "250ms", "30s", "5m", "2h", "7d" or a bare number of milliseconds. */
 int sl_parse_duration_ms(const char *s, int64_t *out);
 /* Parses "512", "64k", "100MiB", "1g" (powers of 1024). */

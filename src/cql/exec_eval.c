@@ -57,13 +57,6 @@ int64_t sl__ev_int_value(const sl_cql_dtype *t, sl_slice v)
     }
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-    return q;
-}
-
 /* The Unix milliseconds of a timeuuid, timestamp or date value. */
 static int64_t time_ms(const sl_cql_dtype *t, sl_slice v)
 {
@@ -104,11 +97,11 @@ int sl__ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_sli
         return 0;
     case FN_CURRENT_TIMESTAMP: *out = be64_slice(x, x->now_us / 1000); return 0;
     case FN_CURRENT_DATE:
-        *out = be32_slice(x, (uint32_t)(floor_div(x->now_us / 1000, MS_PER_DAY) + DATE_EPOCH));
+        *out = be32_slice(x, (uint32_t)(sl_floor_div(x->now_us / 1000, MS_PER_DAY) + DATE_EPOCH));
         return 0;
     case FN_CURRENT_TIME: {
         int64_t ms = x->now_us / 1000;
-        int64_t in_day = ms - floor_div(ms, MS_PER_DAY) * MS_PER_DAY;
+        int64_t in_day = ms - sl_floor_div(ms, MS_PER_DAY) * MS_PER_DAY;
         *out = be64_slice(x, in_day * 1000000 + (x->now_us % 1000) * 1000);
         return 0;
     }
@@ -125,8 +118,8 @@ int sl__ev_apply_fn(exec_ctx *x, cql_fn fn, const sl_cql_dtype *arg_type, sl_sli
     case FN_TO_UNIX_TIMESTAMP:
     case FN_UNIX_TIMESTAMP_OF: *out = be64_slice(x, time_ms(arg_type, arg)); return 0;
     case FN_TO_DATE:
-        *out =
-            be32_slice(x, (uint32_t)(floor_div(time_ms(arg_type, arg), MS_PER_DAY) + DATE_EPOCH));
+        *out = be32_slice(
+            x, (uint32_t)(sl_floor_div(time_ms(arg_type, arg), MS_PER_DAY) + DATE_EPOCH));
         return 0;
     case FN_MIN_TIMEUUID:
     case FN_MAX_TIMEUUID: {

@@ -218,47 +218,18 @@ static int decimal_from_text(const char *s, size_t n, sl_buf *out)
 
 /* ---- dates ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 /* style 0: cqlsh "2024-01-02 03:04:05.678000+0000"; 1: literal "2024-01-02T03:04:05.678Z";
  * 2: JSON "2024-01-02 03:04:05.678Z". */
 static void format_timestamp(int64_t ms, int style, sl_buf *out)
 {
-    int64_t days = floor_div(ms, 86400000);
+    int64_t days = sl_floor_div(ms, 86400000);
     int64_t rem = ms - days * 86400000;
     int64_t y;
-    unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    int mo, d;
+    sl_civil_from_days(days, &y, &mo, &d);
     unsigned h = (unsigned)(rem / 3600000), mi = (unsigned)(rem / 60000 % 60),
              s = (unsigned)(rem / 1000 % 60), f = (unsigned)(rem % 1000);
-    sl_buf_printf(out, "%04" PRId64 "-%02u-%02u%c%02u:%02u:%02u.%03u", y, mo, d,
+    sl_buf_printf(out, "%04" PRId64 "-%02d-%02d%c%02u:%02u:%02u.%03u", y, mo, d,
                   style == 1 ? 'T' : ' ', h, mi, s, f);
     sl_buf_append_str(out, style == 0 ? "000+0000" : "Z");
 }
@@ -267,8 +238,8 @@ static void format_date(uint32_t v, sl_buf *out)
 {
     int64_t days = (int64_t)v - 2147483648LL;
     int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    int m, d;
+    sl_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) { /* as cqlsh: out of the printable range, the day count */
         sl_buf_printf(out, "%" PRId64, days);
         return;
@@ -310,7 +281,7 @@ static bool parse_date_part(const char **p, const char *end, int64_t *days)
     if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return false;
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (m == 2 && d == 29 && !leap) return false;
-    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = sl_days_from_civil(y, m, d);
     return true;
 }
 

@@ -928,31 +928,12 @@ static sl_expr_value text_value(const char *s, size_t n)
     return (sl_expr_value){.type = SL_EXPR_TEXT, .str = s, .len = n};
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Formats ms since the epoch as 2024-05-01T10:00:00.123Z into arena. */
 static sl_expr_value format_ts(const sl_expr_ctx *c, int64_t ms)
 {
-    int64_t days = floor_div(ms, 86400000), rem = ms - days * 86400000, y;
+    int64_t days = sl_floor_div(ms, 86400000), rem = ms - days * 86400000, y;
     int mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    sl_civil_from_days(days, &y, &mo, &d);
     char *o = sl_arena_alloc(c->arena, 40);
     int n = snprintf(o, 40, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
                      (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
@@ -1121,8 +1102,8 @@ static int64_t years_between(int64_t birth_ms, int64_t at_ms)
 {
     int64_t by, ay;
     int bm, bd, am, ad;
-    civil_from_days(floor_div(birth_ms, 86400000), &by, &bm, &bd);
-    civil_from_days(floor_div(at_ms, 86400000), &ay, &am, &ad);
+    sl_civil_from_days(sl_floor_div(birth_ms, 86400000), &by, &bm, &bd);
+    sl_civil_from_days(sl_floor_div(at_ms, 86400000), &ay, &am, &ad);
     int64_t years = ay - by;
     if (am < bm || (am == bm && ad < bd)) years--;
     return years;

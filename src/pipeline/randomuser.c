@@ -218,20 +218,6 @@ static char *put_uint(char *p, uint64_t v, int min_digits)
     return p;
 }
 
-/* Proleptic Gregorian date of a day count since 1970-01-01 (Hinnant's civil_from_days). */
-static void civil(int64_t days, int *y, int *m, int *d)
-{
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t doe = days - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 typedef struct ru_time {
     int y, mo, d;
     int64_t ms_of_day;
@@ -241,7 +227,9 @@ static ru_time split_ms(int64_t ms)
 {
     ru_time t;
     int64_t days = ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS);
-    civil(days, &t.y, &t.mo, &t.d);
+    int64_t y;
+    sl_civil_from_days(days, &y, &t.mo, &t.d);
+    t.y = (int)y;
     t.ms_of_day = ms - days * DAY_MS;
     return t;
 }

@@ -27,17 +27,6 @@ uint64_t sl_retry_rand(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Reads exactly n digits (n > 0) at *p. */
 static bool digits(const char **p, int n, int *out)
 {
@@ -133,7 +122,7 @@ static bool http_date(const char *s, int64_t now_ms, int64_t *out_s)
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p || d < 1 || d > 31) return false;
-    *out_s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    *out_s = sl_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     return true;
 }
 

@@ -147,17 +147,6 @@ static int digits(const char *s, size_t n, int *out)
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int sl_timestamp_parse(const char *s, size_t len, int64_t *ms)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -194,7 +183,7 @@ int sl_timestamp_parse(const char *s, size_t len, int64_t *ms)
         }
         if (i != len) return SL_ERR_PARSE;
     }
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off * 60;
+    int64_t secs = sl_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off * 60;
     *ms = secs * 1000 + frac;
     return 0;
 }

@@ -289,29 +289,6 @@ typedef struct wall {
     int year, mon, day, hour, min; /* mon 1..12, day 1..31 */
 } wall;
 
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 static int days_in_month(int y, int m)
 {
     static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -319,21 +296,23 @@ static int days_in_month(int y, int m)
     return dm[m - 1];
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+static void civil_wall(int64_t days, wall *w)
 {
-    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+    int64_t y;
+    sl_civil_from_days(days, &y, &w->mon, &w->day);
+    w->year = (int)y;
 }
 
 /* Wall fields read as if they were UTC, in seconds. */
 static int64_t wall_secs(const wall *w)
 {
-    return days_from_civil(w->year, w->mon, w->day) * 86400 + w->hour * 3600 + w->min * 60;
+    return sl_days_from_civil(w->year, w->mon, w->day) * 86400 + w->hour * 3600 + w->min * 60;
 }
 
 static void wall_from_secs(int64_t s, wall *w)
 {
-    int64_t days = floor_div(s, 86400), rem = s - days * 86400;
-    civil_from_days(days, &w->year, &w->mon, &w->day);
+    int64_t days = sl_floor_div(s, 86400), rem = s - days * 86400;
+    civil_wall(days, w);
     w->hour = (int)(rem / 3600);
     w->min = (int)(rem % 3600 / 60);
 }
@@ -367,7 +346,7 @@ static bool day_matches(const sl_cron *c, const wall *w)
 {
     if (w->day > days_in_month(w->year, w->mon)) return false;
     bool dom = (c->doms >> w->day) & 1;
-    int64_t days = days_from_civil(w->year, w->mon, w->day);
+    int64_t days = sl_days_from_civil(w->year, w->mon, w->day);
     int dow = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday (4) */
     bool dowm = (c->dows >> dow) & 1;
     if (!c->dom_star && !c->dow_star) return dom || dowm;
@@ -400,8 +379,8 @@ static bool search(const sl_cron *c, wall *w, bool forward)
             continue;
         }
         if (!day_matches(c, w)) {
-            int64_t days = days_from_civil(w->year, w->mon, w->day);
-            civil_from_days(days + (forward ? 1 : -1), &w->year, &w->mon, &w->day);
+            int64_t days = sl_days_from_civil(w->year, w->mon, w->day);
+            civil_wall(days + (forward ? 1 : -1), w);
             w->hour = forward ? 0 : 23;
             w->min = forward ? 0 : 59;
             continue;
@@ -423,7 +402,8 @@ static bool search(const sl_cron *c, wall *w, bool forward)
 static int cron_expr_step(const sl_cron *c, int64_t ms, bool forward, int64_t *out_ms)
 {
     /* forward: the first minute after ms's minute; backward: the last minute before ms */
-    int64_t start = forward ? (floor_div(ms, 60000) + 1) * 60 : (floor_div(ms - 1, 60000)) * 60;
+    int64_t start =
+        forward ? (sl_floor_div(ms, 60000) + 1) * 60 : (sl_floor_div(ms - 1, 60000)) * 60;
     wall w;
     instant_to_wall(c->zone, start, &w);
     int rc = SL_ERR_NOTFOUND;
@@ -453,7 +433,7 @@ int sl_cron_next(const sl_cron *c, int64_t after_ms, int64_t *next_ms)
             return 0;
         }
         *next_ms =
-            c->anchor_ms + (floor_div(after_ms - c->anchor_ms, c->every_ms) + 1) * c->every_ms;
+            c->anchor_ms + (sl_floor_div(after_ms - c->anchor_ms, c->every_ms) + 1) * c->every_ms;
         return 0;
     case SL_CRON_EXPR: break;
     }
@@ -470,7 +450,7 @@ int sl_cron_prev(const sl_cron *c, int64_t before_ms, int64_t *prev_ms)
     case SL_CRON_INTERVAL:
         if (before_ms <= c->anchor_ms) return SL_ERR_NOTFOUND;
         *prev_ms =
-            c->anchor_ms + floor_div(before_ms - 1 - c->anchor_ms, c->every_ms) * c->every_ms;
+            c->anchor_ms + sl_floor_div(before_ms - 1 - c->anchor_ms, c->every_ms) * c->every_ms;
         return 0;
     case SL_CRON_EXPR: break;
     }

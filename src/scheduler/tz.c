@@ -172,24 +172,12 @@ static bool leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
 static int64_t year_of(int64_t t)
 {
-    int64_t z = (t >= 0 ? t : t - 86399) / 86400 + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    return yoe + era * 400 + (mp >= 10);
+    int64_t y;
+    int m, d;
+    sl_civil_from_days(sl_floor_div(t, 86400), &y, &m, &d);
+    return y;
 }
 
 /* Seconds since the epoch, read as UTC, of the local wall time when w happens in year y. */
@@ -198,11 +186,11 @@ static int64_t when_local(const tz_when *w, int64_t y)
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int64_t day;
     if (w->kind == 'J')
-        day = days_from_civil(y, 1, 1) + w->a - 1 + (leap(y) && w->a >= 60);
+        day = sl_days_from_civil(y, 1, 1) + w->a - 1 + (leap(y) && w->a >= 60);
     else if (w->kind == 'D')
-        day = days_from_civil(y, 1, 1) + w->a;
+        day = sl_days_from_civil(y, 1, 1) + w->a;
     else {
-        int64_t first = days_from_civil(y, w->a, 1);
+        int64_t first = sl_days_from_civil(y, w->a, 1);
         int dow = (int)(((first % 7) + 11) % 7); /* 1970-01-01 was a Thursday */
         int dim = mdays[w->a - 1] + (w->a == 2 && leap(y));
         int d = 1 + (w->c - dow + 7) % 7 + (w->b - 1) * 7;
