@@ -181,15 +181,11 @@ static char *put_digits(char *p, int64_t v, int width)
 void sl_sched_iso(int64_t ms, char *buf, size_t len)
 {
     /* By hand for the common case (years 1970-9999): the API formats thousands of these per
-     * page, and strftime costs ten times as much. Days to civil date as in H. Hinnant's
-     * "chrono-compatible low-level date algorithms". */
+     * page, and strftime costs ten times as much. */
     if (ms >= 0 && ms < 253402300800000 && len >= sizeof "2024-01-31T00:00:00.000+00:00") {
-        int64_t days = ms / 86400000, rem = ms % 86400000;
-        int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-        int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-        int64_t y = yoe + era * 400 + (m <= 2);
+        int64_t days = ms / 86400000, rem = ms % 86400000, y;
+        int m, d;
+        sl_civil_from_days(days, &y, &m, &d);
         char *p = put_digits(buf, y, 4);
         *p++ = '-';
         p = put_digits(p, m, 2);
