@@ -465,21 +465,15 @@ void sl_jsonschema_free(sl_jsonschema *s)
 
 /* ---- compatibility ---- */
 
-typedef struct pair {
-    const json_t *r, *w;
-} pair;
-
 typedef struct cctx {
     const sl_jsonschema *rdoc, *wdoc;
-    pair *stack; /* pairs being compared: a revisit (recursion through $ref) is assumed to hold */
-    size_t n, cap;
-    /* pairs already answered, so that $refs shared across a document (a DAG) cost one check
-     * each instead of one per path */
-    sl_pairmemo memo;
+    /* pairs being compared (a revisit, recursion through $ref, is assumed to hold) and pairs
+     * already answered, so that $refs shared across a document (a DAG) cost one check each
+     * instead of one per path */
+    sl_pairwalk walk;
     json_t *unknown; /* the writer when nothing is known of its data: {} */
     json_t *merged;  /* writers merged with their parts, by "%p %p" of the two sources: kept
                       * to the end so each has one address (for the stack and the memo) */
-    size_t lowest;   /* the lowest stack index a revisit assumed to hold in this subtree */
     char ***msgs;    /* NULL: quiet */
     size_t *nmsgs;
 } cctx;
@@ -908,27 +902,10 @@ static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path
         return wref && !strcmp(rref, wref) ? true : reason(c, path, "REFERENCE_CHANGED: %s", rref);
     if (!json_is_object(w) || wref) w = c->unknown; /* true, or external: nothing known */
     w = flatten_all_of(c, w);
-    for (size_t i = 0; i < c->n; i++)
-        if (c->stack[i].r == r && c->stack[i].w == w) {
-            if (i < c->lowest) c->lowest = i;
-            return true;
-        }
-    bool known;
-    if (sl_pairmemo_get(&c->memo, r, w, c->msgs != NULL, &known)) return known;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 16;
-        c->stack = sl_realloc(c->stack, c->cap * sizeof *c->stack);
-    }
-    size_t me = c->n, outer = c->lowest;
-    c->stack[c->n++] = (pair){r, w};
-    c->lowest = SIZE_MAX;
-    bool ok = check_pair(c, r, w, path, depth);
-    c->n--;
-    /* false is final; true is final only if it assumed nothing about the pairs above this one
-     * (a revisit of an ancestor that may still turn out false) */
-    if (!ok || c->lowest >= me) sl_pairmemo_put(&c->memo, r, w, c->msgs != NULL, ok);
-    c->lowest = c->lowest < me && c->lowest < outer ? c->lowest : outer;
-    return ok;
+    bool ok;
+    sl_pairwalk_mark m;
+    if (sl_pairwalk_enter(&c->walk, r, w, c->msgs != NULL, &ok, &m)) return ok;
+    return sl_pairwalk_leave(&c->walk, r, w, c->msgs != NULL, m, check_pair(c, r, w, path, depth));
 }
 
 static bool check_pair(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
@@ -982,10 +959,9 @@ bool sl_jsonschema_can_read(const sl_jsonschema *reader, const sl_jsonschema *wr
               .nmsgs = nmsgs,
               .unknown = json_object(),
               .merged = json_object(),
-              .lowest = SIZE_MAX};
+              .walk = SL_PAIRWALK_INIT};
     bool ok = can_read(&c, reader->root, writer->root, "#", 0);
-    free(c.stack);
-    sl_pairmemo_free(&c.memo);
+    sl_pairwalk_free(&c.walk);
     json_decref(c.unknown);
     json_decref(c.merged);
     return ok;

@@ -50,3 +50,42 @@ void sl_pairmemo_free(sl_pairmemo *m)
     free(m->v);
     *m = (sl_pairmemo){0};
 }
+
+struct sl_pairwalk_pair {
+    const void *a, *b;
+};
+
+bool sl_pairwalk_enter(sl_pairwalk *w, const void *a, const void *b, int tag, bool *ok,
+                       sl_pairwalk_mark *mark)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->stack[i].a == a && w->stack[i].b == b) {
+            if (i < w->lowest) w->lowest = i;
+            *ok = true;
+            return true;
+        }
+    if (sl_pairmemo_get(&w->memo, a, b, tag, ok)) return true;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->stack = sl_realloc(w->stack, w->cap * sizeof *w->stack);
+    }
+    *mark = (sl_pairwalk_mark){w->n, w->lowest};
+    w->stack[w->n++] = (struct sl_pairwalk_pair){a, b};
+    w->lowest = SIZE_MAX;
+    return false;
+}
+
+bool sl_pairwalk_leave(sl_pairwalk *w, const void *a, const void *b, int tag, sl_pairwalk_mark mark,
+                       bool ok)
+{
+    w->n--;
+    if (!ok || w->lowest >= mark.me) sl_pairmemo_put(&w->memo, a, b, tag, ok);
+    w->lowest = w->lowest < mark.me && w->lowest < mark.outer ? w->lowest : mark.outer;
+    return ok;
+}
+
+void sl_pairwalk_free(sl_pairwalk *w)
+{
+    sl_free(w->stack);
+    sl_pairmemo_free(&w->memo);
+}

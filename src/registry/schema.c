@@ -448,17 +448,11 @@ void sl_regschema_free(sl_regschema *s)
     free(s);
 }
 
-typedef struct pair {
-    const av_node *r, *w;
-} pair;
-
 typedef struct check_ctx {
-    pair *stack; /* record pairs being compared: a revisit is assumed to match (recursion) */
-    size_t n, cap;
-    /* record pairs already answered, so that a named type used many times (a DAG of records)
-     * costs one check instead of one per path; tagged loud or quiet */
-    sl_pairmemo memo;
-    size_t lowest; /* the lowest stack index a revisit assumed to match in this subtree */
+    /* record pairs being compared (a revisit, recursion, is assumed to match) and pairs
+     * already answered, so that a named type used many times (a DAG of records) costs one check
+     * instead of one per path; tagged loud or quiet */
+    sl_pairwalk walk;
     char ***msgs;
     size_t *nmsgs;
 } check_ctx;
@@ -523,26 +517,10 @@ static bool quiet_can_read(check_ctx *c, const av_node *r, const av_node *w)
 
 static bool can_read_record(check_ctx *c, const av_node *r, const av_node *w, const char *path)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->stack[i].r == r && c->stack[i].w == w) {
-            if (i < c->lowest) c->lowest = i;
-            return true;
-        }
-    bool known;
-    if (sl_pairmemo_get(&c->memo, r, w, c->msgs != NULL, &known)) return known;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 8;
-        c->stack = sl_realloc(c->stack, c->cap * sizeof *c->stack);
-    }
-    size_t me = c->n, outer = c->lowest;
-    c->stack[c->n++] = (pair){r, w};
-    c->lowest = SIZE_MAX;
-    bool ok = record_fields(c, r, w, path);
-    c->n--;
-    /* false is final; true only if it assumed nothing of the pairs above this one */
-    if (!ok || c->lowest >= me) sl_pairmemo_put(&c->memo, r, w, c->msgs != NULL, ok);
-    c->lowest = c->lowest < me && c->lowest < outer ? c->lowest : outer;
-    return ok;
+    bool ok;
+    sl_pairwalk_mark m;
+    if (sl_pairwalk_enter(&c->walk, r, w, c->msgs != NULL, &ok, &m)) return ok;
+    return sl_pairwalk_leave(&c->walk, r, w, c->msgs != NULL, m, record_fields(c, r, w, path));
 }
 
 static bool record_fields(check_ctx *c, const av_node *r, const av_node *w, const char *path)
@@ -656,9 +634,8 @@ bool sl_regschema_can_read(const sl_regschema *reader, const sl_regschema *write
 {
     if (reader->type == SL_SCHEMA_JSON && writer->type == SL_SCHEMA_JSON)
         return sl_jsonschema_can_read(reader->json, writer->json, msgs, nmsgs);
-    check_ctx c = {.msgs = msgs, .nmsgs = nmsgs, .lowest = SIZE_MAX};
+    check_ctx c = {.msgs = msgs, .nmsgs = nmsgs, .walk = SL_PAIRWALK_INIT};
     bool ok = can_read(&c, reader->root, writer->root, "");
-    free(c.stack);
-    sl_pairmemo_free(&c.memo);
+    sl_pairwalk_free(&c.walk);
     return ok;
 }
