@@ -250,6 +250,28 @@ static int rd_type(sl_rd *r, sl_arena *a, sl_cqlc_type *t, int depth)
 }
 
 /* <metadata> of a Rows result or of a Prepared result's result_metadata (§4.2.5.2). */
+/* count column specs, after the global keyspace and table when flags has Global_tables_spec
+ * (0x0001); count is checked against the bytes left by the caller. */
+static int rd_col_specs(sl_rd *r, sl_arena *a, int32_t flags, int32_t count, sl_cqlc_col **out)
+{
+    const char *gks = NULL, *gtable = NULL;
+    if ((flags & 0x0001) && (rd_cstring(r, a, &gks) || rd_cstring(r, a, &gtable)))
+        return SL_ERR_PARSE;
+    sl_cqlc_col *cols = sl_arena_alloc(a, sizeof(sl_cqlc_col) * (count ? (size_t)count : 1));
+    *out = cols;
+    for (int32_t i = 0; i < count; i++) {
+        sl_cqlc_col *col = &cols[i];
+        if (flags & 0x0001) {
+            col->keyspace = gks;
+            col->table = gtable;
+        } else if (rd_cstring(r, a, &col->keyspace) || rd_cstring(r, a, &col->table)) {
+            return SL_ERR_PARSE;
+        }
+        if (rd_cstring(r, a, &col->name) || rd_type(r, a, &col->type, 0)) return SL_ERR_PARSE;
+    }
+    return 0;
+}
+
 static int rd_rows_meta(sl_rd *r, sl_cqlc_result *res)
 {
     int32_t flags, count;
@@ -263,25 +285,8 @@ static int rd_rows_meta(sl_rd *r, sl_cqlc_result *res)
     if (flags & 0x0004) return 0; /* no metadata: the caller knows the columns */
     /* Each column spec needs at least a name length and a type id. */
     if ((size_t)count * 4 > sl_rd_left(r)) return sl_rd_fail(r);
-    const char *gks = NULL, *gtable = NULL;
-    if ((flags & 0x0001) &&
-        (rd_cstring(r, &res->arena, &gks) || rd_cstring(r, &res->arena, &gtable)))
-        return SL_ERR_PARSE;
     res->ncols = (size_t)count;
-    res->cols = sl_arena_alloc(&res->arena, sizeof(sl_cqlc_col) * (count ? (size_t)count : 1));
-    for (int32_t i = 0; i < count; i++) {
-        sl_cqlc_col *col = &res->cols[i];
-        if (flags & 0x0001) {
-            col->keyspace = gks;
-            col->table = gtable;
-        } else if (rd_cstring(r, &res->arena, &col->keyspace) ||
-                   rd_cstring(r, &res->arena, &col->table)) {
-            return SL_ERR_PARSE;
-        }
-        if (rd_cstring(r, &res->arena, &col->name) || rd_type(r, &res->arena, &col->type, 0))
-            return SL_ERR_PARSE;
-    }
-    return 0;
+    return rd_col_specs(r, &res->arena, flags, count, &res->cols);
 }
 
 static int rd_prepared(sl_rd *r, sl_cqlc_result *res)
@@ -297,24 +302,8 @@ static int rd_prepared(sl_rd *r, sl_cqlc_result *res)
     res->pk_index = sl_arena_alloc(&res->arena, sizeof(uint16_t) * (npk ? (size_t)npk : 1));
     for (int32_t i = 0; i < npk; i++)
         if (sl_rd_be16(r, &res->pk_index[i])) return SL_ERR_PARSE;
-    const char *gks = NULL, *gtable = NULL;
-    if ((flags & 0x0001) &&
-        (rd_cstring(r, &res->arena, &gks) || rd_cstring(r, &res->arena, &gtable)))
-        return SL_ERR_PARSE;
     res->nbind = (size_t)count;
-    res->bind = sl_arena_alloc(&res->arena, sizeof(sl_cqlc_col) * (count ? (size_t)count : 1));
-    for (int32_t i = 0; i < count; i++) {
-        sl_cqlc_col *col = &res->bind[i];
-        if (flags & 0x0001) {
-            col->keyspace = gks;
-            col->table = gtable;
-        } else if (rd_cstring(r, &res->arena, &col->keyspace) ||
-                   rd_cstring(r, &res->arena, &col->table)) {
-            return SL_ERR_PARSE;
-        }
-        if (rd_cstring(r, &res->arena, &col->name) || rd_type(r, &res->arena, &col->type, 0))
-            return SL_ERR_PARSE;
-    }
+    if (rd_col_specs(r, &res->arena, flags, count, &res->bind)) return SL_ERR_PARSE;
     if (rd_rows_meta(r, res)) return SL_ERR_PARSE;
     /* A Prepared result's metadata never has pages. */
     res->has_more_pages = false;
