@@ -226,7 +226,7 @@ const char *sl_meta_lock_clause(const sl_meta *m)
 
 const char *sl_meta_url_redacted(const char *url)
 {
-    static char out[512];
+    static _Thread_local char out[512]; /* the console calls it from its loop and its workers */
     return sl_auth_redact(url, out, sizeof out);
 }
 

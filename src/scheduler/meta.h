@@ -46,7 +46,8 @@ int sl_meta_version(sl_meta *m);
 /* " FOR UPDATE SKIP LOCKED" on PostgreSQL, "" on SQLite (whose write transactions are already
  * exclusive). */
 const char *sl_meta_lock_clause(const sl_meta *m);
-/* The URL with any password replaced by "***", for logs. Static buffer. */
+/* The URL with any password replaced by "***", for logs: a per-thread buffer, valid until the
+ * same thread calls again. */
 const char *sl_meta_url_redacted(const char *url);
 
 /* Starts a write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN). */
