@@ -2,6 +2,7 @@
 #include "console/users.h"
 
 #include "auth/auth.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/sl.h"
 
@@ -94,29 +95,18 @@ static bool name_ok(const char *s)
 
 static int save(sl_users *u)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", u->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -errno;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    fprintf(f, "# sluice console users: NAME ROLE pbkdf2-sha256 ITERATIONS SALT HASH\n");
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_append_str(&b, "# sluice console users: NAME ROLE pbkdf2-sha256 ITERATIONS SALT HASH\n");
     for (size_t i = 0; i < u->n; i++) {
         char spaced[SL_AUTH_HASH_LEN];
         memcpy(spaced, u->v[i].hash, sizeof spaced);
         for (char *d = strchr(spaced, '$'); d; d = strchr(d, '$'))
             *d = ' ';
-        fprintf(f, "%s %s %s\n", u->v[i].name, sl_role_name(u->v[i].role), spaced);
+        sl_buf_printf(&b, "%s %s %s\n", u->v[i].name, sl_role_name(u->v[i].role), spaced);
     }
-    int rc = 0;
-    if (fflush(f) || fsync(fileno(f))) rc = -errno;
-    if (fclose(f) && !rc) rc = -errno;
-    if (!rc && rename(tmp, u->path)) rc = -errno;
-    if (rc) unlink(tmp);
+    int rc = sl_write_file_atomic(u->path, b.ptr, b.len, 0600, true);
+    OPENSSL_cleanse(b.ptr, b.cap);
+    sl_buf_free(&b);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *sl_strerror(int rc)
 {
@@ -216,6 +218,38 @@ int sl_mkdirs(const char *path, unsigned mode)
         *p = '/';
     }
     return mkdir(tmp, (mode_t)mode) && errno != EEXIST ? -errno : 0;
+}
+
+int sl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, bool sync)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) return -errno;
+    int rc = 0;
+    for (size_t off = 0; off < len && !rc;) {
+        ssize_t n = write(fd, (const char *)data + off, len - off);
+        if (n < 0 && errno != EINTR) rc = -errno;
+        if (n > 0) off += (size_t)n;
+    }
+    if (!rc && sync && fdatasync(fd) < 0) rc = -errno;
+    if (close(fd) < 0 && !rc) rc = -errno;
+    if (!rc && rename(tmp, path) < 0) rc = -errno;
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if (!sync) return 0;
+    /* The rename itself must survive a crash: sync the directory entry. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -errno;
+    rc = fsync(dfd) < 0 ? -errno : 0;
+    close(dfd);
+    return rc;
 }
 
 int64_t sl_days_from_civil(int64_t y, int m, int d)

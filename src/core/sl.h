@@ -75,6 +75,11 @@ int sl_parse_size(const char *s, int64_t *out);
 /* mkdir -p: creates path and every missing parent with mode (an existing one is left as it is).
  * Returns 0 or -errno (-ENAMETOOLONG past PATH_MAX). */
 int sl_mkdirs(const char *path, unsigned mode);
+/* Replaces path with len bytes of data all at once: written to path.tmp (mode), then renamed
+ * over path. With sync, the data is fdatasync()ed before the rename and the directory fsync()ed
+ * after it, so after a crash path holds the old or the new contents, never a mix. Returns 0 or
+ * -errno (path.tmp removed). */
+int sl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, bool sync);
 
 #include <stdlib.h>
 

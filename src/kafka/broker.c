@@ -893,14 +893,9 @@ static int cluster_id_load(sl_broker *b)
     for (size_t i = 0; i < 22; i++)
         b->cluster_id[i] = alphabet[rnd[i] & 63];
     b->cluster_id[22] = 0;
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "we");
-    if (!f) return -errno;
-    fprintf(f, "%s\n", b->cluster_id);
-    int rc = fflush(f) == 0 && fdatasync(fileno(f)) == 0 ? 0 : -errno;
-    fclose(f);
-    if (!rc && rename(tmp, path) < 0) rc = -errno;
+    char line[24];
+    int n = snprintf(line, sizeof line, "%s\n", b->cluster_id);
+    int rc = sl_write_file_atomic(path, line, (size_t)n, 0644, true);
     if (rc) SL_ERROR(LOG_SUB, "writing %s: %s", path, sl_strerror(rc));
     return rc;
 }

@@ -245,38 +245,11 @@ err_parse:
 
 int kafka_pstate_save(const kafka_pstate *s, int64_t offset, const char *dir, bool sync)
 {
-    char tmp[4096], path[4096];
-    snprintf(tmp, sizeof(tmp), "%s/producer.snapshot.tmp", dir);
+    char path[4096];
     snprintf(path, sizeof(path), "%s/producer.snapshot", dir);
     sl_buf b = SL_BUF_INIT;
     kafka_pstate_encode(s, offset, &b);
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    size_t done = 0;
-    while (done < b.len) {
-        ssize_t w = write(fd, b.ptr + done, b.len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            rc = -errno;
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (!rc && sync && fdatasync(fd) < 0) rc = -errno;
-    close(fd);
-    if (!rc && rename(tmp, path) < 0) rc = -errno;
-    if (!rc && sync) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-out:
+    int rc = sl_write_file_atomic(path, b.ptr, b.len, 0644, sync);
     if (rc) SL_WARN("kafka", "writing %s: %s", path, sl_strerror(rc));
     sl_buf_free(&b);
     return rc;

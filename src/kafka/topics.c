@@ -240,35 +240,9 @@ kafka_topic *kafka_topics_at(kafka_topics *t, size_t i)
 /* Writes data to DIR/name atomically: a temp file, fdatasync, rename, directory fsync. */
 static int write_atomic(const char *dir, const char *name, const void *data, size_t len)
 {
-    char tmp[4096], path[4096];
-    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+    char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(fd, (const char *)data + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            rc = -errno;
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (!rc && fdatasync(fd) < 0) rc = -errno;
-    close(fd);
-    if (!rc && rename(tmp, path) < 0) rc = -errno;
-    if (!rc) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            if (fsync(dfd) < 0) rc = -errno;
-            close(dfd);
-        }
-    }
-out:
+    int rc = sl_write_file_atomic(path, data, len, 0644, true);
     if (rc) SL_ERROR("kafka", "writing %s: %s", path, sl_strerror(rc));
     return rc;
 }

@@ -840,47 +840,6 @@ void sl_window_stats_get(const sl_window *w, sl_window_stats *st)
 
 /* Saving and loading */
 
-static int write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return SL_ERR_INVAL;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -errno;
-    }
-    int rc = 0;
-    for (size_t off = 0; off < len && !rc;) {
-        ssize_t n = write(fd, (const char *)data + off, len - off);
-        if (n < 0 && errno != EINTR) rc = -errno;
-        if (n > 0) off += (size_t)n;
-    }
-    if (!rc && fdatasync(fd) < 0) rc = -errno;
-    if (close(fd) < 0 && !rc) rc = -errno;
-    if (!rc && rename(tmp, path) < 0) rc = -errno;
-    if (!rc) {
-        /* The rename itself must survive a crash: sync the directory entry. */
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = 0;
-        else
-            snprintf(dir, sizeof dir, ".");
-        int dfd = open(slash && !*dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) < 0) rc = -errno;
-        if (dfd >= 0) close(dfd);
-    }
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        unlink(tmp);
-    }
-    return rc;
-}
-
 static void save_value(sl_buf *b, const sl_expr_value *v)
 {
     encode_value(b, v);
@@ -918,7 +877,8 @@ int sl_window_save(const sl_window *w, const char *path, const int64_t *offs, si
             }
         }
     sl_buf_put_be32(&b, sl_crc32c(0, b.ptr, b.len));
-    int rc = write_atomic(path, b.ptr, b.len, err, errlen);
+    int rc = sl_write_file_atomic(path, b.ptr, b.len, 0644, true);
+    if (rc) snprintf(err, errlen, "%s: %s", path, strerror(-rc));
     sl_buf_free(&b);
     return rc;
 }

@@ -1,5 +1,5 @@
-/* test_sl.c: status strings, allocation wrappers, clocks, and the host:port, duration and size
- * parsers at their edges. */
+/* test_sl.c: status strings, allocation wrappers, clocks, the host:port, duration and size
+ * parsers at their edges, and the file helpers. */
 #include "core/sl.h"
 
 #include <errno.h>
@@ -214,13 +214,48 @@ static void test_mkdirs(void **state)
     assert_int_equal(system(path), 0);
 }
 
+static void test_write_file_atomic(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/sl-atomic-XXXXXX", path[256], tmp[300], buf[64];
+    assert_non_null(mkdtemp(root));
+    snprintf(path, sizeof path, "%s/state", root);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(sl_write_file_atomic(path, "first\n", 6, 0600, true), 0);
+    assert_int_equal(sl_write_file_atomic(path, "second\n", 7, 0600, false), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_int_equal(n, 7);
+    assert_memory_equal(buf, "second\n", 7);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(stat(tmp, &st), -1); /* no temp file left behind */
+    /* A path whose directory does not exist: an error, and the old contents untouched. */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no/such", root);
+    assert_int_equal(sl_write_file_atomic(missing, "x", 1, 0644, true), -ENOENT);
+    /* A directory where the file should be: rename fails, the temp file is removed. */
+    char dir[300], dirtmp[320];
+    snprintf(dir, sizeof dir, "%s/d", root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(dirtmp, sizeof dirtmp, "%s.tmp", dir);
+    assert_int_equal(sl_write_file_atomic(dir, "x", 1, 0644, true), -EISDIR);
+    assert_int_equal(stat(dirtmp, &st), -1);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -r %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror), cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_clocks),   cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_duration), cmocka_unit_test(test_size),
-        cmocka_unit_test(test_mkdirs),
+        cmocka_unit_test(test_mkdirs),   cmocka_unit_test(test_write_file_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
