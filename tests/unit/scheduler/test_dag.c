@@ -143,6 +143,7 @@ static void test_defaults(void **state)
                      1);
     assert_false(sl_dagset_find(&set, "g")->catchup);
     assert_int_equal(sl_dagset_find(&set, "g")->is_paused_upon_creation, 0);
+    d = sl_dagset_find(&set, "d"); /* the second load may have moved the array */
     assert_int_equal(d->max_active_runs, 16);
     assert_null(d->params);
     const sl_task *t = &d->tasks[0];
