@@ -14,7 +14,14 @@
  * Closing. An orderly close stops reading, waits for queued writes to drain, shuts down the
  * sending side and reads (discarding) until the peer closes or a short linger expires. Closing
  * with unread bytes in the kernel would send a RST, which can destroy the error response a
- * protocol just queued for an oversized frame (nginx lingering close). */
+ * protocol just queued for an oversized frame (nginx lingering close).
+ *
+ * TLS. With a certificate configured every connection gets an OpenSSL SSL object on two memory
+ * BIOs: ciphertext read from the socket goes into one, the handshake is driven from the read
+ * callback, and SSL_read's plaintext is fed to the same framing code as a plaintext read (it is
+ * decrypted into the server's read buffer, which the ciphertext has just left). Writes are
+ * encrypted with SSL_write and what OpenSSL puts in the other BIO is written to the socket. A
+ * plaintext connection has no SSL object and takes none of these paths. */
 #include "core/server.h"
 #include "core/codec.h"
 #include "core/server_int.h"
@@ -24,8 +31,11 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,6 +51,8 @@
 #define STOP_FLUSH_TIMEOUT_MS 1000
 #define LINGER_MS             2000
 #define BACKLOG               511
+/* Plaintext encrypted per SSL_write: bounds the ciphertext buffered before it is queued. */
+#define TLS_WRITE_CHUNK (256 * 1024)
 
 typedef enum {
     ST_OPEN,   /* reading and delivering frames */
@@ -67,9 +79,13 @@ struct sl_conn {
     bool held; /* rbuf may hold complete frames, kept back by a pause */
     bool eof;  /* the peer finished sending */
     bool drain_queued;
-    bool opened; /* on_open ran, so on_close is owed */
-    sl_buf rbuf; /* the start of a frame that has not fully arrived */
-    size_t need; /* bytes rbuf must hold before parsing again; 0 when unknown */
+    bool opened;           /* on_open ran, so on_close is owed */
+    sl_buf rbuf;           /* the start of a frame that has not fully arrived */
+    size_t need;           /* bytes rbuf must hold before parsing again; 0 when unknown */
+    SSL *ssl;              /* NULL on a plaintext connection */
+    BIO *tls_in, *tls_out; /* ciphertext from and to the socket (owned by ssl) */
+    bool tls_ready;        /* handshake done */
+    sl_buf tls_early;      /* plaintext written before the handshake finished */
     char peer[64];
 };
 
@@ -89,6 +105,7 @@ struct sl_server {
     sl_conn *drain_head, *drain_tail;
     void (*done)(void *);
     void *done_arg;
+    SSL_CTX *tls; /* NULL: plaintext */
     uint8_t rdbuf[READ_BUF_SIZE];
 };
 
@@ -104,6 +121,8 @@ static void conn_after_flush(sl_conn *c);
 static void conn_drain(sl_conn *c);
 static void server_maybe_finish(sl_server *s);
 static void on_idle(uv_idle_t *h);
+static void conn_write_raw(sl_conn *c, sl_buf *b);
+static void tls_pump(sl_conn *c);
 
 static inline void conn_ref(sl_conn *c)
 {
@@ -121,6 +140,8 @@ static void conn_unref(sl_conn *c)
         s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     sl_buf_free(&c->rbuf);
+    if (c->ssl) SSL_free(c->ssl);
+    sl_buf_free(&c->tls_early);
     sl_free(c);
     s->nlive--;
     server_maybe_finish(s);
@@ -260,7 +281,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     sl_conn *c = h->data;
     sl_server *s = c->srv;
-    if (c->state == ST_OPEN && !c->held && c->need > c->rbuf.len &&
+    if (!c->ssl && c->state == ST_OPEN && !c->held && c->need > c->rbuf.len &&
         c->need - c->rbuf.len >= DIRECT_READ_MIN) {
         rbuf_fit(c, c->need);
         *buf = uv_buf_init((char *)c->rbuf.ptr + c->rbuf.len, (unsigned)(c->need - c->rbuf.len));
@@ -288,6 +309,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->state != ST_OPEN) return; /* lingering: discard */
+    if (c->ssl) {
+        /* A memory BIO takes everything (it grows); the read buffer is free again after. */
+        BIO_write(c->tls_in, buf->base, (int)nread);
+        tls_pump(c);
+        return;
+    }
     if (buf->base != (char *)s->rdbuf) {
         c->rbuf.len += (size_t)nread;
         if (c->rbuf.len >= c->need) conn_drain(c);
@@ -369,7 +396,8 @@ static void on_write(uv_write_t *req, int status)
     }
 }
 
-void sl_conn_write(sl_conn *c, sl_buf *b)
+/* Queues b's bytes for the socket as they are, and takes them. */
+static void conn_write_raw(sl_conn *c, sl_buf *b)
 {
     if (c->state != ST_OPEN || b->len == 0) {
         sl_buf_free(b);
@@ -414,6 +442,111 @@ void sl_conn_write(sl_conn *c, sl_buf *b)
     }
     c->nwrites++;
     c->write_pending += w->len;
+}
+
+/* Queues the ciphertext OpenSSL has produced. */
+static void tls_flush(sl_conn *c)
+{
+    size_t n = BIO_ctrl_pending(c->tls_out);
+    if (n == 0) return;
+    sl_buf b = SL_BUF_INIT;
+    int r = BIO_read(c->tls_out, sl_buf_extend(&b, n), (int)n);
+    b.len = r > 0 ? (size_t)r : 0;
+    conn_write_raw(c, &b);
+}
+
+/* Logs an OpenSSL failure (the peer's or ours) and closes the connection, after sending the
+ * alert OpenSSL may have produced. */
+static void tls_fail(sl_conn *c, const char *what, int ssl_err)
+{
+    char reason[256] = "";
+    unsigned long e = ERR_peek_last_error();
+    if (e)
+        ERR_error_string_n(e, reason, sizeof reason);
+    else
+        snprintf(reason, sizeof reason, "SSL error %d", ssl_err);
+    ERR_clear_error();
+    sl_log(SL_LOG_WARN, c->srv->name, c->peer, "TLS %s failed: %s, closing", what, reason);
+    tls_flush(c);
+    c->tls_ready = false; /* no close_notify after a fatal error */
+    sl_conn_close(c);
+}
+
+static void tls_write(sl_conn *c, sl_buf *b)
+{
+    if (!c->tls_ready) { /* sent once the handshake is done */
+        sl_buf_append(&c->tls_early, b->ptr, b->len);
+        sl_buf_free(b);
+        return;
+    }
+    ERR_clear_error();
+    for (size_t off = 0; off < b->len && c->state == ST_OPEN;) {
+        int r = SSL_write(c->ssl, b->ptr + off, (int)SL_MIN(b->len - off, TLS_WRITE_CHUNK));
+        if (r <= 0) {
+            tls_fail(c, "write", SSL_get_error(c->ssl, r));
+            break;
+        }
+        off += (size_t)r;
+        tls_flush(c);
+    }
+    sl_buf_free(b);
+}
+
+/* Advances the handshake, then decrypts and delivers what the input BIO holds until it runs
+ * dry, the connection pauses or it closes. */
+static void tls_pump(sl_conn *c)
+{
+    sl_server *s = c->srv;
+    ERR_clear_error(); /* SSL_get_error reads the thread's queue, which others may have left */
+    if (!c->tls_ready) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ)
+                tls_flush(c);
+            else
+                tls_fail(c, "handshake", e);
+            return;
+        }
+        c->tls_ready = true;
+        tls_flush(c);
+        sl_log(SL_LOG_DEBUG, s->name, c->peer, "TLS %s %s", SSL_get_version(c->ssl),
+               SSL_get_cipher_name(c->ssl));
+        if (c->tls_early.len) {
+            sl_buf early = SL_BUF_INIT;
+            sl_buf_move(&early, &c->tls_early);
+            tls_write(c, &early);
+        }
+    }
+    while (c->state == ST_OPEN && !c->paused) {
+        int r = SSL_read(c->ssl, s->rdbuf, sizeof s->rdbuf);
+        if (r <= 0) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify: the peer finished sending */
+                c->eof = true;
+                conn_check_eof(c);
+            } else if (e != SSL_ERROR_WANT_READ) {
+                tls_fail(c, "read", e);
+            }
+            break;
+        }
+        conn_feed(c, s->rdbuf, (size_t)r);
+    }
+    if (c->state == ST_OPEN) tls_flush(c); /* e.g. TLS 1.3 key updates */
+}
+
+/* Bytes received but not yet delivered inside OpenSSL (a pause stopped the pump). */
+static bool tls_has_input(const sl_conn *c)
+{
+    return c->ssl && (SSL_pending(c->ssl) > 0 || BIO_ctrl_pending(c->tls_in) > 0);
+}
+
+void sl_conn_write(sl_conn *c, sl_buf *b)
+{
+    if (c->ssl && c->state == ST_OPEN && b->len)
+        tls_write(c, b);
+    else
+        conn_write_raw(c, b);
 }
 
 /* Appends len bytes of fd from off to out; SL_ERR_CORRUPT when the file ends first. */
@@ -487,6 +620,18 @@ int sl_conn_write_ranges(sl_conn *c, sl_buf *b, const sl_file_range *r, size_t n
         sl_buf_free(b);
         return 0;
     }
+    if (c->ssl) { /* the bytes must pass through SSL_write: no sendfile */
+        int rc = sl_file_ranges_read(b, r, n);
+        if (rc) {
+            sl_log(SL_LOG_ERROR, c->srv->name, c->peer, "read of file ranges: %s",
+                   rc == SL_ERR_CORRUPT ? "the file ends first" : sl_strerror(rc));
+            sl_buf_free(b);
+            conn_do_close(c);
+            return rc;
+        }
+        sl_conn_write(c, b);
+        return 0;
+    }
     uv_os_fd_t sock = -1;
     bool direct = c->nwrites == 0 && uv_fileno((uv_handle_t *)&c->tcp, &sock) == 0;
     sl_buf rest = SL_BUF_INIT; /* what waits in memory, from the first piece the socket refused */
@@ -535,6 +680,11 @@ int sl_conn_write_ranges(sl_conn *c, sl_buf *b, const sl_file_range *r, size_t n
 void sl_conn_close(sl_conn *c)
 {
     if (c->state != ST_OPEN) return;
+    if (c->ssl && c->tls_ready) { /* close_notify, so the peer can tell an end from a cut */
+        SSL_shutdown(c->ssl);
+        tls_flush(c);
+        if (c->state != ST_OPEN) return;
+    }
     c->state = ST_FLUSH;
     /* rbuf is left alone: this may run inside on_frame, whose bytes may live there. */
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -562,7 +712,7 @@ void sl_conn_resume(sl_conn *c)
     if (!c->eof) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     /* Frames held back while paused are delivered from the loop, not from inside whatever
      * callback resumed us. */
-    if (c->held || c->eof) conn_schedule_drain(c);
+    if (c->held || c->eof || tls_has_input(c)) conn_schedule_drain(c);
 }
 
 bool sl_conn_closing(const sl_conn *c)
@@ -620,6 +770,7 @@ static void on_idle(uv_idle_t *h)
         list = c->drain_next;
         c->drain_queued = false;
         if (c->state == ST_OPEN && !c->paused) conn_drain(c);
+        if (c->ssl && c->state == ST_OPEN && !c->paused) tls_pump(c);
         conn_check_eof(c);
         conn_unref(c);
     }
@@ -699,6 +850,24 @@ static void on_connection(uv_stream_t *ls, int status)
         format_peer(&ss, c->peer, sizeof c->peer);
     uv_tcp_nodelay(&c->tcp, 1);
     sl_log(SL_LOG_DEBUG, s->name, c->peer, "accepted (%u open)", s->nconns);
+    if (s->tls) {
+        c->ssl = SSL_new(s->tls);
+        c->tls_in = BIO_new(BIO_s_mem());
+        c->tls_out = BIO_new(BIO_s_mem());
+        if (!c->ssl || !c->tls_in || !c->tls_out) {
+            sl_log(SL_LOG_ERROR, s->name, c->peer, "TLS: out of memory, closing");
+            BIO_free(c->tls_in);
+            BIO_free(c->tls_out);
+            c->tls_in = c->tls_out = NULL;
+            conn_do_close(c);
+            return;
+        }
+        /* An empty input BIO means "wait for more", not end of stream. */
+        BIO_set_mem_eof_return(c->tls_in, -1);
+        BIO_set_mem_eof_return(c->tls_out, -1);
+        SSL_set_bio(c->ssl, c->tls_in, c->tls_out);
+        SSL_set_accept_state(c->ssl);
+    }
     c->opened = true;
     if (s->opts.on_open) s->opts.on_open(c);
     if (c->state == ST_OPEN && !c->paused) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -736,6 +905,57 @@ static int listen_socket(const char *host, int port)
     return err;
 }
 
+/* Logs why ctx cannot use the file key names (OpenSSL's last reason) and returns NULL. */
+static SSL_CTX *tls_ctx_fail(SSL_CTX *ctx, const char *name, const char *key, const char *file)
+{
+    char reason[256] = "unknown error";
+    unsigned long e = ERR_peek_last_error();
+    if (e) ERR_error_string_n(e, reason, sizeof reason);
+    ERR_clear_error();
+    sl_log(SL_LOG_ERROR, name, NULL, "%s %s: %s", key, file, reason);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* The listener's TLS context from the PEM files of o; NULL with the reason logged. */
+static SSL_CTX *tls_ctx_new(const sl_server_opts *o, const char *name)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) return tls_ctx_fail(NULL, name, "tls", "context");
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Idle connections give their 34 KiB of record buffers back. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    const char *files[][2] = {
+        {"tls-cert", o->tls_cert}, {"tls-key", o->tls_key}, {"tls-ca", o->tls_ca}};
+    for (size_t i = 0; i < 3; i++) { /* OpenSSL would only say "system lib" */
+        if (files[i][1] && access(files[i][1], R_OK) != 0) {
+            sl_log(SL_LOG_ERROR, name, NULL, "%s %s: %s", files[i][0], files[i][1],
+                   strerror(errno));
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1)
+        return tls_ctx_fail(ctx, name, "tls-cert", o->tls_cert);
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1)
+        return tls_ctx_fail(ctx, name, "tls-key", o->tls_key);
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return tls_ctx_fail(ctx, name, "tls-key does not match tls-cert", o->tls_cert);
+    if (o->tls_ca) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_ca);
+        if (!names || SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) != 1) {
+            if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
+            return tls_ctx_fail(ctx, name, "tls-ca", o->tls_ca);
+        }
+        SSL_CTX_set_client_CA_list(ctx, names);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_session_id_context(ctx, (const unsigned char *)name,
+                                       (unsigned)SL_MIN(strlen(name), SSL_MAX_SID_CTX_LENGTH));
+    }
+    return ctx;
+}
+
 int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out)
 {
     const char *name = opts->name ? opts->name : "server";
@@ -748,17 +968,27 @@ int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out
                opts->listen ? opts->listen : "(null)");
         return SL_ERR_INVAL;
     }
+    if (!opts->tls_cert != !opts->tls_key || (opts->tls_ca && !opts->tls_cert)) {
+        sl_log(SL_LOG_ERROR, name, NULL,
+               "tls-cert and tls-key go together (and tls-ca needs them)");
+        return SL_ERR_CONFIG;
+    }
+    SSL_CTX *tls = NULL;
+    if (opts->tls_cert && !(tls = tls_ctx_new(opts, name))) return SL_ERR_CONFIG;
     int fd = listen_socket(host, port);
     if (fd < 0) {
         sl_log(SL_LOG_ERROR, name, NULL, "cannot listen on %s: %s", opts->listen, sl_strerror(fd));
+        SSL_CTX_free(tls);
         return fd;
     }
     sl_server *s = sl_calloc(1, sizeof *s);
+    s->tls = tls;
     s->loop = loop;
     s->opts = *opts;
     s->name = sl_strdup(name);
     s->opts.name = s->name;
     s->opts.listen = NULL; /* not owned; not needed after binding */
+    s->opts.tls_cert = s->opts.tls_key = s->opts.tls_ca = NULL;
     if (!s->opts.max_frame) s->opts.max_frame = DEFAULT_MAX_FRAME;
     uv_tcp_init(loop, &s->listener);
     uv_idle_init(loop, &s->idle);
@@ -777,7 +1007,7 @@ int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out
     if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) == 0)
         s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                  : ((struct sockaddr_in *)&ss)->sin_port);
-    sl_log(SL_LOG_DEBUG, name, NULL, "listening on %s:%d", host, s->port);
+    sl_log(SL_LOG_DEBUG, name, NULL, "listening on %s:%d%s", host, s->port, tls ? " (TLS)" : "");
     *out = s;
     return 0;
 }
@@ -800,6 +1030,7 @@ static void server_maybe_finish(sl_server *s)
     if (!s->stopping || s->stop_busy || s->handles > 0 || s->nlive > 0) return;
     void (*done)(void *) = s->done;
     void *arg = s->done_arg;
+    SSL_CTX_free(s->tls);
     sl_free(s->name);
     sl_free(s);
     if (done) done(arg);

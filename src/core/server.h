@@ -26,6 +26,11 @@ typedef struct sl_server_opts {
     unsigned max_conns; /* extra connections are accepted and closed at once; 0: no limit */
     sl_frame_len_fn frame_len;
     const char *name; /* subsystem tag for logs, e.g. "kafka" */
+    /* TLS: with tls_cert and tls_key (PEM files) every connection speaks TLS (OpenSSL, 1.2 or
+     * later); tls_ca (PEM) also requires a client certificate signed by it. NULL: plaintext. */
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_ca;
     void *udata;
     /* A new connection. May set data with sl_conn_set_data. */
     void (*on_open)(sl_conn *c);
@@ -41,7 +46,8 @@ typedef struct sl_server_opts {
     void (*on_close)(sl_conn *c);
 } sl_server_opts;
 
-/* Binds and listens. Returns 0, or a negative code with a message logged naming the address. */
+/* Binds and listens. Returns 0, or a negative code with a message logged naming the address
+ * (or SL_ERR_CONFIG naming the TLS file that cannot be used). */
 int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out);
 /* The bound port (useful when listening on port 0). */
 int sl_server_port(const sl_server *s);
@@ -65,7 +71,8 @@ typedef struct sl_file_range {
 /* sl_conn_write with n file ranges spliced into b's bytes (their at ascending). With nothing
  * queued ahead, file bytes go to the socket with sendfile(2), without a copy through user
  * space; whatever the socket does not take at once is read into memory and queued, so the
- * descriptors need only stay valid during the call. Takes b. Returns 0; or, after closing the
+ * descriptors need only stay valid during the call. On a TLS connection the ranges are read
+ * into memory and encrypted (no sendfile). Takes b. Returns 0; or, after closing the
  * connection (part of the message may have gone out), a negative code: the socket's error, or
  * -errno or SL_ERR_CORRUPT (a range past the file's end) when a range cannot be read. */
 int sl_conn_write_ranges(sl_conn *c, sl_buf *b, const sl_file_range *r, size_t n);

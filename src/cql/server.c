@@ -112,6 +112,11 @@ const sl_opt sl_cql_server_opts[] = {
      0},
     {"password", SL_OPT_STR, "cassandra", O(password),
      "the account's password when auth is on, or its hash from `sluice store passwd`", NULL, 0, 0},
+    {"tls-cert", SL_OPT_STR, NULL, O(tls_cert),
+     "PEM certificate (chain): the listener speaks TLS only (needs tls-key)", NULL, 0, 0},
+    {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of tls-cert", NULL, 0, 0},
+    {"tls-ca", SL_OPT_STR, NULL, O(tls_ca),
+     "PEM CA certificates: clients must present a certificate signed by one", NULL, 0, 0},
     {"commitlog-sync", SL_OPT_ENUM, "batch", O(commitlog_sync),
      "batch: acknowledge writes after the WAL sync (group commit); periodic: sync on a timer",
      "batch|periodic", 0, 0},
@@ -1051,6 +1056,9 @@ int sl_cql_server_open(uv_loop_t *loop, const sl_cql_server_config *cfg, sl_cql_
         .max_conns = (unsigned)cfg->max_connections,
         .frame_len = sl_cql_frame_len,
         .name = SUBSYS,
+        .tls_cert = s->cfg.tls_cert,
+        .tls_key = s->cfg.tls_key,
+        .tls_ca = s->cfg.tls_ca,
         .udata = s,
         .on_open = on_open,
         .on_frame = on_frame,
@@ -1071,8 +1079,11 @@ int sl_cql_server_open(uv_loop_t *loop, const sl_cql_server_config *cfg, sl_cql_
     uv_idle_init(loop, &s->flush_idle);
     s->backlog_timer.data = s->flush_check.data = s->flush_idle.data = s;
     s->handles_open = 3;
-    sl_log(SL_LOG_INFO, SUBSYS, NULL, "serving CQL v4 on %s:%d (auth %s, commitlog_sync %s)", host,
-           sl_server_port(s->srv), cfg->auth_enabled ? "on" : "off", cfg->commitlog_sync);
+    sl_log(SL_LOG_INFO, SUBSYS, NULL, "serving CQL v4 on %s:%d (auth %s, commitlog_sync %s%s)",
+           host, sl_server_port(s->srv), cfg->auth_enabled ? "on" : "off", cfg->commitlog_sync,
+           !cfg->tls_cert ? ""
+           : cfg->tls_ca  ? ", TLS with client certificates"
+                          : ", TLS");
     *out = s;
     return 0;
 }

@@ -17,12 +17,15 @@ typedef struct sl_cql_server sl_cql_server;
 
 /* The `store:` section of sluice.yaml and the flags of `sluice store` (sl_cql_server_opts). */
 typedef struct sl_cql_server_config {
-    char *listen;                  /* HOST:PORT to bind */
-    char *data_dir;                /* the RocksDB directory */
-    char *auth;                    /* "on": PasswordAuthenticator; "off": AllowAllAuthenticator */
-    char *user;                    /* the one account, when auth is on */
-    char *password;                /* its password; never logged */
-    char *commitlog_sync;          /* "batch" | "periodic" */
+    char *listen;   /* HOST:PORT to bind */
+    char *data_dir; /* the RocksDB directory */
+    char *auth;     /* "on": PasswordAuthenticator; "off": AllowAllAuthenticator */
+    char *user;     /* the one account, when auth is on */
+    char *password; /* its password; never logged */
+    char *tls_cert; /* PEM files: the listener speaks TLS only; NULL: plaintext */
+    char *tls_key;
+    char *tls_ca;         /* clients must present a certificate signed by these; NULL: not asked */
+    char *commitlog_sync; /* "batch" | "periodic" */
     int64_t commitlog_sync_period; /* ms between WAL syncs in periodic mode */
     int64_t max_frame_bytes;       /* largest request body accepted, compressed or not */
     int64_t max_connections;       /* connections beyond this are closed at once */

@@ -63,6 +63,11 @@ const sl_opt sl_broker_opts[] = {
     {"sasl-users", SL_OPT_STR, NULL, O(sasl_users),
      "require SASL/PLAIN as a user of this file of NAME HASH lines (sluice store passwd)", NULL, 0,
      0},
+    {"tls-cert", SL_OPT_STR, NULL, O(tls_cert),
+     "PEM certificate (chain): the listener speaks TLS only (needs tls-key)", NULL, 0, 0},
+    {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of tls-cert", NULL, 0, 0},
+    {"tls-ca", SL_OPT_STR, NULL, O(tls_ca),
+     "PEM CA certificates: clients must present a certificate signed by one", NULL, 0, 0},
     {"offsets-retention", SL_OPT_DURATION, "7d", O(offsets_retention_ms),
      "committed offsets of an empty group expire after this", NULL, 1, INT64_MAX},
     {"offsets-retention-check", SL_OPT_DURATION, "10m", O(offsets_retention_check_ms),
@@ -956,6 +961,9 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
         .max_conns = (unsigned)b->cfg.max_connections,
         .frame_len = sl_frame_len_be32,
         .name = LOG_SUB,
+        .tls_cert = b->cfg.tls_cert,
+        .tls_key = b->cfg.tls_key,
+        .tls_ca = b->cfg.tls_ca,
         .udata = b,
         .on_open = on_open,
         .on_frame = on_frame,
@@ -974,7 +982,8 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
     timer_start(b, &b->snapshot_timer, on_snapshot, SNAPSHOT_INTERVAL_MS);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
         timer_start(b, &b->flush_timer, on_flush_interval, b->cfg.flush_interval_ms);
-    SL_INFO(LOG_SUB, "broker %s on %s, data in %s, flush %s", b->cluster_id, b->cfg.listen,
+    SL_INFO(LOG_SUB, "broker %s on %s%s, data in %s, flush %s", b->cluster_id, b->cfg.listen,
+            b->cfg.tls_cert ? (b->cfg.tls_ca ? " (TLS, client certificates)" : " (TLS)") : "",
             b->cfg.data_dir, b->cfg.flush);
     *out = b;
     return 0;

@@ -40,6 +40,9 @@ typedef struct sl_broker_config {
     int64_t group_initial_rebalance_delay_ms; /* wait for more members of a new group */
     char *log_level;                          /* error | warn | info | debug | trace */
     char *sasl_users; /* "NAME HASH" lines: SASL/PLAIN required on every connection; NULL: none */
+    char *tls_cert;   /* PEM files: the listener speaks TLS (SSL, SASL_SSL); NULL: plaintext */
+    char *tls_key;
+    char *tls_ca; /* clients must present a certificate signed by these; NULL: not asked */
 
     /* Derived by sl_broker_config_check. */
     sl_flush_mode flush_mode;

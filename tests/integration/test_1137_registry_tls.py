@@ -14,28 +14,12 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 import registry_util as ru
 import sluice_harness as sh
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
-            f"{name}.pem", "-days", "2", "-subj", f"/CN={name}", cwd=d)
+import tls_util as tu
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    make_ca(d, "ca")
-    make_ca(d, "otherca")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=localhost", cwd=d)
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
-    return d
+    return tu.make_certs(tmp_path_factory.mktemp("tls"))
 
 
 def test_registry_https_verified(sluice_proc, certs, monkeypatch):
