@@ -153,7 +153,8 @@ int sl_cmd_console(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    fprintf(stderr, "console listening on http://%s (port %d)\n", cfg.listen, sl_console_port(c));
+    fprintf(stderr, "console listening on %s://%s (port %d)\n", cfg.tls_cert ? "https" : "http",
+            cfg.listen, sl_console_port(c));
     uv_run(&loop, UV_RUN_DEFAULT);
     sl_console_close(c);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -47,8 +47,8 @@ int sl_cmd_fake_api(int argc, char **argv)
         goto out;
     }
     sl_signals_install(&loop, on_signal, &ctx);
-    fprintf(stderr, "fake-api listening on http://%s (port %d)\n", cfg.listen,
-            sl_fakeapi_port(ctx.api));
+    fprintf(stderr, "fake-api listening on %s://%s (port %d)\n", cfg.tls_cert ? "https" : "http",
+            cfg.listen, sl_fakeapi_port(ctx.api));
     uv_run(&loop, UV_RUN_DEFAULT);
     sl_fakeapi_close(ctx.api);
     uv_run(&loop, UV_RUN_NOWAIT);

@@ -22,6 +22,7 @@
 
 typedef struct sched_opts {
     char *dags, *metadata, *listen, *data_dir, *pools, *log_level;
+    char *tls_cert, *tls_key; /* PEM files: the API serves HTTPS only */
     int64_t parallelism, default_pool_slots, tick, heartbeat, heartbeat_timeout;
     bool default_dag, paused_at_creation;
 } sched_opts;
@@ -33,6 +34,9 @@ const sl_opt sl_scheduler_cli_opts[] = {
     {"metadata", SL_OPT_STR, NULL, O(metadata),
      "sqlite:PATH or postgresql://... (default sqlite:DATA_DIR/scheduler.db)", NULL, 0, 0},
     {"listen", SL_OPT_HOSTPORT, "127.0.0.1:8080", O(listen), "address of the HTTP API", NULL, 0, 0},
+    {"tls-cert", SL_OPT_STR, NULL, O(tls_cert), "PEM certificate chain: serve HTTPS only", NULL, 0,
+     0},
+    {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of --tls-cert", NULL, 0, 0},
     {"data-dir", SL_OPT_STR, "./sluice-data/scheduler", O(data_dir),
      "directory of the SQLite metadata and the try logs", NULL, 0, 0},
     {"parallelism", SL_OPT_INT, "32", O(parallelism), "tries running at once in this scheduler",
@@ -133,16 +137,21 @@ int sl_cmd_scheduler(int argc, char **argv)
         if (so == SL_ERR_CONFIG) rc = 2;
         goto close;
     }
-    sl_http_config hc = {
-        .listen = o.listen, .name = "scheduler", .routes = sl_api_routes, .arg = app.sched};
+    sl_http_config hc = {.listen = o.listen,
+                         .name = "scheduler",
+                         .routes = sl_api_routes,
+                         .arg = app.sched,
+                         .tls_cert = o.tls_cert,
+                         .tls_key = o.tls_key};
     if (sl_http_open(&loop, &hc, &app.http)) {
         fprintf(stderr, "sluice scheduler: cannot listen on %s\n", o.listen);
         sl_sched_close(app.sched);
         goto close;
     }
     sl_signals_install(&loop, on_signal, &app);
-    fprintf(stderr, "scheduler: %zu DAGs, metadata %s, API on http://%s (port %d)\n", dags.n,
-            sl_meta_url_redacted(url), o.listen, sl_http_port(app.http));
+    fprintf(stderr, "scheduler: %zu DAGs, metadata %s, API on %s://%s (port %d)\n", dags.n,
+            sl_meta_url_redacted(url), o.tls_cert ? "https" : "http", o.listen,
+            sl_http_port(app.http));
     uv_run(&loop, UV_RUN_DEFAULT);
     rc = 0;
 close:

@@ -327,11 +327,11 @@ static json_t *body_object(sl_http_req *req, sl_http_resp *resp)
 
 static void session_cookie(sl_console *c, sl_http_resp *resp, const char *id, int64_t max_age_s)
 {
-    SL_UNUSED(c);
     char cookie[256];
+    /* Over HTTPS the browser must never send the session over plain HTTP. */
     snprintf(cookie, sizeof cookie,
-             "sluice_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld", id,
-             (long long)max_age_s);
+             "sluice_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", id,
+             (long long)max_age_s, c->cfg->tls_cert ? "; Secure" : "");
     sl_http_resp_header(resp, "Set-Cookie", cookie);
 }
 
@@ -755,7 +755,9 @@ int sl_console_open(uv_loop_t *loop, const sl_console_config *cfg, sl_console **
                          .name = "console",
                          .routes = server_routes,
                          .arg = c,
-                         .max_body_bytes = (size_t)cfg->max_body};
+                         .max_body_bytes = (size_t)cfg->max_body,
+                         .tls_cert = cfg->tls_cert,
+                         .tls_key = cfg->tls_key};
     rc = sl_http_open(loop, &hc, &c->http);
     if (rc) goto fail;
     sl_kview_config kc = {
@@ -787,6 +789,9 @@ fail:
 const sl_opt sl_console_opts[] = {
     {"listen", SL_OPT_HOSTPORT, "127.0.0.1:8080", O(listen), "address of the web console", NULL, 0,
      0},
+    {"tls-cert", SL_OPT_STR, NULL, O(tls_cert), "PEM certificate chain: serve HTTPS only", NULL, 0,
+     0},
+    {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of --tls-cert", NULL, 0, 0},
     {"data-dir", SL_OPT_STR, "./sluice-data/console", O(data_dir),
      "the console's users file and alert history", NULL, 0, 0},
     {"kafka", SL_OPT_STR, "127.0.0.1:9092", O(kafka), "Kafka bootstrap servers", NULL, 0, 0},

@@ -16,6 +16,7 @@ typedef struct sl_console sl_console;
 
 typedef struct sl_console_config {
     char *listen;
+    char *tls_cert, *tls_key; /* PEM files: HTTPS only (session cookies get Secure); NULL: HTTP */
     char *data_dir; /* users, alert rules and history; up's supervisor events one level up */
     char *kafka, *cql, *cql_user, *cql_password, *registry, *scheduler, *metadata, *dags;
     char *process_metrics; /* HOST:PORT[,HOST:PORT] of processors' --metrics-listen */

@@ -41,6 +41,9 @@ struct sl_fakeapi {
 const sl_opt sl_fakeapi_opts[] = {
     {"listen", SL_OPT_HOSTPORT, "127.0.0.1:8000", O(listen), "address to serve HTTP on", NULL, 0,
      0},
+    {"tls-cert", SL_OPT_STR, NULL, O(tls_cert), "PEM certificate chain: serve HTTPS only", NULL, 0,
+     0},
+    {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of --tls-cert", NULL, 0, 0},
     {"quota", SL_OPT_INT, "0", O(quota),
      "users each client address may fetch per window; beyond it 429 (0: unlimited)", NULL, 0,
      INT64_MAX},
@@ -222,7 +225,7 @@ int sl_fakeapi_open(uv_loop_t *loop, const sl_fakeapi_config *cfg, sl_fakeapi **
     sl_fakeapi *f = sl_calloc(1, sizeof(*f));
     f->loop = loop;
     f->cfg = *cfg;
-    f->cfg.listen = f->cfg.fail_rate = f->cfg.log_level = NULL;
+    f->cfg.listen = f->cfg.fail_rate = f->cfg.log_level = f->cfg.tls_cert = f->cfg.tls_key = NULL;
     if (getrandom(f->rng, sizeof(f->rng), 0) != (ssize_t)sizeof(f->rng)) {
         f->rng[0] = (uint64_t)sl_now_ms();
         f->rng[1] = sl_mono_ns() | 1;
@@ -236,6 +239,8 @@ int sl_fakeapi_open(uv_loop_t *loop, const sl_fakeapi_config *cfg, sl_fakeapi **
         .arg = f,
         .max_header_bytes = 16 * 1024,
         .max_body_bytes = 64 * 1024,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
     };
     int rc = sl_http_open(loop, &hc, &f->http);
     if (rc != 0) {

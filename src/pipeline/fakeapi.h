@@ -12,7 +12,8 @@
 
 typedef struct sl_fakeapi_config {
     char *listen;
-    int64_t quota; /* users per client per window; 0: unlimited */
+    char *tls_cert, *tls_key; /* PEM files: HTTPS only; NULL: plain HTTP */
+    int64_t quota;            /* users per client per window; 0: unlimited */
     int64_t quota_window_ms;
     int64_t latency_ms; /* added to every answer */
     char *fail_rate;    /* "0.1": that share of requests gets a 500 */

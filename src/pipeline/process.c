@@ -82,6 +82,10 @@ const sl_opt sl_process_opts[] = {
      "after SIGTERM, how long a failing sink is retried before giving up (exit 1)", NULL, 0, 0},
     {"metrics_listen", SL_OPT_HOSTPORT, NULL, offsetof(sl_process_config, metrics_listen),
      "serve GET /metrics.json on HOST:PORT", NULL, 0, 0},
+    {"metrics_tls_cert", SL_OPT_STR, NULL, offsetof(sl_process_config, metrics_tls_cert),
+     "PEM certificate chain: the metrics listener serves HTTPS only", NULL, 0, 0},
+    {"metrics_tls_key", SL_OPT_STR, NULL, offsetof(sl_process_config, metrics_tls_key),
+     "PEM private key of the metrics certificate", NULL, 0, 0},
     {"metrics_interval", SL_OPT_DURATION, "10s", offsetof(sl_process_config, metrics_interval_ms),
      "how often the metrics are logged", NULL, 100, 86400000},
     {"log_level", SL_OPT_ENUM, "info", offsetof(sl_process_config, log_level), "log level",
@@ -763,7 +767,9 @@ static int metrics_open(sl_process *p, char *err, size_t errlen)
                          .name = "process",
                          .routes = metrics_routes,
                          .arg = p,
-                         .max_connections = 64};
+                         .max_connections = 64,
+                         .tls_cert = p->cfg->metrics_tls_cert,
+                         .tls_key = p->cfg->metrics_tls_key};
     int rc = sl_http_open(&p->http_loop, &hc, &p->http);
     if (rc) {
         snprintf(err, errlen, "metrics_listen %s: %s", p->cfg->metrics_listen, sl_strerror(rc));
@@ -777,7 +783,8 @@ static int metrics_open(sl_process *p, char *err, size_t errlen)
     char host[256];
     int port;
     sl_hostport_parse(p->cfg->metrics_listen, host, sizeof host, &port);
-    SL_INFO(LOG, "metrics on http://%s:%d/metrics.json", host, sl_http_port(p->http));
+    SL_INFO(LOG, "metrics on %s://%s:%d/metrics.json", p->cfg->metrics_tls_cert ? "https" : "http",
+            host, sl_http_port(p->http));
     return 0;
 }
 

@@ -33,6 +33,8 @@ typedef struct sl_process_config {
     int64_t sink_timeout_ms;
     int64_t drain_timeout_ms; /* after SIGTERM, how long a failing sink is retried */
     char *metrics_listen;     /* HOST:PORT for GET /metrics.json, NULL: none */
+    char *metrics_tls_cert;   /* PEM files: the metrics listener serves HTTPS; NULL: HTTP */
+    char *metrics_tls_key;
     int64_t metrics_interval_ms;
     char *log_level;
     sl_schema *schema;       /* owned; from schema: and mapping:, or the seeds' */

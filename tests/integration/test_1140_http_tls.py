@@ -1,0 +1,100 @@
+"""issue 11, security: HTTPS on the HTTP components other than the registry (test_1137): the
+console, the fake-api and the scheduler (--tls-cert/--tls-key) and the processor's metrics
+listener (--metrics-tls-cert/--metrics-tls-key), all through src/web/http.c's tls_cert/tls_key.
+
+python3-requests with verify=CA logs in to the console over HTTPS (its session cookie is then
+Secure) and reads each component's endpoint with the certificate checked; a client trusting
+another CA gets an SSLError and plain HTTP gets no answer."""
+
+import pytest
+import requests
+
+import console_util as cu
+import pipeline_util as pu
+import sluice_harness as sh
+import tls_util as tu
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return tu.make_certs(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(autouse=True)
+def no_ca_bundle_override(monkeypatch):
+    # requests lets $REQUESTS_CA_BUNDLE override verify= (requests issue 3829).
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+def tls_args(certs, prefix=""):
+    return [f"--{prefix}tls-cert", certs / "server.pem", f"--{prefix}tls-key", certs / "server.key"]
+
+
+def check_refusals(addr, path, certs):
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"https://{addr}{path}", verify=str(certs / "otherca.pem"),
+                     timeout=sh.scaled(10))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"http://{addr}{path}", timeout=sh.scaled(5))
+
+
+def test_console_https(sluice_proc, certs):
+    con = cu.start(sluice_proc, args=tls_args(certs))
+    ca = str(certs / "ca.pem")
+    s = requests.Session()
+    s.verify = ca
+    r = s.post(f"https://{con.addr}/api/login",
+               json={"user": "admin", "password": con.admin_password}, timeout=sh.scaled(20))
+    assert r.status_code == 200, r.text
+    cookie = r.headers["Set-Cookie"]
+    assert "sluice_session=" in cookie and "; Secure" in cookie and "HttpOnly" in cookie
+    r = s.get(f"https://{con.addr}/api/session", timeout=sh.scaled(10))
+    assert r.status_code == 200 and r.json()["user"] == "admin", r.text
+    # By name too (the cookie belongs to 127.0.0.1, so this one is not logged in).
+    r = requests.get(f"https://localhost:{con.port}/api/session", verify=ca,
+                     timeout=sh.scaled(10))
+    assert r.status_code == 401
+    check_refusals(con.addr, "/api/session", certs)
+    assert "console listening on https://" in con.log_text()
+    assert s.get(f"https://{con.addr}/api/session", timeout=sh.scaled(10)).status_code == 200
+
+
+def test_console_plain_cookie_not_secure(sluice_proc):
+    con = cu.start(sluice_proc)
+    r = requests.post(cu.url(con, "/api/login"),
+                      json={"user": "admin", "password": con.admin_password},
+                      timeout=sh.scaled(20))
+    assert r.status_code == 200 and "Secure" not in r.headers["Set-Cookie"]
+
+
+def test_fake_api_and_scheduler_https(sluice_proc, certs):
+    ca = str(certs / "ca.pem")
+    api = sluice_proc("fake-api", args=tls_args(certs))
+    r = requests.get(f"https://{api.addr}/api/?results=2", verify=ca, timeout=sh.scaled(10))
+    assert r.status_code == 200 and len(r.json()["results"]) == 2
+    check_refusals(api.addr, "/api/", certs)
+    sched = sluice_proc("scheduler", data_dir=True, args=tls_args(certs))
+    r = requests.get(f"https://{sched.addr}/api/v1/health", verify=ca, timeout=sh.scaled(10))
+    assert r.status_code == 200, r.text
+    check_refusals(sched.addr, "/api/v1/health", certs)
+
+
+def test_process_metrics_https(sluice_proc, certs):
+    _, broker, store = pu.start_stack(sluice_proc, api=False)
+    port = sh.free_port()
+    proc = pu.start_process(sluice_proc, broker, pu.cql_sink(store),
+                            args=["--metrics-listen", f"127.0.0.1:{port}",
+                                  *tls_args(certs, "metrics-")])
+    sh.wait_port("127.0.0.1", port, sh.scaled(10), proc.proc)
+    r = requests.get(f"https://127.0.0.1:{port}/metrics.json", verify=str(certs / "ca.pem"),
+                     timeout=sh.scaled(10))
+    assert r.status_code == 200 and "in" in r.json()
+    check_refusals(f"127.0.0.1:{port}", "/metrics.json", certs)
+
+
+def test_bad_tls_config(certs):
+    for comp in ("console", "fake-api", "scheduler"):
+        r = sh.run_sluice(comp, "--listen", f"127.0.0.1:{sh.free_port()}", "--data-dir",
+                          certs / f"bad-{comp}", "--tls-cert", certs / "server.pem")
+        assert r.returncode != 0, (comp, r.stderr)
