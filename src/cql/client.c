@@ -1215,7 +1215,7 @@ static void conn_fail(cqlc_conn *cn, const sl_cqlc_error *why)
     }
     if (cn->capture) {
         cn->state = CS_IDLE;
-    } else if (cn->tcp_open) {
+    } else if (cn->tcp_open && !uv_is_closing((uv_handle_t *)&cn->tcp)) {
         uv_close((uv_handle_t *)&cn->tcp, on_tcp_closed);
     }
     drain(c);
@@ -1967,7 +1967,9 @@ void sl_cqlc_close(sl_cqlc *c)
         for (unsigned j = 0; j < c->opts.conns_per_host; j++) {
             cqlc_conn *cn = &c->hosts[i].conns[j];
             cn->state = CS_CLOSING;
-            if (cn->tcp_open) uv_close((uv_handle_t *)&cn->tcp, on_tcp_closed);
+            /* A failed connection may already be closing (conn_fail): its callback is due. */
+            if (cn->tcp_open && !uv_is_closing((uv_handle_t *)&cn->tcp))
+                uv_close((uv_handle_t *)&cn->tcp, on_tcp_closed);
             cn->retry.data = c;
             uv_close((uv_handle_t *)&cn->retry, on_handle_closed);
         }

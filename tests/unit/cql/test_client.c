@@ -963,6 +963,31 @@ static void test_tcp_failover_and_no_host(void **state)
     peer_stop(&pe);
 }
 
+/* A server that accepts TCP (the kernel's backlog) but never answers STARTUP: open times out,
+ * and closing the failed client must not close the timed-out connection a second time. */
+static void test_tcp_open_times_out(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    sl_cqlc_opts o;
+    char cp[64];
+    for (int i = 0; i < 5; i++) {
+        opts_for(&o, cp, sizeof cp, ntohs(a.sin_port), 0);
+        o.connect_timeout_ms = 50 + 10 * i;
+        sl_cqlc *c = (sl_cqlc *)&o; /* must be set to NULL on failure */
+        sl_cqlc_error e;
+        assert_true(sl_cqlc_open(&o, &c, &e) < 0);
+        assert_null(c);
+        assert_non_null(strstr(e.message, "timed out"));
+    }
+    close(fd);
+}
+
 static void test_tcp_timeout_and_connection_loss(void **state)
 {
     (void)state;
@@ -1188,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_tcp_auth_and_queries),
         cmocka_unit_test(test_tcp_refused_version),
         cmocka_unit_test(test_tcp_failover_and_no_host),
+        cmocka_unit_test(test_tcp_open_times_out),
         cmocka_unit_test(test_tcp_timeout_and_connection_loss),
         cmocka_unit_test(test_tcp_shared_loop),
         cmocka_unit_test(test_batches_against_the_store),
