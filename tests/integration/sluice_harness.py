@@ -92,6 +92,16 @@ def wait_port(host, port, timeout, proc=None):
         time.sleep(0.02)
 
 
+def sanitized(pid):
+    """True for a process of a sanitizer build (`make test-asan`): its shadow memory makes RSS
+    and PSS meaningless, so memory budgets are checked on the release build only."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
+
+
 def wait_until(pred, timeout, interval=0.05, what="condition"):
     """Polls pred() until it returns a true value, which is returned; raises TimeoutError."""
     deadline = time.monotonic() + timeout

@@ -101,9 +101,8 @@ tasks:
                                         " state NOT IN ('success','failed')")[0][0] == 0,
                       sh.scaled(120), what="the runs to finish")
 
-    with open(f"/proc/{s.pid}/maps") as f:
-        if "libasan" in f.read():
-            pytest.skip("a sanitizer build's memory is the sanitizer's")
+    if sh.sanitized(s.pid):
+        pytest.skip("a sanitizer build's memory is the sanitizer's")
     idle = mem_kb(s.pid)
     runs(1000)  # SQLite's page cache (512 KiB at most) fills up here
     warm = mem_kb(s.pid)

@@ -45,6 +45,7 @@ def test_rss_and_json_p99(sluice_proc):
     print(f"\nconsole RSS {rss:.1f} MB with 100 topics")
     for path, (p50, p99) in figures.items():
         print(f"{path:14s} p50 {p50:.2f} ms  p99 {p99:.2f} ms")
-    assert rss < 30, f"console RSS {rss:.1f} MB"
+    if not sh.sanitized(con.pid):
+        assert rss < 30, f"console RSS {rss:.1f} MB"
     for path, (_, p99) in figures.items():
         assert p99 < sh.scaled(50), f"{path} p99 {p99:.1f} ms"

@@ -16,11 +16,6 @@ def rss_kb(pid):
     return 0
 
 
-def sanitized(pid):
-    """A sanitizer build: its shadow memory makes RSS meaningless."""
-    return "libasan" in open(f"/proc/{pid}/maps").read()
-
-
 def test_p99_with_100_topics(sluice_proc):
     broker, con, s = bu.setup(sluice_proc)
     bu.check_answers(con, s)
@@ -29,5 +24,5 @@ def test_p99_with_100_topics(sluice_proc):
         print(f"{name:8s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {mx:6.1f} ms")
     for name, (p50, p99, mx) in figures.items():
         assert p99 < sh.scaled(250), f"{name}: p99 {p99:.1f} ms"
-    if not sanitized(con.pid):
+    if not sh.sanitized(con.pid):
         assert rss_kb(con.pid) < 30 * 1024, f"console RSS {rss_kb(con.pid)} kB"

@@ -105,4 +105,7 @@ def test_memory_while_streaming_under_150_mb(sluice_proc, tmp_path):
           f"sum of RSS {peak_rss / 1024:.1f} MiB")
     print("peak PSS per process (MiB):",
           ", ".join(f"{n} {k / 1024:.1f}" for n, k in sorted(by_name.items())))
-    assert peak_pss < 150 * 1024, (peak_pss, peak_rss, by_name)
+    # up restarts a child that dies: a budget met by restarting crashing children is not met
+    assert "; restarting in" not in up.log_text(), up.log_text()
+    if not sh.sanitized(up.pid):
+        assert peak_pss < 150 * 1024, (peak_pss, peak_rss, by_name)
