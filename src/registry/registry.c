@@ -106,8 +106,9 @@ struct op {
     int64_t offset;  /* highest offset of this op's records */
     rd_kafka_resp_err_t err;
     int64_t deadline;
-    reg_req *reg; /* a registration, checked and maybe retried on read-back */
-    sl_buf body;  /* otherwise the answer, sent once read back */
+    int64_t retry_at; /* > 0: a registration that lost a race, tried again at this time */
+    reg_req *reg;     /* a registration, checked and maybe retried on read-back */
+    sl_buf body;      /* otherwise the answer, sent once read back */
 };
 
 struct sl_registry {
@@ -514,6 +515,16 @@ static void op_finish(op *o, sl_http_resp *resp)
 static int reg_attempt(sl_registry *r, reg_req *q, sl_http_resp *resp, op **out);
 static bool same_schema(const schema_rec *sr, const reg_req *q);
 
+/* A registration read back under another schema lost a race with another registry: it is
+ * tried again after a random pause that grows with each loss, so two writers racing for one
+ * subject part ways instead of colliding again at once. */
+static void schedule_retry(op *o, int64_t now)
+{
+    int attempts = o->reg->attempts < 7 ? o->reg->attempts : 7;
+    int64_t span = (int64_t)10 << attempts; /* 20 ms .. 1.28 s */
+    o->retry_at = now + 1 + (int64_t)(sl_mono_ns() % (uint64_t)span);
+}
+
 static void check_ops(sl_registry *r)
 {
     int64_t now = sl_mono_ms();
@@ -522,41 +533,55 @@ static void check_ops(sl_registry *r)
         op *o = *pp;
         bool done = o->outstanding == 0 && (o->err || (o->offset >= 0 && r->consumed >= o->offset));
         bool late = now > o->deadline;
-        if (!done && !late) {
+        if ((!done && !late) || (o->retry_at && now < o->retry_at && !late)) {
             pp = &o->next;
             continue;
         }
-        *pp = o->next;
         sl_http_resp *resp = sl_http_pending_resp(o->p);
-        if (!done) {
-            reply_error(resp, 500, 50002, "Operation timed out");
-        } else if (o->reg && !o->err) {
-            reg_req *q = o->reg;
+        reg_req *q = o->err ? NULL : o->reg;
+        if (q && done && !o->retry_at) {
             subject *s = find_subject(r, q->subject);
             version *v = find_version(s, q->version);
-            if (v && v->id == q->id && same_schema(get_id(r, q->id), q)) {
+            bool won = v && v->id == q->id && same_schema(get_id(r, q->id), q);
+            if (!won && ++q->attempts < MAX_ATTEMPTS && !late) {
+                schedule_retry(o, now);
+                pp = &o->next;
+                continue;
+            }
+            if (won) {
                 reply_json(resp, json_pack("{s:i}", "id", (json_int_t)q->id));
-            } else if (++q->attempts >= MAX_ATTEMPTS) {
+            } else if (!late) {
                 reply_error(resp, 500, 50001,
                             "Error in the backend data store: gave up after %d conflicting writes",
                             q->attempts);
             } else {
-                op *again = NULL;
-                o->reg = NULL;
-                if (reg_attempt(r, q, resp, &again) == 0 && again) {
-                    again->p = o->p;
-                    again->next = r->ops;
-                    r->ops = again;
-                    sl_buf_free(&o->body);
-                    free(o);
-                    pp = &r->ops;
-                    continue;
-                }
-                reg_req_free(q);
+                reply_error(resp, 500, 50002, "Operation timed out");
             }
+        } else if (late) {
+            reply_error(resp, 500, 50002, "Operation timed out");
+        } else if (q) {
+            /* the pause is over: write again (or answer, if the schema is there by now) */
+            *pp = o->next;
+            op *again = NULL;
+            o->reg = NULL;
+            if (reg_attempt(r, q, resp, &again) == 0 && again) {
+                again->p = o->p;
+                again->next = r->ops;
+                r->ops = again;
+                sl_buf_free(&o->body);
+                free(o);
+                pp = &r->ops;
+                continue;
+            }
+            reg_req_free(q);
+            sl_http_resume(o->p);
+            sl_buf_free(&o->body);
+            free(o);
+            continue;
         } else {
             op_finish(o, resp);
         }
+        *pp = o->next;
         sl_http_resume(o->p);
         reg_req_free(o->reg);
         sl_buf_free(&o->body);
