@@ -570,7 +570,7 @@ static bool authorize(sl_console *c, sl_http_req *req, sl_http_resp *resp)
         if (role == SL_ROLE_NONE)
             SL_WARN("console", "failed basic auth for user \"%s\" from %s", user,
                     sl_http_req_client(req));
-        snprintf(c->cur_user, sizeof c->cur_user, "%s", user);
+        snprintf(c->cur_user, sizeof c->cur_user, "%.*s", SL_USERS_NAME_MAX, user);
     }
     if (role == SL_ROLE_NONE) {
         c->cur_user[0] = '\0';
