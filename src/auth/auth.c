@@ -323,3 +323,9 @@ int sl_auth_kafka_conf(rd_kafka_conf_t *conf, char *err, size_t errlen)
     fclose(f);
     return rc;
 }
+
+const char *sl_auth_cql_password(const char *given, const char *dflt)
+{
+    const char *env = getenv(SL_AUTH_CQL_PASSWORD_ENV);
+    return given ? given : env ? env : dflt;
+}

@@ -20,6 +20,12 @@
  * short buffer. Returns out. */
 const char *sl_auth_redact(const char *s, char *out, size_t outlen);
 
+/* The environment variable sluice's CQL clients read a password from, so that it need not be
+ * on a command line (where any local user sees it in ps); `sluice up` sets it for its children. */
+#define SL_AUTH_CQL_PASSWORD_ENV "SLUICE_CQL_PASSWORD"
+/* given when not NULL, else $SLUICE_CQL_PASSWORD when set, else dflt. */
+const char *sl_auth_cql_password(const char *given, const char *dflt);
+
 /* Writes a hash of password (a fresh random salt, iterations rounds) into out, at least
  * SL_AUTH_HASH_LEN bytes. Returns 0, or SL_ERR_INVAL for iterations < 1. */
 int sl_auth_hash(const char *password, size_t pwlen, int iterations, char *out);

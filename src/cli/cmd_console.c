@@ -1,5 +1,6 @@
 /* cmd_console.c: `sluice console`, the web console (docs/console.md), and `sluice console user`,
  * which manages its users file without a running console. */
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "console/console.h"
@@ -139,6 +140,7 @@ int sl_cmd_console(int argc, char **argv)
     if (a == 1) rc = 0;
     if (a != 0) goto out;
     if (cfg.log_level) sl_log_level = sl_log_level_parse(cfg.log_level);
+    if (!cfg.cql_password) cfg.cql_password = sl_strdup(sl_auth_cql_password(NULL, "cassandra"));
     uv_loop_t loop;
     uv_loop_init(&loop);
     sl_console *c = NULL;

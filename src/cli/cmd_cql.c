@@ -12,6 +12,7 @@
  * PREPARE and EXECUTE, as the processor does, instead of QUERY.
  *
  * Exit status: 0 success, 1 no connection, 2 a statement failed in batch mode or bad usage. */
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "core/codec.h"
 #include "core/config.h"
@@ -45,7 +46,8 @@ typedef struct cql_args {
 
 static const sl_opt cql_opts[] = {
     {"u", SL_OPT_STR, "cassandra", offsetof(cql_args, u), "user name", NULL, 0, 0},
-    {"p", SL_OPT_STR, "cassandra", offsetof(cql_args, p), "password", NULL, 0, 0},
+    {"p", SL_OPT_STR, NULL, offsetof(cql_args, p),
+     "password (default: $SLUICE_CQL_PASSWORD, or cassandra)", NULL, 0, 0},
     {"k", SL_OPT_STR, NULL, offsetof(cql_args, k), "keyspace to USE first", NULL, 0, 0},
     {"e", SL_OPT_STR, NULL, offsetof(cql_args, e), "execute the statement(s) and exit", NULL, 0, 0},
     {"f", SL_OPT_STR, NULL, offsetof(cql_args, f), "execute the statements of FILE and exit", NULL,
@@ -552,7 +554,7 @@ int sl_cmd_cql(int argc, char **argv)
     sl_cqlc_opts_default(&o);
     o.contact_points = hosts;
     o.user = a.u && *a.u ? a.u : NULL;
-    o.password = a.p;
+    o.password = sl_auth_cql_password(a.p, "cassandra");
     o.keyspace = a.k;
     o.request_timeout_ms = a.request_timeout_ms;
     o.connect_timeout_ms = a.connect_timeout_ms;

@@ -5,6 +5,7 @@
  * whose subcommand this binary does not have is left out and said so. With kafka.bootstrap or
  * cassandra.contact_points set in the config, the embedded broker or store is not started and
  * the pipeline uses the cluster given. */
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/up_config.h"
@@ -155,7 +156,7 @@ static void build(plan *p, sl_sup *sup)
     {
         args a = {0};
         arg(&a, p->exe), arg(&a, "cql"), arg(&a, p->cql), arg(&a, "-u"), arg(&a, p->cql_user);
-        arg(&a, "-p"), arg(&a, p->cql_password), arg(&a, "-e"), arg(&a, SEED_TABLE_DDL);
+        arg(&a, "-e"), arg(&a, SEED_TABLE_DDL);
         add(p, sup, "table", SL_SUP_ONESHOT, &a, NULL);
     }
     static const char *const topics[] = {"users_created", "users_created.dlq"};
@@ -184,8 +185,7 @@ static void build(plan *p, sl_sup *sup)
     if (have_command("process")) {
         args a = {0};
         char sink[PATH_MAX];
-        snprintf(sink, sizeof sink, "cql://%s:%s@%s/spark_streams.created_users", p->cql_user,
-                 p->cql_password, p->cql);
+        snprintf(sink, sizeof sink, "cql://%s@%s/spark_streams.created_users", p->cql_user, p->cql);
         arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
         arg(&a, "--metrics-listen"), arg(&a, p->pmetrics);
         if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
@@ -231,8 +231,7 @@ static void build_console(plan *p, sl_sup *sup)
     arg(&a, p->exe), arg(&a, "console"), arg(&a, "--listen"), arg(&a, p->console);
     arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/console", d));
     arg(&a, "--kafka"), arg(&a, p->kafka), arg(&a, "--cql"), arg(&a, p->cql);
-    arg(&a, "--cql-user"), arg(&a, p->cql_user), arg(&a, "--cql-password"),
-        arg(&a, p->cql_password);
+    arg(&a, "--cql-user"), arg(&a, p->cql_user);
     arg(&a, "--registry"), arg(&a, fmt(&a, "http://%s", p->reg));
     if (have_command("scheduler")) {
         arg(&a, "--scheduler"), arg(&a, fmt(&a, "http://%s", p->sched));
@@ -414,6 +413,9 @@ int sl_cmd_up(int argc, char **argv)
     p.pmetrics = yaml_str(root, "pipeline.metrics_listen", "127.0.0.1:8083");
     snprintf(p.events, sizeof p.events, "%s/up-events.jsonl", p.a.data_dir);
 
+    /* The CQL clients among the children (table, process, console) read the password from the
+     * environment, which only this user can read (/proc/PID/environ), never from argv. */
+    setenv(SL_AUTH_CQL_PASSWORD_ENV, p.cql_password, 1);
     int rc = 1;
     if (p.a.check) {
         printf("%s: ok; sluice up would start, in this order:\n", p.config ? p.config : "defaults");

@@ -11,6 +11,7 @@
  * its own costs all three. Only standard CQL and system tables are used, so the same sink works
  * against a real Cassandra. */
 #include "pipeline/sink_int.h"
+#include "auth/auth.h"
 
 #include "core/log.h"
 #include "core/sl.h"
@@ -532,7 +533,7 @@ static int cql_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t 
     o.loop = NULL;
     o.contact_points = u.hosts;
     o.user = u.user ? u.user : DEFAULT_USER;
-    o.password = u.user ? (u.password ? u.password : "") : DEFAULT_USER;
+    o.password = sl_auth_cql_password(u.password, u.user ? "" : DEFAULT_USER);
     o.max_streams = (unsigned)SL_MAX(cfg->max_inflight, 128);
     o.request_timeout_ms = cfg->timeout_ms;
     o.connect_timeout_ms = SL_MIN(cfg->timeout_ms, 5000);
