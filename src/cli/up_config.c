@@ -194,6 +194,21 @@ int sl_up_config_check(const sl_yaml *root, sl_errs *errs)
         if (sec->kind == SL_YAML_SCALAR && !sec->scalar) continue; /* "kafka:" with nothing set */
         n += s->check ? s->check(root->items[i], errs) : check_table(s, root->items[i], errs);
     }
+    /* up wires its children to these listeners in plaintext (its CQL clients have no TLS and its
+     * HTTP URLs are http://), so TLS on one of them would cut the pipeline: refused here. The
+     * console, which only browsers reach, may serve HTTPS. */
+    static const char *const plain_only[] = {"broker.tls-cert",   "store.tls-cert",
+                                             "registry.tls-cert", "scheduler.tls-cert",
+                                             "fake-api.tls-cert", "pipeline.metrics_tls_cert"};
+    for (size_t i = 0; i < sizeof plain_only / sizeof *plain_only; i++) {
+        const sl_yaml *y = sl_yaml_get(root, plain_only[i]);
+        if (!y || (y->kind == SL_YAML_SCALAR && !y->scalar)) continue;
+        sl_errs_add(errs, y->file, y->line,
+                    "%s: not supported under sluice up (its other components connect to this "
+                    "listener without TLS; run the component on its own for TLS)",
+                    plain_only[i]);
+        n++;
+    }
     return n;
 }
 

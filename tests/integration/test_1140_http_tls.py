@@ -6,6 +6,8 @@ python3-requests with verify=CA logs in to the console over HTTPS (its session c
 Secure) and reads each component's endpoint with the certificate checked; a client trusting
 another CA gets an SSLError and plain HTTP gets no answer."""
 
+import re
+
 import pytest
 import requests
 
@@ -98,3 +100,24 @@ def test_bad_tls_config(certs):
         r = sh.run_sluice(comp, "--listen", f"127.0.0.1:{sh.free_port()}", "--data-dir",
                           certs / f"bad-{comp}", "--tls-cert", certs / "server.pem")
         assert r.returncode != 0, (comp, r.stderr)
+
+
+def test_up_allows_tls_only_where_no_child_connects(certs, tmp_path):
+    """Under `sluice up` the console (reached by browsers only) may serve HTTPS; a listener that
+    up's other children connect to in plaintext may not, and the whole config is refused."""
+    keys = f"  tls-cert: {certs / 'server.pem'}\n  tls-key: {certs / 'server.key'}\n"
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("console:\n" + keys)
+    r = sh.run_sluice("up", "--config", ok, "--check")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"console .*--config", r.stdout), r.stdout
+    for section in ("broker", "store", "registry", "scheduler", "fake-api"):
+        bad = tmp_path / f"{section}.yaml"
+        bad.write_text(f"{section}:\n" + keys)
+        r = sh.run_sluice("up", "--config", bad, "--check")
+        assert r.returncode == 2 and f"{section}.tls-cert: not supported under sluice up" \
+            in r.stderr, (section, r.stderr)
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text(f"pipeline:\n  metrics_tls_cert: {certs / 'server.pem'}\n")
+    r = sh.run_sluice("up", "--config", bad, "--check")
+    assert r.returncode == 2 and "pipeline.metrics_tls_cert" in r.stderr, r.stderr
