@@ -1,7 +1,9 @@
 'use strict';
 /* page_tables.js: the Tables page. On the left the keyspaces, their tables with row counts and
  * columns (/api/cql/schema); on the right a CQL box that runs a statement through
- * /api/cql/query and pages through its rows with the paging state each page returns. */
+ * /api/cql/query and pages through its rows with the paging state each page returns. "Refresh
+ * every 2 s" re-runs the statement's first page and the row counts, so a table being written
+ * (a window's users_per_nat_minute under `sluice up`) is seen updating. */
 (function () {
   const { el, api, fmt } = Sluice;
   if (!document.querySelector('link[href="/assets/ops.css"]'))
@@ -19,8 +21,9 @@
     const status = el('span', { id: 'cql-status', class: 'muted' });
     const result = el('div', { class: 'results', id: 'cql-result' });
     const next = el('button', { class: 'secondary', id: 'cql-next', disabled: true }, 'Next page');
+    const live = el('input', { type: 'checkbox', id: 'cql-live' });
     const run = el('button', { id: 'cql-run', disabled: (Sluice.session() || {}).role !== 'admin' }, 'Run');
-    let schema = null, paging = null, current = null, pageNo = 0;
+    let schema = null, paging = null, current = null, pageNo = 0, timer = null, busy = false;
 
     function drawTree() {
       const kss = schema.keyspaces.filter((k) => showSystem.checked || !k.system);
@@ -65,8 +68,8 @@
           el('td', { class: v === null ? 'null' : null }, v === null ? 'null' : v))))));
     }
 
-    async function page(state) {
-      status.textContent = 'Running...';
+    async function page(state, quiet) {
+      if (!quiet) status.textContent = 'Running...';
       status.className = 'muted';
       const body = { statement: current, page_size: Number(size.value) };
       if (state) body.paging_state = state;
@@ -91,6 +94,25 @@
       current = stmt.value;
       page(null);
     }
+    /* Only while the page is shown: a tick after navigating away stops the timer. */
+    async function tick() {
+      if (!main.isConnected || !live.checked) {
+        clearInterval(timer);
+        timer = null;
+        return;
+      }
+      if (busy) return;
+      busy = true;
+      try {
+        await loadSchema();
+        if (current && !run.disabled) await page(null, true);
+      } finally {
+        busy = false;
+      }
+    }
+    live.addEventListener('change', () => {
+      if (live.checked && !timer) timer = setInterval(tick, 2000);
+    });
     run.addEventListener('click', go);
     next.addEventListener('click', () => page(paging));
     stmt.addEventListener('keydown', (ev) => {
@@ -99,7 +121,8 @@
 
     main.append(el('h1', {}, 'Tables'), el('div', { class: 'ops-split' }, tree,
       el('div', {}, el('div', { class: 'card' }, stmt,
-        el('div', { class: 'row' }, run, size, next, status)), el('div', { class: 'card' }, result))));
+        el('div', { class: 'row' }, run, size, next,
+          el('label', {}, live, ' refresh every 2 s'), status)), el('div', { class: 'card' }, result))));
     loadSchema();
   }
 
