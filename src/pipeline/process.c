@@ -29,11 +29,12 @@
 
 #define LOG "process"
 
-#define LAT_RING        1024 /* batch latencies kept for p50/p99 */
-#define BACKOFF_MIN_MS  100
-#define BACKOFF_MAX_MS  5000
-#define LAG_INTERVAL_MS 1000
-#define CLOCK_EVERY     64 /* records taken between clock reads while records stream in */
+#define LAT_RING             1024 /* batch latencies kept for p50/p99 */
+#define BACKOFF_MIN_MS       100
+#define BACKOFF_MAX_MS       5000
+#define LAG_INTERVAL_MS      1000
+#define COMMITTED_TIMEOUT_MS 5000 /* one OffsetFetch of the start offsets after an assignment */
+#define CLOCK_EVERY          64   /* records taken between clock reads while records stream in */
 /* format avro: one registry request's timeout, and how long an unreachable registry is retried
  * before the record goes to the DLQ as registry_unavailable */
 #define AVRO_REGISTRY_TIMEOUT_MS 10000
@@ -329,6 +330,43 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static int flush_batch(sl_process *p, bool sync_commit);
 static void update_lag(sl_process *p);
+static void nap(sl_process *p, int64_t ms, bool until_stop);
+static int64_t backoff(int attempt);
+
+/* Sets every partition of an assignment that has no start offset yet to its committed offset
+ * (the topic's beginning if none), asking the coordinator ourselves until it answers. Left to
+ * librdkafka 2.0, that query is dropped, not retried, when its answer is an error or arrives
+ * after the assignment changed (rdkafka_assignment.c): the partition stays assigned with no
+ * fetcher, which is how the processor stalled after a broker restart (docs/reliability.md).
+ * An async commit still in flight may be missed: its records are then replayed (upserts). */
+static void start_offsets(sl_process *p, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset < 0)
+            rd_kafka_topic_partition_list_add(q, parts->elems[i].topic, parts->elems[i].partition);
+    for (int attempt = 0; q->cnt && !p->stop; attempt++) {
+        rd_kafka_resp_err_t e = rd_kafka_committed(rk, q, COMMITTED_TIMEOUT_MS);
+        for (int i = 0; !e && i < q->cnt; i++)
+            e = q->elems[i].err;
+        if (!e) {
+            for (int i = 0; i < q->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                    parts, q->elems[i].topic, q->elems[i].partition);
+                /* No commit yet: auto.offset.reset (earliest) by hand. */
+                tp->offset =
+                    q->elems[i].offset >= 0 ? q->elems[i].offset : RD_KAFKA_OFFSET_BEGINNING;
+            }
+            break;
+        }
+        int64_t wait = backoff(attempt);
+        SL_WARN(LOG,
+                "fetching the committed offsets of %d partition(s): %s; retry %d in %" PRId64 " ms",
+                q->cnt, rd_kafka_err2str(e), attempt + 1, wait);
+        nap(p, wait, true);
+    }
+    rd_kafka_topic_partition_list_destroy(q);
+}
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -343,6 +381,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (part < p->nckpt && p->ckpt_off[part] >= 0)
                 parts->elems[i].offset = p->ckpt_off[part];
         }
+        start_offsets(p, rk, parts);
         rd_kafka_assign(rk, parts);
         p->local.partitions = parts->cnt;
         return;
