@@ -39,6 +39,7 @@
 
 typedef struct cql_args {
     char *u, *p, *k, *e, *f;
+    char *tls_ca, *tls_cert, *tls_key;
     bool prepared;
     int64_t request_timeout_ms;
     int64_t connect_timeout_ms;
@@ -49,6 +50,11 @@ static const sl_opt cql_opts[] = {
     {"p", SL_OPT_STR, NULL, offsetof(cql_args, p),
      "password (default: $SLUICE_CQL_PASSWORD, or cassandra)", NULL, 0, 0},
     {"k", SL_OPT_STR, NULL, offsetof(cql_args, k), "keyspace to USE first", NULL, 0, 0},
+    {"tls-ca", SL_OPT_STR, NULL, offsetof(cql_args, tls_ca),
+     "connect with TLS, checking the server's certificate against this PEM CA file", NULL, 0, 0},
+    {"tls-cert", SL_OPT_STR, NULL, offsetof(cql_args, tls_cert),
+     "PEM client certificate, for a store started with --tls-ca", NULL, 0, 0},
+    {"tls-key", SL_OPT_STR, NULL, offsetof(cql_args, tls_key), "PEM key of --tls-cert", NULL, 0, 0},
     {"e", SL_OPT_STR, NULL, offsetof(cql_args, e), "execute the statement(s) and exit", NULL, 0, 0},
     {"f", SL_OPT_STR, NULL, offsetof(cql_args, f), "execute the statements of FILE and exit", NULL,
      0, 0},
@@ -556,6 +562,9 @@ int sl_cmd_cql(int argc, char **argv)
     o.user = a.u && *a.u ? a.u : NULL;
     o.password = sl_auth_cql_password(a.p, "cassandra");
     o.keyspace = a.k;
+    o.tls_ca = a.tls_ca;
+    o.tls_cert = a.tls_cert;
+    o.tls_key = a.tls_key;
     o.request_timeout_ms = a.request_timeout_ms;
     o.connect_timeout_ms = a.connect_timeout_ms;
     shell sh = {.prepared = a.prepared, .tty = isatty(0) && !a.e && !a.f};

@@ -194,9 +194,10 @@ int sl_up_config_check(const sl_yaml *root, sl_errs *errs)
         if (sec->kind == SL_YAML_SCALAR && !sec->scalar) continue; /* "kafka:" with nothing set */
         n += s->check ? s->check(root->items[i], errs) : check_table(s, root->items[i], errs);
     }
-    /* up wires its children to these listeners in plaintext (its CQL clients have no TLS and its
-     * HTTP URLs are http://), so TLS on one of them would cut the pipeline: refused here. The
-     * console, which only browsers reach, may serve HTTPS. */
+    /* up wires its children to these listeners in plaintext (it gives them no CA to verify with,
+     * the console's CQL and Kafka clients have no TLS settings, and its HTTP URLs are http://),
+     * so TLS on one of them would cut the pipeline: refused here. The console, which only
+     * browsers reach, may serve HTTPS. */
     static const char *const plain_only[] = {"broker.tls-cert",   "store.tls-cert",
                                              "registry.tls-cert", "scheduler.tls-cert",
                                              "fake-api.tls-cert", "pipeline.metrics_tls_cert"};

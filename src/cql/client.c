@@ -15,8 +15,12 @@
 #include "core/codec.h"
 #include "core/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -617,7 +621,10 @@ struct cqlc_conn {
     char *keyspace;
     int failures; /* consecutive failed attempts */
     int64_t connect_deadline;
-    sl_buf *capture; /* detached test connection */
+    sl_buf *capture;       /* detached test connection */
+    SSL *ssl;              /* TLS: set from connect to close; NULL in plaintext */
+    BIO *tls_in, *tls_out; /* ciphertext from and to the socket (owned by ssl) */
+    bool tls_ready;        /* handshake done: out may be encrypted */
 };
 
 struct cqlc_host {
@@ -637,6 +644,8 @@ struct sl_cqlc {
     bool own;
     sl_cqlc_opts opts;
     char *contact_points, *user, *password;
+    SSL_CTX *tls;       /* opts.tls_ca given; NULL: plaintext */
+    uint8_t *tls_rdbuf; /* READ_CHUNK bytes of ciphertext, for the read callback */
     cqlc_host *hosts;
     size_t nhosts;
     size_t rr;
@@ -1011,21 +1020,59 @@ static void on_write(uv_write_t *w, int status)
         conn_fail(cn, &e);
         return;
     }
-    if (cn->out.len && cn->state != CS_CLOSING) schedule_flush(cn->c);
+    bool more = cn->out.len || (cn->ssl && BIO_ctrl_pending(cn->tls_out));
+    if (more && cn->state != CS_CLOSING) schedule_flush(cn->c);
+}
+
+/* Logs nothing: makes e from OpenSSL's last error, naming what failed. */
+static void tls_err(cqlc_conn *cn, sl_cqlc_error *e, const char *what)
+{
+    char reason[256] = "unknown error";
+    unsigned long x = ERR_peek_last_error();
+    if (x) ERR_error_string_n(x, reason, sizeof reason);
+    ERR_clear_error();
+    set_err(e, SL_ERR_CLOSED, "TLS %s with %s failed: %s", what, cn->host->addr, reason);
+}
+
+/* Moves what OpenSSL has to send (after encrypting out, once the handshake is done) into
+ * wbuf. Returns false, with the connection failed, on an OpenSSL error. */
+static bool tls_fill(cqlc_conn *cn)
+{
+    ERR_clear_error();
+    if (cn->tls_ready && cn->out.len) {
+        if (SSL_write(cn->ssl, cn->out.ptr, (int)cn->out.len) <= 0) {
+            sl_cqlc_error e;
+            tls_err(cn, &e, "write");
+            conn_fail(cn, &e);
+            return false;
+        }
+        sl_buf_reset(&cn->out);
+    }
+    size_t n = BIO_ctrl_pending(cn->tls_out);
+    if (n) {
+        int r = BIO_read(cn->tls_out, sl_buf_extend(&cn->wbuf, n), (int)n);
+        cn->wbuf.len -= n - (r > 0 ? (size_t)r : 0);
+    }
+    return true;
 }
 
 static void conn_flush(cqlc_conn *cn)
 {
-    if (!cn->out.len || cn->writing || cn->state == CS_CLOSING || cn->state == CS_IDLE) return;
-    if (cn->capture) {
-        sl_buf_append(cn->capture, cn->out.ptr, cn->out.len);
-        sl_buf_reset(&cn->out);
-        return;
+    if (cn->writing || cn->state == CS_CLOSING || cn->state == CS_IDLE) return;
+    if (cn->ssl) {
+        if (!tls_fill(cn) || !cn->wbuf.len) return;
+    } else {
+        if (!cn->out.len) return;
+        if (cn->capture) {
+            sl_buf_append(cn->capture, cn->out.ptr, cn->out.len);
+            sl_buf_reset(&cn->out);
+            return;
+        }
+        /* Swap buffers: out keeps collecting while wbuf is written. */
+        sl_buf t = cn->wbuf;
+        cn->wbuf = cn->out;
+        cn->out = t;
     }
-    /* Swap buffers: out keeps collecting while wbuf is written. */
-    sl_buf t = cn->wbuf;
-    cn->wbuf = cn->out;
-    cn->out = t;
     uv_buf_t b = uv_buf_init((char *)cn->wbuf.ptr, (unsigned)cn->wbuf.len);
     cn->wreq.data = cn;
     cn->writing = true;
@@ -1128,6 +1175,9 @@ static void on_tcp_closed(uv_handle_t *h)
     sl_cqlc *c = cn->c;
     cn->tcp_open = false;
     cn->state = CS_IDLE;
+    if (cn->ssl) SSL_free(cn->ssl);
+    cn->ssl = NULL;
+    cn->tls_ready = false;
     sl_buf_reset(&cn->in);
     sl_buf_reset(&cn->out);
     sl_buf_reset(&cn->wbuf);
@@ -1225,6 +1275,10 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     cqlc_conn *cn = h->data;
     SL_UNUSED(hint);
+    if (cn->ssl) { /* ciphertext, into the client's buffer until OpenSSL takes it */
+        *buf = uv_buf_init((char *)cn->c->tls_rdbuf, READ_CHUNK);
+        return;
+    }
     sl_buf_reserve(&cn->in, READ_CHUNK);
     buf->base = (char *)cn->in.ptr + cn->in.len;
     buf->len = cn->in.cap - cn->in.len;
@@ -1297,8 +1351,73 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_fail(cn, &e);
         return;
     }
-    cn->in.len += (size_t)n;
+    if (!cn->ssl) {
+        cn->in.len += (size_t)n;
+        conn_process(cn);
+        return;
+    }
+    BIO_write(cn->tls_in, buf->base, (int)n);
+    ERR_clear_error();
+    sl_cqlc_error e;
+    if (!cn->tls_ready) {
+        int r = SSL_do_handshake(cn->ssl);
+        if (r != 1 && SSL_get_error(cn->ssl, r) != SSL_ERROR_WANT_READ) {
+            tls_err(cn, &e, "handshake");
+            conn_fail(cn, &e);
+            return;
+        }
+        cn->tls_ready = r == 1;
+    }
+    while (cn->tls_ready) {
+        sl_buf_reserve(&cn->in, READ_CHUNK);
+        int r = SSL_read(cn->ssl, cn->in.ptr + cn->in.len, (int)(cn->in.cap - cn->in.len));
+        if (r <= 0) {
+            int se = SSL_get_error(cn->ssl, r);
+            if (se == SSL_ERROR_WANT_READ) break;
+            if (se == SSL_ERROR_ZERO_RETURN)
+                set_err(&e, SL_ERR_CLOSED, "%s: connection closed by the server", cn->host->addr);
+            else
+                tls_err(cn, &e, "read");
+            conn_fail(cn, &e);
+            return;
+        }
+        cn->in.len += (size_t)r;
+    }
     conn_process(cn);
+    /* Handshake messages, and the STARTUP that waited for the handshake. */
+    if (cn->state == CS_HANDSHAKE || cn->state == CS_READY) schedule_flush(cn->c);
+}
+
+/* Starts TLS on a connected socket; false with the connection failed if OpenSSL cannot. */
+static bool tls_start(cqlc_conn *cn)
+{
+    cqlc_host *h = cn->host;
+    cn->ssl = SSL_new(cn->c->tls);
+    cn->tls_in = BIO_new(BIO_s_mem());
+    cn->tls_out = BIO_new(BIO_s_mem());
+    sl_cqlc_error e;
+    if (!cn->ssl || !cn->tls_in || !cn->tls_out) {
+        BIO_free(cn->tls_in);
+        BIO_free(cn->tls_out);
+        tls_err(cn, &e, "setup");
+        conn_fail(cn, &e);
+        return false;
+    }
+    BIO_set_mem_eof_return(cn->tls_in, -1);
+    BIO_set_mem_eof_return(cn->tls_out, -1);
+    SSL_set_bio(cn->ssl, cn->tls_in, cn->tls_out);
+    SSL_set_connect_state(cn->ssl);
+    /* The certificate must name the host as given: its IP address, or its DNS name. */
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, h->name, ip) == 1 || inet_pton(AF_INET6, h->name, ip) == 1) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(cn->ssl), h->name);
+    } else {
+        SSL_set_tlsext_host_name(cn->ssl, h->name);
+        SSL_set1_host(cn->ssl, h->name);
+    }
+    ERR_clear_error();
+    SSL_do_handshake(cn->ssl); /* the ClientHello, sent by the flush */
+    return true;
 }
 
 static void send_startup(cqlc_conn *cn)
@@ -1320,6 +1439,7 @@ static void on_connect(uv_connect_t *creq, int status)
         return;
     }
     cn->state = CS_HANDSHAKE;
+    if (cn->c->tls && !tls_start(cn)) return;
     uv_tcp_nodelay(&cn->tcp, 1);
     uv_tcp_keepalive(&cn->tcp, 1, 60);
     int rc = uv_read_start((uv_stream_t *)&cn->tcp, on_alloc, on_read);
@@ -1773,6 +1893,38 @@ static void conn_init(sl_cqlc *c, cqlc_host *h, cqlc_conn *cn)
     c->open_handles++;
 }
 
+/* The client's TLS context: verification against opts->tls_ca, and the client certificate. */
+static int tls_ctx_new(sl_cqlc *c, const sl_cqlc_opts *o, sl_cqlc_error *err)
+{
+    const char *what = "tls-ca", *file = o->tls_ca;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx) {
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    bool ok = ctx && SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) == 1;
+    if (ok && o->tls_cert) {
+        what = "tls-cert", file = o->tls_cert;
+        ok = SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) == 1;
+        what = "tls-key", file = o->tls_key ? o->tls_key : "(none)";
+        ok = ok && o->tls_key &&
+             SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) == 1 &&
+             SSL_CTX_check_private_key(ctx) == 1;
+    }
+    if (!ok) {
+        char reason[256] = "unusable";
+        unsigned long x = ERR_peek_last_error();
+        if (x) ERR_error_string_n(x, reason, sizeof reason);
+        ERR_clear_error();
+        set_err(err, SL_ERR_CONFIG, "%s %s: %s", what, file, reason);
+        SSL_CTX_free(ctx);
+        return SL_ERR_CONFIG;
+    }
+    c->tls = ctx;
+    c->tls_rdbuf = sl_malloc(READ_CHUNK);
+    return 0;
+}
+
 static int client_alloc(const sl_cqlc_opts *opts, sl_cqlc **out, sl_cqlc_error *err)
 {
     sl_cqlc_error scratch;
@@ -1791,13 +1943,14 @@ static int client_alloc(const sl_cqlc_opts *opts, sl_cqlc **out, sl_cqlc_error *
         c->opts.reconnect_max_ms = c->opts.reconnect_min_ms;
     if (c->opts.consistency < 0) c->opts.consistency = SL_CQLC_ONE;
     if (!c->opts.max_frame) c->opts.max_frame = 256u * 1024 * 1024;
-    if (parse_hosts(c, err)) {
+    if (parse_hosts(c, err) || (opts->tls_ca && tls_ctx_new(c, opts, err))) {
         for (size_t i = 0; i < c->nhosts; i++)
             sl_free(c->hosts[i].addr);
         sl_free(c->hosts);
         sl_free(c);
         return SL_ERR_INVAL;
     }
+    c->opts.tls_ca = c->opts.tls_cert = c->opts.tls_key = NULL;
     c->user = opts->user ? sl_strdup(opts->user) : NULL;
     c->password = opts->password ? sl_strdup(opts->password) : NULL;
     c->opts.user = c->user;
@@ -1915,6 +2068,7 @@ static void client_free(sl_cqlc *c)
             sl_free(cn->streams);
             sl_free(cn->free_ids);
             sl_free(cn->keyspace);
+            if (cn->ssl) SSL_free(cn->ssl);
         }
         sl_free(c->hosts[i].conns);
         sl_free(c->hosts[i].addr);
@@ -1923,6 +2077,8 @@ static void client_free(sl_cqlc *c)
     sl_free(c->keyspace);
     sl_free(c->user);
     sl_free(c->password);
+    SSL_CTX_free(c->tls);
+    sl_free(c->tls_rdbuf);
     sl_free(c);
 }
 

@@ -205,6 +205,10 @@ typedef struct sl_cqlc_opts {
     int64_t reconnect_max_ms;   /* ... up to this, default 10000 */
     int consistency;            /* default SL_CQLC_ONE */
     size_t max_frame;           /* longest response body accepted, default 256 MiB */
+    const char *tls_ca;         /* PEM CA file: TLS, the server's certificate checked against it
+                                 * and the host name or IP; NULL: plaintext */
+    const char *tls_cert;       /* PEM client certificate and key, for a server that asks */
+    const char *tls_key;
 } sl_cqlc_opts;
 
 /* Fills opts with the defaults above (contact point 127.0.0.1:9042). */

@@ -148,6 +148,7 @@ void sl__sink_cql_url_free(sl__sink_cql_url *u)
     sl_free(u->user);
     sl_free(u->password);
     sl_free(u->hosts);
+    sl_free(u->tls_ca);
     memset(u, 0, sizeof *u);
 }
 
@@ -266,10 +267,17 @@ int sl__sink_cql_url_parse(const char *url, sl__sink_cql_url *u, char *err, size
                 goto fail;
             }
             u->batch_rows = (int)n;
+        } else if (eq && (size_t)(eq - p) == 6 && strncasecmp(p, "tls_ca", 6) == 0) {
+            sl_free(u->tls_ca);
+            u->tls_ca = pct_decode(eq + 1, plen - 7);
+            if (!u->tls_ca || !*u->tls_ca) {
+                sl__sink_err(err, errlen, "cql sink: tls_ca needs a file (bad %%-escape?)");
+                goto fail;
+            }
         } else if (plen > 0) {
             sl__sink_err(err, errlen,
                          "cql sink: unknown URL parameter \"%.*s\" (known: consistency, "
-                         "batch_rows)",
+                         "batch_rows, tls_ca)",
                          (int)(eq ? (size_t)(eq - p) : plen), p);
             goto fail;
         }
@@ -534,6 +542,7 @@ static int cql_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t 
     o.contact_points = u.hosts;
     o.user = u.user ? u.user : DEFAULT_USER;
     o.password = sl_auth_cql_password(u.password, u.user ? "" : DEFAULT_USER);
+    o.tls_ca = u.tls_ca;
     o.max_streams = (unsigned)SL_MAX(cfg->max_inflight, 128);
     o.request_timeout_ms = cfg->timeout_ms;
     o.connect_timeout_ms = SL_MIN(cfg->timeout_ms, 5000);

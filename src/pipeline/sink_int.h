@@ -51,6 +51,7 @@ typedef struct sl__sink_cql_url {
     char keyspace[49], table[49];
     int consistency; /* SL_CQLC_*; default SL_CQLC_ONE */
     int batch_rows;  /* rows per UNLOGGED BATCH request (1: one EXECUTE per row); default 32 */
+    char *tls_ca;    /* ?tls_ca=PATH (percent-decoded): TLS, verified against it; NULL: plain */
 } sl__sink_cql_url;
 
 /* Parses url; 0, or SL_ERR_INVAL with the reason in err. Free with sl__sink_cql_url_free. */

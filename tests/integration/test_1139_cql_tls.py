@@ -18,6 +18,8 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 
 import cql_raw
+import pipeline_util as pu
+import process_util as xu
 import sluice_harness as sh
 import tls_util as tu
 
@@ -156,3 +158,41 @@ def test_bad_tls_config(certs):
         r = sh.run_sluice("store", "--listen", f"127.0.0.1:{sh.free_port()}", "--data-dir",
                           certs / "bad-data", *args)
         assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
+
+
+def test_sluice_clients_over_tls(sluice_proc, certs):
+    """sluice's own CQL client (src/cql/client.c) over TLS: the CQL shell with --tls-ca, and the
+    processor's cql:// sink with ?tls_ca=, each checking the certificate."""
+    store = sluice_proc("store", args=tls_args(certs))
+    env = {"SLUICE_CQL_PASSWORD": PW}
+    q = "SELECT release_version FROM system.local"
+    for host in ("127.0.0.1", "localhost"):
+        r = sh.run_sluice("cql", f"{host}:{store.port}", "--tls-ca", certs / "ca.pem", "-e", q,
+                          env=env)
+        assert r.returncode == 0 and "4.0" in r.stdout, r.stderr
+    r = sh.run_sluice("cql", store.addr, "--tls-ca", certs / "otherca.pem", "-e", q, env=env)
+    assert r.returncode != 0 and "certificate verify failed" in r.stderr, r.stderr
+    r = sh.run_sluice("cql", store.addr, "-e", q, env=env)
+    assert r.returncode != 0 and "closed by the server" in r.stderr, r.stderr
+    r = sh.run_sluice("cql", store.addr, "--tls-ca", certs / "nope.pem", "-e", q, env=env)
+    assert r.returncode != 0 and "nope.pem" in r.stderr, r.stderr
+
+    _, broker, _ = pu.start_stack(sluice_proc, api=False, store=False)
+    sink = (f"cql://cassandra@{store.addr}/{pu.KEYSPACE}.{pu.TABLE}"
+            f"?tls_ca={certs / 'ca.pem'}")
+    pu.start_process(sluice_proc, broker, sink, env=env)
+    items, _ = xu.good_items(50)
+    xu.produce(broker, items)
+    c = cluster(store, context(certs))
+    try:
+        s = c.connect()
+        sh.wait_until(lambda: _count(s) == 50, sh.scaled(30), what="50 rows through TLS")
+    finally:
+        c.shutdown()
+
+
+def _count(s):
+    try:
+        return s.execute(f"SELECT count(*) FROM {pu.KEYSPACE}.{pu.TABLE}").one()[0]
+    except Exception:  # the table is made by the processor's sink once it starts
+        return -1
