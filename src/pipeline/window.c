@@ -1,7 +1,9 @@
 /* window.c: windowed GROUP BY state (window.h). Open windows live in a chained hash table keyed
  * by (encoded group values, window start); the group values are encoded once into bytes (a
  * type tag, then the value) that serve as the hash key, the equality test, the output columns'
- * source and the saved form. */
+ * source and the saved form. An entry is one allocation: its header, each aggregate's state
+ * at an offset fixed by the spec and only as large as its kind needs (8 bytes for count(), 32
+ * for count_distinct), then the key. */
 #include "pipeline/window.h"
 #include "core/codec.h"
 #include "core/crc32c.h"
@@ -36,6 +38,7 @@ typedef struct agg_spec {
     char *src;    /* the argument's text */
     int same_as;  /* an earlier aggregate with the same argument (evaluated once), or -1 */
     sl_expr_type argtype;
+    uint32_t off; /* of its state in an entry's states */
 } agg_spec;
 
 typedef struct opts {
@@ -71,30 +74,50 @@ struct sl_window_spec {
     size_t naggs;
     sl_sink_column *cols;
     size_t ncols;
+    size_t statebytes;    /* of all aggregates' states in an entry */
     uint64_t fingerprint; /* of everything above: a saved state fits only its own spec */
 };
 
-typedef struct agg_state {
-    int64_t n; /* values counted (non-null) */
+/* Each state starts with n, the values counted (non-null): count() and count(x) need no more. */
+typedef struct sum_state { /* sum, avg */
+    int64_t n;
+    union {
+        int64_t i;
+        double d; /* avg, and sum of a double */
+    } sum;
+} sum_state;
+
+typedef struct mm_state { /* min, max: the value held once n > 0 */
+    int64_t n;
     union {
         int64_t i;
         double d;
-    } sum;
-    bool has_mm;
-    sl_expr_value mm; /* min or max; TEXT points at mmtext */
-    char *mmtext;
+        bool b;
+        char *text; /* malloc'd, len bytes and a NUL */
+    } v;
+    uint32_t len;
+    uint8_t type; /* sl_expr_type */
+} mm_state;
+
+typedef struct cd_state { /* count_distinct */
+    int64_t n;
     sl_hll hll;
-} agg_state;
+} cd_state;
+
+static const uint32_t state_size[] = {
+    [AGG_COUNT] = sizeof(int64_t), [AGG_SUM] = sizeof(sum_state),
+    [AGG_MIN] = sizeof(mm_state),  [AGG_MAX] = sizeof(mm_state),
+    [AGG_AVG] = sizeof(sum_state), [AGG_COUNT_DISTINCT] = sizeof(cd_state),
+};
 
 typedef struct entry {
     struct entry *next;
     uint64_t hash;
     int64_t start;
-    uint8_t *key; /* encoded group values, in the same allocation after aggs */
-    uint32_t keylen;
-    bool dirty;   /* updated since the last write */
-    bool closing; /* emitted as closed by sl_window_rows: freed by sl_window_written */
-    agg_state aggs[];
+    uint32_t keylen; /* encoded group values, after the states */
+    bool dirty;      /* updated since the last write */
+    bool closing;    /* emitted as closed by sl_window_rows: freed by sl_window_written */
+    _Alignas(8) uint8_t states[];
 } entry;
 
 struct sl_window {
@@ -110,6 +133,7 @@ struct sl_window {
     bool swept; /* sl_window_rows looked at every entry for closed windows */
     bool sum_overflow_logged;
     sl_buf keybuf;
+    sl_buf textbuf; /* the key column being formatted */
     sl_arena rowarena;
     sl_sink_value *rows;
     size_t nrows, rowcap;
@@ -314,6 +338,10 @@ int sl_window_spec_from_yaml(const sl_yaml *y, const sl_sink_column *cols, size_
         }
     }
     add_col(s, "closed", SL_SINK_BOOLEAN);
+    for (size_t i = 0; i < s->naggs; i++) {
+        s->aggs[i].off = (uint32_t)s->statebytes;
+        s->statebytes += state_size[s->aggs[i].kind];
+    }
     if (errs->n > n0) {
         sl_window_spec_free(s);
         return SL_ERR_CONFIG;
@@ -466,15 +494,41 @@ sl_window *sl_window_new(const sl_window_spec *spec)
     w->max_ts = INT64_MIN;
     w->oldest = INT64_MAX;
     sl_buf_init(&w->keybuf);
+    sl_buf_init(&w->textbuf);
     sl_arena_init(&w->rowarena, 64 * 1024);
     return w;
 }
 
+static void *state_of(const sl_window *w, const entry *e, size_t i)
+{
+    return (uint8_t *)e->states + w->spec->aggs[i].off;
+}
+
+static uint8_t *entry_key(const sl_window *w, const entry *e)
+{
+    return (uint8_t *)e->states + w->spec->statebytes;
+}
+
+static bool is_mm(agg_kind k)
+{
+    return k == AGG_MIN || k == AGG_MAX;
+}
+
+/* The bytes an aggregate's state holds outside the entry. */
+static size_t state_extra(const sl_window *w, const entry *e, size_t i)
+{
+    agg_kind k = w->spec->aggs[i].kind;
+    if (k == AGG_COUNT_DISTINCT) return sl_hll_bytes(&((const cd_state *)state_of(w, e, i))->hll);
+    if (!is_mm(k)) return 0;
+    const mm_state *m = state_of(w, e, i);
+    return m->type == SL_EXPR_TEXT && m->v.text ? m->len + 1 : 0;
+}
+
 static size_t entry_bytes(const sl_window *w, const entry *e)
 {
-    size_t n = sizeof *e + w->spec->naggs * sizeof(agg_state) + e->keylen;
+    size_t n = sizeof *e + w->spec->statebytes + e->keylen;
     for (size_t i = 0; i < w->spec->naggs; i++)
-        n += sl_hll_bytes(&e->aggs[i].hll) + (e->aggs[i].mmtext ? e->aggs[i].mm.len + 1 : 0);
+        n += state_extra(w, e, i);
     return n;
 }
 
@@ -482,8 +536,10 @@ static void free_entry(sl_window *w, entry *e)
 {
     w->bytes -= entry_bytes(w, e);
     for (size_t i = 0; i < w->spec->naggs; i++) {
-        sl_free(e->aggs[i].mmtext);
-        sl_hll_free(&e->aggs[i].hll);
+        agg_kind k = w->spec->aggs[i].kind;
+        if (k == AGG_COUNT_DISTINCT) sl_hll_free(&((cd_state *)state_of(w, e, i))->hll);
+        if (is_mm(k) && ((mm_state *)state_of(w, e, i))->type == SL_EXPR_TEXT)
+            sl_free(((mm_state *)state_of(w, e, i))->v.text);
     }
     sl_free(e);
 }
@@ -498,6 +554,7 @@ void sl_window_free(sl_window *w)
         }
     sl_free(w->buckets);
     sl_buf_free(&w->keybuf);
+    sl_buf_free(&w->textbuf);
     sl_arena_free(&w->rowarena);
     sl_free(w->rows);
     sl_free(w->dirty);
@@ -529,19 +586,18 @@ static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64
     uint64_t h = entry_hash(key, keylen, start);
     for (entry *e = w->buckets[h & (w->nbuckets - 1)]; e; e = e->next)
         if (e->hash == h && e->start == start && e->keylen == keylen &&
-            !memcmp(e->key, key, keylen))
+            !memcmp(entry_key(w, e), key, keylen))
             return e;
     if (w->nentries >= w->nbuckets) grow(w);
-    size_t aggbytes = w->spec->naggs * sizeof(agg_state);
-    entry *e = sl_calloc(1, sizeof *e + aggbytes + keylen);
+    entry *e = sl_calloc(1, sizeof *e + w->spec->statebytes + keylen);
     e->hash = h;
     e->start = start;
-    e->key = (uint8_t *)e->aggs + aggbytes;
-    memcpy(e->key, key, keylen);
-    if (start < w->oldest) w->oldest = start;
     e->keylen = (uint32_t)keylen;
+    memcpy(entry_key(w, e), key, keylen);
+    if (start < w->oldest) w->oldest = start;
     for (size_t i = 0; i < w->spec->naggs; i++)
-        sl_hll_init(&e->aggs[i].hll);
+        if (w->spec->aggs[i].kind == AGG_COUNT_DISTINCT)
+            sl_hll_init(&((cd_state *)state_of(w, e, i))->hll);
     w->bytes += entry_bytes(w, e);
     size_t b = h & (w->nbuckets - 1);
     e->next = w->buckets[b];
@@ -563,18 +619,39 @@ static int cmp_mm(const sl_expr_value *a, const sl_expr_value *b)
     }
 }
 
-static void set_mm(sl_window *w, agg_state *s, const sl_expr_value *v)
+static sl_expr_value mm_value(const mm_state *m)
 {
-    if (s->mmtext) w->bytes -= s->mm.len + 1;
-    if (v->type == SL_EXPR_TEXT) w->bytes += v->len + 1;
-    sl_free(s->mmtext);
-    s->mmtext = NULL;
-    s->mm = *v;
-    if (v->type == SL_EXPR_TEXT) {
-        s->mmtext = sl_strndup(v->str ? v->str : "", v->len);
-        s->mm.str = s->mmtext;
+    sl_expr_value v = {.type = (sl_expr_type)m->type};
+    switch (v.type) {
+    case SL_EXPR_TEXT:
+        v.str = m->v.text;
+        v.len = m->len;
+        break;
+    case SL_EXPR_BOOL: v.v.b = m->v.b; break;
+    case SL_EXPR_DOUBLE: v.v.d = m->v.d; break;
+    default: v.v.i = m->v.i;
     }
-    s->has_mm = true;
+    return v;
+}
+
+static void set_mm(sl_window *w, mm_state *m, const sl_expr_value *v)
+{
+    if (m->type == SL_EXPR_TEXT && m->v.text) {
+        w->bytes -= m->len + 1;
+        sl_free(m->v.text);
+    }
+    m->type = (uint8_t)v->type;
+    m->len = 0;
+    switch (v->type) {
+    case SL_EXPR_TEXT:
+        m->v.text = sl_strndup(v->str ? v->str : "", v->len);
+        m->len = (uint32_t)v->len;
+        w->bytes += v->len + 1;
+        break;
+    case SL_EXPR_BOOL: m->v.b = v->v.b; break;
+    case SL_EXPR_DOUBLE: m->v.d = v->v.d; break;
+    default: m->v.i = v->v.i;
+    }
 }
 
 static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint64_t *dhash)
@@ -589,13 +666,14 @@ static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint
     }
     for (size_t i = 0; i < w->spec->naggs; i++) {
         const agg_spec *a = &w->spec->aggs[i];
-        agg_state *s = &e->aggs[i];
+        void *st = state_of(w, e, i);
         const sl_expr_value *v = &args[i];
         if (a->arg && v->type == SL_EXPR_NULL) continue; /* aggregates skip nulls, as in SQL */
-        s->n++;
         switch (a->kind) {
         case AGG_SUM:
-        case AGG_AVG:
+        case AGG_AVG: {
+            sum_state *s = st;
+            s->n++;
             if (v->type == SL_EXPR_INT && a->kind == AGG_SUM) {
                 if (__builtin_add_overflow(s->sum.i, v->v.i, &s->sum.i)) {
                     s->sum.i = v->v.i > 0 ? INT64_MAX : INT64_MIN;
@@ -607,18 +685,29 @@ static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint
                 s->sum.d += v->type == SL_EXPR_INT ? (double)v->v.i : v->v.d;
             }
             break;
+        }
         case AGG_MIN:
-        case AGG_MAX:
-            if (!s->has_mm || (a->kind == AGG_MIN ? cmp_mm(v, &s->mm) < 0 : cmp_mm(v, &s->mm) > 0))
-                set_mm(w, s, v);
-            break;
-        case AGG_COUNT_DISTINCT: {
-            size_t before = sl_hll_bytes(&s->hll);
-            sl_hll_add(&s->hll, dhash[i]);
-            w->bytes += sl_hll_bytes(&s->hll) - before;
+        case AGG_MAX: {
+            mm_state *m = st;
+            if (m->n == 0) {
+                set_mm(w, m, v);
+            } else {
+                sl_expr_value cur = mm_value(m);
+                int c = cmp_mm(v, &cur);
+                if (a->kind == AGG_MIN ? c < 0 : c > 0) set_mm(w, m, v);
+            }
+            m->n++;
             break;
         }
-        default: break;
+        case AGG_COUNT_DISTINCT: {
+            cd_state *c = st;
+            size_t before = sl_hll_bytes(&c->hll);
+            c->n++;
+            sl_hll_add(&c->hll, dhash[i]);
+            w->bytes += sl_hll_bytes(&c->hll) - before;
+            break;
+        }
+        default: ++*(int64_t *)st; break;
         }
     }
 }
@@ -713,9 +802,12 @@ static void key_text(sl_buf *b, const sl_expr_value *gv, size_t ng, int64_t star
         case SL_EXPR_TIMESTAMP: sl_buf_printf(b, "%" PRId64, v->v.i); break;
         case SL_EXPR_DOUBLE: sl_buf_printf(b, "%.17g", v->v.d); break;
         default:
-            for (size_t k = 0; k < v->len; k++) {
-                if (v->str[k] == '|' || v->str[k] == '\\') sl_buf_append(b, "\\", 1);
-                sl_buf_append(b, &v->str[k], 1);
+            /* runs without '|' or '\\' in one append each */
+            for (size_t k = 0, run = 0; k <= v->len; k++) {
+                if (k < v->len && v->str[k] != '|' && v->str[k] != '\\') continue;
+                sl_buf_append(b, v->str + run, k - run);
+                if (k < v->len) sl_buf_append(b, "\\", 1);
+                run = k;
             }
         }
         sl_buf_append(b, "|", 1);
@@ -734,49 +826,54 @@ static void emit(sl_window *w, entry *e, bool closed)
     memset(r, 0, s->ncols * sizeof *r);
     sl_expr_value gv[MAX_GROUPS];
     sl_rd rd;
-    sl_rd_init(&rd, e->key, e->keylen);
+    sl_rd_init(&rd, entry_key(w, e), e->keylen);
     for (size_t i = 0; i < s->ngroups; i++)
         decode_value(&rd, &gv[i]);
-    sl_buf kb = SL_BUF_INIT;
-    key_text(&kb, gv, s->ngroups, e->start);
-    char *k = sl_arena_strndup(&w->rowarena, (const char *)kb.ptr, kb.len);
-    r[0] = (sl_sink_value){.str = k, .len = kb.len};
-    sl_buf_free(&kb);
+    sl_buf *kb = &w->textbuf;
+    sl_buf_reset(kb);
+    key_text(kb, gv, s->ngroups, e->start);
+    char *k = sl_arena_strndup(&w->rowarena, (const char *)kb->ptr, kb->len);
+    r[0] = (sl_sink_value){.str = k, .len = kb->len};
     size_t c = 1;
     for (size_t i = 0; i < s->ngroups; i++)
         sl_expr_to_sink(&gv[i], &r[c++]);
     r[c++].v.i64 = e->start;
     r[c++].v.i64 = e->start + s->o.size_ms;
     for (size_t i = 0; i < s->naggs; i++, c++) {
-        const agg_state *st = &e->aggs[i];
+        const void *st = state_of(w, e, i);
+        const sum_state *ss = st;
         switch (s->aggs[i].kind) {
-        case AGG_COUNT: r[c].v.i64 = st->n; break;
-        case AGG_COUNT_DISTINCT: r[c].v.i64 = (int64_t)sl_hll_estimate(&st->hll); break;
+        case AGG_COUNT: r[c].v.i64 = *(const int64_t *)st; break;
+        case AGG_COUNT_DISTINCT:
+            r[c].v.i64 = (int64_t)sl_hll_estimate(&((const cd_state *)st)->hll);
+            break;
         case AGG_SUM:
-            if (!st->n)
+            if (!ss->n)
                 r[c].null = true;
             else if (s->aggs[i].argtype == SL_EXPR_INT)
-                r[c].v.i64 = st->sum.i;
+                r[c].v.i64 = ss->sum.i;
             else
-                r[c].v.f64 = st->sum.d;
+                r[c].v.f64 = ss->sum.d;
             break;
         case AGG_AVG:
             /* avg accumulates in a double whatever its argument's type */
-            if (!st->n)
+            if (!ss->n)
                 r[c].null = true;
             else
-                r[c].v.f64 = st->sum.d / (double)st->n;
+                r[c].v.f64 = ss->sum.d / (double)ss->n;
             break;
         case AGG_MIN:
-        case AGG_MAX:
-            if (!st->has_mm) {
+        case AGG_MAX: {
+            const mm_state *m = st;
+            if (!m->n) {
                 r[c].null = true;
             } else {
-                sl_expr_to_sink(&st->mm, &r[c]);
-                if (st->mm.type == SL_EXPR_TEXT)
-                    r[c].str = sl_arena_strndup(&w->rowarena, st->mm.str, st->mm.len);
+                sl_expr_value v = mm_value(m);
+                sl_expr_to_sink(&v, &r[c]);
+                if (v.type == SL_EXPR_TEXT) r[c].str = sl_arena_strndup(&w->rowarena, v.str, v.len);
             }
             break;
+        }
         }
     }
     r[c].v.b = closed;
@@ -864,16 +961,24 @@ int sl_window_save(const sl_window *w, const char *path, const int64_t *offs, si
         for (const entry *e = w->buckets[k]; e; e = e->next) {
             sl_buf_put_be64(&b, (uint64_t)e->start);
             sl_buf_put_be32(&b, e->keylen);
-            sl_buf_append(&b, e->key, e->keylen);
+            sl_buf_append(&b, entry_key(w, e), e->keylen);
+            /* per aggregate: n, the sum's 8 bytes (0 unless sum or avg), whether a min/max
+             * value follows and the value, the sketch of a count_distinct */
             for (size_t i = 0; i < s->naggs; i++) {
-                const agg_state *st = &e->aggs[i];
-                uint64_t sum;
-                memcpy(&sum, &st->sum, 8);
-                sl_buf_put_be64(&b, (uint64_t)st->n);
+                const void *st = state_of(w, e, i);
+                agg_kind kind = s->aggs[i].kind;
+                uint64_t sum = 0;
+                if (kind == AGG_SUM || kind == AGG_AVG)
+                    memcpy(&sum, &((const sum_state *)st)->sum, 8);
+                bool has = is_mm(kind) && *(const int64_t *)st > 0;
+                sl_buf_put_be64(&b, (uint64_t)(*(const int64_t *)st));
                 sl_buf_put_be64(&b, sum);
-                sl_buf_put_u8(&b, st->has_mm);
-                if (st->has_mm) save_value(&b, &st->mm);
-                if (s->aggs[i].kind == AGG_COUNT_DISTINCT) sl_hll_save(&st->hll, &b);
+                sl_buf_put_u8(&b, has);
+                if (has) {
+                    sl_expr_value v = mm_value(st);
+                    save_value(&b, &v);
+                }
+                if (kind == AGG_COUNT_DISTINCT) sl_hll_save(&((const cd_state *)st)->hll, &b);
             }
         }
     sl_buf_put_be32(&b, sl_crc32c(0, b.ptr, b.len));
@@ -946,21 +1051,26 @@ int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs
             goto damaged;
         entry *e = find_or_add(w, key.ptr, keylen, (int64_t)start);
         for (size_t i = 0; i < s->naggs; i++) {
-            agg_state *st = &e->aggs[i];
+            void *st = state_of(w, e, i);
+            agg_kind kind = s->aggs[i].kind;
             uint64_t cnt, sum;
             uint8_t has;
             if (sl_rd_be64(&rd, &cnt) || sl_rd_be64(&rd, &sum) || sl_rd_u8(&rd, &has)) goto damaged;
-            st->n = (int64_t)cnt;
-            memcpy(&st->sum, &sum, 8);
+            if ((int64_t)cnt < 0 || (has && !is_mm(kind)) || (is_mm(kind) && !has != !cnt))
+                goto damaged;
+            *(int64_t *)st = (int64_t)cnt;
+            if (kind == AGG_SUM || kind == AGG_AVG) memcpy(&((sum_state *)st)->sum, &sum, 8);
             if (has) {
                 sl_expr_value v;
                 if (decode_value(&rd, &v)) goto damaged;
                 set_mm(w, st, &v);
             }
-            if (s->aggs[i].kind == AGG_COUNT_DISTINCT && sl_hll_load(&st->hll, &rd)) goto damaged;
+            if (kind == AGG_COUNT_DISTINCT) {
+                cd_state *c = st;
+                if (sl_hll_load(&c->hll, &rd)) goto damaged;
+                w->bytes += sl_hll_bytes(&c->hll);
+            }
         }
-        for (size_t i = 0; i < s->naggs; i++)
-            w->bytes += sl_hll_bytes(&e->aggs[i].hll);
     }
     if (rd.err || sl_rd_left(&rd)) goto damaged;
     rc = 0;
