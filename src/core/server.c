@@ -28,6 +28,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +53,8 @@
 #define STOP_FLUSH_TIMEOUT_MS 1000
 #define LINGER_MS             2000
 #define BACKLOG               511
+#define FD_CHECK_MS           1000  /* how often a listener checks it could accept */
+#define FD_WARN_EVERY_MS      30000 /* repeats of the out-of-descriptors warning */
 /* Plaintext encrypted per SSL_write: bounds the ciphertext buffered before it is queued. */
 #define TLS_WRITE_CHUNK (256 * 1024)
 
@@ -92,13 +96,16 @@ struct sl_conn {
 struct sl_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_idle_t idle; /* runs deferred drains */
+    uv_idle_t idle;      /* runs deferred drains */
+    uv_timer_t fd_check; /* see on_fd_check */
+    bool fd_short;       /* the last check found no descriptor free */
+    int64_t fd_warned;   /* sl_mono_ms of the last out-of-descriptors warning */
     sl_server_opts opts;
     char *name;
     int port;
     unsigned nconns;  /* open sockets */
     unsigned nlive;   /* conns not yet freed */
-    unsigned handles; /* listener and idle, until closed */
+    unsigned handles; /* listener, idle and fd_check, until closed */
     bool stopping;
     bool stop_busy; /* inside sl_server_stop: finishing is deferred to its end */
     sl_conn *conns;
@@ -800,9 +807,46 @@ static void free_handle(uv_handle_t *h)
     sl_free(h);
 }
 
+/* Warns (at most every FD_WARN_EVERY_MS) that the process is out of descriptors. */
+static void fd_short_warn(sl_server *s, int err)
+{
+    int64_t now = sl_mono_ms();
+    if (s->fd_short && now - s->fd_warned < FD_WARN_EVERY_MS) return;
+    struct rlimit rl = {0};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    sl_log(SL_LOG_WARN, s->name, NULL,
+           "out of file descriptors (%s, RLIMIT_NOFILE %llu): new connections are closed at once "
+           "until descriptors are free",
+           err == UV_ENFILE ? "ENFILE" : "EMFILE", (unsigned long long)rl.rlim_cur);
+    s->fd_short = true;
+    s->fd_warned = now;
+}
+
+/* libuv handles EMFILE/ENFILE in accept itself (it frees a reserved descriptor, accepts and
+ * closes the waiting connections) without calling on_connection, so the listener checks once
+ * a second whether it could take one more descriptor, to say why connections are refused. */
+static void on_fd_check(uv_timer_t *t)
+{
+    sl_server *s = t->data;
+    uv_os_fd_t lfd;
+    if (uv_fileno((uv_handle_t *)&s->listener, &lfd)) return;
+    int fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0) {
+        close(fd);
+        if (s->fd_short) sl_log(SL_LOG_INFO, s->name, NULL, "file descriptors free again");
+        s->fd_short = false;
+    } else if (errno == EMFILE || errno == ENFILE) {
+        fd_short_warn(s, -errno);
+    }
+}
+
 static void on_connection(uv_stream_t *ls, int status)
 {
     sl_server *s = ls->data;
+    if (status == UV_EMFILE || status == UV_ENFILE) {
+        fd_short_warn(s, status);
+        return;
+    }
     if (status < 0) {
         sl_log(SL_LOG_ERROR, s->name, NULL, "accept: %s", uv_strerror(status));
         return;
@@ -992,8 +1036,10 @@ int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out
     if (!s->opts.max_frame) s->opts.max_frame = DEFAULT_MAX_FRAME;
     uv_tcp_init(loop, &s->listener);
     uv_idle_init(loop, &s->idle);
-    s->listener.data = s->idle.data = s;
-    s->handles = 2;
+    uv_timer_init(loop, &s->fd_check);
+    uv_unref((uv_handle_t *)&s->fd_check);
+    s->listener.data = s->idle.data = s->fd_check.data = s;
+    s->handles = 3;
     int r = uv_tcp_open(&s->listener, fd);
     if (r < 0) close(fd);
     if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection);
@@ -1002,6 +1048,7 @@ int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out
         sl_server_stop(s, NULL, NULL);
         return r;
     }
+    uv_timer_start(&s->fd_check, on_fd_check, FD_CHECK_MS, FD_CHECK_MS);
     struct sockaddr_storage ss;
     int len = sizeof ss;
     if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) == 0)
@@ -1052,6 +1099,7 @@ void sl_server_stop(sl_server *s, void (*done)(void *arg), void *arg)
     s->done_arg = arg;
     uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
     uv_close((uv_handle_t *)&s->idle, on_server_handle_closed);
+    uv_close((uv_handle_t *)&s->fd_check, on_server_handle_closed);
     for (sl_conn *c = s->drain_head, *next; c; c = next) {
         next = c->drain_next;
         c->drain_queued = false;

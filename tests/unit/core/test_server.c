@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -729,6 +730,51 @@ static void test_close_inside_callback(void **state)
     assert_int_equal(ev.frames, 1);
 }
 
+/* Reads what the log pipe holds (non-blocking) into out, NUL-terminated. */
+static void log_drain(int fd, char *out, size_t n)
+{
+    size_t len = strlen(out);
+    ssize_t r;
+    while (len + 1 < n && (r = read(fd, out + len, n - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = 0;
+}
+
+/* Out of descriptors, libuv refuses connections by itself; the listener's check says so once
+ * (not every second), and says when descriptors are free again. */
+static void test_out_of_fds_is_logged(void **state)
+{
+    (void)state;
+    int lp[2];
+    assert_int_equal(pipe(lp), 0);
+    fcntl(lp[0], F_SETFL, O_NONBLOCK);
+    sl_log_set_fd(lp[1]);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    struct rlimit low = {256, old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    static int held[256];
+    int nheld = 0;
+    for (int fd; nheld < 256 && (fd = dup(0)) >= 0;)
+        held[nheld++] = fd;
+    assert_int_equal(errno, EMFILE);
+    pump(2600);
+    char text[4096] = "";
+    log_drain(lp[0], text, sizeof text);
+    assert_non_null(strstr(text, "out of file descriptors (EMFILE, RLIMIT_NOFILE 256)"));
+    /* Two checks found the limit; the warning is not repeated within 30 s. */
+    assert_null(strstr(strstr(text, "out of file descriptors") + 1, "out of file descriptors"));
+    for (int i = 0; i < nheld; i++)
+        close(held[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    pump(1300);
+    log_drain(lp[0], text, sizeof text);
+    assert_non_null(strstr(text, "file descriptors free again"));
+    sl_log_set_fd(2);
+    close(lp[0]);
+    close(lp[1]);
+}
+
 static void test_keep_release(void **state)
 {
     (void)state;
@@ -956,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_file_ranges_read),
         cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
         cmocka_unit_test(test_frame_len_be32),
+        cmocka_unit_test_setup_teardown(test_out_of_fds_is_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
