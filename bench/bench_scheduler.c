@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -99,23 +100,41 @@ static void trigger(const char *dag, char *run_id, size_t len)
         usleep(1000);
 }
 
-/* LAT triggers of dag, one at a time: microseconds from the trigger call to "running". */
+/* LAT triggers of dag, one at a time: microseconds from the trigger call to "running", and
+ * for each the loop thread's CPU time and its context switches, to tell work from waiting: a
+ * slow sample with little CPU was preempted (involuntary switch) or blocked (voluntary). */
 static void latency(const char *dag, const char *what)
 {
     enum { LAT = 200 };
-    int64_t lat[LAT];
+    int64_t lat[LAT], cpu[LAT];
+    int slow = 0, slow_preempted = 0, slow_blocked = 0;
     char run_id[96];
     for (int i = 0; i < LAT; i++) {
+        struct rusage u0, u1;
+        struct timespec c0, c1;
+        getrusage(RUSAGE_THREAD, &u0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         int64_t t0 = (int64_t)sl_mono_ns();
         trigger(dag, run_id, sizeof run_id);
         run_until_mode(try_running, dag, run_id, 10000, UV_RUN_NOWAIT);
         lat[i] = ((int64_t)sl_mono_ns() - t0) / 1000;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        getrusage(RUSAGE_THREAD, &u1);
+        cpu[i] = ((int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec)) / 1000;
+        if (lat[i] >= 2000) {
+            slow++;
+            slow_preempted += u1.ru_nivcsw > u0.ru_nivcsw;
+            slow_blocked += u1.ru_nvcsw > u0.ru_nvcsw;
+        }
         run_until(run_done, dag, run_id, 10000);
     }
     qsort(lat, LAT, sizeof *lat, cmp_i64);
-    printf("trigger-to-running, %s (%d triggers): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", what,
-           LAT, (double)lat[LAT / 2] / 1000, (double)lat[LAT * 99 / 100] / 1000,
-           (double)lat[LAT - 1] / 1000);
+    qsort(cpu, LAT, sizeof *cpu, cmp_i64);
+    printf("trigger-to-running, %s (%d triggers): p50 %.2f ms, p99 %.2f ms, max %.2f ms; loop "
+           "CPU p50 %.2f ms, p99 %.2f ms; %d samples >= 2 ms, %d of them preempted, %d blocked\n",
+           what, LAT, (double)lat[LAT / 2] / 1000, (double)lat[LAT * 99 / 100] / 1000,
+           (double)lat[LAT - 1] / 1000, (double)cpu[LAT / 2] / 1000,
+           (double)cpu[LAT * 99 / 100] / 1000, slow, slow_preempted, slow_blocked);
 }
 
 static void thousand(const char *dag, const char *what)

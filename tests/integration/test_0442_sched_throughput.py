@@ -1,7 +1,7 @@
 """Issue 6's benchmark goals, held as regression bounds (bench/bench_scheduler.c has the exact
 figures, docs/benchmarks.md the numbers): one run of 1,000 noop tasks (in-process) and one of
 300 no-op shell tasks finish in seconds; "every 1s" runs are created within milliseconds of
-their instants; the scheduler's own memory is under 20 MB and its RSS stops growing: flat over
+their instants; the scheduler's RSS is under 20 MB and stops growing: flat over
 2,000 more runs once SQLite's page cache (512 KiB) has filled. The
 bounds are loose (the test machine is shared) but each is far below what the cost it guards
 against would give: a pass over every task instance per try, a WAL checkpoint in every commit, a
@@ -109,7 +109,8 @@ tasks:
     runs(2000)
     after = mem_kb(s.pid)
     print(f"RSS, private (KiB): idle {idle}, after 1,000 runs {warm}, after 3,000 {after}")
-    # RSS is ~20.5 MB idle, 17 MB of it shared library pages (librocksdb alone 6.3 MB): sluice
-    # is one binary. What the scheduler holds itself is ~3.5 MB.
-    assert idle[1] < 20 * 1024 and after[1] < 20 * 1024
+    # RSS was ~20.5 MB idle while every sluice process mapped librocksdb (6.3 MB of it); the
+    # store alone loads it now (test_0443), and the whole RSS is held under issue 6's 20 MB.
+    mb = 1000 * 1000 // 1024
+    assert idle[0] < 20 * mb and after[0] < 20 * mb, (idle, warm, after)
     assert after[0] - warm[0] < 256, (idle, warm, after)  # was +1.4 MB with a 2 MiB cache
