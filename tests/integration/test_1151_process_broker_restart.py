@@ -26,6 +26,16 @@ CYCLES = 5
 OFFSET_FETCH = 9  # Kafka api key
 
 
+def _shut(*socks):
+    """Closes both directions of each socket (the other thread's recv returns)."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+
 class FetchCutter:
     """A TCP proxy to the broker that, while `cut` is set, closes both sides of a connection
     on which a client sends an OffsetFetch request."""
@@ -82,12 +92,7 @@ class FetchCutter:
                 b.sendall(head + frame)
         except OSError:
             pass
-        for s in (c, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        _shut(c, b)
 
     @staticmethod
     def _pipe(src, dst):
@@ -99,11 +104,7 @@ class FetchCutter:
                 dst.sendall(d)
         except OSError:
             pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut(src, dst)
 
 
 class Feeder(threading.Thread):
