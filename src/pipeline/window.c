@@ -24,8 +24,8 @@
 #define MAX_GROUPS  16
 #define MAX_AGGS    32
 #define STATE_MAGIC 0x534c574eu /* "SLWN" */
-#define STATE_VER   1
-#define MAX_KEY     65536 /* bytes of one encoded group */
+#define STATE_VER   2           /* 2: a generation, and the log beside the snapshot */
+#define MAX_KEY     65536       /* bytes of one encoded group */
 
 typedef enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_COUNT_DISTINCT } agg_kind;
 
@@ -116,6 +116,7 @@ typedef struct entry {
     int64_t start;
     uint32_t keylen; /* encoded group values, after the states */
     bool dirty;      /* updated since the last write */
+    bool unsaved;    /* updated since the last checkpoint */
     bool closing;    /* emitted as closed by sl_window_rows: freed by sl_window_written */
     _Alignas(8) uint8_t states[];
 } entry;
@@ -130,7 +131,14 @@ struct sl_window {
     int64_t oldest; /* the smallest window start held (INT64_MAX: none) */
     entry **dirty;  /* entries updated since the last write, each once */
     size_t ndirty, dirtycap;
-    bool swept; /* sl_window_rows looked at every entry for closed windows */
+    entry **unsaved; /* entries updated since the last checkpoint, each once */
+    size_t nunsaved, unsavedcap;
+    sl_buf removed; /* (start, key) of the entries freed since the last checkpoint */
+    uint64_t nremoved;
+    uint64_t gen;                 /* of the snapshot the log follows */
+    size_t snap_bytes, log_bytes; /* their sizes */
+    bool log_ok;                  /* deltas may be appended (else the next save is a snapshot) */
+    bool swept;                   /* sl_window_rows looked at every entry for closed windows */
     bool sum_overflow_logged;
     sl_buf keybuf;
     sl_buf textbuf; /* the key column being formatted */
@@ -495,6 +503,7 @@ sl_window *sl_window_new(const sl_window_spec *spec)
     w->oldest = INT64_MAX;
     sl_buf_init(&w->keybuf);
     sl_buf_init(&w->textbuf);
+    sl_buf_init(&w->removed);
     sl_arena_init(&w->rowarena, 64 * 1024);
     return w;
 }
@@ -558,6 +567,8 @@ void sl_window_free(sl_window *w)
     sl_arena_free(&w->rowarena);
     sl_free(w->rows);
     sl_free(w->dirty);
+    sl_free(w->unsaved);
+    sl_buf_free(&w->removed);
     sl_free(w);
 }
 
@@ -663,6 +674,14 @@ static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint
         }
         w->dirty[w->ndirty++] = e;
         e->dirty = true;
+    }
+    if (!e->unsaved) {
+        if (w->nunsaved == w->unsavedcap) {
+            w->unsavedcap = w->unsavedcap ? w->unsavedcap * 2 : 256;
+            w->unsaved = sl_realloc(w->unsaved, w->unsavedcap * sizeof *w->unsaved);
+        }
+        w->unsaved[w->nunsaved++] = e;
+        e->unsaved = true;
     }
     for (size_t i = 0; i < w->spec->naggs; i++) {
         const agg_spec *a = &w->spec->aggs[i];
@@ -911,10 +930,17 @@ void sl_window_written(sl_window *w)
         w->dirty[i]->dirty = false;
     w->ndirty = 0;
     if (w->swept) {
+        /* The unsaved list is rebuilt without the freed entries, which are noted as removed. */
+        w->nunsaved = 0;
         for (size_t b = 0; b < w->nbuckets; b++)
             for (entry **pp = &w->buckets[b]; *pp;) {
                 entry *e = *pp;
+                if (!e->closing && e->unsaved) w->unsaved[w->nunsaved++] = e;
                 if (e->closing) {
+                    sl_buf_put_be64(&w->removed, (uint64_t)e->start);
+                    sl_buf_put_be32(&w->removed, e->keylen);
+                    sl_buf_append(&w->removed, entry_key(w, e), e->keylen);
+                    w->nremoved++;
                     *pp = e->next;
                     free_entry(w, e);
                     w->nentries--;
@@ -935,57 +961,289 @@ void sl_window_stats_get(const sl_window *w, sl_window_stats *st)
     st->bytes = w->bytes + w->nbuckets * sizeof *w->buckets;
 }
 
-/* Saving and loading */
+/* Saving and loading.
+ *
+ * A snapshot (path) holds the whole state, replaced atomically; a log (path.log) holds deltas
+ * appended after it: per checkpoint, the windows updated and those freed since the previous
+ * one, so a checkpoint costs the groups a batch touched, not all groups held. A delta is
+ * [be32 length][body][be32 crc32c of body] and names the snapshot generation it follows; a
+ * load replays the deltas of its snapshot's generation in order and stops at a torn tail (a
+ * checkpoint that never completed, whose offsets were never committed). Once the log would
+ * outgrow the snapshot, the next checkpoint writes a new snapshot of the next generation, then
+ * replaces the log with an empty one (a crash between the two leaves deltas of the old
+ * generation, which are skipped). */
 
-static void save_value(sl_buf *b, const sl_expr_value *v)
-{
-    encode_value(b, v);
-}
-
-int sl_window_save(const sl_window *w, const char *path, const int64_t *offs, size_t noffs,
-                   char *err, size_t errlen)
+static void put_entry(const sl_window *w, sl_buf *b, const entry *e)
 {
     const sl_window_spec *s = w->spec;
+    sl_buf_put_be64(b, (uint64_t)e->start);
+    sl_buf_put_be32(b, e->keylen);
+    sl_buf_append(b, entry_key(w, e), e->keylen);
+    /* per aggregate: n, the sum's 8 bytes (0 unless sum or avg), whether a min/max value
+     * follows and the value, the sketch of a count_distinct */
+    for (size_t i = 0; i < s->naggs; i++) {
+        const void *st = state_of(w, e, i);
+        agg_kind kind = s->aggs[i].kind;
+        uint64_t sum = 0;
+        if (kind == AGG_SUM || kind == AGG_AVG) memcpy(&sum, &((const sum_state *)st)->sum, 8);
+        bool has = is_mm(kind) && *(const int64_t *)st > 0;
+        sl_buf_put_be64(b, (uint64_t)(*(const int64_t *)st));
+        sl_buf_put_be64(b, sum);
+        sl_buf_put_u8(b, has);
+        if (has) {
+            sl_expr_value v = mm_value(st);
+            encode_value(b, &v);
+        }
+        if (kind == AGG_COUNT_DISTINCT) sl_hll_save(&((const cd_state *)st)->hll, b);
+    }
+}
+
+static void put_header(const sl_window *w, sl_buf *b, const int64_t *offs, size_t noffs)
+{
+    sl_buf_put_be64(b, (uint64_t)w->max_ts);
+    sl_buf_put_be64(b, w->late);
+    sl_buf_put_be64(b, w->missing_ts);
+    sl_buf_put_be32(b, (uint32_t)noffs);
+    for (size_t i = 0; i < noffs; i++)
+        sl_buf_put_be64(b, (uint64_t)offs[i]);
+}
+
+static entry *find(sl_window *w, const uint8_t *key, size_t keylen, int64_t start, entry ***link)
+{
+    uint64_t h = entry_hash(key, keylen, start);
+    for (entry **pp = &w->buckets[h & (w->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
+        entry *e = *pp;
+        if (e->hash == h && e->start == start && e->keylen == keylen &&
+            !memcmp(entry_key(w, e), key, keylen)) {
+            *link = pp;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void remove_entry(sl_window *w, const uint8_t *key, size_t keylen, int64_t start)
+{
+    entry **link, *e = find(w, key, keylen, start, &link);
+    if (!e) return;
+    *link = e->next;
+    free_entry(w, e);
+    w->nentries--;
+}
+
+/* Reads one entry as put_entry wrote it, replacing any held for the same key and start. */
+static int get_entry(sl_window *w, sl_rd *rd)
+{
+    const sl_window_spec *s = w->spec;
+    uint64_t start;
+    uint32_t keylen;
+    sl_slice key;
+    if (sl_rd_be64(rd, &start) || sl_rd_be32(rd, &keylen) || sl_rd_bytes(rd, keylen, &key))
+        return -1;
+    remove_entry(w, key.ptr, keylen, (int64_t)start);
+    entry *e = find_or_add(w, key.ptr, keylen, (int64_t)start);
+    for (size_t i = 0; i < s->naggs; i++) {
+        void *st = state_of(w, e, i);
+        agg_kind kind = s->aggs[i].kind;
+        uint64_t cnt, sum;
+        uint8_t has;
+        if (sl_rd_be64(rd, &cnt) || sl_rd_be64(rd, &sum) || sl_rd_u8(rd, &has)) return -1;
+        if ((int64_t)cnt < 0 || (has && !is_mm(kind)) || (is_mm(kind) && !has != !cnt)) return -1;
+        *(int64_t *)st = (int64_t)cnt;
+        if (kind == AGG_SUM || kind == AGG_AVG) memcpy(&((sum_state *)st)->sum, &sum, 8);
+        if (has) {
+            sl_expr_value v;
+            if (decode_value(rd, &v)) return -1;
+            set_mm(w, st, &v);
+        }
+        if (kind == AGG_COUNT_DISTINCT) {
+            cd_state *c = st;
+            if (sl_hll_load(&c->hll, rd)) return -1;
+            w->bytes += sl_hll_bytes(&c->hll);
+        }
+    }
+    return 0;
+}
+
+static int get_header(sl_window *w, sl_rd *rd, int64_t **offs, size_t *noffs)
+{
+    uint64_t maxts, late, miss;
+    uint32_t nof;
+    if (sl_rd_be64(rd, &maxts) || sl_rd_be64(rd, &late) || sl_rd_be64(rd, &miss) ||
+        sl_rd_be32(rd, &nof) || nof > sl_rd_left(rd) / 8)
+        return -1;
+    sl_free(*offs);
+    *offs = sl_malloc((nof ? nof : 1) * sizeof **offs);
+    for (uint32_t i = 0; i < nof; i++) {
+        uint64_t o = 0;
+        sl_rd_be64(rd, &o);
+        (*offs)[i] = (int64_t)o;
+    }
+    *noffs = nof;
+    w->max_ts = (int64_t)maxts;
+    w->late = late;
+    w->missing_ts = miss;
+    return 0;
+}
+
+static void saved(sl_window *w)
+{
+    for (size_t i = 0; i < w->nunsaved; i++)
+        w->unsaved[i]->unsaved = false;
+    w->nunsaved = 0;
+    sl_buf_reset(&w->removed);
+    w->nremoved = 0;
+}
+
+static int save_snapshot(sl_window *w, const char *path, const char *logpath, const int64_t *offs,
+                         size_t noffs, char *err, size_t errlen)
+{
     sl_buf b = SL_BUF_INIT;
     sl_buf_put_be32(&b, STATE_MAGIC);
     sl_buf_put_be32(&b, STATE_VER);
-    sl_buf_put_be64(&b, s->fingerprint);
-    sl_buf_put_be64(&b, (uint64_t)w->max_ts);
-    sl_buf_put_be64(&b, w->late);
-    sl_buf_put_be64(&b, w->missing_ts);
-    sl_buf_put_be32(&b, (uint32_t)noffs);
-    for (size_t i = 0; i < noffs; i++)
-        sl_buf_put_be64(&b, (uint64_t)offs[i]);
+    sl_buf_put_be64(&b, w->spec->fingerprint);
+    sl_buf_put_be64(&b, w->gen + 1);
+    put_header(w, &b, offs, noffs);
     sl_buf_put_be64(&b, w->nentries);
     for (size_t k = 0; k < w->nbuckets; k++)
-        for (const entry *e = w->buckets[k]; e; e = e->next) {
-            sl_buf_put_be64(&b, (uint64_t)e->start);
-            sl_buf_put_be32(&b, e->keylen);
-            sl_buf_append(&b, entry_key(w, e), e->keylen);
-            /* per aggregate: n, the sum's 8 bytes (0 unless sum or avg), whether a min/max
-             * value follows and the value, the sketch of a count_distinct */
-            for (size_t i = 0; i < s->naggs; i++) {
-                const void *st = state_of(w, e, i);
-                agg_kind kind = s->aggs[i].kind;
-                uint64_t sum = 0;
-                if (kind == AGG_SUM || kind == AGG_AVG)
-                    memcpy(&sum, &((const sum_state *)st)->sum, 8);
-                bool has = is_mm(kind) && *(const int64_t *)st > 0;
-                sl_buf_put_be64(&b, (uint64_t)(*(const int64_t *)st));
-                sl_buf_put_be64(&b, sum);
-                sl_buf_put_u8(&b, has);
-                if (has) {
-                    sl_expr_value v = mm_value(st);
-                    save_value(&b, &v);
-                }
-                if (kind == AGG_COUNT_DISTINCT) sl_hll_save(&((const cd_state *)st)->hll, &b);
-            }
-        }
+        for (const entry *e = w->buckets[k]; e; e = e->next)
+            put_entry(w, &b, e);
     sl_buf_put_be32(&b, sl_crc32c(0, b.ptr, b.len));
     int rc = sl_write_file_atomic(path, b.ptr, b.len, 0644, true);
-    if (rc) snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    } else {
+        w->gen++;
+        w->snap_bytes = b.len;
+        w->log_bytes = 0;
+        rc = sl_write_file_atomic(logpath, "", 0, 0644, true);
+        if (rc) snprintf(err, errlen, "%s: %s", logpath, strerror(-rc));
+        w->log_ok = rc == 0;
+    }
     sl_buf_free(&b);
     return rc;
+}
+
+static int append_delta(sl_window *w, const char *logpath, const sl_buf *d, char *err,
+                        size_t errlen)
+{
+    int fd = open(logpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", logpath, strerror(errno));
+        return -errno;
+    }
+    int rc = 0;
+    for (size_t done = 0; done < d->len;) {
+        ssize_t n = write(fd, d->ptr + done, d->len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (!rc && fdatasync(fd)) rc = -errno;
+    /* A partial record would hide every later one: cut it off, or start afresh next time. */
+    if (rc && ftruncate(fd, (off_t)w->log_bytes)) w->log_ok = false;
+    close(fd);
+    if (rc) snprintf(err, errlen, "%s: %s", logpath, strerror(-rc));
+    return rc;
+}
+
+int sl_window_save(sl_window *w, const char *path, const int64_t *offs, size_t noffs, char *err,
+                   size_t errlen)
+{
+    size_t plen = strlen(path);
+    char *logpath = sl_malloc(plen + 5);
+    memcpy(logpath, path, plen);
+    memcpy(logpath + plen, ".log", 5);
+    sl_buf d = SL_BUF_INIT;
+    int rc;
+    if (w->log_ok) {
+        sl_buf_put_be32(&d, 0); /* the body's length, set below */
+        sl_buf_put_be64(&d, w->gen);
+        put_header(w, &d, offs, noffs);
+        sl_buf_put_be64(&d, w->nremoved);
+        sl_buf_append(&d, w->removed.ptr, w->removed.len);
+        sl_buf_put_be64(&d, w->nunsaved);
+        for (size_t i = 0; i < w->nunsaved; i++)
+            put_entry(w, &d, w->unsaved[i]);
+        sl_put_be32(d.ptr, (uint32_t)(d.len - 4));
+        sl_buf_put_be32(&d, sl_crc32c(0, d.ptr + 4, d.len - 4));
+    }
+    if (!w->log_ok || w->log_bytes + d.len > w->snap_bytes) {
+        rc = save_snapshot(w, path, logpath, offs, noffs, err, errlen);
+    } else {
+        rc = append_delta(w, logpath, &d, err, errlen);
+        if (!rc) w->log_bytes += d.len;
+    }
+    if (!rc) saved(w);
+    sl_buf_free(&d);
+    sl_free(logpath);
+    return rc;
+}
+
+static int read_file(const char *path, sl_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sl_buf_append(b, chunk, n);
+    int rc = ferror(f) ? -EIO : 0;
+    fclose(f);
+    return rc;
+}
+
+/* Replays the log's deltas of generation w->gen; a torn or damaged tail ends it. */
+static void replay_log(sl_window *w, const char *logpath, int64_t **offs, size_t *noffs)
+{
+    sl_buf b = SL_BUF_INIT;
+    size_t good = 0;
+    int rrc = read_file(logpath, &b);
+    if (rrc == 0) {
+        sl_rd rd;
+        sl_rd_init(&rd, b.ptr, b.len);
+        for (;;) {
+            uint32_t len;
+            sl_slice body;
+            uint32_t crc;
+            if (sl_rd_be32(&rd, &len) || sl_rd_bytes(&rd, len, &body) || sl_rd_be32(&rd, &crc) ||
+                crc != sl_crc32c(0, body.ptr, body.len))
+                break;
+            sl_rd br;
+            sl_rd_init(&br, body.ptr, body.len);
+            uint64_t gen, nrem, nupd;
+            if (sl_rd_be64(&br, &gen)) break;
+            if (gen != w->gen) { /* an older generation's, left by a crash: skipped */
+                good = (size_t)(rd.p - b.ptr);
+                continue;
+            }
+            if (get_header(w, &br, offs, noffs) || sl_rd_be64(&br, &nrem)) break;
+            bool bad = false;
+            for (uint64_t k = 0; k < nrem && !bad; k++) {
+                uint64_t start;
+                uint32_t keylen;
+                sl_slice key;
+                bad = sl_rd_be64(&br, &start) || sl_rd_be32(&br, &keylen) ||
+                      sl_rd_bytes(&br, keylen, &key);
+                if (!bad) remove_entry(w, key.ptr, keylen, (int64_t)start);
+            }
+            if (bad || sl_rd_be64(&br, &nupd)) break;
+            for (uint64_t k = 0; k < nupd && !bad; k++)
+                bad = get_entry(w, &br) != 0;
+            if (bad || sl_rd_left(&br)) break;
+            good = (size_t)(rd.p - b.ptr);
+            w->log_bytes = good;
+        }
+    }
+    if (good != b.len)
+        SL_WARN(LOG, "%s: %zu byte(s) after the last whole checkpoint ignored", logpath,
+                b.len - good);
+    /* Appending after a torn tail would hide the new deltas: the next save is a snapshot. */
+    w->log_ok = rrc == 0 && good == b.len && b.len == w->log_bytes;
+    sl_buf_free(&b);
 }
 
 int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs, char *err,
@@ -994,30 +1252,26 @@ int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs
     const sl_window_spec *s = w->spec;
     *offs = NULL;
     *noffs = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return SL_ERR_NOTFOUND;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
     sl_buf b = SL_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sl_buf_append(&b, chunk, n);
-    fclose(f);
-    int rc = SL_ERR_CORRUPT;
+    int rc = read_file(path, &b);
+    if (rc) {
+        sl_buf_free(&b);
+        if (rc == -ENOENT) return SL_ERR_NOTFOUND;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    rc = SL_ERR_CORRUPT;
     sl_rd rd;
-    uint32_t magic, ver, nof;
-    uint64_t fp, maxts, late, miss, nent;
+    uint32_t magic, ver;
+    uint64_t fp, nent, gen = 0;
     if (b.len < 8 || sl_get_be32(b.ptr + b.len - 4) != sl_crc32c(0, b.ptr, b.len - 4)) {
         snprintf(err, errlen, "%s: damaged (checksum)", path);
         goto out;
     }
     sl_rd_init(&rd, b.ptr, b.len - 4);
     if (sl_rd_be32(&rd, &magic) || sl_rd_be32(&rd, &ver) || magic != STATE_MAGIC ||
-        ver != STATE_VER || sl_rd_be64(&rd, &fp)) {
-        snprintf(err, errlen, "%s: not a window state file of version %d", path, STATE_VER);
+        (ver != 1 && ver != STATE_VER) || sl_rd_be64(&rd, &fp)) {
+        snprintf(err, errlen, "%s: not a window state file of version 1 or %d", path, STATE_VER);
         goto out;
     }
     if (fp != s->fingerprint) {
@@ -1028,51 +1282,23 @@ int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs
         rc = SL_ERR_CONFIG;
         goto out;
     }
-    sl_rd_be64(&rd, &maxts);
-    sl_rd_be64(&rd, &late);
-    sl_rd_be64(&rd, &miss);
-    if (sl_rd_be32(&rd, &nof) || nof > sl_rd_left(&rd) / 8) goto damaged;
-    *offs = sl_malloc((nof ? nof : 1) * sizeof **offs);
-    for (uint32_t i = 0; i < nof; i++) {
-        uint64_t o = 0;
-        sl_rd_be64(&rd, &o);
-        (*offs)[i] = (int64_t)o;
-    }
-    *noffs = nof;
-    w->max_ts = (int64_t)maxts;
-    w->late = late;
-    w->missing_ts = miss;
-    if (sl_rd_be64(&rd, &nent)) goto damaged;
-    for (uint64_t k = 0; k < nent; k++) {
-        uint64_t start;
-        uint32_t keylen;
-        sl_slice key;
-        if (sl_rd_be64(&rd, &start) || sl_rd_be32(&rd, &keylen) || sl_rd_bytes(&rd, keylen, &key))
-            goto damaged;
-        entry *e = find_or_add(w, key.ptr, keylen, (int64_t)start);
-        for (size_t i = 0; i < s->naggs; i++) {
-            void *st = state_of(w, e, i);
-            agg_kind kind = s->aggs[i].kind;
-            uint64_t cnt, sum;
-            uint8_t has;
-            if (sl_rd_be64(&rd, &cnt) || sl_rd_be64(&rd, &sum) || sl_rd_u8(&rd, &has)) goto damaged;
-            if ((int64_t)cnt < 0 || (has && !is_mm(kind)) || (is_mm(kind) && !has != !cnt))
-                goto damaged;
-            *(int64_t *)st = (int64_t)cnt;
-            if (kind == AGG_SUM || kind == AGG_AVG) memcpy(&((sum_state *)st)->sum, &sum, 8);
-            if (has) {
-                sl_expr_value v;
-                if (decode_value(&rd, &v)) goto damaged;
-                set_mm(w, st, &v);
-            }
-            if (kind == AGG_COUNT_DISTINCT) {
-                cd_state *c = st;
-                if (sl_hll_load(&c->hll, &rd)) goto damaged;
-                w->bytes += sl_hll_bytes(&c->hll);
-            }
-        }
-    }
+    if ((ver >= 2 && sl_rd_be64(&rd, &gen)) || get_header(w, &rd, offs, noffs) ||
+        sl_rd_be64(&rd, &nent))
+        goto damaged;
+    for (uint64_t k = 0; k < nent; k++)
+        if (get_entry(w, &rd)) goto damaged;
     if (rd.err || sl_rd_left(&rd)) goto damaged;
+    w->gen = gen;
+    w->snap_bytes = b.len;
+    w->log_bytes = 0;
+    {
+        size_t plen = strlen(path);
+        char *logpath = sl_malloc(plen + 5);
+        memcpy(logpath, path, plen);
+        memcpy(logpath + plen, ".log", 5);
+        if (ver >= 2) replay_log(w, logpath, offs, noffs);
+        sl_free(logpath);
+    }
     rc = 0;
     goto out;
 damaged:

@@ -62,13 +62,15 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows);
 void sl_window_written(sl_window *w);
 void sl_window_stats_get(const sl_window *w, sl_window_stats *st);
 
-/* Saves the state with offs[0..noffs) (per partition, the next offset to consume; -1 none)
- * atomically to path. Returns 0 or <0 with a reason in err. */
-int sl_window_save(const sl_window *w, const char *path, const int64_t *offs, size_t noffs,
-                   char *err, size_t errlen);
-/* Loads a state saved by sl_window_save into an empty w; *offs (malloc'd) and *noffs get the
- * offsets. A missing file is SL_ERR_NOTFOUND; a damaged one or one written for another spec
- * fails with a reason. */
+/* Checkpoints the state with offs[0..noffs) (per partition, the next offset to consume; -1
+ * none): a delta of the windows changed since the last checkpoint appended to path.log, or,
+ * when that log would outgrow it, a whole snapshot replacing path atomically (then an empty
+ * log). Returns 0 or <0 with a reason in err (the next call writes the same changes again). */
+int sl_window_save(sl_window *w, const char *path, const int64_t *offs, size_t noffs, char *err,
+                   size_t errlen);
+/* Loads a state saved by sl_window_save into an empty w: the snapshot, then the log's whole
+ * deltas; *offs (malloc'd) and *noffs get the last offsets. A missing file is SL_ERR_NOTFOUND; a
+ * damaged one or one written for another spec fails with a reason. */
 int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs, char *err,
                    size_t errlen);
 
