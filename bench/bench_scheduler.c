@@ -8,7 +8,8 @@
  *     `* * * * *` schedule (2 fires, up to 2 minutes);
  *   - RSS idle and every RUNS/10 one-task runs up to RUNS, with SQLite's and malloc's share.
  * Usage: bench_scheduler [RUNS (default 10000)] [shell|noop (the RSS runs' task, default
- * shell)] [--cron]. docs/scheduler.md and docs/benchmarks.md compare with Airflow. */
+ * shell)] [--cron | --latency (the two latency figures only, to repeat them cheaply)].
+ * docs/scheduler.md and docs/benchmarks.md compare with Airflow. */
 #include "core/buf.h"
 #include "scheduler/dag.h"
 #include "scheduler/meta.h"
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
     long runs = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
     const char *rss_dag = argc > 2 && strcmp(argv[2], "noop") == 0 ? "one_noop" : "one";
     bool cron = argc > 3 && strcmp(argv[3], "--cron") == 0;
+    bool latency_only = argc > 3 && strcmp(argv[3], "--latency") == 0;
     sl_log_level = SL_LOG_WARN;
     setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a file */
     char dir[] = "/tmp/bench_scheduler_XXXXXX";
@@ -241,9 +243,12 @@ int main(int argc, char **argv)
 
     latency("one", "shell task (child process)");
     latency("one_noop", "noop task (in-process)");
-    thousand("many_shell", "no-op shell tasks ('true')");
-    thousand("many_noop", "noop tasks (in-process)");
-    drift("tick", 10, 20000, "\"every 1s\"");
+    if (latency_only) runs = 0;
+    if (!latency_only) {
+        thousand("many_shell", "no-op shell tasks ('true')");
+        thousand("many_noop", "noop tasks (in-process)");
+        drift("tick", 10, 20000, "\"every 1s\"");
+    }
     if (cron) drift("cron", 2, 200000, "\"* * * * *\""); /* the 2nd and 3rd minute */
 
     /* RSS over many runs of a one-task DAG, one at a time */
