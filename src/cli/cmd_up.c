@@ -54,6 +54,7 @@ typedef struct plan {
     char events[PATH_MAX]; /* the supervisor's event file, shown by the console */
     char console_pw[64];   /* the first-start admin password, when up created the users file */
     const char *cql_user, *cql_password;
+    const char *cql_tls_ca; /* cassandra.tls_ca: the CQL clients use TLS; NULL: plaintext */
     bool embedded_broker, embedded_store;
     bool store_memtable_set, store_cache_set; /* the config sizes the store's memory itself */
     sl_up_args a;
@@ -156,6 +157,7 @@ static void build(plan *p, sl_sup *sup)
     {
         args a = {0};
         arg(&a, p->exe), arg(&a, "cql"), arg(&a, p->cql), arg(&a, "-u"), arg(&a, p->cql_user);
+        if (p->cql_tls_ca) arg(&a, "--tls-ca"), arg(&a, p->cql_tls_ca);
         arg(&a, "-e"), arg(&a, SEED_TABLE_DDL);
         add(p, sup, "table", SL_SUP_ONESHOT, &a, NULL);
     }
@@ -185,7 +187,8 @@ static void build(plan *p, sl_sup *sup)
     if (have_command("process")) {
         args a = {0};
         char sink[PATH_MAX];
-        snprintf(sink, sizeof sink, "cql://%s@%s/spark_streams.created_users", p->cql_user, p->cql);
+        snprintf(sink, sizeof sink, "cql://%s@%s/spark_streams.created_users%s%s", p->cql_user,
+                 p->cql, p->cql_tls_ca ? "?tls_ca=" : "", p->cql_tls_ca ? p->cql_tls_ca : "");
         arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
         arg(&a, "--metrics-listen"), arg(&a, p->pmetrics);
         if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
@@ -232,6 +235,7 @@ static void build_console(plan *p, sl_sup *sup)
     arg(&a, "--data-dir"), arg(&a, fmt(&a, "%s/console", d));
     arg(&a, "--kafka"), arg(&a, p->kafka), arg(&a, "--cql"), arg(&a, p->cql);
     arg(&a, "--cql-user"), arg(&a, p->cql_user);
+    if (p->cql_tls_ca) arg(&a, "--cql-tls-ca"), arg(&a, p->cql_tls_ca);
     arg(&a, "--registry"), arg(&a, fmt(&a, "http://%s", p->reg));
     if (have_command("scheduler")) {
         arg(&a, "--scheduler"), arg(&a, fmt(&a, "http://%s", p->sched));
@@ -403,6 +407,7 @@ int sl_cmd_up(int argc, char **argv)
     p.kafka = bootstrap ? bootstrap : yaml_str(root, "broker.listen", "127.0.0.1:9092");
     p.cql = contact ? contact : yaml_str(root, "store.listen", "127.0.0.1:9042");
     p.cql_user = yaml_str(root, "cassandra.user", yaml_str(root, "store.user", "cassandra"));
+    p.cql_tls_ca = yaml_str(root, "cassandra.tls_ca", NULL);
     p.cql_password =
         yaml_str(root, "cassandra.password", yaml_str(root, "store.password", "cassandra"));
     p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");

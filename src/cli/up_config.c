@@ -22,7 +22,7 @@
 /* `kafka:` and `cassandra:` name real clusters; `up` reads them itself (cmd_up.c). */
 typedef struct clusters {
     char *bootstrap;
-    char *contact_points, *user, *password;
+    char *contact_points, *user, *password, *tls_ca;
 } clusters;
 
 static const sl_opt kafka_opts[] = {
@@ -39,6 +39,10 @@ static const sl_opt cassandra_opts[] = {
     {"user", SL_OPT_STR, "cassandra", offsetof(clusters, user),
      "user the pipeline logs in as (the embedded store's default)", NULL, 0, 0},
     {"password", SL_OPT_STR, "cassandra", offsetof(clusters, password), "that user's password",
+     NULL, 0, 0},
+    {"tls_ca", SL_OPT_STR, NULL, offsetof(clusters, tls_ca),
+     "PEM CA file: the pipeline's CQL clients use TLS and check the store's certificate (needed "
+     "with store.tls-cert)",
      NULL, 0, 0},
     OPT_END,
 };
@@ -201,13 +205,16 @@ int sl_up_config_check(const sl_yaml *root, sl_errs *errs)
     static const char *const plain_only[] = {"broker.tls-cert",   "store.tls-cert",
                                              "registry.tls-cert", "scheduler.tls-cert",
                                              "fake-api.tls-cert", "pipeline.metrics_tls_cert"};
+    const sl_yaml *ca = sl_yaml_get(root, "cassandra.tls_ca");
+    bool cql_tls = ca && ca->kind == SL_YAML_SCALAR && ca->scalar;
     for (size_t i = 0; i < sizeof plain_only / sizeof *plain_only; i++) {
         const sl_yaml *y = sl_yaml_get(root, plain_only[i]);
         if (!y || (y->kind == SL_YAML_SCALAR && !y->scalar)) continue;
+        if (i == 1 && cql_tls) continue; /* the CQL clients are given the CA */
         sl_errs_add(errs, y->file, y->line,
                     "%s: not supported under sluice up (its other components connect to this "
-                    "listener without TLS; run the component on its own for TLS)",
-                    plain_only[i]);
+                    "listener without TLS; run the component on its own for TLS)%s",
+                    plain_only[i], i == 1 ? ", unless cassandra.tls_ca is set" : "");
         n++;
     }
     return n;

@@ -225,6 +225,7 @@ static void poll_store(sl_collector *col, col_sample *s)
         o.contact_points = col->cfg->cql;
         o.user = col->cfg->cql_user;
         o.password = col->cfg->cql_password;
+        o.tls_ca = col->cfg->cql_tls_ca;
         o.connect_timeout_ms = 1000;
         o.request_timeout_ms = 2000;
         if (sl_cqlc_open(&o, &col->cql, &err)) {

@@ -81,6 +81,11 @@ const char *sl_console_cql_user(const sl_console *c)
 {
     return c->cfg->cql_user;
 }
+const char *sl_console_cql_tls_ca(const sl_console *c)
+{
+    return c->cfg->cql_tls_ca;
+}
+
 const char *sl_console_cql_password(const sl_console *c)
 {
     return c->cfg->cql_password;
@@ -799,6 +804,8 @@ const sl_opt sl_console_opts[] = {
     {"cql-user", SL_OPT_STR, "cassandra", O(cql_user), "user for the CQL store", NULL, 0, 0},
     {"cql-password", SL_OPT_STR, NULL, O(cql_password),
      "that user's password (default: $SLUICE_CQL_PASSWORD, or cassandra)", NULL, 0, 0},
+    {"cql-tls-ca", SL_OPT_STR, NULL, O(cql_tls_ca),
+     "PEM CA file: reach the CQL store with TLS, checking its certificate", NULL, 0, 0},
     {"registry", SL_OPT_STR, "http://127.0.0.1:8081", O(registry), "the Schema Registry's URL",
      NULL, 0, 0},
     {"scheduler", SL_OPT_STR, "http://127.0.0.1:8082", O(scheduler),

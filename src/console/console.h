@@ -19,6 +19,7 @@ typedef struct sl_console_config {
     char *tls_cert, *tls_key; /* PEM files: HTTPS only (session cookies get Secure); NULL: HTTP */
     char *data_dir; /* users, alert rules and history; up's supervisor events one level up */
     char *kafka, *cql, *cql_user, *cql_password, *registry, *scheduler, *metadata, *dags;
+    char *cql_tls_ca;      /* PEM CA: the CQL clients use TLS; NULL: plaintext */
     char *process_metrics; /* HOST:PORT[,HOST:PORT] of processors' --metrics-listen */
     char *events;          /* the supervisor's event file (up sets it) */
     char *webhook;         /* alert notifications are POSTed here as JSON */

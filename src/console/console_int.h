@@ -26,6 +26,7 @@ const char *sl_console_kafka(const sl_console *c);        /* bootstrap HOST:PORT
 const char *sl_console_cql(const sl_console *c);          /* --cql HOST:PORT */
 const char *sl_console_cql_user(const sl_console *c);     /* --cql-user */
 const char *sl_console_cql_password(const sl_console *c); /* --cql-password; never log it */
+const char *sl_console_cql_tls_ca(const sl_console *c);   /* --cql-tls-ca, or NULL */
 const char *sl_console_registry(const sl_console *c);     /* --registry http://HOST:PORT */
 const char *sl_console_scheduler(const sl_console *c); /* --scheduler http://HOST:PORT, its API */
 const char *sl_console_metadata(const sl_console *c);  /* --metadata sqlite:PATH|postgresql:// */

@@ -24,7 +24,7 @@
 
 /* What a worker needs, copied on the loop thread: the console is not touched off it. */
 typedef struct cql_job {
-    char *contact, *user, *password, *keyspace, *statement;
+    char *contact, *user, *password, *keyspace, *statement, *tls_ca;
     int32_t page_size;
     sl_buf paging; /* empty: first page */
 } cql_job;
@@ -35,6 +35,7 @@ static void job_free(void *arg)
     sl_free(j->contact);
     sl_free(j->user);
     sl_free(j->password);
+    sl_free(j->tls_ca);
     sl_free(j->keyspace);
     sl_free(j->statement);
     sl_buf_free(&j->paging);
@@ -47,6 +48,7 @@ static cql_job *job_new(sl_console *c)
     j->contact = sl_strdup(sl_console_cql(c));
     if (sl_console_cql_user(c)) j->user = sl_strdup(sl_console_cql_user(c));
     if (sl_console_cql_password(c)) j->password = sl_strdup(sl_console_cql_password(c));
+    if (sl_console_cql_tls_ca(c)) j->tls_ca = sl_strdup(sl_console_cql_tls_ca(c));
     return j;
 }
 
@@ -66,6 +68,7 @@ static sl_cqlc *job_open(cql_job *j, sl_http_resp *resp)
     o.contact_points = j->contact;
     o.user = j->user;
     o.password = j->password;
+    o.tls_ca = j->tls_ca;
     o.keyspace = j->keyspace;
     o.connect_timeout_ms = 3000;
     o.request_timeout_ms = 10000;

@@ -11,6 +11,8 @@ import json
 import socket
 import ssl
 import struct
+import time
+import types
 
 import pytest
 from cassandra import AuthenticationFailed
@@ -196,3 +198,40 @@ def _count(s):
         return s.execute(f"SELECT count(*) FROM {pu.KEYSPACE}.{pu.TABLE}").one()[0]
     except Exception:  # the table is made by the processor's sink once it starts
         return -1
+
+
+def test_up_with_a_tls_store(sluice_proc, certs, tmp_path):
+    """`sluice up` with store.tls-cert and cassandra.tls_ca: the table step, the processor's sink
+    and the console's CQL clients all reach the store over TLS, checking its certificate."""
+    ports = {n: sh.free_port() for n in ("broker", "store", "fake-api", "scheduler", "registry",
+                                          "console", "metrics")}
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text(f"cassandra:\n  tls_ca: {certs / 'ca.pem'}\n"
+                   f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
+                   f"store:\n  listen: 127.0.0.1:{ports['store']}\n  password: {PW}\n"
+                   f"  tls-cert: {certs / 'server.pem'}\n  tls-key: {certs / 'server.key'}\n"
+                   f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
+                   f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
+                   f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
+                   f"console:\n  listen: 127.0.0.1:{ports['console']}\n"
+                   "  collect-interval: 500ms\n"
+                   f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['metrics']}\n")
+    up = sluice_proc("up", listen=False, data_dir=True,
+                     args=["--config", str(cfg), "--ingest-duration", "2s"])
+    up.wait_for_log(r"sluice is up", timeout=60)
+    store = types.SimpleNamespace(port=ports["store"])
+    c = cluster(store, context(certs))
+    try:
+        s = c.connect()
+        sh.wait_until(lambda: _count(s) > 0, sh.scaled(60), what="rows written over TLS")
+    finally:
+        c.shutdown()
+    time.sleep(sh.scaled(1))  # console collections
+    log = up.log_text()
+    assert "TLS handshake failed" not in log and "authentication failed" not in log, log[-3000:]
+    assert "serving CQL v4" in log and ", TLS)" in log
+    # Without the CA the store's TLS is refused under up.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("broker:" + cfg.read_text().split("broker:", 1)[1])  # no cassandra: section
+    r = sh.run_sluice("up", "--config", bad, "--check")
+    assert r.returncode == 2 and "unless cassandra.tls_ca is set" in r.stderr, r.stderr
