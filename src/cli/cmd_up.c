@@ -54,7 +54,8 @@ typedef struct plan {
     char events[PATH_MAX]; /* the supervisor's event file, shown by the console */
     char console_pw[64];   /* the first-start admin password, when up created the users file */
     const char *cql_user, *cql_password;
-    const char *cql_tls_ca; /* cassandra.tls_ca: the CQL clients use TLS; NULL: plaintext */
+    const char *cql_tls_ca;   /* cassandra.tls_ca: the CQL clients use TLS; NULL: plaintext */
+    const char *kafka_tls_ca; /* kafka.tls_ca: the Kafka clients use TLS; NULL: plaintext */
     bool embedded_broker, embedded_store;
     bool store_memtable_set, store_cache_set; /* the config sizes the store's memory itself */
     sl_up_args a;
@@ -223,6 +224,29 @@ static void build(plan *p, sl_sup *sup)
         add(p, sup, "ingest", SL_SUP_TASK, &a, NULL);
     }
     build_console(p, sup);
+}
+
+/* With kafka.tls_ca, every child's librdkafka client reads DATA/kafka-client.properties through
+ * $SLUICE_KAFKA_CONFIG (auth.h): SSL, the CA, the host name checked. A file the user already
+ * named in $SLUICE_KAFKA_CONFIG is left alone: it must then say SSL itself. */
+static int kafka_tls_config(const plan *p)
+{
+    const char *mine = getenv("SLUICE_KAFKA_CONFIG");
+    if (mine && *mine) return 0;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/kafka-client.properties", p->a.data_dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "sluice up: cannot write %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    fprintf(f,
+            "# written by sluice up for kafka.tls_ca\nsecurity.protocol=SSL\nssl.ca.location=%s\n"
+            "ssl.endpoint.identification.algorithm=https\n",
+            p->kafka_tls_ca);
+    if (fclose(f) != 0) return -errno;
+    setenv("SLUICE_KAFKA_CONFIG", path, 1);
+    return 0;
 }
 
 /* The console last: it watches the others, and is the first to stop. */
@@ -408,6 +432,7 @@ int sl_cmd_up(int argc, char **argv)
     p.cql = contact ? contact : yaml_str(root, "store.listen", "127.0.0.1:9042");
     p.cql_user = yaml_str(root, "cassandra.user", yaml_str(root, "store.user", "cassandra"));
     p.cql_tls_ca = yaml_str(root, "cassandra.tls_ca", NULL);
+    p.kafka_tls_ca = yaml_str(root, "kafka.tls_ca", NULL);
     p.cql_password =
         yaml_str(root, "cassandra.password", yaml_str(root, "store.password", "cassandra"));
     p.api = yaml_str(root, "fake-api.listen", "127.0.0.1:8000");
@@ -441,6 +466,7 @@ int sl_cmd_up(int argc, char **argv)
         goto out;
     }
     if (have_command("console") && (e = console_users(&p))) goto out;
+    if (p.kafka_tls_ca && (e = kafka_tls_config(&p))) goto out;
     struct stat est;
     if (stat(p.events, &est) == 0 && est.st_size > (1 << 20)) truncate(p.events, 0);
     uv_loop_t loop;

@@ -21,7 +21,7 @@
 
 /* `kafka:` and `cassandra:` name real clusters; `up` reads them itself (cmd_up.c). */
 typedef struct clusters {
-    char *bootstrap;
+    char *bootstrap, *kafka_tls_ca;
     char *contact_points, *user, *password, *tls_ca;
 } clusters;
 
@@ -29,6 +29,10 @@ static const sl_opt kafka_opts[] = {
     {"bootstrap", SL_OPT_STR, NULL, offsetof(clusters, bootstrap),
      "a real Kafka cluster, HOST:PORT[,HOST:PORT...]: set, `up` starts no embedded broker", NULL, 0,
      0},
+    {"tls_ca", SL_OPT_STR, NULL, offsetof(clusters, kafka_tls_ca),
+     "PEM CA file: the pipeline's Kafka clients use TLS (security.protocol SSL) and check the "
+     "broker's certificate (needed with broker.tls-cert)",
+     NULL, 0, 0},
     OPT_END,
 };
 
@@ -207,14 +211,19 @@ int sl_up_config_check(const sl_yaml *root, sl_errs *errs)
                                              "fake-api.tls-cert", "pipeline.metrics_tls_cert"};
     const sl_yaml *ca = sl_yaml_get(root, "cassandra.tls_ca");
     bool cql_tls = ca && ca->kind == SL_YAML_SCALAR && ca->scalar;
+    ca = sl_yaml_get(root, "kafka.tls_ca");
+    bool kafka_tls = ca && ca->kind == SL_YAML_SCALAR && ca->scalar;
     for (size_t i = 0; i < sizeof plain_only / sizeof *plain_only; i++) {
         const sl_yaml *y = sl_yaml_get(root, plain_only[i]);
         if (!y || (y->kind == SL_YAML_SCALAR && !y->scalar)) continue;
-        if (i == 1 && cql_tls) continue; /* the CQL clients are given the CA */
+        if ((i == 0 && kafka_tls) || (i == 1 && cql_tls)) continue; /* clients get the CA */
         sl_errs_add(errs, y->file, y->line,
                     "%s: not supported under sluice up (its other components connect to this "
                     "listener without TLS; run the component on its own for TLS)%s",
-                    plain_only[i], i == 1 ? ", unless cassandra.tls_ca is set" : "");
+                    plain_only[i],
+                    i == 0   ? ", unless kafka.tls_ca is set"
+                    : i == 1 ? ", unless cassandra.tls_ca is set"
+                             : "");
         n++;
     }
     return n;

@@ -1,6 +1,7 @@
 /* collect.c: the collector thread (see collect_int.h). */
 #include "console/collect_int.h"
 #include "console/kafka_int.h"
+#include "auth/auth.h"
 
 #include "core/codec.h"
 #include "core/log.h"
@@ -109,7 +110,8 @@ static rd_kafka_t *kafka_new(const sl_console_config *cfg)
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     if (rd_kafka_conf_set(kc, "bootstrap.servers", cfg->kafka, err, sizeof err) ||
         rd_kafka_conf_set(kc, "client.id", "sluice-console", err, sizeof err) ||
-        rd_kafka_conf_set(kc, "log_level", "3", err, sizeof err)) {
+        rd_kafka_conf_set(kc, "log_level", "3", err, sizeof err) ||
+        sl_auth_kafka_conf(kc, err, sizeof err)) {
         SL_ERROR("console", "kafka config: %s", err);
         rd_kafka_conf_destroy(kc);
         return NULL;

@@ -1,6 +1,7 @@
 /* kafka_client.c: the console's librdkafka clients, the snapshot and group helpers the pages
  * share, and the sampler that feeds the rate and lag history. */
 #include "console/kafka_int.h"
+#include "auth/auth.h"
 
 #include "core/log.h"
 #include "web/http.h"
@@ -68,6 +69,10 @@ static rd_kafka_t *client_new(const sl_kview *k, rd_kafka_type_t type, const cha
                 rd_kafka_conf_destroy(conf);
                 return NULL;
             }
+    if (sl_auth_kafka_conf(conf, err, errlen)) { /* $SLUICE_KAFKA_CONFIG: SASL, TLS */
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     rd_kafka_conf_set_log_cb(conf, rdk_log);
     if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(type, conf, err, errlen);

@@ -3,6 +3,7 @@
  * template.h and runs the type. Every try writes a few timestamped lines of its own to the log
  * (what it does, and why it failed) next to the output of what it runs. */
 #include "scheduler/tasks.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "cql/client.h"
 #include "pipeline/ingest.h"
@@ -690,7 +691,8 @@ static int poke_lag(run *R, const char *kafka, const char *group, const char *to
         rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) !=
             RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err) != RD_KAFKA_CONF_OK ||
+        sl_auth_kafka_conf(conf, err, sizeof err)) {
         rd_kafka_conf_destroy(conf);
         logf_(R, "sensor: %s", err);
         return -1;

@@ -12,7 +12,9 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 import kafka_wire as kw
@@ -150,3 +152,55 @@ def test_bad_tls_config(certs):
         r = sh.run_sluice("broker", "--listen", f"127.0.0.1:{sh.free_port()}", "--data-dir",
                           certs / "bad-data", *args)
         assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
+
+
+def test_up_with_a_tls_broker(sluice_proc, certs, tmp_path):
+    """`sluice up` with broker.tls-cert and kafka.tls_ca: every Kafka client up starts (topic
+    steps, registry, ingest under the scheduler, processor, console) reaches the broker over TLS
+    through the properties file up writes, and the pipeline fills the table."""
+    ports = {n: sh.free_port() for n in ("broker", "store", "fake-api", "scheduler", "registry",
+                                          "console", "metrics")}
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text(f"kafka:\n  tls_ca: {certs / 'ca.pem'}\n"
+                   f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
+                   f"  tls-cert: {certs / 'server.pem'}\n  tls-key: {certs / 'server.key'}\n"
+                   f"store:\n  listen: 127.0.0.1:{ports['store']}\n"
+                   f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
+                   f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
+                   f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
+                   f"console:\n  listen: 127.0.0.1:{ports['console']}\n"
+                   "  collect-interval: 500ms\n"
+                   f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['metrics']}\n")
+    up = sluice_proc("up", listen=False, data_dir=True,
+                     args=["--config", str(cfg), "--ingest-duration", "2s"])
+    up.wait_for_log(r"sluice is up", timeout=60)
+    broker = type("B", (), {"addr": f"127.0.0.1:{ports['broker']}"})
+    conf = ssl_conf(broker, certs)
+
+    def records():
+        c = Consumer({**conf, "group.id": "count"})
+        try:
+            md = c.list_topics("users_created", timeout=sh.scaled(10))
+            return sum(c.get_watermark_offsets(TopicPartition("users_created", p),
+                                               timeout=sh.scaled(10))[1]
+                       for p in md.topics["users_created"].partitions)
+        finally:
+            c.close()
+    n = sh.wait_until(lambda: records() or None, sh.scaled(60), what="records ingested over TLS")
+    c = Cluster(["127.0.0.1"], port=ports["store"], protocol_version=4,
+                auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+    try:
+        s = c.connect()
+        sh.wait_until(lambda: s.execute(
+            "SELECT count(*) FROM spark_streams.created_users").one()[0] >= n,
+            sh.scaled(60), what="rows consumed over TLS")
+    finally:
+        c.shutdown()
+    time.sleep(sh.scaled(1))  # console collections
+    log = up.log_text()
+    assert "TLS handshake failed" not in log, log[-3000:]
+    assert "(TLS)" in log
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("broker:" + cfg.read_text().split("broker:", 1)[1])  # no kafka: section
+    r = sh.run_sluice("up", "--config", bad, "--check")
+    assert r.returncode == 2 and "unless kafka.tls_ca is set" in r.stderr, r.stderr
