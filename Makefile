@@ -4,6 +4,7 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 600
+FUZZ_JOBS  ?= 2
 CHAOS_SECONDS ?= 600
 MAKEFLAGS  += --no-print-directory
 
@@ -40,7 +41,7 @@ chaos: build
 fuzz: deps
 	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON >/dev/null
 	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
-	@scripts/run-fuzz $(BUILD_FUZZ) $(FUZZ_SECONDS)
+	@scripts/run-fuzz $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -158,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         body_lo = body.ptr;
-        body_hi = body.ptr + body.len;
+        body_hi = body.len ? body.ptr + body.len : body.ptr; /* an empty body may have no pointer */
         sl_rd r;
         sl_rd_init(&r, body.ptr, body.len);
         decode_body(&h, &r, &a);

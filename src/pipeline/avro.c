@@ -464,13 +464,13 @@ static int to_json(avro_value_t *v, sl_buf *b, int depth)
         return 0;
     case AVRO_INT32: {
         int32_t x;
-        avro_value_get_int(v, &x);
+        if (avro_value_get_int(v, &x)) return SL_ERR_PARSE;
         sl_buf_printf(b, "%" PRId32, x);
         return 0;
     }
     case AVRO_INT64: {
         int64_t x;
-        avro_value_get_long(v, &x);
+        if (avro_value_get_long(v, &x)) return SL_ERR_PARSE;
         sl_buf_printf(b, "%" PRId64, x);
         return 0;
     }
@@ -479,10 +479,10 @@ static int to_json(avro_value_t *v, sl_buf *b, int depth)
         double x;
         if (avro_value_get_type(v) == AVRO_FLOAT) {
             float f;
-            avro_value_get_float(v, &f);
+            if (avro_value_get_float(v, &f)) return SL_ERR_PARSE;
             x = f;
-        } else {
-            avro_value_get_double(v, &x);
+        } else if (avro_value_get_double(v, &x)) {
+            return SL_ERR_PARSE;
         }
         if (isfinite(x))
             sl_buf_printf(b, "%.17g", x);
@@ -492,14 +492,14 @@ static int to_json(avro_value_t *v, sl_buf *b, int depth)
     }
     case AVRO_BOOLEAN: {
         int x;
-        avro_value_get_boolean(v, &x);
+        if (avro_value_get_boolean(v, &x)) return SL_ERR_PARSE;
         sl_buf_append_str(b, x ? "true" : "false");
         return 0;
     }
     case AVRO_NULL: sl_buf_append_str(b, "null"); return 0;
     case AVRO_ENUM: {
         int x;
-        avro_value_get_enum(v, &x);
+        if (avro_value_get_enum(v, &x)) return SL_ERR_PARSE;
         const char *sym = avro_schema_enum_get(avro_value_get_schema(v), x);
         if (!sym) return SL_ERR_PARSE;
         sl_http_json_str(b, sym, strlen(sym));
@@ -510,7 +510,7 @@ static int to_json(avro_value_t *v, sl_buf *b, int depth)
     case AVRO_ARRAY: {
         avro_type_t t = avro_value_get_type(v);
         sl_buf_append_str(b, t == AVRO_ARRAY ? "[" : "{");
-        avro_value_get_size(v, &n);
+        if (avro_value_get_size(v, &n)) return SL_ERR_PARSE;
         for (size_t i = 0; i < n; i++) {
             avro_value_t e;
             const char *name = NULL;

@@ -114,7 +114,6 @@ static int primitive_kind(const char *s)
     return -1;
 }
 
-/* name relative to namespace ns (NULL or "" for none). */
 /* Every dot-separated part of a name: [A-Za-z_][A-Za-z0-9_]*. */
 static bool valid_name(const char *s)
 {
@@ -131,6 +130,7 @@ static bool valid_name(const char *s)
     return !start;
 }
 
+/* name relative to namespace ns (NULL or "" for none). */
 static const char *qualify(parse_ctx *c, const char *name, const char *ns)
 {
     if (strchr(name, '.') || !ns || !*ns) return dup(c, name);
@@ -184,6 +184,8 @@ static int build_named(parse_ctx *c, json_t *j, const char *type, const char *ns
     if (!name) return fail(c, "a %s needs a name", type);
     if (!valid_name(name)) return fail(c, "Invalid name: %s", name);
     const char *nsattr = json_string_value(json_object_get(j, "namespace"));
+    /* "" is the null namespace; anything else is names joined by dots, as Avro requires */
+    if (nsattr && *nsattr && !valid_name(nsattr)) return fail(c, "Invalid namespace: %s", nsattr);
     const char *myns = nsattr ? nsattr : ns;
     av_node *n = alloc(c, sizeof *n);
     n->fullname = qualify(c, name, myns);

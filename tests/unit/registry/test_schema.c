@@ -33,6 +33,9 @@ static void test_rejects(void **state)
         "{\"type\":\"fixed\",\"name\":\"F\"}",
         "[\"int\",\"int\"]",
         "{\"type\":\"record\",\"name\":\"1bad\",\"fields\":[]}",
+        /* found by fuzz_avro_schema: accepted, its canonical form then failed to parse */
+        "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"io.slu%ce\",\"fields\":[]}",
+        "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"a..b\",\"fields\":[]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sl_regschema *s = NULL;
