@@ -8,15 +8,19 @@ CLI, verified by the client). A python3-confluent-kafka producer (acks=1, no com
 linger 5 ms) sends N records of one size to a 1-partition topic and waits for every delivery
 report; a consumer then reads all N from the start (Fetch: sendfile in plaintext, read +
 SSL_write over TLS). MB/s of record values, each phase timed from its first call to its last
-record. With $SLUICE_BIN_BASE (a build without this change, e.g. the commit before it), a third
+record. Then the memory of idle connections: C connections (default 1000), each after one
+ApiVersions exchange, and the broker's VmRSS growth per connection, plaintext and TLS. With
+$SLUICE_BIN_BASE (a build without this change, e.g. the commit before it), a third
 target runs that binary in plaintext. Runs alternate the targets; the table shows medians with
 min-max and each figure's ratio to plaintext.
 
-  bench/bench_kafka_tls.py [--runs 5] [--records 200000] [--size 1000]
+  bench/bench_kafka_tls.py [--runs 5] [--records 200000] [--size 1000] [--conns 1000]
 """
 
 import argparse
 import os
+import socket
+import ssl
 import statistics
 import sys
 import tempfile
@@ -82,6 +86,42 @@ def measure(binary, tls, certs, work, n, size):
         broker.stop()
 
 
+def conn_memory(binary, tls, certs, work, n):
+    """The broker's VmRSS growth, in bytes, per idle connection after one ApiVersions each."""
+    args = ["--flush", "os"]
+    if tls:
+        args += ["--tls-cert", certs / "server.pem", "--tls-key", certs / "server.key"]
+    broker = sh.SluiceProcess("broker", work, argv=[binary, "broker", "--listen",
+                                                     "127.0.0.1:{port}", "--data-dir",
+                                                     "{data_dir}", *args])
+    broker.start()
+
+    def rss():
+        with open(f"/proc/{broker.pid}/status") as f:
+            return next(int(x.split()[1]) * 1024 for x in f if x.startswith("VmRSS"))
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    client_id = b"bench"
+    req = ((8 + 2 + len(client_id)).to_bytes(4, "big") + (18).to_bytes(2, "big") +
+           (0).to_bytes(2, "big") + (1).to_bytes(4, "big") +
+           len(client_id).to_bytes(2, "big") + client_id)
+    socks = []
+    try:
+        before = rss()
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", broker.port))
+            if tls:
+                s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+            s.sendall(req)
+            s.recv(65536)
+            socks.append(s)
+        time.sleep(0.5)
+        return (rss() - before) / n
+    finally:
+        for s in socks:
+            s.close()
+        broker.stop()
+
+
 def fmt(xs):
     return f"{statistics.median(xs):7.1f} ({min(xs):.1f}-{max(xs):.1f})"
 
@@ -91,6 +131,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--size", type=int, default=1000)
+    ap.add_argument("--conns", type=int, default=1000)
     a = ap.parse_args()
     binary = str(sh.sluice_bin())
     targets = [("plaintext", binary, False), ("TLS", binary, True)]
@@ -110,6 +151,8 @@ def main():
                 res[name][1].append(cons)
                 print(f"run {r + 1} {name}: produce {prod:.1f} MB/s, consume {cons:.1f} MB/s",
                       file=sys.stderr)
+        mem = {tls: conn_memory(binary, tls, certs, d / f"conns-{tls}", a.conns)
+               for tls in (False, True)}
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print(f"broker throughput, {a.records} records of {a.size} B, {a.runs} runs, "
@@ -120,6 +163,8 @@ def main():
         p, c = res[name]
         print(f"{name:24} {fmt(p):>22} {statistics.median(p) / pp:6.2f} {fmt(c):>22} "
               f"{statistics.median(c) / pc:6.2f}")
+    print(f"idle connections ({a.conns}): plaintext {mem[False]:.0f} B each, "
+          f"TLS {mem[True]:.0f} B each")
 
 
 if __name__ == "__main__":
