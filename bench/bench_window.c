@@ -9,7 +9,9 @@
  * for 1, 10 and 1,000,000 distinct groups, in records per second of the thread's CPU time,
  * alternating the two five times and keeping the best of
  * each. Prints records/s, the cost relative to
- * pass-through, and the window state's memory (its own count and the process RSS).
+ * pass-through, and the window state's memory (its own count and the process RSS). Then the
+ * checkpoint (sl_window_save, fsync included, in /var/tmp): a whole snapshot of that state, and
+ * the delta after one more batch of 5000 records (what sluice process writes per batch).
  *
  *   build/bench/bench_window [N]     (default 2,000,000 records per measurement) */
 #include "core/buf.h"
@@ -92,6 +94,56 @@ static void set_group(int i, long g)
     char tmp[24];
     snprintf(tmp, sizeof tmp, "%07ld\"", g % 10000000);
     memcpy(p, tmp, 8);
+}
+
+static double wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static long file_kib(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n = 0;
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fclose(f);
+    }
+    return n / 1024;
+}
+
+static double run(const sl_schema *s, sl_window *w, long groups, long n, sl_arena *arena);
+
+/* A snapshot of w, then one more batch and its delta: prints both. */
+static void checkpoints(const sl_schema *s, sl_window *w, long groups, sl_arena *arena)
+{
+    char path[] = "/var/tmp/bench_window_XXXXXX", logpath[64], err[256];
+    int fd = mkstemp(path);
+    if (fd < 0) return;
+    close(fd);
+    snprintf(logpath, sizeof logpath, "%s.log", path);
+    int64_t off = 1;
+    double t0 = wall_ms();
+    int rc = sl_window_save(w, path, &off, 1, err, sizeof err);
+    double snap = wall_ms() - t0;
+    run(s, w, groups, BATCH, arena);
+    const sl_sink_value *rows;
+    sl_window_rows(w, &rows);
+    sl_window_written(w);
+    t0 = wall_ms();
+    rc = rc ? rc : sl_window_save(w, path, &off, 1, err, sizeof err);
+    double delta = wall_ms() - t0;
+    if (rc)
+        fprintf(stderr, "checkpoint: %s\n", err);
+    else
+        printf("  checkpoint: snapshot %.1f ms (%ld KiB); after %d more records, delta %.1f ms "
+               "(%ld KiB)\n",
+               snap, file_kib(path), BATCH, delta, file_kib(logpath));
+    unlink(path);
+    unlink(logpath);
 }
 
 static long rss_kib(void)
@@ -191,6 +243,7 @@ int main(int argc, char **argv)
                100.0 * (1 - agg / pass), (unsigned long long)st.windows,
                (double)st.bytes / (1 << 20), (double)st.bytes / (double)st.windows,
                (double)rss_kib() / 1024);
+        checkpoints(s, w, groups, &arena);
         fflush(stdout);
         sl_window_free(w);
     }
