@@ -8,7 +8,7 @@ FUZZ_JOBS  ?= 2
 CHAOS_SECONDS ?= 600
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build run test test-asan bench chaos fuzz format format-check clean
+.PHONY: all deps build run test test-asan valgrind bench chaos fuzz format format-check clean
 
 all: build
 
@@ -30,6 +30,10 @@ test-asan: deps
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 	@SLUICE_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-tests $(BUILD_ASAN)
+
+# Issue 11: every unit test and corpus replay under valgrind's memcheck (docs/reliability.md).
+valgrind: build
+	@scripts/run-valgrind $(BUILD) $(JOBS)
 
 bench: build
 	@bench/run $(BUILD)

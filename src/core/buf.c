@@ -179,10 +179,9 @@ void *sl_arena_alloc(sl_arena *a, size_t n)
 
 char *sl_arena_strndup(sl_arena *a, const char *s, size_t n)
 {
-    size_t len = strnlen(s, n);
-    char *p = sl_arena_alloc(a, len + 1);
-    memcpy(p, s, len);
-    p[len] = '\0';
+    char *p = sl_arena_alloc(a, n + 1);
+    if (n) memcpy(p, s, n);
+    p[n] = '\0';
     return p;
 }
 

@@ -71,6 +71,8 @@ typedef struct sl_arena {
 void sl_arena_init(sl_arena *a, size_t chunk_size);
 /* Returns 16-byte aligned memory valid until the next reset or free. */
 void *sl_arena_alloc(sl_arena *a, size_t n);
+/* Copies s[0..n) and a NUL. Embedded NULs are kept, so a (copy, n) slice is always valid:
+ * wire strings may hold them. */
 char *sl_arena_strndup(sl_arena *a, const char *s, size_t n);
 /* Frees everything but the first chunk, which is kept for reuse. */
 void sl_arena_reset(sl_arena *a);

@@ -363,6 +363,7 @@ static void commit_wait_free(commit_wait *cw)
     sl_free(cw);
 }
 
+/* A copy of s that outlives the request; embedded NULs are kept (group ids are bytes). */
 static sl_slice arena_copy(sl_arena *a, sl_slice s)
 {
     if (!s.ptr) return s;

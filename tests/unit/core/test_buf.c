@@ -172,8 +172,9 @@ static void test_arena(void **state)
 
     char *s = sl_arena_strndup(&a, "hello world", 5);
     assert_string_equal(s, "hello");
-    s = sl_arena_strndup(&a, "hi", 50);
-    assert_string_equal(s, "hi");
+    /* n bytes exactly, embedded NULs included: a (copy, n) slice stays inside the copy */
+    s = sl_arena_strndup(&a, "ab\0cd", 5);
+    assert_memory_equal(s, "ab\0cd", 6);
     assert_non_null(sl_arena_alloc(&a, 0));
 
     sl_arena_reset(&a);
