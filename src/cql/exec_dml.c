@@ -459,6 +459,13 @@ static int mod_ttl_ts(exec_ctx *x, const mod_plan *m, int64_t *ts, int32_t *ttl)
             *ttl = n;
         }
     }
+    /* An expiry is a 32-bit second count, as in Cassandra: one past 2038-01-19 is refused
+     * (Cassandra 4's default REJECT policy, CASSANDRA-14092) rather than wrapped. */
+    if (*ttl > 0 && (int64_t)x->now_s + *ttl > INT32_MAX)
+        return sl__exec_fail(x->res, SL_CQL_ERR_INVALID,
+                             "Request on table %s.%s with ttl of %d seconds exceeds maximum "
+                             "supported expiration date of 2038-01-19T03:14:07+00:00",
+                             m->table->keyspace, m->table->name, *ttl);
     return 0;
 }
 

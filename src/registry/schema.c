@@ -203,28 +203,43 @@ static int build_named(parse_ctx *c, json_t *j, const char *type, const char *ns
         if (!json_is_array(f)) return fail(c, "record %s: fields must be an array", n->fullname);
         n->nfields = json_array_size(f);
         n->fields = alloc(c, n->nfields * sizeof *n->fields);
+        json_t *seen = json_object(); /* field names so far: Avro wants them unique */
         for (size_t i = 0; i < n->nfields; i++) {
             json_t *fj = json_array_get(f, i);
             av_field *fd = &n->fields[i];
             const char *fname = json_string_value(json_object_get(fj, "name"));
             json_t *ft = json_object_get(fj, "type");
             if (!fname || !ft)
-                return fail(c, "record %s: field %zu needs a name and a type", n->fullname, i);
+                rc = fail(c, "record %s: field %zu needs a name and a type", n->fullname, i);
+            else if (!valid_name(fname) || strchr(fname, '.'))
+                rc = fail(c, "record %s: Invalid field name: %s", n->fullname, fname);
+            else if (json_object_get(seen, fname))
+                rc = fail(c, "Duplicate field %s in record %s", fname, n->fullname);
+            if (rc) {
+                json_decref(seen);
+                return rc;
+            }
+            json_object_set_new(seen, fname, json_true());
             fd->name = dup(c, fname);
             fd->has_default = json_object_get(fj, "default") != NULL;
             json_t *fa = json_object_get(fj, "aliases");
-            if (fa) {
-                if (!json_is_array(fa)) return fail(c, "field %s: aliases must be an array", fname);
+            if (fa && !json_is_array(fa)) {
+                rc = fail(c, "field %s: aliases must be an array", fname);
+            } else if (fa) {
                 fd->naliases = json_array_size(fa);
                 fd->aliases = alloc(c, fd->naliases * sizeof *fd->aliases);
-                for (size_t k = 0; k < fd->naliases; k++) {
+                for (size_t k = 0; k < fd->naliases && !rc; k++) {
                     const char *al = json_string_value(json_array_get(fa, k));
-                    if (!al) return fail(c, "field %s: aliases must be strings", fname);
-                    fd->aliases[k] = dup(c, al);
+                    if (!al)
+                        rc = fail(c, "field %s: aliases must be strings", fname);
+                    else
+                        fd->aliases[k] = dup(c, al);
                 }
             }
-            if ((rc = build(c, ft, inner, &fd->type))) return rc;
+            if (rc || (rc = build(c, ft, inner, &fd->type))) break;
         }
+        json_decref(seen);
+        if (rc) return rc;
     } else if (!strcmp(type, "enum")) {
         n->kind = AV_ENUM;
         json_t *sy = json_object_get(j, "symbols");

@@ -696,6 +696,13 @@ static void test_ttl(void **state)
         "A TTL must be greater or equal to 0");
     err("INSERT INTO tt (k, v) VALUES (3, 'x') USING TTL 999999999", SL_CQL_ERR_INVALID,
         "ttl is too large");
+    /* An expiry past 2038-01-19 does not fit its 32-bit field: refused (found by fuzz_cql_exec) */
+    int64_t saved_clock = clock_us;
+    clock_us = 1893456000LL * 1000000; /* 2030-01-01 */
+    err("INSERT INTO tt (k, v) VALUES (3, 'x') USING TTL 300000000", SL_CQL_ERR_INVALID,
+        "exceeds maximum supported expiration date of 2038-01-19");
+    ok("INSERT INTO tt (k, v) VALUES (3, 'x') USING TTL 200000000");
+    clock_us = saved_clock;
     /* default_time_to_live */
     ok("CREATE TABLE dt (k int PRIMARY KEY, v int) WITH default_time_to_live = 5");
     ok("INSERT INTO dt (k, v) VALUES (1, 1)");

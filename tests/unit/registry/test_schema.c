@@ -36,6 +36,10 @@ static void test_rejects(void **state)
         /* found by fuzz_avro_schema: accepted, its canonical form then failed to parse */
         "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"io.slu%ce\",\"fields\":[]}",
         "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"a..b\",\"fields\":[]}",
+        /* also found by it: two fields of one name (Avro: "Duplicate field"), and a bad name */
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"f\",\"type\":\"int\"},"
+        "{\"name\":\"f\",\"type\":\"long\"}]}",
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a-b\",\"type\":\"int\"}]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sl_regschema *s = NULL;
