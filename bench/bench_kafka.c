@@ -623,6 +623,14 @@ int main(int argc, char **argv)
            "paired ratio | "
            "sluice RSS peak (VmHWM) | mock RSS peak | sluice CPU s/GB | mock CPU s/GB |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    /* For bench/report's plot of throughput against message size (bench/run sets the dir). */
+    FILE *tsv = NULL;
+    const char *outdir = getenv("SLUICE_BENCH_OUT");
+    if (outdir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/kafka_throughput.tsv", outdir);
+        tsv = fopen(path, "a");
+    }
     for (int si = 0; si < opt.nsizes; si++) {
         char size[32];
         if (opt.sizes[si] % 1024 == 0)
@@ -685,6 +693,11 @@ int main(int argc, char **argv)
             }
             char sc[16] = "-";
             if (cpu[T_SLUICE].n >= quorum) snprintf(sc, sizeof sc, "%.1f", cpu[T_SLUICE].med);
+            for (int t = 0; tsv && ph != PH_ALL && t < T_COUNT; t++)
+                if (rate[t].n)
+                    fprintf(tsv, "%s\t%zu\t%s\t%.0f\t%.0f\t%.0f\t%.2f\n",
+                            ph == PH_PRODUCE ? "produce" : "consume", opt.sizes[si],
+                            target_names[t], rate[t].med, rate[t].min, rate[t].max, mbs[t].med);
             printf("| %s | %s | %.1f | %s | %s | %s | %s | %.0f MiB | %s | %s | %s |\n", name, rs,
                    mbs[T_SLUICE].med, rm, mm, ratio, paired, hwm[T_SLUICE].med, mh, sc, mc);
         }
@@ -703,6 +716,7 @@ int main(int argc, char **argv)
                        opt.sizes[si], lo, hi, opt.messages);
         }
     }
+    if (tsv) fclose(tsv);
     if (failures) fprintf(stderr, "bench_kafka: %d measurement(s) failed\n", failures);
     return failures ? 1 : 0;
 }

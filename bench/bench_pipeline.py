@@ -282,7 +282,15 @@ class Producer:
         assert left == 0 and not self.errors, f"produce: {left} left, errors {self.errors[:3]}"
 
 
-def measure_latency(prod, poller, recs, rate, alive):
+def save_samples(name, samples_ms):
+    """The samples (ms, one a line) for bench/report's latency CDF, when bench/run names a dir."""
+    d = os.environ.get("SLUICE_BENCH_OUT")
+    if d:
+        with open(os.path.join(d, name + ".txt"), "a") as f:
+            f.writelines(f"{x:.3f}\n" for x in samples_ms)
+
+
+def measure_latency(prod, poller, recs, rate, alive, tag):
     """Produces recs at rate records/s and returns (p50, p99, samples) of the time from each
     sampled record's produce call (its CreateTime) to the first SELECT that finds it, in ms."""
     n = len(recs)
@@ -328,6 +336,7 @@ def measure_latency(prod, poller, recs, rate, alive):
         th.join(10)
     assert not pending, f"{len(pending)} sampled records not readable"
     lats = sorted((found[i] - sent_at[i]) * 1000 for i in found)
+    save_samples(f"latency_pipeline_{tag}", lats)
     return lats[len(lats) // 2], lats[min(len(lats) - 1, int(len(lats) * 0.99))], len(lats)
 
 
@@ -406,7 +415,7 @@ def run_side(side, args, recs, tmp):
             recs_r = [next(items) for _ in range(int(r * args.seconds))]
             lat += recs_r
             out.setdefault("latency", {})["own" if r == rate else r] = \
-                (r,) + measure_latency(prod, poller, recs_r, r, alive)
+                (r,) + measure_latency(prod, poller, recs_r, r, alive, f"{side}_at_{r}")
 
         # Everything is there exactly once.
         ids = poller.all_ids()

@@ -101,6 +101,23 @@ static void trigger(const char *dag, char *run_id, size_t len)
         usleep(1000);
 }
 
+/* The samples (ms, one a line) for bench/report's latency CDF, when bench/run names a dir. */
+static void save_samples(const char *what, const int64_t *us, int n)
+{
+    const char *dir = getenv("SLUICE_BENCH_OUT");
+    if (!dir) return;
+    char path[4096];
+    int k = snprintf(path, sizeof path, "%s/latency_scheduler_", dir);
+    for (const char *w = what; *w && k < (int)sizeof path - 5; w++)
+        path[k++] = (*w >= 'a' && *w <= 'z') || (*w >= '0' && *w <= '9') ? *w : '_';
+    snprintf(path + k, sizeof path - (size_t)k, ".txt");
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%.3f\n", (double)us[i] / 1000);
+    fclose(f);
+}
+
 /* LAT triggers of dag, one at a time: microseconds from the trigger call to "running", and
  * for each the loop thread's CPU time and its context switches, to tell work from waiting: a
  * slow sample with little CPU was preempted (involuntary switch) or blocked (voluntary). */
@@ -131,6 +148,7 @@ static void latency(const char *dag, const char *what)
     }
     qsort(lat, LAT, sizeof *lat, cmp_i64);
     qsort(cpu, LAT, sizeof *cpu, cmp_i64);
+    save_samples(what, lat, LAT);
     printf("trigger-to-running, %s (%d triggers): p50 %.2f ms, p99 %.2f ms, max %.2f ms; loop "
            "CPU p50 %.2f ms, p99 %.2f ms; %d samples >= 2 ms, %d of them preempted, %d blocked\n",
            what, LAT, (double)lat[LAT / 2] / 1000, (double)lat[LAT * 99 / 100] / 1000,
