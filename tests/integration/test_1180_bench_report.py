@@ -9,6 +9,7 @@ REPORT = REPO / "bench" / "report"
 
 KAFKA_OUT = """bench_kafka: produce then consume, 1000 messages per case; medians of 3 runs (min-max)
 run 1 sluice 100 B: produce 0.10 s
+%3|1795358609.611|FAIL|rdkafka#producer-6| [thrd:main]: Connect failed
 | case | sluice msgs/s | mock msgs/s | ratio sluice/mock |
 |---|---|---|---|
 | produce 100 B | 1200 (1100-1300) | 1000 (900-1100) | 1.20 |
@@ -55,7 +56,7 @@ def test_report_from_canned_results(tmp_path):
     # the benchmark's own table, sluice against its peer with the ratio, and its caption
     assert "| produce 1 KiB | 900 (800-950) | 1000 (950-1050) | 0.90 |" in md
     assert "bench_kafka: produce then consume, 1000 messages per case" in md
-    assert "run 1 sluice" not in md  # progress lines are left out
+    assert "run 1 sluice" not in md and "rdkafka#producer" not in md  # progress, client logs
     assert "records/s end to end: sluice 50000, peer 1000" in md
     for png in ("bench_kafka_throughput.png", "bench_latency_cdf.png", "bench_rss_over_time.png"):
         f = docs / "img" / png
