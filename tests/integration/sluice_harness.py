@@ -102,6 +102,25 @@ def sanitized(pid):
         return False
 
 
+def write_up_config(tmp_path, extra="", sections=None):
+    """A sluice.yaml for `sluice up` with every listener on a free loopback port; extra is added
+    at the top level, sections maps a component to lines added inside its section (indented,
+    each ending in a newline). Returns (path, ports by component)."""
+    sections = sections or {}
+    ports = {name: free_port() for name in ("broker", "store", "fake-api", "scheduler",
+                                            "registry", "console", "process-metrics")}
+    text = extra
+    for name in ("broker", "store", "fake-api", "scheduler", "registry"):
+        text += f"{name}:\n  listen: 127.0.0.1:{ports[name]}\n" + sections.get(name, "")
+    text += (f"console:\n  listen: 127.0.0.1:{ports['console']}\n  collect-interval: 500ms\n"
+             + sections.get("console", "")
+             + f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['process-metrics']}\n"
+             + sections.get("pipeline", ""))
+    path = tmp_path / "sluice.yaml"
+    path.write_text(text)
+    return path, ports
+
+
 def wait_until(pred, timeout, interval=0.05, what="condition"):
     """Polls pred() until it returns a true value, which is returned; raises TimeoutError."""
     deadline = time.monotonic() + timeout

@@ -15,7 +15,6 @@ import console_budget_util as cbu
 import console_util as cu
 import sched_util as su
 import sluice_harness as sh
-from test_0735_console_kafka_budget import sanitized
 
 N_TASKS = 10
 DAG = "dag_id: big\nschedule: \"@daily\"\nstart_date: 2020-01-01\ncatchup: false\ntasks:\n" + \
@@ -64,7 +63,7 @@ def test_json_endpoints_p99_with_1000_runs(sluice_proc, tmp_path):
         worst.append((p99, path))
     p99, path = max(worst)
     assert p99 < 200 * sh.timeout_scale(), f"{path}: p99 {p99:.1f} ms"
-    if sanitized(con.pid):
+    if sh.sanitized(con.pid):
         return
     with open(f"/proc/{con.pid}/status") as f:
         hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))

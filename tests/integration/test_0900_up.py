@@ -19,18 +19,7 @@ import sluice_harness as sh
 
 
 def write_config(tmp_path, extra=""):
-    ports = {name: sh.free_port() for name in ("broker", "store", "fake-api", "scheduler",
-                                               "registry", "console", "process-metrics")}
-    text = (f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
-            f"store:\n  listen: 127.0.0.1:{ports['store']}\n"
-            f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
-            f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
-            f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
-            f"console:\n  listen: 127.0.0.1:{ports['console']}\n  collect-interval: 500ms\n"
-            f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['process-metrics']}\n" + extra)
-    path = tmp_path / "sluice.yaml"
-    path.write_text(text)
-    return path, ports
+    return sh.write_up_config(tmp_path, extra=extra)
 
 
 def start_up(sluice_proc, cfg, *args, data_dir=True, name=None):

@@ -33,17 +33,7 @@ def test_cql_shell_reads_the_environment(sluice_proc):
 
 
 def test_up_children_get_the_password_from_the_environment(sluice_proc, tmp_path):
-    ports = {n: sh.free_port() for n in ("broker", "store", "fake-api", "scheduler", "registry",
-                                          "console", "metrics")}
-    cfg = tmp_path / "sluice.yaml"
-    cfg.write_text(f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
-                   f"store:\n  listen: 127.0.0.1:{ports['store']}\n  password: {PW}\n"
-                   f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
-                   f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
-                   f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
-                   f"console:\n  listen: 127.0.0.1:{ports['console']}\n"
-                   "  collect-interval: 500ms\n"
-                   f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['metrics']}\n")
+    cfg, ports = sh.write_up_config(tmp_path, sections={"store": f"  password: {PW}\n"})
     up = sluice_proc("up", listen=False, data_dir=True,
                      args=["--config", str(cfg), "--ingest-duration", "2s"])
     up.wait_for_log(r"sluice is up", timeout=60)

@@ -158,19 +158,10 @@ def test_up_with_a_tls_broker(sluice_proc, certs, tmp_path):
     """`sluice up` with broker.tls-cert and kafka.tls_ca: every Kafka client up starts (topic
     steps, registry, ingest under the scheduler, processor, console) reaches the broker over TLS
     through the properties file up writes, and the pipeline fills the table."""
-    ports = {n: sh.free_port() for n in ("broker", "store", "fake-api", "scheduler", "registry",
-                                          "console", "metrics")}
-    cfg = tmp_path / "sluice.yaml"
-    cfg.write_text(f"kafka:\n  tls_ca: {certs / 'ca.pem'}\n"
-                   f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
-                   f"  tls-cert: {certs / 'server.pem'}\n  tls-key: {certs / 'server.key'}\n"
-                   f"store:\n  listen: 127.0.0.1:{ports['store']}\n"
-                   f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
-                   f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
-                   f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
-                   f"console:\n  listen: 127.0.0.1:{ports['console']}\n"
-                   "  collect-interval: 500ms\n"
-                   f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['metrics']}\n")
+    cfg, ports = sh.write_up_config(
+        tmp_path, extra=f"kafka:\n  tls_ca: {certs / 'ca.pem'}\n",
+        sections={"broker": f"  tls-cert: {certs / 'server.pem'}\n"
+                            f"  tls-key: {certs / 'server.key'}\n"})
     up = sluice_proc("up", listen=False, data_dir=True,
                      args=["--config", str(cfg), "--ingest-duration", "2s"])
     up.wait_for_log(r"sluice is up", timeout=60)

@@ -203,19 +203,10 @@ def _count(s):
 def test_up_with_a_tls_store(sluice_proc, certs, tmp_path):
     """`sluice up` with store.tls-cert and cassandra.tls_ca: the table step, the processor's sink
     and the console's CQL clients all reach the store over TLS, checking its certificate."""
-    ports = {n: sh.free_port() for n in ("broker", "store", "fake-api", "scheduler", "registry",
-                                          "console", "metrics")}
-    cfg = tmp_path / "sluice.yaml"
-    cfg.write_text(f"cassandra:\n  tls_ca: {certs / 'ca.pem'}\n"
-                   f"broker:\n  listen: 127.0.0.1:{ports['broker']}\n"
-                   f"store:\n  listen: 127.0.0.1:{ports['store']}\n  password: {PW}\n"
-                   f"  tls-cert: {certs / 'server.pem'}\n  tls-key: {certs / 'server.key'}\n"
-                   f"fake-api:\n  listen: 127.0.0.1:{ports['fake-api']}\n"
-                   f"scheduler:\n  listen: 127.0.0.1:{ports['scheduler']}\n"
-                   f"registry:\n  listen: 127.0.0.1:{ports['registry']}\n"
-                   f"console:\n  listen: 127.0.0.1:{ports['console']}\n"
-                   "  collect-interval: 500ms\n"
-                   f"pipeline:\n  metrics_listen: 127.0.0.1:{ports['metrics']}\n")
+    cfg, ports = sh.write_up_config(
+        tmp_path, extra=f"cassandra:\n  tls_ca: {certs / 'ca.pem'}\n",
+        sections={"store": f"  password: {PW}\n  tls-cert: {certs / 'server.pem'}\n"
+                           f"  tls-key: {certs / 'server.key'}\n"})
     up = sluice_proc("up", listen=False, data_dir=True,
                      args=["--config", str(cfg), "--ingest-duration", "2s"])
     up.wait_for_log(r"sluice is up", timeout=60)
