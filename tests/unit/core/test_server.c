@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "server_util.h"
+
 #define FLOOD_FRAMES 128
 
 static uv_loop_t loop;
@@ -221,13 +223,7 @@ static bool conns_at_most(void *arg)
 
 static int client_connect(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(sl_server_port(srv))};
-    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
+    return test_connect_loopback(sl_server_port(srv));
 }
 
 static void client_send(int fd, const void *p, size_t n)

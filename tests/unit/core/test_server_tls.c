@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "server_util.h"
+
 static uv_loop_t loop;
 static uv_timer_t tick, resume_timer;
 static sl_server *srv;
@@ -123,13 +125,7 @@ typedef struct client {
 
 static int tcp_connect(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(sl_server_port(srv))};
-    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
+    return test_connect_loopback(sl_server_port(srv));
 }
 
 /* Runs op until it stops asking to wait, turning the loop meanwhile; returns its last result. */
