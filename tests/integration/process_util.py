@@ -82,6 +82,15 @@ def check_rows(rows, recs):
             assert rows[uid][f] == pu.as_text(rec[f]), (uid, f, rows[uid][f], rec[f])
 
 
+def check_table(store, recs):
+    """Reads the store's table with python3-cassandra and checks it holds exactly recs."""
+    cluster = pu.cql_cluster(store)
+    try:
+        check_rows(read_rows(cluster.connect()), recs)
+    finally:
+        cluster.shutdown()
+
+
 def metric_lines(proc):
     """The periodic metrics lines of a process's log, as dicts of their key=value pairs."""
     out = []

@@ -31,11 +31,7 @@ def test_sigterm_drains_the_batch_in_hand(sluice_proc):
     t0 = time.monotonic()
     assert proc.stop(grace=20) == 0
     assert time.monotonic() - t0 < sh.scaled(15)
-    cluster = pu.cql_cluster(store)
-    try:
-        xu.check_rows(xu.read_rows(cluster.connect()), recs)
-    finally:
-        cluster.shutdown()
+    xu.check_table(store, recs)
     pu.check_committed_at_end(broker, pu.consume_all(broker, pu.TOPIC))
     assert xu.drained_counts(proc) == [(3000, 3000, 0)]
 
@@ -60,11 +56,7 @@ def test_sigkill_mid_stream_loses_nothing(sluice_proc):
         proc.start()
     pu.wait_committed(broker, len(items), 90, procs=[proc])
     assert proc.stop() == 0
-    cluster = pu.cql_cluster(store)
-    try:
-        xu.check_rows(xu.read_rows(cluster.connect()), recs)
-    finally:
-        cluster.shutdown()
+    xu.check_table(store, recs)
     pu.check_committed_at_end(broker, pu.consume_all(broker, pu.TOPIC))
 
 
@@ -93,11 +85,7 @@ def test_sink_down_then_back(sluice_proc, free_port):
     store.start()
     pu.wait_committed(broker, len(items) + len(more), 60, procs=[proc])
     assert proc.stop() == 0
-    cluster = pu.cql_cluster(store)
-    try:
-        xu.check_rows(xu.read_rows(cluster.connect()), recs)
-    finally:
-        cluster.shutdown()
+    xu.check_table(store, recs)
 
 
 def test_sigterm_with_the_sink_down_gives_up_after_drain_timeout(sluice_proc):
@@ -130,8 +118,4 @@ def test_sigterm_with_the_sink_down_gives_up_after_drain_timeout(sluice_proc):
     proc.start()
     pu.wait_committed(broker, len(items) + len(more), 60, procs=[proc])
     assert proc.stop() == 0
-    cluster = pu.cql_cluster(store)
-    try:
-        xu.check_rows(xu.read_rows(cluster.connect()), recs)
-    finally:
-        cluster.shutdown()
+    xu.check_table(store, recs)
