@@ -33,7 +33,8 @@ import sluice_harness as sh
 import tls_util as tu
 
 
-def measure(binary, tls, certs, work, n, size):
+def start_broker(binary, tls, certs, work):
+    """A started sluice broker (flush os), with TLS from the test CA's server cert if tls."""
     args = ["--flush", "os"]
     if tls:
         args += ["--tls-cert", certs / "server.pem", "--tls-key", certs / "server.key"]
@@ -41,6 +42,11 @@ def measure(binary, tls, certs, work, n, size):
                                                      "127.0.0.1:{port}", "--data-dir",
                                                      "{data_dir}", *args])
     broker.start()
+    return broker
+
+
+def measure(binary, tls, certs, work, n, size):
+    broker = start_broker(binary, tls, certs, work)
     conf = {"bootstrap.servers": broker.addr}
     if tls:
         conf.update({"security.protocol": "SSL", "ssl.ca.location": str(certs / "ca.pem"),
@@ -88,13 +94,7 @@ def measure(binary, tls, certs, work, n, size):
 
 def conn_memory(binary, tls, certs, work, n):
     """The broker's VmRSS growth, in bytes, per idle connection after one ApiVersions each."""
-    args = ["--flush", "os"]
-    if tls:
-        args += ["--tls-cert", certs / "server.pem", "--tls-key", certs / "server.key"]
-    broker = sh.SluiceProcess("broker", work, argv=[binary, "broker", "--listen",
-                                                     "127.0.0.1:{port}", "--data-dir",
-                                                     "{data_dir}", *args])
-    broker.start()
+    broker = start_broker(binary, tls, certs, work)
 
     def rss():
         with open(f"/proc/{broker.pid}/status") as f:
