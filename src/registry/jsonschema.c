@@ -471,10 +471,12 @@ typedef struct cctx {
      * already answered, so that $refs shared across a document (a DAG) cost one check each
      * instead of one per path */
     sl_pairwalk walk;
-    bool same_docs;  /* reader and writer are the same document: equal parts mean the same */
     json_t *unknown; /* the writer when nothing is known of its data: {} */
     json_t *merged;  /* writers merged with their parts, by "%p %p" of the two sources: kept
                       * to the end so each has one address (for the stack and the memo) */
+    json_t *extrefs; /* by "%p" of a merged writer: the external $refs its parts hold, which a
+                      * merged object cannot (draft-07 ignores a $ref's siblings); kept here,
+                      * not in a key of the object, where a user's schema could forge one */
     char ***msgs;    /* NULL: quiet */
     size_t *nmsgs;
 } cctx;
@@ -853,8 +855,39 @@ static bool combined_ok(cctx *c, const json_t *r, const json_t *w, const char *p
     return ok;
 }
 
+/* The external $refs a merged writer carries (an array), or NULL. */
+static json_t *extrefs_of(cctx *c, const json_t *s)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%p", (const void *)s);
+    return json_object_get(c->extrefs, key);
+}
+
+/* Records that m's values satisfy the external $ref ref. */
+static void extrefs_add(cctx *c, const json_t *m, const char *ref)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%p", (const void *)m);
+    json_t *a = json_object_get(c->extrefs, key);
+    if (!a) {
+        a = json_array();
+        json_object_set_new(c->extrefs, key, a);
+    }
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (!strcmp(json_string_value(json_array_get(a, i)), ref)) return;
+    json_array_append_new(a, json_string(ref));
+}
+
+static void extrefs_copy(cctx *c, const json_t *m, const json_t *from)
+{
+    json_t *a = extrefs_of(c, from);
+    for (size_t i = 0; i < json_array_size(a); i++)
+        extrefs_add(c, m, json_string_value(json_array_get(a, i)));
+}
+
 /* base with extra's keywords that base lacks (but skip, and $ref), one copy per pair. A writer
- * may drop any of its keywords soundly, so a clash keeps base's. */
+ * may drop any of its keywords soundly, so a clash keeps base's. The external $refs of both, an
+ * extra that is one included, stay with the copy (extrefs). */
 static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, const char *skip)
 {
     char key[64];
@@ -862,18 +895,24 @@ static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, con
     json_t *m = json_object_get(c->merged, key);
     if (m) return m;
     m = json_object();
+    /* an external $ref's siblings mean nothing (draft-07): only the reference is the writer's */
+    const char *ref = json_string_value(json_object_get(extra, "$ref"));
+    bool external = ref && !is_local_ref(ref);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)base, k, v)
     {
         if (strcmp(k, skip)) json_object_set(m, k, v);
     }
-    if (json_is_object(extra)) json_object_foreach((json_t *)extra, k, v)
+    if (json_is_object(extra) && !external) json_object_foreach((json_t *)extra, k, v)
         {
             if (strcmp(k, skip) && strcmp(k, "$ref") && !json_object_get(m, k))
                 json_object_set(m, k, v);
         }
     json_object_set_new(c->merged, key, m);
+    extrefs_copy(c, m, base);
+    if (extra) extrefs_copy(c, m, extra);
+    if (external) extrefs_add(c, m, ref);
     return m;
 }
 
@@ -890,46 +929,30 @@ static const json_t *flatten_all_of(cctx *c, const json_t *w)
     return w;
 }
 
-/* True if j holds a $ref into its own document ("#..."), whose meaning depends on that document. */
-static bool has_local_ref(const json_t *j, int depth)
-{
-    if (depth > JS_MAX_DEPTH) return true;
-    if (json_is_array(j)) {
-        for (size_t i = 0; i < json_array_size(j); i++)
-            if (has_local_ref(json_array_get(j, i), depth + 1)) return true;
-        return false;
-    }
-    if (!json_is_object(j)) return false;
-    const char *ref = json_string_value(json_object_get(j, "$ref"));
-    if (ref && ref[0] == '#') return true;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)j, k, v)
-    {
-        if (has_local_ref(v, depth + 1)) return true;
-    }
-    return false;
-}
-
 static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
 {
     if (depth > JS_MAX_DEPTH) return reason(c, "#", "nested deeper than %d levels", JS_MAX_DEPTH);
     r = deref(c->rdoc, r);
     w = deref(c->wdoc, w);
     if (accepts_all(r) || json_is_false(w)) return true;
-    /* The same schema reads itself, whatever its keywords: without this an external $ref inside
-     * allOf, which the writer's flattening drops, made a schema incompatible with itself (found
-     * by fuzz_json_schema). Equal parts mean the same when neither refers into its document, or
-     * when the documents are the same. */
-    if (json_equal((json_t *)r, (json_t *)w) && (c->same_docs || !has_local_ref(r, depth)))
-        return true;
     if (json_is_false(r)) return reason(c, path, "SCHEMA_REMOVED: the reader accepts nothing");
     const char *rref = json_string_value(json_object_get(r, "$ref"));
     const char *wref = json_string_value(json_object_get(w, "$ref"));
-    if (rref) /* external: not loaded, so only the same reference is known to read it */
-        return wref && !strcmp(rref, wref) ? true : reason(c, path, "REFERENCE_CHANGED: %s", rref);
     if (!json_is_object(w) || wref) w = c->unknown; /* true, or external: nothing known */
+    /* The writer's value satisfies each of its allOf parts, so a reader that reads one part reads
+     * the writer. The flattening alone cannot show it when two parts bound one keyword (the
+     * merge keeps one), e.g. {"allOf":[{"maximum":5},{"maximum":3}]} read by itself. */
+    const json_t *parts = json_object_get(w, "allOf");
+    for (size_t i = 0; i < json_array_size(parts); i++)
+        if (quiet(c, r, json_array_get(parts, i), depth + 1)) return true;
     w = flatten_all_of(c, w);
+    if (rref) { /* external: not loaded, so only the same reference is known to read it */
+        if (wref && !strcmp(rref, wref)) return true;
+        json_t *carried = extrefs_of(c, w);
+        for (size_t i = 0; i < json_array_size(carried); i++)
+            if (!strcmp(rref, json_string_value(json_array_get(carried, i)))) return true;
+        return reason(c, path, "REFERENCE_CHANGED: %s", rref);
+    }
     bool ok;
     sl_pairwalk_mark m;
     if (sl_pairwalk_enter(&c->walk, r, w, c->msgs != NULL, &ok, &m)) return ok;
@@ -987,11 +1010,12 @@ bool sl_jsonschema_can_read(const sl_jsonschema *reader, const sl_jsonschema *wr
               .nmsgs = nmsgs,
               .unknown = json_object(),
               .merged = json_object(),
-              .same_docs = json_equal(reader->root, writer->root),
+              .extrefs = json_object(),
               .walk = SL_PAIRWALK_INIT};
     bool ok = can_read(&c, reader->root, writer->root, "#", 0);
     sl_pairwalk_free(&c.walk);
     json_decref(c.unknown);
     json_decref(c.merged);
+    json_decref(c.extrefs);
     return ok;
 }

@@ -270,9 +270,33 @@ static const struct {
      false, "#/properties/v"},
     {"{\"$ref\":\"a.json\"}", "{\"$ref\":\"a.json\"}", true, NULL},
     {"{\"$ref\":\"a.json\"}", "{\"$ref\":\"b.json\"}", false, "REFERENCE_CHANGED"},
-    {"{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}",
-     "{\"type\":\"object\",\"patternProperties\":{\"^y\":{}}}", false,
-     "PATTERN_PROPERTIES_CHANGED"},
+    /* the writer's allOf parts keep their external $refs when flattened */
+    {"{\"allOf\":[{\"$ref\":\"number\"},{\"minimum\":0}]}",
+     "{\"allOf\":[{\"$ref\":\"number\"},{\"minimum\":0}]}", true, NULL},
+    {"{\"type\":\"object\",\"allOf\":[{\"$ref\":\"b.json\"},{\"$ref\":\"a.json\"}]}",
+     "{\"$ref\":\"a.json\"}", true, NULL},
+    {"{\"allOf\":[{\"$ref\":\"b.json\"},{\"$ref\":\"a.json\"}]}", "{\"$ref\":\"c.json\"}", false,
+     "REFERENCE_CHANGED: c.json"},
+    {"{\"properties\":{\"p\":{\"allOf\":[{\"$ref\":\"#/definitions/"
+     "e\"}]}},\"definitions\":{\"e\":{\"$ref\":\"a.json\"}}}",
+     "{\"definitions\":{\"d\":{\"$ref\":\"a.json\"}},\"properties\":{\"p\":{\"$ref\":\"#/"
+     "definitions/d\"}}}",
+     true, NULL},
+    {"{\"allOf\":[{\"$ref\":\"a.json\"}],\"anyOf\":[{\"type\":\"string\"},{\"type\":\"string\","
+     "\"maxLength\":3}]}",
+     "{\"type\":\"string\",\"allOf\":[{\"$ref\":\"a.json\"}]}", true, NULL},
+    /* two parts bounding one keyword: the writer is read through the part that holds */
+    {"{\"allOf\":[{\"maximum\":5},{\"maximum\":3}]}",
+     "{\"allOf\":[{\"maximum\":5},{\"maximum\":3}]}", true, NULL},
+    {"{\"allOf\":[{\"maximum\":5},{\"maximum\":3}]}", "{\"maximum\":4}", true, NULL},
+    {"{\"allOf\":[{\"maximum\":5},{\"maximum\":3}]}", "{\"maximum\":2}", false,
+     "MAXIMUM_DECREASED"},
+    /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
+    {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
+     "TYPE_NARROWED"},
+    /* a key named like a marker is only a keyword of the user's */
+    {"{\"allOf\":[{\"extrefs\":[\"a.json\"]}]}", "{\"$ref\":\"a.json\"}", false,
+     "REFERENCE_CHANGED"},
 };
 
 static void test_compatibility(void **state)
