@@ -131,18 +131,21 @@ class Sampler(threading.Thread):
                 if kb is None:
                     continue
                 self.born.setdefault(pid, now)
-                self.samples.setdefault(pid, (name, []))[1].append((now - self.born[pid], kb))
+                self.samples.setdefault(pid, (name, []))[1].append(
+                    (now - self.born[pid], kb, sh.sanitized(pid)))
 
 
 def rss_verdict(samples):
     """A process whose life went past twice the warm-up is flat when its last RSS is at most
-    its RSS at warm-up plus RSS_SLACK_KB plus 25%. Returns (checked, [problems], table)."""
+    its RSS at warm-up plus RSS_SLACK_KB plus 25%. A sanitizer build's RSS is its shadow memory and
+    quarantine, not the heap, so it is not judged (sh.sanitized). Returns (checked, [problems],
+    table)."""
     checked, bad, table = 0, [], []
     for pid, (name, s) in sorted(samples.items()):
-        if not s or s[-1][0] < 2 * WARMUP_S:
+        if not s or s[-1][0] < 2 * WARMUP_S or s[-1][2]:
             continue
-        warm = next(kb for age, kb in s if age >= WARMUP_S)
-        last, peak = s[-1][1], max(kb for _, kb in s)
+        warm = next(kb for age, kb, _ in s if age >= WARMUP_S)
+        last, peak = s[-1][1], max(kb for _, kb, _ in s)
         checked += 1
         table.append({"name": name, "pid": pid, "life_s": round(s[-1][0]), "warm_kb": warm,
                       "last_kb": last, "peak_kb": peak})
