@@ -163,7 +163,8 @@ bool sl_auth_verify(const char *hash, const char *password, size_t pwlen)
     return ok;
 }
 
-enum { CACHE_SLOTS = 16, MAC_LEN = 32, NAME_MAX_LEN = 256 };
+/* BASIC_B64_MAX: the longest base64 credentials of an Authorization header decoded */
+enum { CACHE_SLOTS = 16, MAC_LEN = 32, NAME_MAX_LEN = 256, BASIC_B64_MAX = 4096 };
 
 typedef struct {
     char *name;
@@ -268,24 +269,47 @@ bool sl_auth_users_check(sl_auth_users *u, const char *name, size_t nlen, const 
     return ok;
 }
 
-bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization)
+bool sl_auth_basic_decode(const char *authorization, char *user, size_t ulen, char *pw,
+                          size_t pwlen)
 {
+    if (ulen) user[0] = '\0';
+    if (pwlen) pw[0] = '\0';
     if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0) return false;
     const char *b64 = authorization + 6;
     b64 += strspn(b64, " ");
     size_t len = strlen(b64);
-    if (len == 0 || len % 4 || len > 4096) return false;
-    unsigned char dec[3 * 4096 / 4 + 1];
+    if (len == 0 || len % 4 || len > BASIC_B64_MAX) return false;
+    unsigned char dec[BASIC_B64_MAX / 4 * 3 + 1];
     int n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)len);
-    if (n < 0) return false;
     /* EVP_DecodeBlock counts the padding's zero bytes. */
-    if (len >= 1 && b64[len - 1] == '=') n--;
-    if (len >= 2 && b64[len - 2] == '=') n--;
-    unsigned char *colon = memchr(dec, ':', (size_t)n);
-    bool ok = colon && sl_auth_users_check(u, (const char *)dec, (size_t)(colon - dec),
-                                           (const char *)colon + 1, (size_t)(dec + n - colon - 1));
+    if (n >= 1 && b64[len - 1] == '=') n--;
+    if (n >= 1 && b64[len - 2] == '=') n--;
+    const unsigned char *colon = n > 0 ? memchr(dec, ':', (size_t)n) : NULL;
+    size_t nl = colon ? (size_t)(colon - dec) : 0, pl = colon ? (size_t)n - nl - 1 : 0;
+    bool ok = colon && !memchr(dec, '\0', (size_t)n) && nl < ulen && pl < pwlen;
+    if (ok) {
+        memcpy(user, dec, nl);
+        user[nl] = '\0';
+        memcpy(pw, colon + 1, pl);
+        pw[pl] = '\0';
+    }
     OPENSSL_cleanse(dec, sizeof dec);
     return ok;
+}
+
+bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization)
+{
+    char user[NAME_MAX_LEN + 1], pw[BASIC_B64_MAX / 4 * 3 + 1];
+    bool ok = sl_auth_basic_decode(authorization, user, sizeof user, pw, sizeof pw) &&
+              sl_auth_users_check(u, user, strlen(user), pw, strlen(pw));
+    OPENSSL_cleanse(pw, sizeof pw);
+    return ok;
+}
+
+bool sl_auth_token_equal(const char *given, const char *want)
+{
+    size_t n = strlen(want);
+    return given && strlen(given) == n && CRYPTO_memcmp(given, want, n) == 0;
 }
 
 int sl_auth_kafka_conf(rd_kafka_conf_t *conf, char *err, size_t errlen)

@@ -50,6 +50,15 @@ bool sl_auth_users_check(sl_auth_users *u, const char *name, size_t nlen, const 
 /* Checks an HTTP "Authorization: Basic BASE64(user:password)" header value (NULL: false). */
 bool sl_auth_users_check_basic(sl_auth_users *u, const char *authorization);
 
+/* Decodes an HTTP "Authorization: Basic BASE64(user:password)" value (NULL: false) into user and
+ * pw, each NUL-terminated (ulen and pwlen count the NUL). False when it is not Basic, not
+ * base64, has no colon, holds a NUL byte, or a part does not fit; user and pw are then cleared. */
+bool sl_auth_basic_decode(const char *authorization, char *user, size_t ulen, char *pw,
+                          size_t pwlen);
+/* True if given (any string, NULL: false) is the secret token want, compared in time
+ * independent of where they differ (session ids, CSRF tokens). */
+bool sl_auth_token_equal(const char *given, const char *want);
+
 typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 /* Applies the librdkafka properties of the file named by $SLUICE_KAFKA_CONFIG, one key=value a

@@ -13,6 +13,8 @@
 #include "console/kafka_int.h"
 #include "console/users.h"
 
+#include "auth/auth.h"
+
 #include "core/log.h"
 #include "core/sl.h"
 
@@ -204,12 +206,11 @@ static void session_new(sl_console *c, const char *user, session *out)
 /* Finds the live session with this id and copies it to out. */
 static bool session_find(sl_console *c, const char *id, session *out)
 {
-    if (strlen(id) != 2 * TOKEN_BYTES) return false;
     bool found = false;
     pthread_mutex_lock(&c->mu);
     session_purge_locked(c, sl_mono_ms());
     for (size_t i = 0; i < c->nsessions; i++)
-        if (CRYPTO_memcmp(c->sessions[i].id, id, 2 * TOKEN_BYTES) == 0) {
+        if (sl_auth_token_equal(id, c->sessions[i].id)) {
             *out = c->sessions[i];
             found = true;
         }
@@ -224,52 +225,6 @@ static void session_end(sl_console *c, const char *id)
         if (!strcmp(c->sessions[i].id, id)) c->sessions[i].expires = 0;
     session_purge_locked(c, sl_mono_ms());
     pthread_mutex_unlock(&c->mu);
-}
-
-/* The value of cookie name in a Cookie header, copied into out; false if absent. */
-static bool cookie_get(const char *hdr, const char *name, char *out, size_t outlen)
-{
-    size_t nl = strlen(name);
-    for (const char *p = hdr; p && *p;) {
-        while (*p == ' ' || *p == ';')
-            p++;
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > nl && !strncmp(p, name, nl) && p[nl] == '=') {
-            size_t vl = len - nl - 1;
-            if (vl >= outlen) return false;
-            memcpy(out, p + nl + 1, vl);
-            out[vl] = '\0';
-            return true;
-        }
-        p = end;
-    }
-    return false;
-}
-
-/* HTTP basic credentials, decoded; false if absent or malformed. */
-static bool basic_get(const char *hdr, char *user, size_t ulen, char *pw, size_t pwlen)
-{
-    if (!hdr || strncasecmp(hdr, "Basic ", 6)) return false;
-    const char *b64 = hdr + 6;
-    while (*b64 == ' ')
-        b64++;
-    size_t n = strlen(b64);
-    if (n == 0 || n % 4 || n > 4 * ((SL_USERS_NAME_MAX + SL_USERS_PASSWORD_MAX + 1) / 3 + 1))
-        return false;
-    unsigned char dec[(SL_USERS_NAME_MAX + SL_USERS_PASSWORD_MAX + 4) / 3 * 3 + 8];
-    int dl = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)n);
-    if (dl < 0) return false;
-    dl -= (b64[n - 1] == '=') + (b64[n - 2] == '='); /* EVP_DecodeBlock counts padding */
-    dec[dl] = '\0';
-    if (memchr(dec, '\0', (size_t)dl)) return false;
-    char *colon = strchr((char *)dec, ':');
-    if (!colon || (size_t)(colon - (char *)dec) >= ulen || strlen(colon + 1) >= pwlen) return false;
-    *colon = '\0';
-    memcpy(user, dec, (size_t)(colon - (char *)dec) + 1);
-    memcpy(pw, colon + 1, strlen(colon + 1) + 1);
-    OPENSSL_cleanse(dec, sizeof dec);
-    return true;
 }
 
 /* Checks basic credentials: from the cache, or by PBKDF2 on this (the loop) thread on a miss,
@@ -404,7 +359,7 @@ static void api_logout(sl_http_req *req, sl_http_resp *resp, void *arg)
     sl_console *c = arg;
     char id[2 * TOKEN_BYTES + 2];
     const char *ck = sl_http_req_header(req, "Cookie");
-    if (ck && cookie_get(ck, "sluice_session", id, sizeof id)) session_end(c, id);
+    if (ck && sl_http_cookie_get(ck, "sluice_session", id, sizeof id)) session_end(c, id);
     session_cookie(c, resp, "", 0);
     sl_buf_append_str(&resp->body, "{\"ok\":true}");
 }
@@ -415,7 +370,8 @@ static void api_session(sl_http_req *req, sl_http_resp *resp, void *arg)
     session s = {0};
     char id[2 * TOKEN_BYTES + 2];
     const char *ck = sl_http_req_header(req, "Cookie");
-    bool has = ck && cookie_get(ck, "sluice_session", id, sizeof id) && session_find(c, id, &s);
+    bool has =
+        ck && sl_http_cookie_get(ck, "sluice_session", id, sizeof id) && session_find(c, id, &s);
     json_out(resp, json_pack("{s:s, s:s, s:s, s:I}", "user", c->cur_user, "role",
                              sl_role_name(c->cur_role), "csrf", has ? s.csrf : "", "expires_in_ms",
                              (json_int_t)(has ? s.expires - sl_mono_ms() : 0)));
@@ -564,12 +520,12 @@ static bool authorize(sl_console *c, sl_http_req *req, sl_http_resp *resp)
     session s;
     bool by_session = false;
     sl_role role = SL_ROLE_NONE;
-    if (ck && cookie_get(ck, "sluice_session", id, sizeof id) && session_find(c, id, &s)) {
+    if (ck && sl_http_cookie_get(ck, "sluice_session", id, sizeof id) && session_find(c, id, &s)) {
         role = sl_users_role(c->users, s.user);
         snprintf(c->cur_user, sizeof c->cur_user, "%s", s.user);
         by_session = true;
-    } else if (basic_get(sl_http_req_header(req, "Authorization"), user, sizeof user, pw,
-                         sizeof pw)) {
+    } else if (sl_auth_basic_decode(sl_http_req_header(req, "Authorization"), user, sizeof user, pw,
+                                    sizeof pw)) {
         role = basic_check(c, user, pw);
         OPENSSL_cleanse(pw, sizeof pw);
         if (role == SL_ROLE_NONE)
@@ -590,8 +546,7 @@ static bool authorize(sl_console *c, sl_http_req *req, sl_http_resp *resp)
     if (is_read(method)) return true;
     if (by_session) {
         const char *tok = sl_http_req_header(req, "X-CSRF-Token");
-        if (!tok || strlen(tok) != 2 * TOKEN_BYTES ||
-            CRYPTO_memcmp(tok, s.csrf, 2 * TOKEN_BYTES) != 0) {
+        if (!sl_auth_token_equal(tok, s.csrf)) {
             sl_http_resp_error(resp, 403, "missing or wrong CSRF token (X-CSRF-Token)");
             return false;
         }

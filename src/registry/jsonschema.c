@@ -885,8 +885,26 @@ static void extrefs_copy(cctx *c, const json_t *m, const json_t *from)
         extrefs_add(c, m, json_string_value(json_array_get(a, i)));
 }
 
+/* The types both masks allow (an integer is a number). */
+static int types_meet(int a, int b)
+{
+    int m = a & b;
+    if ((a & T_NUMBER) && (b & T_INTEGER)) m |= T_INTEGER;
+    if ((b & T_NUMBER) && (a & T_INTEGER)) m |= T_INTEGER;
+    return m;
+}
+
+static json_t *types_json(int m)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < 7; i++)
+        if (m & (1 << i)) json_array_append_new(a, json_string(type_names[i]));
+    return a;
+}
+
 /* base with extra's keywords that base lacks (but skip, and $ref), one copy per pair. A writer
- * may drop any of its keywords soundly, so a clash keeps base's. The external $refs of both, an
+ * may drop any of its keywords soundly, so a clash keeps base's, except that "type" keeps the
+ * types both allow (an empty list: the writer has no value). The external $refs of both, an
  * extra that is one included, stay with the copy (extrefs). */
 static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, const char *skip)
 {
@@ -909,6 +927,8 @@ static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, con
             if (strcmp(k, skip) && strcmp(k, "$ref") && !json_object_get(m, k))
                 json_object_set(m, k, v);
         }
+    if (!external && json_object_get(base, "type") && json_object_get(extra, "type"))
+        json_object_set_new(m, "type", types_json(types_meet(types_of(base), types_of(extra))));
     json_object_set_new(c->merged, key, m);
     extrefs_copy(c, m, base);
     if (extra) extrefs_copy(c, m, extra);
@@ -916,17 +936,29 @@ static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, con
     return m;
 }
 
-/* A writer with allOf: its value satisfies every part, so the parts' keywords are the writer's. */
+/* A writer with allOf: its value satisfies every part, so the parts' keywords are the writer's,
+ * and so are those of a part's own allOf. Each writer is flattened once (kept in merged under
+ * "flat %p"); a part met again while it is being flattened (allOf through a $ref back to an
+ * enclosing schema) adds nothing, which only drops keywords of the writer: sound. */
 static const json_t *flatten_all_of(cctx *c, const json_t *w)
 {
-    for (int round = 0; round < 8 && json_object_get(w, "allOf"); round++) {
-        const json_t *all = json_object_get(w, "allOf");
-        const json_t *m = merge(c, w, NULL, "allOf");
-        for (size_t i = 0; i < json_array_size(all); i++)
-            m = merge(c, m, deref(c->wdoc, json_array_get(all, i)), "allOf");
-        w = m;
+    const json_t *all = json_object_get(w, "allOf");
+    if (!all) return w;
+    char key[40];
+    snprintf(key, sizeof key, "flat %p", (const void *)w);
+    const json_t *done = json_object_get(c->merged, key);
+    if (done) return json_is_null(done) ? NULL : done;
+    json_object_set_new(c->merged, key, json_null()); /* in progress */
+    const json_t *m = merge(c, w, NULL, "allOf");
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        const json_t *part = deref(c->wdoc, json_array_get(all, i));
+        if (json_is_object(part) && json_object_get(part, "allOf") &&
+            !json_object_get(part, "$ref"))
+            part = flatten_all_of(c, part);
+        if (part) m = merge(c, m, part, "allOf");
     }
-    return w;
+    json_object_set(c->merged, key, (json_t *)m);
+    return m;
 }
 
 static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
@@ -946,6 +978,7 @@ static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path
     for (size_t i = 0; i < json_array_size(parts); i++)
         if (quiet(c, r, json_array_get(parts, i), depth + 1)) return true;
     w = flatten_all_of(c, w);
+    if (types_of(w) == 0) return true; /* no value has none of the types */
     if (rref) { /* external: not loaded, so only the same reference is known to read it */
         if (wref && !strcmp(rref, wref)) return true;
         json_t *carried = extrefs_of(c, w);
@@ -974,12 +1007,15 @@ static bool check_pair(cctx *c, const json_t *r, const json_t *w, const char *pa
                      idx);
             const json_t *b = deref(c->wdoc, json_array_get(ws, i));
             if (json_is_false(b)) continue;
-            /* the branch with the writer's other keywords */
-            ok &= can_read(c, r,
-                           json_is_object(b)
-                               ? merge(c, b, w, json_object_get(w, "anyOf") ? "anyOf" : "oneOf")
-                               : w,
-                           p, depth + 1);
+            /* the branch with the writer's other keywords; a branch that is an external $ref
+             * joins them as a carried reference (merged as the base, its $ref would make the
+             * whole branch unknown) */
+            const char *sum = json_object_get(w, "anyOf") ? "anyOf" : "oneOf";
+            const char *bref = json_string_value(json_object_get(b, "$ref"));
+            const json_t *bw = !json_is_object(b)            ? w
+                               : bref && !is_local_ref(bref) ? merge(c, w, b, sum)
+                                                             : merge(c, b, w, sum);
+            ok &= can_read(c, r, bw, p, depth + 1);
         }
         return ok;
     }

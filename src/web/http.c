@@ -176,6 +176,26 @@ const char *sl_http_req_header(const sl_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+bool sl_http_cookie_get(const char *hdr, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    for (const char *p = hdr; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+            size_t vl = len - nl - 1;
+            if (vl >= outlen) return false;
+            memcpy(out, p + nl + 1, vl);
+            out[vl] = '\0';
+            return true;
+        }
+        p = end;
+    }
+    return false;
+}
+
 const char *sl_http_req_client(const sl_http_req *r)
 {
     return r->client;

@@ -80,6 +80,9 @@ void sl_http_req_args(const sl_http_req *r, void (*fn)(void *arg, const char *k,
                       void *arg);
 /* A request header (case-insensitive name), or NULL. */
 const char *sl_http_req_header(const sl_http_req *r, const char *name);
+/* The value of cookie name in a Cookie header value hdr (NULL: none), copied NUL-terminated into
+ * out; false if absent or longer than outlen-1 bytes. */
+bool sl_http_cookie_get(const char *hdr, const char *name, char *out, size_t outlen);
 /* The client's address without port, "127.0.0.1" or "::1". */
 const char *sl_http_req_client(const sl_http_req *r);
 /* The loop the server runs on, for work a handler starts. */

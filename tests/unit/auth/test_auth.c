@@ -1,7 +1,9 @@
 /* test_auth.c: secret redaction: URL userinfo (short, empty, with '@' and '/' in the password),
  * password= parameters in URL queries, libpq key=value strings (quoted too) and librdkafka
  * property lists, strings without secrets unchanged, and truncation after redaction; password
- * hashes: format, salted, right and wrong passwords, malformed hash strings refused. */
+ * hashes: format, salted, right and wrong passwords, malformed hash strings refused; basic
+ * credentials decoded (padding, colons in the password, bounds) or refused with the outputs
+ * cleared; token comparison by length and content. */
 #include "auth/auth.h"
 #include "core/sl.h"
 
@@ -101,12 +103,74 @@ static void test_malformed_hashes(void **st)
     assert_false(sl_auth_hash_valid(t));
 }
 
+static bool basic(const char *hdr, char *user, size_t ulen, char *pw, size_t pwlen)
+{
+    memset(user, 'x', ulen);
+    memset(pw, 'x', pwlen);
+    return sl_auth_basic_decode(hdr, user, ulen, pw, pwlen);
+}
+
+static void test_basic_decode(void **st)
+{
+    (void)st;
+    char u[8], p[8];
+    assert_true(basic("Basic dTpw", u, sizeof u, p, sizeof p)); /* u:p */
+    assert_string_equal(u, "u");
+    assert_string_equal(p, "p");
+    assert_true(basic("basic   YWxpY2U6YTpi", u, sizeof u, p, sizeof p)); /* alice:a:b */
+    assert_string_equal(u, "alice");
+    assert_string_equal(p, "a:b");
+    assert_true(basic("Basic Og==", u, sizeof u, p, sizeof p)); /* ":" */
+    assert_string_equal(u, "");
+    assert_string_equal(p, "");
+    assert_true(basic("Basic YWI6Yw==", u, sizeof u, p, sizeof p)); /* ab:c, two pad bytes */
+    assert_string_equal(p, "c");
+    assert_true(basic("Basic YWI6Y2Q=", u, sizeof u, p, sizeof p)); /* ab:cd, one */
+    assert_string_equal(p, "cd");
+    /* refused: each leaves both outputs empty */
+    static const char *const bad[] = {
+        NULL,
+        "",
+        "Bearer dTpw",
+        "Basic ",
+        "Basic dTp",              /* not a multiple of 4 */
+        "Basic dT*w",             /* not base64 */
+        "Basic dXNlcg==",         /* "user": no colon */
+        "Basic dQB4OnA=",         /* "u\0x:p": a NUL */
+        "Basic YWJjZGVmZ2g6cA==", /* "abcdefgh:p": the user does not fit 8 bytes */
+        "Basic dTphYmNkZWZnaA==", /* "u:abcdefgh": nor the password */
+        "Basic ====",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (basic(bad[i], u, sizeof u, p, sizeof p)) fail_msg("accepted %s", bad[i]);
+        assert_string_equal(u, "");
+        assert_string_equal(p, "");
+    }
+    char big[4 + 6 + 4100];
+    strcpy(big, "Basic ");
+    memset(big + 6, 'Q', 4100);
+    big[6 + 4100] = '\0';
+    assert_false(basic(big, u, sizeof u, p, sizeof p));
+}
+
+static void test_token_equal(void **st)
+{
+    (void)st;
+    assert_true(sl_auth_token_equal("abc123", "abc123"));
+    assert_false(sl_auth_token_equal("abc12", "abc123"));
+    assert_false(sl_auth_token_equal("abc1234", "abc123"));
+    assert_false(sl_auth_token_equal("abc124", "abc123"));
+    assert_false(sl_auth_token_equal("", "abc123"));
+    assert_false(sl_auth_token_equal(NULL, "abc123"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_userinfo),         cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_truncation),       cmocka_unit_test(test_hash),
-        cmocka_unit_test(test_malformed_hashes),
+        cmocka_unit_test(test_malformed_hashes), cmocka_unit_test(test_basic_decode),
+        cmocka_unit_test(test_token_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

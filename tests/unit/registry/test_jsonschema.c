@@ -291,6 +291,25 @@ static const struct {
     {"{\"allOf\":[{\"maximum\":5},{\"maximum\":3}]}", "{\"maximum\":4}", true, NULL},
     {"{\"allOf\":[{\"maximum\":5},{\"maximum\":3}]}", "{\"maximum\":2}", false,
      "MAXIMUM_DECREASED"},
+    /* a writer's anyOf branch that is an external $ref keeps it beside the other keywords */
+    {"{\"anyOf\":[{\"type\":\"string\"},{\"$ref\":\"a.json\"}],\"definitions\":{}}",
+     "{\"allOf\":[{\"anyOf\":[{\"type\":\"string\"},{\"$ref\":\"a.json\"}]}]}", true, NULL},
+    /* a part's own allOf is the writer's too; a part referring back adds nothing */
+    {"{\"allOf\":[{\"allOf\":[{\"type\":\"number\"}]}]}", "{\"type\":\"number\"}", true, NULL},
+    {"{\"allOf\":[{\"allOf\":[{\"$ref\":\"a.json\"}]}]}", "{\"$ref\":\"a.json\"}", true, NULL},
+    {"{\"allOf\":[{\"$ref\":\"#\"},{\"type\":\"string\"}]}",
+     "{\"allOf\":[{\"$ref\":\"#\"},{\"type\":\"string\"}]}", true, NULL},
+    {"{\"allOf\":[{\"$ref\":\"#\"},{\"type\":\"string\"}]}", "{\"type\":\"integer\"}", false,
+     "TYPE_NARROWED"},
+    /* merged parts keep the types both allow: an impossible branch has no value to read */
+    {"{\"allOf\":[{\"type\":\"object\"}],\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"object\","
+     "\"minProperties\":1}]}",
+     "{\"type\":\"object\",\"minProperties\":1}", true, NULL},
+    {"{\"allOf\":[{\"type\":\"object\"}],\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"object\","
+     "\"minProperties\":1}]}",
+     "{\"type\":\"object\",\"minProperties\":2}", false, "MIN_PROPERTIES"},
+    {"{\"type\":\"number\",\"anyOf\":[{\"type\":[\"integer\",\"string\"]}]}",
+     "{\"type\":\"integer\"}", true, NULL},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},

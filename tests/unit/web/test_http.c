@@ -485,6 +485,25 @@ static void test_json_str(void **state)
     sl_buf_free(&b);
 }
 
+static void test_cookie_get(void **state)
+{
+    (void)state;
+    char v[8];
+    assert_true(sl_http_cookie_get("a=1; sid=xyz; b=2", "sid", v, sizeof v));
+    assert_string_equal(v, "xyz");
+    assert_true(sl_http_cookie_get(";;  sid=", "sid", v, sizeof v));
+    assert_string_equal(v, "");
+    assert_true(sl_http_cookie_get("sid=;x=1", "sid", v, sizeof v));
+    assert_string_equal(v, "");
+    assert_true(sl_http_cookie_get("xsid=1; sid=2", "sid", v, sizeof v));
+    assert_string_equal(v, "2");
+    assert_true(sl_http_cookie_get("sid=1234567", "sid", v, sizeof v));
+    assert_false(sl_http_cookie_get("sid=12345678", "sid", v, sizeof v)); /* does not fit */
+    assert_false(sl_http_cookie_get("sidx=1; si=2; sid", "sid", v, sizeof v));
+    assert_false(sl_http_cookie_get("", "sid", v, sizeof v));
+    assert_false(sl_http_cookie_get(NULL, "sid", v, sizeof v));
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -499,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_cookie_get),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
