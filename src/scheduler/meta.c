@@ -42,7 +42,12 @@ typedef struct checkpointer {
     uv_cond_t cond;
     char *path;
     bool due, stop;
-    int64_t done; /* checkpoints completed */
+    int64_t done;    /* checkpoints completed */
+    int64_t inline_; /* loop thread only: checkpoints the committer's thread ran itself */
+    /* Loop thread only: on the owner's loop (sl_meta_set_loop), the committer's own checkpoint
+     * waits for a quiet moment; NULL until set. */
+    uv_timer_t *quiet;
+    sqlite3 *owner_db;
 } checkpointer;
 
 struct sl_meta {
@@ -113,17 +118,33 @@ static void ckpt_main(void *arg)
     uv_mutex_unlock(&fork_lock);
 }
 
+/* How long the loop's connection must go without a commit before its own checkpoint runs. */
+#define QUIET_MS 20
+
+static void on_quiet(uv_timer_t *h)
+{
+    checkpointer *c = h->data;
+    sqlite3_wal_checkpoint_v2(c->owner_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    c->inline_++;
+}
+
 /* After each commit on the loop's connection, with the WAL's size in pages. A checkpoint only
  * lets the WAL start over once it has caught up with every commit, which under a steady stream
  * of them it may not: past 4 times the size the committer checkpoints itself, as SQLite would,
- * so the WAL stays bounded. */
+ * so the WAL stays bounded. With a loop (sl_meta_set_loop) that checkpoint waits until no
+ * commit came for QUIET_MS, so a burst of work (a trigger, its launch) is not held up by its
+ * fsyncs; past 16 times (64 MB: a loop that never pauses) it runs at once. */
 static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
     checkpointer *c = arg;
     if (pages < CHECKPOINT_PAGES) return SQLITE_OK;
     if (pages >= 4 * CHECKPOINT_PAGES) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
+        if (!c->quiet || pages >= 16 * CHECKPOINT_PAGES) {
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            c->inline_++;
+            return SQLITE_OK;
+        }
+        uv_timer_start(c->quiet, on_quiet, QUIET_MS, 0); /* re-arming pushes it back */
     }
     uv_mutex_lock(&c->lock);
     c->due = true;
@@ -151,10 +172,32 @@ static void ckpt_start(sl_meta *m, const char *path)
     sqlite3_wal_hook(m->db, on_wal, c); /* replaces sqlite3_wal_autocheckpoint's hook */
 }
 
+static void on_quiet_closed(uv_handle_t *h)
+{
+    sl_free(h);
+}
+
+void sl_meta_set_loop(sl_meta *m, uv_loop_t *loop)
+{
+    checkpointer *c = m->ckpt;
+    if (!c) return;
+    if (c->quiet) {
+        uv_close((uv_handle_t *)c->quiet, on_quiet_closed);
+        c->quiet = NULL;
+    }
+    if (!loop) return;
+    c->quiet = sl_calloc(1, sizeof *c->quiet);
+    uv_timer_init(loop, c->quiet);
+    uv_unref((uv_handle_t *)c->quiet); /* never what keeps a loop alive */
+    c->quiet->data = c;
+    c->owner_db = m->db;
+}
+
 static void ckpt_stop(sl_meta *m)
 {
     checkpointer *c = m->ckpt;
     if (!c) return;
+    sl_meta_set_loop(m, NULL); /* its close completes on the loop's next run */
     sqlite3_wal_hook(m->db, NULL, NULL);
     uv_mutex_lock(&c->lock);
     c->stop = true;
@@ -168,8 +211,9 @@ static void ckpt_stop(sl_meta *m)
     m->ckpt = NULL;
 }
 
-int64_t sl_meta_checkpoints(sl_meta *m)
+int64_t sl_meta_checkpoints(sl_meta *m, int64_t *on_own_thread)
 {
+    if (on_own_thread) *on_own_thread = m->ckpt ? m->ckpt->inline_ : -1;
     if (!m->ckpt) return -1;
     uv_mutex_lock(&m->ckpt->lock);
     int64_t n = m->ckpt->done;

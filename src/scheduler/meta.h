@@ -20,6 +20,8 @@
 
 #include "core/sl.h"
 
+#include <uv.h>
+
 typedef struct sl_meta sl_meta;
 
 /* Rows of a result, every cell text (NULL for SQL NULL). */
@@ -63,8 +65,14 @@ int sl_meta_exec(sl_meta *m, const char *sql, int n, const char *const *params, 
 /* Like sl_meta_exec and returns the number of rows the statement changed, or < 0. */
 int64_t sl_meta_exec_changes(sl_meta *m, const char *sql, int n, const char *const *params);
 /* SQLite: how many WAL checkpoints the store's checkpointer thread has completed (they run
- * there, off the caller's thread, once the WAL reaches 1000 pages); -1 on PostgreSQL. */
-int64_t sl_meta_checkpoints(sl_meta *m);
+ * there, off the caller's thread, once the WAL reaches 1000 pages); -1 on PostgreSQL.
+ * on_own_thread (may be NULL) receives how many the caller's thread ran (past 4,000 pages). */
+int64_t sl_meta_checkpoints(sl_meta *m, int64_t *on_own_thread);
+/* SQLite: lets the checkpoint a commit makes itself when the WAL outgrew the checkpointer
+ * thread (4,000 pages) wait, on loop, for a moment without commits rather than run inside that
+ * commit; loop is the thread that uses m. NULL detaches (before sl_meta_close, while loop still
+ * runs). No-op on PostgreSQL. */
+void sl_meta_set_loop(sl_meta *m, uv_loop_t *loop);
 /* The last error message of m. */
 const char *sl_meta_error(const sl_meta *m);
 

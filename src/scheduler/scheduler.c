@@ -1496,6 +1496,7 @@ int sl_sched_open(uv_loop_t *loop, sl_meta *meta, const sl_dagset *dags, const s
         sl_free(s);
         return rc;
     }
+    sl_meta_set_loop(meta, loop); /* WAL checkpoints wait for a pause in launches (meta.c) */
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
     uv_signal_init(loop, &s->sigchld);
@@ -1551,6 +1552,7 @@ void sl_sched_close(sl_sched *s)
     const char *p[] = {jid};
     sl_meta_exec(s->m, "UPDATE scheduler_job SET state='stopped' WHERE id=$1", 1, p, NULL);
     SL_INFO("sched", "scheduler job %" PRId64 " stopped", s->job_id);
+    sl_meta_set_loop(s->m, NULL);
     uv_close((uv_handle_t *)&s->timer, on_closed);
     uv_close((uv_handle_t *)&s->sigchld, on_closed);
     uv_close((uv_handle_t *)&s->done_async, on_closed);

@@ -2,7 +2,8 @@
  * version 1 is brought to the newest on open, a newer one is refused), parameters and NULLs,
  * transactions that roll back, bad URLs, and password redaction; the statement cache (more
  * distinct statements than it holds, each still right); WAL checkpoints done by the store's
- * checkpointer thread, so the WAL stops growing. */
+ * checkpointer thread, so the WAL stops growing; with a loop, the committer's own checkpoint
+ * waits for a pause in commits. */
 #include "scheduler/meta.h"
 
 #include <setjmp.h>
@@ -164,16 +165,16 @@ static void test_checkpointer(void **st)
     char err[200], wal[300];
     snprintf(wal, sizeof wal, "%s-wal", path);
     assert_int_equal(sl_meta_open(url, &m, err, sizeof err), 0);
-    assert_int_equal(sl_meta_checkpoints(m), 0);
+    assert_int_equal(sl_meta_checkpoints(m, NULL), 0);
     assert_int_equal(sl_meta_exec(m, "CREATE TABLE big (v BLOB)", 0, NULL, NULL), 0);
     /* 2,000 commits of 2 pages each: 4,000 WAL pages, past the 1,000 that call the checkpointer
      * thread; each in its own transaction as the scheduler's are */
     for (int i = 0; i < 2000; i++)
         assert_int_equal(sl_meta_exec(m, "INSERT INTO big VALUES (zeroblob(5000))", 0, NULL, NULL),
                          0);
-    for (int i = 0; i < 500 && sl_meta_checkpoints(m) < 1; i++)
+    for (int i = 0; i < 500 && sl_meta_checkpoints(m, NULL) < 1; i++)
         usleep(10000);
-    assert_true(sl_meta_checkpoints(m) >= 1);
+    assert_true(sl_meta_checkpoints(m, NULL) >= 1);
     /* 6,000 more commits back to back, leaving the thread no gap to catch up in: the committer
      * checkpoints at 4,000 pages (16 MB) itself, so the WAL stays bounded; without checkpoints
      * it would be some 96 MB */
@@ -183,6 +184,54 @@ static void test_checkpointer(void **st)
     long after = file_size(wal);
     assert_true(after > 0 && after < 24L * 1024 * 1024);
     assert_int_equal(scalar(m, "SELECT count(*) FROM big"), 8000);
+    int64_t own;
+    sl_meta_checkpoints(m, &own);
+    assert_true(own >= 1);
+    sl_meta_close(m);
+}
+
+static void on_stop(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* With a loop: 6,000 pages of back-to-back commits make no checkpoint on the committing thread
+ * (the scheduler's launches stay free of its fsyncs); the first 20 ms without a commit does
+ * one; past 16,000 pages a loop that never pauses checkpoints anyway, so the WAL stays
+ * bounded. */
+static void test_checkpoint_waits_for_pause(void **st)
+{
+    (void)st;
+    sl_meta *m;
+    char err[200], wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    assert_int_equal(sl_meta_open(url, &m, err, sizeof err), 0);
+    sl_meta_set_loop(m, &loop);
+    assert_int_equal(sl_meta_exec(m, "CREATE TABLE big (v BLOB)", 0, NULL, NULL), 0);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(sl_meta_exec(m, "INSERT INTO big VALUES (zeroblob(5000))", 0, NULL, NULL),
+                         0);
+    int64_t own = -1;
+    sl_meta_checkpoints(m, &own);
+    assert_int_equal(own, 0);
+    uv_timer_t stop;
+    uv_timer_init(&loop, &stop);
+    uv_timer_start(&stop, on_stop, 100, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    sl_meta_checkpoints(m, &own);
+    assert_int_equal(own, 1);
+    for (int i = 0; i < 12000; i++)
+        assert_int_equal(sl_meta_exec(m, "INSERT INTO big VALUES (zeroblob(5000))", 0, NULL, NULL),
+                         0);
+    long after = file_size(wal);
+    assert_true(after > 0 && after < 72L * 1024 * 1024);
+    assert_int_equal(scalar(m, "SELECT count(*) FROM big"), 15000);
+    sl_meta_set_loop(m, NULL);
+    uv_close((uv_handle_t *)&stop, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
     sl_meta_close(m);
 }
 
@@ -212,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exec_and_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_waits_for_pause, setup, teardown),
         cmocka_unit_test(test_bad_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
