@@ -86,6 +86,8 @@ struct sl_conn {
     bool opened;           /* on_open ran, so on_close is owed */
     sl_buf rbuf;           /* the start of a frame that has not fully arrived */
     size_t need;           /* bytes rbuf must hold before parsing again; 0 when unknown */
+    uint8_t *fbuf;         /* opts.frame_buf's memory for the frame arriving (need bytes) */
+    size_t fgot;           /* bytes of that frame in fbuf so far */
     SSL *ssl;              /* NULL on a plaintext connection */
     BIO *tls_in, *tls_out; /* ciphertext from and to the socket (owned by ssl) */
     bool tls_ready;        /* handshake done */
@@ -250,15 +252,50 @@ static void conn_drain(sl_conn *c)
     rbuf_shrink(c);
 }
 
+/* Delivers the frame completed in the protocol's memory. */
+static void fbuf_deliver(sl_conn *c)
+{
+    uint8_t *f = c->fbuf;
+    size_t len = c->need;
+    c->fbuf = NULL;
+    c->fgot = 0;
+    c->need = 0;
+    c->srv->opts.on_frame(c, f, len);
+}
+
+/* Offers a large frame that has begun to arrive (its first n bytes at p) to opts.frame_buf.
+ * Returns whether the protocol took it; the bytes are then in its memory. */
+static bool fbuf_start(sl_conn *c, const uint8_t *p, size_t n)
+{
+    sl_server *s = c->srv;
+    if (!s->opts.frame_buf || c->need < n + DIRECT_READ_MIN) return false;
+    uint8_t *f = s->opts.frame_buf(c, p, n, c->need);
+    if (!f) return false;
+    memcpy(f, p, n);
+    c->fbuf = f;
+    c->fgot = n;
+    return true;
+}
+
 /* Handles n bytes just read into the shared buffer. */
 static void conn_feed(sl_conn *c, const uint8_t *p, size_t n)
 {
     while (n > 0 && c->state == ST_OPEN && !c->paused) {
+        if (c->fbuf) {
+            size_t take = SL_MIN(c->need - c->fgot, n);
+            memcpy(c->fbuf + c->fgot, p, take);
+            c->fgot += take;
+            p += take;
+            n -= take;
+            if (c->fgot == c->need) fbuf_deliver(c);
+            continue;
+        }
         if (c->rbuf.len == 0) {
             size_t used = parse_frames(c, p, n);
             p += used;
             n -= used;
             if (n == 0 || c->state != ST_OPEN || c->paused) break;
+            if (fbuf_start(c, p, n)) return;
             rbuf_fit(c, SL_MAX(c->need, n));
             sl_buf_append(&c->rbuf, p, n);
             return;
@@ -288,6 +325,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     sl_conn *c = h->data;
     sl_server *s = c->srv;
+    if (!c->ssl && c->state == ST_OPEN && c->fbuf) {
+        *buf = uv_buf_init((char *)c->fbuf + c->fgot, (unsigned)(c->need - c->fgot));
+        return;
+    }
     if (!c->ssl && c->state == ST_OPEN && !c->held && c->need > c->rbuf.len &&
         c->need - c->rbuf.len >= DIRECT_READ_MIN) {
         rbuf_fit(c, c->need);
@@ -320,6 +361,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         /* A memory BIO takes everything (it grows); the read buffer is free again after. */
         BIO_write(c->tls_in, buf->base, (int)nread);
         tls_pump(c);
+        return;
+    }
+    if (c->fbuf && buf->base == (char *)c->fbuf + c->fgot) {
+        c->fgot += (size_t)nread;
+        if (c->fgot == c->need) fbuf_deliver(c);
         return;
     }
     if (buf->base != (char *)s->rdbuf) {

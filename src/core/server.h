@@ -36,6 +36,12 @@ typedef struct sl_server_opts {
     void (*on_open)(sl_conn *c);
     /* One complete frame; the bytes are valid only during the call. */
     void (*on_frame)(sl_conn *c, const uint8_t *frame, size_t len);
+    /* Optional: the memory a large frame is read into, so a protocol can place its contents
+     * where they are useful (e.g. aligned for O_DIRECT). Called once a frame of len bytes, at
+     * least 16 KiB more than its first avail bytes at head, has begun to arrive on a plaintext
+     * or TLS connection; returns len writable bytes that stay valid until on_frame for that
+     * frame returns or the connection closes, or NULL to use the connection's own buffer. */
+    uint8_t *(*frame_buf)(sl_conn *c, const uint8_t *head, size_t avail, size_t len);
     /* A framing error (SL_ERR_TOOBIG or SL_ERR_PARSE) before the connection is closed; the
      * first hdr_len bytes of the offending frame are given so a protocol can answer with an
      * error response. May be NULL. */

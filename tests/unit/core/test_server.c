@@ -331,6 +331,28 @@ static int start_server(size_t max_frame, unsigned max_conns)
     return sl_server_start(&loop, &o, &srv);
 }
 
+/* opts.frame_buf for test_frame_buf: frames are placed FB_LEAD bytes into fb_mem. */
+#define FB_LEAD 100
+static uint8_t *fb_mem;
+static size_t fb_calls, fb_avail, fb_len;
+static const uint8_t *fb_frame; /* where the largest frame was delivered */
+
+static uint8_t *fb_hook(sl_conn *c, const uint8_t *head, size_t avail, size_t len)
+{
+    (void)c;
+    fb_calls++;
+    fb_avail = avail;
+    fb_len = len;
+    assert_int_equal(sl_get_be32(head), len - 4);
+    return fb_mem + FB_LEAD;
+}
+
+static void on_frame_fb(sl_conn *c, const uint8_t *frame, size_t len)
+{
+    if (len > ev.max_frame_seen) fb_frame = frame;
+    on_frame(c, frame, len);
+}
+
 static void on_stopped(void *arg)
 {
     assert_ptr_equal(arg, &ev);
@@ -690,6 +712,65 @@ static void test_large_frame_in_pieces(void **state)
     close(fd);
 }
 
+/* A large frame goes whole into the memory opts.frame_buf gives, read there directly after its
+ * first bytes; small frames never ask for it. */
+static void test_frame_buf(void **state)
+{
+    (void)state;
+    sl_server_stop(srv, NULL, NULL);
+    memset(&ev, 0, sizeof ev);
+    size_t body = 600 * 1024;
+    fb_mem = malloc(FB_LEAD + body + 4);
+    fb_calls = 0;
+    sl_server_opts o = {
+        .listen = "127.0.0.1:0",
+        .max_frame = 1 << 20,
+        .frame_len = sl_frame_len_be32,
+        .name = "test",
+        .on_open = on_open,
+        .on_frame = on_frame_fb,
+        .frame_buf = fb_hook,
+        .on_close = on_close,
+    };
+    assert_int_equal(sl_server_start(&loop, &o, &srv), 0);
+    int fd = client_connect();
+    client_send_frame(fd, "small");
+    client_expect(fd, "small");
+    assert_int_equal(fb_calls, 0);
+    uint8_t *msg = malloc(body + 4 + 4 + 3);
+    sl_put_be32(msg, (uint32_t)body);
+    for (size_t i = 0; i < body; i++)
+        msg[4 + i] = (uint8_t)(i * 13);
+    sl_put_be32(msg + 4 + body, 3);
+    memcpy(msg + 8 + body, "end", 3);
+    size_t total = body + 11, off = 0, step = 7;
+    while (off < total) {
+        size_t k = SL_MIN(step, total - off);
+        client_send(fd, msg + off, k);
+        off += k;
+        step = step * 5 + 3;
+        pump(1);
+    }
+    uint8_t *echo = malloc(body + 4);
+    assert_int_equal(client_recv(fd, echo, body + 4, 5000), body + 4);
+    assert_memory_equal(echo, msg, body + 4);
+    client_expect(fd, "end");
+    assert_int_equal(fb_calls, 1);
+    assert_int_equal(fb_len, body + 4);
+    assert_true(fb_avail >= 4 && fb_avail < body + 4);
+    assert_ptr_equal(fb_frame, fb_mem + FB_LEAD);
+    assert_memory_equal(fb_mem + FB_LEAD, msg, body + 4);
+    /* The connection's own buffer never held the large frame. */
+    assert_true(ev.rbuf_cap_at_max < body);
+    free(echo);
+    free(msg);
+    close(fd);
+    unsigned zero = 0;
+    assert_true(run_until(conns_at_most, &zero, 2000));
+    free(fb_mem);
+    fb_mem = NULL;
+}
+
 static void test_orderly_close_flushes(void **state)
 {
     (void)state;
@@ -986,6 +1067,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_frames_byte_by_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_frame_in_pieces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_buf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orderly_close_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_inside_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_release, setup, teardown),
