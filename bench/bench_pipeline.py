@@ -19,14 +19,19 @@ python3-cassandra. Phases, with the consumer already running and warmed up:
      are compared at the same load); every k-th record's latency is
      (first time a SELECT by id finds it) - (the time of its produce call, its CreateTime); a
      poller thread asks every POLL_MS for the oldest pending samples;
-  3. sluice only, when the binary has them: users from `sluice fake-api` through `sluice ingest`
+  3. sluice only (not with --window), when the binary has them: users from `sluice fake-api` through `sluice ingest`
      (acks=all, idempotent), records/s from ingest's start until process has committed them all
      (it commits only what the sink acknowledged).
 At the end every record is checked to be in the table exactly once. RSS is each process's peak
 (VmHWM). Runs alternate sluice and the peer; the table shows medians with min-max.
 
+With --window PRESET the two sides are `sluice process` plain and `sluice process
+--window-preset PRESET` (what `sluice up` runs: created_users plus the windowed table), and the
+figure is what the window costs the pipeline's end-to-end throughput: 1 - windowed / plain.
+
   bench/bench_pipeline.py [--runs 5] [--records 300000] [--peer-records 6000] [--partitions 4]
                           [--rate 0] [--peer-rate 100] [--seconds 10] [--ingest-records 100000]
+                          [--window users_per_nat_minute]
 """
 
 import argparse
@@ -342,8 +347,8 @@ def measure_latency(prod, poller, recs, rate, alive, tag):
 
 def run_side(side, args, recs, tmp):
     """One measurement of side ('sluice' or 'peer'): a dict of figures."""
-    n = args.records if side == "sluice" else args.peer_records
-    rate = args.rate if side == "sluice" else args.peer_rate
+    n = args.records if side != "peer" else args.peer_records
+    rate = args.rate if side != "peer" else args.peer_rate
     work = Path(tempfile.mkdtemp(prefix=f"{side}-", dir=tmp))
     broker = sh.SluiceProcess("broker", work / "broker")
     store = sh.SluiceProcess("store", work / "store")
@@ -354,10 +359,12 @@ def run_side(side, args, recs, tmp):
         broker.start()
         store.start()
         pu.create_topic(broker, pu.TOPIC, args.partitions)
-        if side == "sluice":
+        if side != "peer":
+            extra = shlex.split(args.process_args)
+            if side == "window":
+                extra += ["--window-preset", args.window, "--state-dir", str(work / "state")]
             consumer = pu.start_process(lambda *a, **k: sh.SluiceProcess(
-                a[0], work / "process", **k).start(), broker, pu.cql_sink(store),
-                args=shlex.split(args.process_args))
+                a[0], work / "process", **k).start(), broker, pu.cql_sink(store), args=extra)
             procs.append(consumer)
         else:
             peer = subprocess.Popen([sys.executable, __file__, "--peer", broker.addr, store.host,
@@ -411,7 +418,7 @@ def run_side(side, args, recs, tmp):
         lat = []
         if not rate:  # half the throughput just measured, so the phase is not a backlog
             rate = max(100, int(out["rps"] / 2 / 100) * 100)
-        for r in ([rate, args.peer_rate] if side == "sluice" else [rate]):
+        for r in ([rate, args.peer_rate] if side != "peer" else [rate]):
             recs_r = [next(items) for _ in range(int(r * args.seconds))]
             lat += recs_r
             out.setdefault("latency", {})["own" if r == rate else r] = \
@@ -499,6 +506,9 @@ def main():
     ap.add_argument("--process-args", default="",
                     help="extra flags for sluice process, e.g. \"--max-inflight 1024\"")
     ap.add_argument("--only", choices=["sluice", "peer"])
+    ap.add_argument("--window", metavar="PRESET",
+                    help="compare sluice process plain and with --window-preset PRESET instead "
+                         "of sluice and the peer (issue 10's cost)")
     ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -506,6 +516,8 @@ def main():
         return peer_main(*args.peer)
 
     sides = [args.only] if args.only else ["sluice", "peer"]
+    if args.window:
+        sides, args.ingest_records = ["sluice", "window"], 0
     if "sluice" in sides and not has_command("process"):
         print(f"sluice process: not in {sh.sluice_bin()} (unknown command), so only the peer "
               "is measured", flush=True)
@@ -539,8 +551,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for side in sides:
         rs = results[side]
-        who = "sluice process" if side == "sluice" else "peer: python3-kafka + python3-cassandra"
-        crss = [x["rss"].get("process" if side == "sluice" else "peer") or 0 for x in rs]
+        who = {"sluice": "sluice process", "window": f"sluice process --window-preset {args.window}",
+               "peer": "peer: python3-kafka + python3-cassandra"}[side]
+        crss = [x["rss"].get("process" if side != "peer" else "peer") or 0 for x in rs]
         for j, key in enumerate(rs[0]["latency"]):
             first = j == 0
             rates = [x["latency"][key][0] for x in rs]
@@ -551,7 +564,13 @@ def main():
                   f"{fmt([x['latency'][key][2] for x in rs], nd=1)} | "
                   + (f"{fmt(crss)} | {fmt([x['rss']['broker'] or 0 for x in rs])} | "
                      f"{fmt([x['rss']['store'] or 0 for x in rs])} |" if first else "| | |"))
-    if len(sides) == 2:
+    if args.window:
+        s = statistics.median(x["rps"] for x in results["sluice"])
+        w = statistics.median(x["rps"] for x in results["window"])
+        pairs = [1 - b["rps"] / a["rps"] for a, b in zip(results["sluice"], results["window"])]
+        print(f"\nwindow cost (1 - windowed / plain records/s): medians {100 * (1 - w / s):.1f}%; "
+              f"per run {', '.join(f'{100 * c:.1f}%' for c in pairs)}  (goal: <= 20%)")
+    elif len(sides) == 2:
         s = statistics.median(x["rps"] for x in results["sluice"])
         p = statistics.median(x["rps"] for x in results["peer"])
         print(f"\nratio sluice/peer (records/s, medians): {s / p:.1f}x  "
