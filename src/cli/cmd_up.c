@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "console/users.h"
 #include "core/server.h"
+#include "pipeline/sink.h"
 #include "up/supervisor.h"
 
 #include <errno.h>
@@ -56,6 +57,7 @@ typedef struct plan {
     const char *cql_user, *cql_password;
     const char *cql_tls_ca;   /* cassandra.tls_ca: the CQL clients use TLS; NULL: plaintext */
     const char *kafka_tls_ca; /* kafka.tls_ca: the Kafka clients use TLS; NULL: plaintext */
+    char *sink;               /* the processor's cql:// sink, user and CA path %-escaped */
     bool embedded_broker, embedded_store;
     bool store_memtable_set, store_cache_set; /* the config sizes the store's memory itself */
     sl_up_args a;
@@ -187,12 +189,9 @@ static void build(plan *p, sl_sup *sup)
     }
     if (have_command("process")) {
         args a = {0};
-        char sink[PATH_MAX];
-        snprintf(sink, sizeof sink, "cql://%s@%s/spark_streams.created_users%s%s", p->cql_user,
-                 p->cql, p->cql_tls_ca ? "?tls_ca=" : "", p->cql_tls_ca ? p->cql_tls_ca : "");
         arg(&a, p->exe), arg(&a, "process"), arg(&a, "--kafka"), arg(&a, p->kafka);
         arg(&a, "--metrics-listen"), arg(&a, p->pmetrics);
-        if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, fmt(&a, "%s", sink));
+        if (!p->pipeline_sink) arg(&a, "--sink"), arg(&a, p->sink);
         /* The default pipeline's window: users per nationality per minute (transforms.md). */
         if (!p->pipeline_custom) arg(&a, "--window-preset"), arg(&a, "users_per_nat_minute");
         if (!p->pipeline_state_dir) arg(&a, "--state-dir"), arg(&a, fmt(&a, "%s/process", d));
@@ -247,6 +246,23 @@ static int kafka_tls_config(const plan *p)
     if (fclose(f) != 0) return -errno;
     setenv("SLUICE_KAFKA_CONFIG", path, 1);
     return 0;
+}
+
+/* The processor's sink: a user name or CA path may hold any of "@:/?#&% ", so both are
+ * %-escaped (sl_sink_url_escape) and the sink decodes them back (sl_sink_url_unescape). */
+static char *sink_url(const plan *p)
+{
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_append_str(&b, "cql://");
+    sl_sink_url_escape(&b, p->cql_user);
+    sl_buf_printf(&b, "@%s/spark_streams.created_users", p->cql);
+    if (p->cql_tls_ca) {
+        sl_buf_append_str(&b, "?tls_ca=");
+        sl_sink_url_escape(&b, p->cql_tls_ca);
+    }
+    char *s = sl_strdup(sl_buf_cstr(&b));
+    sl_buf_free(&b);
+    return s;
 }
 
 /* The console last: it watches the others, and is the first to stop. */
@@ -442,6 +458,7 @@ int sl_cmd_up(int argc, char **argv)
     p.console = yaml_str(root, "console.listen", "127.0.0.1:8080");
     p.pmetrics = yaml_str(root, "pipeline.metrics_listen", "127.0.0.1:8083");
     snprintf(p.events, sizeof p.events, "%s/up-events.jsonl", p.a.data_dir);
+    p.sink = sink_url(&p);
 
     /* The CQL clients among the children (table, process, console) read the password from the
      * environment, which only this user can read (/proc/PID/environ), never from argv. */
@@ -481,6 +498,7 @@ int sl_cmd_up(int argc, char **argv)
     uv_loop_close(&loop);
     rc = st.rc;
 out:
+    sl_free(p.sink);
     sl_yaml_free(root);
     sl_config_free(sl_up_opts, &p.a);
     return rc;

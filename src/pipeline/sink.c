@@ -32,6 +32,48 @@ void sl__sink_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    ch = tolower(ch);
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    return -1;
+}
+
+void sl_sink_url_escape(sl_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~", *p)) {
+            sl_buf_append(b, p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            sl_buf_append(b, e, 3);
+        }
+    }
+}
+
+char *sl_sink_url_unescape(const char *s, size_t n)
+{
+    char *out = sl_malloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *o++ = s[i];
+            continue;
+        }
+        int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+            sl_free(out);
+            return NULL;
+        }
+        *o++ = (char)(hi << 4 | lo);
+        i += 2;
+    }
+    *o = '\0';
+    return out;
+}
+
 bool sl__sink_ident_ok(const char *s, size_t len)
 {
     if (len == 0 || len > 48) return false;

@@ -5,6 +5,8 @@
 #ifndef SL_PIPELINE_SINK_H
 #define SL_PIPELINE_SINK_H
 
+#include "core/buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,5 +57,12 @@ int sl_sink_open(const sl_sink_config *cfg, sl_sink **out, char *err, size_t err
 int sl_sink_write(sl_sink *s, const sl_sink_value *rows, size_t nrows, char *err, size_t errlen);
 /* Closes the connection(s) and frees the sink; NULL is a no-op. */
 void sl_sink_close(sl_sink *s);
+
+/* Appends s to b percent-encoded: every byte outside RFC 3986's unreserved set (letters,
+ * digits, "-._~") as %XX, so a user, password or file path fits any part of a sink URL. */
+void sl_sink_url_escape(sl_buf *b, const char *s);
+/* Percent-decodes s[0..n) into a new string (sl_free); NULL when an escape is malformed or
+ * decodes to NUL. The inverse of sl_sink_url_escape, used by every sink URL parser. */
+char *sl_sink_url_unescape(const char *s, size_t n);
 
 #endif

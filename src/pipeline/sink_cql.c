@@ -113,36 +113,6 @@ const char *sl__sink_cql_type(sl_sink_type t)
     return cql_types[t].cql;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    ch = tolower(ch);
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n); NULL when an escape is malformed or decodes to NUL. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *out = sl_malloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *o++ = s[i];
-            continue;
-        }
-        int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-            sl_free(out);
-            return NULL;
-        }
-        *o++ = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    *o = '\0';
-    return out;
-}
-
 void sl__sink_cql_url_free(sl__sink_cql_url *u)
 {
     sl_free(u->user);
@@ -171,8 +141,8 @@ int sl__sink_cql_url_parse(const char *url, sl__sink_cql_url *u, char *err, size
         size_t ulen = (size_t)(at - auth);
         const char *colon = memchr(auth, ':', ulen);
         size_t nlen = colon ? (size_t)(colon - auth) : ulen;
-        u->user = pct_decode(auth, nlen);
-        if (colon) u->password = pct_decode(colon + 1, ulen - nlen - 1);
+        u->user = sl_sink_url_unescape(auth, nlen);
+        if (colon) u->password = sl_sink_url_unescape(colon + 1, ulen - nlen - 1);
         if (!u->user || !*u->user || (colon && !u->password)) {
             sl__sink_err(err, errlen,
                          "cql sink: bad user:password in URL (empty user or bad %%-escape)");
@@ -269,7 +239,7 @@ int sl__sink_cql_url_parse(const char *url, sl__sink_cql_url *u, char *err, size
             u->batch_rows = (int)n;
         } else if (eq && (size_t)(eq - p) == 6 && strncasecmp(p, "tls_ca", 6) == 0) {
             sl_free(u->tls_ca);
-            u->tls_ca = pct_decode(eq + 1, plen - 7);
+            u->tls_ca = sl_sink_url_unescape(eq + 1, plen - 7);
             if (!u->tls_ca || !*u->tls_ca) {
                 sl__sink_err(err, errlen, "cql sink: tls_ca needs a file (bad %%-escape?)");
                 goto fail;

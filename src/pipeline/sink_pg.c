@@ -53,14 +53,6 @@ const char *sl__sink_pg_type(sl_sink_type t)
     return pg_types[t];
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    ch = tolower(ch);
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    return -1;
-}
-
 /* Checks NAME or SCHEMA.NAME. */
 static bool table_ok(const char *t)
 {
@@ -85,19 +77,13 @@ int sl__sink_pg_url_split(const char *url, char **conninfo, char **table, char *
         size_t plen = strcspn(p, "&");
         if (plen > 6 && strncmp(p, "table=", 6) == 0) {
             sl_free(tb);
-            tb = sl_malloc(plen);
-            size_t n = 0;
-            for (size_t i = 6; i < plen; i++) {
-                int hi, lo;
-                if (p[i] == '%' && i + 2 < plen && (hi = hexval((unsigned char)p[i + 1])) >= 0 &&
-                    (lo = hexval((unsigned char)p[i + 2])) >= 0) {
-                    tb[n++] = (char)(hi << 4 | lo);
-                    i += 2;
-                } else {
-                    tb[n++] = p[i];
-                }
+            tb = sl_sink_url_unescape(p + 6, plen - 6);
+            if (!tb) {
+                sl__sink_err(err, errlen, "postgresql sink: bad %%-escape in \"%.*s\"", (int)plen,
+                             p);
+                sl_buf_free(&ci);
+                return SL_ERR_INVAL;
             }
-            tb[n] = '\0';
         } else if (plen > 0) {
             sl_buf_append(&ci, first ? "?" : "&", 1);
             sl_buf_append(&ci, p, plen);

@@ -64,6 +64,48 @@ static void test_cql_url(void **state)
     sl__sink_cql_url_free(&u);
 }
 
+/* What sluice up builds: a user and a CA path holding every URL delimiter come back whole. */
+static void test_url_escape_roundtrip(void **state)
+{
+    (void)state;
+    const char *user = "al&ice %x#y?z w/@:", *ca = "/tmp/a&b %c#d?e/ca+1.pem";
+    sl_buf b = SL_BUF_INIT;
+    sl_sink_url_escape(&b, user);
+    assert_string_equal(sl_buf_cstr(&b), "al%26ice%20%25x%23y%3Fz%20w%2F%40%3A");
+    char *back = sl_sink_url_unescape((const char *)b.ptr, b.len);
+    assert_string_equal(back, user);
+    sl_free(back);
+
+    sl_buf_reset(&b);
+    sl_buf_append_str(&b, "cql://");
+    sl_sink_url_escape(&b, user);
+    sl_buf_append_str(&b, "@127.0.0.1:9042/ks.t?tls_ca=");
+    sl_sink_url_escape(&b, ca);
+    sl_buf_append_str(&b, "&batch_rows=7");
+    sl__sink_cql_url u;
+    char err[256] = "";
+    assert_int_equal(sl__sink_cql_url_parse(sl_buf_cstr(&b), &u, err, sizeof err), 0);
+    assert_string_equal(u.user, user);
+    assert_null(u.password);
+    assert_string_equal(u.hosts, "127.0.0.1:9042");
+    assert_string_equal(u.tls_ca, ca);
+    assert_int_equal(u.batch_rows, 7);
+    sl__sink_cql_url_free(&u);
+    sl_buf_free(&b);
+
+    /* Unreserved bytes pass as they are; bad escapes are refused, never half-decoded. */
+    sl_buf_reset(&b);
+    sl_sink_url_escape(&b, "Az09-._~");
+    assert_string_equal(sl_buf_cstr(&b), "Az09-._~");
+    sl_buf_free(&b);
+    assert_null(sl_sink_url_unescape("a%2", 3));
+    assert_null(sl_sink_url_unescape("a%zz", 4));
+    assert_null(sl_sink_url_unescape("a%00", 4));
+    back = sl_sink_url_unescape("%41%62c", 7);
+    assert_string_equal(back, "Abc");
+    sl_free(back);
+}
+
 static void expect_cql_url_error(const char *url, const char *reason)
 {
     sl__sink_cql_url u;
@@ -192,6 +234,12 @@ static void test_pg_url(void **state)
     assert_int_equal(
         sl__sink_pg_url_split("postgresql://h/db?table=a.b.c", &ci, &tb, err, sizeof err),
         SL_ERR_INVAL);
+    assert_null(ci);
+    assert_null(tb);
+    assert_int_equal(
+        sl__sink_pg_url_split("postgresql://h/db?table=t%zz", &ci, &tb, err, sizeof err),
+        SL_ERR_INVAL);
+    assert_non_null(strstr(err, "bad %-escape in \"table=t%zz\""));
     assert_null(ci);
     assert_null(tb);
 }
@@ -427,10 +475,15 @@ static void test_write_dedupe_and_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cql_url),       cmocka_unit_test(test_cql_url_errors),
-        cmocka_unit_test(test_cql_values),    cmocka_unit_test(test_pg_url),
-        cmocka_unit_test(test_pg_copy),       cmocka_unit_test(test_idents),
-        cmocka_unit_test(test_open_refusals), cmocka_unit_test(test_write_dedupe_and_checks),
+        cmocka_unit_test(test_cql_url),
+        cmocka_unit_test(test_cql_url_errors),
+        cmocka_unit_test(test_url_escape_roundtrip),
+        cmocka_unit_test(test_cql_values),
+        cmocka_unit_test(test_pg_url),
+        cmocka_unit_test(test_pg_copy),
+        cmocka_unit_test(test_idents),
+        cmocka_unit_test(test_open_refusals),
+        cmocka_unit_test(test_write_dedupe_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
