@@ -902,10 +902,56 @@ static json_t *types_json(int m)
     return a;
 }
 
+/* The values of enum a that enum b also lists. */
+static json_t *enums_meet(const json_t *a, const json_t *b)
+{
+    json_t *m = json_array();
+    for (size_t i = 0; i < json_array_size(a); i++)
+        for (size_t k = 0; k < json_array_size(b); k++)
+            if (json_equal(json_array_get(a, i), json_array_get(b, k))) {
+                json_array_append(m, json_array_get(a, i));
+                break;
+            }
+    return m;
+}
+
+/* In m, the merge of base and extra, the keywords both bound hold what both allow: the types
+ * and enum values both list, the tighter of two bounds, the required names of either. */
+static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
+{
+    static const char *const upper[] = {"maximum", "exclusiveMaximum", "maxLength", "maxItems",
+                                        "maxProperties"};
+    static const char *const lower[] = {"minimum", "exclusiveMinimum", "minLength", "minItems",
+                                        "minProperties"};
+    if (json_object_get(base, "type") && json_object_get(extra, "type"))
+        json_object_set_new(m, "type", types_json(types_meet(types_of(base), types_of(extra))));
+    const json_t *be = json_object_get(base, "enum"), *ee = json_object_get(extra, "enum");
+    if (json_is_array(be) && json_is_array(ee)) json_object_set_new(m, "enum", enums_meet(be, ee));
+    for (size_t i = 0; i < 5; i++) {
+        double b, e;
+        if (num(base, upper[i], &b) && num(extra, upper[i], &e) && e < b)
+            json_object_set(m, upper[i], json_object_get(extra, upper[i]));
+        if (num(base, lower[i], &b) && num(extra, lower[i], &e) && e > b)
+            json_object_set(m, lower[i], json_object_get(extra, lower[i]));
+    }
+    const json_t *br = json_object_get(base, "required"), *er = json_object_get(extra, "required");
+    if (json_is_array(br) && json_is_array(er)) {
+        json_t *req = json_copy((json_t *)br), *both = enums_meet(er, br);
+        for (size_t i = 0; i < json_array_size(er); i++) {
+            bool dup = false;
+            for (size_t k = 0; k < json_array_size(both) && !dup; k++)
+                dup = json_equal(json_array_get(er, i), json_array_get(both, k));
+            if (!dup) json_array_append(req, json_array_get(er, i));
+        }
+        json_decref(both);
+        json_object_set_new(m, "required", req);
+    }
+}
+
 /* base with extra's keywords that base lacks (but skip, and $ref), one copy per pair. A writer
- * may drop any of its keywords soundly, so a clash keeps base's, except that "type" keeps the
- * types both allow (an empty list: the writer has no value). The external $refs of both, an
- * extra that is one included, stay with the copy (extrefs). */
+ * may drop any of its keywords soundly, so a clash keeps base's, except where meet_clashes
+ * keeps what both allow (an empty type or enum list: the writer has no value). The external $refs
+ * of both, an extra that is one included, stay with the copy (extrefs). */
 static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, const char *skip)
 {
     char key[64];
@@ -927,8 +973,7 @@ static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, con
             if (strcmp(k, skip) && strcmp(k, "$ref") && !json_object_get(m, k))
                 json_object_set(m, k, v);
         }
-    if (!external && json_object_get(base, "type") && json_object_get(extra, "type"))
-        json_object_set_new(m, "type", types_json(types_meet(types_of(base), types_of(extra))));
+    if (!external && json_is_object(extra)) meet_clashes(m, base, extra);
     json_object_set_new(c->merged, key, m);
     extrefs_copy(c, m, base);
     if (extra) extrefs_copy(c, m, extra);
@@ -978,8 +1023,10 @@ static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path
     for (size_t i = 0; i < json_array_size(parts); i++)
         if (quiet(c, r, json_array_get(parts, i), depth + 1)) return true;
     w = flatten_all_of(c, w);
-    if (types_of(w) == 0) return true; /* no value has none of the types */
-    if (rref) { /* external: not loaded, so only the same reference is known to read it */
+    const json_t *we = json_object_get(w, "enum");
+    if (types_of(w) == 0 || (json_is_array(we) && json_array_size(we) == 0))
+        return true; /* the writer has no value: none has no type, none is in an empty enum */
+    if (rref) {      /* external: not loaded, so only the same reference is known to read it */
         if (wref && !strcmp(rref, wref)) return true;
         json_t *carried = extrefs_of(c, w);
         for (size_t i = 0; i < json_array_size(carried); i++)

@@ -310,6 +310,17 @@ static const struct {
      "{\"type\":\"object\",\"minProperties\":2}", false, "MIN_PROPERTIES"},
     {"{\"type\":\"number\",\"anyOf\":[{\"type\":[\"integer\",\"string\"]}]}",
      "{\"type\":\"integer\"}", true, NULL},
+    /* merged parts keep the enum values both list, the tighter bounds, the required of either */
+    {"{\"allOf\":[{\"enum\":[1,2,3]},{\"enum\":[2,3,4]}]}", "{\"enum\":[2,3]}", true, NULL},
+    {"{\"allOf\":[{\"enum\":[1,2,3]},{\"enum\":[2,3,4]}]}", "{\"enum\":[3,4]}", false,
+     "ENUM_ARRAY_NARROWED"},
+    {"{\"allOf\":[{\"enum\":[1]},{\"enum\":[2]}]}", "{\"type\":\"string\"}", true, NULL},
+    {"{\"allOf\":[{\"maximum\":5,\"minimum\":1},{\"maximum\":3,\"minimum\":0}]}",
+     "{\"minimum\":1,\"maximum\":3}", true, NULL},
+    {"{\"type\":\"object\",\"required\":[\"a\"],\"allOf\":[{\"required\":[\"b\"]}]}",
+     "{\"type\":\"object\",\"required\":[\"a\",\"b\"]}", true, NULL},
+    {"{\"type\":\"object\",\"required\":[\"a\"],\"allOf\":[{\"required\":[\"b\"]}]}",
+     "{\"type\":\"object\",\"required\":[\"c\"]}", false, "REQUIRED_ATTRIBUTE_ADDED"},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
