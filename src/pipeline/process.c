@@ -1,8 +1,11 @@
-/* process.c: the processor loop. One thread does everything: it polls the librdkafka consumer,
- * parses each record into the current batch (rows borrow from the consumed messages, which are
- * kept until the batch is committed), produces refused records to the DLQ at once, and when
- * the batch is full or has lingered long enough, writes it to the sink (retrying forever),
- * waits for the DLQ deliveries, and only then commits the batch's offsets.
+/* process.c: the processor loop. The processor thread polls the librdkafka consumer, parses
+ * each record into the current batch (rows borrow from the consumed messages, which are kept
+ * until the batch is committed) and produces refused records to the DLQ at once. When the batch
+ * is full or has lingered long enough it goes to the writer thread, which writes batches to the
+ * sink in order (retrying forever), while the processor fills the next one. Up to max_batches
+ * + 1 are held; the oldest is committed once the writer has written it and its DLQ deliveries are
+ * in, so commits follow consumption order and never pass an unacknowledged record. With a
+ * window the processor waits for each batch (the window's state must match its offsets).
  *
  * The consumer uses the eager rebalance protocol: the revoke callback runs inside
  * rd_kafka_consumer_poll, between two records, so the batch in hand is exactly what was
@@ -22,6 +25,7 @@
 #include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +79,10 @@ const sl_opt sl_process_opts[] = {
      "longest wait for a batch to fill before it is written", NULL, 0, 60000},
     {"max_inflight", SL_OPT_INT, "256", offsetof(sl_process_config, max_inflight),
      "sink requests in flight at once", NULL, 1, 65536},
+    {"max_batches", SL_OPT_INT, "2", offsetof(sl_process_config, max_batches),
+     "batches being written or queued for the sink while the next one is parsed (0: parse only "
+     "once the previous batch is committed)",
+     NULL, 0, 16},
     {"max_record_size", SL_OPT_SIZE, "1MiB", offsetof(sl_process_config, max_record_size),
      "larger records go to the DLQ as too_large", NULL, 1, 64 << 20},
     {"sink_timeout", SL_OPT_DURATION, "10s", offsetof(sl_process_config, sink_timeout_ms),
@@ -213,7 +221,7 @@ void sl_process_config_free(sl_process_config *cfg)
 
 typedef enum { DLQ_INFLIGHT, DLQ_DELIVERED, DLQ_FAILED } dlq_state;
 
-/* A refused record of the current batch; its message stays alive until the batch is done. */
+/* A refused record of a batch; its message stays alive until the batch is done. */
 typedef struct dlq_item {
     rd_kafka_message_t *m;
     sl_rec_error err;
@@ -223,22 +231,10 @@ typedef struct dlq_item {
     char detail[160];
 } dlq_item;
 
-struct sl_process {
-    const sl_process_config *cfg;
-    char *dlq_topic;
-    char *sink_safe; /* the sink URL without its password, for logs */
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    sl_sink *sink;
-    sl_avro_dec *avro; /* format avro */
-    sl_buf decoded;    /* one record decoded to JSON, copied to the arena for the batch */
-    const sl_sink_column *cols;
-    size_t ncols;
-    volatile sig_atomic_t stop;
-    int64_t drain_deadline; /* set once stop is seen; 0 before */
-    bool gave_up; /* a drain gave up on a batch: exit 1, without the consumer close handshake */
-
-    /* The batch in hand. */
+/* A batch: consumed messages, their rows (borrowing from the messages and the arena), dead
+ * letters and the offsets to commit. The processor thread owns it except while it is queued
+ * for the writer, which then only reads rows and nrows and sets the fields under wmu. */
+typedef struct batch {
     rd_kafka_message_t **msgs;
     size_t nmsgs;
     sl_sink_value *rows; /* batch_size * ncols */
@@ -250,9 +246,48 @@ struct sl_process {
     size_t noffs;
     int32_t *touched; /* partitions with next_off set */
     size_t ntouched;
-    int64_t batch_start;
-    int64_t batch_wall_ms;  /* the wall clock at the batch's first record: age()'s "now" */
+    int64_t start;
+    int64_t wall_ms;        /* the wall clock at the batch's first record: age()'s "now" */
     const char *topic_name; /* of the consumed messages */
+    /* Set by the writer under wmu. */
+    bool written;
+    int write_rc; /* 0, or -1 when a drain gave up on it */
+} batch;
+
+struct sl_process {
+    const sl_process_config *cfg;
+    char *dlq_topic;
+    char *sink_safe; /* the sink URL without its password, for logs */
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    sl_sink *sink;     /* used by the writer thread only once it runs */
+    sl_avro_dec *avro; /* format avro */
+    sl_buf decoded;    /* one record decoded to JSON, copied to the arena for the batch */
+    const sl_sink_column *cols;
+    size_t ncols;
+    volatile sig_atomic_t stop;
+    int64_t drain_deadline; /* set once stop is seen; 0 before (processor thread) */
+    bool gave_up; /* a drain gave up on a batch: exit 1, without the consumer close handshake */
+
+    /* A ring of batches: b[head] is the oldest not yet committed, then nsub batches handed to
+     * the writer in order, then the one being filled (cur). Commits follow the ring's order,
+     * so an offset is committed only when every record before it is acknowledged. */
+    batch *b;
+    size_t nb;    /* slots: depth + 1 */
+    size_t depth; /* batches out with the writer while the next fills: 0 with a window */
+    size_t head, nsub;
+    batch *cur; /* NULL while submit waits for a free slot */
+
+    /* The writer thread: writes the submitted batches to the sink in order. Sender of work:
+     * the processor thread (wsub); receiver: the writer, which answers through written. */
+    pthread_t writer;
+    bool writer_running, writer_quit;
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    size_t wsub, wdone; /* batches submitted and written since the start (under wmu) */
+    /* Failed sink writes, of both sinks: counted by the writer and the processor, published
+     * as sink_retries while the retries go on. */
+    atomic_uint_fast64_t sink_retries;
 
     /* Windowed aggregation (none without a window spec). */
     const sl_window_spec *wspec;
@@ -299,19 +334,28 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     SL_WARN(LOG, "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
 
+/* A dead letter's opaque: its batch's slot in the ring and its index there. */
+static void *dlq_opaque(const sl_process *p, size_t slot, size_t i)
+{
+    return (void *)(uintptr_t)(i * p->nb + slot);
+}
+
 static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     SL_UNUSED(rk);
     sl_process *p = opaque;
-    size_t i = (size_t)(uintptr_t)m->_private;
-    if (i >= p->ndlq) return;
-    p->dlq_inflight--;
+    uintptr_t v = (uintptr_t)m->_private;
+    batch *b = &p->b[v % p->nb];
+    size_t i = v / p->nb;
+    /* A drain that gave up dropped the batch: a late report has nothing to update. */
+    if (i >= b->ndlq || b->dlq[i].state != DLQ_INFLIGHT) return;
+    b->dlq_inflight--;
     if (m->err) {
-        p->dlq[i].state = DLQ_FAILED;
+        b->dlq[i].state = DLQ_FAILED;
         SL_WARN(LOG, "DLQ delivery to %s failed (%s); will produce it again", p->dlq_topic,
                 rd_kafka_err2str(m->err));
     } else {
-        p->dlq[i].state = DLQ_DELIVERED;
+        b->dlq[i].state = DLQ_DELIVERED;
     }
 }
 
@@ -330,6 +374,7 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static int flush_batch(sl_process *p, bool sync_commit);
 static void update_lag(sl_process *p);
+static void periodic(sl_process *p, int64_t now);
 static void nap(sl_process *p, int64_t ms, bool until_stop);
 static int64_t backoff(int attempt);
 
@@ -368,6 +413,15 @@ static void start_offsets(sl_process *p, rd_kafka_t *rk, rd_kafka_topic_partitio
     rd_kafka_topic_partition_list_destroy(q);
 }
 
+/* Records held in batches not yet committed. */
+static size_t held(const sl_process *p)
+{
+    size_t n = p->cur ? p->cur->nmsgs : 0;
+    for (size_t k = 0; k < p->nsub; k++)
+        n += p->b[(p->head + k) % p->nb].nmsgs;
+    return n;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -386,9 +440,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         p->local.partitions = parts->cnt;
         return;
     }
-    /* Revoked (or lost): write and commit what we hold before giving the partitions up, so
-     * their next owner starts exactly after it. */
-    SL_INFO(LOG, "revoking %d partition(s): flushing %zu record(s) first", parts->cnt, p->nmsgs);
+    /* Revoked (or lost): write and commit every batch we hold before giving the partitions up,
+     * so their next owner starts exactly after them. */
+    SL_INFO(LOG, "revoking %d partition(s): flushing %zu record(s) first", parts->cnt, held(p));
     flush_batch(p, true);
     rd_kafka_assign(rk, NULL);
     p->local.partitions = 0;
@@ -405,12 +459,13 @@ static void nap(sl_process *p, int64_t ms, bool until_stop)
     }
 }
 
-/* Whether a stop asked us to give up retrying: the drain deadline has passed. */
-static bool gave_up(sl_process *p)
+/* Whether a stop asked us to give up retrying: the drain deadline has passed. Each thread
+ * keeps its own deadline, counted from when it first saw the stop. */
+static bool gave_up(const sl_process *p, int64_t *deadline)
 {
     if (!p->stop) return false;
-    if (!p->drain_deadline) p->drain_deadline = sl_mono_ms() + p->cfg->drain_timeout_ms;
-    return sl_mono_ms() >= p->drain_deadline;
+    if (!*deadline) *deadline = sl_mono_ms() + p->cfg->drain_timeout_ms;
+    return sl_mono_ms() >= *deadline;
 }
 
 static int64_t backoff(int attempt)
@@ -420,12 +475,14 @@ static int64_t backoff(int attempt)
     return ms / 2 + rand() % (ms / 2 + 1); /* jitter */
 }
 
-/* Produces dead letter i. A full local queue is waited out; any other refusal marks it
- * failed, to be produced again (with backoff) before its batch commits. A value over the
- * producer's message.max.bytes goes without its value, flagged by a header. */
-static void dlq_produce(sl_process *p, size_t i)
+/* Produces dead letter i of the batch in ring slot `slot`. A full local queue is waited out;
+ * any other refusal marks it failed, to be produced again (with backoff) before its batch
+ * commits. A value over the producer's message.max.bytes goes without its value, flagged by a
+ * header. */
+static void dlq_produce(sl_process *p, size_t slot, size_t i)
 {
-    dlq_item *d = &p->dlq[i];
+    batch *b = &p->b[slot];
+    dlq_item *d = &b->dlq[i];
     rd_kafka_message_t *m = d->m;
     char part[16], off[24];
     snprintf(part, sizeof part, "%" PRId32, m->partition);
@@ -436,7 +493,7 @@ static void dlq_produce(sl_process *p, size_t i)
         rd_kafka_header_add(h, "error", -1, d->reason ? d->reason : sl_rec_error_name(d->err), -1);
         if (d->rule) rd_kafka_header_add(h, "rule", -1, d->rule, -1);
         rd_kafka_header_add(h, "error.message", -1, d->detail, -1);
-        rd_kafka_header_add(h, "source.topic", -1, p->topic_name, -1);
+        rd_kafka_header_add(h, "source.topic", -1, b->topic_name, -1);
         rd_kafka_header_add(h, "source.partition", -1, part, -1);
         rd_kafka_header_add(h, "source.offset", -1, off, -1);
         if (drop_value) rd_kafka_header_add(h, "value.dropped", -1, "too large to forward", -1);
@@ -445,10 +502,10 @@ static void dlq_produce(sl_process *p, size_t i)
             p->producer, RD_KAFKA_V_TOPIC(p->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(m->key, m->key_len),
             RD_KAFKA_V_VALUE(drop_value ? NULL : m->payload, drop_value ? 0 : m->len),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(dlq_opaque(p, slot, i)), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             d->state = DLQ_INFLIGHT;
-            p->dlq_inflight++;
+            b->dlq_inflight++;
             return;
         }
         rd_kafka_headers_destroy(h);
@@ -465,41 +522,43 @@ static void dlq_produce(sl_process *p, size_t i)
     }
 }
 
-static void note_offset(sl_process *p, const rd_kafka_message_t *m)
+static void note_offset(batch *b, const rd_kafka_message_t *m)
 {
     size_t part = (size_t)m->partition;
-    if (part >= p->noffs) {
-        size_t n = SL_MAX(part + 1, p->noffs * 2);
-        p->next_off = sl_realloc(p->next_off, n * sizeof *p->next_off);
-        p->touched = sl_realloc(p->touched, n * sizeof *p->touched);
-        for (size_t i = p->noffs; i < n; i++)
-            p->next_off[i] = -1;
-        p->noffs = n;
+    if (part >= b->noffs) {
+        size_t n = SL_MAX(part + 1, b->noffs * 2);
+        b->next_off = sl_realloc(b->next_off, n * sizeof *b->next_off);
+        b->touched = sl_realloc(b->touched, n * sizeof *b->touched);
+        for (size_t i = b->noffs; i < n; i++)
+            b->next_off[i] = -1;
+        b->noffs = n;
     }
-    if (p->next_off[part] < 0) p->touched[p->ntouched++] = m->partition;
-    p->next_off[part] = m->offset + 1;
+    if (b->next_off[part] < 0) b->touched[b->ntouched++] = m->partition;
+    b->next_off[part] = m->offset + 1;
 }
 
-/* Adds a refused record to the batch's dead letters and produces it at once. */
+/* Adds a refused record to the current batch's dead letters and produces it at once. */
 static void dlq_add(sl_process *p, rd_kafka_message_t *m, sl_rec_error e, const char *reason,
                     const char *rule, const char *detail)
 {
-    if (p->ndlq == p->dlqcap) {
-        p->dlqcap = p->dlqcap ? p->dlqcap * 2 : 64;
-        p->dlq = sl_realloc(p->dlq, p->dlqcap * sizeof *p->dlq);
+    batch *b = p->cur;
+    if (b->ndlq == b->dlqcap) {
+        b->dlqcap = b->dlqcap ? b->dlqcap * 2 : 64;
+        b->dlq = sl_realloc(b->dlq, b->dlqcap * sizeof *b->dlq);
     }
-    dlq_item *d = &p->dlq[p->ndlq++];
+    dlq_item *d = &b->dlq[b->ndlq++];
     d->m = m;
     d->err = e;
     d->reason = reason;
     d->rule = rule;
+    d->state = DLQ_FAILED; /* until produced */
     snprintf(d->detail, sizeof d->detail, "%s", detail);
-    SL_DEBUG(LOG, "%s [%" PRId32 "] @%" PRId64 ": %s: %s", p->topic_name, m->partition, m->offset,
+    SL_DEBUG(LOG, "%s [%" PRId32 "] @%" PRId64 ": %s: %s", b->topic_name, m->partition, m->offset,
              reason ? reason : sl_rec_error_name(e), detail);
-    dlq_produce(p, p->ndlq - 1);
+    dlq_produce(p, (size_t)(b - p->b), b->ndlq - 1);
 }
 
-/* Adds one consumed message to the batch: a row, or a dead letter produced at once. */
+/* Adds one consumed message to the current batch: a row, or a dead letter produced at once. */
 static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
 {
     if (m->err) {
@@ -508,15 +567,16 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
         rd_kafka_message_destroy(m);
         return;
     }
-    if (p->nmsgs == 0) {
-        p->batch_start = now;
-        p->batch_wall_ms = sl_now_ms();
-        p->topic_name = rd_kafka_topic_name(m->rkt);
+    batch *b = p->cur;
+    if (b->nmsgs == 0) {
+        b->start = now;
+        b->wall_ms = sl_now_ms();
+        b->topic_name = rd_kafka_topic_name(m->rkt);
     }
-    p->msgs[p->nmsgs++] = m;
+    b->msgs[b->nmsgs++] = m;
     p->local.in++;
-    note_offset(p, m);
-    sl_sink_value *row = &p->rows[p->nrows * p->ncols];
+    note_offset(b, m);
+    sl_sink_value *row = &b->rows[b->nrows * p->ncols];
     char detail[160];
     const void *value = m->payload;
     size_t len = m->len;
@@ -527,16 +587,16 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
         e = sl_avro_dec_json(p->avro, value, len, &p->decoded, detail, sizeof detail);
         if (e == SL_REC_OK) {
             len = p->decoded.len;
-            value = memcpy(sl_arena_alloc(&p->arena, len ? len : 1), p->decoded.ptr, len);
+            value = memcpy(sl_arena_alloc(&b->arena, len ? len : 1), p->decoded.ptr, len);
         }
     }
     if (e == SL_REC_OK)
         e = sl_schema_parse(p->cfg->schema, value, len, (size_t)p->cfg->max_record_size, row,
-                            &p->arena, detail, sizeof detail);
+                            &b->arena, detail, sizeof detail);
     if (e == SL_REC_OK && p->cfg->transform) {
         sl_tx_refusal why;
-        switch (sl_transform_apply(p->cfg->transform, row, value, len, &p->arena, p->batch_wall_ms,
-                                   &why)) {
+        switch (
+            sl_transform_apply(p->cfg->transform, row, value, len, &b->arena, b->wall_ms, &why)) {
         case SL_TX_KEEP: break;
         case SL_TX_DROP: p->local.filtered++; return;
         case SL_TX_REFUSE: dlq_add(p, m, SL_REC_OK, why.reason, why.rule, why.detail); return;
@@ -544,14 +604,14 @@ static void take(sl_process *p, rd_kafka_message_t *m, int64_t now)
     }
     if (e == SL_REC_OK && p->win) {
         const char *reason;
-        if (sl_window_add(p->win, row, value, len, rd_kafka_message_timestamp(m, NULL), &p->arena,
+        if (sl_window_add(p->win, row, value, len, rd_kafka_message_timestamp(m, NULL), &b->arena,
                           &reason, detail, sizeof detail) == SL_WIN_REFUSE) {
             dlq_add(p, m, SL_REC_OK, reason, NULL, detail);
             return;
         }
     }
     if (e == SL_REC_OK) {
-        p->nrows++;
+        b->nrows++;
         return;
     }
     dlq_add(p, m, e, NULL, NULL, detail);
@@ -584,56 +644,104 @@ static void publish(sl_process *p)
         p->local.windows = st.windows;
         p->local.window_bytes = st.bytes;
     }
+    p->local.sink_retries = atomic_load(&p->sink_retries);
     pthread_mutex_lock(&p->mu);
     p->pub = p->local;
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Writes rows to a sink, retrying with backoff until it succeeds (0) or a drain gives up (-1,
- * the batch stays uncommitted). */
-static int write_rows(sl_process *p, sl_sink *sink, const char *safe, const sl_sink_value *rows,
-                      size_t nrows)
+/* Sleeps up to ms on the writer thread, returning early at a stop (then at the drain deadline).
+ * No librdkafka poll here: its callbacks belong to the processor thread. */
+static void writer_sleep(sl_process *p, int64_t ms, const int64_t *deadline)
 {
+    int64_t until = sl_mono_ms() + ms;
+    for (int64_t now = sl_mono_ms(); now < until; now = sl_mono_ms()) {
+        if (p->stop && *deadline && now >= *deadline) return;
+        uv_sleep((unsigned)SL_MIN(until - now, 50));
+    }
+}
+
+/* Writes rows to a sink, retrying with backoff until it succeeds (0) or a drain gives up (-1,
+ * the batch stays uncommitted). Runs on the writer thread for the main sink (sleeping there) and
+ * on the processor thread for the window's (napping on the producer's poll). nmsgs is the
+ * batch's record count, for the log. */
+static int write_rows(sl_process *p, sl_sink *sink, const char *safe, const sl_sink_value *rows,
+                      size_t nrows, size_t nmsgs, bool on_writer)
+{
+    int64_t writer_deadline = 0;
+    int64_t *deadline = on_writer ? &writer_deadline : &p->drain_deadline;
     for (int attempt = 0; nrows;) {
         char err[256] = "";
         if (sl_sink_write(sink, rows, nrows, err, sizeof err) == 0) break;
-        p->local.sink_retries++;
-        if (gave_up(p)) {
+        atomic_fetch_add(&p->sink_retries, 1);
+        if (gave_up(p, deadline)) {
             SL_ERROR(LOG,
                      "sink %s still failing (%s) after the drain timeout; exiting with %zu "
                      "record(s) uncommitted (they will be processed again)",
-                     safe, err, p->nmsgs);
+                     safe, err, nmsgs);
             return -1;
         }
         int64_t wait = backoff(attempt++);
         SL_WARN(LOG, "sink %s: write of %zu row(s) failed: %s; retry %d in %" PRId64 " ms", safe,
                 nrows, err, attempt, wait);
-        update_lag(p);
-        publish(p);
-        nap(p, wait, false);
+        if (on_writer) {
+            writer_sleep(p, wait, deadline);
+        } else {
+            update_lag(p);
+            publish(p);
+            nap(p, wait, false);
+        }
     }
     return 0;
 }
 
+/* The writer thread: writes the submitted batches to the main sink, oldest first, so the
+ * processor can parse the next batch meanwhile. */
+static void *writer_main(void *arg)
+{
+    sl_process *p = arg;
+    bool failed = false;
+    pthread_mutex_lock(&p->wmu);
+    for (;;) {
+        while (!p->writer_quit && p->wdone == p->wsub)
+            pthread_cond_wait(&p->wcv, &p->wmu);
+        if (p->wdone == p->wsub) break;
+        /* Batch number n sits in slot n % nb (the ring advances one per batch). */
+        batch *b = &p->b[p->wdone % p->nb];
+        pthread_mutex_unlock(&p->wmu);
+        /* After a drain gave up on a batch, the later ones are dropped too, unwritten. */
+        int rc =
+            failed ? -1 : write_rows(p, p->sink, p->sink_safe, b->rows, b->nrows, b->nmsgs, true);
+        failed = rc != 0;
+        pthread_mutex_lock(&p->wmu);
+        b->write_rc = rc;
+        b->written = true;
+        p->wdone++;
+        pthread_cond_broadcast(&p->wcv);
+    }
+    pthread_mutex_unlock(&p->wmu);
+    return NULL;
+}
+
 /* Saves the window state with the offsets it covers, the batch's included, before the batch's
  * offsets are committed: a restart seeks to these offsets, so state and input always agree. */
-static int save_state(sl_process *p)
+static int save_state(sl_process *p, const batch *b)
 {
-    for (size_t i = 0; i < p->ntouched; i++) {
-        size_t part = (size_t)p->touched[i];
+    for (size_t i = 0; i < b->ntouched; i++) {
+        size_t part = (size_t)b->touched[i];
         if (part >= p->nckpt) {
             p->ckpt_off = sl_realloc(p->ckpt_off, (part + 1) * sizeof *p->ckpt_off);
             for (size_t k = p->nckpt; k <= part; k++)
                 p->ckpt_off[k] = -1;
             p->nckpt = part + 1;
         }
-        p->ckpt_off[part] = p->next_off[part];
+        p->ckpt_off[part] = b->next_off[part];
     }
     for (int attempt = 0;;) {
         char err[256] = "";
         if (sl_window_save(p->win, p->state_path, p->ckpt_off, p->nckpt, err, sizeof err) == 0)
             return 0;
-        if (gave_up(p)) {
+        if (gave_up(p, &p->drain_deadline)) {
             SL_ERROR(LOG, "window state: %s; giving up after the drain timeout", err);
             return -1;
         }
@@ -643,86 +751,144 @@ static int save_state(sl_process *p)
     }
 }
 
-/* Writes the batch to the sink (retrying until it succeeds or a drain gives up), waits until
- * every dead letter of the batch is delivered, then commits the batch's offsets. Returns 0, or
- * -1 when a drain gave up (the batch is kept uncommitted and dropped). */
-static int flush_batch(sl_process *p, bool sync_commit)
+/* Waits until every dead letter of the batch is delivered, producing failed ones again with
+ * backoff. Returns 0, or -1 when a drain gave up. */
+static int dlq_settle(sl_process *p, batch *b)
 {
-    if (p->nmsgs == 0) return 0;
-    int rc = 0;
-    if (write_rows(p, p->sink, p->sink_safe, p->rows, p->nrows)) {
-        rc = -1;
-        goto done;
-    }
-    if (p->win) {
-        const sl_sink_value *wrows;
-        size_t n = sl_window_rows(p->win, &wrows);
-        if (write_rows(p, p->wsink, p->wsink_safe, wrows, n)) {
-            rc = -1;
-            goto done;
-        }
-        sl_window_written(p->win);
-    }
+    size_t slot = (size_t)(b - p->b);
     for (int attempt = 0;;) {
-        while (p->dlq_inflight) {
+        while (b->dlq_inflight) {
             rd_kafka_poll(p->producer, 50);
-            if (gave_up(p)) {
+            if (gave_up(p, &p->drain_deadline)) {
                 SL_ERROR(LOG, "DLQ %s: deliveries still pending after the drain timeout",
                          p->dlq_topic);
-                rc = -1;
-                goto done;
+                return -1;
             }
         }
         bool again = false;
-        for (size_t i = 0; i < p->ndlq; i++)
-            if (p->dlq[i].state == DLQ_FAILED) {
+        for (size_t i = 0; i < b->ndlq; i++)
+            if (b->dlq[i].state == DLQ_FAILED) {
                 if (!again) {
-                    if (gave_up(p)) {
+                    if (gave_up(p, &p->drain_deadline)) {
                         SL_ERROR(LOG, "DLQ %s: deliveries still failing after the drain timeout",
                                  p->dlq_topic);
-                        rc = -1;
-                        goto done;
+                        return -1;
                     }
                     nap(p, backoff(attempt++), false);
                 }
                 again = true;
-                dlq_produce(p, i);
+                dlq_produce(p, slot, i);
             }
-        if (!again) break;
+        if (!again) return 0;
     }
+}
 
-    if (p->win && save_state(p)) {
-        rc = -1;
-        goto done;
+/* Whether the writer is done with the oldest submitted batch. */
+static bool oldest_written(sl_process *p)
+{
+    pthread_mutex_lock(&p->wmu);
+    bool w = p->b[p->head].written;
+    pthread_mutex_unlock(&p->wmu);
+    return w;
+}
+
+/* Finishes the oldest submitted batch once the writer has written it: the window's rows and
+ * state, the dead letters, then the commit of its offsets. A batch after one a drain gave up
+ * on is dropped uncommitted. */
+static void complete_oldest(sl_process *p, bool sync_commit)
+{
+    batch *b = &p->b[p->head];
+    pthread_mutex_lock(&p->wmu);
+    while (!b->written) {
+        pthread_mutex_unlock(&p->wmu);
+        /* Serve the DLQ reports and the metrics while the writer works. */
+        rd_kafka_poll(p->producer, 5);
+        periodic(p, sl_mono_ms());
+        pthread_mutex_lock(&p->wmu);
+        if (!b->written) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 20 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->wcv, &p->wmu, &ts);
+        }
     }
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new((int)p->ntouched);
-    for (size_t i = 0; i < p->ntouched; i++)
-        rd_kafka_topic_partition_list_add(offs, p->topic_name, p->touched[i])->offset =
-            p->next_off[p->touched[i]];
-    if (sync_commit && rd_kafka_assignment_lost(p->consumer)) {
-        SL_WARN(LOG, "assignment lost: not committing (the records will be replayed)");
-    } else {
-        rd_kafka_resp_err_t e = rd_kafka_commit(p->consumer, offs, sync_commit ? 0 : 1);
-        if (e && sync_commit)
-            SL_WARN(LOG, "offset commit failed: %s (the records will be replayed)",
-                    rd_kafka_err2str(e));
+    int rc = b->write_rc;
+    pthread_mutex_unlock(&p->wmu);
+
+    if (p->gave_up) rc = -1;
+    if (!rc && p->win) {
+        const sl_sink_value *wrows;
+        size_t n = sl_window_rows(p->win, &wrows);
+        if (write_rows(p, p->wsink, p->wsink_safe, wrows, n, b->nmsgs, false))
+            rc = -1;
+        else
+            sl_window_written(p->win);
     }
-    rd_kafka_topic_partition_list_destroy(offs);
-    p->local.out += p->nrows;
-    p->local.invalid += p->ndlq;
-    p->local.batches++;
-    record_latency(p, (double)(sl_mono_ms() - p->batch_start));
-done:
+    if (!rc) rc = dlq_settle(p, b);
+    if (!rc && p->win) rc = save_state(p, b);
+    if (!rc) {
+        rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new((int)b->ntouched);
+        for (size_t i = 0; i < b->ntouched; i++)
+            rd_kafka_topic_partition_list_add(offs, b->topic_name, b->touched[i])->offset =
+                b->next_off[b->touched[i]];
+        if (sync_commit && rd_kafka_assignment_lost(p->consumer)) {
+            SL_WARN(LOG, "assignment lost: not committing (the records will be replayed)");
+        } else {
+            rd_kafka_resp_err_t e = rd_kafka_commit(p->consumer, offs, sync_commit ? 0 : 1);
+            if (e && sync_commit)
+                SL_WARN(LOG, "offset commit failed: %s (the records will be replayed)",
+                        rd_kafka_err2str(e));
+        }
+        rd_kafka_topic_partition_list_destroy(offs);
+        p->local.out += b->nrows;
+        p->local.invalid += b->ndlq;
+        p->local.batches++;
+        record_latency(p, (double)(sl_mono_ms() - b->start));
+    }
     if (rc) p->gave_up = true;
-    for (size_t i = 0; i < p->nmsgs; i++)
-        rd_kafka_message_destroy(p->msgs[i]);
-    for (size_t i = 0; i < p->ntouched; i++)
-        p->next_off[p->touched[i]] = -1;
-    p->nmsgs = p->nrows = p->ndlq = p->ntouched = 0;
-    p->dlq_inflight = 0;
-    sl_arena_reset(&p->arena);
+    for (size_t i = 0; i < b->nmsgs; i++)
+        rd_kafka_message_destroy(b->msgs[i]);
+    for (size_t i = 0; i < b->ntouched; i++)
+        b->next_off[b->touched[i]] = -1;
+    b->nmsgs = b->nrows = b->ndlq = b->ntouched = 0;
+    b->dlq_inflight = 0;
+    b->written = false;
+    sl_arena_reset(&b->arena);
+    p->head = (p->head + 1) % p->nb;
+    p->nsub--;
     publish(p);
-    return rc;
+}
+
+/* Hands the current batch to the writer and starts the next one, first completing the oldest
+ * when `depth` batches are already out. */
+static void submit(sl_process *p)
+{
+    if (p->cur->nmsgs == 0) return;
+    pthread_mutex_lock(&p->wmu);
+    p->nsub++;
+    p->wsub++;
+    pthread_cond_broadcast(&p->wcv);
+    pthread_mutex_unlock(&p->wmu);
+    p->cur = NULL; /* no batch fills until a slot is free */
+    while (p->nsub > p->depth)
+        complete_oldest(p, false);
+    p->cur = &p->b[(p->head + p->nsub) % p->nb];
+}
+
+/* Submits the current batch, then (sync_commit: a rebalance or the drain) waits for every
+ * batch held to be written and committed, the last commit synchronously. Returns 0, or -1 when
+ * a drain gave up (the batches are dropped uncommitted). */
+static int flush_batch(sl_process *p, bool sync_commit)
+{
+    submit(p);
+    if (sync_commit)
+        while (p->nsub)
+            complete_oldest(p, p->nsub == 1);
+    return p->gave_up ? -1 : 0;
 }
 
 static void update_lag(sl_process *p)
@@ -745,7 +911,7 @@ static void update_lag(sl_process *p)
     }
     p->local.partitions = a->cnt;
     /* Records consumed but not yet committed are still lag: they are not durable anywhere. */
-    p->local.lag = known ? lag + (int64_t)p->nmsgs : -1;
+    p->local.lag = known ? lag + (int64_t)held(p) : -1;
     rd_kafka_topic_partition_list_destroy(a);
 }
 
@@ -914,6 +1080,8 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
     sl_process *p = sl_calloc(1, sizeof *p);
     p->cfg = cfg;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->wmu, NULL);
+    pthread_cond_init(&p->wcv, NULL);
     if (cfg->dlq_topic) {
         p->dlq_topic = sl_strdup(cfg->dlq_topic);
     } else {
@@ -926,9 +1094,18 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
     if (!strcmp(cfg->format, "avro"))
         p->avro = sl_avro_dec_new(cfg->registry, AVRO_REGISTRY_TIMEOUT_MS, AVRO_REGISTRY_RETRY_MS);
     if (window_open(p, err, errlen)) goto fail;
-    p->msgs = sl_malloc((size_t)cfg->batch_size * sizeof *p->msgs);
-    p->rows = sl_malloc((size_t)cfg->batch_size * p->ncols * sizeof *p->rows);
-    sl_arena_init(&p->arena, 256 * 1024);
+    /* With a window each batch is committed before the next is parsed: the window's state is
+     * saved with the offsets it covers, so it must not hold a later batch's records. */
+    p->depth = p->win ? 0 : (size_t)cfg->max_batches;
+    p->nb = p->depth + 1;
+    p->b = sl_calloc(p->nb, sizeof *p->b);
+    for (size_t k = 0; k < p->nb; k++) {
+        batch *b = &p->b[k];
+        b->msgs = sl_malloc((size_t)cfg->batch_size * sizeof *b->msgs);
+        b->rows = sl_malloc((size_t)cfg->batch_size * p->ncols * sizeof *b->rows);
+        sl_arena_init(&b->arena, 256 * 1024);
+    }
+    p->cur = &p->b[0];
     p->local.lag = -1;
     p->pub = p->local;
 
@@ -1021,6 +1198,11 @@ int sl_process_run(sl_process *p)
         const sl_sink_column *wc = sl_window_spec_columns(p->wspec, &nw);
         if (open_sink(p, p->wsink_url, p->wsink_safe, wc, nw, &p->wsink)) return 0;
     }
+    if (pthread_create(&p->writer, NULL, writer_main, p)) {
+        SL_ERROR(LOG, "cannot start the sink writer thread");
+        return -1;
+    }
+    p->writer_running = true;
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, cfg->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(p->consumer, sub);
@@ -1045,8 +1227,8 @@ int sl_process_run(sl_process *p)
             now = sl_mono_ms();
             /* Short waits, so a stop and the periodic work are never late. */
             int timeout = 100;
-            if (p->nmsgs)
-                timeout = (int)SL_MIN(100, SL_MAX(0, p->batch_start + cfg->linger_ms - now));
+            if (p->cur->nmsgs)
+                timeout = (int)SL_MIN(100, SL_MAX(0, p->cur->start + cfg->linger_ms - now));
             m = rd_kafka_consumer_poll(p->consumer, timeout);
         }
         if (waited || ++since_clock == CLOCK_EVERY) {
@@ -1054,17 +1236,20 @@ int sl_process_run(sl_process *p)
             since_clock = 0;
         }
         if (m) take(p, m, now);
-        if (p->nmsgs >= (size_t)cfg->batch_size ||
-            (p->nmsgs && now >= p->batch_start + cfg->linger_ms)) {
+        if (p->cur->nmsgs >= (size_t)cfg->batch_size ||
+            (p->cur->nmsgs && now >= p->cur->start + cfg->linger_ms)) {
             flush_batch(p, false);
             now = sl_mono_ms();
         }
-        if (!since_clock || p->dlq_inflight) {
+        /* The writer finished the oldest batch: commit it now rather than when the ring is
+         * full, so commits and DLQ waits do not lag behind the sink. */
+        if (p->nsub && oldest_written(p)) complete_oldest(p, false);
+        if (!since_clock || p->cur->dlq_inflight) {
             rd_kafka_poll(p->producer, 0);
             periodic(p, now);
         }
     }
-    SL_INFO(LOG, "stopping: draining %zu record(s)", p->nmsgs);
+    SL_INFO(LOG, "stopping: draining %zu record(s)", held(p));
     int rc = flush_batch(p, true) || p->gave_up ? -1 : 0;
     if (rc == 0) {
         /* Leaves the group; the revoke callback commits synchronously (nothing is left). */
@@ -1108,8 +1293,24 @@ void sl_process_close(sl_process *p)
 {
     if (!p) return;
     metrics_close(p);
-    for (size_t i = 0; i < p->nmsgs; i++)
-        rd_kafka_message_destroy(p->msgs[i]);
+    if (p->writer_running) {
+        pthread_mutex_lock(&p->wmu);
+        p->writer_quit = true;
+        pthread_cond_broadcast(&p->wcv);
+        pthread_mutex_unlock(&p->wmu);
+        pthread_join(p->writer, NULL);
+    }
+    for (size_t k = 0; p->b && k < p->nb; k++) {
+        batch *b = &p->b[k];
+        for (size_t i = 0; i < b->nmsgs; i++)
+            rd_kafka_message_destroy(b->msgs[i]);
+        sl_arena_free(&b->arena);
+        sl_free(b->msgs);
+        sl_free(b->rows);
+        sl_free(b->dlq);
+        sl_free(b->next_off);
+        sl_free(b->touched);
+    }
     if (p->consumer)
         rd_kafka_destroy_flags(p->consumer, p->gave_up ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     if (p->producer) rd_kafka_destroy(p->producer);
@@ -1123,13 +1324,10 @@ void sl_process_close(sl_process *p)
     sl_free(p->ckpt_off);
     sl_avro_dec_free(p->avro);
     sl_buf_free(&p->decoded);
-    sl_arena_free(&p->arena);
     pthread_mutex_destroy(&p->mu);
-    sl_free(p->msgs);
-    sl_free(p->rows);
-    sl_free(p->dlq);
-    sl_free(p->next_off);
-    sl_free(p->touched);
+    pthread_mutex_destroy(&p->wmu);
+    pthread_cond_destroy(&p->wcv);
+    sl_free(p->b);
     sl_free(p->dlq_topic);
     sl_free(p->sink_safe);
     sl_free(p);

@@ -29,6 +29,7 @@ typedef struct sl_process_config {
     int64_t batch_size;   /* records per sink batch */
     int64_t linger_ms;    /* longest wait for a batch to fill */
     int64_t max_inflight; /* sink requests in flight */
+    int64_t max_batches;  /* batches written or queued while the next one fills */
     int64_t max_record_size;
     int64_t sink_timeout_ms;
     int64_t drain_timeout_ms; /* after SIGTERM, how long a failing sink is retried */
