@@ -30,10 +30,14 @@
 #include "cql/storage_int.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <rocksdb/c.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /* A RocksDB error string as a status: a full disk keeps its name, so a client reads "No space
  * left on device" rather than an I/O error. */
@@ -129,6 +133,11 @@ struct sl_store {
     int open_handles;
     size_t outstanding; /* loop thread: sync requests whose callbacks have not run; the async
                            handle keeps the loop alive while there are any */
+
+    /* loop thread: a write failed (a full disk); the recover timer reopens the database once
+     * the disk has room again */
+    bool write_failed;
+    uv_timer_t recover;
 
     uv_thread_t compact_thread;
     uv_cond_t compact_cond;
@@ -606,8 +615,8 @@ static void sync_worker(void *arg)
             if (err) {
                 rc = s->wal_rc = rocks_rc(err);
                 SL_ERROR("cql",
-                         "WAL sync failed in %s: %s; writes are refused until the store "
-                         "restarts",
+                         "WAL sync failed in %s: %s; writes are refused until the disk has "
+                         "room again and the store reopens",
                          s->dir, err);
                 free(err);
             }
@@ -629,6 +638,8 @@ static void sync_worker(void *arg)
     uv_mutex_unlock(&s->mu);
 }
 
+static void note_failure(sl_store *s);
+
 static void run_done(sl_store *s)
 {
     uv_mutex_lock(&s->mu);
@@ -640,6 +651,7 @@ static void run_done(sl_store *s)
         sreq *r = list;
         list = r->next;
         if (--s->outstanding == 0) uv_unref((uv_handle_t *)&s->async);
+        if (r->rc < 0) note_failure(s);
         r->cb(r->arg, r->rc);
         sl_free(r);
     }
@@ -670,8 +682,10 @@ static int group_write(sl_store *s, sl_buf *err)
     if (!e) return 0;
     if (err) sl_buf_printf(err, "write to the store in %s failed: %s", s->dir, e);
     SL_ERROR("cql", "write to the store in %s failed: %s", s->dir, e);
+    int rc = rocks_rc(e);
     free(e);
-    return -EIO;
+    note_failure(s);
+    return rc;
 }
 
 /* Batch mode: queues the group and the requests staged since the last hand-over for the
@@ -865,6 +879,118 @@ static void store_free(sl_store *s)
     sl_free(s);
 }
 
+static int open_db(sl_store *s, sl_buf *err)
+{
+    const char *names[2] = {"default", "catalog"};
+    const rocksdb_options_t *cfopts[2] = {s->dbopts, s->catopts};
+    rocksdb_column_family_handle_t *cfs[2];
+    char *e = NULL;
+    s->db = rocksdb_open_column_families(s->dbopts, s->dir, 2, names, cfopts, cfs, &e);
+    if (e) {
+        sl_buf_printf(err, "cannot open the store in %s: %s", s->dir, e);
+        free(e);
+        s->db = NULL;
+        return -1;
+    }
+    s->cf_data = cfs[0];
+    s->cf_cat = cfs[1];
+    return 0;
+}
+
+static void start_threads(sl_store *s)
+{
+    if (uv_thread_create(&s->sync_thread, sync_worker, s)) abort();
+    if (s->o.full_compaction_period_ms > 0) {
+        if (uv_thread_create(&s->compact_thread, compactor, s)) abort();
+        s->compact_started = true;
+    }
+}
+
+/* ---- recovery from a full disk ---- */
+
+/* The bytes of the WAL files in dir: about what reopening writes (the replayed memtable's
+ * flush to a table file). */
+static uint64_t wal_bytes(const char *dir)
+{
+    uint64_t n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t len = strlen(de->d_name);
+        struct stat st;
+        if (len > 4 && !strcmp(de->d_name + len - 4, ".log") &&
+            fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+            n += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Past a failed WAL flush RocksDB takes no write, and librocksdb's C API has no Resume: the way
+ * out is to close the database and open it again, which replays the WAL's synced records (every
+ * acknowledged write) and starts a fresh one. Loop thread. Nothing else touches the database
+ * meanwhile: the worker and the compactor are stopped and joined first (the worker answers
+ * what it holds, refused), and cursors never outlive one request (exec_select.c). */
+static int reopen(sl_store *s, sl_buf *err)
+{
+    flush_staged(s);
+    uv_mutex_lock(&s->mu);
+    s->stop = true;
+    s->compact_stop = true;
+    uv_cond_signal(&s->cond);
+    uv_cond_signal(&s->compact_cond);
+    uv_mutex_unlock(&s->mu);
+    uv_thread_join(&s->sync_thread);
+    if (s->compact_started) {
+        rocksdb_disable_manual_compaction(s->db);
+        uv_thread_join(&s->compact_thread);
+        s->compact_started = false;
+    }
+    run_done(s);
+    rocksdb_cancel_all_background_work(s->db, 1);
+    rocksdb_column_family_handle_destroy(s->cf_data);
+    rocksdb_column_family_handle_destroy(s->cf_cat);
+    rocksdb_close(s->db);
+    if (open_db(s, err)) return -1;
+    memset(s->hot, 0, sizeof s->hot);
+    s->stop = s->compact_stop = false;
+    s->wal_rc = 0;
+    s->write_failed = false;
+    start_threads(s);
+    return 0;
+}
+
+/* Every second after a failed write: once the disk has room for the reopen (the WAL's size
+ * plus a margin), reopens. A reopen that fails leaves no database to serve: the store exits,
+ * and a supervisor (`sluice up`) starts it again, on the same acknowledged data. */
+static void on_recover(uv_timer_t *h)
+{
+    sl_store *s = h->data;
+    struct statvfs v;
+    if (statvfs(s->dir, &v) != 0) return;
+    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize, need = wal_bytes(s->dir) + (1u << 20);
+    if (avail < need) return;
+    sl_buf err = {0};
+    int64_t t0 = sl_mono_ms();
+    if (reopen(s, &err)) {
+        SL_ERROR("cql", "%.*s; exiting (status 3) for a restart", (int)err.len,
+                 (const char *)err.ptr);
+        exit(3);
+    }
+    uv_timer_stop(h);
+    SL_INFO("cql",
+            "store %s reopened after a failed write (%" PRIu64 " MiB free now, %" PRId64
+            " ms): writes are accepted again",
+            s->dir, avail >> 20, sl_mono_ms() - t0);
+}
+
+static void note_failure(sl_store *s)
+{
+    s->write_failed = true;
+    if (!uv_is_active((uv_handle_t *)&s->recover))
+        uv_timer_start(&s->recover, on_recover, 1000, 1000);
+}
+
 int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_buf *err)
 {
     *out = NULL;
@@ -934,20 +1060,10 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->catopts = rocksdb_options_create();
     rocksdb_options_set_compression(s->catopts, rocksdb_lz4_compression);
 
-    const char *names[2] = {"default", "catalog"};
-    const rocksdb_options_t *cfopts[2] = {s->dbopts, s->catopts};
-    rocksdb_column_family_handle_t *cfs[2];
-    char *e = NULL;
-    s->db = rocksdb_open_column_families(s->dbopts, s->dir, 2, names, cfopts, cfs, &e);
-    if (e) {
-        sl_buf_printf(err, "cannot open the store in %s: %s", s->dir, e);
-        free(e);
-        s->db = NULL;
+    if (open_db(s, err)) {
         store_free(s);
         return SL_ERR_CONFIG;
     }
-    s->cf_data = cfs[0];
-    s->cf_cat = cfs[1];
     s->wo = rocksdb_writeoptions_create(); /* WAL on, no sync: the worker syncs */
     /* RocksDB counts perf-context statistics per thread by default, a thread-local access on
      * every key comparison; nothing reads them. Per thread: this is the loop thread. */
@@ -962,19 +1078,17 @@ int sl_store_open(uv_loop_t *loop, const sl_store_opts *o, sl_store **out, sl_bu
     s->prepare.data = s;
     uv_check_init(loop, &s->check);
     s->check.data = s;
-    s->open_handles = 4;
+    uv_timer_init(loop, &s->recover);
+    s->recover.data = s;
+    uv_unref((uv_handle_t *)&s->recover);
+    s->open_handles = 5;
     if (s->o.sync_mode == SL_STORE_SYNC_PERIODIC)
         uv_timer_start(&s->timer, on_timer, (uint64_t)s->o.sync_period_ms,
                        (uint64_t)s->o.sync_period_ms);
     else
         uv_unref((uv_handle_t *)&s->timer);
     uv_unref((uv_handle_t *)&s->async);
-    rc = uv_thread_create(&s->sync_thread, sync_worker, s);
-    if (rc) abort();
-    if (s->o.full_compaction_period_ms > 0) {
-        if (uv_thread_create(&s->compact_thread, compactor, s)) abort();
-        s->compact_started = true;
-    }
+    start_threads(s);
     *out = s;
     return 0;
 }
@@ -1011,6 +1125,7 @@ void sl_store_close(sl_store *s)
     }
     rocksdb_cancel_all_background_work(s->db, 1);
     uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->recover, on_handle_closed);
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->async, on_handle_closed);
     uv_close((uv_handle_t *)&s->prepare, on_handle_closed);

@@ -1,7 +1,7 @@
 """Issue 11, full disk: the broker's and the store's data dir on a small tmpfs that a filler file
 nearly fills. Writes past the space are refused with the protocol's error (Kafka
 KAFKA_STORAGE_ERROR, CQL WriteFailure with the reason) instead of corrupting anything; once the
-filler is deleted writes succeed again; after a SIGKILL and restart every acknowledged write
+filler is deleted writes succeed again, without a restart; after a SIGKILL and restart every acknowledged write
 reads back. Mounting a tmpfs needs root (CAP_SYS_ADMIN): without it the tests skip, saying so."""
 import os
 import subprocess
@@ -105,13 +105,14 @@ def test_broker_full_disk(disk, sluice_proc):
 def test_store_full_disk(disk, sluice_proc):
     """The store refuses the write that finds the disk full, and every later one, with
     WriteFailure "No space left on device" (RocksDB will not flush a WAL after a failed flush,
-    so the store does not try); reads go on. It writes again after a restart with space
-    freed, and every acknowledged row is there."""
+    so the store does not try); reads go on. Once the filler is deleted the store reopens its
+    database by itself, without a restart: the client connected throughout writes again, and
+    every acknowledged row is there, then and after a SIGKILL and restart."""
     store = sluice_proc("store", data_dir=False, args=["--data-dir", str(disk.path / "store")])
     c = cql_util.cluster(types.SimpleNamespace(host="127.0.0.1", port=store.port))
-    s = c.connect()
     acked = {}
     try:
+        s = c.connect()
         s.execute("CREATE KEYSPACE k WITH replication = {'class': 'SimpleStrategy', "
                   "'replication_factor': 1}")
         s.execute("CREATE TABLE k.t (id int PRIMARY KEY, v text)")
@@ -134,13 +135,25 @@ def test_store_full_disk(disk, sluice_proc):
         with pytest.raises(WriteFailure, match="No space left on device"):
             s.execute(ins, (500, "small"))
         store.wait_for_log(r"WAL sync failed in .*: .*No space left on device.*; writes are "
-                           r"refused until the store restarts")
+                           r"refused until the disk has room again")
         # Reads go on, with every acknowledged row (the refused one may show: not durable).
         got = {r.id: r.v for r in s.execute("SELECT id, v FROM k.t")}
         assert {k: got.get(k) for k in acked} == acked
+        # Still full: no reopen, writes still refused.
+        with pytest.raises(WriteFailure, match="No space left on device"):
+            s.execute(ins, (501, "small"))
+        disk.free()
+        store.wait_for_log(r"store .* reopened after a failed write .*: writes are accepted "
+                           r"again", timeout=sh.scaled(20))
+        pid = store.pid
+        for i in range(600, 620):  # the same session, connected throughout
+            s.execute(ins, (i, "b"))
+            acked[i] = "b"
+        got = {r.id: r.v for r in s.execute("SELECT id, v FROM k.t")}
+        assert {k: got.get(k) for k in acked} == acked
+        assert store.pid == pid and store.running, "the store restarted"
     finally:
         c.shutdown()
-    disk.free()
     store.crash_restart()
     c = cql_util.cluster(types.SimpleNamespace(host="127.0.0.1", port=store.port))
     try:
