@@ -916,7 +916,8 @@ static json_t *enums_meet(const json_t *a, const json_t *b)
 }
 
 /* In m, the merge of base and extra, the keywords both bound hold what both allow: the types
- * and enum values both list, the tighter of two bounds, the required names of either. */
+ * and enum values both list, the tighter of two bounds, the least common multiple of two
+ * multipleOf when it is known, the required names of either. */
 static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
 {
     static const char *const upper[] = {"maximum", "exclusiveMaximum", "maxLength", "maxItems",
@@ -933,6 +934,25 @@ static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
             json_object_set(m, upper[i], json_object_get(extra, upper[i]));
         if (num(base, lower[i], &b) && num(extra, lower[i], &e) && e > b)
             json_object_set(m, lower[i], json_object_get(extra, lower[i]));
+    }
+    double bm, em;
+    if (num(base, "multipleOf", &bm) && num(extra, "multipleOf", &em) && bm > 0 && em > 0) {
+        /* multiples of both are multiples of their least common multiple, when it is known */
+        double l = 0;
+        if (fabs(em / bm - nearbyint(em / bm)) <= 1e-9)
+            l = em;
+        else if (fabs(bm / em - nearbyint(bm / em)) <= 1e-9)
+            l = bm;
+        else if (bm == nearbyint(bm) && em == nearbyint(em) && bm < 1e15 && em < 1e15) {
+            double a = bm, b = em;
+            while (b > 0) {
+                double t = fmod(a, b);
+                a = b;
+                b = t;
+            }
+            l = bm / a * em;
+        }
+        if (l > 0) json_object_set_new(m, "multipleOf", json_real(l));
     }
     const json_t *br = json_object_get(base, "required"), *er = json_object_get(extra, "required");
     if (json_is_array(br) && json_is_array(er)) {

@@ -321,6 +321,12 @@ static const struct {
      "{\"type\":\"object\",\"required\":[\"a\",\"b\"]}", true, NULL},
     {"{\"type\":\"object\",\"required\":[\"a\"],\"allOf\":[{\"required\":[\"b\"]}]}",
      "{\"type\":\"object\",\"required\":[\"c\"]}", false, "REQUIRED_ATTRIBUTE_ADDED"},
+    /* two multipleOf: their least common multiple */
+    {"{\"anyOf\":[{\"type\":\"integer\",\"multipleOf\":0.5}],\"allOf\":[{\"multipleOf\":1.5}]}",
+     "{\"multipleOf\":1.5}", true, NULL},
+    {"{\"allOf\":[{\"multipleOf\":4},{\"multipleOf\":6}]}", "{\"multipleOf\":12}", true, NULL},
+    {"{\"allOf\":[{\"multipleOf\":4},{\"multipleOf\":6}]}", "{\"multipleOf\":8}", false,
+     "MULTIPLE_OF_CHANGED"},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
