@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define LOG_SUB "kafka"
@@ -30,6 +31,10 @@
 /* Auto-created topics up to this many partitions are made at once, on the loop (a few ms);
  * larger ones on worker threads, answered LEADER_NOT_AVAILABLE until they exist. */
 #define AUTO_CREATE_SYNC_MAX 8
+/* Direct frames (see produce_frame_buf): their memory's alignment, and the most kept per
+ * connection between frames. */
+#define DFRAME_ALIGN    4096
+#define DFRAME_KEEP_MAX (8u << 20)
 
 #define O(f) offsetof(sl_broker_config, f)
 const sl_opt sl_broker_opts[] = {
@@ -112,8 +117,12 @@ struct kconn {
     bool queue_full; /* too many responses queued behind a deferred one */
     bool backlog;    /* too many response bytes not yet written; on the broker's list */
     kconn *backlog_next;
-    bool sasl_started; /* SaslHandshake chose PLAIN */
-    bool authed;       /* SaslAuthenticate succeeded (or the broker has no --sasl-users) */
+    bool sasl_started;     /* SaslHandshake chose PLAIN */
+    bool authed;           /* SaslAuthenticate succeeded (or the broker has no --sasl-users) */
+    uint8_t *dmem;         /* DFRAME_ALIGN-aligned memory for large Produce frames */
+    size_t dcap;           /* its size */
+    const uint8_t *dframe; /* where produce_frame_buf placed the frame arriving */
+    bool direct;           /* the frame being dispatched lies in dmem */
 };
 
 typedef struct kafka_api {
@@ -538,6 +547,8 @@ static void on_close(sl_conn *c)
 {
     kconn *kc = sl_conn_data(c);
     if (!kc) return;
+    free(kc->dmem); /* posix_memalign's */
+    kc->dmem = NULL;
     kc->closed = true;
     sl_conn_set_data(c, NULL);
     kconn_release(kc);
@@ -594,6 +605,7 @@ static bool dispatch(kconn *kc, const uint8_t *frame, size_t len)
         .broker = b,
         .conn = c,
         .arena = &b->arena,
+        .direct = kc->direct,
     };
     if (b->users && c && !kc->authed && h.api_key != KAFKA_API_API_VERSIONS &&
         h.api_key != KAFKA_API_SASL_HANDSHAKE && h.api_key != KAFKA_API_SASL_AUTHENTICATE) {
@@ -645,11 +657,68 @@ static bool dispatch(kconn *kc, const uint8_t *frame, size_t len)
     return true;
 }
 
+/* The offset in a Produce v3-8 frame (length prefix included) of the first partition's records,
+ * with that partition, or -1 when the head does not show them. */
+static ssize_t produce_records_at(sl_broker *b, const uint8_t *head, size_t avail,
+                                  kafka_partition **part)
+{
+    sl_rd r;
+    sl_rd_init(&r, head + 4, avail - 4);
+    kafka_hdr h;
+    sl_slice txn, topic;
+    int16_t acks;
+    int32_t timeout, ntopics, nparts, index, nrec;
+    if (kafka_hdr_parse(&r, &h) || h.api_key != KAFKA_API_PRODUCE || h.api_version < 3 ||
+        h.api_version > 8 || kafka_rd_string(&r, &txn) || sl_rd_i16(&r, &acks) ||
+        sl_rd_i32(&r, &timeout) || sl_rd_i32(&r, &ntopics) || ntopics < 1 ||
+        kafka_rd_string(&r, &topic) || sl_rd_i32(&r, &nparts) || nparts < 1 ||
+        sl_rd_i32(&r, &index) || sl_rd_i32(&r, &nrec) || nrec < 0)
+        return -1;
+    *part = kafka_topics_partition(b->topics, topic, index);
+    return *part ? (ssize_t)(r.p - head) : -1;
+}
+
+/* sl_server_opts.frame_buf: a large Produce frame is read into aligned memory placed so that its
+ * first partition's records fall at the address phase the partition log needs to write them
+ * with O_DIRECT (sl_plog_append_direct), with room around them for the log's block padding. */
+static uint8_t *produce_frame_buf(sl_conn *c, const uint8_t *head, size_t avail, size_t len)
+{
+    kconn *kc = sl_conn_data(c);
+    kafka_partition *p;
+    ssize_t at = produce_records_at(kc->b, head, avail, &p);
+    if (at < 0) return NULL;
+    size_t lead =
+        (sl_plog_direct_phase(p->log) + DFRAME_ALIGN - (size_t)at % DFRAME_ALIGN) % DFRAME_ALIGN;
+    size_t need = (lead + len + DFRAME_ALIGN - 1) / DFRAME_ALIGN * DFRAME_ALIGN + DFRAME_ALIGN;
+    if (kc->dcap < need) {
+        free(kc->dmem);
+        void *m;
+        if (posix_memalign(&m, DFRAME_ALIGN, need)) { /* as sl_malloc: no aligned one in core */
+            SL_ERROR(LOG_SUB, "out of memory allocating %zu bytes (%s:%d)", need, __FILE__,
+                     __LINE__);
+            abort();
+        }
+        kc->dmem = m;
+        kc->dcap = need;
+    }
+    kc->dframe = kc->dmem + lead;
+    return kc->dmem + lead;
+}
+
 static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
 {
     kconn *kc = sl_conn_data(c);
     sl_broker *b = kc->b;
-    if (!dispatch(kc, frame + 4, len - 4)) sl_conn_close(c);
+    kc->direct = frame == kc->dframe;
+    kc->dframe = NULL;
+    bool ok = dispatch(kc, frame + 4, len - 4);
+    kc->direct = false;
+    if (kc->dcap > DFRAME_KEEP_MAX && frame != kc->dmem) {
+        free(kc->dmem);
+        kc->dmem = NULL;
+        kc->dcap = 0;
+    }
+    if (!ok) sl_conn_close(c);
     /* Acks whose sync finished go out now rather than after the rest of this read burst. */
     if (b->flusher) sl_flusher_poll(b->flusher);
 }
@@ -967,6 +1036,7 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
         .udata = b,
         .on_open = on_open,
         .on_frame = on_frame,
+        .frame_buf = produce_frame_buf,
         .on_close = on_close,
     };
     rc = sl_server_start(loop, &so, &b->srv);

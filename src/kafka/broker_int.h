@@ -44,6 +44,8 @@ typedef struct kafka_req {
     kafka_deferred *deferred; /* set by kafka_req_defer */
     sl_file_range *ranges;    /* file parts of the response (kafka_req_add_range) */
     size_t nranges, cranges;
+    bool direct; /* the frame lies in memory a partition log may write from directly, with
+                    room around it (sl_plog_append_direct) */
 } kafka_req;
 
 typedef int (*kafka_handler_fn)(kafka_req *req, sl_buf *body);

@@ -19,6 +19,13 @@
  * partition costs three descriptors however many segments it has; the active segment's index
  * files appear at its first index flush.
  *
+ * Direct appends (sl_plog_append_direct) write a batch with O_DIRECT from the caller's memory
+ * when its address and the segment's end agree modulo DIO_ALIGN: the bytes of the partly
+ * written last block, kept in memory (seg.tail), are copied in front of the batch and the last
+ * block is padded with zeros, so whole blocks go to the device without a copy into the page
+ * cache. The padding lies past the segment's size: the next append overwrites it, roll and
+ * close trim it, and recovery truncates it as a torn tail after a crash.
+ *
  * Disk blocks are reserved ahead of the active segment's end with fallocate (KEEP_SIZE, so the
  * file's size, which readers and recovery go by, is unchanged) and trimmed at roll and close.
  *
@@ -74,6 +81,7 @@
 #define CKPT_MAGIC   0x534c5250u /* "SLRP" */
 #define CKPT_SIZE    44
 #define NAME_MAX_SEG 40
+#define DIO_ALIGN    4096 /* O_DIRECT offset, length and address alignment (any device's block) */
 
 typedef struct idx_ent {
     uint32_t rel, pos;
@@ -102,6 +110,9 @@ typedef struct seg {
     bool idx_unsynced; /* index files written since their last fdatasync */
     int64_t wb_pos;    /* writeback started up to here */
     int64_t alloc_end; /* blocks reserved with fallocate up to here (loop thread) */
+    int dio_fd;        /* O_DIRECT descriptor of the active segment's log, -1 until used */
+    uint8_t *tail;     /* DIO_ALIGN bytes: the log's bytes from the last block start to size */
+    bool tail_ok;      /* tail holds them (kept by every append once loaded) */
     int refs;          /* worker pins, under l->mu */
     bool dead;         /* removed from the log; freed when refs drops to 0 */
 } seg;
@@ -125,6 +136,7 @@ struct sl_plog {
     int64_t sync_max_ts;     /* active max timestamp snapshot for the checkpoint, under mu */
     atomic_int failed;       /* sticky fdatasync error */
     bool no_prealloc;        /* the file system has no fallocate */
+    bool no_direct;          /* the file system refused O_DIRECT */
     uv_mutex_t ck_mu;        /* serialises checkpoint writes between loop and worker */
     int ck_fd;               /* under ck_mu */
     int64_t ck_base, ck_pos; /* last checkpoint written, under ck_mu */
@@ -191,12 +203,15 @@ static seg *seg_new(int64_t base)
     s->max_ts = s->first_ts = s->mtime_ms = -1;
     s->created_ms = sl_now_ms();
     s->fd = -1;
+    s->dio_fd = -1;
     return s;
 }
 
 static void seg_free(seg *s)
 {
     if (s->fd >= 0) close(s->fd);
+    if (s->dio_fd >= 0) close(s->dio_fd);
+    sl_free(s->tail);
     sl_free(s->idx);
     sl_free(s->tidx);
     sl_free(s);
@@ -1101,6 +1116,10 @@ static int plog_roll(sl_plog *l)
         return rc;
     }
     seg_trim_prealloc(l, old);
+    if (old->dio_fd >= 0) {
+        close(old->dio_fd);
+        old->dio_fd = -1;
+    }
     rc = sync_fd(old->fd);
     if (!rc) rc = seg_sync_index(l, old);
     if (rc) {
@@ -1143,7 +1162,76 @@ static bool need_roll(sl_plog *l, const seg *s, size_t len, int64_t last_off, in
     return false;
 }
 
-int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
+/* Makes s->tail hold the bytes from the start of the block containing s->size up to it. */
+static bool tail_load(sl_plog *l, seg *s)
+{
+    if (s->tail_ok) return true;
+    if (!s->tail) s->tail = sl_malloc(DIO_ALIGN);
+    size_t head = (size_t)(s->size & (DIO_ALIGN - 1));
+    if (pread_full(s->fd, s->tail, head, s->size - (int64_t)head) != (ssize_t)head) {
+        SL_DEBUG("kafka", "%s/%020" PRId64 ".log: read of the last block failed", l->dir, s->base);
+        return false;
+    }
+    s->tail_ok = true;
+    return true;
+}
+
+/* Keeps s->tail current after len bytes of batch were appended at old_size. */
+static void tail_keep(seg *s, int64_t old_size, const uint8_t *batch, size_t len)
+{
+    if (!s->tail_ok) return;
+    size_t nt = (size_t)((old_size + (int64_t)len) & (DIO_ALIGN - 1));
+    if (len >= nt)
+        memcpy(s->tail, batch + len - nt, nt);
+    else /* still inside the same block */
+        memcpy(s->tail + (old_size & (DIO_ALIGN - 1)), batch, len);
+}
+
+/* Writes batch at s->size with O_DIRECT when the caller's memory allows it (see
+ * sl_plog_append_direct). Returns 0, -errno, or 1 when the batch must be written through the
+ * page cache instead. */
+static int dio_write(sl_plog *l, seg *s, uint8_t *batch, size_t len)
+{
+    size_t head = (size_t)(s->size & (DIO_ALIGN - 1));
+    if (l->no_direct || ((uintptr_t)batch & (DIO_ALIGN - 1)) != head || !tail_load(l, s)) return 1;
+    if (s->dio_fd < 0) {
+        char name[NAME_MAX_SEG];
+        seg_file(name, s->base, "log");
+        s->dio_fd = openat(l->dfd, name, O_WRONLY | O_DIRECT | O_CLOEXEC);
+        if (s->dio_fd < 0) {
+            SL_INFO("kafka", "%s/%s: O_DIRECT: %s; appends go through the page cache", l->dir, name,
+                    strerror(errno));
+            l->no_direct = true;
+            return 1;
+        }
+    }
+    uint8_t *start = batch - head;
+    size_t end = head + len, wlen = (end + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1);
+    size_t pad = wlen - end;
+    uint8_t keep_head[DIO_ALIGN], keep_pad[DIO_ALIGN];
+    memcpy(keep_head, start, head);
+    memcpy(start, s->tail, head);
+    memcpy(keep_pad, batch + len, pad);
+    memset(batch + len, 0, pad);
+    int64_t at = s->size - (int64_t)head;
+    int rc = pwrite_full(s->dio_fd, start, wlen, at);
+    memcpy(start, keep_head, head);
+    memcpy(batch + len, keep_pad, pad);
+    if (rc == -EINVAL && !l->no_direct) {
+        /* An alignment this file system does not accept: nothing was written. */
+        SL_INFO("kafka",
+                "%s/%020" PRId64 ".log: O_DIRECT write refused; appends go through "
+                "the page cache",
+                l->dir, s->base);
+        l->no_direct = true;
+        return 1;
+    }
+    /* The padding made the file longer than s->size: trimmed like a reservation. */
+    if (at + (int64_t)wlen > s->alloc_end) s->alloc_end = at + (int64_t)wlen;
+    return rc;
+}
+
+static int plog_append(sl_plog *l, uint8_t *batch, size_t len, bool direct, int64_t *base)
 {
     int failed = atomic_load(&l->failed);
     if (failed) return failed;
@@ -1163,7 +1251,8 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
     }
     sl_put_be64(batch, (uint64_t)off);
     seg_prealloc(l, s, len);
-    int rc = pwrite_full(s->fd, batch, len, s->size);
+    int rc = direct ? dio_write(l, s, batch, len) : 1;
+    if (rc == 1) rc = pwrite_full(s->fd, batch, len, s->size);
     if (rc) {
         /* Leave nothing half-written: the next append starts at the last good batch. */
         if (ftruncate(s->fd, s->size))
@@ -1175,6 +1264,7 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
         return rc;
     }
     seg_account(l, s, off, s->size, (int64_t)len, max_ts);
+    tail_keep(s, s->size, batch, len);
     uv_mutex_lock(&l->mu);
     s->size += (int64_t)len;
     l->end = off + last_delta + 1;
@@ -1190,6 +1280,21 @@ int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
     }
     *base = off;
     return 0;
+}
+
+int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
+{
+    return plog_append(l, batch, len, false, base);
+}
+
+int sl_plog_append_direct(sl_plog *l, uint8_t *batch, size_t len, int64_t *base)
+{
+    return plog_append(l, batch, len, true, base);
+}
+
+size_t sl_plog_direct_phase(const sl_plog *l)
+{
+    return (size_t)(l->segs[l->nsegs - 1]->size & (DIO_ALIGN - 1));
 }
 
 /* Read */

@@ -124,7 +124,8 @@ static void produce_partition(kafka_req *req, kafka_topic *tp, kafka_err_t topic
         kafka_batch_set_log_append_time(batch, records.len, res->log_append_time);
     }
     int64_t base;
-    int rc = sl_plog_append(p->log, batch, records.len, &base);
+    int rc = req->direct ? sl_plog_append_direct(p->log, batch, records.len, &base)
+                         : sl_plog_append(p->log, batch, records.len, &base);
     if (rc) {
         SL_ERROR("kafka", "append to %s: %s", p->dir, sl_strerror(rc));
         res->err = KAFKA_ERR_KAFKA_STORAGE_ERROR;
