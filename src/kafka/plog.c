@@ -110,7 +110,6 @@ typedef struct seg {
     bool idx_unsynced; /* index files written since their last fdatasync */
     int64_t wb_pos;    /* writeback started up to here */
     int64_t alloc_end; /* blocks reserved with fallocate up to here (loop thread) */
-    int dio_fd;        /* O_DIRECT descriptor of the active segment's log, -1 until used */
     uint8_t *tail;     /* DIO_ALIGN bytes: the log's bytes from the last block start to size */
     bool tail_ok;      /* tail holds them (kept by every append once loaded) */
     int refs;          /* worker pins, under l->mu */
@@ -203,14 +202,12 @@ static seg *seg_new(int64_t base)
     s->max_ts = s->first_ts = s->mtime_ms = -1;
     s->created_ms = sl_now_ms();
     s->fd = -1;
-    s->dio_fd = -1;
     return s;
 }
 
 static void seg_free(seg *s)
 {
     if (s->fd >= 0) close(s->fd);
-    if (s->dio_fd >= 0) close(s->dio_fd);
     sl_free(s->tail);
     sl_free(s->idx);
     sl_free(s->tidx);
@@ -1116,10 +1113,6 @@ static int plog_roll(sl_plog *l)
         return rc;
     }
     seg_trim_prealloc(l, old);
-    if (old->dio_fd >= 0) {
-        close(old->dio_fd);
-        old->dio_fd = -1;
-    }
     rc = sync_fd(old->fd);
     if (!rc) rc = seg_sync_index(l, old);
     if (rc) {
@@ -1194,16 +1187,16 @@ static int dio_write(sl_plog *l, seg *s, uint8_t *batch, size_t len)
 {
     size_t head = (size_t)(s->size & (DIO_ALIGN - 1));
     if (l->no_direct || ((uintptr_t)batch & (DIO_ALIGN - 1)) != head || !tail_load(l, s)) return 1;
-    if (s->dio_fd < 0) {
-        char name[NAME_MAX_SEG];
-        seg_file(name, s->base, "log");
-        s->dio_fd = openat(l->dfd, name, O_WRONLY | O_DIRECT | O_CLOEXEC);
-        if (s->dio_fd < 0) {
-            SL_INFO("kafka", "%s/%s: O_DIRECT: %s; appends go through the page cache", l->dir, name,
-                    strerror(errno));
-            l->no_direct = true;
-            return 1;
-        }
+    /* O_DIRECT is set on the segment's own descriptor for this write only, so direct appends
+     * cost no descriptor (topics.c budgets three per partition). Nothing else uses it
+     * meanwhile: reads and writes are the loop thread's, and the flusher's fdatasync does not
+     * depend on the flag. */
+    int fl = fcntl(s->fd, F_GETFL);
+    if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_DIRECT)) {
+        SL_INFO("kafka", "%s/%020" PRId64 ".log: O_DIRECT: %s; appends go through the page cache",
+                l->dir, s->base, strerror(errno));
+        l->no_direct = true;
+        return 1;
     }
     uint8_t *start = batch - head;
     size_t end = head + len, wlen = (end + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1);
@@ -1214,14 +1207,20 @@ static int dio_write(sl_plog *l, seg *s, uint8_t *batch, size_t len)
     memcpy(keep_pad, batch + len, pad);
     memset(batch + len, 0, pad);
     int64_t at = s->size - (int64_t)head;
-    int rc = pwrite_full(s->dio_fd, start, wlen, at);
+    int rc = pwrite_full(s->fd, start, wlen, at);
     memcpy(start, keep_head, head);
     memcpy(batch + len, keep_pad, pad);
-    if (rc == -EINVAL && !l->no_direct) {
+    if (fcntl(s->fd, F_SETFL, fl)) {
+        /* Left set, every buffered write would fail: never set it again. */
+        SL_WARN("kafka", "%s/%020" PRId64 ".log: clearing O_DIRECT: %s", l->dir, s->base,
+                strerror(errno));
+        l->no_direct = true;
+    }
+    if (rc == -EINVAL) {
         /* An alignment this file system does not accept: nothing was written. */
         SL_INFO("kafka",
-                "%s/%020" PRId64 ".log: O_DIRECT write refused; appends go through "
-                "the page cache",
+                "%s/%020" PRId64 ".log: O_DIRECT write refused; appends go through the "
+                "page cache",
                 l->dir, s->base);
         l->no_direct = true;
         return 1;
