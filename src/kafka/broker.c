@@ -184,6 +184,7 @@ struct sl_broker {
     sl_arena arena;
     uv_timer_t retention_timer;
     uv_timer_t cleaner_timer;
+    uv_timer_t swap_timer; /* one compacted segment swapped in per loop turn */
     uv_timer_t snapshot_timer;
     uv_timer_t flush_timer;
     unsigned timers_open;
@@ -193,7 +194,9 @@ struct sl_broker {
     kconn *detached; /* serves sl_broker_handle_frame */
     uv_timer_t backlog_timer;
     bool stopping;
-    unsigned bg_jobs;     /* topic creations and deletions in flight (topic_jobs.c) */
+    unsigned bg_jobs;         /* topic creations and deletions, a compaction, in flight */
+    struct clean_work *clean; /* the compaction running on a worker, or NULL */
+    kafka_compact_cursor clean_cur;
     bool stop_waits_jobs; /* the server stopped while some were */
     void (*stop_done)(void *);
     void *stop_arg;
@@ -863,10 +866,87 @@ static void on_retention(uv_timer_t *t)
     kafka_topics_retain(b->topics, sl_now_ms());
 }
 
+/* The log cleaner: one partition at a time, its reading and writing on a libuv worker
+ * (sl_compact_run) so that a big compaction never holds this loop; the snapshot of its segments
+ * and their swaps run here (compact.h). A timer round walks every topic once. The partition's
+ * flush_refs keeps its log from DeleteTopics and bg_jobs keeps a stop waiting (it cancels). */
+typedef struct clean_work {
+    uv_work_t work; /* sender: the loop (uv_queue_work); receiver: a libuv worker thread, then
+                       the loop again in on_cleaned */
+    sl_broker *b;
+    kafka_partition *p;
+    sl_compact_job *job;
+} clean_work;
+
+static void cleaner_next(sl_broker *b);
+
+static void clean_run(uv_work_t *w)
+{
+    clean_work *cw = w->data;
+    sl_compact_run(cw->job);
+}
+
+/* The compaction is over: its outcome recorded, the partition released, the next one started. */
+static void clean_done(sl_broker *b)
+{
+    clean_work *cw = b->clean;
+    kafka_partition *p = cw->p;
+    sl_compact_stats st;
+    int rc = sl_compact_end(cw->job, &st);
+    kafka_partition_compacted(p, rc, &st);
+    b->clean = NULL;
+    sl_free(cw);
+    p->flush_refs--;
+    if (p->topic->deleting && p->flush_refs == 0) sl__broker_deletes_check(b);
+    bool stopping = b->stopping;
+    sl__broker_bg_end(b); /* may finish a stop, after which no topic may be touched */
+    if (!stopping) cleaner_next(b);
+}
+
+/* Each swap costs a few fsyncs and an index rebuild: one per timer turn, so that the loop
+ * serves its connections between segments. A stopping broker swaps the rest at once. */
+static void on_swap(uv_timer_t *t)
+{
+    sl_broker *b = t->data;
+    if (!b->stopping && sl_compact_swap_next(b->clean->job) > 0) {
+        /* 1 ms, not 0: libuv runs a timer re-armed with 0 again in the same pass, before any
+         * socket is polled. */
+        uv_timer_start(&b->swap_timer, on_swap, 1, 0);
+        return;
+    }
+    clean_done(b);
+}
+
+static void on_cleaned(uv_work_t *w, int status)
+{
+    SL_UNUSED(status); /* never cancelled through libuv: the job itself is */
+    clean_work *cw = w->data;
+    uv_timer_start(&cw->b->swap_timer, on_swap, 0, 0);
+}
+
+static void cleaner_next(sl_broker *b)
+{
+    if (b->clean || b->stopping) return;
+    sl_compact_opts o;
+    kafka_partition *p = kafka_topics_compact_next(b->topics, sl_now_ms(), &b->clean_cur, &o);
+    if (!p) return; /* the round is over */
+    clean_work *cw = sl_calloc(1, sizeof(*cw));
+    cw->b = b;
+    cw->p = p;
+    cw->job = sl_compact_begin(p->log, &o);
+    cw->work.data = cw;
+    p->flush_refs++;
+    sl__broker_bg_begin(b);
+    b->clean = cw;
+    uv_queue_work(b->loop, &cw->work, clean_run, on_cleaned);
+}
+
 static void on_cleaner(uv_timer_t *t)
 {
     sl_broker *b = t->data;
-    kafka_topics_compact(b->topics, sl_now_ms());
+    if (b->clean) return; /* the last round is still going */
+    b->clean_cur = (kafka_compact_cursor){0, 0};
+    cleaner_next(b);
 }
 
 static void on_snapshot(uv_timer_t *t)
@@ -1049,6 +1129,9 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
     b->timers_open++;
     timer_start(b, &b->retention_timer, on_retention, b->cfg.retention_check_ms);
     timer_start(b, &b->cleaner_timer, on_cleaner, b->cfg.log_cleaner_interval_ms);
+    uv_timer_init(loop, &b->swap_timer);
+    b->swap_timer.data = b;
+    b->timers_open++;
     timer_start(b, &b->snapshot_timer, on_snapshot, SNAPSHOT_INTERVAL_MS);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
         timer_start(b, &b->flush_timer, on_flush_interval, b->cfg.flush_interval_ms);
@@ -1101,6 +1184,7 @@ static void on_server_stopped(void *arg)
     uv_close((uv_handle_t *)&b->backlog_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->retention_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->cleaner_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&b->swap_timer, on_timer_closed);
     uv_close((uv_handle_t *)&b->snapshot_timer, on_timer_closed);
     if (b->cfg.flush_mode == SL_FLUSH_INTERVAL)
         uv_close((uv_handle_t *)&b->flush_timer, on_timer_closed);
@@ -1126,6 +1210,7 @@ void sl_broker_stop(sl_broker *b, void (*done)(void *arg), void *arg)
     b->stop_done = done;
     b->stop_arg = arg;
     SL_INFO(LOG_SUB, "stopping: closing connections, finishing syncs, saving producer state");
+    if (b->clean) sl_compact_cancel(b->clean->job);
     sl__fetch_flush_all(b);
     sl_group_coord_stop(b->groups);
     sl_server_stop(b->srv, on_server_stopped, b);

@@ -15,6 +15,7 @@
 #include "kafka/batch.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -187,14 +188,22 @@ static bool batch_readable(const uint8_t *b)
     return (attr & KAFKA_ATTR_CODEC_MASK) == KAFKA_CODEC_NONE && !(attr & KAFKA_ATTR_CONTROL);
 }
 
-typedef struct cleaner {
-    sl_plog *l;
+struct sl_compact_job {
+    sl_plog *l; /* kept (sl_plog_keep) from begin to end */
     int dfd;
-    const sl_compact_opts *o;
-    sl_compact_stats *st;
+    sl_compact_opts o;
+    sl_compact_stats st;
+    size_t n;
+    int64_t *bases, *sizes;
+    bool *cleaned; /* NNN.log.cleaned written for segment i, to be swapped in at end */
+    int rc;        /* of the run, then of the first failed swap */
+    size_t next;   /* the next segment sl_compact_swap_next looks at */
+    atomic_bool cancel;
     kmap keys, pids;
     sl_buf in, out, recs;
-} cleaner;
+};
+
+typedef struct sl_compact_job cleaner;
 
 static int seg_open(cleaner *c, int64_t base, int *fd)
 {
@@ -215,6 +224,10 @@ static int map_segment(cleaner *c, int64_t base, int64_t size)
     int fd, rc = seg_open(c, base, &fd);
     if (rc) return rc;
     for (int64_t pos = 0; pos < size;) {
+        if (atomic_load_explicit(&c->cancel, memory_order_relaxed)) {
+            rc = SL_ERR_CLOSED;
+            break;
+        }
         int64_t n = batch_read(fd, pos, &c->in);
         if (n <= 0) {
             rc = n ? (int)n : 0;
@@ -253,10 +266,10 @@ static bool rec_keep(cleaner *c, const rec *x)
     if (!x->key) return true; /* Kafka refuses null keys on compacted topics; keep what came */
     if (kmap_get(&c->keys, x->key, (uint32_t)x->klen) != x->off) return false;
     if (!x->null_value) return true;
-    int64_t due = x->ts + c->o->delete_retention_ms;
-    if (x->ts >= 0 && due <= c->o->now_ms) return false;
-    c->st->tombstones_kept++;
-    if (due < c->st->next_tombstone_ms) c->st->next_tombstone_ms = due;
+    int64_t due = x->ts + c->o.delete_retention_ms;
+    if (x->ts >= 0 && due <= c->o.now_ms) return false;
+    c->st.tombstones_kept++;
+    if (due < c->st.next_tombstone_ms) c->st.next_tombstone_ms = due;
     return true;
 }
 
@@ -294,8 +307,8 @@ static bool filter_batch(cleaner *c, size_t n)
         sl_buf_append(&c->out, b, n);
         return false;
     }
-    c->st->records_kept += kept;
-    c->st->records_removed += count - kept;
+    c->st.records_kept += kept;
+    c->st.records_removed += count - kept;
     if (kept == count) {
         sl_buf_append(&c->out, b, n);
         return false;
@@ -325,13 +338,20 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Pass two over a segment: writes NNN.log.cleaned and swaps it in when anything changed. */
-static int clean_segment(cleaner *c, int64_t base, int64_t size)
+static void cleaned_name(char *out, int64_t base)
 {
+    snprintf(out, NAME_LEN, "%020" PRId64 ".log.cleaned", base);
+}
+
+/* Pass two over a segment: writes NNN.log.cleaned, fdatasync()ed, when anything changed; the
+ * swap is left to sl_compact_end on the loop. */
+static int clean_segment(cleaner *c, size_t i)
+{
+    int64_t base = c->bases[i], size = c->sizes[i];
     int fd, rc = seg_open(c, base, &fd);
     if (rc) return rc;
     char tmp[NAME_LEN];
-    snprintf(tmp, sizeof(tmp), "%020" PRId64 ".log.cleaned", base);
+    cleaned_name(tmp, base);
     int out = openat(c->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
         rc = -errno;
@@ -341,6 +361,10 @@ static int clean_segment(cleaner *c, int64_t base, int64_t size)
     bool changed = false;
     int64_t written = 0;
     for (int64_t pos = 0; pos < size && !rc;) {
+        if (atomic_load_explicit(&c->cancel, memory_order_relaxed)) {
+            rc = SL_ERR_CLOSED;
+            break;
+        }
         int64_t n = batch_read(fd, pos, &c->in);
         if (n <= 0) {
             rc = n ? (int)n : 0;
@@ -355,46 +379,109 @@ static int clean_segment(cleaner *c, int64_t base, int64_t size)
     close(fd);
     if (!rc && changed) rc = fdatasync(out) ? -errno : 0;
     close(out);
-    c->st->bytes_after += changed && !rc ? written : size;
+    c->st.bytes_after += changed && !rc ? written : size;
     if (rc || !changed) {
         unlinkat(c->dfd, tmp, 0);
         return rc;
     }
-    rc = sl_plog_segment_replace(c->l, base, tmp);
-    if (rc == SL_AGAIN) unlinkat(c->dfd, tmp, 0);
-    if (!rc) c->st->segments_rewritten++;
+    c->cleaned[i] = true;
+    return 0;
+}
+
+sl_compact_job *sl_compact_begin(sl_plog *l, const sl_compact_opts *o)
+{
+    enum { MAXSEG = 4096 };
+    cleaner *c = sl_calloc(1, sizeof(*c));
+    c->l = l;
+    c->dfd = sl_plog_dir_fd(l);
+    c->o = *o;
+    c->st.next_tombstone_ms = INT64_MAX;
+    c->bases = sl_malloc(MAXSEG * sizeof(int64_t));
+    c->sizes = sl_malloc(MAXSEG * sizeof(int64_t));
+    c->n = sl_plog_closed_segments(l, c->bases, c->sizes, MAXSEG);
+    c->st.clean_end = c->n ? c->bases[c->n - 1] + 1 : -1;
+    c->cleaned = sl_calloc(c->n ? c->n : 1, sizeof(bool));
+    sl_plog_keep(l);
+    return c;
+}
+
+int sl_compact_run(sl_compact_job *c)
+{
+    int rc = 0;
+    for (size_t i = 0; i < c->n && !rc; i++) {
+        c->st.bytes_before += c->sizes[i];
+        rc = map_segment(c, c->bases[i], c->sizes[i]);
+    }
+    for (size_t i = 0; i < c->n && !rc; i++)
+        rc = clean_segment(c, i);
+    c->rc = rc;
+    return rc;
+}
+
+void sl_compact_cancel(sl_compact_job *c)
+{
+    atomic_store(&c->cancel, true);
+}
+
+int sl_compact_swap_next(sl_compact_job *c)
+{
+    /* Oldest first, and none after a failure: a tombstone must never be swapped in while an
+     * older value of its key could survive in a segment not yet swapped. */
+    while (c->next < c->n && !c->cleaned[c->next])
+        c->next++;
+    if (c->rc || c->next == c->n) return c->rc;
+    size_t i = c->next++;
+    char tmp[NAME_LEN];
+    cleaned_name(tmp, c->bases[i]);
+    c->cleaned[i] = false;
+    c->rc = sl_plog_segment_replace(c->l, c->bases[i], tmp);
+    if (c->rc) {
+        unlinkat(c->dfd, tmp, 0);
+        return c->rc;
+    }
+    c->st.segments_rewritten++;
+    while (c->next < c->n && !c->cleaned[c->next])
+        c->next++;
+    return c->next < c->n ? 1 : 0;
+}
+
+int sl_compact_end(sl_compact_job *c, sl_compact_stats *st)
+{
+    sl_plog *l = c->l;
+    while (sl_compact_swap_next(c) > 0) {
+    }
+    int rc = c->rc;
+    for (size_t i = 0; i < c->n; i++) { /* what a failure left unswapped */
+        if (!c->cleaned[i]) continue;
+        char tmp[NAME_LEN];
+        cleaned_name(tmp, c->bases[i]);
+        unlinkat(c->dfd, tmp, 0);
+    }
+    if (rc)
+        SL_WARN("kafka", "%s: compaction stopped: %s", sl_plog_dir(l), sl_strerror(rc));
+    else if (c->st.segments_rewritten)
+        SL_INFO("kafka",
+                "%s: compacted %" PRId64 " segment(s): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
+                " records removed",
+                sl_plog_dir(l), c->st.segments_rewritten, c->st.bytes_before, c->st.bytes_after,
+                c->st.records_removed);
+    if (st) *st = c->st;
+    sl_plog_release(l);
+    kmap_free(&c->keys);
+    kmap_free(&c->pids);
+    sl_buf_free(&c->in);
+    sl_buf_free(&c->out);
+    sl_buf_free(&c->recs);
+    sl_free(c->bases);
+    sl_free(c->sizes);
+    sl_free(c->cleaned);
+    sl_free(c);
     return rc;
 }
 
 int sl_compact_log(sl_plog *l, const sl_compact_opts *o, sl_compact_stats *st)
 {
-    memset(st, 0, sizeof(*st));
-    st->next_tombstone_ms = INT64_MAX;
-    size_t max = 4096;
-    int64_t *bases = sl_malloc(max * sizeof(int64_t)), *sizes = sl_malloc(max * sizeof(int64_t));
-    size_t n = sl_plog_closed_segments(l, bases, sizes, max);
-    cleaner c = {.l = l, .dfd = sl_plog_dir_fd(l), .o = o, .st = st};
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        st->bytes_before += sizes[i];
-        rc = map_segment(&c, bases[i], sizes[i]);
-    }
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = clean_segment(&c, bases[i], sizes[i]);
-    if (rc)
-        SL_WARN("kafka", "%s: compaction stopped: %s", sl_plog_dir(l), sl_strerror(rc));
-    else if (st->segments_rewritten)
-        SL_INFO("kafka",
-                "%s: compacted %" PRId64 " segment(s): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
-                " records removed",
-                sl_plog_dir(l), st->segments_rewritten, st->bytes_before, st->bytes_after,
-                st->records_removed);
-    kmap_free(&c.keys);
-    kmap_free(&c.pids);
-    sl_buf_free(&c.in);
-    sl_buf_free(&c.out);
-    sl_buf_free(&c.recs);
-    sl_free(bases);
-    sl_free(sizes);
-    return rc;
+    sl_compact_job *c = sl_compact_begin(l, o);
+    sl_compact_run(c);
+    return sl_compact_end(c, st);
 }

@@ -10,7 +10,10 @@
  * segment either old or cleaned; cleaning segments oldest first means a tombstone is never
  * removed while an older value of its key could survive in a segment not yet renamed.
  *
- * Loop thread (the log's owner); the cleaner reads and writes segment files synchronously. */
+ * Threads: the reading and writing (both passes, every NNN.log.cleaned and its fdatasync) is
+ * sl_compact_run, which touches no state of the log and so runs on a worker thread; only the
+ * snapshot of the closed segments (sl_compact_begin) and the swaps (sl_compact_end) run on the
+ * log's loop thread. One job per log at a time; the log must not be destroyed while one runs. */
 #ifndef SL_KAFKA_COMPACT_H
 #define SL_KAFKA_COMPACT_H
 
@@ -26,11 +29,32 @@ typedef struct sl_compact_stats {
     int64_t bytes_before, bytes_after; /* of the closed segments */
     int64_t records_kept, records_removed, tombstones_kept;
     int64_t next_tombstone_ms; /* when the first kept tombstone becomes removable; INT64_MAX */
+    int64_t clean_end;         /* just past the newest segment considered; -1: none closed */
 } sl_compact_stats;
 
-/* Compacts the closed segments of l. Batches the cleaner cannot read record by record
- * (compressed, control) are kept whole and their records count as present. Returns 0 or a
- * negative code (a segment left as it was); stats are filled either way. */
+typedef struct sl_compact_job sl_compact_job;
+
+/* Loop thread: snapshots l's closed segments for a job and keeps l (sl_plog_keep) until end. */
+sl_compact_job *sl_compact_begin(sl_plog *l, const sl_compact_opts *o);
+/* Any thread: both passes over the snapshot, writing NNN.log.cleaned beside each segment that
+ * changes. Returns 0 or a negative code (then end swaps nothing). */
+int sl_compact_run(sl_compact_job *j);
+/* Any thread: makes a running sl_compact_run stop at its next batch with SL_ERR_CLOSED (a
+ * stopping broker does not wait for a whole compaction). */
+void sl_compact_cancel(sl_compact_job *j);
+/* Loop thread: swaps the next cleaned file in (sl_plog_segment_replace: a few fsyncs and an
+ * index rebuild), so a caller can give its loop a turn between segments. Returns 1 when more
+ * remain, 0 when none do, or the negative code of the run or of a failed swap (none follow). */
+int sl_compact_swap_next(sl_compact_job *j);
+/* Loop thread: swaps what remains of the cleaned files in, oldest first, stopping at the first
+ * failure (the rest are deleted), logs the outcome, fills st (may be NULL), releases the log and
+ * frees j. */
+int sl_compact_end(sl_compact_job *j, sl_compact_stats *st);
+
+/* begin, run and end in one call on the loop thread. Compacts the closed segments of l. Batches the
+ * cleaner cannot read record by record (compressed, control) are kept whole and their records count
+ * as present. Returns 0 or a negative code (a segment left as it was); stats are filled either way.
+ */
 int sl_compact_log(sl_plog *l, const sl_compact_opts *o, sl_compact_stats *st);
 
 #endif

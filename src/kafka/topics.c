@@ -931,33 +931,44 @@ void kafka_topic_configs(const kafka_topics *t, const kafka_topic *tp,
     }
 }
 
-void kafka_topics_compact(kafka_topics *t, int64_t now_ms)
+static bool compact_due(const kafka_topic *tp, const kafka_partition *p, int64_t now_ms)
 {
     enum { MAXSEG = 4096 };
     int64_t *bases = sl_malloc(MAXSEG * sizeof(int64_t)),
             *sizes = sl_malloc(MAXSEG * sizeof(int64_t));
-    for (size_t i = 0; i < t->n; i++) {
-        kafka_topic *tp = t->v[i];
-        if (tp->deleting || tp->cfg.cleanup_policy == KAFKA_CLEANUP_DELETE) continue;
-        for (int32_t j = 0; j < tp->nparts; j++) {
-            kafka_partition *p = &tp->parts[j];
-            size_t n = sl_plog_closed_segments(p->log, bases, sizes, MAXSEG);
-            int64_t dirty = 0, total = 0;
-            for (size_t k = 0; k < n; k++) {
-                total += sizes[k];
-                if (bases[k] >= p->clean_end) dirty += sizes[k];
-            }
-            bool due = p->clean_due_ms > 0 && now_ms >= p->clean_due_ms;
-            if (!due && (dirty == 0 || dirty * 1000000 < tp->cfg.min_cleanable_dirty_ratio * total))
-                continue;
-            sl_compact_opts o = {.now_ms = now_ms,
-                                 .delete_retention_ms = tp->cfg.delete_retention_ms};
-            sl_compact_stats st;
-            if (sl_compact_log(p->log, &o, &st)) continue; /* logged; retried next round */
-            p->clean_end = bases[n - 1] + 1;
-            p->clean_due_ms = st.next_tombstone_ms == INT64_MAX ? 0 : st.next_tombstone_ms;
-        }
+    size_t n = sl_plog_closed_segments(p->log, bases, sizes, MAXSEG);
+    int64_t dirty = 0, total = 0;
+    for (size_t k = 0; k < n; k++) {
+        total += sizes[k];
+        if (bases[k] >= p->clean_end) dirty += sizes[k];
     }
     sl_free(bases);
     sl_free(sizes);
+    if (n == 0) return false;
+    bool due = p->clean_due_ms > 0 && now_ms >= p->clean_due_ms;
+    return due || (dirty > 0 && dirty * 1000000 >= tp->cfg.min_cleanable_dirty_ratio * total);
+}
+
+kafka_partition *kafka_topics_compact_next(kafka_topics *t, int64_t now_ms,
+                                           kafka_compact_cursor *cur, sl_compact_opts *o)
+{
+    for (; cur->topic < t->n; cur->topic++, cur->part = 0) {
+        kafka_topic *tp = t->v[cur->topic];
+        if (tp->deleting || tp->cfg.cleanup_policy == KAFKA_CLEANUP_DELETE) continue;
+        while (cur->part < tp->nparts) {
+            kafka_partition *p = &tp->parts[cur->part++];
+            if (!p->log || !compact_due(tp, p, now_ms)) continue;
+            *o = (sl_compact_opts){.now_ms = now_ms,
+                                   .delete_retention_ms = tp->cfg.delete_retention_ms};
+            return p;
+        }
+    }
+    return NULL;
+}
+
+void kafka_partition_compacted(kafka_partition *p, int rc, const sl_compact_stats *st)
+{
+    if (rc || st->clean_end < 0) return; /* logged; retried next round */
+    p->clean_end = st->clean_end;
+    p->clean_due_ms = st->next_tombstone_ms == INT64_MAX ? 0 : st->next_tombstone_ms;
 }

@@ -5,6 +5,7 @@
 #define SL_KAFKA_TOPICS_H
 
 #include "kafka/broker.h"
+#include "kafka/compact.h"
 #include "kafka/plog.h"
 #include "kafka/producer_state.h"
 
@@ -46,11 +47,11 @@ typedef struct kafka_partition {
     char *dir;
     sl_plog *log;
     kafka_pstate *pstate;
-    int64_t snap_offset;          /* log offset the last producer snapshot covers */
-    int64_t snap_bytes;           /* bytes appended since that snapshot */
-    bool pstate_dirty;            /* producer state changed since that snapshot */
-    bool flush_dirty;             /* appended since the last interval flush */
-    int flush_refs;               /* flusher requests in flight; the log may not be destroyed */
+    int64_t snap_offset; /* log offset the last producer snapshot covers */
+    int64_t snap_bytes;  /* bytes appended since that snapshot */
+    bool pstate_dirty;   /* producer state changed since that snapshot */
+    bool flush_dirty;    /* appended since the last interval flush */
+    int flush_refs; /* flusher requests and a compaction in flight: the log may not be destroyed */
     struct kafka_watch *watchers; /* Fetch long-polls waiting for appends */
     int64_t clean_end;            /* closed segments from this base on are not yet compacted */
     int64_t clean_due_ms;         /* compact again then (a kept tombstone expires); 0 = none */
@@ -142,10 +143,20 @@ void kafka_topics_delete_end(kafka_topics *t, kafka_topic *tp);
 
 /* Applies retention to every partition as of now_ms, and forgets producers idle for a day. */
 void kafka_topics_retain(kafka_topics *t, int64_t now_ms);
-/* Runs the log cleaner (compact.h) on the partitions of compacted topics whose uncleaned share
- * of closed-segment bytes reaches min.cleanable.dirty.ratio, or whose kept tombstones have
- * expired. Loop thread. */
-void kafka_topics_compact(kafka_topics *t, int64_t now_ms);
+/* Where kafka_topics_compact_next resumes: a topic index and a partition in it. */
+typedef struct kafka_compact_cursor {
+    size_t topic;
+    int32_t part;
+} kafka_compact_cursor;
+/* The next partition from *cur on (which moves past it) that the log cleaner (compact.h) should
+ * compact: of a compacted topic, with an uncleaned share of closed-segment bytes reaching
+ * min.cleanable.dirty.ratio or kept tombstones expired; o is set for it. NULL at the end of the
+ * topics. Loop thread. */
+kafka_partition *kafka_topics_compact_next(kafka_topics *t, int64_t now_ms,
+                                           kafka_compact_cursor *cur, sl_compact_opts *o);
+/* Records the outcome of a compaction of p (rc from sl_compact_end): what is clean now and when
+ * a kept tombstone expires. Loop thread. */
+void kafka_partition_compacted(kafka_partition *p, int rc, const sl_compact_stats *st);
 /* Saves the producer snapshot of every partition appended to (or whose state changed) since its
  * last one, fsynced if sync. Snapshots bound what a restart replays from the log. */
 void kafka_topics_snapshot(kafka_topics *t, bool sync);
