@@ -19,7 +19,8 @@
  *   - all N messages from the log start, on sluice only (the mock no longer has them): the
  *     linearity figure, with no ratio.
  * The server's CPU time (utime+stime from /proc/PID/stat) and memory (VmHWM, VmRSS from
- * /proc/PID/status) are read around each phase. Runs alternate the two targets so that
+ * /proc/PID/status) are read around each phase, of the broker itself when $SLUICE_BIN is a
+ * wrapper (perf record, a script) that runs it as a child. Runs alternate the two targets so that
  * background load drifts over both; the table shows medians with min-max, the ratio
  * sluice/mock of the medians, and the median (min-max) of each run's own sluice/mock ratio. */
 #include "core/sl.h"
@@ -28,6 +29,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -53,7 +55,8 @@ static const char *target_names[T_COUNT] = {"sluice", "mock"};
 typedef struct server {
     int kind;
     pid_t pid;
-    int ctl_fd; /* mock: closing it tells the child to exit */
+    pid_t measured; /* whose CPU and memory are read: pid, or the broker a wrapper runs */
+    int ctl_fd;     /* mock: closing it tells the child to exit */
     char bootstrap[256];
     char dir[128]; /* sluice: the temp data dir */
 } server;
@@ -124,6 +127,69 @@ static double proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The children of every thread of pid (/proc/PID/task/TID/children), at most max. */
+static int proc_children(pid_t pid, pid_t *out, int max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) && n < max;) {
+        if (e->d_name[0] == '.') continue;
+        char cpath[320];
+        snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+        FILE *f = fopen(cpath, "r");
+        for (int c; f && n < max && fscanf(f, "%d", &c) == 1;)
+            out[n++] = (pid_t)c;
+        if (f) fclose(f);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static bool proc_comm_is(pid_t pid, const char *name)
+{
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    bool ok = f && fgets(comm, sizeof comm, f);
+    if (f) fclose(f);
+    comm[strcspn(comm, "\n")] = '\0';
+    return ok && !strcmp(comm, name);
+}
+
+/* The process that is the broker when $SLUICE_BIN is a wrapper (perf record, time, a shell
+ * script) that runs it as a child: the wrapper's own CPU would read about 0. Followed down
+ * from pid, preferring a child named "sluice", to a process without children (the broker
+ * starts none). Without a wrapper, pid itself. */
+static pid_t measured_pid(pid_t pid)
+{
+    for (int depth = 0; depth < 8; depth++) {
+        pid_t kids[16];
+        int n = proc_children(pid, kids, 16);
+        if (n == 0) break;
+        pid_t next = kids[0];
+        for (int i = 0; i < n; i++)
+            if (proc_comm_is(kids[i], "sluice")) next = kids[i];
+        pid = next;
+    }
+    return pid;
+}
+
+/* True when pid has exited (no /proc entry, or a zombie nobody has reaped yet). */
+static bool proc_gone(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return !p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
 /* A "Key:   N kB" line of /proc/PID/status, in kB; -1 when absent. */
 static long proc_status_kb(pid_t pid, const char *key)
 {
@@ -174,7 +240,18 @@ static int sluice_start(server *s)
     }
     snprintf(s->bootstrap, sizeof s->bootstrap, "%s", listen);
     for (double t0 = now_s(); now_s() - t0 < 10;) {
-        if (port_open(port)) return 0;
+        if (port_open(port)) {
+            static bool said;
+            s->measured = measured_pid(s->pid);
+            if (s->measured != s->pid && !said) {
+                said = true;
+                fprintf(stderr,
+                        "bench_kafka: %s runs the broker as a child (pid %d): its CPU and "
+                        "memory are the figures\n",
+                        opt.sluice_bin, (int)s->measured);
+            }
+            return 0;
+        }
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
             fprintf(stderr, "bench_kafka: %s exited at start; see %s\n", opt.sluice_bin, logpath);
             s->pid = 0;
@@ -221,6 +298,7 @@ static int mock_start(server *s)
         return -1;
     }
     s->bootstrap[strcspn(s->bootstrap, "\n")] = '\0';
+    s->measured = s->pid;
     return 0;
 }
 
@@ -230,6 +308,8 @@ static void server_stop(server *s)
         if (s->kind == T_MOCK) {
             close(s->ctl_fd);
         } else {
+            /* A wrapper need not pass SIGTERM on (a shell does not): the broker gets it too. */
+            if (s->measured > 0 && s->measured != s->pid) kill(s->measured, SIGTERM);
             kill(s->pid, SIGTERM);
         }
         int st;
@@ -238,6 +318,12 @@ static void server_stop(server *s)
         if (waitpid(s->pid, &st, WNOHANG) == 0) {
             kill(s->pid, SIGKILL);
             waitpid(s->pid, &st, 0);
+        }
+        /* A wrapper's broker is not our child: it is waited for by its /proc entry. */
+        if (s->kind == T_SLUICE && s->measured > 0 && s->measured != s->pid) {
+            for (int i = 0; i < 1000 && !proc_gone(s->measured); i++)
+                usleep(10000);
+            if (!proc_gone(s->measured)) kill(s->measured, SIGKILL);
         }
     }
     if (s->kind == T_SLUICE && s->dir[0]) nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -307,15 +393,15 @@ static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static void phase_begin(const server *s, double *cpu0)
 {
-    *cpu0 = proc_cpu_s(s->pid);
+    *cpu0 = proc_cpu_s(s->measured);
 }
 
 static void phase_end(const server *s, double cpu0, double secs, phase_result *r)
 {
     r->secs = secs;
-    r->cpu_s = proc_cpu_s(s->pid) - cpu0;
-    r->hwm_kb = proc_status_kb(s->pid, "VmHWM");
-    r->rss_kb = proc_status_kb(s->pid, "VmRSS");
+    r->cpu_s = proc_cpu_s(s->measured) - cpu0;
+    r->hwm_kb = proc_status_kb(s->measured, "VmHWM");
+    r->rss_kb = proc_status_kb(s->measured, "VmRSS");
 }
 
 static int produce_phase(const server *s, size_t size, phase_result *r)
@@ -602,7 +688,7 @@ int main(int argc, char **argv)
                 if (low >= 0) kept[si][t][run] = opt.messages - low;
                 if (rc == 0 && t == T_SLUICE)
                     rc = consume_phase(&s, size, 0, &res[PH_ALL][si][t][run], &low);
-                if (s.pid > 0) hwm_kb[si][t][run] = proc_status_kb(s.pid, "VmHWM");
+                if (s.pid > 0) hwm_kb[si][t][run] = proc_status_kb(s.measured, "VmHWM");
                 server_stop(&s);
                 if (rc) failures++;
                 fprintf(stderr,
