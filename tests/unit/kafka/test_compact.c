@@ -2,7 +2,8 @@
  * offset in closed segments only, rewritten batches with valid CRC32C, base offsets and last
  * offset deltas, tombstones dropped after delete.retention.ms and kept before, a producer's
  * last batch kept (empty), reads across the gaps, and restart, a leftover .cleaned file and
- * missing indexes after a crash. */
+ * missing indexes after a crash; and the broker's split: the passes on a worker thread while the
+ * log is read, the swaps one at a time, a cancelled job. */
 #include "kafka/compact.h"
 #include "batch_util.h"
 #include "core/log.h"
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 #include <cmocka.h>
 
 typedef struct krec {
@@ -469,10 +471,90 @@ static void test_kill9_mid_compaction(void **state)
     tb_rm_rf(dir);
 }
 
+static int count_cleaned(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strstr(e->d_name, ".log.cleaned") != NULL;
+    if (d) closedir(d);
+    return n;
+}
+
+static void same_records(const seen *a, const seen *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (int i = 0; i < a->n; i++) {
+        assert_int_equal(a->off[i], b->off[i]);
+        assert_string_equal(a->val[i], b->val[i]);
+    }
+}
+
+static void run_job(void *arg)
+{
+    sl_compact_run(arg);
+}
+
+/* The broker's way: the passes on another thread while this one reads the log, which shows
+ * the old records until the swaps, then one segment per sl_compact_swap_next; and a cancelled
+ * job that leaves the log as it was and no .cleaned file. */
+static void test_job_on_a_worker(void **state)
+{
+    (void)state;
+    char dir[256];
+    tb_tmpdir(dir, "compact-job");
+    sl_plog *l = open_log(dir);
+    fill(l, sl_now_ms());
+    int64_t act = active_base(dir);
+    static seen before, during, after;
+    read_all(l, &before);
+
+    sl_compact_opts o = {.now_ms = sl_now_ms(), .delete_retention_ms = 1000};
+    sl_compact_job *j = sl_compact_begin(l, &o);
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, run_job, j), 0);
+    read_all(l, &during);
+    uv_thread_join(&t);
+    same_records(&before, &during);
+    int files = count_cleaned(dir);
+    assert_true(files > 0);
+    read_all(l, &during); /* written, not yet swapped in */
+    same_records(&before, &during);
+    int swaps = 0, r;
+    while ((r = sl_compact_swap_next(j)) > 0)
+        swaps++;
+    assert_int_equal(r, 0);
+    assert_int_equal(swaps + 1, files);
+    assert_int_equal(count_cleaned(dir), 0);
+    sl_compact_stats st;
+    assert_int_equal(sl_compact_end(j, &st), 0);
+    assert_int_equal(st.segments_rewritten, files);
+    assert_true(st.clean_end > 0 && st.clean_end <= act); /* past the newest closed base */
+    read_all(l, &after);
+    check_latest(&after, act, 90);
+
+    /* Cancelled: nothing changes, nothing is left behind. */
+    krec r1 = {"k1", "again"};
+    for (int i = 0; i < 40; i++)
+        put(l, &r1, 1, sl_now_ms(), -1);
+    read_all(l, &before);
+    j = sl_compact_begin(l, &o);
+    sl_compact_cancel(j);
+    assert_int_equal(sl_compact_run(j), SL_ERR_CLOSED);
+    assert_int_equal(sl_compact_swap_next(j), SL_ERR_CLOSED);
+    assert_int_equal(sl_compact_end(j, &st), SL_ERR_CLOSED);
+    assert_int_equal(st.segments_rewritten, 0);
+    assert_int_equal(count_cleaned(dir), 0);
+    read_all(l, &during);
+    same_records(&before, &during);
+    sl_plog_close(l);
+    tb_rm_rf(dir);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_kill9_mid_compaction), cmocka_unit_test(test_latest_per_key),
-    cmocka_unit_test(test_tombstones),           cmocka_unit_test(test_producer_last_batch_kept),
-    cmocka_unit_test(test_crash_leftovers),
+    cmocka_unit_test(test_job_on_a_worker),          cmocka_unit_test(test_kill9_mid_compaction),
+    cmocka_unit_test(test_latest_per_key),           cmocka_unit_test(test_tombstones),
+    cmocka_unit_test(test_producer_last_batch_kept), cmocka_unit_test(test_crash_leftovers),
 };
 
 int main(void)
