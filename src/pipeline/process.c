@@ -5,7 +5,9 @@
  * sink in order (retrying forever), while the processor fills the next one. Up to max_batches
  * + 1 are held; the oldest is committed once the writer has written it and its DLQ deliveries are
  * in, so commits follow consumption order and never pass an unacknowledged record. With a
- * window the processor waits for each batch (the window's state must match its offsets).
+ * window, each batch also carries the window's rows and a checkpoint of its state taken as the
+ * batch was cut; the writer writes the rows after the batch's, and the checkpoint is written
+ * (in batch order) before the batch's offsets are committed, so state and offsets agree.
  *
  * The consumer uses the eager rebalance protocol: the revoke callback runs inside
  * rd_kafka_consumer_poll, between two records, so the batch in hand is exactly what was
@@ -249,6 +251,11 @@ typedef struct batch {
     int64_t start;
     int64_t wall_ms;        /* the wall clock at the batch's first record: age()'s "now" */
     const char *topic_name; /* of the consumed messages */
+    /* With a window, taken as the batch is submitted: its rows as they stood then (strings in
+     * arena) and the state's checkpoint with the batch's offsets. */
+    sl_sink_value *wrows;
+    size_t nwrows, wrowcap;
+    sl_window_ckpt *ckpt;
     /* Set by the writer under wmu. */
     bool written;
     int write_rc; /* 0, or -1 when a drain gave up on it */
@@ -274,7 +281,7 @@ struct sl_process {
      * so an offset is committed only when every record before it is acknowledged. */
     batch *b;
     size_t nb;    /* slots: depth + 1 */
-    size_t depth; /* batches out with the writer while the next fills: 0 with a window */
+    size_t depth; /* batches out with the writer while the next fills */
     size_t head, nsub;
     batch *cur; /* NULL while submit waits for a free slot */
 
@@ -293,7 +300,8 @@ struct sl_process {
     const sl_window_spec *wspec;
     sl_window_spec *wspec_owned; /* a preset's */
     sl_window *win;
-    sl_sink *wsink;
+    sl_sink *wsink; /* the window's: used by the writer thread only once it runs */
+    size_t nwcols;
     char *wsink_url, *wsink_safe;
     char *state_path;
     int64_t *ckpt_off; /* per partition: the next offset the saved state covers, -1 none */
@@ -712,6 +720,8 @@ static void *writer_main(void *arg)
         /* After a drain gave up on a batch, the later ones are dropped too, unwritten. */
         int rc =
             failed ? -1 : write_rows(p, p->sink, p->sink_safe, b->rows, b->nrows, b->nmsgs, true);
+        if (!rc && b->nwrows)
+            rc = write_rows(p, p->wsink, p->wsink_safe, b->wrows, b->nwrows, b->nmsgs, true);
         failed = rc != 0;
         pthread_mutex_lock(&p->wmu);
         b->write_rc = rc;
@@ -723,10 +733,42 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Saves the window state with the offsets it covers, the batch's included, before the batch's
- * offsets are committed: a restart seeks to these offsets, so state and input always agree. */
-static int save_state(sl_process *p, const batch *b)
+/* Writes the batch's window checkpoint (the state with the offsets it covers, the batch's
+ * included) before the batch's offsets are committed: a restart seeks to these offsets, so
+ * state and input always agree. Checkpoints are written in batch order, as commits are. */
+static int save_state(sl_process *p, batch *b)
 {
+    for (int attempt = 0;;) {
+        char err[256] = "";
+        if (sl_window_ckpt_write(b->ckpt, err, sizeof err) == 0) return 0;
+        if (gave_up(p, &p->drain_deadline)) {
+            SL_ERROR(LOG, "window state: %s; giving up after the drain timeout", err);
+            return -1;
+        }
+        int64_t wait = backoff(attempt++);
+        SL_WARN(LOG, "window state: %s; retry %d in %" PRId64 " ms", err, attempt, wait);
+        nap(p, wait, false);
+    }
+}
+
+/* With a window, as the batch is submitted: copies the window's rows into the batch (its
+ * arena keeps their strings), marks them written, and takes the state's checkpoint with the
+ * offsets up to the batch's end. The next batch may then change the windows while this one is
+ * written; were it lost, a restart replays it from the checkpoint before. */
+static void window_cut(sl_process *p, batch *b)
+{
+    const sl_sink_value *wrows;
+    size_t n = sl_window_rows(p->win, &wrows);
+    if (n > b->wrowcap) {
+        b->wrowcap = n;
+        b->wrows = sl_realloc(b->wrows, n * p->nwcols * sizeof *b->wrows);
+    }
+    memcpy(b->wrows, wrows, n * p->nwcols * sizeof *b->wrows);
+    for (size_t i = 0; i < n * p->nwcols; i++)
+        if (b->wrows[i].str)
+            b->wrows[i].str = sl_arena_strndup(&b->arena, b->wrows[i].str, b->wrows[i].len);
+    b->nwrows = n;
+    sl_window_written(p->win);
     for (size_t i = 0; i < b->ntouched; i++) {
         size_t part = (size_t)b->touched[i];
         if (part >= p->nckpt) {
@@ -737,18 +779,7 @@ static int save_state(sl_process *p, const batch *b)
         }
         p->ckpt_off[part] = b->next_off[part];
     }
-    for (int attempt = 0;;) {
-        char err[256] = "";
-        if (sl_window_save(p->win, p->state_path, p->ckpt_off, p->nckpt, err, sizeof err) == 0)
-            return 0;
-        if (gave_up(p, &p->drain_deadline)) {
-            SL_ERROR(LOG, "window state: %s; giving up after the drain timeout", err);
-            return -1;
-        }
-        int64_t wait = backoff(attempt++);
-        SL_WARN(LOG, "window state: %s; retry %d in %" PRId64 " ms", err, attempt, wait);
-        nap(p, wait, false);
-    }
+    b->ckpt = sl_window_checkpoint(p->win, p->state_path, p->ckpt_off, p->nckpt);
 }
 
 /* Waits until every dead letter of the batch is delivered, producing failed ones again with
@@ -820,14 +851,6 @@ static void complete_oldest(sl_process *p, bool sync_commit)
     pthread_mutex_unlock(&p->wmu);
 
     if (p->gave_up) rc = -1;
-    if (!rc && p->win) {
-        const sl_sink_value *wrows;
-        size_t n = sl_window_rows(p->win, &wrows);
-        if (write_rows(p, p->wsink, p->wsink_safe, wrows, n, b->nmsgs, false))
-            rc = -1;
-        else
-            sl_window_written(p->win);
-    }
     if (!rc) rc = dlq_settle(p, b);
     if (!rc && p->win) rc = save_state(p, b);
     if (!rc) {
@@ -854,6 +877,9 @@ static void complete_oldest(sl_process *p, bool sync_commit)
         rd_kafka_message_destroy(b->msgs[i]);
     for (size_t i = 0; i < b->ntouched; i++)
         b->next_off[b->touched[i]] = -1;
+    sl_window_ckpt_free(b->ckpt);
+    b->ckpt = NULL;
+    b->nwrows = 0;
     b->nmsgs = b->nrows = b->ndlq = b->ntouched = 0;
     b->dlq_inflight = 0;
     b->written = false;
@@ -868,6 +894,7 @@ static void complete_oldest(sl_process *p, bool sync_commit)
 static void submit(sl_process *p)
 {
     if (p->cur->nmsgs == 0) return;
+    if (p->win) window_cut(p, p->cur);
     pthread_mutex_lock(&p->wmu);
     p->nsub++;
     p->wsub++;
@@ -1071,6 +1098,7 @@ static int window_open(sl_process *p, char *err, size_t errlen)
                 p->state_path, st.windows, p->nckpt);
     }
     p->wsink_url = sl_window_sink_url(cfg->sink, sl_window_spec_table(p->wspec));
+    sl_window_spec_columns(p->wspec, &p->nwcols);
     p->wsink_safe = redact_url(p->wsink_url);
     return 0;
 }
@@ -1094,9 +1122,9 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
     if (!strcmp(cfg->format, "avro"))
         p->avro = sl_avro_dec_new(cfg->registry, AVRO_REGISTRY_TIMEOUT_MS, AVRO_REGISTRY_RETRY_MS);
     if (window_open(p, err, errlen)) goto fail;
-    /* With a window each batch is committed before the next is parsed: the window's state is
-     * saved with the offsets it covers, so it must not hold a later batch's records. */
-    p->depth = p->win ? 0 : (size_t)cfg->max_batches;
+    /* With a window too: each batch carries the window's rows and checkpoint as they stood at
+     * its end (window_cut). */
+    p->depth = (size_t)cfg->max_batches;
     p->nb = p->depth + 1;
     p->b = sl_calloc(p->nb, sizeof *p->b);
     for (size_t k = 0; k < p->nb; k++) {
@@ -1310,6 +1338,8 @@ void sl_process_close(sl_process *p)
         sl_free(b->dlq);
         sl_free(b->next_off);
         sl_free(b->touched);
+        sl_free(b->wrows);
+        sl_window_ckpt_free(b->ckpt);
     }
     if (p->consumer)
         rd_kafka_destroy_flags(p->consumer, p->gave_up ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);

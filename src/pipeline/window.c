@@ -1095,46 +1095,82 @@ static void saved(sl_window *w)
     w->nremoved = 0;
 }
 
-static int save_snapshot(sl_window *w, const char *path, const char *logpath, const int64_t *offs,
-                         size_t noffs, char *err, size_t errlen)
+struct sl_window_ckpt {
+    char *path, *logpath;
+    bool snapshot;
+    sl_buf buf;
+    uint64_t log_off; /* a delta: its place in the log */
+};
+
+sl_window_ckpt *sl_window_checkpoint(sl_window *w, const char *path, const int64_t *offs,
+                                     size_t noffs)
 {
-    sl_buf b = SL_BUF_INIT;
-    sl_buf_put_be32(&b, STATE_MAGIC);
-    sl_buf_put_be32(&b, STATE_VER);
-    sl_buf_put_be64(&b, w->spec->fingerprint);
-    sl_buf_put_be64(&b, w->gen + 1);
-    put_header(w, &b, offs, noffs);
-    sl_buf_put_be64(&b, w->nentries);
-    for (size_t k = 0; k < w->nbuckets; k++)
-        for (const entry *e = w->buckets[k]; e; e = e->next)
-            put_entry(w, &b, e);
-    sl_buf_put_be32(&b, sl_crc32c(0, b.ptr, b.len));
-    int rc = sl_write_file_atomic(path, b.ptr, b.len, 0644, true);
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-    } else {
-        w->gen++;
-        w->snap_bytes = b.len;
-        w->log_bytes = 0;
-        rc = sl_write_file_atomic(logpath, "", 0, 0644, true);
-        if (rc) snprintf(err, errlen, "%s: %s", logpath, strerror(-rc));
-        w->log_ok = rc == 0;
+    sl_window_ckpt *c = sl_calloc(1, sizeof *c);
+    size_t plen = strlen(path);
+    c->path = sl_strdup(path);
+    c->logpath = sl_malloc(plen + 5);
+    memcpy(c->logpath, path, plen);
+    memcpy(c->logpath + plen, ".log", 5);
+    sl_buf *b = &c->buf;
+    if (w->log_ok) {
+        sl_buf_put_be32(b, 0); /* the body's length, set below */
+        sl_buf_put_be64(b, w->gen);
+        put_header(w, b, offs, noffs);
+        sl_buf_put_be64(b, w->nremoved);
+        sl_buf_append(b, w->removed.ptr, w->removed.len);
+        sl_buf_put_be64(b, w->nunsaved);
+        for (size_t i = 0; i < w->nunsaved; i++)
+            put_entry(w, b, w->unsaved[i]);
+        sl_put_be32(b->ptr, (uint32_t)(b->len - 4));
+        sl_buf_put_be32(b, sl_crc32c(0, b->ptr + 4, b->len - 4));
     }
-    sl_buf_free(&b);
-    return rc;
+    if (!w->log_ok || w->log_bytes + b->len > w->snap_bytes) {
+        c->snapshot = true;
+        sl_buf_reset(b);
+        sl_buf_put_be32(b, STATE_MAGIC);
+        sl_buf_put_be32(b, STATE_VER);
+        sl_buf_put_be64(b, w->spec->fingerprint);
+        sl_buf_put_be64(b, w->gen + 1);
+        put_header(w, b, offs, noffs);
+        sl_buf_put_be64(b, w->nentries);
+        for (size_t k = 0; k < w->nbuckets; k++)
+            for (const entry *e = w->buckets[k]; e; e = e->next)
+                put_entry(w, b, e);
+        sl_buf_put_be32(b, sl_crc32c(0, b->ptr, b->len));
+        w->gen++;
+        w->snap_bytes = b->len;
+        w->log_bytes = 0;
+        w->log_ok = true;
+    } else {
+        c->log_off = w->log_bytes;
+        w->log_bytes += b->len;
+    }
+    saved(w);
+    return c;
 }
 
-static int append_delta(sl_window *w, const char *logpath, const sl_buf *d, char *err,
-                        size_t errlen)
+int sl_window_ckpt_write(sl_window_ckpt *c, char *err, size_t errlen)
 {
-    int fd = open(logpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (c->snapshot) {
+        int rc = sl_write_file_atomic(c->path, c->buf.ptr, c->buf.len, 0644, true);
+        const char *which = c->path;
+        if (!rc) {
+            rc = sl_write_file_atomic(c->logpath, "", 0, 0644, true);
+            which = c->logpath;
+        }
+        if (rc) snprintf(err, errlen, "%s: %s", which, strerror(-rc));
+        return rc;
+    }
+    /* At its offset, not appended: a retry after a partial write rewrites the same bytes. */
+    int fd = open(c->logpath, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", logpath, strerror(errno));
-        return -errno;
+        int rc = -errno;
+        snprintf(err, errlen, "%s: %s", c->logpath, strerror(-rc));
+        return rc;
     }
     int rc = 0;
-    for (size_t done = 0; done < d->len;) {
-        ssize_t n = write(fd, d->ptr + done, d->len - done);
+    for (size_t done = 0; done < c->buf.len;) {
+        ssize_t n = pwrite(fd, c->buf.ptr + done, c->buf.len - done, (off_t)(c->log_off + done));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             rc = n < 0 ? -errno : -EIO;
@@ -1143,43 +1179,32 @@ static int append_delta(sl_window *w, const char *logpath, const sl_buf *d, char
         done += (size_t)n;
     }
     if (!rc && fdatasync(fd)) rc = -errno;
-    /* A partial record would hide every later one: cut it off, or start afresh next time. */
-    if (rc && ftruncate(fd, (off_t)w->log_bytes)) w->log_ok = false;
     close(fd);
-    if (rc) snprintf(err, errlen, "%s: %s", logpath, strerror(-rc));
+    if (rc) snprintf(err, errlen, "%s: %s", c->logpath, strerror(-rc));
     return rc;
+}
+
+size_t sl_window_ckpt_bytes(const sl_window_ckpt *c)
+{
+    return c->buf.len;
+}
+
+void sl_window_ckpt_free(sl_window_ckpt *c)
+{
+    if (!c) return;
+    sl_buf_free(&c->buf);
+    sl_free(c->path);
+    sl_free(c->logpath);
+    sl_free(c);
 }
 
 int sl_window_save(sl_window *w, const char *path, const int64_t *offs, size_t noffs, char *err,
                    size_t errlen)
 {
-    size_t plen = strlen(path);
-    char *logpath = sl_malloc(plen + 5);
-    memcpy(logpath, path, plen);
-    memcpy(logpath + plen, ".log", 5);
-    sl_buf d = SL_BUF_INIT;
-    int rc;
-    if (w->log_ok) {
-        sl_buf_put_be32(&d, 0); /* the body's length, set below */
-        sl_buf_put_be64(&d, w->gen);
-        put_header(w, &d, offs, noffs);
-        sl_buf_put_be64(&d, w->nremoved);
-        sl_buf_append(&d, w->removed.ptr, w->removed.len);
-        sl_buf_put_be64(&d, w->nunsaved);
-        for (size_t i = 0; i < w->nunsaved; i++)
-            put_entry(w, &d, w->unsaved[i]);
-        sl_put_be32(d.ptr, (uint32_t)(d.len - 4));
-        sl_buf_put_be32(&d, sl_crc32c(0, d.ptr + 4, d.len - 4));
-    }
-    if (!w->log_ok || w->log_bytes + d.len > w->snap_bytes) {
-        rc = save_snapshot(w, path, logpath, offs, noffs, err, errlen);
-    } else {
-        rc = append_delta(w, logpath, &d, err, errlen);
-        if (!rc) w->log_bytes += d.len;
-    }
-    if (!rc) saved(w);
-    sl_buf_free(&d);
-    sl_free(logpath);
+    sl_window_ckpt *c = sl_window_checkpoint(w, path, offs, noffs);
+    int rc = sl_window_ckpt_write(c, err, errlen);
+    sl_window_ckpt_free(c);
+    if (rc) w->log_ok = false; /* the changes it held go into the next one, a snapshot */
     return rc;
 }
 

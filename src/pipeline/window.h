@@ -62,10 +62,25 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows);
 void sl_window_written(sl_window *w);
 void sl_window_stats_get(const sl_window *w, sl_window_stats *st);
 
-/* Checkpoints the state with offs[0..noffs) (per partition, the next offset to consume; -1
- * none): a delta of the windows changed since the last checkpoint appended to path.log, or,
- * when that log would outgrow it, a whole snapshot replacing path atomically (then an empty
- * log). Returns 0 or <0 with a reason in err (the next call writes the same changes again). */
+/* A checkpoint of the state taken now and written later (sl_window_ckpt_write), so the state
+ * can go on changing meanwhile. */
+typedef struct sl_window_ckpt sl_window_ckpt;
+/* Takes the checkpoint of the state with offs[0..noffs) (per partition, the next offset to
+ * consume; -1 none): a delta of the windows changed since the last checkpoint, for path.log,
+ * or, when that log would outgrow it, a whole snapshot to replace path (then an empty log).
+ * Checkpoints are written in the order they were taken; the next is taken as if this one
+ * were written. */
+sl_window_ckpt *sl_window_checkpoint(sl_window *w, const char *path, const int64_t *offs,
+                                     size_t noffs);
+/* Writes c and syncs it (a delta at its place in the log, a snapshot atomically). Returns 0 or
+ * <0 with a reason in err; a failed write may be retried, and must succeed before a later
+ * checkpoint is written. */
+int sl_window_ckpt_write(sl_window_ckpt *c, char *err, size_t errlen);
+/* The bytes c writes. */
+size_t sl_window_ckpt_bytes(const sl_window_ckpt *c);
+void sl_window_ckpt_free(sl_window_ckpt *c);
+/* sl_window_checkpoint and sl_window_ckpt_write in one: 0 or <0 with a reason in err (then the
+ * next checkpoint is a whole snapshot, so nothing changed is left out). */
 int sl_window_save(sl_window *w, const char *path, const int64_t *offs, size_t noffs, char *err,
                    size_t errlen);
 /* Loads a state saved by sl_window_save into an empty w: the snapshot, then the log's whole

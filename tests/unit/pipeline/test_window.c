@@ -362,6 +362,60 @@ static void test_checkpoint_deltas(void **state)
     sl_window_spec_free(s);
 }
 
+/* A checkpoint is the state when it was taken, whenever it is written: sl_process takes one per
+ * batch and writes it after the batch's rows, while the next batch already changes the state.
+ * Written in order (the first twice, as a retry does), each loads as the state it was taken
+ * from. */
+static void test_checkpoint_taken_then_written(void **state)
+{
+    (void)state;
+    sl_window_spec *s =
+        spec_of("window:\n  table: k.t\n  size: 1m\n  time: kafka\n"
+                "  group_by: [nat]\n"
+                "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n");
+    sl_window *w = sl_window_new(s), *ref = sl_window_new(s);
+    sl_arena a;
+    sl_arena_init(&a, 4096);
+    const char *reason;
+    char nat[16], err[256];
+    for (int g = 0; g < 100; g++) {
+        snprintf(nat, sizeof nat, "g%d", g);
+        assert_int_equal(add(w, &a, nat, g, 1000, &reason), SL_WIN_OK);
+        assert_int_equal(add(ref, &a, nat, g, 1000, &reason), SL_WIN_OK);
+    }
+    char path[] = "/tmp/test_window_ctXXXXXX", logpath[64];
+    int fd = mkstemp(path);
+    close(fd);
+    snprintf(logpath, sizeof logpath, "%s.log", path);
+    int64_t off = 100;
+    assert_int_equal(sl_window_save(w, path, &off, 1, err, sizeof err), 0);
+
+    assert_int_equal(add(w, &a, "g1", 7, 2000, &reason), SL_WIN_OK);
+    assert_int_equal(add(ref, &a, "g1", 7, 2000, &reason), SL_WIN_OK);
+    off = 101;
+    sl_window_ckpt *c1 = sl_window_checkpoint(w, path, &off, 1);
+    assert_int_equal(add(w, &a, "g2", 8, 3000, &reason), SL_WIN_OK);
+    assert_int_equal(add(w, &a, "new", 9, 3000, &reason), SL_WIN_OK);
+    off = 103;
+    sl_window_ckpt *c2 = sl_window_checkpoint(w, path, &off, 1);
+    assert_true(sl_window_ckpt_bytes(c1) > 0 && sl_window_ckpt_bytes(c2) > 0);
+
+    assert_int_equal(sl_window_ckpt_write(c1, err, sizeof err), 0);
+    assert_int_equal(sl_window_ckpt_write(c1, err, sizeof err), 0); /* a retry: same bytes */
+    same_after_load(ref, s, path, 101, &a);
+    assert_int_equal(sl_window_ckpt_write(c2, err, sizeof err), 0);
+    same_after_load(w, s, path, 103, &a);
+
+    sl_window_ckpt_free(c1);
+    sl_window_ckpt_free(c2);
+    unlink(path);
+    unlink(logpath);
+    sl_window_free(w);
+    sl_window_free(ref);
+    sl_arena_free(&a);
+    sl_window_spec_free(s);
+}
+
 static void test_sink_url(void **state)
 {
     (void)state;
@@ -390,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_hopping_and_late),
         cmocka_unit_test(test_memory_and_minmax),
         cmocka_unit_test(test_checkpoint_deltas),
+        cmocka_unit_test(test_checkpoint_taken_then_written),
         cmocka_unit_test(test_sink_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
