@@ -31,6 +31,7 @@ figure is what the window costs the pipeline's end-to-end throughput: 1 - window
 
   bench/bench_pipeline.py [--runs 5] [--records 300000] [--peer-records 6000] [--partitions 4]
                           [--rate 0] [--peer-rate 100] [--seconds 10] [--ingest-records 100000]
+                          [--process-args ARGS] [--sink-params batch_rows=N]
                           [--window users_per_nat_minute]
 """
 
@@ -364,7 +365,9 @@ def run_side(side, args, recs, tmp):
             if side == "window":
                 extra += ["--window-preset", args.window, "--state-dir", str(work / "state")]
             consumer = pu.start_process(lambda *a, **k: sh.SluiceProcess(
-                a[0], work / "process", **k).start(), broker, pu.cql_sink(store), args=extra)
+                a[0], work / "process", **k).start(), broker,
+                pu.cql_sink(store) + (f"?{args.sink_params}" if args.sink_params else ""),
+                args=extra)
             procs.append(consumer)
         else:
             peer = subprocess.Popen([sys.executable, __file__, "--peer", broker.addr, store.host,
@@ -505,6 +508,8 @@ def main():
                     help="ingest's --batch (users per API request) in phase 3; 500 is its default")
     ap.add_argument("--process-args", default="",
                     help="extra flags for sluice process, e.g. \"--max-inflight 1024\"")
+    ap.add_argument("--sink-params", default="",
+                    help="query parameters for sluice's cql:// sink URL, e.g. batch_rows=64")
     ap.add_argument("--only", choices=["sluice", "peer"])
     ap.add_argument("--window", metavar="PRESET",
                     help="compare sluice process plain and with --window-preset PRESET instead "

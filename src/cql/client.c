@@ -546,7 +546,7 @@ enum req_kind {
 };
 
 typedef struct batch_entry {
-    char *cql;
+    char *cql;     /* unprepared entries only: a prepared one is sent by its id */
     sl_buf values; /* <n><value_1>...<value_n> */
     cqlc_prep *prep;
 } batch_entry;
@@ -2259,10 +2259,16 @@ int sl_cqlc_batch_async(sl_cqlc *c, const sl_cqlc_batch *b, const sl_cqlc_qopts 
     r->batch_type = (uint8_t)b->type;
     r->nbatch = b->n;
     r->batch = sl_calloc(b->n, sizeof(batch_entry));
+    /* A prepared entry is sent by its id, so its text is not kept; a run of entries of one
+     * statement (a sink's batch of upserts) looks the cache up once. */
     for (size_t i = 0; i < b->n; i++) {
-        r->batch[i].cql = sl_strdup(b->e[i].cql);
         sl_buf_append(&r->batch[i].values, b->e[i].values.ptr, b->e[i].values.len);
-        if (b->e[i].prepared) r->batch[i].prep = prep_get(c, b->e[i].cql);
+        if (!b->e[i].prepared)
+            r->batch[i].cql = sl_strdup(b->e[i].cql);
+        else if (i && r->batch[i - 1].prep && !strcmp(b->e[i].cql, b->e[i - 1].cql))
+            r->batch[i].prep = r->batch[i - 1].prep;
+        else
+            r->batch[i].prep = prep_get(c, b->e[i].cql);
     }
     /* <consistency><flags>[<serial_consistency>][<timestamp>] (§4.1.7). */
     uint8_t f = 0;

@@ -1160,11 +1160,28 @@ static void test_batches_against_the_store(void **state)
         assert_int_equal(out.kind, SL_CQLC_VOID);
         sl_cqlc_batch_free(b);
     }
+    /* Runs of two prepared statements with different bind markers: each entry is sent with
+     * its own statement's id (a run shares one cache lookup, a new text looks up again). */
+    uint8_t kb2[100][4], cb2[100][4];
+    sl_cqlc_batch *b2 = sl_cqlc_batch_new(SL_CQLC_BATCH_UNLOGGED);
+    for (int i = 0; i < 100; i++) {
+        sl_put_be32(kb2[i], (uint32_t)(i % 7));
+        sl_put_be32(cb2[i], (uint32_t)(200 + i));
+        sl_slice v[3] = {{kb2[i], 4}, {cb2[i], 4}, SL_SLICE_STR("batched")};
+        if (i % 4 < 2)
+            sl_cqlc_batch_add(b2, "INSERT INTO b.t (k, c, v) VALUES (?, ?, ?)", v, 3, true);
+        else
+            sl_cqlc_batch_add(b2, "INSERT INTO b.t (k, c, v) VALUES (?, ?, 'second')", v, 2, true);
+    }
+    assert_int_equal(sl_cqlc_batch_async(c, b2, NULL, on_done, &out), 0);
+    run_until(&loop, &out, ++calls);
+    assert_int_equal(out.kind, SL_CQLC_VOID);
+    sl_cqlc_batch_free(b2);
     count_outcome co = {0};
     assert_int_equal(
         sl_cqlc_query_async(c, "SELECT COUNT(*) FROM b.t", NULL, 0, NULL, on_count, &co), 0);
     run_until(&loop, &co.o, 1);
-    assert_int_equal(co.n, 200);
+    assert_int_equal(co.n, 300);
 
     sl_cqlc_close(c);
     bool stopped = false;
