@@ -937,20 +937,27 @@ static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
     }
     double bm, em;
     if (num(base, "multipleOf", &bm) && num(extra, "multipleOf", &em) && bm > 0 && em > 0) {
-        /* multiples of both are multiples of their least common multiple, when it is known */
+        /* multiples of both are multiples of their least common multiple, when it is known:
+         * one is a multiple of the other, or both are decimals with at most 9 places */
         double l = 0;
         if (fabs(em / bm - nearbyint(em / bm)) <= 1e-9)
             l = em;
         else if (fabs(bm / em - nearbyint(bm / em)) <= 1e-9)
             l = bm;
-        else if (bm == nearbyint(bm) && em == nearbyint(em) && bm < 1e15 && em < 1e15) {
-            double a = bm, b = em;
-            while (b > 0) {
-                double t = fmod(a, b);
-                a = b;
-                b = t;
+        for (double scale = 1; l == 0 && scale <= 1e9; scale *= 10) {
+            /* decimals: the integers' lcm at the first power of ten making both integers */
+            double a = bm * scale, b = em * scale;
+            if (fabs(a - nearbyint(a)) > 1e-9 || fabs(b - nearbyint(b)) > 1e-9) continue;
+            a = nearbyint(a);
+            b = nearbyint(b);
+            if (a >= 1e15 || b >= 1e15) break;
+            double x = a, y = b;
+            while (y > 0) {
+                double t = fmod(x, y);
+                x = y;
+                y = t;
             }
-            l = bm / a * em;
+            l = a / x * b / scale;
         }
         if (l > 0) json_object_set_new(m, "multipleOf", json_real(l));
     }

@@ -327,6 +327,7 @@ static const struct {
     {"{\"allOf\":[{\"multipleOf\":4},{\"multipleOf\":6}]}", "{\"multipleOf\":12}", true, NULL},
     {"{\"allOf\":[{\"multipleOf\":4},{\"multipleOf\":6}]}", "{\"multipleOf\":8}", false,
      "MULTIPLE_OF_CHANGED"},
+    {"{\"allOf\":[{\"multipleOf\":0.3},{\"multipleOf\":0.5}]}", "{\"multipleOf\":1.5}", true, NULL},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
