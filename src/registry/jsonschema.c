@@ -827,10 +827,29 @@ static bool combined_ok(cctx *c, const json_t *r, const json_t *w, const char *p
         snprintf(idx, sizeof idx, "%zu", i);
         ok &= sub(c, json_array_get(all, i), w, path, "allOf", idx, depth);
     }
-    const json_t *rs = sum_of(r), *ws = sum_of(w);
+    const json_t *rs = sum_of(r);
     if (rs) {
+        /* The writer's value is in some branch of each of its sums (a merged writer can have both
+         * anyOf and oneOf) and is the writer itself: the reader reads it if it reads every
+         * branch of one of these. Reasons are given against the first. */
+        const json_t *sums[] = {sum_of(w), json_object_get(w, "oneOf"), NULL};
+        bool read = false;
+        for (size_t s = 0; s < 3 && !read; s++) {
+            const json_t *ws = sums[s];
+            if ((s == 1 && (!ws || ws == sums[0])) || (s == 2 && !sums[0])) continue;
+            size_t n = ws ? json_array_size(ws) : 1;
+            read = true;
+            for (size_t i = 0; i < n && read; i++) {
+                const json_t *wb = ws ? json_array_get(ws, i) : w;
+                bool any = false;
+                for (size_t k = 0; k < json_array_size(rs) && !any; k++)
+                    any = quiet(c, json_array_get(rs, k), wb, depth + 1);
+                read = any;
+            }
+        }
+        const json_t *ws = sums[0];
         size_t n = ws ? json_array_size(ws) : 1;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && !read; i++) {
             const json_t *wb = ws ? json_array_get(ws, i) : w;
             bool any = false;
             for (size_t k = 0; k < json_array_size(rs) && !any; k++)

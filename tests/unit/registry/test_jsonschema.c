@@ -328,6 +328,13 @@ static const struct {
     {"{\"allOf\":[{\"multipleOf\":4},{\"multipleOf\":6}]}", "{\"multipleOf\":8}", false,
      "MULTIPLE_OF_CHANGED"},
     {"{\"allOf\":[{\"multipleOf\":0.3},{\"multipleOf\":0.5}]}", "{\"multipleOf\":1.5}", true, NULL},
+    /* a merged writer with anyOf and oneOf: the reader reads every branch of one of them */
+    {"{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"null\"}],\"allOf\":[{\"anyOf\":[{\"type\":"
+     "\"integer\"},{\"type\":\"string\"}]}]}",
+     "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", true, NULL},
+    {"{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"null\"}],\"allOf\":[{\"anyOf\":[{\"type\":"
+     "\"integer\"},{\"type\":\"string\"}]}]}",
+     "{\"oneOf\":[{\"type\":\"null\"}]}", false, "SUM_TYPE_NARROWED"},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
