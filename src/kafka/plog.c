@@ -116,6 +116,9 @@ typedef struct seg {
     bool dead;         /* removed from the log; freed when refs drops to 0 */
 } seg;
 
+/* Removed segment files held open at most, before the oldest is closed on the spot. */
+#define DEAD_FDS_MAX 16
+
 typedef struct rcache_ent {
     int64_t offset, seg_base, pos;
 } rcache_ent;
@@ -123,6 +126,8 @@ typedef struct rcache_ent {
 struct sl_plog {
     char *dir;
     int dfd;
+    int dead_fds[DEAD_FDS_MAX]; /* removed log files held open for sl_plog_take_dead_fds */
+    size_t ndead;
     sl_plog_opts opts;
     seg **segs; /* ordered by base; the last is active. Changed under mu, by the loop only */
     size_t nsegs, csegs;
@@ -891,6 +896,8 @@ static DIR *open_dir_stream(sl_plog *l)
 
 static void plog_free(sl_plog *l)
 {
+    for (size_t i = 0; i < l->ndead; i++)
+        close(l->dead_fds[i]);
     for (size_t i = 0; i < l->nsegs; i++)
         seg_free(l->segs[i]);
     sl_free(l->segs);
@@ -1742,6 +1749,37 @@ static int64_t seg_age_ts(const seg *s)
     return s->max_ts >= 0 ? s->max_ts : s->mtime_ms;
 }
 
+/* A descriptor of segment s's log file, taken before its name goes (unlink or rename over it):
+ * while it is open the removal leaves the blocks allocated, and whoever closes it last frees
+ * them, which for a big file on ext4 takes 100s of ms: not this loop's job. -1 if none. */
+static int seg_hold_file(sl_plog *l, const seg *s)
+{
+    if (s->fd >= 0) return fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+    char name[NAME_MAX_SEG];
+    seg_file(name, s->base, "log");
+    return openat(l->dfd, name, O_RDONLY | O_CLOEXEC);
+}
+
+static void dead_fd_push(sl_plog *l, int fd)
+{
+    if (fd < 0) return;
+    if (l->ndead == DEAD_FDS_MAX) { /* nobody takes them: free the oldest here */
+        close(l->dead_fds[0]);
+        memmove(l->dead_fds, l->dead_fds + 1, (DEAD_FDS_MAX - 1) * sizeof(int));
+        l->ndead--;
+    }
+    l->dead_fds[l->ndead++] = fd;
+}
+
+size_t sl_plog_take_dead_fds(sl_plog *l, int *out, size_t max)
+{
+    size_t n = SL_MIN(max, l->ndead);
+    memcpy(out, l->dead_fds, n * sizeof(int));
+    memmove(l->dead_fds, l->dead_fds + n, (l->ndead - n) * sizeof(int));
+    l->ndead -= n;
+    return n;
+}
+
 int sl_plog_retain(sl_plog *l, int64_t now_ms)
 {
     size_t n = 0;
@@ -1771,6 +1809,7 @@ int sl_plog_retain(sl_plog *l, int64_t now_ms)
         l->total_bytes -= gone[i]->size;
         /* The log goes first: a crash in between leaves orphan indexes, removed at open. */
         const char *ext[3] = {"log", "index", "timeindex"};
+        int held = seg_hold_file(l, gone[i]);
         for (int k = 0; k < 3; k++) {
             char name[NAME_MAX_SEG];
             seg_file(name, gone[i]->base, ext[k]);
@@ -1779,6 +1818,7 @@ int sl_plog_retain(sl_plog *l, int64_t now_ms)
                 SL_WARN("kafka", "%s/%s: delete: %s", l->dir, name, sl_strerror(rc));
             }
         }
+        dead_fd_push(l, held);
     }
     uv_mutex_lock(&l->mu);
     for (size_t i = 0; i < n; i++) {
@@ -1834,7 +1874,13 @@ int sl_plog_segment_replace(sl_plog *l, int64_t base, const char *cleaned)
     }
     if (fsync(l->dfd)) return -errno;
     seg_file(name, base, "log");
-    if (renameat(l->dfd, cleaned, l->dfd, name)) return -errno;
+    int held = seg_hold_file(l, s);
+    if (renameat(l->dfd, cleaned, l->dfd, name)) {
+        int e = -errno;
+        if (held >= 0) close(held);
+        return e;
+    }
+    dead_fd_push(l, held);
     int rc = fsync(l->dfd) ? -errno : 0;
 
     if (s->fd >= 0) close(s->fd);

@@ -110,6 +110,13 @@ void sl_plog_sync_start(sl_plog *l);
  * be deleted (the segment is dropped from the log all the same). */
 int sl_plog_retain(sl_plog *l, int64_t now_ms);
 
+/* Descriptors (at most max, into out) of log files that retention deleted or compaction
+ * replaced, still open: the file's blocks are freed when the last one closes, which takes 100s
+ * of ms for a big file on ext4, so the caller closes them on a worker thread. The log keeps at
+ * most 16 (closing the oldest itself beyond) and closes what is left when it is freed. Loop
+ * thread; the caller owns the descriptors returned. */
+size_t sl_plog_take_dead_fds(sl_plog *l, int *out, size_t max);
+
 /* Log compaction (compact.c). The closed segments' base offsets and sizes, oldest first (at
  * most max); returns how many. */
 size_t sl_plog_closed_segments(const sl_plog *l, int64_t *bases, int64_t *sizes, size_t max);

@@ -526,6 +526,15 @@ static void test_job_on_a_worker(void **state)
     assert_int_equal(r, 0);
     assert_int_equal(swaps + 1, files);
     assert_int_equal(count_cleaned(dir), 0);
+    /* Each replaced file is held open for the caller to free off the loop. */
+    int dead[32];
+    assert_int_equal(sl_plog_take_dead_fds(l, dead, 32), files);
+    for (int i = 0; i < files; i++) {
+        struct stat fst;
+        assert_int_equal(fstat(dead[i], &fst), 0);
+        assert_int_equal(fst.st_nlink, 0);
+        close(dead[i]);
+    }
     sl_compact_stats st;
     assert_int_equal(sl_compact_end(j, &st), 0);
     assert_int_equal(st.segments_rewritten, files);
