@@ -678,7 +678,7 @@ static ssize_t produce_records_at(sl_broker *b, const uint8_t *head, size_t avai
         sl_rd_i32(&r, &index) || sl_rd_i32(&r, &nrec) || nrec < 0)
         return -1;
     *part = kafka_topics_partition(b->topics, topic, index);
-    return *part ? (ssize_t)(r.p - head) : -1;
+    return *part && (*part)->log ? (ssize_t)(r.p - head) : -1;
 }
 
 /* sl_server_opts.frame_buf: a large Produce frame is read into aligned memory placed so that its

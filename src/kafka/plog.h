@@ -65,11 +65,12 @@ int64_t sl_plog_size_bytes(const sl_plog *l);
  * append succeeds once the cause is gone. After a failed fdatasync every append returns that
  * error until the log is reopened. */
 int sl_plog_append(sl_plog *l, uint8_t *batch, size_t len, int64_t *base);
-/* sl_plog_append for a batch whose surroundings the log may use: the 4 KiB before batch and
- * the bytes up to the first 4 KiB boundary after its end must be writable memory (they are
- * restored before return). When batch's address modulo 4 KiB equals sl_plog_direct_phase, the
- * batch goes to the device with O_DIRECT, without a copy into the page cache; otherwise, or
- * where the file system refuses O_DIRECT, it is written as sl_plog_append writes. */
+/* sl_plog_append for a batch whose surroundings the log may use: the memory from the start of
+ * the 4 KiB-aligned page holding batch's first byte to the end of the one holding its last must
+ * be writable (the bytes around the batch are restored before return). When batch's address modulo
+ * 4 KiB equals sl_plog_direct_phase, the batch goes to the device with O_DIRECT, without a copy
+ * into the page cache; otherwise, or where the file system refuses O_DIRECT, it is written as
+ * sl_plog_append writes. */
 int sl_plog_append_direct(sl_plog *l, uint8_t *batch, size_t len, int64_t *base);
 /* Where the next append starts, modulo 4 KiB: the address phase a direct append needs. */
 size_t sl_plog_direct_phase(const sl_plog *l);
