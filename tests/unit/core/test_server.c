@@ -675,6 +675,33 @@ static void test_partial_frames_byte_by_byte(void **state)
     close(fd);
 }
 
+/* Sends a frame of body pattern bytes (byte i is i * mul) with a 3-byte "end" frame glued to its
+ * end, in pieces growing from step by *grow + 1, and checks both come back. Returns the frame
+ * sent (free it). */
+static uint8_t *send_big_then_end(int fd, size_t body, size_t step, size_t grow, unsigned mul)
+{
+    uint8_t *msg = malloc(body + 4 + 4 + 3);
+    sl_put_be32(msg, (uint32_t)body);
+    for (size_t i = 0; i < body; i++)
+        msg[4 + i] = (uint8_t)(i * mul);
+    sl_put_be32(msg + 4 + body, 3);
+    memcpy(msg + 8 + body, "end", 3);
+    size_t total = body + 11, off = 0;
+    while (off < total) {
+        size_t k = SL_MIN(step, total - off);
+        client_send(fd, msg + off, k);
+        off += k;
+        step = step * grow + 1;
+        pump(1);
+    }
+    uint8_t *echo = malloc(body + 4);
+    assert_int_equal(client_recv(fd, echo, body + 4, 5000), body + 4);
+    assert_memory_equal(echo, msg, body + 4);
+    client_expect(fd, "end");
+    free(echo);
+    return msg;
+}
+
 static void test_large_frame_in_pieces(void **state)
 {
     (void)state;
@@ -685,29 +712,11 @@ static void test_large_frame_in_pieces(void **state)
      * the copy of a partial frame, the direct read into the conn's buffer, and the return to
      * in-place delivery. */
     size_t body = 600 * 1024;
-    uint8_t *msg = malloc(body + 4 + 4 + 3);
-    sl_put_be32(msg, (uint32_t)body);
-    for (size_t i = 0; i < body; i++)
-        msg[4 + i] = (uint8_t)(i * 7);
-    sl_put_be32(msg + 4 + body, 3);
-    memcpy(msg + 8 + body, "end", 3);
-    size_t total = body + 11, off = 0, step = 1;
-    while (off < total) {
-        size_t k = SL_MIN(step, total - off);
-        client_send(fd, msg + off, k);
-        off += k;
-        step = step * 3 + 1;
-        pump(1);
-    }
-    uint8_t *echo = malloc(body + 4);
-    assert_int_equal(client_recv(fd, echo, body + 4, 5000), body + 4);
-    assert_memory_equal(echo, msg, body + 4);
-    client_expect(fd, "end");
+    uint8_t *msg = send_big_then_end(fd, body, 1, 3, 7);
     assert_int_equal(ev.frames, 2);
     assert_int_equal(ev.max_frame_seen, body + 4);
     /* The partial frame's buffer was sized to that frame exactly, not grown geometrically. */
     assert_int_equal(ev.rbuf_cap_at_max, body + 4);
-    free(echo);
     free(msg);
     close(fd);
 }
@@ -737,24 +746,7 @@ static void test_frame_buf(void **state)
     client_send_frame(fd, "small");
     client_expect(fd, "small");
     assert_int_equal(fb_calls, 0);
-    uint8_t *msg = malloc(body + 4 + 4 + 3);
-    sl_put_be32(msg, (uint32_t)body);
-    for (size_t i = 0; i < body; i++)
-        msg[4 + i] = (uint8_t)(i * 13);
-    sl_put_be32(msg + 4 + body, 3);
-    memcpy(msg + 8 + body, "end", 3);
-    size_t total = body + 11, off = 0, step = 7;
-    while (off < total) {
-        size_t k = SL_MIN(step, total - off);
-        client_send(fd, msg + off, k);
-        off += k;
-        step = step * 5 + 3;
-        pump(1);
-    }
-    uint8_t *echo = malloc(body + 4);
-    assert_int_equal(client_recv(fd, echo, body + 4, 5000), body + 4);
-    assert_memory_equal(echo, msg, body + 4);
-    client_expect(fd, "end");
+    uint8_t *msg = send_big_then_end(fd, body, 7, 5, 13);
     assert_int_equal(fb_calls, 1);
     assert_int_equal(fb_len, body + 4);
     assert_true(fb_avail >= 4 && fb_avail < body + 4);
@@ -762,7 +754,6 @@ static void test_frame_buf(void **state)
     assert_memory_equal(fb_mem + FB_LEAD, msg, body + 4);
     /* The connection's own buffer never held the large frame. */
     assert_true(ev.rbuf_cap_at_max < body);
-    free(echo);
     free(msg);
     close(fd);
     unsigned zero = 0;

@@ -36,6 +36,7 @@ static char dir[] = "/tmp/sl-tls-XXXXXX";
 static char srv_cert[256], srv_key[256], cli_cert[256], cli_key[256], bad_path[256];
 static int file_fd = -1;
 static int frames, closes;
+static const uint8_t *fb_delivered; /* where the last frame over 64 KiB was delivered */
 
 #define FILE_SIZE (3u << 20)
 
@@ -62,6 +63,7 @@ static void on_resume(uv_timer_t *t)
 static void on_frame(sl_conn *c, const uint8_t *frame, size_t len)
 {
     frames++;
+    if (len > 64 * 1024) fb_delivered = frame;
     sl_slice body = {frame + 4, len - 4};
     if (sl_slice_eq_str(body, "pause")) {
         write_frame(c, body.ptr, body.len);
@@ -102,9 +104,26 @@ static void turn(void)
     uv_run(&loop, UV_RUN_ONCE);
 }
 
+/* opts.frame_buf for test_frame_buf (NULL in the other tests). */
+static uint8_t *fb_mem;
+static int fb_calls;
+
+static uint8_t *fb_hook(sl_conn *c, const uint8_t *head, size_t avail, size_t len)
+{
+    (void)c;
+    (void)head;
+    (void)avail;
+    fb_calls++;
+    fb_mem = realloc(fb_mem, len);
+    return fb_mem;
+}
+
+static uint8_t *(*frame_buf)(sl_conn *, const uint8_t *, size_t, size_t);
+
 static int start(const char *cert, const char *key, const char *ca)
 {
     sl_server_opts o = {
+        .frame_buf = frame_buf,
         .listen = "127.0.0.1:0",
         .frame_len = sl_frame_len_be32,
         .name = "tlstest",
@@ -358,6 +377,36 @@ static void test_handshake_and_echo(void **state)
     assert_int_equal(closes, 1);
 }
 
+/* On TLS the decrypted bytes of a large frame are copied into the memory opts.frame_buf gives
+ * (no direct socket read), and the frame is delivered from there. */
+static void test_frame_buf(void **state)
+{
+    frame_buf = fb_hook;
+    assert_int_equal(start(srv_cert, srv_key, NULL), 0);
+    frame_buf = NULL;
+    client cl;
+    assert_int_equal(client_open(&cl, NULL, NULL), 1);
+    echo_check(&cl, "small");
+    assert_int_equal(fb_calls, 0);
+    size_t n = 1u << 20;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('A' + i % 23);
+    big[n] = 0;
+    echo_check(&cl, big);
+    echo_check(&cl, big);
+    echo_check(&cl, "after");
+    assert_int_equal(fb_calls, 2);
+    assert_ptr_equal(fb_delivered, fb_mem);
+    free(big);
+    SSL_shutdown(cl.ssl);
+    client_free(&cl);
+    for (int i = 0; i < 1000 && closes < 1; i++)
+        turn();
+    free(fb_mem);
+    fb_mem = NULL;
+}
+
 /* Frames that arrive behind a pause wait inside OpenSSL and come out, in order, on resume. */
 static void test_pause_resume(void **state)
 {
@@ -474,6 +523,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handshake_and_echo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_buf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plaintext_client_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_certificate, setup, teardown),
