@@ -45,6 +45,9 @@ const sl_opt sl_broker_opts[] = {
      "directory for topics.json and the partition logs", NULL, 0, 0},
     {"auto-create-topics", SL_OPT_BOOL, "true", O(auto_create_topics),
      "create unknown topics on Metadata and Produce", NULL, 0, 0},
+    {"direct-appends", SL_OPT_BOOL, "true", O(direct_appends),
+     "write large Produce batches with O_DIRECT from aligned memory (no page-cache copy)", NULL, 0,
+     0},
     {"num-partitions", SL_OPT_INT, "1", O(num_partitions), "partitions of an auto-created topic",
      NULL, 1, 100000},
     {"flush", SL_OPT_STR, "always", O(flush),
@@ -1167,7 +1170,7 @@ int sl_broker_open(uv_loop_t *loop, const sl_broker_config *cfg, sl_broker **out
         .udata = b,
         .on_open = on_open,
         .on_frame = on_frame,
-        .frame_buf = produce_frame_buf,
+        .frame_buf = b->cfg.direct_appends ? produce_frame_buf : NULL,
         .on_close = on_close,
     };
     rc = sl_server_start(loop, &so, &b->srv);

@@ -23,6 +23,7 @@ typedef struct sl_broker_config {
     char *advertised;                     /* HOST:PORT given to clients; NULL = listen */
     char *data_dir;                       /* topics.json and one directory per partition */
     bool auto_create_topics;              /* Metadata/Produce create unknown topics */
+    bool direct_appends;                  /* large Produce batches written with O_DIRECT */
     int64_t num_partitions;               /* partitions of an auto-created topic */
     char *flush;                          /* "always" | "interval:MS" | "os" */
     int64_t segment_bytes;                /* default segment.bytes */
