@@ -2222,6 +2222,10 @@ void sl_cqlc_batch_add(sl_cqlc_batch *b, const char *cql, const sl_slice *values
     }
     b->e[b->n].cql = sl_strdup(cql);
     sl_buf_init(&b->e[b->n].values);
+    size_t size = 2; /* one allocation for the entry's values, not one per growth */
+    for (size_t i = 0; i < nvalues; i++)
+        size += 4 + (values[i].ptr ? values[i].len : 0);
+    sl_buf_reserve(&b->e[b->n].values, size);
     sl_buf_put_be16(&b->e[b->n].values, (uint16_t)nvalues);
     for (size_t i = 0; i < nvalues; i++)
         put_value(&b->e[b->n].values, values[i]);
