@@ -335,6 +335,11 @@ static const struct {
     {"{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"null\"}],\"allOf\":[{\"anyOf\":[{\"type\":"
      "\"integer\"},{\"type\":\"string\"}]}]}",
      "{\"oneOf\":[{\"type\":\"null\"}]}", false, "SUM_TYPE_NARROWED"},
+    /* a reader's allOf part may read one part of the writer's (equality-only keywords clash) */
+    {"{\"allOf\":[{\"if\":{\"\":0}},{\"if\":{}}]}", "{\"allOf\":[{\"if\":{\"\":0}},{\"if\":{}}]}",
+     true, NULL},
+    {"{\"allOf\":[{\"if\":{\"\":0}},{\"if\":{}}]}", "{\"allOf\":[{\"if\":{\"\":1}}]}", false,
+     "CONDITIONAL_CHANGED"},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
