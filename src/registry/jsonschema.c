@@ -692,6 +692,13 @@ static bool string_ok(cctx *c, const json_t *r, const json_t *w, const char *pat
     return ok;
 }
 
+/* True if a is a whole multiple of b, to double precision (relative to the quotient). */
+static bool multiple_of(double a, double b)
+{
+    double q = a / b;
+    return fabs(q - nearbyint(q)) <= 1e-9 * fmax(1, fabs(q));
+}
+
 static bool number_ok(cctx *c, const json_t *r, const json_t *w, const char *path)
 {
     static const char *const mx = "maximum", *const xmx = "exclusiveMaximum", *const mn = "minimum",
@@ -704,7 +711,7 @@ static bool number_ok(cctx *c, const json_t *r, const json_t *w, const char *pat
     if (num(r, "multipleOf", &rm)) {
         if (!num(w, "multipleOf", &wm))
             ok = reason(c, path, "MULTIPLE_OF_ADDED: %g", rm);
-        else if (fabs(wm / rm - nearbyint(wm / rm)) > 1e-9)
+        else if (!multiple_of(wm, rm))
             ok = reason(c, path, "MULTIPLE_OF_CHANGED: %g is not a multiple of %g", wm, rm);
     }
     return ok;
@@ -963,9 +970,9 @@ static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
         /* multiples of both are multiples of their least common multiple, when it is known:
          * one is a multiple of the other, or both are decimals with at most 9 places */
         double l = 0;
-        if (fabs(em / bm - nearbyint(em / bm)) <= 1e-9)
+        if (multiple_of(em, bm))
             l = em;
-        else if (fabs(bm / em - nearbyint(bm / em)) <= 1e-9)
+        else if (multiple_of(bm, em))
             l = bm;
         for (double scale = 1; l == 0 && scale <= 1e9; scale *= 10) {
             /* decimals: the integers' lcm at the first power of ten making both integers */

@@ -340,6 +340,8 @@ static const struct {
      true, NULL},
     {"{\"allOf\":[{\"if\":{\"\":0}},{\"if\":{}}]}", "{\"allOf\":[{\"if\":{\"\":1}}]}", false,
      "CONDITIONAL_CHANGED"},
+    {"{\"allOf\":[{\"multipleOf\":5.555555555},{\"multipleOf\":0.6}]}",
+     "{\"multipleOf\":5.555555555}", true, NULL},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
