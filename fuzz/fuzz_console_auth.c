@@ -91,8 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     cookie(s);
     authorization(s);
-    if (sl_auth_token_equal(s, token) != !strcmp(s, token))
-        __builtin_trap();
+    if (sl_auth_token_equal(s, token) != !strcmp(s, token)) __builtin_trap();
     free(s);
     encoded(data, size);
     return 0;
