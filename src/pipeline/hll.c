@@ -3,6 +3,7 @@
 #include "pipeline/hll.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #define SPARSE_MAX (SL_HLL_M / 16) /* 256 pairs = 1 KiB, a quarter of the dense form */
@@ -96,30 +97,33 @@ void sl_hll_add(sl_hll *h, uint64_t hash)
     set_register(h, idx, rank);
 }
 
-/* 2^-k for every rank a register can hold. */
-static double inv_pow2(unsigned k)
+static double pow2_inv[64 - SL_HLL_P + 2];  /* 2^-k for every rank a register can hold */
+static uint64_t sparse_est[SPARSE_MAX + 1]; /* the estimate of a sparse sketch of n registers */
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+/* Once per process, before any estimate: pipelines estimate on several threads. */
+static void init_tables(void)
 {
-    static double t[64 - SL_HLL_P + 2];
-    if (t[0] == 0)
-        for (unsigned i = 0; i < SL_ARRAY_LEN(t); i++)
-            t[i] = ldexp(1.0, -(int)i);
-    return t[k];
+    for (unsigned i = 0; i < SL_ARRAY_LEN(pow2_inv); i++)
+        pow2_inv[i] = ldexp(1.0, -(int)i);
+    /* With at most SPARSE_MAX registers set, at least m - SPARSE_MAX are zero, so the raw
+     * estimate alpha * m^2 / sum is under 2.5 m (sum >= zeros > 0.29 m) and linear counting
+     * applies: it depends on the number of set registers alone. */
+    _Static_assert(SPARSE_MAX < SL_HLL_M / 4, "a sparse sketch must be in linear counting range");
+    double m = SL_HLL_M;
+    for (uint32_t n = 0; n <= SPARSE_MAX; n++)
+        sparse_est[n] = (uint64_t)llround(m * log(m / (double)(SL_HLL_M - n)));
 }
 
 uint64_t sl_hll_estimate(const sl_hll *h)
 {
+    pthread_once(&tables_once, init_tables);
+    if (!h->dense) return sparse_est[h->nsparse];
     double m = SL_HLL_M, sum = 0;
     uint32_t zeros = 0;
-    if (h->dense) {
-        for (uint32_t j = 0; j < SL_HLL_M; j++) {
-            sum += inv_pow2(h->dense[j]);
-            zeros += h->dense[j] == 0;
-        }
-    } else {
-        zeros = SL_HLL_M - h->nsparse;
-        sum = zeros;
-        for (uint32_t i = 0; i < h->nsparse; i++)
-            sum += inv_pow2(h->sparse[i] & 0xff);
+    for (uint32_t j = 0; j < SL_HLL_M; j++) {
+        sum += pow2_inv[h->dense[j]];
+        zeros += h->dense[j] == 0;
     }
     double alpha = 0.7213 / (1 + 1.079 / m);
     double e = alpha * m * m / sum;

@@ -6,6 +6,7 @@
 #include "core/codec.h"
 #include "pipeline/hll.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,11 +87,30 @@ static void test_order_and_roundtrip(void **state)
     }
 }
 
+/* A sparse sketch's estimate is linear counting over its set registers, m ln(m / zeros),
+ * computed here independently for every size a sparse sketch can have. */
+static void test_sparse_estimates(void **state)
+{
+    (void)state;
+    sl_hll s;
+    sl_hll_init(&s);
+    assert_int_equal(sl_hll_estimate(&s), 0);
+    for (uint64_t i = 0; !s.dense; i++) {
+        sl_hll_add(&s, h(i));
+        if (s.dense) break;
+        double m = SL_HLL_M;
+        uint64_t want = (uint64_t)llround(m * log(m / (m - s.nsparse)));
+        assert_int_equal(sl_hll_estimate(&s), want);
+    }
+    sl_hll_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_bound),
         cmocka_unit_test(test_order_and_roundtrip),
+        cmocka_unit_test(test_sparse_estimates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

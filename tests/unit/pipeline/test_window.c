@@ -438,6 +438,43 @@ static void test_sink_url(void **state)
     }
 }
 
+/* The key column writes integers in decimal, negative ones and the extremes included. */
+static void test_integer_keys(void **state)
+{
+    (void)state;
+    sl_window_spec *s = spec_of("window:\n"
+                                "  table: k.t\n"
+                                "  size: 1m\n"
+                                "  group_by: [age]\n"
+                                "  aggregates: {n: count()}\n");
+    sl_window *w = sl_window_new(s);
+    sl_arena a;
+    sl_arena_init(&a, 4096);
+    const char *reason;
+    static const int64_t ages[] = {-2147483647 - 1, -7, 0, 9, 2147483647};
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++)
+        assert_int_equal(add(w, &a, "BR", ages[i], 120000 + (int64_t)i, &reason), SL_WIN_OK);
+    assert_int_equal(add(w, &a, "BR", -7, 1234567890123, &reason), SL_WIN_OK);
+    const sl_sink_value *rows;
+    size_t ncols, n = sl_window_rows(w, &rows);
+    sl_window_spec_columns(s, &ncols);
+    static const char *const want[] = {"-2147483648|120000", "-7|120000",
+                                       "0|120000",           "9|120000",
+                                       "2147483647|120000",  "-7|1234567860000"};
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        const sl_sink_value *r = &rows[i * ncols];
+        bool found = false;
+        for (size_t k = 0; k < n; k++)
+            found |= r[0].len == strlen(want[k]) && !memcmp(r[0].str, want[k], r[0].len);
+        if (!found) fail_msg("key %.*s", (int)r[0].len, r[0].str);
+    }
+    sl_window_written(w);
+    sl_window_free(w);
+    sl_arena_free(&a);
+    sl_window_spec_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_deltas),
         cmocka_unit_test(test_checkpoint_taken_then_written),
         cmocka_unit_test(test_sink_url),
+        cmocka_unit_test(test_integer_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
