@@ -5,10 +5,12 @@ filler is deleted writes succeed again, without a restart; after a SIGKILL and r
 reads back. Mounting a tmpfs needs root (CAP_SYS_ADMIN): without it the tests skip, saying so."""
 import os
 import subprocess
+import time
 import types
 
 import pytest
 from cassandra import WriteFailure
+from cassandra.query import SimpleStatement
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 import cql_util
@@ -111,6 +113,7 @@ def test_store_full_disk(disk, sluice_proc):
     store = sluice_proc("store", data_dir=False, args=["--data-dir", str(disk.path / "store")])
     c = cql_util.cluster(types.SimpleNamespace(host="127.0.0.1", port=store.port))
     acked = {}
+    pid = store.pid
     try:
         s = c.connect()
         s.execute("CREATE KEYSPACE k WITH replication = {'class': 'SimpleStrategy', "
@@ -142,10 +145,19 @@ def test_store_full_disk(disk, sluice_proc):
         # Still full: no reopen, writes still refused.
         with pytest.raises(WriteFailure, match="No space left on device"):
             s.execute(ins, (501, "small"))
+        # A paged read begun before the reopen goes on after it: its paging state is a key.
+        paged = s.execute(SimpleStatement("SELECT id FROM k.t", fetch_size=3))
+        seen = [r.id for r in paged.current_rows]
+        assert paged.has_more_pages
+        t0 = time.monotonic()
         disk.free()
         store.wait_for_log(r"store .* reopened after a failed write .*: writes are accepted "
                            r"again", timeout=sh.scaled(20))
-        pid = store.pid
+        assert time.monotonic() - t0 < sh.scaled(10), "the reopen took too long"
+        while paged.has_more_pages:
+            paged.fetch_next_page()
+            seen += [r.id for r in paged.current_rows]
+        assert set(acked) <= set(seen) and len(seen) == len(set(seen))
         for i in range(600, 620):  # the same session, connected throughout
             s.execute(ins, (i, "b"))
             acked[i] = "b"
