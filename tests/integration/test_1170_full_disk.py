@@ -87,6 +87,7 @@ def test_broker_full_disk(disk, sluice_proc):
                   "linger.ms": 0, "message.timeout.ms": sh.scaled(20) * 1000, "log_level": 2})
     acked, errs = produce(p, [b"a%04d" % i + b"x" * 1000 for i in range(10)])
     assert len(acked) == 10 and not errs
+    pid = broker.pid
     disk.fill()
     big = [b"b%04d" % i + os.urandom(64 * 1024) for i in range(120)]  # 7.5 MiB > LEFT_MB
     a2, errs = produce(p, big)
@@ -100,6 +101,8 @@ def test_broker_full_disk(disk, sluice_proc):
     a3, errs = produce(p, [b"c%04d" % i for i in range(10)])
     assert len(a3) == 10 and not errs, errs
     acked += a3
+    assert read_all(broker.addr) == acked
+    assert broker.pid == pid and broker.running, "the broker restarted"
     broker.crash_restart()
     assert read_all(broker.addr) == acked
 
