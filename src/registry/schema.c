@@ -434,6 +434,7 @@ int sl_regschema_parse(sl_regschema_type t, const char *text, size_t len, sl_reg
     if (rc == 0 && avro_schema_from_json_length(text, len, &as)) {
         snprintf(err, errlen, "Invalid schema: %s", avro_strerror());
         rc = SL_ERR_PARSE;
+        as = NULL; /* on some refusals libavro leaves here a schema it has already freed */
     }
     if (as) avro_schema_decref(as);
     if (rc) {
