@@ -945,9 +945,30 @@ static json_t *enums_meet(const json_t *a, const json_t *b)
     return m;
 }
 
+/* The least common multiple of two positive numbers, when bm / em is a fraction p / q with q at
+ * most 1e9 to double precision (multiple_of's): bm * q, the smallest number both divide. The
+ * fraction is bm / em's continued-fraction convergent (so 0.3 and 0.5 give 1.5, 4 and 6 give 12,
+ * 5.5555555555555554 and 0.5 give 50). 0 when there is none: then the merge keeps one of them. */
+static double lcm_of(double bm, double em)
+{
+    if (multiple_of(em, bm)) return em;
+    if (multiple_of(bm, em)) return bm;
+    double x = bm / em, p0 = 0, q0 = 1, p1 = 1, q1 = 0;
+    for (int i = 0; i < 64 && isfinite(x); i++) {
+        double a = floor(x), p2 = a * p1 + p0, q2 = a * q1 + q0;
+        if (q2 > 1e9) break;
+        double l = bm * q2;
+        if (multiple_of(l, bm) && multiple_of(l, em)) return l;
+        p0 = p1, q0 = q1, p1 = p2, q1 = q2;
+        if (x - a < 1e-15) break;
+        x = 1 / (x - a);
+    }
+    return 0;
+}
+
 /* In m, the merge of base and extra, the keywords both bound hold what both allow: the types
  * and enum values both list, the tighter of two bounds, the least common multiple of two
- * multipleOf when it is known, the required names of either. */
+ * multipleOf when it is known (lcm_of), the required names of either. */
 static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
 {
     static const char *const upper[] = {"maximum", "exclusiveMaximum", "maxLength", "maxItems",
@@ -967,28 +988,7 @@ static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
     }
     double bm, em;
     if (num(base, "multipleOf", &bm) && num(extra, "multipleOf", &em) && bm > 0 && em > 0) {
-        /* multiples of both are multiples of their least common multiple, when it is known:
-         * one is a multiple of the other, or both are decimals with at most 9 places */
-        double l = 0;
-        if (multiple_of(em, bm))
-            l = em;
-        else if (multiple_of(bm, em))
-            l = bm;
-        for (double scale = 1; l == 0 && scale <= 1e9; scale *= 10) {
-            /* decimals: the integers' lcm at the first power of ten making both integers */
-            double a = bm * scale, b = em * scale;
-            if (fabs(a - nearbyint(a)) > 1e-9 || fabs(b - nearbyint(b)) > 1e-9) continue;
-            a = nearbyint(a);
-            b = nearbyint(b);
-            if (a >= 1e15 || b >= 1e15) break;
-            double x = a, y = b;
-            while (y > 0) {
-                double t = fmod(x, y);
-                x = y;
-                y = t;
-            }
-            l = a / x * b / scale;
-        }
+        double l = lcm_of(bm, em);
         if (l > 0) json_object_set_new(m, "multipleOf", json_real(l));
     }
     const json_t *br = json_object_get(base, "required"), *er = json_object_get(extra, "required");
@@ -1012,7 +1012,7 @@ static void meet_clashes(json_t *m, const json_t *base, const json_t *extra)
 static const json_t *merge(cctx *c, const json_t *base, const json_t *extra, const char *skip)
 {
     char key[64];
-    snprintf(key, sizeof key, "%p %p", (const void *)base, (const void *)extra);
+    snprintf(key, sizeof key, "%p %p %s", (const void *)base, (const void *)extra, skip);
     json_t *m = json_object_get(c->merged, key);
     if (m) return m;
     m = json_object();
@@ -1065,6 +1065,26 @@ static const json_t *flatten_all_of(cctx *c, const json_t *w)
     return m;
 }
 
+/* Records that the merged writer m, a branch of a sum with the writer's other keywords, was
+ * written as {"allOf":[a, b]}: a reader that reads a or b reads m (can_read), and a reader's
+ * allOf parts are checked against that form (combined_ok), as with a writer's own allOf, where
+ * the merge keeps one side of a clash (a oneOf branch {"if":true} under a parent with
+ * {"if":{}}: a reader part {"if":{}} reads the parent). */
+static void as_written(cctx *c, const json_t *m, const json_t *a, const json_t *b)
+{
+    char key[32];
+    snprintf(key, sizeof key, "orig %p", (const void *)m);
+    if (json_object_get(c->merged, key)) return;
+    json_t *parts = json_array();
+    json_array_append(parts, (json_t *)a);
+    json_array_append(parts, (json_t *)b);
+    json_t *o = json_object();
+    json_object_set_new(o, "allOf", parts);
+    json_object_set_new(c->merged, key, o);
+    snprintf(key, sizeof key, "branch %p", (const void *)m);
+    json_object_set(c->merged, key, parts);
+}
+
 static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path, int depth)
 {
     if (depth > JS_MAX_DEPTH) return reason(c, "#", "nested deeper than %d levels", JS_MAX_DEPTH);
@@ -1079,6 +1099,11 @@ static bool can_read(cctx *c, const json_t *r, const json_t *w, const char *path
      * the writer. The flattening alone cannot show it when two parts bound one keyword (the
      * merge keeps one), e.g. {"allOf":[{"maximum":5},{"maximum":3}]} read by itself. */
     const json_t *parts = json_object_get(w, "allOf");
+    for (size_t i = 0; i < json_array_size(parts); i++)
+        if (quiet(c, r, json_array_get(parts, i), depth + 1)) return true;
+    char key[32];
+    snprintf(key, sizeof key, "branch %p", (const void *)w);
+    parts = json_object_get(c->merged, key);
     for (size_t i = 0; i < json_array_size(parts); i++)
         if (quiet(c, r, json_array_get(parts, i), depth + 1)) return true;
     w = flatten_all_of(c, w);
@@ -1121,6 +1146,7 @@ static bool check_pair(cctx *c, const json_t *r, const json_t *w, const char *pa
             const json_t *bw = !json_is_object(b)            ? w
                                : bref && !is_local_ref(bref) ? merge(c, w, b, sum)
                                                              : merge(c, b, w, sum);
+            if (bw != w) as_written(c, bw, b, merge(c, w, NULL, sum));
             ok &= can_read(c, r, bw, p, depth + 1);
         }
         return ok;

@@ -342,6 +342,21 @@ static const struct {
      "CONDITIONAL_CHANGED"},
     {"{\"allOf\":[{\"multipleOf\":5.555555555},{\"multipleOf\":0.6}]}",
      "{\"multipleOf\":5.555555555}", true, NULL},
+    /* an LCM past 9 decimal places: 5.5555555555555554 = 50/9, so 50 (a continued fraction) */
+    {"{\"allOf\":[{\"multipleOf\":5.5555555555555554},{\"multipleOf\":0.5}]}",
+     "{\"multipleOf\":50}", true, NULL},
+    {"{\"allOf\":[{\"multipleOf\":5.5555555555555554},{\"multipleOf\":0.5}]}",
+     "{\"multipleOf\":100}", false, "MULTIPLE_OF_CHANGED"},
+    {"{\"multipleOf\":0.5,\"oneOf\":[{\"multipleOf\":5.5555555555555554}]}",
+     "{\"allOf\":[{\"multipleOf\":0.5}],\"oneOf\":[{\"multipleOf\":5.5555555555555554}]}", true,
+     NULL},
+    {"{\"allOf\":[{\"multipleOf\":0.5}],\"oneOf\":[{\"multipleOf\":5.5555555555555554}]}",
+     "{\"multipleOf\":0.5,\"oneOf\":[{\"multipleOf\":5.5555555555555554}]}", true, NULL},
+    /* a writer's branch with its parent's keywords: a reader that reads either reads it */
+    {"{\"oneOf\":[{\"if\":true}],\"if\":{}}", "{\"allOf\":[{\"if\":{}}],\"oneOf\":[{\"if\":true}]}",
+     true, NULL},
+    {"{\"oneOf\":[{\"if\":true}],\"if\":{}}", "{\"if\":{}}", true, NULL},
+    {"{\"oneOf\":[{\"if\":true}],\"if\":{}}", "{\"if\":{\"x\":1}}", false, "CONDITIONAL_CHANGED"},
     /* an external $ref's siblings are not the writer's (draft-07 ignores them) */
     {"{\"allOf\":[{\"$ref\":\"a.json\",\"type\":\"string\"}]}", "{\"type\":\"string\"}", false,
      "TYPE_NARROWED"},
