@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "scheduler/dag.h"
+#include "scheduler/executor.h"
 #include "scheduler/meta.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/api.h"
@@ -98,6 +99,8 @@ int sl_cmd_scheduler(int argc, char **argv)
     sl_errs_print(&errs, stderr);
     sl_errs_free(&errs);
     if (o.default_dag) sl_dag_add_default(&dags);
+    /* ingest and sql tries exec this same binary, whatever has happened to its file since */
+    sl_exec_set_program("/proc/self/exe");
 
     rc = 1;
     if (sl_mkdirs(o.data_dir, 0755)) {

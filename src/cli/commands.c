@@ -1,5 +1,6 @@
 /* commands.c: the subcommand table. Add a line here when a component's subcommand works. */
 #include "cli/commands.h"
+#include "scheduler/executor.h"
 #include <stddef.h>
 
 const sl_command sl_commands[] = {
@@ -12,7 +13,8 @@ const sl_command sl_commands[] = {
     {"store", sl_cmd_store,
      "store [--listen HOST:PORT] [--data-dir DIR] [--auth on|off] [--user U --password P]"},
     {"ingest", sl_cmd_ingest,
-     "ingest --source URL --topic T [--kafka BOOTSTRAP] [--duration 60s | --count N] [--stage URL]"},
+     "ingest --source URL --topic T [--kafka BOOTSTRAP] [--duration 60s | --count N] [--stage "
+     "URL]"},
     {"process", sl_cmd_process,
      "process [--config FILE] [--kafka BOOTSTRAP] [--sink URL] [--group G] [--metrics-listen "
      "HOST:PORT]"},
@@ -32,5 +34,7 @@ const sl_command sl_commands[] = {
     {"console", sl_cmd_console,
      "console [--listen HOST:PORT] [--data-dir DIR] [--kafka B] [--cql HOST:PORT] | console user "
      "add NAME [--role viewer] | user delete NAME | user list"},
+    /* internal: a scheduler's ingest or sql try in a fresh process (src/scheduler/executor.h) */
+    {"__try", sl_exec_fresh_main, NULL},
     {NULL, NULL, NULL},
 };

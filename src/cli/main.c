@@ -15,7 +15,7 @@ static void usage(FILE *out)
             "program\n\nUsage:\n",
             SLUICE_VERSION);
     for (const sl_command *c = sl_commands; c->name; c++)
-        fprintf(out, "  sluice %s\n", c->usage);
+        if (c->usage) fprintf(out, "  sluice %s\n", c->usage);
     fprintf(out, "  sluice --version | --help\n\n"
                  "Run 'sluice COMMAND --help' for the flags of a command.\n");
 }

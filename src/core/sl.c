@@ -220,6 +220,45 @@ int sl_mkdirs(const char *path, unsigned mode)
     return mkdir(tmp, (mode_t)mode) && errno != EEXIST ? -errno : 0;
 }
 
+int sl_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t cap = 4096, n = 0;
+    char *p = sl_malloc(cap + 1);
+    int rc = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                rc = SL_ERR_TOOBIG;
+                break;
+            }
+            cap *= 2;
+            p = sl_realloc(p, cap + 1);
+        }
+        ssize_t r = read(fd, p + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = -errno;
+            break;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (rc == 0 && n > max) rc = SL_ERR_TOOBIG;
+    if (rc) {
+        sl_free(p);
+        return rc;
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = n;
+    return 0;
+}
+
 int sl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, bool sync)
 {
     char tmp[PATH_MAX];

@@ -80,6 +80,9 @@ int sl_mkdirs(const char *path, unsigned mode);
  * after it, so after a crash path holds the old or the new contents, never a mix. Returns 0 or
  * -errno (path.tmp removed). */
 int sl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, bool sync);
+/* Reads all of path into *out (sl_malloc'd, NUL-terminated, *len bytes before the NUL). Returns 0,
+ * -errno, or SL_ERR_TOOBIG when it holds more than max bytes (then *out is NULL). */
+int sl_read_file(const char *path, size_t max, char **out, size_t *len);
 
 #include <stdlib.h>
 

@@ -690,10 +690,20 @@ int sl_dag_load_yaml(sl_dagset *set, const sl_yaml *doc, sl_errs *errs)
     return added;
 }
 
-static void keep_doc(sl_dagset *set, sl_yaml *doc)
+/* Keeps doc and its text (taken) in set, and points the DAGs it adds at that text. */
+static int load_doc(sl_dagset *set, sl_yaml *doc, char *text, size_t len, sl_errs *errs)
 {
     set->docs = sl_realloc(set->docs, (set->ndocs + 1) * sizeof *set->docs);
-    set->docs[set->ndocs++] = doc;
+    set->texts = sl_realloc(set->texts, (set->ndocs + 1) * sizeof *set->texts);
+    set->docs[set->ndocs] = doc;
+    set->texts[set->ndocs++] = text;
+    size_t before = set->n;
+    int added = sl_dag_load_yaml(set, doc, errs);
+    for (size_t i = before; i < set->n; i++) {
+        set->dags[i].text = text;
+        set->dags[i].text_len = len;
+    }
+    return added;
 }
 
 int sl_dag_load_str(sl_dagset *set, const char *text, size_t len, const char *name, sl_errs *errs)
@@ -704,20 +714,33 @@ int sl_dag_load_str(sl_dagset *set, const char *text, size_t len, const char *na
         sl_errs_add(errs, name, 0, "empty DAG file");
         return 0;
     }
-    keep_doc(set, doc);
-    return sl_dag_load_yaml(set, doc, errs);
+    char *copy = sl_malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    return load_doc(set, doc, copy, len, errs);
 }
+
+/* A DAG file is read whole, so that the text its DAGs were loaded from can be kept. */
+#define DAG_FILE_MAX (16u << 20)
 
 static int load_file(sl_dagset *set, const char *path, sl_errs *errs)
 {
-    sl_yaml *doc = NULL;
-    if (sl_yaml_load_file(path, &doc, errs) != 0) return 0;
-    if (!doc) {
-        sl_errs_add(errs, path, 0, "empty DAG file");
+    size_t len;
+    char *text;
+    int rc = sl_read_file(path, DAG_FILE_MAX, &text, &len);
+    if (rc) {
+        sl_errs_add(errs, path, 0, "cannot read: %s",
+                    rc == SL_ERR_TOOBIG ? "larger than 16 MiB" : sl_strerror(rc));
         return 0;
     }
-    keep_doc(set, doc);
-    return sl_dag_load_yaml(set, doc, errs);
+    sl_yaml *doc = NULL;
+    rc = sl_yaml_load_str(text, len, path, &doc, errs);
+    if (rc == 0 && !doc) sl_errs_add(errs, path, 0, "empty DAG file");
+    if (rc || !doc) {
+        sl_free(text);
+        return 0;
+    }
+    return load_doc(set, doc, text, len, errs);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -816,8 +839,11 @@ void sl_dagset_free(sl_dagset *set)
     for (size_t i = 0; i < set->n; i++)
         free_dag(&set->dags[i]);
     sl_free(set->dags);
-    for (size_t i = 0; i < set->ndocs; i++)
+    for (size_t i = 0; i < set->ndocs; i++) {
         sl_yaml_free(set->docs[i]);
+        sl_free(set->texts[i]);
+    }
     sl_free(set->docs);
+    sl_free(set->texts);
     memset(set, 0, sizeof *set);
 }

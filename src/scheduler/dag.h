@@ -48,6 +48,10 @@ typedef struct sl_dag {
     size_t *by_id; /* task indexes sorted by id (sl_dag_task); NULL in a DAG not loaded */
     const char *file;
     int line;
+    /* the text of the file (or string) it was loaded from, as read then: a try that runs in a
+     * fresh process loads its DAG from this, not from the file, which may have changed since */
+    const char *text;
+    size_t text_len;
 } sl_dag;
 
 /* The DAGs loaded from one or more sources. Owns the DAGs and the YAML documents their spec and
@@ -56,6 +60,7 @@ typedef struct sl_dagset {
     sl_dag *dags;
     size_t n;
     sl_yaml **docs;
+    char **texts; /* the source text of each of docs */
     size_t ndocs;
 } sl_dagset;
 

@@ -2,20 +2,34 @@
  * scheduler's process. */
 #include "scheduler/executor.h"
 
+#include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
+
+/* The sluice binary a fresh-process try execs (sl_exec_set_program); NULL: none, the forked
+ * child runs every type itself. */
+static char *exec_program;
+
+void sl_exec_set_program(const char *path)
+{
+    sl_free(exec_program);
+    exec_program = path ? sl_strdup(path) : NULL;
+}
 
 int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_id,
                      const char *task_id, int try_number, char *buf, size_t len)
@@ -97,6 +111,46 @@ static int run_logged(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
     return rc;
 }
 
+/* In the child, for a type that must not run in a forked copy of the scheduler: execs
+ * `sluice __try` with the DAG's text (as the scheduler loaded it) in a memfd and the try's
+ * context as arguments. Returns only when that fails. */
+static void exec_fresh(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx)
+{
+    int mfd = memfd_create("sluice-dag", 0);
+    if (mfd < 0) {
+        dprintf(2, "sluice: try: memfd_create: %s\n", strerror(errno));
+        return;
+    }
+    for (size_t off = 0; off < d->text_len;) {
+        ssize_t n = write(mfd, d->text + off, d->text_len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            dprintf(2, "sluice: try: writing the DAG's text: %s\n", strerror(errno));
+            return;
+        }
+        off += (size_t)n;
+    }
+    char fd_s[16], try_s[16], start_s[24], end_s[24];
+    snprintf(fd_s, sizeof fd_s, "%d", mfd);
+    snprintf(try_s, sizeof try_s, "%d", ctx->try_number);
+    snprintf(start_s, sizeof start_s, "%lld", (long long)ctx->interval_start_ms);
+    snprintf(end_s, sizeof end_s, "%lld", (long long)ctx->interval_end_ms);
+    char *argv[] = {exec_program,
+                    "__try",
+                    fd_s,
+                    (char *)(d->file ? d->file : "<dag>"),
+                    (char *)ctx->dag_id,
+                    (char *)t->id,
+                    (char *)(ctx->run_id ? ctx->run_id : ""),
+                    try_s,
+                    start_s,
+                    end_s,
+                    (char *)(ctx->conf_json ? ctx->conf_json : "{}"),
+                    NULL};
+    execv(exec_program, argv);
+    dprintf(2, "sluice: try: exec %s: %s\n", exec_program, strerror(errno));
+}
+
 /* In the child: wait for the go byte, then run the task with the log as stdout and stderr. */
 static void child_main(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx,
                        const char *log_path, int go_rd, pid_t parent)
@@ -132,12 +186,86 @@ static void child_main(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx
     dup2(fd, 2);
     close(fd);
     close(null);
+    if (exec_program && d->text && sl_task_fresh_process(t)) {
+        exec_fresh(d, t, ctx);
+        _exit(1);
+    }
     FILE *log = fdopen(dup(1), "a");
     if (!log) _exit(1);
     int rc = run_logged(d, t, ctx, log, "");
     fflush(stdout);
     fflush(stderr);
     _exit(rc == 0 ? 0 : 1);
+}
+
+static volatile sig_atomic_t fresh_cancel;
+
+static void on_fresh_signal(int sig)
+{
+    SL_UNUSED(sig);
+    fresh_cancel = 1;
+}
+
+int sl_exec_fresh_main(int argc, char **argv)
+{
+    if (argc != 10) {
+        fprintf(stderr, "sluice __try: internal command of the scheduler, not for use by hand\n");
+        return 2;
+    }
+    char *end;
+    long fd = strtol(argv[1], &end, 10);
+    if (*end || fd < 0 || fd > INT_MAX) {
+        fprintf(stderr, "sluice __try: bad descriptor \"%s\"\n", argv[1]);
+        return 2;
+    }
+    sl_buf text = SL_BUF_INIT;
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = pread((int)fd, chunk, sizeof chunk, (off_t)text.len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            fprintf(stderr, "sluice __try: reading the DAG's text: %s\n", strerror(errno));
+            sl_buf_free(&text);
+            return 1;
+        }
+        if (n == 0) break;
+        sl_buf_append(&text, chunk, (size_t)n);
+    }
+    close((int)fd);
+    sl_dagset set = {0};
+    sl_errs errs = {0};
+    sl_dag_load_str(&set, (const char *)text.ptr, text.len, argv[2], &errs);
+    sl_buf_free(&text);
+    sl_errs_print(&errs, stderr);
+    sl_errs_free(&errs);
+    int rc = 1;
+    const sl_dag *d = sl_dagset_find(&set, argv[3]);
+    const sl_task *t = d ? sl_dag_task(d, argv[4]) : NULL;
+    if (!t) {
+        fprintf(stderr, "sluice __try: %s.%s is not in the DAG's text\n", argv[3], argv[4]);
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fresh_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sl_task_ctx ctx = {.dag_id = d->id,
+                       .task_id = t->id,
+                       .run_id = argv[5],
+                       .try_number = atoi(argv[6]),
+                       .interval_start_ms = strtoll(argv[7], NULL, 10),
+                       .interval_end_ms = strtoll(argv[8], NULL, 10),
+                       .conf_json = argv[9],
+                       .cancel = (volatile int *)&fresh_cancel};
+    FILE *log = fdopen(dup(1), "a");
+    if (!log) goto out;
+    rc = run_logged(d, t, &ctx, log, ", fresh process");
+    fclose(log);
+    fflush(stdout);
+    fflush(stderr);
+out:
+    sl_dagset_free(&set);
+    return rc == 0 ? 0 : 1;
 }
 
 int sl_exec_start(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, const char *log_path,

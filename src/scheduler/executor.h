@@ -23,6 +23,15 @@ typedef struct sl_exec_try {
 int sl_exec_log_path(const char *data_dir, const char *dag_id, const char *run_id,
                      const char *task_id, int try_number, char *buf, size_t len);
 
+/* Sets the sluice binary that a child try of an ingest or sql task execs (`sluice __try`,
+ * sl_exec_fresh_main) right after the fork, so that it runs in a fresh process image rather
+ * than in a copy of the scheduler whose other threads may have held library locks at the fork.
+ * NULL (the default) runs every type in the forked child itself. */
+void sl_exec_set_program(const char *path);
+/* The main of `sluice __try FD FILE DAG TASK RUN TRY START END CONF`: reads the DAG's text from
+ * FD, loads it and runs the task's try with stdout and stderr as its log. Returns the exit
+ * status: 0 success, 1 failure, 2 bad arguments. */
+int sl_exec_fresh_main(int argc, char **argv);
 /* Forks the child: a new process group, killed if the scheduler dies (PR_SET_PDEATHSIG); once
  * released it creates the log's directories, appends stdout and stderr to log_path and runs
  * sl_task_run(d, t, ctx); its exit status is 0 on success, 1 on failure. Returns 0 or -errno. */

@@ -46,6 +46,10 @@ typedef struct task_type {
     /* Safe on a thread of the scheduler: thread-safe, and every wait in it ends soon after
      * the cancel flag is set, so an execution_timeout stops it without killing a process. */
     bool in_process;
+    /* A child try of this type execs a fresh sluice before it runs: it calls into libraries
+     * (libcurl, OpenSSL, librdkafka, libpq) whose locks an in-process try's thread may have held
+     * at the instant of the fork. */
+    bool fresh;
 } task_type;
 
 /* One try being run: its context, the log, and the rendered strings it owns. */
@@ -841,9 +845,12 @@ static int run_noop(run *R)
  * Child processes: shell and ingest (a command's process group must be killable; ingest runs a
  * whole producer), and sql (libpq's and SQLite's calls block until the statement ends). */
 static const task_type types[] = {
-    {"ingest", ingest_fields, run_ingest, false}, {"shell", shell_fields, run_shell, false},
-    {"http", http_fields, run_http, true},        {"sql", sql_fields, run_sql, false},
-    {"sensor", sensor_fields, run_sensor, true},  {"noop", noop_fields, run_noop, true},
+    {"ingest", ingest_fields, run_ingest, false, true},
+    {"shell", shell_fields, run_shell, false, false},
+    {"http", http_fields, run_http, true, false},
+    {"sql", sql_fields, run_sql, false, true},
+    {"sensor", sensor_fields, run_sensor, true, false},
+    {"noop", noop_fields, run_noop, true, false},
 };
 
 static const task_type *type_find(const char *name)
@@ -981,6 +988,12 @@ bool sl_task_in_process(const sl_task *t)
 {
     const task_type *ty = type_find(t->type);
     return ty && ty->in_process;
+}
+
+bool sl_task_fresh_process(const sl_task *t)
+{
+    const task_type *ty = type_find(t->type);
+    return ty && ty->fresh;
 }
 
 int sl_task_run(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, FILE *log)

@@ -23,6 +23,9 @@ int sl_task_check(const sl_task *t, sl_errs *errs);
 /* True when t's type runs on a thread of the scheduler rather than in a child process (noop,
  * http, sensor: thread-safe, and they stop soon after their cancel flag is set). */
 bool sl_task_in_process(const sl_task *t);
+/* True when a child try of t's type execs a fresh sluice (sl_exec_set_program) before it runs
+ * (ingest, sql): its libraries' locks may be held by an in-process try's thread at the fork. */
+bool sl_task_fresh_process(const sl_task *t);
 /* Runs one try of t (fields rendered with template.h using ctx) in the calling process,
  * writing its log to log; returns 0 on success, non-zero on failure (reason in the log). */
 int sl_task_run(const sl_dag *d, const sl_task *t, const sl_task_ctx *ctx, FILE *log);

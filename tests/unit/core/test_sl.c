@@ -244,6 +244,26 @@ static void test_write_file_atomic(void **state)
     snprintf(dirtmp, sizeof dirtmp, "%s.tmp", dir);
     assert_int_equal(sl_write_file_atomic(dir, "x", 1, 0644, true), -EISDIR);
     assert_int_equal(stat(dirtmp, &st), -1);
+    /* sl_read_file: the whole file, NUL-terminated; over max is SL_ERR_TOOBIG; errors -errno */
+    char *text;
+    size_t len;
+    assert_int_equal(sl_read_file(path, 7, &text, &len), 0);
+    assert_int_equal(len, 7);
+    assert_string_equal(text, "second\n");
+    sl_free(text);
+    assert_int_equal(sl_read_file(path, 6, &text, &len), SL_ERR_TOOBIG);
+    assert_null(text);
+    assert_int_equal(sl_read_file(missing, 100, &text, &len), -ENOENT);
+    char big[300];
+    snprintf(big, sizeof big, "%s/big", root);
+    static char block[10000];
+    memset(block, 'x', sizeof block);
+    assert_int_equal(sl_write_file_atomic(big, block, sizeof block, 0600, false), 0);
+    assert_int_equal(sl_read_file(big, sizeof block, &text, &len), 0);
+    assert_int_equal(len, sizeof block);
+    assert_memory_equal(text, block, sizeof block);
+    sl_free(text);
+    assert_int_equal(sl_read_file(big, sizeof block - 1, &text, &len), SL_ERR_TOOBIG);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -r %s", root);
     assert_int_equal(system(cmd), 0);

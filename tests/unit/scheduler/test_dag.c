@@ -223,8 +223,9 @@ static void test_bad_input(void **state)
     expect_error("dag_id: d\ntasks:\n  - {type: shell, command: \"true\"}\n",
                  "t.yaml:3: task: missing field task_id");
     expect_error("dag_id: d\ntasks:\n  - {task_id: t}\n", "t.yaml:3: task t: missing field type");
-    expect_error("dag_id: d\ntasks:\n  - task_id: t\n    type: bash\n",
-                 "t.yaml:4: type: unknown task type \"bash\" (ingest, shell, http, sql, sensor, noop)");
+    expect_error(
+        "dag_id: d\ntasks:\n  - task_id: t\n    type: bash\n",
+        "t.yaml:4: type: unknown task type \"bash\" (ingest, shell, http, sql, sensor, noop)");
     expect_error("dag_id: d\ntasks:\n  - task_id: a\n    type: shell\n    command: 'true'\n"
                  "    depends_on: [b, zz]\n"
                  "  - {task_id: b, type: shell, command: \"true\"}\n",
@@ -365,6 +366,11 @@ static void test_directory(void **state)
     assert_non_null(sl_dagset_find(&set, "a"));
     assert_non_null(sl_dagset_find(&set, "d"));
     assert_int_equal(errs.n, 2);
+    /* each DAG keeps the text of the file as it was read (a fresh-process try loads it) */
+    const char *dt = "dag_id: a\ntasks: [{task_id: t, type: shell, command: \"true\"}]\n";
+    assert_int_equal(sl_dagset_find(&set, "a")->text_len, strlen(dt));
+    assert_string_equal(sl_dagset_find(&set, "a")->text, dt);
+    assert_non_null(strstr(sl_dagset_find(&set, "d")->text, "sqlite:x.db"));
     char want[600];
     snprintf(want, sizeof want, "%s/b.yml:2: type: unknown task type \"bash\"", dir);
     assert_memory_equal(errs.msgs[0], want, strlen(want));
