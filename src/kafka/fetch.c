@@ -100,8 +100,8 @@ static int parse_fetch(kafka_req *req, fetch_args *a)
 }
 
 /* Reads a partition's records for a response: as a file range of stream's response when
- * stream is set (sent with sendfile), else into body. *got is the record bytes either way.
- * Returns what sl_plog_read does. */
+ * stream is set (sent with sendfile) unless the log's in-memory tail holds them, else into body.
+ * *got is the record bytes either way. Returns what sl_plog_read does. */
 static int read_records(kafka_req *stream, sl_plog *log, int64_t offset, size_t max_bytes,
                         sl_buf *body, size_t *got)
 {
@@ -112,7 +112,11 @@ static int read_records(kafka_req *stream, sl_plog *log, int64_t offset, size_t 
         size_t len = 0;
         int rc = sl_plog_read_range(log, offset, max_bytes, &fd, &pos, &len);
         *got = len;
-        if (rc || len == 0 || kafka_req_add_range(stream, body, fd, pos, len) == 0) return rc;
+        if (rc || len == 0) return rc;
+        /* Bytes a direct append wrote are not in the page cache: sendfile would read them from
+         * the device, a copy from the log's in-memory tail does not. */
+        if (sl_plog_copy_range(log, fd, pos, len, body) == 0) return 0;
+        if (kafka_req_add_range(stream, body, fd, pos, len) == 0) return 0;
     }
     int rc = sl_plog_read(log, offset, max_bytes, body);
     *got = body->len - before;

@@ -26,6 +26,14 @@
  * cache. The padding lies past the segment's size: the next append overwrites it, roll and
  * close trim it, and recovery truncates it as a torn tail after a crash.
  *
+ * Such data is not in the page cache, so once a reader asks for the newest bytes of the active
+ * segment of such a log, the log keeps them in memory (the tail ring: l->ring, file position p
+ * at ring[p % ring_cap]), copied by every append from then on and emptied at roll; reads of
+ * positions it holds never touch the file. A ring that no read used while 4 of its capacity
+ * were copied in is given back, so a log nobody follows closely pays no copy. Only the active
+ * segment is held, and it is never compacted or retained; a failed write changes nothing in it,
+ * and recovery runs before any append, so nothing else must adjust it.
+ *
  * Disk blocks are reserved ahead of the active segment's end with fallocate (KEEP_SIZE, so the
  * file's size, which readers and recovery go by, is unchanged) and trimmed at roll and close.
  *
@@ -147,6 +155,12 @@ struct sl_plog {
     rcache_ent rcache[READ_CACHE];
     unsigned rcache_next;
     uint8_t *scratch; /* LOCATE_CHUNK bytes for locating batches */
+    uint8_t *ring;    /* the tail ring (see the top of the file); NULL without one */
+    size_t ring_cap;
+    int64_t ring_seg;  /* base of the segment it holds */
+    int64_t ring_lo;   /* it holds file positions [ring_lo, that segment's size) */
+    int64_t ring_idle; /* bytes copied into it since a read last used it */
+    bool direct_seen;  /* the log has appended directly: its new bytes miss the page cache */
 };
 
 static void seg_file(char *out, int64_t base, const char *ext)
@@ -191,6 +205,7 @@ static int sync_fd(int fd)
 
 void sl_plog_opts_default(sl_plog_opts *o)
 {
+    memset(o, 0, sizeof *o); /* every option not set below is off (tail_pool NULL: no tail) */
     o->segment_bytes = 1LL << 30;
     o->segment_ms = 7LL * 24 * 3600 * 1000;
     o->retention_ms = 7LL * 24 * 3600 * 1000;
@@ -427,8 +442,32 @@ static bool seg_load_index_files(sl_plog *l, seg *s, bool *missing)
     return whole && !*missing;
 }
 
+static bool ring_holds(const sl_plog *l, const seg *s, int64_t pos, size_t n)
+{
+    return l->ring && s->base == l->ring_seg && pos >= l->ring_lo && pos + (int64_t)n <= s->size;
+}
+
+/* Copies [pos, pos + n) of s from the tail ring when it holds all of it. */
+static bool ring_read(const sl_plog *l, const seg *s, uint8_t *dst, size_t n, int64_t pos)
+{
+    if (!ring_holds(l, s, pos, n)) return false;
+    size_t at = (size_t)(pos % (int64_t)l->ring_cap), first = SL_MIN(n, l->ring_cap - at);
+    memcpy(dst, l->ring + at, first);
+    memcpy(dst + first, l->ring, n - first);
+    return true;
+}
+
+/* pread_full of a segment's log file, served from the tail ring when it holds the range. */
+static ssize_t pread_seg(const sl_plog *l, const seg *s, uint8_t *dst, size_t n, int64_t pos)
+{
+    if (ring_read(l, s, dst, n, pos)) return (ssize_t)n;
+    return pread_full(s->fd, dst, n, pos);
+}
+
 /* Chunked sequential reader over one log file, used by recovery and index rebuilds. */
 typedef struct scan {
+    const sl_plog *l; /* with s: reads the tail ring holds come from it (NULL: file only) */
+    const seg *s;
     int fd;
     int64_t limit; /* file size */
     uint8_t *buf;
@@ -444,7 +483,8 @@ static const uint8_t *scan_at(scan *sc, int64_t pos, size_t n, int *rc)
         return sc->buf + (pos - sc->bpos);
     if (pos + (int64_t)n > sc->limit) return NULL;
     size_t want = (size_t)SL_MIN((int64_t)sc->cap, sc->limit - pos);
-    ssize_t r = pread_full(sc->fd, sc->buf, want, pos);
+    ssize_t r = sc->l ? pread_seg(sc->l, sc->s, sc->buf, want, pos)
+                      : pread_full(sc->fd, sc->buf, want, pos);
     if (r < 0) {
         *rc = (int)r;
         return NULL;
@@ -1105,6 +1145,69 @@ static void seg_trim_prealloc(sl_plog *l, seg *s)
     s->alloc_end = s->size;
 }
 
+/* Empties the tail ring and points it at s's end (a new active segment). */
+static void ring_reset(sl_plog *l, const seg *s)
+{
+    l->ring_seg = s->base;
+    l->ring_lo = s->size;
+}
+
+/* Takes a tail ring from the pool: it fills from the next append on. */
+static void ring_take(sl_plog *l, const seg *s)
+{
+    sl_plog_tail_pool *p = l->opts.tail_pool;
+    if (l->ring || !p || p->per_log <= 0 || p->used + p->per_log > p->total) return;
+    p->used += p->per_log;
+    l->ring_cap = (size_t)p->per_log;
+    l->ring = sl_malloc(l->ring_cap);
+    l->ring_idle = 0;
+    ring_reset(l, s);
+}
+
+static void ring_drop(sl_plog *l);
+
+/* A read of [pos, pos + n) of the active segment s: one the ring served keeps it; one of the
+ * newest bytes that it could not serve takes a ring for a log that appends directly, since
+ * such a reader follows the log's end and the file will not have those bytes in memory. */
+static void ring_note(sl_plog *l, const seg *s, int64_t pos, size_t n, bool hit)
+{
+    if (hit) {
+        l->ring_idle = 0;
+        return;
+    }
+    const sl_plog_tail_pool *p = l->opts.tail_pool;
+    if (l->direct_seen && !l->ring && p && pos + (int64_t)n > s->size - p->per_log) ring_take(l, s);
+}
+
+static void ring_drop(sl_plog *l)
+{
+    if (!l->ring) return;
+    l->opts.tail_pool->used -= (int64_t)l->ring_cap;
+    sl_free(l->ring);
+    l->ring = NULL;
+    l->ring_cap = 0;
+}
+
+/* Copies len bytes of batch, just appended at old_size of s, into the ring, which then holds
+ * at most its capacity of the newest bytes. */
+static void ring_fill(sl_plog *l, const seg *s, int64_t old_size, const uint8_t *batch, size_t len)
+{
+    if (!l->ring) return;
+    if (l->ring_seg != s->base) ring_reset(l, s); /* not reached: roll resets it */
+    int64_t end = old_size + (int64_t)len, cap = (int64_t)l->ring_cap;
+    if ((int64_t)len > cap) {
+        batch += len - (size_t)cap;
+        len = (size_t)cap;
+        old_size = end - cap;
+    }
+    size_t at = (size_t)(old_size % cap), first = SL_MIN(len, l->ring_cap - at);
+    memcpy(l->ring + at, batch, first);
+    memcpy(l->ring, batch + first, len - first);
+    if (l->ring_lo < end - cap) l->ring_lo = end - cap;
+    l->ring_idle += (int64_t)len;
+    if (l->ring_idle > 4 * cap) ring_drop(l);
+}
+
 /* Makes a new active segment at the end offset. The old one is made durable first, with its
  * indexes and a final time index entry, so recovery may trust every closed segment. */
 static int plog_roll(sl_plog *l)
@@ -1144,6 +1247,7 @@ static int plog_roll(sl_plog *l)
     l->sync_max_ts = -1;
     uv_mutex_unlock(&l->mu);
     segs_close_idle(l, NULL);
+    ring_reset(l, s);
     old->mtime_ms = sl_now_ms();
     SL_DEBUG("kafka", "%s: rolled to segment %020" PRId64, l->dir, s->base);
     return 0;
@@ -1257,6 +1361,7 @@ static int plog_append(sl_plog *l, uint8_t *batch, size_t len, bool direct, int6
     }
     sl_put_be64(batch, (uint64_t)off);
     seg_prealloc(l, s, len);
+    if (direct) l->direct_seen = true;
     int rc = direct ? dio_write(l, s, batch, len) : 1;
     if (rc == 1) rc = pwrite_full(s->fd, batch, len, s->size);
     if (rc) {
@@ -1271,6 +1376,7 @@ static int plog_append(sl_plog *l, uint8_t *batch, size_t len, bool direct, int6
     }
     seg_account(l, s, off, s->size, (int64_t)len, max_ts);
     tail_keep(s, s->size, batch, len);
+    ring_fill(l, s, s->size, batch, len);
     uv_mutex_lock(&l->mu);
     s->size += (int64_t)len;
     l->end = off + last_delta + 1;
@@ -1323,7 +1429,8 @@ static seg *seg_find(const sl_plog *l, int64_t offset)
 static int seg_locate(sl_plog *l, seg *s, int64_t offset, int64_t *pos_out, int64_t *ts_min)
 {
     if (!l->scratch) l->scratch = sl_malloc(LOCATE_CHUNK);
-    scan sc = {.fd = s->fd, .limit = s->size, .buf = l->scratch, .cap = LOCATE_CHUNK};
+    scan sc = {
+        .l = l, .s = s, .fd = s->fd, .limit = s->size, .buf = l->scratch, .cap = LOCATE_CHUNK};
     int64_t pos = idx_lookup(s, (uint32_t)(offset - s->base));
     int rc = 0;
     while (pos < s->size) {
@@ -1415,7 +1522,8 @@ int sl_plog_read_range(sl_plog *l, int64_t offset, size_t max_bytes, int *fd, in
         next = s->base + s->idx[j].rel;
     }
     if (!l->scratch) l->scratch = sl_malloc(LOCATE_CHUNK);
-    scan sc = {.fd = s->fd, .limit = s->size, .buf = l->scratch, .cap = LOCATE_CHUNK};
+    scan sc = {
+        .l = l, .s = s, .fd = s->fd, .limit = s->size, .buf = l->scratch, .cap = LOCATE_CHUNK};
     while (at < s->size) {
         const uint8_t *h = scan_at(&sc, at, B_HDR, &rc);
         int32_t length = h ? (int32_t)sl_get_be32(h + B_LENGTH) : 0;
@@ -1454,8 +1562,9 @@ int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
     int64_t avail = s->size - pos;
     size_t want = SL_MAX(max_bytes, (size_t)B_HDR);
     if ((int64_t)want > avail) want = (size_t)avail;
+    if (s == l->segs[l->nsegs - 1]) ring_note(l, s, pos, want, ring_holds(l, s, pos, want));
     size_t old = out->len;
-    ssize_t r = pread_full(s->fd, sl_buf_extend(out, want), want, pos);
+    ssize_t r = pread_seg(l, s, sl_buf_extend(out, want), want, pos);
     if (r != (ssize_t)want) {
         out->len = old;
         rc = r < 0 ? (int)r : SL_ERR_CORRUPT;
@@ -1480,7 +1589,7 @@ int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
             next = after;
             /* The first batch goes out whole even when larger than max_bytes. */
             size_t more = (size_t)total - want;
-            r = pread_full(s->fd, sl_buf_extend(out, more), more, pos + (int64_t)want);
+            r = pread_seg(l, s, sl_buf_extend(out, more), more, pos + (int64_t)want);
             if (r != (ssize_t)more) {
                 out->len = old;
                 return r < 0 ? (int)r : SL_ERR_CORRUPT;
@@ -1496,6 +1605,28 @@ int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out)
     rcache_ent *c = &l->rcache[l->rcache_next++ % READ_CACHE];
     *c = (rcache_ent){next, s->base, pos + (int64_t)off};
     return 0;
+}
+
+int sl_plog_copy_range(sl_plog *l, int fd, int64_t pos, size_t len, sl_buf *out)
+{
+    const seg *s = l->segs[l->nsegs - 1];
+    if (fd != s->fd) return SL_ERR_NOTFOUND;
+    bool hit = ring_holds(l, s, pos, len);
+    ring_note(l, s, pos, len, hit);
+    if (!hit) return SL_ERR_NOTFOUND;
+    ring_read(l, s, sl_buf_extend(out, len), len, pos);
+    l->opts.tail_pool->hits++;
+    l->opts.tail_pool->hit_bytes += len;
+    return 0;
+}
+
+void sl_plog_tail_span(const sl_plog *l, int64_t *lo, int64_t *hi)
+{
+    *lo = *hi = 0;
+    const seg *s = l->nsegs ? l->segs[l->nsegs - 1] : NULL;
+    if (!l->ring || !s || s->base != l->ring_seg) return;
+    *lo = l->ring_lo;
+    *hi = s->size;
 }
 
 /* Offset for time */
@@ -1663,6 +1794,7 @@ int sl_plog_sync(sl_plog *l, int64_t *synced)
  * freed by the worker when it finishes. */
 static void plog_shut(sl_plog *l, bool destroyed)
 {
+    ring_drop(l);
     uv_mutex_lock(&l->mu);
     l->closed = true;
     l->destroyed = destroyed;

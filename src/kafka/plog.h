@@ -16,6 +16,16 @@
 
 typedef struct sl_plog sl_plog;
 
+/* The budget of in-memory tails shared by a broker's logs (loop thread only). A log takes a
+ * tail of `per_log` bytes (see sl_plog_copy_range) while `used` stays within `total`. */
+typedef struct sl_plog_tail_pool {
+    int64_t per_log;    /* bytes of one log's tail; 0 = no tails */
+    int64_t total;      /* most bytes all tails may hold */
+    int64_t used;       /* bytes the open logs' tails hold */
+    uint64_t hit_bytes; /* record bytes fetches took from tails (sl_plog_copy_range) */
+    uint64_t hits;      /* how many ranges */
+} sl_plog_tail_pool;
+
 typedef struct sl_plog_opts {
     int64_t segment_bytes;   /* roll when the active segment would exceed this (default 1 GiB) */
     int64_t segment_ms;      /* roll when a batch's max timestamp is this much newer than the
@@ -25,8 +35,12 @@ typedef struct sl_plog_opts {
     int64_t retention_bytes; /* delete oldest closed segments while what remains is still at
                                 least this large (Kafka's rule); -1 = never */
     int32_t index_interval;  /* bytes between sparse index entries (default 4096) */
+    sl_plog_tail_pool *tail_pool; /* where the in-memory tail comes from; NULL = none. It must
+                                     outlive the log */
 } sl_plog_opts;
 
+/* Fills o with the defaults: 1 GiB segments, 7 days of segment age and retention, no byte
+ * retention, an index entry every 4 KiB, and every other option off (no tail_pool). */
 void sl_plog_opts_default(sl_plog_opts *o);
 
 /* Opens (creating if needed) the log in dir. Recovery: the active segment's tail is checked
@@ -88,6 +102,18 @@ int sl_plog_read(sl_plog *l, int64_t offset, size_t max_bytes, sl_buf *out);
  * log and is valid only until the next call into it. Same return codes as sl_plog_read. */
 int sl_plog_read_range(sl_plog *l, int64_t offset, size_t max_bytes, int *fd, int64_t *pos,
                        size_t *len);
+
+/* The in-memory tail: a log that appends directly (which leaves the bytes out of the page
+ * cache) and is read within tail_pool->per_log bytes of its end (sl_plog_read, or a miss here)
+ * takes a ring of that size, filled by every append from then on and emptied at roll, and
+ * gives it back once 4 times its size were copied in without a read using it. Reads of those
+ * bytes (sl_plog_read, sl_plog_read_range's batch walk) come from it. A cache only: the file
+ * stays the truth.
+ * When [pos, pos + len) of fd, as sl_plog_read_range just gave them, are held in the tail,
+ * appends them to out and returns 0; SL_ERR_NOTFOUND when not (send them from the file). */
+int sl_plog_copy_range(sl_plog *l, int fd, int64_t pos, size_t len, sl_buf *out);
+/* The file positions [*lo, *hi) of the active segment its tail holds (both 0 without one). */
+void sl_plog_tail_span(const sl_plog *l, int64_t *lo, int64_t *hi);
 
 /* The first offset with a timestamp >= ts (ListOffsets by time) and that record's timestamp;
  * *offset = -1 and *ts_out = -1 when there is none. Exact for uncompressed batches; for a

@@ -83,7 +83,7 @@ def test_direct_appends_survive_sigkill(sluice_proc):
     seed = int(os.environ.get("SLUICE_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
     why = f"(seed {seed}; rerun with SLUICE_CRASH_SEED={seed})"
-    broker = sluice_proc("broker", args=["--num-partitions", "1"])
+    broker = sluice_proc("broker", args=["--num-partitions", "1", "--direct-appends=true"])
     direct_fs = fs_takes_o_direct(str(broker.data_dir))
 
     acked, failed = [], []
@@ -158,9 +158,9 @@ def test_direct_appends_survive_sigkill(sluice_proc):
 
 
 def test_direct_appends_off(sluice_proc):
-    """--direct-appends=false: the same large batches go through the page cache (no O_DIRECT
-    descriptor at any moment) and read back."""
-    broker = sluice_proc("broker", args=["--num-partitions", "1", "--direct-appends=false"])
+    """By default (--direct-appends=false since session 6) the same large batches go through the
+    page cache (no O_DIRECT descriptor at any moment) and read back."""
+    broker = sluice_proc("broker", args=["--num-partitions", "1"])
     p = Producer({"bootstrap.servers": broker.addr, "acks": "all", "linger.ms": 20,
                   "batch.size": 256 * 1024})
     values = [value(i, 1) for i in range(3000)]
@@ -172,5 +172,5 @@ def test_direct_appends_off(sluice_proc):
             seen += direct_fds(broker.pid)
     assert p.flush(sh.scaled(30)) == 0
     seen += direct_fds(broker.pid)
-    assert not seen, f"O_DIRECT descriptors with --direct-appends=false: {seen}"
+    assert not seen, f"O_DIRECT descriptors by default: {seen}"
     assert [v for _, v in read_back(broker.addr)] == values

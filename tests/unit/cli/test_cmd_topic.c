@@ -50,7 +50,8 @@ static int run(const char *first, ...)
 static int lines(const char *s)
 {
     int n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 

@@ -1,6 +1,7 @@
 /* test_plog.c: the partition log: append/read across segments, reads inside batches and under
  * max_bytes, offset_for_time, rolls, retention, recovery from torn and corrupt tails (clean and
- * after a real crash of a child process), index rebuilds, write errors and sync concurrency. */
+ * after a real crash of a child process), index rebuilds, write errors, sync concurrency and the
+ * in-memory tail. */
 #include "kafka/plog.h"
 #include "batch_util.h"
 #include "core/log.h"
@@ -1233,9 +1234,170 @@ static void test_direct_append(void **state)
     tb_rm_rf(dir);
 }
 
+/* Checks that the bytes of [pos, pos + len) of the active segment, as read_range gives them for
+ * offset, are copied from the tail and equal the model's. */
+static void check_copy(sl_plog *l, const model *m, int64_t offset, sl_plog_tail_pool *pool)
+{
+    int fd;
+    int64_t pos;
+    size_t len;
+    assert_int_equal(sl_plog_read_range(l, offset, 30000, &fd, &pos, &len), 0);
+    sl_buf out = SL_BUF_INIT;
+    uint64_t hits = pool->hits;
+    assert_int_equal(sl_plog_copy_range(l, fd, pos, len, &out), 0);
+    assert_int_equal(out.len, len);
+    assert_int_equal(pool->hits, hits + 1);
+    size_t i = model_find(m, offset);
+    assert_memory_equal(out.ptr, m->data.ptr + m->at[i], m->len[i]);
+    sl_buf_free(&out);
+}
+
+static void test_tail(void **state)
+{
+    (void)state;
+    char dir[256], dir2[256], p[512];
+    tb_tmpdir(dir, "plog");
+    tb_tmpdir(dir2, "plog");
+    sl_plog_tail_pool pool = {.per_log = 20000, .total = 30000};
+    sl_plog_opts o = small_opts();
+    o.tail_pool = &pool;
+    size_t memlen = 64 << 10;
+    uint8_t *mem = NULL;
+    assert_int_equal(posix_memalign((void **)&mem, 4096, memlen), 0);
+    model m = {0}, m2 = {0};
+    sl_plog *l, *l2;
+    int64_t lo, hi, ts = 1;
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    assert_int_equal(sl_plog_open(dir2, &o, &l2), 0);
+
+    /* A read of the newest bytes of a log that only appended through the page cache takes no
+     * tail, nor does a direct append alone; such a read after a direct append takes one from
+     * the pool (a miss, as the ring starts empty), and the appends after it fill it. */
+    append_n(l, &m, 3, 2, &ts, 1, 500);
+    int fd;
+    int64_t pos;
+    size_t len;
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_plog_read_range(l, m.base[2], 30000, &fd, &pos, &len), 0);
+    assert_int_equal(sl_plog_copy_range(l, fd, pos, len, &out), SL_ERR_NOTFOUND);
+    append_direct(l, &m, mem, memlen, 3, 700, 0);
+    sl_plog_tail_span(l, &lo, &hi);
+    assert_true(lo == 0 && hi == 0);
+    assert_int_equal(pool.used, 0);
+    assert_int_equal(sl_plog_read_range(l, m.base[3], 30000, &fd, &pos, &len), 0);
+    assert_int_equal(sl_plog_copy_range(l, fd, pos, len, &out), SL_ERR_NOTFOUND);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(pool.used, 20000);
+    sl_plog_tail_span(l, &lo, &hi);
+    assert_int_equal(lo, sl_plog_size_bytes(l));
+    assert_int_equal(hi, lo);
+    int64_t filled_from = lo;
+    /* The pool is spent: a second log's reader takes none. */
+    append_direct(l2, &m2, mem, memlen, 2, 300, 0);
+    check_read(l2, &m2, 0, 1000);
+    sl_plog_tail_span(l2, &lo, &hi);
+    assert_true(lo == 0 && hi == 0);
+    assert_int_equal(pool.used, 20000);
+
+    /* Fill past the cap: the ring keeps the newest 20000 bytes; later buffered appends count. */
+    for (int i = 0; i < 12; i++) {
+        if (i % 3 == 2)
+            append_n(l, &m, 1, 2, &ts, 1, 900 + (size_t)i);
+        else
+            append_direct(l, &m, mem, memlen, 3, 1000 + (size_t)i * 37, (size_t)i % 2);
+    }
+    int64_t abase = active_base(&m, dir);
+    assert_int_equal(abase, 0); /* no roll yet */
+    sl_plog_tail_span(l, &lo, &hi);
+    assert_int_equal(hi, sl_plog_size_bytes(l));
+    assert_int_equal(hi - lo, 20000);
+    assert_true(lo > filled_from);
+    /* Every batch wholly inside the tail is copied from it; one that starts before is not. */
+    int64_t first_in = -1, before = -1;
+    for (size_t k = 0; k < m.n; k++) {
+        if ((int64_t)m.at[k] >= lo && first_in < 0) first_in = m.base[k];
+        if ((int64_t)m.at[k] < lo) before = m.base[k];
+    }
+    for (size_t k = 0; k < m.n; k++)
+        if (m.base[k] >= first_in) check_copy(l, &m, m.base[k], &pool);
+    assert_int_equal(sl_plog_read_range(l, before, 30000, &fd, &pos, &len), 0);
+    assert_int_equal(sl_plog_copy_range(l, fd, pos, len, &out), SL_ERR_NOTFOUND);
+    assert_int_equal(out.len, 0);
+
+    /* Reads of the tail's range never touch the file: zero it there and read. */
+    seg_path(p, dir, abase, "log");
+    int wfd = open(p, O_WRONLY);
+    assert_true(wfd >= 0);
+    uint8_t *zero = calloc(1, (size_t)(hi - lo));
+    assert_int_equal(pwrite(wfd, zero, (size_t)(hi - lo), lo), hi - lo);
+    for (int64_t off = first_in; off < sl_plog_end_offset(l); off++)
+        check_read(l, &m, off, 5000);
+    /* Put the file back as it was. */
+    assert_int_equal(pwrite(wfd, m.data.ptr + lo, (size_t)(hi - lo), lo), hi - lo);
+    close(wfd);
+    free(zero);
+
+    /* Roll: the tail then holds only the new segment, from its start. */
+    int64_t old_end = sl_plog_end_offset(l);
+    while (active_base(&m, dir) == abase)
+        append_direct(l, &m, mem, memlen, 3, 2500, 0);
+    int64_t nbase = active_base(&m, dir);
+    sl_plog_tail_span(l, &lo, &hi);
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, sl_plog_size_bytes(l) - (int64_t)m.at[model_find(&m, nbase)]);
+    check_copy(l, &m, nbase, &pool);
+    assert_int_equal(sl_plog_read_range(l, old_end - 1, 30000, &fd, &pos, &len), 0);
+    assert_int_equal(sl_plog_copy_range(l, fd, pos, len, &out), SL_ERR_NOTFOUND);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(sl_plog_read_range(l2, 0, 30000, &fd, &pos, &len), 0);
+    assert_int_equal(sl_plog_copy_range(l2, fd, pos, len, &out), SL_ERR_NOTFOUND);
+    assert_int_equal(out.len, 0);
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off += 3)
+        check_read(l, &m, off, 20000);
+
+    /* Appends that no read uses give the ring back after 4 times its size. */
+    int64_t idle_from = sl_plog_size_bytes(l);
+    while (pool.used && sl_plog_size_bytes(l) - idle_from <= 5 * 20000)
+        append_direct(l, &m, mem, memlen, 3, 2000, 0);
+    assert_int_equal(pool.used, 0);
+    sl_plog_tail_span(l, &lo, &hi);
+    assert_true(lo == 0 && hi == 0);
+    assert_true(sl_plog_size_bytes(l) - idle_from > 4 * 20000);
+    /* A reader of the newest bytes (sl_plog_read) takes it again. */
+    check_read(l, &m, m.base[m.n - 1], 5000);
+    assert_int_equal(pool.used, 20000);
+    append_direct(l, &m, mem, memlen, 3, 2000, 0);
+    check_copy(l, &m, m.base[m.n - 1], &pool);
+
+    /* Close gives the memory back; after a reopen (recovery) the log starts without a tail and
+     * takes one again once it appends directly and is read near its end. */
+    sl_plog_close(l);
+    assert_int_equal(pool.used, 0);
+    assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+    sl_plog_tail_span(l, &lo, &hi);
+    assert_true(lo == 0 && hi == 0);
+    append_direct(l, &m, mem, memlen, 2, 800, 0);
+    check_read(l, &m, m.base[m.n - 1], 5000);
+    assert_int_equal(pool.used, 20000);
+    append_direct(l, &m, mem, memlen, 2, 900, 0);
+    check_copy(l, &m, m.base[m.n - 1], &pool);
+    for (int64_t off = 0; off < sl_plog_end_offset(l); off += 3)
+        check_read(l, &m, off, 20000);
+    sl_plog_close(l);
+    sl_plog_close(l2);
+    assert_int_equal(pool.used, 0);
+    sl_buf_free(&out);
+    model_free(&m);
+    model_free(&m2);
+    free(mem);
+    tb_rm_rf(dir);
+    tb_rm_rf(dir2);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_round_trip_segments),
     cmocka_unit_test(test_direct_append),
+    cmocka_unit_test(test_tail),
     cmocka_unit_test(test_read_middle_and_max_bytes),
     cmocka_unit_test(test_read_range),
     cmocka_unit_test(test_offset_for_time),
