@@ -546,8 +546,8 @@ enum req_kind {
 };
 
 typedef struct batch_entry {
-    char *cql;     /* unprepared entries only: a prepared one is sent by its id */
-    sl_buf values; /* <n><value_1>...<value_n> */
+    char *cql;       /* unprepared entries only: a prepared one is sent by its id */
+    size_t off, len; /* its <n><value_1>...<value_n> in the request's bvals */
     cqlc_prep *prep;
 } batch_entry;
 
@@ -560,6 +560,7 @@ struct cqlc_req {
     cqlc_prep *prep;
     batch_entry *batch;
     size_t nbatch;
+    sl_buf bvals; /* BATCH: every entry's values, back to back */
     uint8_t batch_type;
     sl_cqlc_cb cb;
     void *udata;
@@ -738,11 +739,10 @@ static void req_free(cqlc_req *r)
 {
     sl_cqlc *c = r->c;
     sl_buf_free(&r->body);
-    for (size_t i = 0; i < r->nbatch; i++) {
+    for (size_t i = 0; i < r->nbatch; i++)
         sl_free(r->batch[i].cql);
-        sl_buf_free(&r->batch[i].values);
-    }
     sl_free(r->batch);
+    sl_buf_free(&r->bvals);
     sl_free(r->err);
     sl_cqlc_result_free(r->result);
     sl_free(r);
@@ -1000,7 +1000,7 @@ static void conn_send(cqlc_conn *cn, cqlc_req *req)
                 sl_buf_put_u8(&cn->out, 0);
                 sl__cqlc_put_long_string(&cn->out, e->cql, strlen(e->cql));
             }
-            sl_buf_append(&cn->out, e->values.ptr, e->values.len);
+            sl_buf_append(&cn->out, req->bvals.ptr + e->off, e->len);
         }
     }
     sl_buf_append(&cn->out, req->body.ptr, req->body.len);
@@ -2196,13 +2196,17 @@ int sl_cqlc_prepare_async(sl_cqlc *c, const char *cql, sl_cqlc_cb cb, void *udat
     return 0;
 }
 
+/* A sink adds thousands of entries of one statement: their values go into one buffer and an
+ * entry whose text equals the previous one's shares it, so an entry costs no allocation. */
 struct sl_cqlc_batch {
     int type;
     size_t n, cap;
+    sl_buf vals; /* every entry's <n><value_1>...<value_n>, back to back */
     struct {
-        char *cql;
-        sl_buf values;
+        char *cql; /* owned unless same */
+        bool same; /* same text and kind as the previous entry */
         bool prepared;
+        size_t off, len; /* in vals */
     } * e;
 };
 
@@ -2220,16 +2224,20 @@ void sl_cqlc_batch_add(sl_cqlc_batch *b, const char *cql, const sl_slice *values
         b->cap = b->cap ? b->cap * 2 : 8;
         b->e = sl_realloc(b->e, b->cap * sizeof(*b->e));
     }
-    b->e[b->n].cql = sl_strdup(cql);
-    sl_buf_init(&b->e[b->n].values);
-    size_t size = 2; /* one allocation for the entry's values, not one per growth */
+    const char *prev = b->n ? b->e[b->n - 1].cql : NULL;
+    bool same = prev && b->e[b->n - 1].prepared == prepared && !strcmp(prev, cql);
+    b->e[b->n].cql = same ? (char *)prev : sl_strdup(cql);
+    b->e[b->n].same = same;
+    b->e[b->n].prepared = prepared;
+    size_t size = 2;
     for (size_t i = 0; i < nvalues; i++)
         size += 4 + (values[i].ptr ? values[i].len : 0);
-    sl_buf_reserve(&b->e[b->n].values, size);
-    sl_buf_put_be16(&b->e[b->n].values, (uint16_t)nvalues);
+    sl_buf_reserve(&b->vals, size);
+    b->e[b->n].off = b->vals.len;
+    sl_buf_put_be16(&b->vals, (uint16_t)nvalues);
     for (size_t i = 0; i < nvalues; i++)
-        put_value(&b->e[b->n].values, values[i]);
-    b->e[b->n].prepared = prepared;
+        put_value(&b->vals, values[i]);
+    b->e[b->n].len = b->vals.len - b->e[b->n].off;
     b->n++;
 }
 
@@ -2241,10 +2249,9 @@ size_t sl_cqlc_batch_count(const sl_cqlc_batch *b)
 void sl_cqlc_batch_free(sl_cqlc_batch *b)
 {
     if (!b) return;
-    for (size_t i = 0; i < b->n; i++) {
-        sl_free(b->e[i].cql);
-        sl_buf_free(&b->e[i].values);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->e[i].same) sl_free(b->e[i].cql);
+    sl_buf_free(&b->vals);
     sl_free(b->e);
     sl_free(b);
 }
@@ -2265,11 +2272,13 @@ int sl_cqlc_batch_async(sl_cqlc *c, const sl_cqlc_batch *b, const sl_cqlc_qopts 
     r->batch = sl_calloc(b->n, sizeof(batch_entry));
     /* A prepared entry is sent by its id, so its text is not kept; a run of entries of one
      * statement (a sink's batch of upserts) looks the cache up once. */
+    sl_buf_append(&r->bvals, b->vals.ptr, b->vals.len);
     for (size_t i = 0; i < b->n; i++) {
-        sl_buf_append(&r->batch[i].values, b->e[i].values.ptr, b->e[i].values.len);
+        r->batch[i].off = b->e[i].off;
+        r->batch[i].len = b->e[i].len;
         if (!b->e[i].prepared)
             r->batch[i].cql = sl_strdup(b->e[i].cql);
-        else if (i && r->batch[i - 1].prep && !strcmp(b->e[i].cql, b->e[i - 1].cql))
+        else if (b->e[i].same)
             r->batch[i].prep = r->batch[i - 1].prep;
         else
             r->batch[i].prep = prep_get(c, b->e[i].cql);

@@ -926,12 +926,9 @@ static uint64_t wal_bytes(const char *dir)
     return n;
 }
 
-/* Past a failed WAL flush RocksDB takes no write, and librocksdb's C API has no Resume: the way
- * out is to close the database and open it again, which replays the WAL's synced records (every
- * acknowledged write) and starts a fresh one. Loop thread. Nothing else touches the database
- * meanwhile: the worker and the compactor are stopped and joined first (the worker answers
- * what it holds, refused), and cursors never outlive one request (exec_select.c). */
-static int reopen(sl_store *s, sl_buf *err)
+/* Asks the sync worker and the compactor to stop and joins the worker, which first drains
+ * every pending request. Loop thread. */
+static void stop_threads(sl_store *s)
 {
     flush_staged(s);
     uv_mutex_lock(&s->mu);
@@ -941,11 +938,27 @@ static int reopen(sl_store *s, sl_buf *err)
     uv_cond_signal(&s->compact_cond);
     uv_mutex_unlock(&s->mu);
     uv_thread_join(&s->sync_thread);
-    if (s->compact_started) {
-        rocksdb_disable_manual_compaction(s->db);
-        uv_thread_join(&s->compact_thread);
-        s->compact_started = false;
-    }
+}
+
+/* Joins the compactor once stop_threads has asked it to stop; a manual compaction in progress
+ * is cut short. */
+static void stop_compactor(sl_store *s)
+{
+    if (!s->compact_started) return;
+    rocksdb_disable_manual_compaction(s->db);
+    uv_thread_join(&s->compact_thread);
+    s->compact_started = false;
+}
+
+/* Past a failed WAL flush RocksDB takes no write, and librocksdb's C API has no Resume: the way
+ * out is to close the database and open it again, which replays the WAL's synced records (every
+ * acknowledged write) and starts a fresh one. Loop thread. Nothing else touches the database
+ * meanwhile: the worker and the compactor are stopped and joined first (the worker answers
+ * what it holds, refused), and cursors never outlive one request (exec_select.c). */
+static int reopen(sl_store *s, sl_buf *err)
+{
+    stop_threads(s);
+    stop_compactor(s);
     run_done(s);
     rocksdb_cancel_all_background_work(s->db, 1);
     rocksdb_column_family_handle_destroy(s->cf_data);
@@ -1101,15 +1114,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 void sl_store_close(sl_store *s)
 {
-    flush_staged(s);
-    uv_mutex_lock(&s->mu);
-    s->stop = true;
-    s->compact_stop = true;
-    uv_cond_signal(&s->cond);
-    uv_cond_signal(&s->compact_cond);
-    uv_mutex_unlock(&s->mu);
-    /* The worker drains every pending request before it exits. */
-    uv_thread_join(&s->sync_thread);
+    stop_threads(s);
     run_done(s);
     if (s->o.sync_mode == SL_STORE_SYNC_BATCH && s->wal_rc == 0) {
         char *e = NULL;
@@ -1119,10 +1124,7 @@ void sl_store_close(sl_store *s)
             free(e);
         }
     }
-    if (s->compact_started) {
-        rocksdb_disable_manual_compaction(s->db);
-        uv_thread_join(&s->compact_thread);
-    }
+    stop_compactor(s);
     rocksdb_cancel_all_background_work(s->db, 1);
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->recover, on_handle_closed);

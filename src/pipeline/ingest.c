@@ -302,19 +302,25 @@ static int kafka_open(ingest *in, char *err, size_t errlen)
     int64_t until = sl_mono_ms() + wait;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(in->rk, cfg->topic, NULL);
     int rc = 0;
+    bool answered = false;
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
         int64_t left = until - sl_mono_ms();
         rd_kafka_resp_err_t me = rd_kafka_metadata(in->rk, 0, rkt, &md, (int)SL_MAX(left, 1));
-        if (me) {
+        /* A request that ran out of the time left after the broker had answered says nothing
+         * new: the topic is still the missing one (the last retry may get only a millisecond). */
+        if (me && !answered) {
             snprintf(err, errlen, "kafka: no answer from %s within %.1f s (%s)", cfg->kafka,
                      (double)wait / 1000, rd_kafka_err2str(me));
             rc = SL_ERR_CLOSED;
             break;
         }
-        rd_kafka_resp_err_t te = md->topic_cnt == 1 ? md->topics[0].err : 0;
-        rd_kafka_metadata_destroy(md);
-        if (te != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) break;
+        if (!me) {
+            rd_kafka_resp_err_t te = md->topic_cnt == 1 ? md->topics[0].err : 0;
+            rd_kafka_metadata_destroy(md);
+            answered = true;
+            if (te != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) break;
+        }
         if (sl_mono_ms() >= until) {
             snprintf(err, errlen,
                      "kafka: topic %s does not exist on %s and was not created (create it with "

@@ -331,11 +331,29 @@ static int read_u_escape(jp *j, const uint8_t *q, uint32_t *cp, size_t *len)
 /* Scans the string token at j->p (on its opening quote), validating escapes and UTF-8. With
  * out non-NULL, *out and *outlen receive its content: borrowed from the record when it has no
  * escapes, else unescaped into the arena (never longer than the escaped form). */
+/* Skips eight bytes at a time while none of them ends a plain run: a quote, a backslash, a
+ * control character or a non-ASCII byte. Each test is exact for "some byte in the word", so the
+ * byte loop after it sees every byte that matters. */
+static const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t hit = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w;
+        if (hit & high) break;
+        p += 8;
+    }
+    return p;
+}
+
 static int scan_string(jp *j, const char **out, size_t *outlen)
 {
     const uint8_t *start = ++j->p;
     bool escaped = false;
     for (;;) {
+        j->p = skip_plain(j->p, j->end);
         while (j->p < j->end && *j->p >= 0x20 && *j->p < 0x80 && *j->p != '"' && *j->p != '\\')
             j->p++;
         if (j->p >= j->end) return fail_syntax(j, SL_REC_NOT_JSON, "unterminated string");

@@ -1,7 +1,8 @@
 /* sink.h: where process writes typed rows: a CQL store (cql://) or PostgreSQL (postgresql://).
  *
  * A sink upserts batches of rows keyed by column 0. It is used from one thread at a time (it
- * is opened on process's processor thread, then written by its writer); sl_sink_write blocks until the whole batch is durable or has failed. */
+ * is opened on process's processor thread, then written by its writer); sl_sink_write blocks until
+ * the whole batch is durable or has failed. */
 #ifndef SL_PIPELINE_SINK_H
 #define SL_PIPELINE_SINK_H
 

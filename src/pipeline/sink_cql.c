@@ -575,15 +575,16 @@ static size_t row_values(cql_sink *s, size_t r)
     return bytes;
 }
 
-/* Rows next.. going into the next request: up to batch_rows, while their values stay within
- * BATCH_MAX_BYTES; a row over it goes alone. */
-static size_t next_group(cql_sink *s)
+/* Adds rows next.. to b, each serialized once: up to batch_rows, while their values stay within
+ * BATCH_MAX_BYTES; a row over it goes alone. Returns how many. */
+static size_t fill_batch(cql_sink *s, sl_cqlc_batch *b)
 {
     size_t n = 0, bytes = 0;
     while (s->next + n < s->n && n < (size_t)s->batch_rows) {
-        size_t b = row_values(s, s->next + n);
-        if (n > 0 && bytes + b > BATCH_MAX_BYTES) break;
-        bytes += b;
+        size_t sz = row_values(s, s->next + n);
+        if (n > 0 && bytes + sz > BATCH_MAX_BYTES) break;
+        sl_cqlc_batch_add(b, s->insert, s->vals, s->ncols, true);
+        bytes += sz;
         n++;
         if (bytes > BATCH_MAX_BYTES) break;
     }
@@ -607,23 +608,23 @@ static void send_rows(cql_sink *s)
 {
     while (s->failed == 0 && !s->send_failed && s->next < s->n &&
            s->outstanding < (size_t)s->max_inflight) {
-        size_t n = s->batch_rows > 1 ? next_group(s) : 1;
+        sl_cqlc_batch *b = NULL;
+        size_t n = 1;
+        if (s->batch_rows > 1) {
+            b = sl_cqlc_batch_new(SL_CQLC_BATCH_UNLOGGED);
+            n = fill_batch(s, b);
+        }
         row_req *rq = sl_malloc(sizeof *rq);
         *rq = (row_req){s, n};
         int rc;
         if (n == 1) {
-            row_values(s, s->next);
+            row_values(s, s->next); /* s->vals may hold the row after it */
             rc =
                 sl_cqlc_execute_async(s->c, s->insert, s->vals, s->ncols, &s->qo, on_rows_done, rq);
         } else {
-            sl_cqlc_batch *b = sl_cqlc_batch_new(SL_CQLC_BATCH_UNLOGGED);
-            for (size_t i = 0; i < n; i++) {
-                row_values(s, s->next + i);
-                sl_cqlc_batch_add(b, s->insert, s->vals, s->ncols, true);
-            }
             rc = sl_cqlc_batch_async(s->c, b, &s->qo, on_rows_done, rq);
-            sl_cqlc_batch_free(b);
         }
+        sl_cqlc_batch_free(b);
         if (rc) {
             sl_free(rq);
             send_failed(s, rc);
