@@ -69,6 +69,8 @@ typedef struct phase_result {
     int64_t msgs; /* messages moved: consume reads only what the server still holds */
 } phase_result;
 
+#define MAX_BROKER_ARGS 8
+
 static struct {
     int64_t messages;
     int runs;
@@ -78,7 +80,9 @@ static struct {
     const char *flush;
     double phase_timeout;
     const char *sluice_bin;
-} opt = {100000, 5, {100, 1024}, 2, {true, true}, "always", 300, NULL};
+    const char *broker_args[MAX_BROKER_ARGS]; /* extra `sluice broker` flags (--broker-arg) */
+    int nbroker_args;
+} opt = {100000, 5, {100, 1024}, 2, {true, true}, "always", 300, NULL, {NULL}, 0};
 
 static double now_s(void)
 {
@@ -233,8 +237,11 @@ static int sluice_start(server *s)
             dup2(fd, 2);
         }
         setenv("SLUICE_LOG_LEVEL", "warn", 1);
-        execl(opt.sluice_bin, opt.sluice_bin, "broker", "--listen", listen, "--data-dir", data,
-              "--flush", opt.flush, (char *)NULL);
+        const char *args[9 + MAX_BROKER_ARGS] = {opt.sluice_bin, "broker", "--listen", listen,
+                                                 "--data-dir",   data,     "--flush",  opt.flush};
+        for (int i = 0; i < opt.nbroker_args; i++)
+            args[8 + i] = opt.broker_args[i];
+        execv(opt.sluice_bin, (char *const *)args);
         perror(opt.sluice_bin);
         _exit(127);
     }
@@ -600,6 +607,7 @@ static void usage(FILE *f)
             "                   [--sizes B,B... (default 100,1024)] [--targets sluice,mock]\n"
             "                   [--flush always|interval:MS|os] [--phase-timeout SECONDS "
             "(default 300)]\n"
+            "                   [--broker-arg FLAG=VALUE ... (passed to sluice broker)]\n"
             "SLUICE_BIN names the binary (default build/sluice).\n",
             MAX_RUNS);
 }
@@ -635,6 +643,9 @@ static int parse_args(int argc, char **argv)
             if (!opt.want[T_SLUICE] && !opt.want[T_MOCK]) goto bad;
         } else if (!strcmp(a, "--flush")) {
             opt.flush = v;
+        } else if (!strcmp(a, "--broker-arg")) {
+            if (opt.nbroker_args == MAX_BROKER_ARGS) goto bad;
+            opt.broker_args[opt.nbroker_args++] = v;
         } else if (!strcmp(a, "--phase-timeout")) {
             opt.phase_timeout = strtod(v, &end);
             if (*end || opt.phase_timeout <= 0) goto bad;

@@ -583,7 +583,7 @@ def main():
     print("\nCPU seconds per 100k records in the saturation phase (utime+stime), medians:")
     for side in sides:
         rs = results[side]
-        print(f"  {side}: " + ", ".join(f"{k} {statistics.median(x['cpu'][k] for x in rs):.1f}"
+        print(f"  {side}: " + ", ".join(f"{k} {statistics.median(x['cpu'][k] for x in rs):.2f}"
                                        for k in rs[0]["cpu"]))
     if "sluice" in sides:
         print("producer rate in sluice's saturation phase: "

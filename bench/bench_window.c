@@ -204,7 +204,18 @@ static double run(const sl_schema *s, sl_window *w, long groups, long n, sl_aren
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 2000000;
+    long n = 2000000;
+    if (argc > 1) {
+        char *end;
+        n = strtol(argv[1], &end, 10);
+        if (*end || n < BATCH) {
+            fprintf(stderr,
+                    "usage: bench_window [N]   (records per measurement, at least %d; "
+                    "default 2000000)\n",
+                    BATCH);
+            return 2;
+        }
+    }
     sl_errs errs = {0};
     sl_yaml *y = NULL;
     sl_schema *s = NULL;
