@@ -128,6 +128,39 @@ static void expect(ctx *c, const char *v, sl_rec_error e, const char *detail_par
         fail_msg("%s: detail '%s' lacks '%s'", v, c->detail, detail_part);
 }
 
+/* Strings are scanned eight bytes at a time: a byte that ends the plain run is found at every
+ * position of a long string, not only where a word begins. */
+static void test_long_strings_every_position(void **state)
+{
+    ctx *c = *state;
+    char v[512], want[64];
+    for (int i = 0; i < 30; i++) {
+        char s[64];
+        memset(s, 'a', 30);
+        s[30] = 0;
+        s[i] = '\t';
+        snprintf(v, sizeof v, "{\"a\": \"%s\"}", s);
+        expect(c, v, SL_REC_NOT_JSON, "control");
+        s[i] = (char)0xff;
+        snprintf(v, sizeof v, "{\"a\": \"%s\"}", s);
+        expect(c, v, SL_REC_INVALID_UTF8, "0xff");
+        /* An escaped quote and a two-byte character at i decode into the field. */
+        memset(s, 'b', 34);
+        memcpy(s + i, "\\\"\xc3\xb6", 4);
+        s[34] = 0;
+        memset(want, 'b', 33);
+        memcpy(want + i, "\"\xc3\xb6", 3);
+        want[33] = 0;
+        snprintf(v, sizeof v,
+                 "{\"id\":\"" GOOD_ID "\",\"first_name\":\"%s\",\"last_name\":\"l\",\"gender\":"
+                 "\"m\",\"address\":\"a\",\"post_code\":\"p\",\"email\":\"x@y.z\",\"username\":"
+                 "\"u\",\"dob\":\"d\",\"registered_date\":\"r\",\"phone\":\"p\",\"picture\":\"q\"}",
+                 s);
+        assert_int_equal(parse(c, v), SL_REC_OK);
+        assert_true(text_is(&c->row[1], want));
+    }
+}
+
 static void test_refusals(void **state)
 {
     ctx *c = *state;
@@ -341,6 +374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_good_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escapes_and_unicode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_strings_every_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_yaml_mapping),
