@@ -11,6 +11,7 @@ import pty
 import select
 import struct
 import subprocess
+import termios
 import time
 
 import pytest
@@ -77,8 +78,24 @@ def test_interactive_shell_line_editing(store, tmp_path):
     p = subprocess.Popen([str(sh.sluice_bin()), "cql", store.addr], stdin=slave, stdout=slave,
                          stderr=slave, env=dict(os.environ, HOME=str(tmp_path), TERM="xterm"),
                          close_fds=True)
+    tty = os.ttyname(slave)
     os.close(slave)
     pending = [b""]
+
+    def wait_editing():
+        # libedit prints the prompt, then switches the terminal to raw mode: a key typed in
+        # between is read in canonical mode (^D there turns into a NUL), so type only once the
+        # shell is in raw mode, as a person at the prompt would.
+        end = time.monotonic() + sh.scaled(5)
+        while time.monotonic() < end:
+            fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+            try:
+                if not termios.tcgetattr(fd)[3] & termios.ICANON:
+                    return
+            finally:
+                os.close(fd)
+            time.sleep(0.01)
+        raise AssertionError("the shell never put the terminal in raw mode")
 
     def read_until(pat, timeout=5):
         end = time.monotonic() + sh.scaled(timeout)
@@ -96,15 +113,18 @@ def test_interactive_shell_line_editing(store, tmp_path):
 
     try:
         read_until(b"cqlsh> ")
+        wait_editing()
         os.write(m, b"SELECT cluster_name FROM system.local;\r")
         assert b"Test Cluster" in read_until(b"(1 rows)")
         read_until(b"cqlsh> ")
+        wait_editing()
         os.write(m, b"\x1b[A")  # the up arrow recalls the line
         time.sleep(0.2)
         os.write(m, b"\r")
         out = read_until(b"(1 rows)")
         assert b"SELECT cluster_name FROM system.local;" in out and b"Test Cluster" in out
         read_until(b"cqlsh> ")
+        wait_editing()
         os.write(m, b"\x04")
         assert p.wait(sh.scaled(5)) == 0
     finally:
