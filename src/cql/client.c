@@ -2511,3 +2511,85 @@ void sl__cqlc_test_feed(sl_cqlc *c, const void *p, size_t n)
     sl_buf_append(&cn->in, p, n);
     conn_process(cn);
 }
+
+/* Counting rows a page at a time. */
+
+void sl_cqlc_quote_ident(sl_buf *b, const char *name)
+{
+    sl_buf_put_u8(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') sl_buf_put_u8(b, '"');
+        sl_buf_put_u8(b, (uint8_t)*p);
+    }
+    sl_buf_put_u8(b, '"');
+}
+
+/* The name of the table's first partition key column into *out (the caller frees it). */
+static int first_pk_column(sl_cqlc *c, const char *ks, const char *table, char **out,
+                           sl_cqlc_error *err)
+{
+    sl_slice v[2] = {{(const uint8_t *)ks, strlen(ks)}, {(const uint8_t *)table, strlen(table)}};
+    sl_cqlc_result *res;
+    int rc = sl_cqlc_query(c,
+                           "SELECT column_name, kind, position FROM system_schema.columns"
+                           " WHERE keyspace_name = ? AND table_name = ?",
+                           v, 2, NULL, &res, err);
+    if (rc) return rc;
+    *out = NULL;
+    for (size_t i = 0; i < res->nrows && !*out; i++) {
+        sl_slice name = sl_cqlc_cell(res, i, 0), kind = sl_cqlc_cell(res, i, 1),
+                 pos = sl_cqlc_cell(res, i, 2);
+        if (name.ptr && kind.len == 13 && memcmp(kind.ptr, "partition_key", 13) == 0 &&
+            pos.len == 4 && sl_get_be32(pos.ptr) == 0)
+            *out = sl_strndup((const char *)name.ptr, name.len);
+    }
+    sl_cqlc_result_free(res);
+    if (*out) return 0;
+    memset(err, 0, sizeof *err);
+    err->status = SL_CQLC_ESERVER;
+    err->code = SL_CQLC_INVALID;
+    snprintf(err->message, sizeof err->message, "table %s.%s does not exist", ks, table);
+    return SL_CQLC_ESERVER;
+}
+
+int sl_cqlc_count_rows(sl_cqlc *c, const char *ks, const char *table, int64_t max,
+                       const atomic_bool *cancel, int64_t *n, bool *more, sl_cqlc_error *err)
+{
+    *n = 0;
+    *more = false;
+    char *pk;
+    int rc = first_pk_column(c, ks, table, &pk, err);
+    if (rc) return rc;
+    sl_buf q = SL_BUF_INIT;
+    sl_buf_append_str(&q, "SELECT ");
+    sl_cqlc_quote_ident(&q, pk);
+    sl_buf_append_str(&q, " FROM ");
+    sl_cqlc_quote_ident(&q, ks);
+    sl_buf_put_u8(&q, '.');
+    sl_cqlc_quote_ident(&q, table);
+    sl_buf_put_u8(&q, 0);
+    sl_cqlc_pager *p =
+        sl_cqlc_pager_new(c, (const char *)q.ptr, NULL, 0, SL_CQLC_COUNT_PAGE, false);
+    sl_cqlc_result *page;
+    while ((rc = sl_cqlc_pager_next(p, &page, err)) == 1) {
+        *n += (int64_t)page->nrows;
+        sl_cqlc_result_free(page);
+        if (max > 0 && *n >= max) {
+            /* Stop at max; a last page that ends exactly there may still have been the last. */
+            *more = *n > max || !p->done;
+            if (*n > max) *n = max;
+            break;
+        }
+        if (cancel && atomic_load(cancel)) {
+            memset(err, 0, sizeof *err);
+            err->status = SL_ERR_CLOSED;
+            snprintf(err->message, sizeof err->message, "count cancelled");
+            rc = SL_ERR_CLOSED;
+            break;
+        }
+    }
+    sl_cqlc_pager_free(p);
+    sl_buf_free(&q);
+    sl_free(pk);
+    return rc < 0 ? rc : 0;
+}

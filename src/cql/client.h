@@ -21,6 +21,7 @@
 #define SL_CQL_CLIENT_H
 
 #include "core/buf.h"
+#include <stdatomic.h>
 #include <uv.h>
 
 typedef struct sl_cqlc sl_cqlc;
@@ -312,5 +313,19 @@ sl_cqlc_pager *sl_cqlc_pager_new(sl_cqlc *c, const char *cql, const sl_slice *va
  * failure status with err filled in. The first page is returned even when empty. */
 int sl_cqlc_pager_next(sl_cqlc_pager *p, sl_cqlc_result **page, sl_cqlc_error *err);
 void sl_cqlc_pager_free(sl_cqlc_pager *p);
+
+/* Appends name to b as a CQL identifier: double-quoted, quotes doubled. */
+void sl_cqlc_quote_ident(sl_buf *b, const char *name);
+
+/* Counts ks.table's rows by paging through its first partition key column,
+ * SL_CQLC_COUNT_PAGE rows per request (private loop only). Unlike SELECT count(*), which a
+ * server answers in one request, each page is a short request, so a server that runs one
+ * request at a time (sluice store's loop) keeps serving its other clients between them. Stops
+ * once max rows are counted (max <= 0: no bound) and sets *more if there may be others, or
+ * between pages once *cancel (may be NULL) is set, returning SL_ERR_CLOSED. Returns 0 with *n
+ * set, or a failure status with err filled in. */
+#define SL_CQLC_COUNT_PAGE 5000
+int sl_cqlc_count_rows(sl_cqlc *c, const char *ks, const char *table, int64_t max,
+                       const atomic_bool *cancel, int64_t *n, bool *more, sl_cqlc_error *err);
 
 #endif

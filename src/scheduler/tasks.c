@@ -611,22 +611,31 @@ static int cql_opts(const char *url, sl_cqlc_opts *o, char *buf, size_t len)
     return 0;
 }
 
-static int sql_cql(run *R, const char *conn, const char *cql, int64_t *rows_out,
-                   sl_cqlc_result **keep)
+/* Opens a client on conn (cql://...); logs why not. buf keeps the option strings. */
+static sl_cqlc *cql_connect(run *R, const char *conn, sl_cqlc_opts *o, char *buf, size_t len)
 {
-    char buf[1024];
-    sl_cqlc_opts o;
-    if (cql_opts(conn, &o, buf, sizeof buf) != 0) {
+    if (cql_opts(conn, o, buf, len) != 0) {
         logf_(R, "sql: cql:// needs a host");
-        return 1;
+        return NULL;
     }
     sl_cqlc *c = NULL;
     sl_cqlc_error err;
     char eb[1200];
-    if (sl_cqlc_open(&o, &c, &err) != 0) {
+    if (sl_cqlc_open(o, &c, &err) != 0) {
         logf_(R, "sql: connect: %s", sl_cqlc_error_str(&err, eb, sizeof eb));
-        return 1;
+        return NULL;
     }
+    return c;
+}
+
+static int sql_cql(run *R, const char *conn, const char *cql, int64_t *rows_out)
+{
+    char buf[1024];
+    sl_cqlc_opts o;
+    sl_cqlc *c = cql_connect(R, conn, &o, buf, sizeof buf);
+    if (!c) return 1;
+    sl_cqlc_error err;
+    char eb[1200];
     sl_cqlc_result *res = NULL;
     int rc = sl_cqlc_query(c, cql, NULL, 0, NULL, &res, &err);
     if (rc != 0) {
@@ -635,10 +644,7 @@ static int sql_cql(run *R, const char *conn, const char *cql, int64_t *rows_out,
         return 1;
     }
     *rows_out = res->kind == SL_CQLC_ROWS ? (int64_t)res->nrows : 0;
-    if (keep)
-        *keep = res;
-    else
-        sl_cqlc_result_free(res);
+    sl_cqlc_result_free(res);
     sl_cqlc_close(c);
     return 0;
 }
@@ -658,7 +664,7 @@ static int run_sql(run *R)
     if (strncmp(conn, "sqlite:", 7) == 0)
         rc = sql_sqlite(R, conn + 7, sql, &rows);
     else if (strncmp(conn, "cql://", 6) == 0)
-        rc = sql_cql(R, conn, sql, &rows, NULL);
+        rc = sql_cql(R, conn, sql, &rows);
     else
         rc = sql_pg(R, conn, sql, &rows);
     if (rc == 0) logf_(R, "sql: done, %" PRId64 " rows", rows);
@@ -756,29 +762,31 @@ out:
     return result;
 }
 
+/* Counts table's rows a page at a time up to min_rows (sl_cqlc_count_rows): a SELECT count(*)
+ * would hold sluice store's loop, and every other client, for the whole scan at every poke. */
 static int poke_cql_rows(run *R, const char *conn, const char *table, int64_t min_rows)
 {
-    char q[600];
-    snprintf(q, sizeof q, "SELECT COUNT(*) FROM %s", table);
-    int64_t rows = 0;
-    sl_cqlc_result *res = NULL;
-    if (sql_cql(R, conn, q, &rows, &res) != 0) return -1;
-    int64_t n = -1;
-    if (res->kind == SL_CQLC_ROWS && res->nrows == 1 && res->row_width >= 1) {
-        sl_slice v = sl_cqlc_cell(res, 0, 0);
-        if (v.ptr && v.len == 8) {
-            const uint8_t *p = (const uint8_t *)v.ptr;
-            n = 0;
-            for (int i = 0; i < 8; i++)
-                n = (n << 8) | p[i];
-        }
-    }
-    sl_cqlc_result_free(res);
-    if (n < 0) {
-        logf_(R, "sensor: COUNT(*) of %s did not return a bigint", table);
+    char buf[1024];
+    sl_cqlc_opts o;
+    sl_cqlc *c = cql_connect(R, conn, &o, buf, sizeof buf);
+    if (!c) return -1;
+    const char *dot = strchr(table, '.');
+    char *ks =
+        dot ? sl_strndup(table, (size_t)(dot - table)) : sl_strdup(o.keyspace ? o.keyspace : "");
+    int64_t n;
+    bool more;
+    sl_cqlc_error err;
+    int rc = sl_cqlc_count_rows(c, ks, dot ? dot + 1 : table, min_rows > 0 ? min_rows : 1, NULL, &n,
+                                &more, &err);
+    sl_free(ks);
+    sl_cqlc_close(c);
+    if (rc != 0) {
+        char eb[1200];
+        logf_(R, "sensor: counting %s: %s", table, sl_cqlc_error_str(&err, eb, sizeof eb));
         return -1;
     }
-    logf_(R, "sensor: %s has %" PRId64 " rows (want %" PRId64 ")", table, n, min_rows);
+    logf_(R, "sensor: %s has %s%" PRId64 " rows (want %" PRId64 ")", table, more ? "at least " : "",
+          n, min_rows);
     return n >= min_rows;
 }
 

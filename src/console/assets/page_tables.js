@@ -37,7 +37,7 @@
               stmt.value = `SELECT * FROM ${ident(k.name)}.${ident(t.name)};`;
               if (!run.disabled) go();
             } }, t.name),
-            t.rows === null ? '' : el('span', { class: 'muted rows' }, ` ${fmt.num(t.rows)} rows`),
+            t.rows === null ? '' : el('span', { class: 'muted rows' }, ` ${fmt.num(t.rows)}${t.rows_more ? '+' : ''} rows`),
             el('div', { class: 'cols' }, t.columns.slice().sort((a, b) =>
               ({ partition_key: 0, clustering: 1, static: 2, regular: 3 }[a.kind] -
                { partition_key: 0, clustering: 1, static: 2, regular: 3 }[b.kind]) || a.position - b.position)
