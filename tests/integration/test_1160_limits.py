@@ -178,13 +178,20 @@ def test_http_registry_out_of_fds(sluice_proc):
     r = held.post(base + "/subjects/s-value/versions", data=json.dumps({"schema": SCHEMA}),
                   headers={"Content-Type": CT}, timeout=10)
     assert r.status_code == 200, r.text
-    release(socks)
+    # Descriptors first, then the flood goes: libmicrohttpd resumes accept() only when one of its
+    # own connections closes (the flood's few accepted ones, the held one, or else its idle
+    # timeout, 60 s). Closed the other way round, the flood's closes could all land while fds
+    # were still short, each resumed accept() failing again, and nothing left to close.
     restore(reg, soft)
-    # libmicrohttpd accepts again only when one of its own connections closes (here the held
-    # one; otherwise its idle timeout, 60 s): the flood's were never accepted.
+    release(socks)
     held.close()
-    sh.wait_until(lambda: requests.get(base + "/subjects", timeout=5).json() == ["s-value"],
-                  sh.scaled(15), what="a new HTTP client after the flood")
+
+    def subjects():
+        try:
+            return requests.get(base + "/subjects", timeout=5).json() == ["s-value"]
+        except requests.RequestException:
+            return None
+    sh.wait_until(subjects, sh.scaled(15), what="a new HTTP client after the flood")
 
 
 def test_http_registry_connection_limit(sluice_proc):
