@@ -47,11 +47,23 @@ void sl_hll_free(sl_hll *h)
     memset(h, 0, sizeof *h);
 }
 
+/* The sorted pairs: inline until more than SL_HLL_INLINE are needed. */
+static uint32_t *pairs(sl_hll *h)
+{
+    return h->capsparse ? h->sparse : h->inl;
+}
+
+static const uint32_t *cpairs(const sl_hll *h)
+{
+    return h->capsparse ? h->sparse : h->inl;
+}
+
 static void densify(sl_hll *h)
 {
+    const uint32_t *sp = pairs(h);
     h->dense = sl_calloc(SL_HLL_M, 1);
     for (uint32_t i = 0; i < h->nsparse; i++)
-        h->dense[h->sparse[i] >> 8] = (uint8_t)(h->sparse[i] & 0xff);
+        h->dense[sp[i] >> 8] = (uint8_t)(sp[i] & 0xff);
     sl_free(h->sparse);
     h->sparse = NULL;
     h->nsparse = h->capsparse = 0;
@@ -63,16 +75,16 @@ static void set_register(sl_hll *h, uint32_t idx, uint8_t rank)
         if (rank > h->dense[idx]) h->dense[idx] = rank;
         return;
     }
-    uint32_t lo = 0, hi = h->nsparse;
+    uint32_t *sp = pairs(h), lo = 0, hi = h->nsparse;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if ((h->sparse[mid] >> 8) < idx)
+        if ((sp[mid] >> 8) < idx)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < h->nsparse && (h->sparse[lo] >> 8) == idx) {
-        if (rank > (h->sparse[lo] & 0xff)) h->sparse[lo] = idx << 8 | rank;
+    if (lo < h->nsparse && (sp[lo] >> 8) == idx) {
+        if (rank > (sp[lo] & 0xff)) sp[lo] = idx << 8 | rank;
         return;
     }
     if (h->nsparse == SPARSE_MAX) {
@@ -80,12 +92,17 @@ static void set_register(sl_hll *h, uint32_t idx, uint8_t rank)
         set_register(h, idx, rank);
         return;
     }
-    if (h->nsparse == h->capsparse) {
-        h->capsparse = h->capsparse ? h->capsparse * 2 : 4;
+    if (!h->capsparse && h->nsparse == SL_HLL_INLINE) {
+        h->sparse = sl_malloc(2 * SL_HLL_INLINE * sizeof *h->sparse);
+        memcpy(h->sparse, h->inl, sizeof h->inl);
+        h->capsparse = 2 * SL_HLL_INLINE;
+    } else if (h->capsparse && h->nsparse == h->capsparse) {
+        h->capsparse *= 2;
         h->sparse = sl_realloc(h->sparse, h->capsparse * sizeof *h->sparse);
     }
-    memmove(&h->sparse[lo + 1], &h->sparse[lo], (h->nsparse - lo) * sizeof *h->sparse);
-    h->sparse[lo] = idx << 8 | rank;
+    sp = pairs(h);
+    memmove(&sp[lo + 1], &sp[lo], (h->nsparse - lo) * sizeof *sp);
+    sp[lo] = idx << 8 | rank;
     h->nsparse++;
 }
 
@@ -145,8 +162,9 @@ void sl_hll_save(const sl_hll *h, sl_buf *out)
     }
     sl_buf_put_u8(out, 0);
     sl_buf_put_be16(out, (uint16_t)h->nsparse);
+    const uint32_t *sp = cpairs(h);
     for (uint32_t i = 0; i < h->nsparse; i++)
-        sl_buf_put_be32(out, h->sparse[i]);
+        sl_buf_put_be32(out, sp[i]);
 }
 
 int sl_hll_load(sl_hll *h, sl_rd *rd)

@@ -16,10 +16,15 @@
 #define SL_HLL_P 12
 #define SL_HLL_M (1u << SL_HLL_P)
 
+#define SL_HLL_INLINE 2 /* pairs held in the sketch itself before any allocation */
+
 typedef struct sl_hll {
     uint8_t *dense;   /* SL_HLL_M registers, or NULL while sparse */
-    uint32_t *sparse; /* sorted by register: idx << 8 | rank */
+    uint32_t *sparse; /* sorted by register: idx << 8 | rank; NULL while in inl */
     uint32_t nsparse, capsparse;
+    /* The pairs while capsparse is 0: a window's many small groups (a value or two each)
+     * then cost no allocation. */
+    uint32_t inl[SL_HLL_INLINE];
 } sl_hll;
 
 /* A 64-bit hash of n bytes (FNV-1a's multiply over 8-byte words, then a 64-bit finaliser). */

@@ -1,9 +1,11 @@
-/* window.c: windowed GROUP BY state (window.h). Open windows live in a chained hash table keyed
- * by (encoded group values, window start); the group values are encoded once into bytes (a
- * type tag, then the value) that serve as the hash key, the equality test, the output columns'
- * source and the saved form. An entry is one allocation: its header, each aggregate's state
- * at an offset fixed by the spec and only as large as its kind needs (8 bytes for count(), 32
- * for count_distinct), then the key. */
+/* window.c: windowed GROUP BY state (window.h). Open windows live in an open-addressing hash
+ * table (linear probing, backward-shift deletion) keyed by (encoded group values, window
+ * start); a slot holds the entry's hash and pointer, so a probe reads an entry only once the
+ * hash matched, and growing never reads the entries. The group values are encoded once into
+ * bytes (a type tag, then the value) that serve as the hash key, the equality test, the output
+ * columns' source and the saved form. An entry is one allocation: its header, each aggregate's
+ * state at an offset fixed by the spec and only as large as its kind needs (8 bytes for
+ * count(), 40 for count_distinct, whose first two values need no allocation), then the key. */
 #include "pipeline/window.h"
 #include "core/codec.h"
 #include "core/crc32c.h"
@@ -111,7 +113,6 @@ static const uint32_t state_size[] = {
 };
 
 typedef struct entry {
-    struct entry *next;
     uint64_t hash;
     int64_t start;
     uint32_t keylen; /* encoded group values, after the states */
@@ -121,10 +122,16 @@ typedef struct entry {
     _Alignas(8) uint8_t states[];
 } entry;
 
+typedef struct slot {
+    uint64_t hash;
+    entry *e; /* NULL: empty */
+} slot;
+
 struct sl_window {
     const sl_window_spec *spec;
-    entry **buckets;
-    size_t nbuckets, nentries;
+    slot *slots; /* a power of two, at most three quarters full */
+    size_t nslots, nentries;
+    entry *last;    /* the entry the previous record updated: consecutive records often share it */
     int64_t max_ts; /* INT64_MIN before the first record */
     uint64_t late, missing_ts;
     size_t bytes;   /* held by the entries, kept up to date as they change */
@@ -144,6 +151,7 @@ struct sl_window {
     sl_buf textbuf; /* the key column being formatted */
     sl_arena rowarena;
     sl_sink_value *rows;
+    entry **rowentries; /* the entry of each row */
     size_t nrows, rowcap;
 };
 
@@ -497,8 +505,8 @@ sl_window *sl_window_new(const sl_window_spec *spec)
 {
     sl_window *w = sl_calloc(1, sizeof *w);
     w->spec = spec;
-    w->nbuckets = 1024;
-    w->buckets = sl_calloc(w->nbuckets, sizeof *w->buckets);
+    w->nslots = 1024;
+    w->slots = sl_calloc(w->nslots, sizeof *w->slots);
     w->max_ts = INT64_MIN;
     w->oldest = INT64_MAX;
     sl_buf_init(&w->keybuf);
@@ -543,6 +551,7 @@ static size_t entry_bytes(const sl_window *w, const entry *e)
 
 static void free_entry(sl_window *w, entry *e)
 {
+    if (w->last == e) w->last = NULL;
     w->bytes -= entry_bytes(w, e);
     for (size_t i = 0; i < w->spec->naggs; i++) {
         agg_kind k = w->spec->aggs[i].kind;
@@ -556,16 +565,14 @@ static void free_entry(sl_window *w, entry *e)
 void sl_window_free(sl_window *w)
 {
     if (!w) return;
-    for (size_t i = 0; i < w->nbuckets; i++)
-        for (entry *e = w->buckets[i], *next; e; e = next) {
-            next = e->next;
-            free_entry(w, e);
-        }
-    sl_free(w->buckets);
+    for (size_t i = 0; i < w->nslots; i++)
+        if (w->slots[i].e) free_entry(w, w->slots[i].e);
+    sl_free(w->slots);
     sl_buf_free(&w->keybuf);
     sl_buf_free(&w->textbuf);
     sl_arena_free(&w->rowarena);
     sl_free(w->rows);
+    sl_free(w->rowentries);
     sl_free(w->dirty);
     sl_free(w->unsaved);
     sl_buf_free(&w->removed);
@@ -577,44 +584,87 @@ static uint64_t entry_hash(const uint8_t *key, size_t keylen, int64_t start)
     return sl_hll_hash(key, keylen) ^ ((uint64_t)start * 0x9e3779b97f4a7c15ull);
 }
 
+/* Rehashing reads the slots alone: the hashes are there, the entries stay where they are. */
 static void grow(sl_window *w)
 {
-    size_t n = w->nbuckets * 2;
-    entry **b = sl_calloc(n, sizeof *b);
-    for (size_t i = 0; i < w->nbuckets; i++)
-        for (entry *e = w->buckets[i], *next; e; e = next) {
-            next = e->next;
-            e->next = b[e->hash & (n - 1)];
-            b[e->hash & (n - 1)] = e;
+    size_t n = w->nslots * 2;
+    slot *t = sl_calloc(n, sizeof *t);
+    for (size_t i = 0; i < w->nslots; i++) {
+        if (!w->slots[i].e) continue;
+        size_t j = w->slots[i].hash & (n - 1);
+        while (t[j].e)
+            j = (j + 1) & (n - 1);
+        t[j] = w->slots[i];
+    }
+    sl_free(w->slots);
+    w->slots = t;
+    w->nslots = n;
+}
+
+static bool entry_is(const sl_window *w, const entry *e, const uint8_t *key, size_t keylen,
+                     int64_t start)
+{
+    return e->start == start && e->keylen == keylen && !memcmp(entry_key(w, e), key, keylen);
+}
+
+/* The slot holding (key, start), or the empty slot ending its probe sequence. */
+static size_t probe(const sl_window *w, uint64_t h, const uint8_t *key, size_t keylen,
+                    int64_t start)
+{
+    size_t mask = w->nslots - 1, i = h & mask;
+    for (; w->slots[i].e; i = (i + 1) & mask)
+        if (w->slots[i].hash == h && entry_is(w, w->slots[i].e, key, keylen, start)) break;
+    return i;
+}
+
+/* Empties slot i and moves later entries of its run back so no probe sequence is cut
+ * (backward-shift deletion: no tombstones). */
+static void clear_slot(sl_window *w, size_t i)
+{
+    size_t mask = w->nslots - 1;
+    for (size_t j = (i + 1) & mask; w->slots[j].e; j = (j + 1) & mask) {
+        size_t home = w->slots[j].hash & mask;
+        /* j's entry may fill hole i unless its home lies cyclically in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            w->slots[i] = w->slots[j];
+            i = j;
         }
-    sl_free(w->buckets);
-    w->buckets = b;
-    w->nbuckets = n;
+    }
+    w->slots[i] = (slot){0, NULL};
+}
+
+/* Unlinks e from the table (the caller frees it). */
+static void unlink_entry(sl_window *w, const entry *e)
+{
+    size_t mask = w->nslots - 1, i = e->hash & mask;
+    while (w->slots[i].e != e)
+        i = (i + 1) & mask;
+    clear_slot(w, i);
+    w->nentries--;
 }
 
 static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64_t start)
 {
+    if (w->last && entry_is(w, w->last, key, keylen, start)) return w->last;
     uint64_t h = entry_hash(key, keylen, start);
-    for (entry *e = w->buckets[h & (w->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && e->start == start && e->keylen == keylen &&
-            !memcmp(entry_key(w, e), key, keylen))
-            return e;
-    if (w->nentries >= w->nbuckets) grow(w);
-    entry *e = sl_calloc(1, sizeof *e + w->spec->statebytes + keylen);
+    size_t at = probe(w, h, key, keylen, start);
+    if (w->slots[at].e) return w->last = w->slots[at].e;
+    if (4 * (w->nentries + 1) > 3 * w->nslots) {
+        grow(w);
+        at = probe(w, h, key, keylen, start);
+    }
+    size_t size = sizeof(entry) + w->spec->statebytes + keylen;
+    entry *e = sl_calloc(1, size);
     e->hash = h;
     e->start = start;
     e->keylen = (uint32_t)keylen;
     memcpy(entry_key(w, e), key, keylen);
     if (start < w->oldest) w->oldest = start;
-    for (size_t i = 0; i < w->spec->naggs; i++)
-        if (w->spec->aggs[i].kind == AGG_COUNT_DISTINCT)
-            sl_hll_init(&((cd_state *)state_of(w, e, i))->hll);
-    w->bytes += entry_bytes(w, e);
-    size_t b = h & (w->nbuckets - 1);
-    e->next = w->buckets[b];
-    w->buckets[b] = e;
+    /* calloc'd: every state starts at zero, an empty sketch included (sl_hll_init) */
+    w->bytes += size;
+    w->slots[at] = (slot){h, e};
     w->nentries++;
-    return e;
+    return w->last = e;
 }
 
 static int cmp_mm(const sl_expr_value *a, const sl_expr_value *b)
@@ -855,7 +905,9 @@ static void emit(sl_window *w, entry *e, bool closed)
     if (w->nrows == w->rowcap) {
         w->rowcap = w->rowcap ? w->rowcap * 2 : 64;
         w->rows = sl_realloc(w->rows, w->rowcap * s->ncols * sizeof *w->rows);
+        w->rowentries = sl_realloc(w->rowentries, w->rowcap * sizeof *w->rowentries);
     }
+    w->rowentries[w->nrows] = e;
     sl_sink_value *r = &w->rows[w->nrows++ * s->ncols];
     memset(r, 0, s->ncols * sizeof *r);
     sl_expr_value gv[MAX_GROUPS];
@@ -928,12 +980,13 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
             emit(w, w->dirty[i], false);
     } else {
         w->oldest = INT64_MAX;
-        for (size_t b = 0; b < w->nbuckets; b++)
-            for (entry *e = w->buckets[b]; e; e = e->next) {
-                bool closed = e->start + s->o.size_ms <= wm;
-                if (closed || e->dirty) emit(w, e, closed);
-                if (!closed && e->start < w->oldest) w->oldest = e->start;
-            }
+        for (size_t b = 0; b < w->nslots; b++) {
+            entry *e = w->slots[b].e;
+            if (!e) continue;
+            bool closed = e->start + s->o.size_ms <= wm;
+            if (closed || e->dirty) emit(w, e, closed);
+            if (!closed && e->start < w->oldest) w->oldest = e->start;
+        }
     }
     *rows = w->rows;
     return w->nrows;
@@ -947,22 +1000,22 @@ void sl_window_written(sl_window *w)
     if (w->swept) {
         /* The unsaved list is rebuilt without the freed entries, which are noted as removed. */
         w->nunsaved = 0;
-        for (size_t b = 0; b < w->nbuckets; b++)
-            for (entry **pp = &w->buckets[b]; *pp;) {
-                entry *e = *pp;
-                if (!e->closing && e->unsaved) w->unsaved[w->nunsaved++] = e;
-                if (e->closing) {
-                    sl_buf_put_be64(&w->removed, (uint64_t)e->start);
-                    sl_buf_put_be32(&w->removed, e->keylen);
-                    sl_buf_append(&w->removed, entry_key(w, e), e->keylen);
-                    w->nremoved++;
-                    *pp = e->next;
-                    free_entry(w, e);
-                    w->nentries--;
-                    continue;
-                }
-                pp = &e->next;
-            }
+        for (size_t b = 0; b < w->nslots; b++) {
+            entry *e = w->slots[b].e;
+            if (e && !e->closing && e->unsaved) w->unsaved[w->nunsaved++] = e;
+        }
+        /* The closed ones are the rows just written (a deletion moves slots, so it does not
+         * run inside the sweep above). */
+        for (size_t r = 0; r < w->nrows; r++) {
+            entry *e = w->rowentries[r];
+            if (!e->closing) continue;
+            sl_buf_put_be64(&w->removed, (uint64_t)e->start);
+            sl_buf_put_be32(&w->removed, e->keylen);
+            sl_buf_append(&w->removed, entry_key(w, e), e->keylen);
+            w->nremoved++;
+            unlink_entry(w, e);
+            free_entry(w, e);
+        }
         w->swept = false;
     }
     w->nrows = 0;
@@ -973,7 +1026,7 @@ void sl_window_stats_get(const sl_window *w, sl_window_stats *st)
     st->late = w->late;
     st->missing_timestamp = w->missing_ts;
     st->windows = w->nentries;
-    st->bytes = w->bytes + w->nbuckets * sizeof *w->buckets;
+    st->bytes = w->bytes + w->nslots * sizeof *w->slots;
 }
 
 /* Saving and loading.
@@ -1023,27 +1076,14 @@ static void put_header(const sl_window *w, sl_buf *b, const int64_t *offs, size_
         sl_buf_put_be64(b, (uint64_t)offs[i]);
 }
 
-static entry *find(sl_window *w, const uint8_t *key, size_t keylen, int64_t start, entry ***link)
-{
-    uint64_t h = entry_hash(key, keylen, start);
-    for (entry **pp = &w->buckets[h & (w->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
-        entry *e = *pp;
-        if (e->hash == h && e->start == start && e->keylen == keylen &&
-            !memcmp(entry_key(w, e), key, keylen)) {
-            *link = pp;
-            return e;
-        }
-    }
-    return NULL;
-}
-
 static void remove_entry(sl_window *w, const uint8_t *key, size_t keylen, int64_t start)
 {
-    entry **link, *e = find(w, key, keylen, start, &link);
+    size_t i = probe(w, entry_hash(key, keylen, start), key, keylen, start);
+    entry *e = w->slots[i].e;
     if (!e) return;
-    *link = e->next;
-    free_entry(w, e);
+    clear_slot(w, i);
     w->nentries--;
+    free_entry(w, e);
 }
 
 /* Reads one entry as put_entry wrote it, replacing any held for the same key and start. */
@@ -1148,9 +1188,8 @@ sl_window_ckpt *sl_window_checkpoint(sl_window *w, const char *path, const int64
         sl_buf_put_be64(b, w->gen + 1);
         put_header(w, b, offs, noffs);
         sl_buf_put_be64(b, w->nentries);
-        for (size_t k = 0; k < w->nbuckets; k++)
-            for (const entry *e = w->buckets[k]; e; e = e->next)
-                put_entry(w, b, e);
+        for (size_t k = 0; k < w->nslots; k++)
+            if (w->slots[k].e) put_entry(w, b, w->slots[k].e);
         sl_buf_put_be32(b, sl_crc32c(0, b->ptr, b->len));
         w->gen++;
         w->snap_bytes = b->len;
