@@ -81,7 +81,9 @@ def test_no_secret_in_any_log(sluice_proc, tmp_path):
     cfg.write_text(f"store:\n  password: {S['up']}\n")
     up = sluice_proc("up", listen=False, args=["--config", cfg, "--ingest-duration", "0"])
     up.wait_for_log(r"sluice is up", timeout=60)
-    for p in [store, broker, api, con, up, *procs]:
+    # Clients before the servers they use, as up stops them: a processor whose sink's prepare
+    # is in flight when the store goes waits up to --sink-timeout (10 s) for it to come back.
+    for p in [*procs, up, con, api, broker, store]:
         p.stop()
         # Lines starting "=== " are the harness's own (the command line it ran), not sluice's.
         logs[p.name] = "\n".join(x for x in p.log_text().splitlines() if not x.startswith("=== "))
