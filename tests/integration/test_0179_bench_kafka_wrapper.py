@@ -17,7 +17,7 @@ def test_cpu_and_memory_are_the_brokers_under_a_wrapper(tmp_path):
     # Not exec: the broker is the shell's child, and the shell does not pass SIGTERM on.
     wrapper.write_text(f'#!/bin/sh\n"{sh.sluice_bin()}" "$@" &\necho $! > "{pidfile}"\nwait $!\n')
     wrapper.chmod(0o755)
-    r = subprocess.run([str(bench), "--messages", "300000", "--runs", "1", "--sizes", "100",
+    r = subprocess.run([str(bench), "--messages", "1000000", "--runs", "1", "--sizes", "100",
                         "--targets", "sluice"], env={**os.environ, "SLUICE_BIN": str(wrapper)},
                        capture_output=True, text=True, timeout=sh.scaled(120))
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]

@@ -16,7 +16,7 @@ from test_0900_up import records_in, wait_runs_done, wait_window_users, write_co
 def test_tables_page_shows_the_window_table_updating(sluice_proc, tmp_path, repo):
     cfg, ports = write_config(tmp_path)
     up = sluice_proc("up", listen=False, data_dir=True,
-                     args=["--config", str(cfg), "--ingest-duration", "20s"])
+                     args=["--config", str(cfg), "--ingest-duration", "45s"])
     up.wait_for_log(r"sluice is up", timeout=60)
     pw = re.search(r"first start: user admin, password (\S+) \(shown only now\)",
                    up.log_text()).group(1)
