@@ -77,6 +77,23 @@ def test_checkpoints_write_only_the_changed_windows(sluice_proc, tmp_path):
     snap = state / "window-dc.state"
     log = state / "window-dc.state.log"
     sizes = deltas(log)
+    if not sizes:
+        # Deltas that outgrow the snapshot are folded into a new one, which empties the log; the
+        # last checkpoint can land there (seen once in four CI runs). After a snapshot the next
+        # batch, 300 groups of 2,000, must come as a delta.
+        more = []
+        for i in range(300):
+            usr = f"user{i:05d}"
+            n, s = expected[usr]
+            expected[usr] = (n + 1, s + 40)
+            r = {"id": str(uuid.uuid4()), "usr": usr, "age": 40, "ts": T0 + 3 * USERS + i}
+            more.append((r["id"].encode(), json.dumps(r).encode()))
+        xu.produce(broker, more, topic="dc")
+        proc.start()
+        pu.wait_committed(broker, len(items) + len(more), 90, procs=[proc], topic="dc",
+                          group="dc")
+        assert proc.stop() == 0
+        sizes = deltas(log)
     assert snap.stat().st_size > 2000 * 20
     assert sizes, "the last batches were checkpointed as deltas"
     # a batch touches at most 300 of the 2,000 groups
