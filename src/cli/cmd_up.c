@@ -40,6 +40,7 @@
 /* The embedded store's memory under up, unless the config's store: section sets them. */
 #define UP_STORE_MEMTABLE "8MiB"
 #define UP_STORE_CACHE    "8MiB"
+#define UP_PROCESS_PREFETCH "8MiB"
 
 /* The resolved plan: addresses and what runs where. */
 typedef struct plan {
@@ -64,6 +65,7 @@ typedef struct plan {
     FILE *dry;          /* --check: describe the children here instead of adding them */
     bool pipeline_sink; /* the config's pipeline: section names its own sink */
     bool pipeline_state_dir;
+    bool pipeline_prefetch;
     bool pipeline_custom; /* its own schema or window preset: the default window may not fit */
 } plan;
 
@@ -195,6 +197,8 @@ static void build(plan *p, sl_sup *sup)
         /* The default pipeline's window: users per nationality per minute (transforms.md). */
         if (!p->pipeline_custom) arg(&a, "--window-preset"), arg(&a, "users_per_nat_minute");
         if (!p->pipeline_state_dir) arg(&a, "--state-dir"), arg(&a, fmt(&a, "%s/process", d));
+        /* Half the standalone prefetch, for the memory budget (docs/up.md, "Memory"). */
+        if (!p->pipeline_prefetch) arg(&a, "--prefetch"), arg(&a, UP_PROCESS_PREFETCH);
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }
     if (have_command("scheduler")) {
@@ -428,6 +432,7 @@ int sl_cmd_up(int argc, char **argv)
     }
     p.pipeline_sink = root && sl_yaml_get(root, "pipeline.sink");
     p.pipeline_state_dir = root && sl_yaml_get(root, "pipeline.state_dir");
+    p.pipeline_prefetch = root && sl_yaml_get(root, "pipeline.prefetch");
     p.pipeline_custom = root && (sl_yaml_get(root, "pipeline.schema") ||
                                  sl_yaml_get(root, "pipeline.window_preset"));
     ssize_t n = readlink("/proc/self/exe", p.exe, sizeof p.exe - 1);

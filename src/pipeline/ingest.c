@@ -275,6 +275,7 @@ static int kafka_open(ingest *in, char *err, size_t errlen)
     const char *props[][2] = {
         {"bootstrap.servers", cfg->kafka}, {"client.id", "sluice-ingest"}, {"acks", "all"},
         {"enable.idempotence", "true"},    {"message.timeout.ms", v},      {"linger.ms", "5"},
+        {"queue.buffering.max.kbytes", "8192"},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(props); i++)
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], e, sizeof e) != RD_KAFKA_CONF_OK) {

@@ -87,6 +87,10 @@ const sl_opt sl_process_opts[] = {
      NULL, 0, 16},
     {"max_record_size", SL_OPT_SIZE, "1MiB", offsetof(sl_process_config, max_record_size),
      "larger records go to the DLQ as too_large", NULL, 1, 64 << 20},
+    {"prefetch", SL_OPT_SIZE, "16MiB", offsetof(sl_process_config, prefetch_bytes),
+     "records the consumer fetches ahead of the batch being parsed, in bytes "
+     "(queued.max.messages.kbytes; under sluice up: 8MiB unless set)",
+     NULL, 1 << 20, 1 << 30},
     {"sink_timeout", SL_OPT_DURATION, "10s", offsetof(sl_process_config, sink_timeout_ms),
      "timeout of one sink request", NULL, 1, 600000},
     {"drain_timeout", SL_OPT_DURATION, "30s", offsetof(sl_process_config, drain_timeout_ms),
@@ -1137,9 +1141,10 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
     p->local.lag = -1;
     p->pub = p->local;
 
-    char max_bytes[32], session[32], heartbeat[32];
+    char max_bytes[32], session[32], heartbeat[32], prefetch[32];
     snprintf(session, sizeof session, "%" PRId64, cfg->session_timeout_ms);
     snprintf(heartbeat, sizeof heartbeat, "%" PRId64, SL_MAX(cfg->session_timeout_ms / 3, 100));
+    snprintf(prefetch, sizeof prefetch, "%" PRId64, cfg->prefetch_bytes / 1024);
     rd_kafka_conf_t *cc = rd_kafka_conf_new(), *pc = rd_kafka_conf_new();
     /* Dead letters carry the refused value whole, even one over max_record_size. */
     snprintf(max_bytes, sizeof max_bytes, "%d", 64 << 20);
@@ -1151,9 +1156,9 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         kset(cc, "client.id", "sluice-process", err, errlen) ||
         kset(cc, "session.timeout.ms", session, err, errlen) ||
         kset(cc, "heartbeat.interval.ms", heartbeat, err, errlen) ||
-        /* 16 MiB of prefetch is three full batches of 1 KiB users; librdkafka's 64 MiB
-         * default was a third of `sluice up`'s memory budget (test_0902). */
-        kset(cc, "queued.max.messages.kbytes", "16384", err, errlen) ||
+        /* 16 MiB of prefetch (the default) is three full batches of 1 KiB users; librdkafka's
+         * 64 MiB default was a third of `sluice up`'s memory budget (test_0902). */
+        kset(cc, "queued.max.messages.kbytes", prefetch, err, errlen) ||
         kset(pc, "bootstrap.servers", cfg->kafka, err, errlen) ||
         kset(pc, "enable.idempotence", "true", err, errlen) ||
         kset(pc, "acks", "all", err, errlen) || kset(pc, "linger.ms", "5", err, errlen) ||
