@@ -208,6 +208,7 @@ class SluiceProcess:
             log.write(f"=== start {self.starts}: {' '.join(cmd)}\n".encode())
             log.flush()
             # A session of its own, so teardown can kill whatever the process spawned.
+            self.started_at = time.monotonic()
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, env=self.env,
                                          cwd=self.workdir, start_new_session=True)
@@ -239,6 +240,7 @@ class SluiceProcess:
         if not self.running:
             return self.returncode
         g = scaled(grace if grace is not None else self.stop_grace)
+        self._wait_sigterm_handler()
         self.proc.send_signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(g)
@@ -250,6 +252,23 @@ class SluiceProcess:
             self.unclean.append(f"exited with status {rc} after SIGTERM")
         self._note("stop", rc)
         return rc
+
+    def _wait_sigterm_handler(self, timeout=2.0):
+        """Until timeout (scaled) after its start, waits for the process to catch SIGTERM.
+        Every sluice command installs its handler first thing, but the dynamic loader runs
+        before that: a SIGTERM in those milliseconds after exec kills by default action (-15),
+        as it would any program. A CI run stopped a just-restarted `sluice process` there
+        (test_0381)."""
+        deadline = self.started_at + scaled(timeout)
+        while self.running and time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{self.proc.pid}/status") as f:
+                    caught = next(int(l.split()[1], 16) for l in f if l.startswith("SigCgt:"))
+            except (OSError, StopIteration):
+                return
+            if caught & (1 << (signal.SIGTERM - 1)):
+                return
+            time.sleep(0.002)
 
     def kill9(self):
         """SIGKILL, as a crash or power cut would; returns once the process is gone."""
