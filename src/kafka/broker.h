@@ -26,6 +26,7 @@ typedef struct sl_broker_config {
     bool direct_appends;                  /* large Produce batches written with O_DIRECT */
     int64_t fetch_tail_bytes;             /* per partition in-memory tail (docs/kafka.md) */
     int64_t fetch_tail_total;             /* all partitions' tails together */
+    int64_t page_cache_keep;              /* synced bytes per partition left cached; 0 = all */
     int64_t num_partitions;               /* partitions of an auto-created topic */
     char *flush;                          /* "always" | "interval:MS" | "os" */
     int64_t segment_bytes;                /* default segment.bytes */

@@ -91,6 +91,9 @@
 #define NAME_MAX_SEG 40
 #define DIO_ALIGN    4096 /* O_DIRECT offset, length and address alignment (any device's block) */
 
+/* cache_drop's smallest range: one fadvise per 4 MiB of log at most. */
+#define CACHE_DROP_MIN (4 << 20)
+
 typedef struct idx_ent {
     uint32_t rel, pos;
 } idx_ent;
@@ -117,6 +120,7 @@ typedef struct seg {
     int64_t since_idx;
     bool idx_unsynced; /* index files written since their last fdatasync */
     int64_t wb_pos;    /* writeback started up to here */
+    int64_t uncached;  /* dropped from the page cache up to here (the sync worker, pinned) */
     int64_t alloc_end; /* blocks reserved with fallocate up to here (loop thread) */
     uint8_t *tail;     /* DIO_ALIGN bytes: the log's bytes from the last block start to size */
     bool tail_ok;      /* tail holds them (kept by every append once loaded) */
@@ -1744,6 +1748,25 @@ void sl_plog_sync_start(sl_plog *l)
     if (dead) seg_free(dead);
 }
 
+/* Called by the sync worker after the bytes of s below pos are durable, so clean: drops those
+ * older than the newest cache_keep from the page cache. On a VM whose host backs guest memory
+ * lazily, writing into fresh page-cache pages costs a host fault per page (the copy ran at
+ * 0.3-0.6 GB/s); dropped pages go back to the guest's free lists, warm, and the next appends
+ * reuse them (docs/benchmarks.md, session 7). */
+static void cache_drop(sl_plog *l, seg *s, int64_t pos)
+{
+    int64_t keep = l->opts.cache_keep;
+    if (keep <= 0 || pos - keep < s->uncached + CACHE_DROP_MIN) return;
+    int64_t to = pos - keep;
+    int rc = posix_fadvise(s->fd, s->uncached, to - s->uncached, POSIX_FADV_DONTNEED);
+    if (rc) {
+        SL_WARN("kafka", "%s/%020" PRId64 ".log: dropping cached bytes: %s", l->dir, s->base,
+                strerror(rc));
+        return;
+    }
+    s->uncached = to;
+}
+
 int sl_plog_sync(sl_plog *l, int64_t *synced)
 {
     uv_mutex_lock(&l->mu);
@@ -1772,6 +1795,9 @@ int sl_plog_sync(sl_plog *l, int64_t *synced)
     bool closed = l->closed;
     if (!rc && end > l->synced_end) l->synced_end = end;
     if (rc && !closed) atomic_store(&l->failed, rc);
+    uv_mutex_unlock(&l->mu);
+    if (!rc) cache_drop(l, s, pos); /* still pinned: s->fd is open */
+    uv_mutex_lock(&l->mu);
     seg *dead = seg_unpin_locked(s);
     uv_mutex_unlock(&l->mu);
     if (dead) seg_free(dead);

@@ -37,6 +37,8 @@ typedef struct sl_plog_opts {
     int32_t index_interval;  /* bytes between sparse index entries (default 4096) */
     sl_plog_tail_pool *tail_pool; /* where the in-memory tail comes from; NULL = none. It must
                                      outlive the log */
+    int64_t cache_keep;           /* sl_plog_sync drops the active segment's synced bytes older
+                                     than its newest cache_keep from the page cache; 0 = never */
 } sl_plog_opts;
 
 /* Fills o with the defaults: 1 GiB segments, 7 days of segment age and retention, no byte

@@ -324,6 +324,7 @@ static void plog_opts(kafka_topics *t, const kafka_topic_cfg *c, sl_plog_opts *o
     o->retention_ms = c->retention_ms;
     o->retention_bytes = c->retention_bytes;
     o->index_interval = (int32_t)c->index_interval_bytes;
+    o->cache_keep = t->bcfg->page_cache_keep;
 }
 
 static void topic_free(kafka_topic *tp)

@@ -1,7 +1,7 @@
 /* test_plog.c: the partition log: append/read across segments, reads inside batches and under
  * max_bytes, offset_for_time, rolls, retention, recovery from torn and corrupt tails (clean and
  * after a real crash of a child process), index rebuilds, write errors, sync concurrency and the
- * in-memory tail. */
+ * in-memory tail, and the page-cache drop after a sync. */
 #include "kafka/plog.h"
 #include "batch_util.h"
 #include "core/log.h"
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1110,6 +1111,81 @@ static void test_prealloc_trimmed(void **state)
     tb_rm_rf(dir);
 }
 
+/* Pages of path resident in the page cache, one flag per 4 KiB page, in res (npages long). */
+static void file_resident(const char *path, unsigned char *res, size_t npages)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    void *map = mmap(NULL, npages * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mincore(map, npages * 4096, res), 0);
+    munmap(map, npages * 4096);
+    close(fd);
+}
+
+/* Whether POSIX_FADV_DONTNEED drops clean pages of a file in dir (not on tmpfs). */
+static bool can_drop_cache(const char *dir)
+{
+    char probe[512];
+    snprintf(probe, sizeof(probe), "%s/probe", dir);
+    int fd = open(probe, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    static uint8_t page[4096];
+    assert_int_equal(pwrite(fd, page, sizeof page, 0), (ssize_t)sizeof page);
+    assert_int_equal(fdatasync(fd), 0);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    unsigned char res = 1;
+    file_resident(probe, &res, 1);
+    close(fd);
+    unlink(probe);
+    return !(res & 1);
+}
+
+/* cache_keep: a sync drops the active segment's bytes older than its newest cache_keep from the
+ * page cache and leaves the newest cached; every batch still reads back (from the device). With
+ * cache_keep 0 nothing is dropped. */
+static void test_cache_drop(void **state)
+{
+    char dir[256], p0[512];
+    tb_tmpdir(dir, "plog");
+    bool drops = can_drop_cache(dir);
+    seg_path(p0, dir, 0, "log");
+    for (int keep = 0; keep <= 1; keep++) {
+        sl_plog_opts o;
+        sl_plog_opts_default(&o);
+        o.cache_keep = keep ? 1 << 20 : 0;
+        model m = {0};
+        int64_t ts = 1000, synced = 0;
+        sl_plog *l;
+        assert_int_equal(sl_plog_open(dir, &o, &l), 0);
+        append_n(l, &m, 100, 64, &ts, 1, 1000); /* 100 batches of ~64 KiB: ~6.3 MiB */
+        assert_int_equal(sl_plog_sync(l, &synced), 0);
+        assert_int_equal(synced, sl_plog_end_offset(l));
+        size_t size = m.data.len, npages = (size + 4095) / 4096;
+        unsigned char *res = malloc(npages);
+        file_resident(p0, res, npages);
+        /* The first page of the newest 1 MiB; the few pages before it may stay (fadvise leaves
+         * a partial page, and one still on a per-CPU LRU batch), so they are not checked. */
+        size_t keep_from = (size - (1 << 20)) / 4096;
+        for (size_t i = 0; i < npages; i++) {
+            if (keep && drops && i + 8 < keep_from)
+                assert_false(res[i] & 1);
+            else if (!keep || i >= keep_from)
+                assert_true(res[i] & 1);
+        }
+        free(res);
+        for (int64_t off = 0; off < sl_plog_end_offset(l); off += 640)
+            check_read(l, &m, off, 1 << 20);
+        /* A second sync with nothing new appended drops nothing more and fails nothing. */
+        assert_int_equal(sl_plog_sync(l, &synced), 0);
+        sl_plog_close(l);
+        model_free(&m);
+        tb_rm_rf(dir);
+        assert_int_equal(mkdir(dir, 0755), 0);
+    }
+    tb_rm_rf(dir);
+}
+
 /* Appends one batch of recs records of vlen bytes through sl_plog_append_direct from mem, at
  * the address phase the log asks for plus skew (0: written with O_DIRECT; else through the page
  * cache). The bytes around the batch must be as they were. */
@@ -1416,6 +1492,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sync_concurrent),
     cmocka_unit_test(test_descriptors),
     cmocka_unit_test(test_prealloc_trimmed),
+    cmocka_unit_test(test_cache_drop),
 };
 
 int main(void)
