@@ -87,7 +87,7 @@ const sl_opt sl_process_opts[] = {
      NULL, 0, 16},
     {"max_record_size", SL_OPT_SIZE, "1MiB", offsetof(sl_process_config, max_record_size),
      "larger records go to the DLQ as too_large", NULL, 1, 64 << 20},
-    {"prefetch", SL_OPT_SIZE, "16MiB", offsetof(sl_process_config, prefetch_bytes),
+    {"prefetch", SL_OPT_SIZE, "64MiB", offsetof(sl_process_config, prefetch_bytes),
      "records the consumer fetches ahead of the batch being parsed, in bytes "
      "(queued.max.messages.kbytes; under sluice up: 8MiB unless set)",
      NULL, 1 << 20, 1 << 30},
@@ -1156,8 +1156,10 @@ int sl_process_open(const sl_process_config *cfg, sl_process **out, char *err, s
         kset(cc, "client.id", "sluice-process", err, errlen) ||
         kset(cc, "session.timeout.ms", session, err, errlen) ||
         kset(cc, "heartbeat.interval.ms", heartbeat, err, errlen) ||
-        /* 16 MiB of prefetch (the default) is three full batches of 1 KiB users; librdkafka's
-         * 64 MiB default was a third of `sluice up`'s memory budget (test_0902). */
+        /* librdkafka 2.0.2 stops fetching once this much is queued and fetches again only
+         * about half a second after the queue has room: with 16 MiB the processor ran dry
+         * every ~50k records and end-to-end throughput fell from about 100k to 61k records/s
+         * (docs/benchmarks.md, session 8). `up` passes 8 MiB for its memory budget. */
         kset(cc, "queued.max.messages.kbytes", prefetch, err, errlen) ||
         kset(pc, "bootstrap.servers", cfg->kafka, err, errlen) ||
         kset(pc, "enable.idempotence", "true", err, errlen) ||
