@@ -178,6 +178,7 @@ static const field ingest_fields[] = {
     {"stage", F_STR, false},   {"count", F_INT, false},  {"duration", F_DUR, false},
     {"batch", F_INT, false},   {"rate", F_INT, false},   {"api_retries", F_INT, false},
     {"timeout", F_DUR, false}, {"format", F_STR, false}, {"registry", F_STR, false},
+    {"backoff", F_DUR, false}, {"backoff_max", F_DUR, false}, {"delivery_timeout", F_DUR, false},
     {NULL, 0, false},
 };
 
@@ -205,9 +206,9 @@ static int run_ingest(run *R)
         .rate = (double)get_int(R, "rate", 0),
         .retries = (int)get_int(R, "api_retries", 10),
         .timeout_ms = get_dur(R, "timeout", 30000),
-        .backoff_ms = 250,
-        .backoff_max_ms = 30000,
-        .delivery_timeout_ms = 30000,
+        .backoff_ms = get_dur(R, "backoff", 250),
+        .backoff_max_ms = get_dur(R, "backoff_max", 30000),
+        .delivery_timeout_ms = get_dur(R, "delivery_timeout", 30000),
         .stop = (volatile sig_atomic_t *)R->ctx->cancel,
     };
     if (R->bad) return 1;

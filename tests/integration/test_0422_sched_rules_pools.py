@@ -2,6 +2,8 @@
 skipped outcomes), and the limits on tries at once: a pool's slots and the scheduler's
 parallelism, measured from the tasks' own start and end times."""
 
+import time
+
 import sched_util as su
 
 RULES = """
@@ -81,6 +83,17 @@ def test_pool_and_parallelism(sluice_proc, tmp_path):
     s = su.start(sluice_proc, su.write_dag(tmp_path, text), "--pools", "small=2",
                  "--parallelism", "4")
     meta = su.Meta(s)
+    # While the limits hold tries back, their task instances wait as `scheduled` beside the
+    # `running` ones (Airflow's states).
+    seen = set()
+    deadline = time.monotonic() + su.sh.scaled(30)
+    while time.monotonic() < deadline:
+        states = {st for (st, _) in meta.tis("pools").values()}
+        seen |= states
+        if states and states <= {"success", "failed"} and len(meta.tis("pools")) == 14:
+            break
+        time.sleep(0.02)
+    assert {"scheduled", "running", "success"} <= seen, seen
     runs = meta.wait_runs_done("pools", 1, 30)
     assert runs[0][1] == "success"
     assert su.max_overlap(intervals(out, small)) <= 2

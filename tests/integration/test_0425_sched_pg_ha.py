@@ -88,3 +88,70 @@ def test_adoption_after_heartbeat_timeout(pg_db, sluice_proc, tmp_path):
         assert (out / t).read_text() == "1\n2\n"
     assert meta.rows("SELECT state FROM scheduler_job WHERE id=%s" % job_a) == [("dead",)]
     b.stop()
+
+
+def test_stalled_scheduler_adopted_after_heartbeat_timeout(pg_db, sluice_proc, tmp_path):
+    """A scheduler that stops heartbeating while its process lives (SIGSTOP, as a stalled VM or
+    a long GC pause would) is adopted only once its heartbeat is older than the timeout: on the
+    same host its live pid gives no shortcut. The adopter kills its tries and retries them.
+    Resumed (SIGCONT), the stalled scheduler finds itself declared dead, kills what it still
+    holds and registers again as a new job. Every task takes a flock around its work, so a try
+    that overlapped another would be recorded."""
+    import os
+    import signal
+
+    out = tmp_path / "out"
+    out.mkdir()
+    text = SLOW.replace("dag_id: adopt", "dag_id: stall")
+    for i in range(6):
+        text += (f"  - {{task_id: s{i}, type: shell, retries: 1, retry_delay: 100ms, command:"
+                 f" \"flock -n {out}/s{i}.lock -c 'echo {{{{ ti.try_number }}}} >> {out}/s{i};"
+                 f" sleep 1.5' || echo s{i} >> {out}/overlap\"}}\n")
+    dags = su.write_dag(tmp_path, text)
+    timeout = 2.0
+    args = ("--heartbeat-timeout", f"{int(timeout * 1000)}ms", "--parallelism", "3")
+    a = su.start(sluice_proc, dags, *args, metadata=pg_db.url, name="sched-a")
+    b = su.start(sluice_proc, dags, *args, metadata=pg_db.url, name="sched-b")
+    meta = su.Meta(pg_dsn=pg_db.dsn)
+    job_a = None
+    deadline = time.time() + su.sh.scaled(10)
+    while time.time() < deadline:
+        rows = meta.rows("SELECT id FROM scheduler_job WHERE pid=%s AND state='running'" % a.pid)
+        if rows:
+            job_a = rows[0][0]
+            mine = {t for (t,) in meta.rows(
+                "SELECT task_id FROM task_instance WHERE dag_id='stall' AND state='running'"
+                " AND scheduler_id=%s" % job_a)}
+            if mine:
+                break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("scheduler a never ran a try")
+    os.kill(a.pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        def declared_dead():
+            return meta.rows("SELECT state FROM scheduler_job WHERE id=%s" % job_a) == [("dead",)]
+        su.sh.wait_until(declared_dead, su.sh.scaled(15), interval=0.05,
+                         what="scheduler a declared dead")
+        waited = time.monotonic() - stopped
+        # Its last heartbeat was at most one period (200 ms) before the stop.
+        assert waited >= timeout - 0.25, f"adopted {waited:.2f} s after the stall"
+        assert a.running  # alive all along, only stalled
+    finally:
+        os.kill(a.pid, signal.SIGCONT)
+    runs = meta.wait_runs_done("stall", 1, 30)
+    assert runs[0][1] == "success"
+    tis = meta.tis("stall")
+    for t in mine:
+        (_, n), = [v for (r, tt), v in tis.items() if tt == t]
+        assert n == 2, t
+        assert (out / t).read_text() == "1\n2\n"
+    assert not (out / "overlap").exists(), (out / "overlap").read_text()
+    su.sh.wait_until(lambda: "was declared dead by another scheduler" in a.log_text(),
+                     su.sh.scaled(10), what="a notices it was declared dead")
+    assert a.running
+    assert meta.rows("SELECT count(*) FROM scheduler_job WHERE pid=%s AND state='running'"
+                     % a.pid) == [(1,)]  # registered again
+    a.stop()
+    b.stop()

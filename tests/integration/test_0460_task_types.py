@@ -63,6 +63,45 @@ def test_http(sluice_proc, tmp_path):
 """, "h"), "expected 201")
 
 
+def test_http_sends_method_headers_and_body(tmp_path):
+    """What an http task sends, as a peer receives it: the method, the templated URL, headers
+    and body; the peer's 201 is the expected status."""
+    import http.server
+    import threading
+
+    got = []
+
+    class Peer(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            got.append((self.command, self.path, self.headers.get("X-Who"), body))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        out = dt.ok(dt.dag_test(tmp_path, HEAD + f"""
+  - task_id: h
+    type: http
+    method: PUT
+    url: "http://127.0.0.1:{srv.server_port}/items/{{{{ ds_nodash }}}}"
+    headers: {{X-Who: "{{{{ params.who }}}}"}}
+    body: '{{"ds": "{{{{ ds }}}}", "who": "{{{{ params.who }}}}"}}'
+    expected_status: "201"
+""", "h", "--date", "2024-03-05"))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert "http: status 201" in out
+    assert got == [("PUT", "/items/20240305", "world",
+                    b'{"ds": "2024-03-05", "who": "world"}')], got
+
+
 def test_sql_postgresql(pg_db, tmp_path):
     dt.ok(dt.dag_test(tmp_path, HEAD + f"""
   - task_id: q
@@ -151,6 +190,43 @@ def test_ingest(sluice_proc, tmp_path):
     assert len(msgs) == 120
     for _, _, k, v in msgs:
         iu.check_record(k, v)
+
+
+def test_ingest_retry_fields(sluice_proc, tmp_path):
+    """The ingest task takes `sluice ingest`'s retry settings: api_retries (its --retries; the
+    task's own `retries` are the scheduler's), backoff, backoff_max and delivery_timeout. Against
+    an API port nothing listens on, two retries with a 1 s backoff take at least 1 s (each wait
+    is between half the backoff and all of it); with 10 ms, well under that. A broker that cannot
+    be reached fails the run within delivery_timeout."""
+    import time
+
+    _, broker, _ = pu.start_stack(sluice_proc, store=False)
+    port = sh.free_port()
+
+    def run(backoff, kafka=broker.addr, timeout="30s"):
+        t0 = time.monotonic()
+        out = dt.fails(dt.dag_test(tmp_path, HEAD + f"""
+  - task_id: i
+    type: ingest
+    source: http://127.0.0.1:{port}/api/
+    kafka: {kafka}
+    count: 10
+    api_retries: 2
+    backoff: {backoff}
+    backoff_max: {backoff}
+    delivery_timeout: {timeout}
+""", "i"))
+        return time.monotonic() - t0, out
+
+    slow, out = run("1s")
+    assert slow >= 1.0, (slow, out)
+    fast, out = run("10ms")
+    assert fast < slow - 0.5, (fast, slow, out)
+    _, out = run("10ms", kafka=f"127.0.0.1:{sh.free_port()}", timeout="1500ms")
+    assert "within 1.5 s" in out, out
+    r = dt.dag_test(tmp_path, HEAD + "  - task_id: i\n    type: ingest\n    backoff: soon\n", "i",
+                    name="badfield.yaml")
+    assert r.returncode != 0 and "badfield.yaml:" in r.stdout + r.stderr, r
 
 
 def test_bad_fields_name_file_line(tmp_path):

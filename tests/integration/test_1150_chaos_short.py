@@ -15,6 +15,7 @@ def test_chaos_short(tmp_path):
     fig = chaos.run(60, workdir=tmp_path / "chaos")
     chaos.print_figures(fig)
     assert fig["kills_survived"] >= 5
+    assert all(n >= 1 for n in fig["kills"].values()), fig["kills"]  # every component at least once
     assert fig["records_checked"] > 1000
     assert fig["records_lost"] == 0
     assert fig["duplicates"] == 0
