@@ -108,3 +108,21 @@ def test_time_zones_reach_the_scheduler(sluice_proc, tmp_path):
     t = int(dt.datetime(2024, 7, 1, 12, 0, tzinfo=dt.timezone.utc).timestamp() * 1000)  # 08:00 EDT
     assert [(r[2], r[3]) for r in once] == [(t, t)]
     assert (out / "once").read_text().split() == ["2024-07-01", "2024-07-01T12:00:00+00:00"]
+def test_dags_from_sluice_yaml(sluice_proc, tmp_path):
+    """The DAG path may come from sluice.yaml's scheduler section instead of --dags (every
+    scheduler flag is a key there): the scheduler runs the DAGs of that directory."""
+    out = tmp_path / "out"
+    out.mkdir()
+    dags = tmp_path / "from_yaml"
+    dags.mkdir()
+    (dags / "g.yaml").write_text(GOOD.format(id="from_yaml", out=out))
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text(f"scheduler:\n  dags: {dags}\n  default-dag: false\n"
+                   "  dags-are-paused-at-creation: false\n")
+    s = sluice_proc("scheduler", args=["--config", str(cfg), "--heartbeat", "200ms",
+                                       "--tick", "50ms"], data_dir=True)
+    sh.wait_until(lambda: (out / "from_yaml").exists(), sh.scaled(15),
+                  what="a run of the DAG named in sluice.yaml")
+    meta = su.Meta(s)
+    assert meta.runs("from_yaml"), "no run of the DAG from sluice.yaml"
+    s.stop()
