@@ -38,8 +38,8 @@
     "distinct_emails bigint, closed boolean);"
 
 /* The embedded store's memory under up, unless the config's store: section sets them. */
-#define UP_STORE_MEMTABLE "8MiB"
-#define UP_STORE_CACHE    "8MiB"
+#define UP_STORE_MEMTABLE   "8MiB"
+#define UP_STORE_CACHE      "8MiB"
 #define UP_PROCESS_PREFETCH "8MiB"
 
 /* The resolved plan: addresses and what runs where. */

@@ -273,8 +273,8 @@ static int kafka_open(ingest *in, char *err, size_t errlen)
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     snprintf(v, sizeof v, "%" PRId64, cfg->delivery_timeout_ms);
     const char *props[][2] = {
-        {"bootstrap.servers", cfg->kafka}, {"client.id", "sluice-ingest"}, {"acks", "all"},
-        {"enable.idempotence", "true"},    {"message.timeout.ms", v},      {"linger.ms", "5"},
+        {"bootstrap.servers", cfg->kafka},      {"client.id", "sluice-ingest"}, {"acks", "all"},
+        {"enable.idempotence", "true"},         {"message.timeout.ms", v},      {"linger.ms", "5"},
         {"queue.buffering.max.kbytes", "8192"},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(props); i++)

@@ -31,7 +31,7 @@ typedef struct sl_process_config {
     int64_t max_inflight; /* sink requests in flight */
     int64_t max_batches;  /* batches written or queued while the next one fills */
     int64_t max_record_size;
-    int64_t prefetch_bytes;   /* the consumer's prefetch queue (queued.max.messages.kbytes) */
+    int64_t prefetch_bytes; /* the consumer's prefetch queue (queued.max.messages.kbytes) */
     int64_t sink_timeout_ms;
     int64_t drain_timeout_ms; /* after SIGTERM, how long a failing sink is retried */
     char *metrics_listen;     /* HOST:PORT for GET /metrics.json, NULL: none */

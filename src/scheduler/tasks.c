@@ -174,10 +174,10 @@ static bool nap(const run *R, int64_t ms)
 
 /* ingest: sluice ingest's options as fields. */
 static const field ingest_fields[] = {
-    {"source", F_STR, false},  {"topic", F_STR, false},  {"kafka", F_STR, false},
-    {"stage", F_STR, false},   {"count", F_INT, false},  {"duration", F_DUR, false},
-    {"batch", F_INT, false},   {"rate", F_INT, false},   {"api_retries", F_INT, false},
-    {"timeout", F_DUR, false}, {"format", F_STR, false}, {"registry", F_STR, false},
+    {"source", F_STR, false},  {"topic", F_STR, false},       {"kafka", F_STR, false},
+    {"stage", F_STR, false},   {"count", F_INT, false},       {"duration", F_DUR, false},
+    {"batch", F_INT, false},   {"rate", F_INT, false},        {"api_retries", F_INT, false},
+    {"timeout", F_DUR, false}, {"format", F_STR, false},      {"registry", F_STR, false},
     {"backoff", F_DUR, false}, {"backoff_max", F_DUR, false}, {"delivery_timeout", F_DUR, false},
     {NULL, 0, false},
 };
