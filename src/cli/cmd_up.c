@@ -197,7 +197,7 @@ static void build(plan *p, sl_sup *sup)
         /* The default pipeline's window: users per nationality per minute (transforms.md). */
         if (!p->pipeline_custom) arg(&a, "--window-preset"), arg(&a, "users_per_nat_minute");
         if (!p->pipeline_state_dir) arg(&a, "--state-dir"), arg(&a, fmt(&a, "%s/process", d));
-        /* Half the standalone prefetch, for the memory budget (docs/up.md, "Memory"). */
+        /* An eighth of the standalone prefetch, for the memory budget (docs/up.md, "Memory"). */
         if (!p->pipeline_prefetch) arg(&a, "--prefetch"), arg(&a, UP_PROCESS_PREFETCH);
         add(p, sup, "process", SL_SUP_SERVICE, &a, NULL);
     }

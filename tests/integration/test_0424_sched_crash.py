@@ -3,7 +3,11 @@ is lost, no task try runs twice at once (each try holds a lock file for its whol
 records a conflict if it finds it held), and the orphaned tries are found by heartbeat and
 retried (retries left) or failed (none left), while the killed tries' processes are gone."""
 
+import os
+import random
 import time
+
+import requests
 
 import sched_util as su
 
@@ -97,11 +101,6 @@ def test_sigkill_at_random_moments(sluice_proc, tmp_path):
     acknowledged is a run that finishes, the scheduled runs' data intervals follow each other
     without a gap (the intervals that fell due while the scheduler was down were created), every
     run ends final, and no two tries of a task ever held its lock at once."""
-    import os
-    import random
-
-    import requests
-
     seed = int(os.environ.get("SLUICE_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
     why = f"(SLUICE_CRASH_SEED={seed})"

@@ -5,6 +5,8 @@ FOR UPDATE SKIP LOCKED). Then one scheduler is SIGKILLed with tries running: the
 its task instances once its heartbeat times out and retries them."""
 
 import collections
+import os
+import signal
 import time
 
 import sched_util as su
@@ -53,6 +55,30 @@ tasks:
 """
 
 
+def running_tries(meta, dag_id, pid):
+    """(job id, task ids with a running try) of the scheduler whose process is pid; (None,
+    set()) while it has registered no running job."""
+    jobs = meta.rows("SELECT id FROM scheduler_job WHERE pid=%s AND state='running'" % pid)
+    if not jobs:
+        return None, set()
+    job = jobs[0][0]
+    return job, {t for (t,) in meta.rows(
+        "SELECT task_id FROM task_instance WHERE dag_id='%s' AND state='running'"
+        " AND scheduler_id=%s" % (dag_id, job))}
+
+
+def assert_retried_once(meta, dag_id, tasks, out):
+    """The run succeeded, and each of tasks ran exactly two tries, the orphaned one and its
+    retry, each recording its try number in out/TASK."""
+    runs = meta.wait_runs_done(dag_id, 1, 30)
+    assert runs[0][1] == "success"
+    tis = meta.tis(dag_id)
+    for t in tasks:
+        (_, n), = [v for (r, tt), v in tis.items() if tt == t]
+        assert n == 2, t
+        assert (out / t).read_text() == "1\n2\n"
+
+
 def test_adoption_after_heartbeat_timeout(pg_db, sluice_proc, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -74,18 +100,10 @@ def test_adoption_after_heartbeat_timeout(pg_db, sluice_proc, tmp_path):
         time.sleep(0.05)
     else:
         raise AssertionError("both schedulers never ran tries at once")
-    job_a = meta.rows("SELECT id FROM scheduler_job WHERE pid=%s" % a.pid)[0][0]
-    mine = {t for (t,) in meta.rows("SELECT task_id FROM task_instance WHERE dag_id='adopt' AND"
-                                    " state='running' AND scheduler_id=%s" % job_a)}
+    job_a, mine = running_tries(meta, "adopt", a.pid)
     assert mine
     a.kill9()
-    runs = meta.wait_runs_done("adopt", 1, 30)
-    assert runs[0][1] == "success"
-    tis = meta.tis("adopt")
-    for t in mine:
-        (_, n), = [v for (r, tt), v in tis.items() if tt == t]
-        assert n == 2, t
-        assert (out / t).read_text() == "1\n2\n"
+    assert_retried_once(meta, "adopt", mine, out)
     assert meta.rows("SELECT state FROM scheduler_job WHERE id=%s" % job_a) == [("dead",)]
     b.stop()
 
@@ -97,9 +115,6 @@ def test_stalled_scheduler_adopted_after_heartbeat_timeout(pg_db, sluice_proc, t
     Resumed (SIGCONT), the stalled scheduler finds itself declared dead, kills what it still
     holds and registers again as a new job. Every task takes a flock around its work, so a try
     that overlapped another would be recorded."""
-    import os
-    import signal
-
     out = tmp_path / "out"
     out.mkdir()
     text = SLOW.replace("dag_id: adopt", "dag_id: stall")
@@ -113,20 +128,10 @@ def test_stalled_scheduler_adopted_after_heartbeat_timeout(pg_db, sluice_proc, t
     a = su.start(sluice_proc, dags, *args, metadata=pg_db.url, name="sched-a")
     b = su.start(sluice_proc, dags, *args, metadata=pg_db.url, name="sched-b")
     meta = su.Meta(pg_dsn=pg_db.dsn)
-    job_a = None
-    deadline = time.time() + su.sh.scaled(10)
-    while time.time() < deadline:
-        rows = meta.rows("SELECT id FROM scheduler_job WHERE pid=%s AND state='running'" % a.pid)
-        if rows:
-            job_a = rows[0][0]
-            mine = {t for (t,) in meta.rows(
-                "SELECT task_id FROM task_instance WHERE dag_id='stall' AND state='running'"
-                " AND scheduler_id=%s" % job_a)}
-            if mine:
-                break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("scheduler a never ran a try")
+    def a_running():
+        job, tasks = running_tries(meta, "stall", a.pid)
+        return (job, tasks) if tasks else None
+    job_a, mine = su.sh.wait_until(a_running, su.sh.scaled(10), what="scheduler a running a try")
     os.kill(a.pid, signal.SIGSTOP)
     stopped = time.monotonic()
     try:
@@ -140,13 +145,7 @@ def test_stalled_scheduler_adopted_after_heartbeat_timeout(pg_db, sluice_proc, t
         assert a.running  # alive all along, only stalled
     finally:
         os.kill(a.pid, signal.SIGCONT)
-    runs = meta.wait_runs_done("stall", 1, 30)
-    assert runs[0][1] == "success"
-    tis = meta.tis("stall")
-    for t in mine:
-        (_, n), = [v for (r, tt), v in tis.items() if tt == t]
-        assert n == 2, t
-        assert (out / t).read_text() == "1\n2\n"
+    assert_retried_once(meta, "stall", mine, out)
     assert not (out / "overlap").exists(), (out / "overlap").read_text()
     su.sh.wait_until(lambda: "was declared dead by another scheduler" in a.log_text(),
                      su.sh.scaled(10), what="a notices it was declared dead")

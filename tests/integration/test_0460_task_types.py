@@ -4,8 +4,11 @@ fake-api` (expected status, a wrong one), sql against a real PostgreSQL, an SQLi
 `sluice store` over cql://, ingest into `sluice broker` with the records read back by
 python3-confluent-kafka, and the DAG load errors of bad task fields with file:line."""
 
+import http.server
 import json
 import sqlite3
+import threading
+import time
 
 import psycopg2
 
@@ -66,9 +69,6 @@ def test_http(sluice_proc, tmp_path):
 def test_http_sends_method_headers_and_body(tmp_path):
     """What an http task sends, as a peer receives it: the method, the templated URL, headers
     and body; the peer's 201 is the expected status."""
-    import http.server
-    import threading
-
     got = []
 
     class Peer(http.server.BaseHTTPRequestHandler):
@@ -198,8 +198,6 @@ def test_ingest_retry_fields(sluice_proc, tmp_path):
     an API port nothing listens on, two retries with a 1 s backoff take at least 1 s (each wait
     is between half the backoff and all of it); with 10 ms, well under that. A broker that cannot
     be reached fails the run within delivery_timeout."""
-    import time
-
     _, broker, _ = pu.start_stack(sluice_proc, store=False)
     port = sh.free_port()
 
