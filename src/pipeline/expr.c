@@ -895,6 +895,13 @@ sl_expr_type sl_expr_result_type(const sl_expr *e)
     return e->root->type;
 }
 
+int sl_expr_field(const sl_expr *e, sl_sink_type *type)
+{
+    if (e->root->op != OP_FIELD) return -1;
+    *type = e->root->coltype;
+    return (int)e->root->col;
+}
+
 void sl_expr_free(sl_expr *e)
 {
     if (!e) return;

@@ -53,6 +53,9 @@ int sl_expr_compile(const char *src, const sl_sink_column *cols, size_t ncols, s
                     char *err, size_t errlen);
 /* The static type of the result (never NULL or ERROR). */
 sl_expr_type sl_expr_result_type(const sl_expr *e);
+/* The column e is, when e is nothing but a field reference (its type in *type), else -1: a
+ * caller evaluating e per record may read the column itself. */
+int sl_expr_field(const sl_expr *e, sl_sink_type *type);
 /* Evaluates e over one record. */
 sl_expr_value sl_expr_eval(const sl_expr *e, const sl_expr_ctx *ctx);
 void sl_expr_free(sl_expr *e);

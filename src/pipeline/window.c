@@ -40,7 +40,9 @@ typedef struct agg_spec {
     char *src;    /* the argument's text */
     int same_as;  /* an earlier aggregate with the same argument (evaluated once), or -1 */
     sl_expr_type argtype;
-    uint32_t off; /* of its state in an entry's states */
+    int col;              /* the argument is this column alone (read directly), or -1 */
+    sl_sink_type coltype; /* its type */
+    uint32_t off;         /* of its state in an entry's states */
 } agg_spec;
 
 typedef struct opts {
@@ -71,6 +73,8 @@ struct sl_window_spec {
     char *gnames[MAX_GROUPS];
     sl_expr *gexprs[MAX_GROUPS];
     sl_expr_type gtypes[MAX_GROUPS];
+    int gcols[MAX_GROUPS]; /* as agg_spec's col */
+    sl_sink_type gcoltypes[MAX_GROUPS];
     size_t ngroups;
     agg_spec aggs[MAX_AGGS];
     size_t naggs;
@@ -149,6 +153,12 @@ struct sl_window {
     bool sum_overflow_logged;
     sl_buf keybuf;
     sl_buf textbuf; /* the key column being formatted */
+    /* The decimal text of the window start formatted last: the rows of one batch mostly share
+     * a start, and formatting it was a quarter of a row's cost with a million groups. */
+    int64_t start_text_of;
+    bool start_text_valid;
+    uint8_t start_text_len;
+    char start_text[24];
     sl_arena rowarena;
     sl_sink_value *rows;
     entry **rowentries; /* the entry of each row */
@@ -204,6 +214,7 @@ static int parse_agg(sl_window_spec *s, const char *name, const sl_yaml *v,
         sl_free(inner);
         return -1;
     }
+    a->col = -1;
     if (!empty) {
         char err[256];
         if (sl_expr_compile(inner, cols, ncols, &a->arg, err, sizeof err)) {
@@ -213,6 +224,7 @@ static int parse_agg(sl_window_spec *s, const char *name, const sl_yaml *v,
             return -1;
         }
         a->argtype = sl_expr_result_type(a->arg);
+        a->col = sl_expr_field(a->arg, &a->coltype);
         bool num = a->argtype == SL_EXPR_INT || a->argtype == SL_EXPR_DOUBLE;
         if ((kind == AGG_SUM || kind == AGG_AVG) && !num) {
             sl_errs_add(errs, v->file, v->line,
@@ -329,6 +341,7 @@ int sl_window_spec_from_yaml(const sl_yaml *y, const sl_sink_column *cols, size_
             s->gnames[s->ngroups] = sl_strdup(name);
             s->gexprs[s->ngroups] = e;
             s->gtypes[s->ngroups] = sl_expr_result_type(e);
+            s->gcols[s->ngroups] = sl_expr_field(e, &s->gcoltypes[s->ngroups]);
             add_col(s, s->gnames[s->ngroups], sl_expr_sink_type(s->gtypes[s->ngroups]));
             s->ngroups++;
         }
@@ -439,27 +452,53 @@ char *sl_window_sink_url(const char *sink, const char *table)
 
 /* Values: the group encoding */
 
-/* Appends v tagged with its type: the byte form of group keys and distinct-count inputs. */
-static void encode_value(sl_buf *b, const sl_expr_value *v)
+/* The bytes encode_value writes for v. */
+static size_t encoded_len(const sl_expr_value *v)
 {
-    sl_buf_put_u8(b, (uint8_t)v->type);
     switch (v->type) {
-    case SL_EXPR_BOOL: sl_buf_put_u8(b, v->v.b); break;
+    case SL_EXPR_BOOL: return 2;
     case SL_EXPR_INT:
-    case SL_EXPR_TIMESTAMP: sl_buf_put_be64(b, (uint64_t)v->v.i); break;
+    case SL_EXPR_TIMESTAMP:
+    case SL_EXPR_DOUBLE: return 9;
+    case SL_EXPR_TEXT: return 5 + v->len;
+    default: return 1;
+    }
+}
+
+/* Writes v tagged with its type at p (encoded_len(v) bytes): the byte form of group keys and
+ * distinct-count inputs. Returns the end. */
+static uint8_t *encode_at(uint8_t *p, const sl_expr_value *v)
+{
+    *p++ = (uint8_t)v->type;
+    switch (v->type) {
+    case SL_EXPR_BOOL: *p++ = v->v.b; break;
+    case SL_EXPR_INT:
+    case SL_EXPR_TIMESTAMP:
+        sl_put_be64(p, (uint64_t)v->v.i);
+        p += 8;
+        break;
     case SL_EXPR_DOUBLE: {
         uint64_t bits;
         double d = v->v.d == 0 ? 0 : v->v.d; /* -0 and 0 are one group */
         memcpy(&bits, &d, 8);
-        sl_buf_put_be64(b, bits);
+        sl_put_be64(p, bits);
+        p += 8;
         break;
     }
     case SL_EXPR_TEXT:
-        sl_buf_put_be32(b, (uint32_t)v->len);
-        sl_buf_append(b, v->str, v->len);
+        sl_put_be32(p, (uint32_t)v->len);
+        if (v->len) memcpy(p + 4, v->str, v->len);
+        p += 4 + v->len;
         break;
     default: break;
     }
+    return p;
+}
+
+/* Appends v's encoding to b: one reservation, per record and group value. */
+static void encode_value(sl_buf *b, const sl_expr_value *v)
+{
+    encode_at(sl_buf_extend(b, encoded_len(v)), v);
 }
 
 static int decode_value(sl_rd *rd, sl_expr_value *v)
@@ -601,10 +640,31 @@ static void grow(sl_window *w)
     w->nslots = n;
 }
 
+/* Group keys are short (a tag, a length, a few bytes): compared a word at a time inline, where
+ * a call to memcmp cost as much as the comparison. */
+static bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8) {
+        for (; n; a++, b++, n--)
+            if (*a != *b) return false;
+        return true;
+    }
+    for (; n > 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return false;
+    }
+    /* the last 8 bytes, overlapping what was compared */
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
 static bool entry_is(const sl_window *w, const entry *e, const uint8_t *key, size_t keylen,
                      int64_t start)
 {
-    return e->start == start && e->keylen == keylen && !memcmp(entry_key(w, e), key, keylen);
+    return e->start == start && e->keylen == keylen && key_eq(entry_key(w, e), key, keylen);
 }
 
 /* The slot holding (key, start), or the empty slot ending its probe sequence. */
@@ -760,6 +820,8 @@ static void update(sl_window *w, entry *e, const sl_expr_value *args, const uint
             mm_state *m = st;
             if (m->n == 0) {
                 set_mm(w, m, v);
+            } else if (v->type == SL_EXPR_INT && m->type == SL_EXPR_INT) {
+                if (a->kind == AGG_MIN ? v->v.i < m->v.i : v->v.i > m->v.i) m->v.i = v->v.i;
             } else {
                 sl_expr_value cur = mm_value(m);
                 int c = cmp_mm(v, &cur);
@@ -795,6 +857,22 @@ static sl_win_result refuse(const sl_expr_value *v, const char *what, const char
     return SL_WIN_REFUSE;
 }
 
+/* Evaluates e over the record; a bare field reference (col >= 0) is read from the row without
+ * the evaluator: group keys and aggregate arguments are mostly plain columns. */
+static sl_expr_value value_of(const sl_expr *e, int col, sl_sink_type t, const sl_expr_ctx *c)
+{
+    if (col < 0) return sl_expr_eval(e, c);
+    const sl_sink_value *v = &c->row[col];
+    if (v->null) return (sl_expr_value){.type = SL_EXPR_NULL};
+    switch (t) {
+    case SL_SINK_TEXT:
+        return (sl_expr_value){.type = SL_EXPR_TEXT, .str = v->str ? v->str : "", .len = v->len};
+    case SL_SINK_INT:
+    case SL_SINK_BIGINT: return (sl_expr_value){.type = SL_EXPR_INT, .v.i = v->v.i64};
+    default: return sl_expr_from_sink(v, t, c->arena);
+    }
+}
+
 sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *raw, size_t rawlen,
                             int64_t kafka_ts, sl_arena *scratch, const char **reason, char *detail,
                             size_t detaillen)
@@ -817,7 +895,7 @@ sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *
     /* Everything that can fail is evaluated before the state changes. */
     sl_buf_reset(&w->keybuf);
     for (size_t i = 0; i < s->ngroups; i++) {
-        sl_expr_value v = sl_expr_eval(s->gexprs[i], &c);
+        sl_expr_value v = value_of(s->gexprs[i], s->gcols[i], s->gcoltypes[i], &c);
         if (v.type == SL_EXPR_ERROR) return refuse(&v, s->gnames[i], reason, detail, detaillen);
         encode_value(&w->keybuf, &v);
     }
@@ -832,13 +910,17 @@ sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *
     for (size_t i = 0; i < s->naggs; i++) {
         args[i] = (sl_expr_value){.type = SL_EXPR_NULL};
         if (!s->aggs[i].arg) continue;
-        args[i] =
-            s->aggs[i].same_as >= 0 ? args[s->aggs[i].same_as] : sl_expr_eval(s->aggs[i].arg, &c);
+        const agg_spec *a = &s->aggs[i];
+        args[i] = a->same_as >= 0 ? args[a->same_as] : value_of(a->arg, a->col, a->coltype, &c);
         if (args[i].type == SL_EXPR_ERROR)
             return refuse(&args[i], s->aggs[i].name, reason, detail, detaillen);
         if (s->aggs[i].kind == AGG_COUNT_DISTINCT && args[i].type != SL_EXPR_NULL) {
-            encode_value(&w->keybuf, &args[i]);
-            dhash[i] = sl_hll_hash(w->keybuf.ptr + keylen, w->keybuf.len - keylen);
+            /* Hashed in its encoded form, on the stack unless it is long. */
+            uint8_t tmp[128];
+            size_t n = encoded_len(&args[i]);
+            uint8_t *at = n <= sizeof tmp ? tmp : sl_buf_extend(&w->keybuf, n);
+            encode_at(at, &args[i]);
+            dhash[i] = sl_hll_hash(at, n);
             w->keybuf.len = keylen;
         }
     }
@@ -859,23 +941,30 @@ sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *
     return SL_WIN_REFUSE;
 }
 
-/* Appends v in decimal: the key column is formatted once per updated window, and vfprintf
- * was a visible share of that with a million groups. */
-static void put_decimal(sl_buf *b, int64_t v)
+/* Writes v in decimal into out (no NUL) and returns its length: the key column is formatted
+ * once per updated window, and vfprintf was a visible share of that with a million groups. */
+static size_t fmt_decimal(char out[21], int64_t v)
 {
     char tmp[20];
-    size_t i = sizeof tmp;
+    size_t i = sizeof tmp, n = 0;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do {
         tmp[--i] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0) sl_buf_append(b, "-", 1);
-    sl_buf_append(b, tmp + i, sizeof tmp - i);
+    if (v < 0) out[n++] = '-';
+    memcpy(out + n, tmp + i, sizeof tmp - i);
+    return n + sizeof tmp - i;
+}
+
+static void put_decimal(sl_buf *b, int64_t v)
+{
+    char t[21];
+    sl_buf_append(b, t, fmt_decimal(t, v));
 }
 
 /* Writes the key column: the group values as text and the window start, '|'-separated. */
-static void key_text(sl_buf *b, const sl_expr_value *gv, size_t ng, int64_t start)
+static void key_text(sl_window *w, sl_buf *b, const sl_expr_value *gv, size_t ng, int64_t start)
 {
     for (size_t i = 0; i < ng; i++) {
         const sl_expr_value *v = &gv[i];
@@ -896,7 +985,12 @@ static void key_text(sl_buf *b, const sl_expr_value *gv, size_t ng, int64_t star
         }
         sl_buf_append(b, "|", 1);
     }
-    put_decimal(b, start);
+    if (!w->start_text_valid || w->start_text_of != start) {
+        w->start_text_len = (uint8_t)fmt_decimal(w->start_text, start);
+        w->start_text_of = start;
+        w->start_text_valid = true;
+    }
+    sl_buf_append(b, w->start_text, w->start_text_len);
 }
 
 static void emit(sl_window *w, entry *e, bool closed)
@@ -917,7 +1011,7 @@ static void emit(sl_window *w, entry *e, bool closed)
         decode_value(&rd, &gv[i]);
     sl_buf *kb = &w->textbuf;
     sl_buf_reset(kb);
-    key_text(kb, gv, s->ngroups, e->start);
+    key_text(w, kb, gv, s->ngroups, e->start);
     char *k = sl_arena_strndup(&w->rowarena, (const char *)kb->ptr, kb->len);
     r[0] = (sl_sink_value){.str = k, .len = kb->len};
     size_t c = 1;
