@@ -213,7 +213,6 @@ def main():
               f"session, {RUNS} blocks of {block} per endpoint alternating with the peer "
               "(python3-confluent-kafka straight to the broker); p50 median of the blocks "
               "(min-max), p99 of all samples, ms")
-        print()
         print("| endpoint | sluice console p50 | p99 | peer: confluent-kafka p50 | p99 "
               "| ratio p50 | ratio p99 |")
         print("|---|---|---|---|---|---|---|")

@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     printf("bench_cql_parse: statements per second on one thread, sluice sl_cql_parse into a "
            "reused arena against SQLite %s sqlite3_prepare_v2 + sqlite3_finalize of the "
            "equivalent SQL (in memory, tables in place); alternating, %d runs of %g s each "
-           "side, median (min-max)\n\n",
+           "side, median (min-max)\n",
            sqlite3_libversion(), RUNS, secs);
     printf("| statement | sluice parses/s (median, min-max) | peer: SQLite prepares/s (median, "
            "min-max) | ratio | sluice MB/s | arena bytes |\n");

@@ -253,7 +253,7 @@ int main(int argc, char **argv)
     printf(
         "bench_fakeapi: users per CPU second of one thread, %ld users per run in pages of %d "
         "(seed \"%s\", all fields), no HTTP; jansson %s builds and dumps (JSON_COMPACT) the same "
-        "bytes; alternating, %d runs, median (min-max)\n\n",
+        "bytes; alternating, %d runs, median (min-max)\n",
         users, PAGE, SEED, JANSSON_VERSION, RUNS);
     printf("| case | sluice users/s (median, min-max) | peer: jansson users/s (median, min-max) "
            "| ratio | sluice MB per CPU s |\n");

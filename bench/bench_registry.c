@@ -562,7 +562,7 @@ int main(int argc, char **argv)
            "client in this process; registration: %d schemas a run one at a time, each answered "
            "after its read-back from _schemas; lookups: GET /schemas/ids/{id} of %d ids, %d "
            "connections x %d pipelined, %d s a run; %d runs alternating with the peers, median "
-           "(min-max), ratio sluice/peer\n\n",
+           "(min-max), ratio sluice/peer\n",
            nschemas, nids, conns, depth, seconds, RUNS);
     printf("| figure | sluice (median, min-max) | peer | peer (median, min-max) | ratio |\n");
     printf("|---|---|---|---|---|\n");

@@ -566,7 +566,7 @@ int main(int argc, char **argv)
     close(peer_log);
     printf("\nbench_scheduler: scheduler loop in process over SQLite (WAL, synchronous=NORMAL) in "
            "/tmp, parallelism 32; trigger-to-running over %d triggers one at a time, 1,000-task "
-           "runs; %d runs alternating with the peers, median (min-max), ratio sluice/peer\n\n",
+           "runs; %d runs alternating with the peers, median (min-max), ratio sluice/peer\n",
            LAT, REPEATS);
     printf("| figure | sluice (median, min-max) | peer | peer (median, min-max) | ratio |\n");
     printf("|---|---|---|---|---|\n");

@@ -254,7 +254,7 @@ int main(int argc, char **argv)
     char ckpt[SL_ARRAY_LEN(group_counts)][256] = {{0}};
     printf("bench_window: records/s of the thread's CPU time, %ld records per measurement (~480 B "
            "JSON, 14 fields), one-minute tumbling window, 5 aggregates; pass-through and "
-           "aggregation alternated, %d rounds, median (min-max)\n\n",
+           "aggregation alternated, %d rounds, median (min-max)\n",
            n, ROUNDS);
     printf("| groups | aggregation rec/s (median, min-max) | peer: pass-through rec/s (median, "
            "min-max) | ratio agg/pass | windows | state MiB | B/group | RSS MiB |\n");
