@@ -12,7 +12,7 @@
  *     sl_ru_user_json against jansson: the encoder alone.
  * CSV is rendered too, without a peer. The sides alternate, RUNS runs each; the table gives
  * medians (min-max) and the ratio of the medians sluice/jansson.
- *   bench_fakeapi [USERS per run, default 100000] */
+ *   bench_fakeapi [USERS per run, default 50000] */
 #include "pipeline/randomuser.h"
 
 #include <jansson.h>
@@ -231,7 +231,7 @@ static int check_same(const sl_ru_user *page_users)
 
 int main(int argc, char **argv)
 {
-    long users = argc > 1 ? atol(argv[1]) : 100000;
+    long users = argc > 1 ? atol(argv[1]) : 50000;
     if (users < PAGE) users = PAGE;
     users = (users + PAGE - 1) / PAGE * PAGE;
     sl_ru_user *page_users = sl_calloc(PAGE, sizeof *page_users);
