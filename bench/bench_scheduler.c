@@ -7,6 +7,19 @@
  *   - drift of scheduled runs from their instants: "every 1s" (10 runs) and, with --cron, a
  *     `* * * * *` schedule (2 fires, up to 2 minutes);
  *   - RSS idle and every RUNS/10 one-task runs up to RUNS, with SQLite's and malloc's share.
+ * The latency and 1,000-task figures are measured REPEATS times, alternating with their peers,
+ * and printed as a markdown table of median (min-max) and the ratio sluice/peer:
+ *   - shell tasks: posix_spawn of the same `/bin/sh -c true` (stdin /dev/null, output to a log
+ *     file) with no scheduler: its return is the floor of trigger-to-running, and 1,000 of them,
+ *     32 alive at a time, each waited for, the floor of tasks/s;
+ *   - noop tasks: bare SQLite (prepared statements, the scheduler's schema, WAL with
+ *     synchronous=NORMAL, checkpoints outside the timed part as the scheduler's own thread does),
+ *     one transaction per state change the scheduler commits: the run and its task instance
+ *     inserted, the run running, the instance scheduled, queued with its try, running; then, not
+ *     timed for latency, success and the run's end. For 1,000 tasks the same with the inserts
+ *     and the scheduling in one transaction each and the claims 32 at a time, as the scheduler
+ *     batches them. Neither peer reads anything back or evaluates dependencies.
+ * Each run's detail lines (loop CPU, preemptions; CPU per task) start with "run ".
  * Usage: bench_scheduler [RUNS (default 10000)] [shell|noop (the RSS runs' task, default
  * shell)] [--cron | --latency (the two latency figures only, to repeat them cheaply)].
  * docs/scheduler.md and docs/benchmarks.md compare with Airflow. */
@@ -15,17 +28,26 @@
 #include "scheduler/meta.h"
 #include "scheduler/scheduler.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <spawn.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
+
+#define REPEATS 5
+enum { LAT = 200 };
+
+extern char **environ;
 
 static uv_loop_t loop;
 static sl_meta *meta;
@@ -118,12 +140,21 @@ static void save_samples(const char *what, const int64_t *us, int n)
     fclose(f);
 }
 
+/* p50 and p99 in ms of n samples in us (sorted here). */
+static void pcts(int64_t *us, int n, double *p50, double *p99)
+{
+    qsort(us, (size_t)n, sizeof *us, cmp_i64);
+    *p50 = (double)us[n / 2] / 1000;
+    *p99 = (double)us[n * 99 / 100] / 1000;
+}
+
 /* LAT triggers of dag, one at a time: microseconds from the trigger call to "running", and
  * for each the loop thread's CPU time and its context switches, to tell work from waiting: a
- * slow sample with little CPU was preempted (involuntary switch) or blocked (voluntary). */
-static void latency(const char *dag, const char *what)
+ * slow sample with little CPU was preempted (involuntary switch) or blocked (voluntary). The
+ * samples go to all (LAT of them), p50 and p99 to the caller; the detail to a "run" line. */
+static void latency(const char *dag, const char *what, int rep, int64_t *all, double *p50,
+                    double *p99)
 {
-    enum { LAT = 200 };
     int64_t lat[LAT], cpu[LAT];
     int slow = 0, slow_preempted = 0, slow_blocked = 0;
     char run_id[96];
@@ -146,28 +177,273 @@ static void latency(const char *dag, const char *what)
         }
         run_until(run_done, dag, run_id, 10000);
     }
+    memcpy(all, lat, sizeof lat);
     qsort(lat, LAT, sizeof *lat, cmp_i64);
     qsort(cpu, LAT, sizeof *cpu, cmp_i64);
-    save_samples(what, lat, LAT);
-    printf("trigger-to-running, %s (%d triggers): p50 %.2f ms, p99 %.2f ms, max %.2f ms; loop "
-           "CPU p50 %.2f ms, p99 %.2f ms; %d samples >= 2 ms, %d of them preempted, %d blocked\n",
-           what, LAT, (double)lat[LAT / 2] / 1000, (double)lat[LAT * 99 / 100] / 1000,
-           (double)lat[LAT - 1] / 1000, (double)cpu[LAT / 2] / 1000,
-           (double)cpu[LAT * 99 / 100] / 1000, slow, slow_preempted, slow_blocked);
+    *p50 = (double)lat[LAT / 2] / 1000;
+    *p99 = (double)lat[LAT * 99 / 100] / 1000;
+    printf("run %d/%d trigger-to-running, %s (%d triggers): p50 %.2f ms, p99 %.2f ms, max %.2f "
+           "ms; loop CPU p50 %.2f ms, p99 %.2f ms; %d samples >= 2 ms, %d of them preempted, %d "
+           "blocked\n",
+           rep + 1, REPEATS, what, LAT, *p50, *p99, (double)lat[LAT - 1] / 1000,
+           (double)cpu[LAT / 2] / 1000, (double)cpu[LAT * 99 / 100] / 1000, slow, slow_preempted,
+           slow_blocked);
 }
 
-static void thousand(const char *dag, const char *what)
+/* Returns tasks/s of one run of dag's 1,000 tasks. */
+static double thousand(const char *dag, const char *what, int rep)
 {
     char run_id[96];
     double c0 = cpu_of(RUSAGE_SELF), k0 = cpu_of(RUSAGE_CHILDREN);
-    int64_t t0 = sl_mono_ms();
+    int64_t t0 = (int64_t)sl_mono_ns();
     trigger(dag, run_id, sizeof run_id);
     run_until(run_done, dag, run_id, 600000);
-    double secs = (double)(sl_mono_ms() - t0) / 1000, cpu = cpu_of(RUSAGE_SELF) - c0,
+    double secs = (double)((int64_t)sl_mono_ns() - t0) / 1e9, cpu = cpu_of(RUSAGE_SELF) - c0,
            kids = cpu_of(RUSAGE_CHILDREN) - k0;
-    printf("1,000 %s, one run: %.2f s (%.0f tasks/s); CPU a task: %.2f ms in the scheduler, "
-           "%.2f ms in its children\n",
-           what, secs, 1000 / secs, cpu, kids);
+    printf("run %d/%d 1,000 %s, one run: %.2f s (%.0f tasks/s); CPU a task: %.2f ms in the "
+           "scheduler, %.2f ms in its children\n",
+           rep + 1, REPEATS, what, secs, 1000 / secs, cpu, kids);
+    return 1000 / secs;
+}
+
+/* The shell peer: posix_spawn of what the shell task runs, with its stdin and log as the
+ * task's, and no scheduler. */
+static int peer_log = -1;
+
+static pid_t peer_spawn(void)
+{
+    static char *const argv[] = {"/bin/sh", "-c", "true", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, peer_log, 1);
+    posix_spawn_file_actions_adddup2(&fa, peer_log, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) {
+        fprintf(stderr, "bench_scheduler: posix_spawn: %s\n", strerror(rc));
+        exit(1);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* LAT spawns, one at a time: from the call to its return (the child has exec'd). */
+static void peer_spawn_latency(int64_t *all, double *p50, double *p99)
+{
+    for (int i = 0; i < LAT; i++) {
+        int64_t t0 = (int64_t)sl_mono_ns();
+        pid_t pid = peer_spawn();
+        all[i] = ((int64_t)sl_mono_ns() - t0) / 1000;
+        reap(pid);
+    }
+    int64_t s[LAT];
+    memcpy(s, all, sizeof s);
+    pcts(s, LAT, p50, p99);
+}
+
+/* 1,000 spawns, at most 32 (the scheduler's parallelism) alive, oldest waited for first. */
+static double peer_spawn_thousand(void)
+{
+    pid_t ring[32];
+    int64_t t0 = (int64_t)sl_mono_ns();
+    for (int i = 0; i < 1000; i++) {
+        if (i >= 32) reap(ring[i % 32]);
+        ring[i % 32] = peer_spawn();
+    }
+    for (int i = 1000 - 32; i < 1000; i++)
+        reap(ring[i % 32]);
+    return 1000 / ((double)((int64_t)sl_mono_ns() - t0) / 1e9);
+}
+
+/* The noop peer: bare SQLite, one prepared statement per kind of state change. */
+enum {
+    P_BEGIN,
+    P_COMMIT,
+    P_RUN_INS,
+    P_TI_INS,
+    P_RUN_STATE,
+    P_TI_SCHED,
+    P_TI_QUEUED,
+    P_TRY_INS,
+    P_TI_RUNNING,
+    P_TRY_RUNNING,
+    P_TI_DONE,
+    P_TRY_DONE,
+    P_NSTMT
+};
+static sqlite3 *pdb;
+static sqlite3_stmt *pst[P_NSTMT];
+static int64_t peer_runs;
+
+static void peer_open(const char *dir)
+{
+    char path[300], url[320], err[300];
+    snprintf(path, sizeof path, "%s/peer.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    sl_meta *m; /* the scheduler's schema and indexes, made by its migrations */
+    if (sl_meta_open(url, &m, err, sizeof err)) {
+        fprintf(stderr, "bench_scheduler: peer: %s\n", err);
+        exit(1);
+    }
+    sl_meta_close(m);
+    static const char *const sql[P_NSTMT] = {
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+        "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_ms, interval_start_ms,"
+        " interval_end_ms, conf, queued_ms) VALUES ('peer',?1,'manual','queued',?2,?2,?2,'{}',?2)",
+        "INSERT INTO task_instance (dag_id, run_id, task_id, state, try_number, max_tries, pool)"
+        " VALUES ('peer',?1,?2,'none',0,1,'default_pool')",
+        "UPDATE dag_run SET state=?3, start_ms=?2 WHERE dag_id='peer' AND run_id=?1",
+        "UPDATE task_instance SET state='scheduled' WHERE dag_id='peer' AND run_id=?1 AND"
+        " task_id=?2",
+        "UPDATE task_instance SET state='queued', try_number=try_number+1, scheduler_id=1,"
+        " hostname='localhost' WHERE dag_id='peer' AND run_id=?1 AND task_id=?2",
+        "INSERT INTO task_try (dag_id, run_id, task_id, try_number, state, scheduler_id, hostname,"
+        " log_path) VALUES ('peer',?1,?2,1,'queued',1,'localhost','/dev/null')",
+        "UPDATE task_instance SET state='running', start_ms=?3 WHERE dag_id='peer' AND run_id=?1"
+        " AND task_id=?2",
+        "UPDATE task_try SET state='running', start_ms=?3 WHERE dag_id='peer' AND run_id=?1 AND"
+        " task_id=?2 AND try_number=1",
+        "UPDATE task_instance SET state='success', end_ms=?3 WHERE dag_id='peer' AND run_id=?1"
+        " AND task_id=?2",
+        "UPDATE task_try SET state='success', end_ms=?3 WHERE dag_id='peer' AND run_id=?1 AND"
+        " task_id=?2 AND try_number=1",
+    };
+    if (sqlite3_open_v2(path, &pdb, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(pdb,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-512;"
+                     " PRAGMA wal_autocheckpoint=0",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "bench_scheduler: peer: %s\n", sqlite3_errmsg(pdb));
+        exit(1);
+    }
+    for (int i = 0; i < P_NSTMT; i++)
+        if (sqlite3_prepare_v2(pdb, sql[i], -1, &pst[i], NULL) != SQLITE_OK) {
+            fprintf(stderr, "bench_scheduler: peer: %s: %s\n", sql[i], sqlite3_errmsg(pdb));
+            exit(1);
+        }
+}
+
+static void peer_close(void)
+{
+    for (int i = 0; i < P_NSTMT; i++)
+        sqlite3_finalize(pst[i]);
+    sqlite3_close(pdb);
+}
+
+/* Runs statement k with the run id, a task id and a number (each bound only if k uses it). */
+static void step(int k, const char *run, const char *task, int64_t v, const char *state)
+{
+    sqlite3_stmt *st = pst[k];
+    int n = sqlite3_bind_parameter_count(st);
+    if (n >= 1) sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    if (n >= 2) {
+        if (k == P_RUN_INS || k == P_RUN_STATE)
+            sqlite3_bind_int64(st, 2, v);
+        else
+            sqlite3_bind_text(st, 2, task, -1, SQLITE_STATIC);
+    }
+    if (n >= 3) {
+        if (k == P_RUN_STATE)
+            sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 3, v);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        fprintf(stderr, "bench_scheduler: peer: %s\n", sqlite3_errmsg(pdb));
+        exit(1);
+    }
+    sqlite3_reset(st);
+}
+
+#define TX(...)                                                                                    \
+    do {                                                                                           \
+        step(P_BEGIN, NULL, NULL, 0, NULL);                                                        \
+        __VA_ARGS__;                                                                               \
+        step(P_COMMIT, NULL, NULL, 0, NULL);                                                       \
+    } while (0)
+
+/* A run of ntasks through the state changes; t0_ns set: returns us from t0_ns to the first
+ * task's "running" commit. */
+static int64_t peer_run(int ntasks, int64_t t0_ns)
+{
+    char run[32];
+    snprintf(run, sizeof run, "peer__%" PRId64, ++peer_runs);
+    char(*task)[8] = sl_calloc((size_t)ntasks, sizeof *task);
+    for (int i = 0; i < ntasks; i++)
+        snprintf(task[i], sizeof task[i], "t%04d", i);
+    int64_t now = sl_now_ms(), running_us = -1;
+    TX(step(P_RUN_INS, run, NULL, now, NULL);
+       for (int i = 0; i < ntasks; i++) step(P_TI_INS, run, task[i], 0, NULL));
+    TX(step(P_RUN_STATE, run, NULL, now, "running"));
+    TX(for (int i = 0; i < ntasks; i++) step(P_TI_SCHED, run, task[i], 0, NULL));
+    for (int b = 0; b < ntasks; b += 32) {
+        int e = SL_MIN(ntasks, b + 32);
+        TX(for (int i = b; i < e; i++) {
+            step(P_TI_QUEUED, run, task[i], 0, NULL);
+            step(P_TRY_INS, run, task[i], 0, NULL);
+        });
+        for (int i = b; i < e; i++) {
+            TX(step(P_TI_RUNNING, run, task[i], now, NULL);
+               step(P_TRY_RUNNING, run, task[i], now, NULL));
+            if (running_us < 0) running_us = ((int64_t)sl_mono_ns() - t0_ns) / 1000;
+        }
+        for (int i = b; i < e; i++)
+            TX(step(P_TI_DONE, run, task[i], now, NULL); step(P_TRY_DONE, run, task[i], now, NULL));
+    }
+    TX(step(P_RUN_STATE, run, NULL, now, "success"));
+    sl_free(task);
+    return running_us;
+}
+
+/* The scheduler checkpoints on its own thread, outside its commits: here, between runs. */
+static void peer_checkpoint(void)
+{
+    sqlite3_exec(pdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+}
+
+static void peer_sqlite_latency(int64_t *all, double *p50, double *p99)
+{
+    for (int i = 0; i < LAT; i++)
+        all[i] = peer_run(1, (int64_t)sl_mono_ns());
+    peer_checkpoint();
+    int64_t s[LAT];
+    memcpy(s, all, sizeof s);
+    pcts(s, LAT, p50, p99);
+}
+
+static double peer_sqlite_thousand(void)
+{
+    int64_t t0 = (int64_t)sl_mono_ns();
+    peer_run(1000, t0);
+    double tps = 1000 / ((double)((int64_t)sl_mono_ns() - t0) / 1e9);
+    peer_checkpoint();
+    return tps;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A table row: sluice's REPEATS values and the peer's, median (min-max) and the ratio. */
+static void row(const char *what, double *ours, const char *peer, double *theirs, int prec)
+{
+    qsort(ours, REPEATS, sizeof *ours, cmp_double);
+    qsort(theirs, REPEATS, sizeof *theirs, cmp_double);
+    double o = ours[REPEATS / 2], t = theirs[REPEATS / 2];
+    printf("| %s | %.*f (%.*f-%.*f) | %s | %.*f (%.*f-%.*f) | %.2f |\n", what, prec, o, prec,
+           ours[0], prec, ours[REPEATS - 1], peer, prec, t, prec, theirs[0], prec,
+           theirs[REPEATS - 1], o / t);
 }
 
 static void drift(const char *dag, int n, int64_t timeout_ms, const char *what)
@@ -259,14 +535,54 @@ int main(int argc, char **argv)
         uv_run(&loop, UV_RUN_ONCE);
     rss_line("idle");
 
-    latency("one", "shell task (child process)");
-    latency("one_noop", "noop task (in-process)");
-    if (latency_only) runs = 0;
-    if (!latency_only) {
-        thousand("many_shell", "no-op shell tasks ('true')");
-        thousand("many_noop", "noop tasks (in-process)");
-        drift("tick", 10, 20000, "\"every 1s\"");
+    /* The latency and 1,000-task figures, alternating with their peers. */
+    static const char *const lat_what[4] = {"shell task (child process)",
+                                            "peer posix_spawn sh -c true", "noop task (in-process)",
+                                            "peer sqlite transactions"};
+    int64_t *samples[4];
+    double p50[4][REPEATS], p99[4][REPEATS], tps[4][REPEATS];
+    char plog[320];
+    snprintf(plog, sizeof plog, "%s/peer.log", dir);
+    peer_log = open(plog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    peer_open(dir);
+    for (int k = 0; k < 4; k++)
+        samples[k] = sl_calloc(REPEATS * LAT, sizeof **samples);
+    for (int r = 0; r < REPEATS; r++) {
+        latency("one", lat_what[0], r, samples[0] + r * LAT, &p50[0][r], &p99[0][r]);
+        peer_spawn_latency(samples[1] + r * LAT, &p50[1][r], &p99[1][r]);
+        latency("one_noop", lat_what[2], r, samples[2] + r * LAT, &p50[2][r], &p99[2][r]);
+        peer_sqlite_latency(samples[3] + r * LAT, &p50[3][r], &p99[3][r]);
+        if (latency_only) continue;
+        tps[0][r] = thousand("many_shell", "no-op shell tasks ('true')", r);
+        tps[1][r] = peer_spawn_thousand();
+        tps[2][r] = thousand("many_noop", "noop tasks (in-process)", r);
+        tps[3][r] = peer_sqlite_thousand();
     }
+    for (int k = 0; k < 4; k++) {
+        save_samples(lat_what[k], samples[k], REPEATS * LAT);
+        sl_free(samples[k]);
+    }
+    peer_close();
+    close(peer_log);
+    printf("\nbench_scheduler: scheduler loop in process over SQLite (WAL, synchronous=NORMAL) in "
+           "/tmp, parallelism 32; trigger-to-running over %d triggers one at a time, 1,000-task "
+           "runs; %d runs alternating with the peers, median (min-max), ratio sluice/peer\n",
+           LAT, REPEATS);
+    printf("| figure | sluice (median, min-max) | peer | peer (median, min-max) | ratio |\n");
+    printf("|---|---|---|---|---|\n");
+    const char *spawn_peer = "posix_spawn + waitpid of sh -c true";
+    const char *sql_peer = "bare SQLite, a transaction per state change";
+    row("trigger-to-running p50 ms, shell task", p50[0], spawn_peer, p50[1], 2);
+    row("trigger-to-running p99 ms, shell task", p99[0], spawn_peer, p99[1], 2);
+    row("trigger-to-running p50 ms, noop task", p50[2], sql_peer, p50[3], 2);
+    row("trigger-to-running p99 ms, noop task", p99[2], sql_peer, p99[3], 2);
+    if (!latency_only) {
+        row("1,000 shell tasks in one run, tasks/s", tps[0], spawn_peer, tps[1], 0);
+        row("1,000 noop tasks in one run, tasks/s", tps[2], sql_peer, tps[3], 0);
+    }
+    printf("\n");
+    if (latency_only) runs = 0;
+    if (!latency_only) drift("tick", 10, 20000, "\"every 1s\"");
     if (cron) drift("cron", 2, 200000, "\"* * * * *\""); /* the 2nd and 3rd minute */
 
     /* RSS over many runs of a one-task DAG, one at a time */

@@ -7,11 +7,12 @@
  *     timestamp, GROUP BY the group field, count, sum, max, avg and count_distinct) and, per
  *     batch, sl_window_rows + sl_window_written (building the result rows to upsert);
  * for 1, 10 and 1,000,000 distinct groups, in records per second of the thread's CPU time,
- * alternating the two five times and keeping the best of
- * each. Prints records/s, the cost relative to
- * pass-through, and the window state's memory (its own count and the process RSS). Then the
- * checkpoint (sl_window_save, fsync included, in /var/tmp): a whole snapshot of that state, and
- * the delta after one more batch of 5000 records (what sluice process writes per batch).
+ * alternating the two five times. Prints a markdown table: per group count, each side's median
+ * (min-max) over the five rounds, the ratio of the medians agg/pass (pass-through is the peer:
+ * the same records through the same parser, without the window), and the window state's memory
+ * (its own count and the process RSS). Then, under the table, the checkpoint (sl_window_save,
+ * fsync included, in /var/tmp): a whole snapshot of that state, and the delta after one more
+ * batch of 5000 records (what sluice process writes per batch).
  *
  *   build/bench/bench_window [N]     (default 2,000,000 records per measurement) */
 #include "core/buf.h"
@@ -117,8 +118,10 @@ static long file_kib(const char *path)
 
 static double run(const sl_schema *s, sl_window *w, long groups, long n, sl_arena *arena);
 
-/* A snapshot of w, then one more batch and its delta: prints both. */
-static void checkpoints(const sl_schema *s, sl_window *w, long groups, sl_arena *arena)
+/* A snapshot of w, then one more batch and its delta: both into out, printed under the table
+ * (a line between its rows would split it). */
+static void checkpoints(const sl_schema *s, sl_window *w, long groups, sl_arena *arena, char *out,
+                        size_t outlen)
 {
     char path[] = "/var/tmp/bench_window_XXXXXX", logpath[64], err[256];
     int fd = mkstemp(path);
@@ -139,9 +142,10 @@ static void checkpoints(const sl_schema *s, sl_window *w, long groups, sl_arena 
     if (rc)
         fprintf(stderr, "checkpoint: %s\n", err);
     else
-        printf("  checkpoint: snapshot %.1f ms (%ld KiB); after %d more records, delta %.1f ms "
-               "(%ld KiB)\n",
-               snap, file_kib(path), BATCH, delta, file_kib(logpath));
+        snprintf(out, outlen,
+                 "checkpoint, %ld groups: snapshot %.1f ms (%ld KiB); after %d more records, "
+                 "delta %.1f ms (%ld KiB)",
+                 groups, snap, file_kib(path), BATCH, delta, file_kib(logpath));
     unlink(path);
     unlink(logpath);
 }
@@ -164,6 +168,19 @@ static uint64_t cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts v (ROUNDS values) and returns its median. */
+static double median(double *v)
+{
+    qsort(v, ROUNDS, sizeof *v, cmp_double);
+    return v[ROUNDS / 2];
 }
 
 static double run(const sl_schema *s, sl_window *w, long groups, long n, sl_arena *arena)
@@ -233,31 +250,41 @@ int main(int argc, char **argv)
     }
     sl_arena arena;
     sl_arena_init(&arena, 256 * 1024);
-    printf("%-10s %14s %14s %8s %8s %12s %10s %10s\n", "groups", "pass rec/s", "agg rec/s", "cost",
-           "windows", "state MiB", "B/group", "RSS MiB");
     static const long group_counts[] = {1, 10, 1000000};
+    char ckpt[SL_ARRAY_LEN(group_counts)][256] = {{0}};
+    printf("bench_window: records/s of the thread's CPU time, %ld records per measurement (~480 B "
+           "JSON, 14 fields), one-minute tumbling window, 5 aggregates; pass-through and "
+           "aggregation alternated, %d rounds, median (min-max)\n",
+           n, ROUNDS);
+    printf("| groups | aggregation rec/s (median, min-max) | peer: pass-through rec/s (median, "
+           "min-max) | ratio agg/pass | windows | state MiB | B/group | RSS MiB |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
     for (size_t g = 0; g < SL_ARRAY_LEN(group_counts); g++) {
         long groups = group_counts[g];
         make_records(groups, n);
-        /* Alternated, best of ROUNDS each: other jobs on the machine come and go. */
-        double pass = 0, agg = 0;
+        /* Alternated: other jobs on the machine come and go, and hit both sides alike. */
+        double pass[ROUNDS], agg[ROUNDS];
         sl_window *w = NULL;
         for (int round = 0; round < ROUNDS; round++) {
-            pass = SL_MAX(pass, run(s, NULL, groups, n, &arena));
+            pass[round] = run(s, NULL, groups, n, &arena);
             sl_window_free(w);
             w = sl_window_new(spec);
-            agg = SL_MAX(agg, run(s, w, groups, n, &arena));
+            agg[round] = run(s, w, groups, n, &arena);
         }
+        double pm = median(pass), am = median(agg);
         sl_window_stats st;
         sl_window_stats_get(w, &st);
-        printf("%-10ld %14.0f %14.0f %7.1f%% %8llu %12.1f %10.0f %10.1f\n", groups, pass, agg,
-               100.0 * (1 - agg / pass), (unsigned long long)st.windows,
-               (double)st.bytes / (1 << 20), (double)st.bytes / (double)st.windows,
-               (double)rss_kib() / 1024);
-        checkpoints(s, w, groups, &arena);
+        printf("| %ld | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f | %llu | %.1f | %.0f | %.1f |\n",
+               groups, am, agg[0], agg[ROUNDS - 1], pm, pass[0], pass[ROUNDS - 1], am / pm,
+               (unsigned long long)st.windows, (double)st.bytes / (1 << 20),
+               (double)st.bytes / (double)st.windows, (double)rss_kib() / 1024);
+        checkpoints(s, w, groups, &arena, ckpt[g], sizeof ckpt[g]);
         fflush(stdout);
         sl_window_free(w);
     }
+    printf("\n");
+    for (size_t g = 0; g < SL_ARRAY_LEN(group_counts); g++)
+        if (ckpt[g][0]) printf("%s\n", ckpt[g]);
     for (int i = 0; i < NREC; i++)
         sl_free(records[i]);
     sl_arena_free(&arena);

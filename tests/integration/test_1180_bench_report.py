@@ -16,13 +16,28 @@ run 1 sluice 100 B: produce 0.10 s
 | produce 1 KiB | 900 (800-950) | 1000 (950-1050) | 0.90 |
 """
 
+# The shape of bench_scheduler's output: per-run detail lines, a captioned table of sluice against
+# its peers with the ratio, then lines that are not a table.
+SCHEDULER_OUT = """RSS idle: 13416 KiB (SQLite's allocations 192 KiB)
+run 1/5 trigger-to-running, noop task (in-process) (200 triggers): p50 0.42 ms, p99 1.97 ms
+
+bench_scheduler: scheduler loop in process over SQLite; 5 runs alternating with the peers
+| figure | sluice (median, min-max) | peer | peer (median, min-max) | ratio |
+|---|---|---|---|---|
+| trigger-to-running p50 ms, noop task | 0.39 (0.33-0.43) | bare SQLite | 0.15 (0.12-0.16) | 2.60 |
+
+RSS after 10 runs of one: 15280 KiB (SQLite's allocations 712 KiB)
+"""
+
 
 def canned(d):
     d.mkdir()
     (d / "machine.txt").write_text("date 2026-11-22T14:00:00Z\ncommit abc1234\ncpu Test CPU\n"
                                    "cores 2\nmemory 23.5 GiB\nkernel 6.1.0\nbuild RelWithDebInfo\n"
                                    )
-    (d / "status.tsv").write_text("bench_kafka 0 42\nbench_pipeline.py 1 99\n")
+    (d / "status.tsv").write_text("bench_kafka 0 42\nbench_pipeline.py 1 99\n"
+                                  "bench_scheduler 0 120\n")
+    (d / "bench_scheduler.out").write_text(SCHEDULER_OUT)
     (d / "bench_kafka.out").write_text(KAFKA_OUT)
     (d / "bench_pipeline.out").write_text("records/s end to end: sluice 50000, peer 1000\n")
     (d / "kafka_throughput.tsv").write_text(
@@ -58,6 +73,12 @@ def test_report_from_canned_results(tmp_path):
     assert "bench_kafka: produce then consume, 1000 messages per case" in md
     assert "run 1 sluice" not in md and "rdkafka#producer" not in md  # progress, client logs
     assert "records/s end to end: sluice 50000, peer 1000" in md
+    # a table whose caption follows per-run lines: caption and rows kept, the run lines left out
+    assert ("bench_scheduler: scheduler loop in process over SQLite; 5 runs alternating with the "
+            "peers\n\n| figure |") in md
+    assert "| trigger-to-running p50 ms, noop task | 0.39 (0.33-0.43) | bare SQLite |" in md
+    assert "run 1/5" not in md
+    assert "RSS idle: 13416 KiB" in md and "RSS after 10 runs of one: 15280 KiB" in md
     for png in ("bench_kafka_throughput.png", "bench_latency_cdf.png", "bench_rss_over_time.png"):
         f = docs / "img" / png
         assert f.exists() and f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
