@@ -131,6 +131,25 @@ typedef struct slot {
     entry *e; /* NULL: empty */
 } slot;
 
+/* A record whose windows are not updated yet: with many groups, finding a window is two cache
+ * misses (its slot, then its entry), so sl_window_add prefetches the slot and leaves the update
+ * to a later call, by which time the slot (and, prefetched halfway, the entry) is in cache.
+ * A small table is in cache anyway: there records are applied at once, without the copies.
+ * Everything that can refuse a record is decided before it is queued; every other entry point
+ * applies the queue first, so the delay is never seen. */
+#define PIPE      8
+#define PIPE_FROM 65536 /* windows held: below, the table is in cache and records apply at once */
+
+typedef struct pending {
+    sl_buf key;        /* the encoded group values */
+    sl_buf text;       /* copies of the text arguments of min/max, which the update keeps */
+    uint64_t hash;     /* of key and the newest window start */
+    int64_t start;     /* the newest window start */
+    uint32_t nwindows; /* windows to update: start, start - hop, ... */
+    sl_expr_value args[MAX_AGGS];
+    uint64_t dhash[MAX_AGGS];
+} pending;
+
 struct sl_window {
     const sl_window_spec *spec;
     slot *slots; /* a power of two, at most three quarters full */
@@ -151,6 +170,8 @@ struct sl_window {
     bool log_ok;                  /* deltas may be appended (else the next save is a snapshot) */
     bool swept;                   /* sl_window_rows looked at every entry for closed windows */
     bool sum_overflow_logged;
+    pending *pend; /* a ring of PIPE, allocated with the first record */
+    size_t pend_head, npend;
     sl_buf keybuf;
     sl_buf textbuf; /* the key column being formatted */
     /* The decimal text of the window start formatted last: the rows of one batch mostly share
@@ -607,6 +628,12 @@ void sl_window_free(sl_window *w)
     for (size_t i = 0; i < w->nslots; i++)
         if (w->slots[i].e) free_entry(w, w->slots[i].e);
     sl_free(w->slots);
+    if (w->pend)
+        for (size_t i = 0; i < PIPE; i++) {
+            sl_buf_free(&w->pend[i].key);
+            sl_buf_free(&w->pend[i].text);
+        }
+    sl_free(w->pend);
     sl_buf_free(&w->keybuf);
     sl_buf_free(&w->textbuf);
     sl_arena_free(&w->rowarena);
@@ -703,10 +730,11 @@ static void unlink_entry(sl_window *w, const entry *e)
     w->nentries--;
 }
 
-static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64_t start)
+/* The entry of (key, start), whose entry_hash is h, added empty if there is none. */
+static entry *find_or_add_h(sl_window *w, const uint8_t *key, size_t keylen, int64_t start,
+                            uint64_t h)
 {
-    if (w->last && entry_is(w, w->last, key, keylen, start)) return w->last;
-    uint64_t h = entry_hash(key, keylen, start);
+    if (w->last && w->last->hash == h && entry_is(w, w->last, key, keylen, start)) return w->last;
     size_t at = probe(w, h, key, keylen, start);
     if (w->slots[at].e) return w->last = w->slots[at].e;
     if (4 * (w->nentries + 1) > 3 * w->nslots) {
@@ -725,6 +753,13 @@ static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64
     w->slots[at] = (slot){h, e};
     w->nentries++;
     return w->last = e;
+}
+
+/* find_or_add_h, hashing only when the entry is not the previous record's. */
+static entry *find_or_add(sl_window *w, const uint8_t *key, size_t keylen, int64_t start)
+{
+    if (w->last && entry_is(w, w->last, key, keylen, start)) return w->last;
+    return find_or_add_h(w, key, keylen, start, entry_hash(key, keylen, start));
 }
 
 static int cmp_mm(const sl_expr_value *a, const sl_expr_value *b)
@@ -857,6 +892,64 @@ static sl_win_result refuse(const sl_expr_value *v, const char *what, const char
     return SL_WIN_REFUSE;
 }
 
+/* Updates the windows of the oldest queued record. */
+static void apply_oldest(sl_window *w)
+{
+    const sl_window_spec *s = w->spec;
+    pending *p = &w->pend[w->pend_head];
+    if (w->npend > PIPE / 2) {
+        /* The slot of the record PIPE / 2 behind was prefetched when it was queued: its entry
+         * now, so both are in cache by its turn. */
+        const pending *q = &w->pend[(w->pend_head + PIPE / 2) % PIPE];
+        const slot *sl = &w->slots[q->hash & (w->nslots - 1)];
+        if (sl->e && sl->hash == q->hash) __builtin_prefetch(sl->e);
+    }
+    for (uint32_t k = 0; k < p->nwindows; k++) {
+        int64_t start = p->start - (int64_t)k * s->o.hop_ms;
+        entry *e = k ? find_or_add(w, p->key.ptr, p->key.len, start)
+                     : find_or_add_h(w, p->key.ptr, p->key.len, start, p->hash);
+        update(w, e, p->args, p->dhash);
+    }
+    w->pend_head = (w->pend_head + 1) % PIPE;
+    w->npend--;
+}
+
+/* Applies every queued record: before the state is read or written. */
+static void drain(sl_window *w)
+{
+    while (w->npend)
+        apply_oldest(w);
+}
+
+/* Queues the record in w->keybuf (its key, keylen bytes) for nwindows windows from start down,
+ * applying the oldest if the queue is full, and prefetches its slot. */
+static void enqueue(sl_window *w, size_t keylen, int64_t start, uint32_t nwindows,
+                    const sl_expr_value *args, const uint64_t *dhash)
+{
+    const sl_window_spec *s = w->spec;
+    if (!w->pend) w->pend = sl_calloc(PIPE, sizeof *w->pend);
+    if (w->npend == PIPE) apply_oldest(w);
+    pending *p = &w->pend[(w->pend_head + w->npend++) % PIPE];
+    sl_buf_reset(&p->key);
+    sl_buf_append(&p->key, w->keybuf.ptr, keylen);
+    p->start = start;
+    p->nwindows = nwindows;
+    p->hash = entry_hash(p->key.ptr, keylen, start);
+    memcpy(p->args, args, s->naggs * sizeof *args);
+    memcpy(p->dhash, dhash, s->naggs * sizeof *dhash);
+    /* min and max keep a text value: it is copied, as the row it points into may go first */
+    sl_buf_reset(&p->text);
+    for (size_t i = 0; i < s->naggs; i++)
+        if (is_mm(s->aggs[i].kind) && args[i].type == SL_EXPR_TEXT)
+            sl_buf_append(&p->text, args[i].str, args[i].len);
+    for (size_t i = 0, off = 0; i < s->naggs; i++)
+        if (is_mm(s->aggs[i].kind) && args[i].type == SL_EXPR_TEXT) {
+            p->args[i].str = (const char *)p->text.ptr + off;
+            off += args[i].len;
+        }
+    __builtin_prefetch(&w->slots[p->hash & (w->nslots - 1)]);
+}
+
 /* Evaluates e over the record; a bare field reference (col >= 0) is read from the row without
  * the evaluator: group keys and aggregate arguments are mostly plain columns. */
 static sl_expr_value value_of(const sl_expr *e, int col, sl_sink_type t, const sl_expr_ctx *c)
@@ -926,14 +1019,22 @@ sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *
     }
     int64_t wm = w->max_ts == INT64_MIN ? INT64_MIN : w->max_ts - s->o.lateness_ms;
     int64_t last = floor_div(ts, s->o.hop_ms) * s->o.hop_ms;
-    bool any = false;
+    uint32_t nwindows = 0;
     for (int64_t start = last; start > ts - s->o.size_ms; start -= s->o.hop_ms) {
         if (wm != INT64_MIN && start + s->o.size_ms <= wm) break; /* older ones closed too */
-        update(w, find_or_add(w, w->keybuf.ptr, keylen, start), args, dhash);
-        any = true;
+        nwindows++;
     }
     if (ts > w->max_ts) w->max_ts = ts;
-    if (any) return SL_WIN_OK;
+    if (nwindows && w->nentries < PIPE_FROM && !w->npend) {
+        for (uint32_t k = 0; k < nwindows; k++)
+            update(w, find_or_add(w, w->keybuf.ptr, keylen, last - (int64_t)k * s->o.hop_ms), args,
+                   dhash);
+        return SL_WIN_OK;
+    }
+    if (nwindows) {
+        enqueue(w, keylen, last, nwindows, args, dhash);
+        return SL_WIN_OK;
+    }
     w->late++;
     if (!strcmp(s->o.late, "count")) return SL_WIN_OK;
     *reason = "late_record";
@@ -1063,6 +1164,7 @@ static void emit(sl_window *w, entry *e, bool closed)
 size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
 {
     const sl_window_spec *s = w->spec;
+    drain(w);
     w->nrows = 0;
     sl_arena_reset(&w->rowarena);
     int64_t wm = w->max_ts == INT64_MIN ? INT64_MIN : w->max_ts - s->o.lateness_ms;
@@ -1088,6 +1190,7 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
 
 void sl_window_written(sl_window *w)
 {
+    drain(w);
     for (size_t i = 0; i < w->ndirty; i++)
         w->dirty[i]->dirty = false;
     w->ndirty = 0;
@@ -1115,8 +1218,9 @@ void sl_window_written(sl_window *w)
     w->nrows = 0;
 }
 
-void sl_window_stats_get(const sl_window *w, sl_window_stats *st)
+void sl_window_stats_get(sl_window *w, sl_window_stats *st)
 {
+    drain(w);
     st->late = w->late;
     st->missing_timestamp = w->missing_ts;
     st->windows = w->nentries;
@@ -1254,6 +1358,7 @@ struct sl_window_ckpt {
 sl_window_ckpt *sl_window_checkpoint(sl_window *w, const char *path, const int64_t *offs,
                                      size_t noffs)
 {
+    drain(w);
     sl_window_ckpt *c = sl_calloc(1, sizeof *c);
     size_t plen = strlen(path);
     c->path = sl_strdup(path);
@@ -1423,6 +1528,7 @@ int sl_window_load(sl_window *w, const char *path, int64_t **offs, size_t *noffs
                    size_t errlen)
 {
     const sl_window_spec *s = w->spec;
+    drain(w);
     *offs = NULL;
     *noffs = 0;
     sl_buf b = SL_BUF_INIT;

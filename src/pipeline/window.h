@@ -60,7 +60,7 @@ sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *
 size_t sl_window_rows(sl_window *w, const sl_sink_value **rows);
 /* After the rows were acknowledged: frees the closed windows, clears the updated marks. */
 void sl_window_written(sl_window *w);
-void sl_window_stats_get(const sl_window *w, sl_window_stats *st);
+void sl_window_stats_get(sl_window *w, sl_window_stats *st);
 
 /* A checkpoint of the state taken now and written later (sl_window_ckpt_write), so the state
  * can go on changing meanwhile. */
