@@ -21,7 +21,11 @@
  * callback, and SSL_read's plaintext is fed to the same framing code as a plaintext read (it is
  * decrypted into the server's read buffer, which the ciphertext has just left). Writes are
  * encrypted with SSL_write and what OpenSSL puts in the other BIO is written to the socket. A
- * plaintext connection has no SSL object and takes none of these paths. */
+ * plaintext connection has no SSL object and takes none of these paths.
+ *
+ * Adoption. A server started without a listen address has no listener: its owner accepts and
+ * hands each socket to sl_server_adopt (web/http.c does, to relay TLS to libmicrohttpd), which
+ * sets it up as on_connection does. */
 #include "core/server.h"
 #include "core/codec.h"
 #include "core/server_int.h"
