@@ -4,15 +4,26 @@ listener (--metrics-tls-cert/--metrics-tls-key), all through src/web/http.c's tl
 
 python3-requests with verify=CA logs in to the console over HTTPS (its session cookie is then
 Secure) and reads each component's endpoint with the certificate checked; a client trusting
-another CA gets an SSLError and plain HTTP gets no answer."""
+another CA gets an SSLError and plain HTTP gets no answer.
 
+The TLS is OpenSSL's (src/core/server.c, relayed to libmicrohttpd): on the console and the
+registry Python's ssl with the test CA and check_hostname negotiates TLS 1.3, a TLS 1.1-only
+client is refused by the server ("unsupported protocol"), and a handshake of garbage bytes is
+closed ("TLS handshake failed", as on the Kafka and CQL listeners) while a client connected
+before it is served afterwards."""
+
+import http.client
 import re
+import socket
+import ssl
+import warnings
 
 import pytest
 import requests
 
 import console_util as cu
 import pipeline_util as pu
+import registry_util
 import sluice_harness as sh
 import tls_util as tu
 
@@ -41,6 +52,40 @@ def check_refusals(addr, path, certs):
         requests.get(f"http://{addr}{path}", timeout=sh.scaled(5))
 
 
+def check_openssl_served(proc, port, path, want_status, certs):
+    ca = str(certs / "ca.pem")
+    ctx = ssl.create_default_context(cafile=ca)
+    assert ctx.check_hostname and ctx.verify_mode == ssl.CERT_REQUIRED
+    good = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=sh.scaled(10))
+    good.connect()
+    assert good.sock.version() == "TLSv1.3"
+
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.load_verify_locations(ca)
+    with warnings.catch_warnings():  # deprecated: which is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")  # else this client would not even try TLS 1.1
+    with socket.create_connection(("127.0.0.1", port), timeout=sh.scaled(10)) as raw:
+        with pytest.raises(ssl.SSLError, match="PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL"):
+            old.wrap_socket(raw, server_hostname="127.0.0.1")
+    proc.wait_for_log(r"WARN .*TLS handshake failed: .*unsupported protocol, closing")
+
+    with socket.create_connection(("127.0.0.1", port), timeout=sh.scaled(10)) as bad:
+        bad.sendall(b"\x16\x03\x01\xff\xff" + b"garbage" * 100)
+        got = b""
+        while chunk := bad.recv(4096):
+            got += chunk
+        assert got == b"" or got[0] == 0x15, got  # at most a TLS alert, then closed
+    proc.wait_for_log(r"WARN .*TLS handshake failed: (?!.*unsupported protocol).*, closing")
+
+    good.request("GET", path)
+    r = good.getresponse()
+    r.read()
+    assert r.status == want_status, r.status
+    good.close()
+
+
 def test_console_https(sluice_proc, certs):
     con = cu.start(sluice_proc, args=tls_args(certs))
     ca = str(certs / "ca.pem")
@@ -60,6 +105,16 @@ def test_console_https(sluice_proc, certs):
     check_refusals(con.addr, "/api/session", certs)
     assert "console listening on https://" in con.log_text()
     assert s.get(f"https://{con.addr}/api/session", timeout=sh.scaled(10)).status_code == 200
+    check_openssl_served(con, con.port, "/api/session", 401, certs)
+    assert s.get(f"https://{con.addr}/api/session", timeout=sh.scaled(10)).status_code == 200
+
+
+def test_registry_https_openssl(sluice_proc, certs):
+    _, reg = registry_util.start(sluice_proc, args=tls_args(certs))
+    check_openssl_served(reg, reg.port, "/subjects", 200, certs)
+    r = requests.get(f"https://localhost:{reg.port}/subjects", verify=str(certs / "ca.pem"),
+                     timeout=sh.scaled(10))
+    assert r.status_code == 200 and r.json() == []
 
 
 def test_console_plain_cookie_not_secure(sluice_proc):
