@@ -13,6 +13,7 @@ closed ("TLS handshake failed", as on the Kafka and CQL listeners) while a clien
 before it is served afterwards."""
 
 import http.client
+import json
 import re
 import socket
 import ssl
@@ -112,9 +113,20 @@ def test_console_https(sluice_proc, certs):
 def test_registry_https_openssl(sluice_proc, certs):
     _, reg = registry_util.start(sluice_proc, args=tls_args(certs))
     check_openssl_served(reg, reg.port, "/subjects", 200, certs)
-    r = requests.get(f"https://localhost:{reg.port}/subjects", verify=str(certs / "ca.pem"),
-                     timeout=sh.scaled(10))
+    ca = str(certs / "ca.pem")
+    r = requests.get(f"https://localhost:{reg.port}/subjects", verify=ca, timeout=sh.scaled(10))
     assert r.status_code == 200 and r.json() == []
+    # A body larger than the relay's 256 KiB queue each way: the request through the relay's
+    # pause of the TLS side, the answer through its pause of the pipe.
+    schema = json.dumps({"type": "record", "name": "Big", "doc": "x" * 900_000,
+                         "fields": [{"name": "a", "type": "int"}]})
+    r = requests.post(f"https://127.0.0.1:{reg.port}/subjects/big-value/versions", verify=ca,
+                      data=json.dumps({"schema": schema}), timeout=sh.scaled(30),
+                      headers={"Content-Type": registry_util.CT})
+    assert r.status_code == 200, r.text
+    r = requests.get(f"https://127.0.0.1:{reg.port}/subjects/big-value/versions/1/schema",
+                     verify=ca, timeout=sh.scaled(30))
+    assert r.status_code == 200 and json.loads(r.text) == json.loads(schema)
 
 
 def test_console_plain_cookie_not_secure(sluice_proc):
@@ -130,6 +142,26 @@ def test_fake_api_and_scheduler_https(sluice_proc, certs):
     api = sluice_proc("fake-api", args=tls_args(certs))
     r = requests.get(f"https://{api.addr}/api/?results=2", verify=ca, timeout=sh.scaled(10))
     assert r.status_code == 200 and len(r.json()["results"]) == 2
+    # Megabytes through the relay, byte for byte what a plaintext fake-api sends.
+    plain = sluice_proc("fake-api", name="plain-api")
+    q = "/api/?results=5000&seed=tls"
+    big = requests.get(f"https://{api.addr}{q}", verify=ca, timeout=sh.scaled(30))
+    want = requests.get(f"http://{plain.addr}{q}", timeout=sh.scaled(30))
+    assert big.status_code == 200 and len(big.content) > 2_000_000
+    assert big.content == want.content
+    # Again to a client with a 4 KiB receive buffer, so the answer backs up in the server (the
+    # relay stops reading libmicrohttpd's end) and still arrives whole.
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(sh.scaled(30))
+    raw.connect(("127.0.0.1", api.port))
+    slow = ssl.create_default_context(cafile=ca).wrap_socket(raw, server_hostname="127.0.0.1")
+    slow.sendall(f"GET {q} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    answer = b""
+    while chunk := slow.recv(4096):
+        answer += chunk
+    slow.close()
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(want.content), answer[:200]
     check_refusals(api.addr, "/api/", certs)
     sched = sluice_proc("scheduler", data_dir=True, args=tls_args(certs))
     r = requests.get(f"https://{sched.addr}/api/v1/health", verify=ca, timeout=sh.scaled(10))
