@@ -21,7 +21,11 @@
  * callback, and SSL_read's plaintext is fed to the same framing code as a plaintext read (it is
  * decrypted into the server's read buffer, which the ciphertext has just left). Writes are
  * encrypted with SSL_write and what OpenSSL puts in the other BIO is written to the socket. A
- * plaintext connection has no SSL object and takes none of these paths. */
+ * plaintext connection has no SSL object and takes none of these paths.
+ *
+ * Adoption. A server started without a listen address has no listener: its owner accepts and
+ * hands each socket to sl_server_adopt (web/http.c does, to relay TLS to libmicrohttpd), which
+ * sets it up as on_connection does. */
 #include "core/server.h"
 #include "core/codec.h"
 #include "core/server_int.h"
@@ -84,6 +88,7 @@ struct sl_conn {
     bool eof;  /* the peer finished sending */
     bool drain_queued;
     bool opened;           /* on_open ran, so on_close is owed */
+    bool eof_told;         /* opts.on_eof ran */
     sl_buf rbuf;           /* the start of a frame that has not fully arrived */
     size_t need;           /* bytes rbuf must hold before parsing again; 0 when unknown */
     uint8_t *fbuf;         /* opts.frame_buf's memory for the frame arriving (need bytes) */
@@ -97,6 +102,7 @@ struct sl_conn {
 
 struct sl_server {
     uv_loop_t *loop;
+    bool listening; /* opts.listen was given: listener and fd_check are in use */
     uv_tcp_t listener;
     uv_idle_t idle;      /* runs deferred drains */
     uv_timer_t fd_check; /* see on_fd_check */
@@ -175,8 +181,14 @@ static void conn_schedule_drain(sl_conn *c)
 /* After the peer's EOF, the connection closes once nothing it owes can still be written. */
 static void conn_check_eof(sl_conn *c)
 {
-    if (c->eof && c->state == ST_OPEN && c->user_refs == 0 && !c->paused && !c->drain_queued)
+    if (!c->eof || c->state != ST_OPEN || c->user_refs != 0 || c->paused || c->drain_queued) return;
+    void (*on_eof)(sl_conn *) = c->srv->opts.on_eof;
+    if (!on_eof) {
         sl_conn_close(c);
+    } else if (!c->eof_told) {
+        c->eof_told = true;
+        on_eof(c);
+    }
 }
 
 static void frame_error(sl_conn *c, int rc, ssize_t fl, const uint8_t *p, size_t avail)
@@ -446,6 +458,8 @@ static void on_write(uv_write_t *req, int status)
             conn_after_flush(c);
         else /* progress: a slow reader is not a dead one */
             uv_timer_again(&c->timer);
+    } else if (c->state == ST_OPEN && c->nwrites == 0 && c->srv->opts.on_drain) {
+        c->srv->opts.on_drain(c);
     }
 }
 
@@ -562,6 +576,7 @@ static void tls_pump(sl_conn *c)
             return;
         }
         c->tls_ready = true;
+        if (s->opts.handshake_timeout_ms) uv_timer_stop(&c->timer);
         tls_flush(c);
         sl_log(SL_LOG_DEBUG, s->name, c->peer, "TLS %s %s", SSL_get_version(c->ssl),
                SSL_get_cipher_name(c->ssl));
@@ -570,6 +585,7 @@ static void tls_pump(sl_conn *c)
             sl_buf_move(&early, &c->tls_early);
             tls_write(c, &early);
         }
+        if (s->opts.on_ready && c->state == ST_OPEN) s->opts.on_ready(c);
     }
     while (c->state == ST_OPEN && !c->paused) {
         int r = SSL_read(c->ssl, s->rdbuf, sizeof s->rdbuf);
@@ -886,6 +902,70 @@ static void on_fd_check(uv_timer_t *t)
     }
 }
 
+static void on_handshake_timeout(uv_timer_t *t)
+{
+    sl_conn *c = t->data;
+    sl_log(SL_LOG_WARN, c->srv->name, c->peer, "TLS handshake not done after %u ms, closing",
+           c->srv->opts.handshake_timeout_ms);
+    conn_do_close(c);
+}
+
+/* A connection on the server's lists whose socket is yet to be accepted or opened. */
+static sl_conn *conn_new(sl_server *s)
+{
+    sl_conn *c = sl_calloc(1, sizeof *c);
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->refs = 1;
+    c->state = ST_OPEN;
+    sl_buf_init(&c->rbuf);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->nlive++;
+    return c;
+}
+
+/* Sets up a connection whose socket is open: its peer, TLS, on_open and reading. */
+static void conn_start(sl_conn *c)
+{
+    sl_server *s = c->srv;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(c->peer, sizeof c->peer, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_peer(&ss, c->peer, sizeof c->peer);
+    uv_tcp_nodelay(&c->tcp, 1);
+    sl_log(SL_LOG_DEBUG, s->name, c->peer, "accepted (%u open)", s->nconns);
+    if (s->tls) {
+        c->ssl = SSL_new(s->tls);
+        c->tls_in = BIO_new(BIO_s_mem());
+        c->tls_out = BIO_new(BIO_s_mem());
+        if (!c->ssl || !c->tls_in || !c->tls_out) {
+            sl_log(SL_LOG_ERROR, s->name, c->peer, "TLS: out of memory, closing");
+            BIO_free(c->tls_in);
+            BIO_free(c->tls_out);
+            c->tls_in = c->tls_out = NULL;
+            conn_do_close(c);
+            return;
+        }
+        /* An empty input BIO means "wait for more", not end of stream. */
+        BIO_set_mem_eof_return(c->tls_in, -1);
+        BIO_set_mem_eof_return(c->tls_out, -1);
+        SSL_set_bio(c->ssl, c->tls_in, c->tls_out);
+        SSL_set_accept_state(c->ssl);
+        if (s->opts.handshake_timeout_ms)
+            uv_timer_start(&c->timer, on_handshake_timeout, s->opts.handshake_timeout_ms, 0);
+    }
+    c->opened = true;
+    if (s->opts.on_open) s->opts.on_open(c);
+    if (c->state == ST_OPEN && !c->paused) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
 static void on_connection(uv_stream_t *ls, int status)
 {
     sl_server *s = ls->data;
@@ -913,54 +993,32 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
 
-    sl_conn *c = sl_calloc(1, sizeof *c);
-    c->srv = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    uv_timer_init(s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    c->refs = 1;
-    c->state = ST_OPEN;
-    sl_buf_init(&c->rbuf);
-    c->next = s->conns;
-    if (s->conns) s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
-    s->nlive++;
+    sl_conn *c = conn_new(s);
     int r = uv_accept(ls, (uv_stream_t *)&c->tcp);
     if (r < 0) {
         sl_log(SL_LOG_ERROR, s->name, NULL, "accept: %s", uv_strerror(r));
         conn_do_close(c);
         return;
     }
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    snprintf(c->peer, sizeof c->peer, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-        format_peer(&ss, c->peer, sizeof c->peer);
-    uv_tcp_nodelay(&c->tcp, 1);
-    sl_log(SL_LOG_DEBUG, s->name, c->peer, "accepted (%u open)", s->nconns);
-    if (s->tls) {
-        c->ssl = SSL_new(s->tls);
-        c->tls_in = BIO_new(BIO_s_mem());
-        c->tls_out = BIO_new(BIO_s_mem());
-        if (!c->ssl || !c->tls_in || !c->tls_out) {
-            sl_log(SL_LOG_ERROR, s->name, c->peer, "TLS: out of memory, closing");
-            BIO_free(c->tls_in);
-            BIO_free(c->tls_out);
-            c->tls_in = c->tls_out = NULL;
-            conn_do_close(c);
-            return;
-        }
-        /* An empty input BIO means "wait for more", not end of stream. */
-        BIO_set_mem_eof_return(c->tls_in, -1);
-        BIO_set_mem_eof_return(c->tls_out, -1);
-        SSL_set_bio(c->ssl, c->tls_in, c->tls_out);
-        SSL_set_accept_state(c->ssl);
+    conn_start(c);
+}
+
+sl_conn *sl_server_adopt(sl_server *s, int fd)
+{
+    if (s->stopping) {
+        close(fd);
+        return NULL;
     }
-    c->opened = true;
-    if (s->opts.on_open) s->opts.on_open(c);
-    if (c->state == ST_OPEN && !c->paused) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    sl_conn *c = conn_new(s);
+    int r = uv_tcp_open(&c->tcp, fd);
+    if (r < 0) {
+        sl_log(SL_LOG_ERROR, s->name, NULL, "adopt: %s", uv_strerror(r));
+        close(fd);
+        conn_do_close(c);
+        return NULL;
+    }
+    conn_start(c);
+    return c->opened ? c : NULL;
 }
 
 /* Creates a listening socket for host:port; returns the fd or -errno. Done with plain sockets
@@ -1049,11 +1107,11 @@ static SSL_CTX *tls_ctx_new(const sl_server_opts *o, const char *name)
 int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out)
 {
     const char *name = opts->name ? opts->name : "server";
-    char host[256];
-    int port;
+    char host[256] = "";
+    int port = 0;
     *out = NULL;
-    if (!opts->listen || !opts->frame_len || !opts->on_frame ||
-        sl_hostport_parse(opts->listen, host, sizeof host, &port) != 0) {
+    if (!opts->frame_len || !opts->on_frame ||
+        (opts->listen && sl_hostport_parse(opts->listen, host, sizeof host, &port) != 0)) {
         sl_log(SL_LOG_ERROR, name, NULL, "cannot listen on '%s': expected HOST:PORT",
                opts->listen ? opts->listen : "(null)");
         return SL_ERR_INVAL;
@@ -1065,8 +1123,8 @@ int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out
     }
     SSL_CTX *tls = NULL;
     if (opts->tls_cert && !(tls = tls_ctx_new(opts, name))) return SL_ERR_CONFIG;
-    int fd = listen_socket(host, port);
-    if (fd < 0) {
+    int fd = opts->listen ? listen_socket(host, port) : -1;
+    if (opts->listen && fd < 0) {
         sl_log(SL_LOG_ERROR, name, NULL, "cannot listen on %s: %s", opts->listen, sl_strerror(fd));
         SSL_CTX_free(tls);
         return fd;
@@ -1080,11 +1138,18 @@ int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out
     s->opts.listen = NULL; /* not owned; not needed after binding */
     s->opts.tls_cert = s->opts.tls_key = s->opts.tls_ca = NULL;
     if (!s->opts.max_frame) s->opts.max_frame = DEFAULT_MAX_FRAME;
-    uv_tcp_init(loop, &s->listener);
     uv_idle_init(loop, &s->idle);
+    s->idle.data = s;
+    s->handles = 1;
+    if (fd < 0) { /* connections come from sl_server_adopt */
+        *out = s;
+        return 0;
+    }
+    s->listening = true;
+    uv_tcp_init(loop, &s->listener);
     uv_timer_init(loop, &s->fd_check);
     uv_unref((uv_handle_t *)&s->fd_check);
-    s->listener.data = s->idle.data = s->fd_check.data = s;
+    s->listener.data = s->fd_check.data = s;
     s->handles = 3;
     int r = uv_tcp_open(&s->listener, fd);
     if (r < 0) close(fd);
@@ -1143,9 +1208,11 @@ void sl_server_stop(sl_server *s, void (*done)(void *arg), void *arg)
     s->stop_busy = true;
     s->done = done;
     s->done_arg = arg;
-    uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
     uv_close((uv_handle_t *)&s->idle, on_server_handle_closed);
-    uv_close((uv_handle_t *)&s->fd_check, on_server_handle_closed);
+    if (s->listening) {
+        uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
+        uv_close((uv_handle_t *)&s->fd_check, on_server_handle_closed);
+    }
     for (sl_conn *c = s->drain_head, *next; c; c = next) {
         next = c->drain_next;
         c->drain_queued = false;

@@ -21,7 +21,7 @@ typedef struct sl_conn sl_conn;
 typedef ssize_t (*sl_frame_len_fn)(const uint8_t *p, size_t avail);
 
 typedef struct sl_server_opts {
-    const char *listen; /* "127.0.0.1:9092"; port 0 picks a free one */
+    const char *listen; /* "127.0.0.1:9092"; port 0 picks a free one; NULL: see sl_server_adopt */
     size_t max_frame;   /* longer frames are refused (SL_ERR_TOOBIG); 0 means 100 MiB */
     unsigned max_conns; /* extra connections are accepted and closed at once; 0: no limit */
     sl_frame_len_fn frame_len;
@@ -31,6 +31,8 @@ typedef struct sl_server_opts {
     const char *tls_cert;
     const char *tls_key;
     const char *tls_ca;
+    /* A TLS connection whose handshake has not finished after this long is closed; 0: never. */
+    unsigned handshake_timeout_ms;
     void *udata;
     /* A new connection. May set data with sl_conn_set_data. */
     void (*on_open)(sl_conn *c);
@@ -50,12 +52,25 @@ typedef struct sl_server_opts {
      * here. Called once, after the socket has closed and the last sl_conn_keep is released, so
      * deferred work holding a reference may still use the data. */
     void (*on_close)(sl_conn *c);
+    /* Optional: a TLS connection finished its handshake (what was written before it has just
+     * been sent). Not called on a plaintext connection. */
+    void (*on_ready)(sl_conn *c);
+    /* Optional: the peer finished sending (FIN or TLS close_notify), once every frame before it
+     * was delivered. Without it the connection closes by itself once nothing it owes can still
+     * be written; with it, it stays open for writing until sl_conn_close (a half-close). */
+    void (*on_eof)(sl_conn *c);
+    /* Optional: every queued write has gone to the socket (sl_conn_write_pending is 0 again). */
+    void (*on_drain)(sl_conn *c);
 } sl_server_opts;
 
 /* Binds and listens. Returns 0, or a negative code with a message logged naming the address
  * (or SL_ERR_CONFIG naming the TLS file that cannot be used). */
 int sl_server_start(uv_loop_t *loop, const sl_server_opts *opts, sl_server **out);
-/* The bound port (useful when listening on port 0). */
+/* Takes a connected socket accepted elsewhere (e.g. a server with listen NULL, whose owner
+ * accepts) and serves it like an accepted one, on_open included. Takes fd: it is closed on
+ * failure. Returns the connection, or NULL (logged) when it could not be set up. */
+sl_conn *sl_server_adopt(sl_server *s, int fd);
+/* The bound port (useful when listening on port 0); 0 without a listener. */
 int sl_server_port(const sl_server *s);
 /* Stops accepting and closes every connection; done(arg) runs once all handles are closed and
  * every kept connection released. s is freed before done runs. */

@@ -48,6 +48,9 @@ const sl_opt sl_registry_opts[] = {
     {"tls-cert", SL_OPT_STR, NULL, O(tls_cert), "PEM certificate chain: serve HTTPS only", NULL, 0,
      0},
     {"tls-key", SL_OPT_STR, NULL, O(tls_key), "PEM private key of --tls-cert", NULL, 0, 0},
+    {"max-connections", SL_OPT_INT, "1024", O(max_connections),
+     "HTTP connections open at once; past it a new one is answered 503 and closed", NULL, 1,
+     1000000},
     {"log-level", SL_OPT_ENUM, NULL, O(log_level),
      "log level (default: info, or $SLUICE_LOG_LEVEL)", "error|warn|info|debug|trace", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
@@ -1601,6 +1604,7 @@ int sl_registry_open(uv_loop_t *loop, const sl_registry_config *cfg, sl_registry
                          .arg = r,
                          /* room for a schema at the limit however its JSON string escapes */
                          .max_body_bytes = (size_t)cfg->max_schema * 6 + 65536,
+                         .max_connections = (unsigned)cfg->max_connections,
                          .tls_cert = cfg->tls_cert,
                          .tls_key = cfg->tls_key};
     if ((rc = sl_http_open(loop, &hc, &r->http))) {

@@ -21,6 +21,7 @@ typedef struct sl_registry_config {
     char *auth_file;    /* "NAME HASH" lines: HTTP basic auth on every request; NULL: none */
     char *tls_cert;     /* PEM files: HTTPS only; NULL: plain HTTP */
     char *tls_key;
+    int64_t max_connections; /* HTTP connections at once; past it 503 (0: 1024) */
     char *log_level;
 } sl_registry_config;
 

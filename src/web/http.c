@@ -1,37 +1,81 @@
 /* http.c: libmicrohttpd in external-epoll mode on a libuv loop (docs/http.md). A uv_poll_t on
  * MHD's epoll descriptor and a uv_timer_t armed from MHD_get_timeout call MHD_run, so every
  * handler runs on the loop's thread. A delayed or deferred response suspends its connection; a
- * per-request timer, or sl_http_resume, resumes it. */
+ * per-request timer, or sl_http_resume, resumes it.
+ *
+ * Accepting is ours, not MHD's (it runs without a listening socket): under the connection limit
+ * a plaintext socket goes to MHD_add_connection as it is; a TLS one is served by a core/server.c
+ * sl_server (OpenSSL on memory BIOs) with no listener of its own, and relayed to MHD through a
+ * socketpair whose MHD end carries the client's address. At the limit a connection is accepted,
+ * told 503 (after the handshake on TLS) and closed, and out of descriptors accepting pauses. */
 #include "web/http.h"
 
 #include "core/log.h"
+#include "core/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Out of descriptors, accept is retried after this long (the pending connection stays readable,
+ * so polling would spin). */
+#define ACCEPT_PAUSE_MS 100
+/* Connections taken per readiness of the listening socket, so the loop's other work goes on. */
+#define ACCEPT_BATCH 64
+/* 503s being sent at once; past this a connection over the limit is closed unanswered. */
+#define REFUSING_MAX 64
+/* A relay stops reading one side while more than this waits to be written to the other. */
+#define RELAY_HIGH     (256 * 1024)
+#define RELAY_READ_BUF (64 * 1024)
+
 typedef struct req_state req_state;
+typedef struct relay relay;
 
 struct sl_http_server {
     struct MHD_Daemon *d;
-    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
     uv_loop_t *loop;
-    uv_poll_t poll;
-    uv_timer_t timer;
+    uv_poll_t poll;          /* MHD's epoll descriptor */
+    uv_timer_t timer;        /* MHD's next timeout */
+    uv_poll_t accept;        /* our listening socket, lfd */
+    uv_timer_t accept_pause; /* out of descriptors: accept again after ACCEPT_PAUSE_MS */
+    int lfd;
+    /* TLS: every connection, relayed to MHD; plaintext: only the 503s and their lingering close. */
+    sl_server *conns;
+    bool tls;
     sl_http_config cfg;
     char name[32];
     int port;
-    int open_handles; /* poll and timer; the server is freed when both have closed */
+    int open_handles;   /* the four above, conns and each relay; the server is freed at 0 */
+    unsigned nconns;    /* connections MHD holds (plaintext sockets and relays' pair ends) */
+    unsigned nrefusing; /* 503s on their way out */
     bool stopping;
-    bool at_limit; /* max_connections reached: libmicrohttpd leaves new ones in the backlog */
+    bool at_limit;        /* nconns reached max_connections: new ones get a 503 */
+    bool fd_short;        /* accept failed for want of a descriptor; said once */
     req_state *suspended; /* connections waiting for a delay timer or a deferred answer */
+    relay *relays;
+    uint8_t rdbuf[RELAY_READ_BUF]; /* what a relay reads from MHD, until it is encrypted */
+};
+
+/* A TLS connection relayed to MHD: decrypted bytes go into our end of a socketpair, MHD's
+ * answers come out of it to SSL_write. Freed once both sides are gone: the sl_conn (on_close)
+ * and the pipe handle. */
+struct relay {
+    sl_http_server *s;
+    sl_conn *c;     /* NULL once on_close ran */
+    uv_pipe_t pipe; /* our end of the socketpair */
+    uv_shutdown_t shut;
+    size_t to_mhd; /* bytes queued on the pipe */
+    bool reading;  /* reading the pipe; stopped while the TLS side's queue is over RELAY_HIGH */
+    bool shut_sent;
+    bool pipe_closing, pipe_closed;
+    relay *prev, *next;
 };
 
 /* Per-request state, MHD's con_cls: from the first call for a request to its completion. */
@@ -439,15 +483,30 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     sl_http_server *s = cls;
+    /* Refused connections (the per-address limit) are an operator's business; the rest of
+     * libmicrohttpd's chatter is per-request noise, e.g. on every answer through a TLS relay
+     * that TCP_NODELAY does not apply to a socketpair, formatted only when it is logged. */
+    bool refused = strstr(fmt, "limit") || strstr(fmt, "accepting connection");
+    int lvl = refused ? SL_LOG_WARN : SL_LOG_DEBUG;
+    if (lvl > sl_log_level) return;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    /* Refused connections (connection limit, out of descriptors) are an operator's business;
-     * the rest of libmicrohttpd's chatter is per-request noise. */
-    bool refused = strstr(msg, "limit") || strstr(msg, "accepting connection");
-    sl_log(refused ? SL_LOG_WARN : SL_LOG_DEBUG, s->name, NULL, "libmicrohttpd: %s", msg);
+    sl_log(lvl, s->name, NULL, "libmicrohttpd: %s", msg);
+}
+
+static void on_mhd_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    SL_UNUSED(conn);
+    SL_UNUSED(socket_context);
+    sl_http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        s->nconns++;
+    else if (s->nconns > 0)
+        s->nconns--;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -466,18 +525,17 @@ static void http_run(sl_http_server *s)
 {
     if (s->d == NULL) return;
     MHD_run(s->d);
-    /* At the limit libmicrohttpd stops accepting without a word: say so once, and once more
-     * when it accepts again, so an operator can tell a full server from a hung one. */
-    const union MHD_DaemonInfo *ci = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    bool full = ci && ci->num_connections >= s->cfg.max_connections;
+    /* Said once per crossing, so an operator can tell a full server from a hung one. */
+    bool full = s->nconns >= s->cfg.max_connections;
     if (full != s->at_limit) {
         s->at_limit = full;
         if (full)
-            SL_WARN(s->name, "connection limit (%u) reached: new connections wait until one closes",
+            SL_WARN(s->name,
+                    "connection limit (%u) reached: new connections get a 503 until one "
+                    "closes",
                     s->cfg.max_connections);
         else
-            SL_INFO(s->name, "under the connection limit (%u) again: accepting",
-                    s->cfg.max_connections);
+            SL_INFO(s->name, "under the connection limit (%u) again", s->cfg.max_connections);
     }
     MHD_UNSIGNED_LONG_LONG to = 0;
     if (MHD_get_timeout(s->d, &to) == MHD_YES)
@@ -486,8 +544,333 @@ static void http_run(sl_http_server *s)
         uv_timer_stop(&s->timer);
 }
 
+static void server_free(sl_http_server *s)
+{
+    sl_free(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    sl_http_server *s = h->data;
+    if (--s->open_handles == 0) server_free(s);
+}
+
+static void relay_maybe_free(relay *r)
+{
+    if (r->c != NULL || !r->pipe_closed) return;
+    sl_http_server *s = r->s;
+    sl_free(r);
+    if (--s->open_handles == 0) server_free(s);
+}
+
+static void on_pipe_closed(uv_handle_t *h)
+{
+    relay *r = h->data;
+    r->pipe_closed = true;
+    relay_maybe_free(r);
+}
+
+/* Closes our end of the pair: MHD sees the client go (or is already gone itself). */
+static void relay_close_pipe(relay *r)
+{
+    if (r->pipe_closing) return;
+    r->pipe_closing = true;
+    uv_close((uv_handle_t *)&r->pipe, on_pipe_closed);
+}
+
+typedef struct pipe_write {
+    uv_write_t req;
+    relay *r;
+    size_t len;
+    uint8_t data[];
+} pipe_write;
+
+static void on_pipe_write(uv_write_t *req, int status)
+{
+    pipe_write *w = req->data;
+    relay *r = w->r;
+    r->to_mhd -= w->len;
+    sl_free(w);
+    if (r->pipe_closing) return; /* cancelled by the close */
+    if (status < 0) {            /* MHD closed its end; what it wrote is still to be read */
+        sl_log(SL_LOG_DEBUG, r->s->name, r->c ? sl_conn_peer(r->c) : NULL, "relay write: %s",
+               uv_strerror(status));
+        return;
+    }
+    if (r->to_mhd == 0 && r->c != NULL) sl_conn_resume(r->c);
+}
+
+/* Decrypted bytes from the client, for MHD. */
+static void relay_to_mhd(relay *r, const uint8_t *p, size_t n)
+{
+    if (r->pipe_closing || r->shut_sent) return;
+    if (r->to_mhd == 0) {
+        uv_buf_t ub = uv_buf_init((char *)p, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&r->pipe, &ub, 1);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+        if (n == 0) return;
+    }
+    pipe_write *w = sl_malloc(sizeof(*w) + n);
+    memcpy(w->data, p, n);
+    w->r = r;
+    w->len = n;
+    w->req.data = w;
+    uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&r->pipe, &ub, 1, on_pipe_write) != 0) {
+        sl_free(w);
+        return; /* MHD's end is gone; reading the pipe ends the relay */
+    }
+    r->to_mhd += n;
+    if (r->to_mhd > RELAY_HIGH && r->c != NULL) sl_conn_pause(r->c);
+}
+
+static void on_pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    SL_UNUSED(suggested);
+    relay *r = h->data;
+    *buf = uv_buf_init((char *)r->s->rdbuf, sizeof(r->s->rdbuf));
+}
+
+/* MHD's bytes for the client. At MHD's end (it closed the connection) the TLS side closes too,
+ * after what is queued, with a close_notify. */
+static void on_pipe_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    relay *r = st->data;
+    if (n == 0) return;
+    if (n < 0) {
+        if (r->c != NULL) sl_conn_close(r->c);
+        relay_close_pipe(r);
+        return;
+    }
+    if (r->c == NULL) return;
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_append(&b, buf->base, (size_t)n);
+    sl_conn_write(r->c, &b);
+    if (sl_conn_write_pending(r->c) > RELAY_HIGH) {
+        uv_read_stop(st);
+        r->reading = false;
+    }
+}
+
+static void on_pipe_shut(uv_shutdown_t *req, int status)
+{
+    SL_UNUSED(req);
+    SL_UNUSED(status);
+}
+
+static ssize_t relay_frame_len(const uint8_t *p, size_t avail)
+{
+    SL_UNUSED(p);
+    return (ssize_t)avail; /* a byte stream: whatever arrived is passed on */
+}
+
+/* Reads what MHD has written as on_pipe_read would, without waiting for the loop's next turn. */
+static void relay_pull(relay *r)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&r->pipe, &fd) != 0) return;
+    while (r->reading && !r->pipe_closing) {
+        ssize_t n = read(fd, r->s->rdbuf, sizeof(r->s->rdbuf));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        ssize_t st = n > 0 ? n : n == 0 ? UV_EOF : uv_translate_sys_error(errno);
+        uv_buf_t b = uv_buf_init((char *)r->s->rdbuf, n > 0 ? (unsigned)n : 0);
+        on_pipe_read((uv_stream_t *)&r->pipe, st, &b);
+        if (n < (ssize_t)sizeof(r->s->rdbuf)) return; /* drained: spare the read that says so */
+    }
+}
+
+static void on_conn_frame(sl_conn *c, const uint8_t *p, size_t n)
+{
+    relay *r = sl_conn_data(c);
+    if (r == NULL) return;
+    relay_to_mhd(r, p, n);
+    /* MHD reads and answers now, and the answer goes out now: a request costs one turn of the
+     * loop, as on a plaintext connection, instead of three. */
+    http_run(r->s);
+    relay_pull(r);
+}
+
+/* The client finished sending: MHD is told the same way. */
+static void on_conn_eof(sl_conn *c)
+{
+    relay *r = sl_conn_data(c);
+    if (r == NULL || r->pipe_closing || r->shut_sent) {
+        sl_conn_close(c);
+        return;
+    }
+    r->shut_sent = true;
+    r->shut.data = r;
+    if (uv_shutdown(&r->shut, (uv_stream_t *)&r->pipe, on_pipe_shut) != 0) relay_close_pipe(r);
+}
+
+static void on_conn_drain(sl_conn *c)
+{
+    relay *r = sl_conn_data(c);
+    if (r == NULL || r->reading || r->pipe_closing) return;
+    if (uv_read_start((uv_stream_t *)&r->pipe, on_pipe_alloc, on_pipe_read) == 0) r->reading = true;
+}
+
+/* A refused TLS connection has had its 503 sent with the handshake's last flight. */
+static void on_conn_ready(sl_conn *c)
+{
+    if (sl_conn_data(c) == NULL) sl_conn_close(c);
+}
+
+static void on_conn_close(sl_conn *c)
+{
+    sl_http_server *s = sl_server_udata(sl_conn_server(c));
+    relay *r = sl_conn_data(c);
+    if (r == NULL) {
+        s->nrefusing--;
+        return;
+    }
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        s->relays = r->next;
+    if (r->next != NULL) r->next->prev = r->prev;
+    r->c = NULL;
+    relay_close_pipe(r);
+    relay_maybe_free(r);
+}
+
+/* Serves an accepted TLS socket through a relay; takes fd. Returns 0, or -errno when the
+ * socketpair could not be made (fd is closed). */
+static int relay_open(sl_http_server *s, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    sl_conn *c = sl_server_adopt(s->conns, fd);
+    if (c == NULL) {
+        close(sv[0]);
+        close(sv[1]);
+        return 0;
+    }
+    relay *r = sl_calloc(1, sizeof(*r));
+    r->s = s;
+    r->c = c;
+    uv_pipe_init(s->loop, &r->pipe, 0);
+    r->pipe.data = r;
+    r->next = s->relays;
+    if (s->relays != NULL) s->relays->prev = r;
+    s->relays = r;
+    s->open_handles++;
+    sl_conn_set_data(c, r);
+    if (uv_pipe_open(&r->pipe, sv[0]) != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        relay_close_pipe(r);
+        sl_conn_close(c);
+        return 0;
+    }
+    /* The client's address, not the pair's, so per-address limits and logs see the client. On
+     * failure MHD has closed sv[1] and logged why; reading the pipe then ends the relay. */
+    if (MHD_add_connection(s->d, sv[1], sa, salen) != MHD_YES)
+        sl_log(SL_LOG_DEBUG, s->name, sl_conn_peer(c), "libmicrohttpd refused the connection");
+    if (uv_read_start((uv_stream_t *)&r->pipe, on_pipe_alloc, on_pipe_read) == 0)
+        r->reading = true;
+    else
+        relay_close_pipe(r);
+    return 0;
+}
+
+/* Over the limit: a complete 503 that names it, then an orderly close (after the handshake on
+ * TLS). Takes fd. */
+static void refuse(sl_http_server *s, int fd)
+{
+    if (s->nrefusing >= REFUSING_MAX) { /* a flood: the limit's WARN has been said */
+        close(fd);
+        return;
+    }
+    sl_conn *c = sl_server_adopt(s->conns, fd);
+    if (c == NULL) return;
+    s->nrefusing++;
+    char body[64];
+    int blen =
+        snprintf(body, sizeof(body), "connection limit (%u) reached\n", s->cfg.max_connections);
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_printf(&b,
+                  "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n"
+                  "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
+                  blen, body);
+    sl_log(SL_LOG_DEBUG, s->name, sl_conn_peer(c), "connection limit (%u) reached: 503",
+           s->cfg.max_connections);
+    sl_conn_write(c, &b);
+    if (!s->tls) sl_conn_close(c);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events);
+
+static void on_accept_resume(uv_timer_t *t)
+{
+    sl_http_server *s = t->data;
+    if (!s->stopping) uv_poll_start(&s->accept, UV_READABLE, on_accept);
+}
+
+/* Stops accepting for ACCEPT_PAUSE_MS: the connection waiting would make the socket readable
+ * again at once. Existing connections are served meanwhile. */
+static void accept_pause(sl_http_server *s, int err)
+{
+    if (err == EMFILE || err == ENFILE) {
+        if (!s->fd_short) {
+            struct rlimit rl = {0};
+            getrlimit(RLIMIT_NOFILE, &rl);
+            SL_WARN(s->name,
+                    "out of file descriptors (%s, RLIMIT_NOFILE %llu): new connections wait "
+                    "until descriptors are free",
+                    err == ENFILE ? "ENFILE" : "EMFILE", (unsigned long long)rl.rlim_cur);
+        }
+        s->fd_short = true;
+    } else {
+        SL_ERROR(s->name, "accept: %s", strerror(err));
+    }
+    uv_poll_stop(&s->accept);
+    uv_timer_start(&s->accept_pause, on_accept_resume, ACCEPT_PAUSE_MS, 0);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events)
+{
+    SL_UNUSED(status);
+    SL_UNUSED(events);
+    sl_http_server *s = h->data;
+    for (int i = 0; i < ACCEPT_BATCH && !s->stopping; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) accept_pause(s, errno);
+            break;
+        }
+        int rc = 0;
+        if (s->nconns >= s->cfg.max_connections)
+            refuse(s, fd);
+        else if (s->tls)
+            rc = relay_open(s, fd, (struct sockaddr *)&ss, sl);
+        else if (MHD_add_connection(s->d, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+            SL_DEBUG(s->name, "libmicrohttpd refused a connection"); /* it closed fd */
+        if (rc != 0) { /* the relay's socketpair: out of descriptors too, or worse */
+            accept_pause(s, -rc);
+            break;
+        }
+        if (s->fd_short) {
+            s->fd_short = false;
+            SL_INFO(s->name, "file descriptors free again: accepting");
+        }
+    }
+    http_run(s);
+}
+
 /* Creates the listening socket ourselves, so a bind failure reports its errno and port 0 works. */
-static int listen_socket(const char *addr, const char *name, int *fd_out, int *port_out, bool *v6)
+static int listen_socket(const char *addr, const char *name, int *fd_out, int *port_out)
 {
     char host[256];
     int port;
@@ -523,7 +906,6 @@ static int listen_socket(const char *addr, const char *name, int *fd_out, int *p
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                : ((struct sockaddr_in *)&ss)->sin_port);
-    *v6 = ss.ss_family == AF_INET6;
     *fd_out = fd;
 out:
     if (rc != 0) SL_ERROR(name, "cannot listen on %s: %s", addr, sl_strerror(rc));
@@ -531,30 +913,10 @@ out:
     return rc;
 }
 
-/* A whole PEM file as a string; NULL with the reason logged. */
-static char *read_pem(const char *name, const char *path)
+static void on_conns_stopped(void *arg)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        SL_ERROR(name, "tls: %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    sl_buf b = SL_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1u << 20))
-        sl_buf_append(&b, chunk, n);
-    fclose(f);
-    sl_buf_append(&b, "", 1);
-    return (char *)b.ptr;
-}
-
-static void server_free(sl_http_server *s)
-{
-    if (s->tls_key) OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
-    sl_free(s->tls_key);
-    sl_free(s->tls_cert);
-    sl_free(s);
+    sl_http_server *s = arg;
+    if (--s->open_handles <= 0) server_free(s);
 }
 
 int sl_http_open(uv_loop_t *loop, const sl_http_config *cfg, sl_http_server **out)
@@ -569,53 +931,60 @@ int sl_http_open(uv_loop_t *loop, const sl_http_config *cfg, sl_http_server **ou
     if (s->cfg.idle_timeout_s == 0) s->cfg.idle_timeout_s = 60;
     s->cfg.listen = NULL; /* not kept: the caller owns the string */
     s->cfg.tls_cert = s->cfg.tls_key = NULL;
+    s->tls = cfg->tls_cert != NULL || cfg->tls_key != NULL;
 
-    if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
-        SL_ERROR(s->name, "tls: a certificate needs a key and a key a certificate");
-        server_free(s);
-        return SL_ERR_CONFIG;
-    }
-    if (cfg->tls_cert && (!(s->tls_cert = read_pem(s->name, cfg->tls_cert)) ||
-                          !(s->tls_key = read_pem(s->name, cfg->tls_key)))) {
-        server_free(s);
-        return SL_ERR_CONFIG;
-    }
-    int fd = -1;
-    bool v6 = false;
-    int rc = listen_socket(cfg->listen, s->name, &fd, &s->port, &v6);
+    /* The connections' server first: it checks the TLS files and fails without side effects. */
+    sl_server_opts so = {
+        .name = s->name,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .handshake_timeout_ms = s->cfg.idle_timeout_s * 1000,
+        .frame_len = relay_frame_len,
+        .udata = s,
+        .on_frame = on_conn_frame,
+        .on_close = on_conn_close,
+        .on_ready = on_conn_ready,
+        .on_eof = on_conn_eof,
+        .on_drain = on_conn_drain,
+    };
+    int rc = sl_server_start(loop, &so, &s->conns);
     if (rc != 0) {
         server_free(s);
         return rc;
     }
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (v6) flags |= MHD_USE_IPv6;
-    /* libmicrohttpd's TLS is GnuTLS (docs/security.md says why not OpenSSL here). */
-    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
-                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
-                                   {MHD_OPTION_END, 0, NULL}};
-    if (s->tls_cert) flags |= MHD_USE_TLS;
-    s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, s->tls_cert ? tls : tls + 2,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        s->cfg.max_header_bytes, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        s->cfg.max_connections_ip ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END,
-        s->cfg.max_connections_ip, MHD_OPTION_END);
-    if (s->d == NULL) {
-        SL_ERROR(s->name, "libmicrohttpd could not start on %s%s", cfg->listen,
-                 s->tls_cert ? " (check the TLS certificate and key)" : "");
-        close(fd);
-        server_free(s);
-        return SL_ERR_CONFIG;
+    s->lfd = -1;
+    rc = listen_socket(cfg->listen, s->name, &s->lfd, &s->port);
+    if (rc == 0) {
+        unsigned flags =
+            MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+        /* MHD's own limit stays at ours, which on_accept enforces before it is reached. */
+        s->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.max_header_bytes,
+            MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            s->cfg.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, on_mhd_conn, s,
+            s->cfg.max_connections_ip ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END,
+            s->cfg.max_connections_ip, MHD_OPTION_END);
+        if (s->d == NULL) {
+            SL_ERROR(s->name, "libmicrohttpd could not start on %s", cfg->listen);
+            rc = SL_ERR_CONFIG;
+        }
+    }
+    if (rc != 0) {
+        if (s->lfd >= 0) close(s->lfd);
+        sl_server_stop(s->conns, on_conns_stopped, s); /* frees s */
+        return rc;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
     uv_poll_init(loop, &s->poll, di->epoll_fd);
-    s->poll.data = s;
-    uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    uv_poll_init(loop, &s->accept, s->lfd);
     uv_timer_init(loop, &s->timer);
-    s->timer.data = s;
-    s->open_handles = 2;
+    uv_timer_init(loop, &s->accept_pause);
+    s->poll.data = s->accept.data = s->timer.data = s->accept_pause.data = s;
+    uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    uv_poll_start(&s->accept, UV_READABLE, on_accept);
+    s->open_handles = 5; /* poll, accept, timer, accept_pause and conns */
     *out = s;
     return 0;
 }
@@ -625,16 +994,30 @@ int sl_http_port(const sl_http_server *s)
     return s->port;
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* Hands the TLS side what MHD has written and not yet been read (the last answers) and closes
+ * the relay. */
+static void relay_finish(relay *r)
 {
-    sl_http_server *s = h->data;
-    if (--s->open_handles == 0) server_free(s);
+    uv_os_fd_t fd;
+    if (!r->pipe_closing && r->c != NULL && uv_fileno((uv_handle_t *)&r->pipe, &fd) == 0) {
+        ssize_t n;
+        while ((n = read(fd, r->s->rdbuf, sizeof(r->s->rdbuf))) > 0) {
+            sl_buf b = SL_BUF_INIT;
+            sl_buf_append(&b, r->s->rdbuf, (size_t)n);
+            sl_conn_write(r->c, &b);
+        }
+    }
+    relay_close_pipe(r);
+    if (r->c != NULL) sl_conn_close(r->c);
 }
 
 void sl_http_close(sl_http_server *s)
 {
     if (s == NULL) return;
     s->stopping = true;
+    uv_close((uv_handle_t *)&s->accept, on_handle_closed);
+    uv_close((uv_handle_t *)&s->accept_pause, on_handle_closed);
+    close(s->lfd);
     /* MHD must not be stopped with suspended connections: answer the delayed ones now, and the
      * deferred ones with a 503 (their handlers' late answers are dropped). */
     while (s->suspended != NULL) {
@@ -649,9 +1032,12 @@ void sl_http_close(sl_http_server *s)
         MHD_resume_connection(st->conn);
     }
     MHD_run(s->d);
+    for (relay *r = s->relays; r != NULL; r = r->next)
+        relay_finish(r);
     /* Remove the epoll descriptor from libuv before MHD closes it. */
     uv_close((uv_handle_t *)&s->poll, on_handle_closed);
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
-    MHD_stop_daemon(s->d); /* closes the listening socket and every connection */
+    MHD_stop_daemon(s->d); /* closes every connection it has */
     s->d = NULL;
+    sl_server_stop(s->conns, on_conns_stopped, s);
 }

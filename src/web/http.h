@@ -5,7 +5,9 @@
  * (keep-alive, pipelining, chunked bodies, HEAD, Date) and bounds the request line and headers:
  * beyond max_header_bytes it answers 414 (URL) or 431 (headers) and closes. Bodies are bounded by
  * max_body_bytes (413). A path no route matches gets 404, a matched path with another method 405,
- * both with a JSON body {"error":"..."}. Not thread-safe: one loop owns a server. */
+ * both with a JSON body {"error":"..."}. At max_connections a new connection is answered 503
+ * (Retry-After: 1) and closed; the open ones are served on. With tls_cert/tls_key the listener
+ * speaks only TLS, through OpenSSL (core/server.h). Not thread-safe: one loop owns a server. */
 #ifndef SL_WEB_HTTP_H
 #define SL_WEB_HTTP_H
 
@@ -48,9 +50,9 @@ typedef struct sl_http_config {
     void *arg;                   /* passed to every handler */
     size_t max_header_bytes;     /* request line + headers; 0: 16 KiB */
     size_t max_body_bytes;       /* 0: 1 MiB */
-    unsigned max_connections;    /* 0: 1024 */
+    unsigned max_connections;    /* open at once; past it 503 and close; 0: 1024 */
     unsigned max_connections_ip; /* per client address; 0: no limit beyond max_connections */
-    unsigned idle_timeout_s;     /* 0: 60 */
+    unsigned idle_timeout_s;     /* 0: 60; bounds a TLS handshake too */
     const char *tls_cert;        /* PEM certificate chain file: HTTPS only; NULL: plain HTTP */
     const char *tls_key;         /* PEM private key file, with tls_cert */
 } sl_http_config;

@@ -762,6 +762,87 @@ static void test_frame_buf(void **state)
     fb_mem = NULL;
 }
 
+/* A server without a listener, for test_adopt: its owner accepts. */
+static int adopt_eofs, adopt_drains;
+static sl_conn *adopt_conn;
+
+static void on_adopt_eof(sl_conn *c)
+{
+    adopt_eofs++;
+    adopt_conn = c;
+}
+
+static void on_adopt_drain(sl_conn *c)
+{
+    (void)c;
+    adopt_drains++;
+}
+
+static void test_adopt(void **state)
+{
+    (void)state;
+    sl_server_stop(srv, NULL, NULL);
+    memset(&ev, 0, sizeof ev);
+    adopt_eofs = adopt_drains = 0;
+    adopt_conn = NULL;
+    sl_server_opts o = {
+        .frame_len = sl_frame_len_be32,
+        .name = "test",
+        .on_open = on_open,
+        .on_frame = on_frame,
+        .on_close = on_close,
+        .on_eof = on_adopt_eof,
+        .on_drain = on_adopt_drain,
+    };
+    assert_int_equal(sl_server_start(&loop, &o, &srv), 0);
+    assert_int_equal(sl_server_port(srv), 0);
+
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    socklen_t len = sizeof sin;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+    int fd = test_connect_loopback(ntohs(sin.sin_port));
+    int afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(afd >= 0);
+    close(lfd);
+    sl_conn *c = sl_server_adopt(srv, afd);
+    assert_non_null(c);
+    assert_int_equal(ev.opens, 1);
+    client_send_frame(fd, "hello");
+    client_expect(fd, "hello");
+
+    /* With on_eof the peer's FIN half-closes: the server can still write, then closes. */
+    shutdown(fd, SHUT_WR);
+    assert_true(wait_int(&adopt_eofs, 1, 2000));
+    assert_ptr_equal(adopt_conn, c);
+    assert_false(sl_conn_closing(c));
+    assert_true(client_quiet(fd, 50));
+
+    /* A write the socket cannot take at once is queued; on_drain says when it has gone. */
+    uint8_t *big = malloc(QUEUED_BIG);
+    memset(big, 'q', QUEUED_BIG);
+    int drains = adopt_drains;
+    write_frame(c, big, QUEUED_BIG);
+    assert_true(sl_conn_write_pending(c) > 0);
+    uint8_t *got = malloc(QUEUED_BIG + 4);
+    assert_int_equal(client_recv(fd, got, QUEUED_BIG + 4, 5000), QUEUED_BIG + 4);
+    assert_memory_equal(got + 4, big, QUEUED_BIG);
+    assert_true(wait_int(&adopt_drains, drains + 1, 2000));
+    assert_int_equal(sl_conn_write_pending(c), 0);
+    free(big);
+    free(got);
+    write_frame(c, "late", 4);
+    client_expect(fd, "late");
+    sl_conn_close(c);
+    assert_true(client_closed(fd, 3000));
+    close(fd);
+    assert_true(wait_int(&ev.closes, 1, 2000));
+    assert_int_equal(adopt_eofs, 1);
+}
+
 static void test_orderly_close_flushes(void **state)
 {
     (void)state;
@@ -1052,6 +1133,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_big_closes_only_that_conn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_big_with_body_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negative_length_is_parse_error, setup, teardown),

@@ -119,6 +119,13 @@ static uint8_t *fb_hook(sl_conn *c, const uint8_t *head, size_t avail, size_t le
 }
 
 static uint8_t *(*frame_buf)(sl_conn *, const uint8_t *, size_t, size_t);
+static unsigned handshake_ms; /* opts.handshake_timeout_ms */
+static int readies;           /* opts.on_ready calls */
+
+static void on_ready(sl_conn *c)
+{
+    readies++;
+}
 
 static int start(const char *cert, const char *key, const char *ca)
 {
@@ -129,6 +136,8 @@ static int start(const char *cert, const char *key, const char *ca)
         .name = "tlstest",
         .on_frame = on_frame,
         .on_close = on_close,
+        .on_ready = on_ready,
+        .handshake_timeout_ms = handshake_ms,
         .tls_cert = cert,
         .tls_key = key,
         .tls_ca = ca,
@@ -324,7 +333,8 @@ static int setup(void **state)
     uv_timer_init(&loop, &tick);
     uv_timer_init(&loop, &resume_timer);
     srv = NULL;
-    frames = closes = 0;
+    frames = closes = readies = 0;
+    handshake_ms = 0;
     return 0;
 }
 
@@ -472,6 +482,33 @@ static void test_plaintext_client_closed(void **state)
     client_free(&good);
 }
 
+/* on_ready runs once a handshake is done; a connection that never finishes one is closed after
+ * handshake_timeout_ms, and one that did is left alone. */
+static void test_ready_and_handshake_timeout(void **state)
+{
+    handshake_ms = 200;
+    assert_int_equal(start(srv_cert, srv_key, NULL), 0);
+    client good;
+    assert_int_equal(client_open(&good, NULL, NULL), 1);
+    echo_check(&good, "ready");
+    assert_int_equal(readies, 1);
+    int fd = tcp_connect(); /* says nothing */
+    int64_t start_ms = sl_mono_ms();
+    bool eof = false;
+    for (int i = 0; i < 2000 && !eof; i++) {
+        uint8_t b[16];
+        ssize_t r = recv(fd, b, sizeof b, 0);
+        eof = r == 0 || (r < 0 && errno != EAGAIN);
+        if (!eof) turn();
+    }
+    assert_true(eof);
+    assert_true(sl_mono_ms() - start_ms >= 150);
+    close(fd);
+    echo_check(&good, "past the timeout");
+    assert_int_equal(readies, 1);
+    client_free(&good);
+}
+
 /* With tls_ca, a client must present a certificate signed by it. */
 static void test_client_certificate(void **state)
 {
@@ -526,6 +563,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_frame_buf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plaintext_client_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ready_and_handshake_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
     };
