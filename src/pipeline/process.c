@@ -279,7 +279,8 @@ struct sl_process {
     size_t ncols;
     volatile sig_atomic_t stop;
     int64_t drain_deadline; /* set once stop is seen; 0 before (processor thread) */
-    bool gave_up; /* a drain gave up on a batch: exit 1, without the consumer close handshake */
+    bool gave_up;     /* a drain gave up on a batch: exit 1, without the consumer close handshake */
+    bool auth_failed; /* the broker refused our SASL credentials: stopped, exit 1 */
 
     /* A ring of batches: b[head] is the oldest not yet committed, then nsub batches handed to
      * the writer in order, then the one being filled (cur). Commits follow the ring's order,
@@ -341,9 +342,23 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const
         SL_DEBUG(LOG, "librdkafka %s: %s", fac, buf);
 }
 
+/* Served by the processor thread's polls. */
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    SL_UNUSED(opaque);
+    sl_process *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+        /* Credentials the broker refuses stay refused: retrying would only repeat this line
+         * while nothing is consumed. Stop as for SIGTERM and exit 1 (Spark's query fails too);
+         * under `up` the supervisor restarts it with backoff. */
+        if (!p->auth_failed)
+            SL_ERROR(LOG,
+                     "%s: Kafka authentication failed: %s; stopping (check sasl.username and "
+                     "sasl.password in $SLUICE_KAFKA_CONFIG)",
+                     rd_kafka_name(rk), reason);
+        p->auth_failed = true;
+        p->stop = 1;
+        return;
+    }
     SL_WARN(LOG, "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
 
@@ -1308,7 +1323,7 @@ int sl_process_run(sl_process *p)
     const sl_process_metrics *m = &p->pub;
     SL_INFO(LOG, "%s: in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " filtered=%" PRIu64,
             rc ? "gave up draining" : "drained", m->in, m->out, m->invalid, m->filtered);
-    return rc;
+    return p->auth_failed ? -1 : rc;
 }
 
 void sl_process_stop(sl_process *p)
