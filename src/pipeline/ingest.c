@@ -65,6 +65,7 @@ typedef struct ingest {
     bool progress_drawn;
     char first_failure[512]; /* the first failed delivery report */
     char fatal[512];         /* librdkafka fatal error */
+    char auth[256];          /* the broker refused our SASL credentials: librdkafka's reason */
     /* Stage mode: seqs whose delivery succeeded, not yet marked sent. */
     int64_t *marks;
     size_t nmarks, capmarks;
@@ -148,6 +149,8 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
         SL_ERROR("ingest", "%s", in->fatal);
         return;
     }
+    /* Kept for the start's error, which would otherwise say only "no answer". */
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) snprintf(in->auth, sizeof in->auth, "%s", reason);
     /* librdkafka's log line has said it already; only the summary is worth a warning. */
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         SL_WARN("ingest", "kafka: %s", reason);
@@ -311,8 +314,13 @@ static int kafka_open(ingest *in, char *err, size_t errlen)
         /* A request that ran out of the time left after the broker had answered says nothing
          * new: the topic is still the missing one (the last retry may get only a millisecond). */
         if (me && !answered) {
-            snprintf(err, errlen, "kafka: no answer from %s within %.1f s (%s)", cfg->kafka,
-                     (double)wait / 1000, rd_kafka_err2str(me));
+            rd_kafka_poll(in->rk, 0); /* serves the error callback: was it the credentials? */
+            if (in->auth[0])
+                snprintf(err, errlen, "kafka: authentication to %s failed: %s", cfg->kafka,
+                         in->auth);
+            else
+                snprintf(err, errlen, "kafka: no answer from %s within %.1f s (%s)", cfg->kafka,
+                         (double)wait / 1000, rd_kafka_err2str(me));
             rc = SL_ERR_CLOSED;
             break;
         }

@@ -234,6 +234,7 @@ typedef struct dlq_item {
     const char *reason; /* a transform's refusal ("rule_failed", ...) instead of err's name */
     const char *rule;   /* rule_failed: the rule, for the `rule` header */
     dlq_state state;
+    bool drop_value; /* too large for the producer or the DLQ topic: forwarded without it */
     char detail[160];
 } dlq_item;
 
@@ -278,7 +279,8 @@ struct sl_process {
     size_t ncols;
     volatile sig_atomic_t stop;
     int64_t drain_deadline; /* set once stop is seen; 0 before (processor thread) */
-    bool gave_up; /* a drain gave up on a batch: exit 1, without the consumer close handshake */
+    bool gave_up;     /* a drain gave up on a batch: exit 1, without the consumer close handshake */
+    bool auth_failed; /* the broker refused our SASL credentials: stopped, exit 1 */
 
     /* A ring of batches: b[head] is the oldest not yet committed, then nsub batches handed to
      * the writer in order, then the one being filled (cur). Commits follow the ring's order,
@@ -340,9 +342,23 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const
         SL_DEBUG(LOG, "librdkafka %s: %s", fac, buf);
 }
 
+/* Served by the processor thread's polls. */
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    SL_UNUSED(opaque);
+    sl_process *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+        /* Credentials the broker refuses stay refused: retrying would only repeat this line
+         * while nothing is consumed. Stop as for SIGTERM and exit 1 (Spark's query fails too);
+         * under `up` the supervisor restarts it with backoff. */
+        if (!p->auth_failed)
+            SL_ERROR(LOG,
+                     "%s: Kafka authentication failed: %s; stopping (check sasl.username and "
+                     "sasl.password in $SLUICE_KAFKA_CONFIG)",
+                     rd_kafka_name(rk), reason);
+        p->auth_failed = true;
+        p->stop = 1;
+        return;
+    }
     SL_WARN(LOG, "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
 
@@ -362,7 +378,17 @@ static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
     /* A drain that gave up dropped the batch: a late report has nothing to update. */
     if (i >= b->ndlq || b->dlq[i].state != DLQ_INFLIGHT) return;
     b->dlq_inflight--;
-    if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !b->dlq[i].drop_value) {
+        /* The topic's max.message.bytes (Kafka's default is 1 MiB + 12 bytes) is under
+         * max_record_size plus the headers: sent again as it is, it would be refused for ever
+         * and its batch never committed. */
+        b->dlq[i].state = DLQ_FAILED;
+        b->dlq[i].drop_value = true;
+        SL_WARN(LOG,
+                "DLQ delivery to %s refused a %zu-byte value as too large; will produce it again "
+                "without its value",
+                p->dlq_topic, b->dlq[i].m->len);
+    } else if (m->err) {
         b->dlq[i].state = DLQ_FAILED;
         SL_WARN(LOG, "DLQ delivery to %s failed (%s); will produce it again", p->dlq_topic,
                 rd_kafka_err2str(m->err));
@@ -489,8 +515,8 @@ static int64_t backoff(int attempt)
 
 /* Produces dead letter i of the batch in ring slot `slot`. A full local queue is waited out;
  * any other refusal marks it failed, to be produced again (with backoff) before its batch
- * commits. A value over the producer's message.max.bytes goes without its value, flagged by a
- * header. */
+ * commits. A value over the producer's message.max.bytes, or one the broker refused as too large
+ * (on_dlq_delivery), goes without its value, flagged by a header. */
 static void dlq_produce(sl_process *p, size_t slot, size_t i)
 {
     batch *b = &p->b[slot];
@@ -499,7 +525,7 @@ static void dlq_produce(sl_process *p, size_t slot, size_t i)
     char part[16], off[24];
     snprintf(part, sizeof part, "%" PRId32, m->partition);
     snprintf(off, sizeof off, "%" PRId64, m->offset);
-    bool drop_value = false;
+    bool drop_value = d->drop_value;
     for (;;) {
         rd_kafka_headers_t *h = rd_kafka_headers_new(7);
         rd_kafka_header_add(h, "error", -1, d->reason ? d->reason : sl_rec_error_name(d->err), -1);
@@ -524,7 +550,7 @@ static void dlq_produce(sl_process *p, size_t slot, size_t i)
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(p->producer, 10);
         } else if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !drop_value) {
-            drop_value = true;
+            drop_value = d->drop_value = true;
         } else {
             SL_WARN(LOG, "DLQ produce to %s failed (%s); will retry", p->dlq_topic,
                     rd_kafka_err2str(e));
@@ -564,6 +590,7 @@ static void dlq_add(sl_process *p, rd_kafka_message_t *m, sl_rec_error e, const 
     d->reason = reason;
     d->rule = rule;
     d->state = DLQ_FAILED; /* until produced */
+    d->drop_value = false;
     snprintf(d->detail, sizeof d->detail, "%s", detail);
     SL_DEBUG(LOG, "%s [%" PRId32 "] @%" PRId64 ": %s: %s", b->topic_name, m->partition, m->offset,
              reason ? reason : sl_rec_error_name(e), detail);
@@ -1296,7 +1323,7 @@ int sl_process_run(sl_process *p)
     const sl_process_metrics *m = &p->pub;
     SL_INFO(LOG, "%s: in=%" PRIu64 " out=%" PRIu64 " invalid=%" PRIu64 " filtered=%" PRIu64,
             rc ? "gave up draining" : "drained", m->in, m->out, m->invalid, m->filtered);
-    return rc;
+    return p->auth_failed ? -1 : rc;
 }
 
 void sl_process_stop(sl_process *p)

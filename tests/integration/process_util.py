@@ -31,14 +31,14 @@ def good_items(n, start=0):
     return [(uid.encode(), json.dumps(r).encode()) for uid, r in recs.items()], recs
 
 
-def produce(broker, items, topic=pu.TOPIC, timeout=60):
-    """Produces (key, value) pairs in order with an idempotent producer; returns the delivery
-    reports {key: (partition, offset)}."""
+def produce(broker, items, topic=pu.TOPIC, timeout=60, conf=None):
+    """Produces (key, value) pairs in order with an idempotent producer (conf: more librdkafka
+    properties); returns the delivery reports {key: (partition, offset)}."""
     from confluent_kafka import Producer
 
     reports = {}
     p = Producer({"bootstrap.servers": broker.addr, "enable.idempotence": True,
-                  "linger.ms": 5, "queue.buffering.max.messages": 500000})
+                  "linger.ms": 5, "queue.buffering.max.messages": 500000, **(conf or {})})
 
     def dr(err, msg):
         assert err is None, f"delivery failed: {err}"

@@ -2,7 +2,8 @@
 
 kcat and python3-confluent-kafka with the right password produce and consume; a wrong password
 gets SASL_AUTHENTICATION_FAILED; a client that skips SASL is disconnected at its first request;
-the log names the user but never a password. SaslHandshake v0 (raw tokens) is not served."""
+the log names the user but never a password. SaslHandshake v0 (raw tokens) is not served.
+sluice's own clients (topic, ingest, registry, process) reach it through $SLUICE_KAFKA_CONFIG."""
 
 import subprocess
 import time
@@ -14,7 +15,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 import kafka_wire as kw
+import pipeline_util as pu
 import sluice_harness as sh
+from process_util import drained_counts
 
 PW = "k4fka-Pass word"
 
@@ -137,3 +140,60 @@ def test_sluice_clients_through_sluice_kafka_config(broker, sluice_proc, tmp_pat
     assert r.returncode != 0 and "no.such.property" in r.stderr and "Zz-secret" not in r.stderr
     log = "\n".join(x for x in broker.log_text().splitlines() if not x.startswith("=== "))
     assert PW not in log and PW not in reg.log_text()
+
+
+def client_props(tmp_path, pw, name):
+    """A $SLUICE_KAFKA_CONFIG file for alice with password pw; returns the env naming it."""
+    f = tmp_path / name
+    f.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=alice\n"
+                 f"sasl.password={pw}\n")
+    return {"SLUICE_KAFKA_CONFIG": str(f)}
+
+
+def test_pipeline_through_sluice_kafka_config(broker, sluice_proc, tmp_path):
+    """ingest (from fake-api) and process against the SASL-only broker, each configured only by
+    $SLUICE_KAFKA_CONFIG: every user becomes a row. With a wrong password ingest exits 1 and
+    process exits 1 by itself, each naming the authentication failure; neither password is in
+    any output of any process."""
+    wrong = "Wr0ng-Pass word"
+    env = client_props(tmp_path, PW, "client.properties")
+    store = sluice_proc("store")
+    api = sluice_proc("fake-api")
+    outputs = []
+    r = sh.run_sluice("topic", "--kafka", broker.addr, "create", pu.TOPIC, env=env)
+    assert r.returncode == 0, r.stderr
+    n, batch, seed = 300, 100, "sasl-pipeline"
+    r = sh.run_sluice("ingest", "--source", pu.source_url(api, seed), "--topic", pu.TOPIC,
+                      "--kafka", broker.addr, "--count", n, "--batch", batch, env=env,
+                      timeout=120)
+    outputs += [r.stdout, r.stderr]
+    assert r.returncode == 0, r.stderr
+    proc = pu.start_process(sluice_proc, broker, pu.cql_sink(store), env=env)
+    cluster = pu.cql_cluster(store)
+    try:
+        pu.wait_rows_cql(cluster.connect(), n, 60, procs=[proc])
+        rows = pu.read_rows_cql(cluster.connect())
+    finally:
+        cluster.shutdown()
+    pu.compare_content(pu.expected_records(api, seed, n, batch), rows)
+    assert proc.stop() == 0
+    assert drained_counts(proc) == [(n, n, 0)]
+
+    bad = client_props(tmp_path, wrong, "wrong.properties")
+    r = sh.run_sluice("ingest", "--source", pu.source_url(api, seed), "--topic", pu.TOPIC,
+                      "--kafka", broker.addr, "--count", 10, env=bad, timeout=60)
+    outputs += [r.stdout, r.stderr]
+    assert r.returncode == 1, r.stderr
+    assert f"kafka: authentication to {broker.addr} failed: " in r.stderr, r.stderr
+    assert "Invalid username or password" in r.stderr, r.stderr
+    denied = pu.start_process(sluice_proc, broker, pu.cql_sink(store), env=bad,
+                              name="process-wrong-password")
+    assert denied.wait(60) == 1
+    log = denied.log_text()
+    assert "Kafka authentication failed: " in log and "Invalid username or password" in log, \
+        sh.tail(log, 20)
+    assert "check sasl.username and sasl.password in $SLUICE_KAFKA_CONFIG" in log
+    assert "SASL/PLAIN authentication failed for user 'alice'" in broker.log_text()
+    outputs += [p.log_text() for p in (broker, store, api, proc, denied)]
+    for text in outputs:
+        assert PW not in text and wrong not in text

@@ -173,6 +173,23 @@ static void test_refusals(void **state)
     expect(c, "{\"a\": 01}", SL_REC_NOT_JSON, NULL);
     expect(c, "{\"a\": \"tab\there\"}", SL_REC_NOT_JSON, "control");
     expect(c, "{\"a\": \"\\x\"}", SL_REC_NOT_JSON, "escape");
+    /* Nesting: 64 levels counting the record's own object, and not one more, in a declared
+     * field and in an undeclared one alike. */
+    char deep[2048];
+    for (int d = 63; d <= 64; d++) {
+        for (int declared = 0; declared < 2; declared++) {
+            int n = snprintf(deep, sizeof deep, "{\"%s\": ", declared ? "phone" : "extra");
+            for (int k = 0; k < d; k++)
+                deep[n++] = '[';
+            for (int k = 0; k < d; k++)
+                deep[n++] = ']';
+            snprintf(deep + n, sizeof deep - (size_t)n, ", %s", rec(GOOD_ID, "1", "a@b.co") + 1);
+            if (d > 63)
+                expect(c, deep, SL_REC_NOT_JSON, "nested too deeply");
+            else
+                expect(c, deep, declared ? SL_REC_WRONG_TYPE : SL_REC_OK, NULL);
+        }
+    }
     expect(c, "{} {}", SL_REC_NOT_JSON, NULL);
     expect(c, "{\"a\": tru}", SL_REC_NOT_JSON, NULL);
 
