@@ -1,4 +1,5 @@
-"""bench_http_tls: HTTPS GET /subjects on the registry, this build ($SLUICE_BIN) against another
+"""bench_http_tls: HTTPS GET /subjects on the registry of this build ($SLUICE_BIN) against the
+same registry over plain HTTP (the peer: what TLS costs), and, if given, another build
 ($SLUICE_BIN_BASE, e.g. the build before the HTTP listener moved from libmicrohttpd's GnuTLS to
 OpenSSL). One broker (this build) holds the schemas topic; each target is a registry with the
 same certificate (made with the openssl CLI, verified by the client with check_hostname).
@@ -66,8 +67,14 @@ def measure(fn, port, pid, ctx, n):
     return rate, (cpu_s(pid) - c0) * 1e6 / n
 
 
+def connect(port, ctx):
+    if ctx is None:
+        return http.client.HTTPConnection("127.0.0.1", port)
+    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+
+
 def keepalive(port, ctx, n):
-    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+    c = connect(port, ctx)
     c.request("GET", "/subjects")
     c.getresponse().read()
     t = time.perf_counter()
@@ -84,11 +91,11 @@ def keepalive(port, ctx, n):
 def fresh(port, ctx, n):
     t = time.perf_counter()
     for _ in range(n):
-        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+        c = connect(port, ctx)
         c.request("GET", "/subjects")
         r = c.getresponse()
         r.read()
-        assert r.status == 200 and c.sock.version() == "TLSv1.3"
+        assert r.status == 200 and (ctx is None or c.sock.version() == "TLSv1.3")
         c.close()
     return n / (time.perf_counter() - t)
 
@@ -109,27 +116,37 @@ def main():
     try:
         bport, b = start([bins["this build"], "broker", "--data-dir", str(tmp / "broker")])
         procs.append(b)
-        ports, pids = {}, {}
+        ports, pids, ctxs = {}, {}, {}
+        bins["peer: plaintext"] = bins["this build"]
         for name, path in bins.items():
-            ports[name], p = start([path, "registry", "--kafka", f"127.0.0.1:{bport}",
-                                    "--tls-cert", str(certs / "server.pem"),
-                                    "--tls-key", str(certs / "server.key")])
+            tls = [] if name.startswith("peer") else [
+                "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")]
+            ports[name], p = start([path, "registry", "--kafka", f"127.0.0.1:{bport}", *tls])
             pids[name] = p.pid
+            ctxs[name] = ctx if tls else None
             procs.append(p)
         loops = {"keep-alive": (keepalive, a.reqs), "new conn": (fresh, a.conns)}
         res = {n: {k: [] for k in loops} for n in ports}
         for _ in range(a.runs):
             for n, port in ports.items():
                 for k, (fn, count) in loops.items():
-                    res[n][k].append(measure(fn, port, pids[n], ctx, count))
-        print("| target | loop | req/s | server CPU us/request |\n|---|---|---|---|")
+                    res[n][k].append(measure(fn, port, pids[n], ctxs[n], count))
+        print(f"bench_http_tls: registry GET /subjects, Python http.client, {a.reqs} requests on "
+              f"one keep-alive connection and {a.conns} on a new connection each, {a.runs} runs "
+              "alternating the targets, median (min-max); ratio = req/s against the same "
+              "registry over plain HTTP")
+        print("| target | loop | req/s | server CPU us/request | ratio req/s to plaintext |\n"
+              "|---|---|---|---|---|")
+        plain = {k: statistics.median(x[0] for x in v)
+                 for k, v in res["peer: plaintext"].items()}
         for n in ports:
             for k, v in res[n].items():
                 rate = [x[0] for x in v]
                 cpu = [x[1] for x in v]
                 print(f"| {n} ({bins[n]}) | {k} | {statistics.median(rate):.0f} "
                       f"({min(rate):.0f}-{max(rate):.0f}) | {statistics.median(cpu):.0f} "
-                      f"({min(cpu):.0f}-{max(cpu):.0f}) |")
+                      f"({min(cpu):.0f}-{max(cpu):.0f}) | "
+                      f"{statistics.median(rate) / plain[k]:.2f} |")
     finally:
         for p in procs:
             p.terminate()
