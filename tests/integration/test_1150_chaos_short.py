@@ -4,12 +4,19 @@ store, processor, scheduler and registry are SIGKILLed at random; afterwards eve
 record is a row and once in the topic, the processor's lag is 0, every DAG run is final and no
 process sampled for 30 s past warm-up shows sustained RSS growth (chaos.rss_verdict: slopes in
 kB/min, printed). The seed is printed (rerun with `chaos.py --seed N`)."""
+import subprocess
 import sys
 
 import sluice_harness as sh
 
 sys.path.insert(0, str(sh.REPO / "tests" / "chaos"))
 import chaos  # noqa: E402
+
+
+def sanitizer_build():
+    """True when the binary under test links libasan (`make test-asan`)."""
+    out = subprocess.run(["ldd", str(sh.sluice_bin())], capture_output=True, text=True).stdout
+    return "libasan" in out
 
 
 def test_chaos_short(tmp_path):
@@ -20,7 +27,9 @@ def test_chaos_short(tmp_path):
     assert fig["records_checked"] > 1000
     assert fig["records_lost"] == 0
     # up, fake-api and the console are never killed: at least their series are long enough.
-    assert fig["rss_processes_checked"] >= 3, fig["rss_processes_checked"]
+    # A sanitizer build's series are not judged (chaos.rss_verdict): its RSS is shadow memory.
+    if not sanitizer_build():
+        assert fig["rss_processes_checked"] >= 3, fig["rss_processes_checked"]
     assert fig["duplicates"] == 0
     assert fig["problems"] == [], "\n".join(fig["problems"]) + f"\nup's log: {fig['up_log']}"
 
