@@ -548,6 +548,23 @@ static void test_close_among_many(void **state)
     sl_window_spec_free(s);
 }
 
+/* w saved with offset off and loaded into a new window of spec s; the files are removed. */
+static sl_window *reloaded(sl_window *w, const sl_window_spec *s, int64_t off)
+{
+    char path[] = "/tmp/test_window_rXXXXXX", err[256], logpath[64];
+    close(mkstemp(path));
+    int64_t *got;
+    size_t ngot;
+    assert_int_equal(sl_window_save(w, path, &off, 1, err, sizeof err), 0);
+    sl_window *w2 = sl_window_new(s);
+    assert_int_equal(sl_window_load(w2, path, &got, &ngot, err, sizeof err), 0);
+    sl_free(got);
+    snprintf(logpath, sizeof logpath, "%s.log", path);
+    unlink(path);
+    unlink(logpath);
+    return w2;
+}
+
 /* Past PIPE_FROM windows, sl_window_add queues a record's update behind a prefetch (window.c):
  * every aggregate must come out as if applied at once, over two windows a record (hopping),
  * with the text that min and max keep copied before the caller reuses its buffer, and every
@@ -607,15 +624,7 @@ static void test_many_groups_queued(void **state)
 
     /* queued records are in a checkpoint taken right after them */
     assert_int_equal(add(w, &a, "b", 7, 3000, &reason), SL_WIN_OK);
-    char path[] = "/tmp/test_window_qXXXXXX", err[256], logpath[64];
-    int fd = mkstemp(path);
-    close(fd);
-    int64_t off = 9, *got;
-    size_t ngot;
-    assert_int_equal(sl_window_save(w, path, &off, 1, err, sizeof err), 0);
-    sl_window *w2 = sl_window_new(s);
-    assert_int_equal(sl_window_load(w2, path, &got, &ngot, err, sizeof err), 0);
-    sl_free(got);
+    sl_window *w2 = reloaded(w, s, 9);
     sl_window_stats st2;
     sl_window_stats_get(w, &st);
     sl_window_stats_get(w2, &st2);
@@ -630,9 +639,6 @@ static void test_many_groups_queued(void **state)
         assert_int_equal(rows[i * ncols + 7].v.i64, 4);
     }
     sl_window_written(w2);
-    snprintf(logpath, sizeof logpath, "%s.log", path);
-    unlink(path);
-    unlink(logpath);
     sl_window_free(w);
     sl_window_free(w2);
     sl_arena_free(&a);
