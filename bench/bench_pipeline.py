@@ -32,7 +32,8 @@ figure is what the window costs the pipeline's end-to-end throughput: 1 - window
   bench/bench_pipeline.py [--runs 5] [--records 300000] [--peer-records 6000] [--partitions 4]
                           [--rate 0] [--peer-rate 100] [--seconds 10] [--ingest-records 100000]
                           [--process-args ARGS] [--sink-params batch_rows=N]
-                          [--window users_per_nat_minute]
+                          [--window users_per_nat_minute [--window-groups 1|10|each]]
+                          [--json FILE]
 """
 
 import argparse
@@ -346,6 +347,46 @@ def measure_latency(prod, poller, recs, rate, alive, tag):
     return lats[len(lats) // 2], lats[min(len(lats) - 1, int(len(lats) * 0.99))], len(lats)
 
 
+# --window-groups: the group expression giving that many groups over Records' users. A phone is
+# "(ddd)-ddd-dddd", its last digit uniform; every record's id is its own.
+GROUP_BY = {"1": "'all'", "10": "substring(phone, 14, 1)", "each": "id"}
+
+
+def window_config(groups, state):
+    """A process config: the seeds' schema (the default) and a window like the preset's
+    (one-minute tumbling on the Kafka timestamp), grouped into `groups` groups."""
+    return ("pipeline:\n"
+            f"  state_dir: {state}\n"
+            "  window:\n"
+            "    table: spark_streams.bench_groups\n"
+            "    size: 1m\n"
+            "    time: kafka\n"
+            "    lateness: 5s\n"
+            "    late: count\n"
+            f"    group_by: {{g: \"{GROUP_BY[groups]}\"}}\n"
+            "    aggregates: {users: count(), distinct_emails: count_distinct(email), "
+            "first_dob: min(dob), last_registered: max(registered_date)}\n")
+
+
+def check_window(poller, groups, n, alive):
+    """The window table counted every record once, in the groups asked for. Its rows are
+    written with the batch's own rows, and possibly after them: waited for up to 60 s."""
+    from cassandra.query import SimpleStatement
+
+    st = SimpleStatement("SELECT g, users FROM spark_streams.bench_groups", fetch_size=10000)
+    deadline = time.monotonic() + 60
+    while True:
+        rows = list(poller.session.execute(st, timeout=300))
+        total, names = sum(r[1] for r in rows), {r[0] for r in rows}
+        want = n if groups == "each" else int(groups)
+        if total == n and len(names) == want:
+            return
+        alive()
+        assert time.monotonic() < deadline, \
+            f"window: {total} users counted for {n} records, in {len(names)} groups, not {want}"
+        time.sleep(0.5)
+
+
 def run_side(side, args, recs, tmp):
     """One measurement of side ('sluice' or 'peer'): a dict of figures."""
     n = args.records if side != "peer" else args.peer_records
@@ -362,7 +403,11 @@ def run_side(side, args, recs, tmp):
         pu.create_topic(broker, pu.TOPIC, args.partitions)
         if side != "peer":
             extra = shlex.split(args.process_args)
-            if side == "window":
+            if side == "window" and args.window_groups:
+                cfg = work / "window.yaml"
+                cfg.write_text(window_config(args.window_groups, work / "state"))
+                extra += ["--config", str(cfg)]
+            elif side == "window":
                 extra += ["--window-preset", args.window, "--state-dir", str(work / "state")]
             consumer = pu.start_process(lambda *a, **k: sh.SluiceProcess(
                 a[0], work / "process", **k).start(), broker,
@@ -432,6 +477,8 @@ def run_side(side, args, recs, tmp):
         want = {k.decode() for k, _ in warm + batch + lat}
         assert len(ids) == len(set(ids)) == len(want) and set(ids) == want, \
             f"{side}: {len(ids)} rows ({len(set(ids))} distinct) for {len(want)} records"
+        if side == "window" and args.window_groups:
+            check_window(poller, args.window_groups, len(want), alive)
 
         # 3. sluice only: from the API, fake-api -> ingest -> broker -> process -> store.
         if side == "sluice" and args.ingest_records:
@@ -514,6 +561,12 @@ def main():
     ap.add_argument("--window", metavar="PRESET",
                     help="compare sluice process plain and with --window-preset PRESET instead "
                          "of sluice and the peer (issue 10's cost)")
+    ap.add_argument("--window-groups", choices=sorted(GROUP_BY),
+                    help="with --window: instead of the preset, a window grouped into 1 group, "
+                         "10, or one per record (each), counting users, distinct emails, the "
+                         "smallest dob and the largest registered_date")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write every run's figures to FILE (bench_window_pipeline.py)")
     ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -521,6 +574,8 @@ def main():
         return peer_main(*args.peer)
 
     sides = [args.only] if args.only else ["sluice", "peer"]
+    if args.window_groups and not args.window:
+        args.window = "users_per_nat_minute"  # the comparison of --window, with its own window
     if args.window:
         sides, args.ingest_records = ["sluice", "window"], 0
     if "sluice" in sides and not has_command("process"):
@@ -548,6 +603,8 @@ def main():
                       + ", ".join(f"{k} {v:.0f}" for k, v in res["rss"].items() if v),
                       flush=True)
 
+    if args.json:
+        Path(args.json).write_text(json.dumps({"mean_size": recs.mean_size, "runs": results}))
     print(f"\nbench_pipeline: produce (acks=all, idempotent) -> sluice broker (flush=always) -> "
           f"consumer -> sluice store (commitlog-sync batch), {args.partitions} partitions, "
           f"records ~{recs.mean_size:.0f} B JSON, {args.runs} runs, medians (min-max)")
@@ -556,7 +613,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for side in sides:
         rs = results[side]
-        who = {"sluice": "sluice process", "window": f"sluice process --window-preset {args.window}",
+        wname = (f"sluice process, window of {args.window_groups} group(s)" if args.window_groups
+                 else f"sluice process --window-preset {args.window}")
+        who = {"sluice": "sluice process", "window": wname,
                "peer": "peer: python3-kafka + python3-cassandra"}[side]
         crss = [x["rss"].get("process" if side != "peer" else "peer") or 0 for x in rs]
         for j, key in enumerate(rs[0]["latency"]):
