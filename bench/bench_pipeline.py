@@ -32,7 +32,8 @@ figure is what the window costs the pipeline's end-to-end throughput: 1 - window
   bench/bench_pipeline.py [--runs 5] [--records 300000] [--peer-records 6000] [--partitions 4]
                           [--rate 0] [--peer-rate 100] [--seconds 10] [--ingest-records 100000]
                           [--process-args ARGS] [--sink-params batch_rows=N]
-                          [--window users_per_nat_minute [--window-groups 1|10|each]]
+                          [--window users_per_nat_minute [--window-groups 1|10|each]
+                          [--window-size 1m]]
                           [--json FILE]
 """
 
@@ -352,14 +353,14 @@ def measure_latency(prod, poller, recs, rate, alive, tag):
 GROUP_BY = {"1": "'all'", "10": "substring(phone, 14, 1)", "each": "id"}
 
 
-def window_config(groups, state):
+def window_config(groups, state, size="1m"):
     """A process config: the seeds' schema (the default) and a window like the preset's
-    (one-minute tumbling on the Kafka timestamp), grouped into `groups` groups."""
+    (tumbling, one minute unless size, on the Kafka timestamp), grouped into `groups` groups."""
     return ("pipeline:\n"
             f"  state_dir: {state}\n"
             "  window:\n"
             "    table: spark_streams.bench_groups\n"
-            "    size: 1m\n"
+            f"    size: {size}\n"
             "    time: kafka\n"
             "    lateness: 5s\n"
             "    late: count\n"
@@ -405,7 +406,7 @@ def run_side(side, args, recs, tmp):
             extra = shlex.split(args.process_args)
             if side == "window" and args.window_groups:
                 cfg = work / "window.yaml"
-                cfg.write_text(window_config(args.window_groups, work / "state"))
+                cfg.write_text(window_config(args.window_groups, work / "state", args.window_size))
                 extra += ["--config", str(cfg)]
             elif side == "window":
                 extra += ["--window-preset", args.window, "--state-dir", str(work / "state")]
@@ -565,6 +566,8 @@ def main():
                     help="with --window: instead of the preset, a window grouped into 1 group, "
                          "10, or one per record (each), counting users, distinct emails, the "
                          "smallest dob and the largest registered_date")
+    ap.add_argument("--window-size", default="1m",
+                    help="with --window-groups: the tumbling window's size (a duration)")
     ap.add_argument("--json", metavar="FILE",
                     help="also write every run's figures to FILE (bench_window_pipeline.py)")
     ap.add_argument("--peer", nargs=3, metavar=("BOOTSTRAP", "HOST", "PORT"),

@@ -140,6 +140,12 @@ typedef struct slot {
 #define PIPE      8
 #define PIPE_FROM 65536 /* windows held: below, the table is in cache and records apply at once */
 
+/* Closed windows one sl_window_rows call returns at most. When the watermark passes a minute
+ * with a million groups, the million closed rows go out over many batches instead of in one,
+ * whose rows (and the sink's request for them) would take a gigabyte and stall the pipeline
+ * for as long as the store takes to write them. */
+#define CLOSED_MAX 16384
+
 typedef struct pending {
     sl_buf key;        /* the encoded group values */
     sl_buf text;       /* copies of the text arguments of min/max, which the update keeps */
@@ -1176,11 +1182,19 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
             emit(w, w->dirty[i], false);
     } else {
         w->oldest = INT64_MAX;
+        size_t nclosed = 0;
         for (size_t b = 0; b < w->nslots; b++) {
             entry *e = w->slots[b].e;
             if (!e) continue;
             bool closed = e->start + s->o.size_ms <= wm;
+            /* Past CLOSED_MAX a closed window waits for a later call: oldest stays at or
+             * below its start, so the next call sweeps again. */
+            if (closed && nclosed == CLOSED_MAX) {
+                if (e->start < w->oldest) w->oldest = e->start;
+                continue;
+            }
             if (closed || e->dirty) emit(w, e, closed);
+            nclosed += closed;
             if (!closed && e->start < w->oldest) w->oldest = e->start;
         }
     }
@@ -1191,6 +1205,8 @@ size_t sl_window_rows(sl_window *w, const sl_sink_value **rows)
 void sl_window_written(sl_window *w)
 {
     drain(w);
+    /* Every dirty window was emitted, but for closed ones a sweep left for a later call
+     * (CLOSED_MAX): the next sweep emits those, dirty or not. */
     for (size_t i = 0; i < w->ndirty; i++)
         w->dirty[i]->dirty = false;
     w->ndirty = 0;

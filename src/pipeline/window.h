@@ -56,7 +56,8 @@ void sl_window_free(sl_window *w);
 sl_win_result sl_window_add(sl_window *w, const sl_sink_value *row, const void *raw, size_t rawlen,
                             int64_t kafka_ts, sl_arena *scratch, const char **reason, char *detail,
                             size_t detaillen);
-/* The rows to upsert now: updated windows and closed ones; valid until sl_window_written. */
+/* The rows to upsert now: updated windows and closed ones, at most 16384 closed ones (the
+ * rest come in later calls); valid until sl_window_written. */
 size_t sl_window_rows(sl_window *w, const sl_sink_value **rows);
 /* After the rows were acknowledged: frees the closed windows, clears the updated marks. */
 void sl_window_written(sl_window *w);
