@@ -659,8 +659,9 @@ static int group_of(const sl_sink_value *r)
 static void test_closes_spread(void **state)
 {
     (void)state;
-    sl_window_spec *s = spec_of("window:\n  table: k.t\n  size: 10s\n  group_by: [nat]\n"
-                                "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n");
+    sl_window_spec *s =
+        spec_of("window:\n  table: k.t\n  size: 10s\n  group_by: [nat]\n"
+                "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n");
     sl_window *w = sl_window_new(s);
     sl_arena a;
     sl_arena_init(&a, 4096);
