@@ -24,6 +24,7 @@
 #include "core/sl.h"
 #include "cql/client.h"
 #include "cql/types.h"
+#include "bench_stats.h"
 
 #include <libpq-fe.h>
 
@@ -71,20 +72,6 @@ typedef struct measure {
 static double now_s(void)
 {
     return (double)sl_mono_ns() / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, size_t n, double p)
-{
-    if (!n) return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i];
 }
 
 static int free_port(void)
@@ -365,8 +352,8 @@ static int cql_phase_run(sl_cqlc *c, bool select, int level, measure *m)
     int rc = sl_cqlc_run(c, (int64_t)(opt.seconds * 1000) + 30000);
     double secs = now_s() - t0;
     m->rate = rc || ph.failed ? NAN : (double)ph.done / secs;
-    m->p50_ms = pct(ph.lat, (size_t)ph.done, 0.50);
-    m->p99_ms = pct(ph.lat, (size_t)ph.done, 0.99);
+    m->p50_ms = bench_pct(ph.lat, (size_t)ph.done, 0.50);
+    m->p99_ms = bench_pct(ph.lat, (size_t)ph.done, 0.99);
     if (ph.failed)
         fprintf(stderr, "bench_cql: %" PRId64 " %s failed, first: %s\n", ph.failed,
                 select ? "SELECTs" : "INSERTs", ph.first_err);
@@ -655,8 +642,8 @@ static int pg_phase_run(pg *p, int level, measure *m)
     }
     double secs = now_s() - t0;
     m->rate = failed ? NAN : (double)(done - failed) / secs;
-    m->p50_ms = pct(lat, (size_t)done, 0.50);
-    m->p99_ms = pct(lat, (size_t)done, 0.99);
+    m->p50_ms = bench_pct(lat, (size_t)done, 0.50);
+    m->p99_ms = bench_pct(lat, (size_t)done, 0.99);
     rc = failed ? -1 : 0;
 out_fds:
     sl_free(fds);
@@ -673,27 +660,12 @@ out:
 
 /* Reporting */
 
-typedef struct stat3 {
-    double med, lo, hi;
-} stat3;
-
-static stat3 stats(const double *v, int n)
-{
-    double t[MAX_RUNS];
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(v[i])) t[k++] = v[i];
-    if (!k) return (stat3){NAN, NAN, NAN};
-    qsort(t, (size_t)k, sizeof *t, cmp_double);
-    return (stat3){k % 2 ? t[k / 2] : (t[k / 2 - 1] + t[k / 2]) / 2, t[0], t[k - 1]};
-}
-
-static void fmt_rate(char *out, size_t n, stat3 s)
+static void fmt_rate(char *out, size_t n, bench_stat3 s)
 {
     if (isnan(s.med))
         snprintf(out, n, "failed");
     else
-        snprintf(out, n, "%.0f (%.0f-%.0f)", s.med, s.lo, s.hi);
+        snprintf(out, n, "%.0f (%.0f-%.0f)", s.med, s.min, s.max);
 }
 
 /* A latency or ratio cell: "-" when not measured. */
@@ -824,7 +796,7 @@ int main(int argc, char **argv)
                 p50[t][r] = isnan(v[t][r]) ? NAN : ins[t][l][r].p50_ms;
                 p99[t][r] = isnan(v[t][r]) ? NAN : ins[t][l][r].p99_ms;
             }
-        stat3 s0 = stats(v[0], opt.runs), s1 = stats(v[1], opt.runs);
+        bench_stat3 s0 = bench_stats(v[0], opt.runs), s1 = bench_stats(v[1], opt.runs);
         char a[64], b[64];
         fmt_rate(a, sizeof a, s0);
         fmt_rate(b, sizeof b, s1);
@@ -832,10 +804,10 @@ int main(int argc, char **argv)
         if (!pgs.started) snprintf(b, sizeof b, "not run");
         char n1[32], n2[32], n3[32], n4[32], n5[32];
         printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", opt.levels[l], a,
-               num(n1, sizeof n1, stats(p50[0], opt.runs).med),
-               num(n2, sizeof n2, stats(p99[0], opt.runs).med), b,
-               num(n3, sizeof n3, stats(p50[1], opt.runs).med),
-               num(n4, sizeof n4, stats(p99[1], opt.runs).med),
+               num(n1, sizeof n1, bench_stats(p50[0], opt.runs).med),
+               num(n2, sizeof n2, bench_stats(p99[0], opt.runs).med), b,
+               num(n3, sizeof n3, bench_stats(p50[1], opt.runs).med),
+               num(n4, sizeof n4, bench_stats(p99[1], opt.runs).med),
                num(n5, sizeof n5, s0.med / s1.med));
     }
     if (c && opt.want_select) {
@@ -849,11 +821,11 @@ int main(int argc, char **argv)
                 p99[r] = isnan(v[r]) ? NAN : sel[l][r].p99_ms;
             }
             char a[64];
-            fmt_rate(a, sizeof a, stats(v, opt.runs));
+            fmt_rate(a, sizeof a, bench_stats(v, opt.runs));
             char n1[32], n2[32];
             printf("| %d | %s | %s | %s |\n", opt.levels[l], a,
-                   num(n1, sizeof n1, stats(p50, opt.runs).med),
-                   num(n2, sizeof n2, stats(p99, opt.runs).med));
+                   num(n1, sizeof n1, bench_stats(p50, opt.runs).med),
+                   num(n2, sizeof n2, bench_stats(p99, opt.runs).med));
         }
     }
     if (hwm >= 0)

@@ -11,6 +11,7 @@
  * runs each; the table gives medians (min-max) and the ratio of the medians sluice/SQLite.
  *   bench_cql_parse [seconds per run of one side, default 0.2] */
 #include "cql/parser.h"
+#include "bench_stats.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -97,18 +98,6 @@ static sqlite3 *open_peer(void)
     return db;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof *v, cmp_double);
-    return v[RUNS / 2];
-}
-
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 0.2;
@@ -170,10 +159,10 @@ int main(int argc, char **argv)
             ours[r] = run(q, len, secs, &bytes);
             peer[r] = run_sqlite(db, sql, secs);
         }
-        double om = median(ours), pm = median(peer);
+        bench_stat3 o = bench_stats(ours, RUNS), p = bench_stats(peer, RUNS);
         printf("| %s | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f | %.1f | %zu |\n", cases[i].name,
-               om, ours[0], ours[RUNS - 1], pm, peer[0], peer[RUNS - 1], om / pm,
-               om * (double)len / 1e6, bytes);
+               o.med, o.min, o.max, p.med, p.min, p.max, o.med / p.med, o.med * (double)len / 1e6,
+               bytes);
         fflush(stdout);
     }
     sqlite3_close(db);

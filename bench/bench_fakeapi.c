@@ -14,6 +14,7 @@
  * medians (min-max) and the ratio of the medians sluice/jansson.
  *   bench_fakeapi [USERS per run, default 50000] */
 #include "pipeline/randomuser.h"
+#include "bench_stats.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -195,18 +196,6 @@ static double run(int which, long users, const sl_ru_user *page_users, sl_buf *b
     return (double)users / (cpu_s() - c0);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof *v, cmp_double);
-    return v[RUNS / 2];
-}
-
 /* The three bodies of the first page must be the same bytes: else the sides do different work. */
 static int check_same(const sl_ru_user *page_users)
 {
@@ -268,16 +257,16 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(rows); i++) {
         int o = rows[i].ours, pe = rows[i].peer;
-        double om = median(rate[o]);
-        double mb = om * ((double)bytes[o] / (double)users) / 1e6;
+        bench_stat3 om = bench_stats(rate[o], RUNS);
+        double mb = om.med * ((double)bytes[o] / (double)users) / 1e6;
         if (pe < 0) {
-            printf("| %s | %.0f (%.0f-%.0f) | - | - | %.1f |\n", rows[i].name, om, rate[o][0],
-                   rate[o][RUNS - 1], mb);
+            printf("| %s | %.0f (%.0f-%.0f) | - | - | %.1f |\n", rows[i].name, om.med, om.min,
+                   om.max, mb);
             continue;
         }
-        double pm = median(rate[pe]);
-        printf("| %s | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f | %.1f |\n", rows[i].name, om,
-               rate[o][0], rate[o][RUNS - 1], pm, rate[pe][0], rate[pe][RUNS - 1], om / pm, mb);
+        bench_stat3 pm = bench_stats(rate[pe], RUNS);
+        printf("| %s | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f | %.1f |\n", rows[i].name, om.med,
+               om.min, om.max, pm.med, pm.min, pm.max, om.med / pm.med, mb);
     }
     return 0;
 }

@@ -24,6 +24,7 @@
  * background load drifts over both; the table shows medians with min-max, the ratio
  * sluice/mock of the medians, and the median (min-max) of each run's own sluice/mock ratio. */
 #include "core/sl.h"
+#include "bench_stats.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -561,35 +562,7 @@ static int64_t window_for(size_t size)
     return w < opt.messages ? w : opt.messages;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return isnan(x) ? 1 : isnan(y) ? -1 : (x > y) - (x < y);
-}
-
-typedef struct stat3 {
-    double med, min, max;
-    int n; /* successful samples */
-} stat3;
-
-static stat3 stats(const double *v, int n)
-{
-    double s[MAX_RUNS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    int ok = 0;
-    while (ok < n && !isnan(s[ok]))
-        ok++;
-    stat3 r = {NAN, NAN, NAN, ok};
-    if (ok) {
-        r.min = s[0];
-        r.max = s[ok - 1];
-        r.med = ok % 2 ? s[ok / 2] : (s[ok / 2 - 1] + s[ok / 2]) / 2;
-    }
-    return r;
-}
-
-static void fmt_rate(char *out, size_t n, stat3 st)
+static void fmt_rate(char *out, size_t n, bench_stat3 st)
 {
     if (!st.n)
         snprintf(out, n, "failed");
@@ -735,7 +708,7 @@ int main(int argc, char **argv)
         else
             snprintf(size, sizeof size, "%zu B", opt.sizes[si]);
         for (int ph = 0; ph < PH_COUNT; ph++) {
-            stat3 rate[T_COUNT], mbs[T_COUNT], cpu[T_COUNT], hwm[T_COUNT];
+            bench_stat3 rate[T_COUNT], mbs[T_COUNT], cpu[T_COUNT], hwm[T_COUNT];
             double runrate[T_COUNT][MAX_RUNS];
             for (int t = 0; t < T_COUNT; t++) {
                 double r[MAX_RUNS], m[MAX_RUNS], c[MAX_RUNS], h[MAX_RUNS];
@@ -752,10 +725,10 @@ int main(int argc, char **argv)
                         ok && hwm_kb[si][t][run] >= 0 ? (double)hwm_kb[si][t][run] / 1024.0 : NAN;
                 }
                 memcpy(runrate[t], r, sizeof r);
-                rate[t] = stats(r, opt.runs);
-                mbs[t] = stats(m, opt.runs);
-                cpu[t] = stats(c, opt.runs);
-                hwm[t] = stats(h, opt.runs);
+                rate[t] = bench_stats(r, opt.runs);
+                mbs[t] = bench_stats(m, opt.runs);
+                cpu[t] = bench_stats(c, opt.runs);
+                hwm[t] = bench_stats(h, opt.runs);
             }
             /* A CPU median needs most runs to have had a long enough phase. */
             int quorum = opt.runs / 2 + 1;
@@ -781,7 +754,7 @@ int main(int argc, char **argv)
                 double pr[MAX_RUNS];
                 for (int run = 0; run < opt.runs; run++)
                     pr[run] = runrate[T_SLUICE][run] / runrate[T_MOCK][run];
-                stat3 ps = stats(pr, opt.runs);
+                bench_stat3 ps = bench_stats(pr, opt.runs);
                 if (ps.n)
                     snprintf(paired, sizeof paired, "%.2f (%.2f-%.2f)", ps.med, ps.min, ps.max);
                 snprintf(mm, sizeof mm, "%.1f", mbs[T_MOCK].med);

@@ -12,6 +12,7 @@
 #include "kafka/plog.h"
 #include "../tests/unit/kafka/batch_util.h"
 #include "core/log.h"
+#include "bench_stats.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,23 +38,7 @@ static double now_s(void)
     return (double)sl_mono_ns() / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct stat3 {
-    double med, min, max;
-} stat3;
-
-static stat3 summarize(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return (stat3){v[n / 2], v[0], v[n - 1]};
-}
-
-static void row(const char *name, const char *unit, stat3 s, const stat3 *peer)
+static void row(const char *name, const char *unit, bench_stat3 s, const bench_stat3 *peer)
 {
     char a[64], b[64] = "-", r[16] = "-";
     snprintf(a, sizeof(a), "%.1f %s (%.1f-%.1f)", s.med, unit, s.min, s.max);
@@ -118,7 +103,7 @@ static double raw_fill(const char *path, int64_t bytes, bool sync_each)
     return t;
 }
 
-static void bench_group_commit(const char *dir, const stat3 *per_ack_peer);
+static void bench_group_commit(const char *dir, const bench_stat3 *per_ack_peer);
 
 static void bench_append(const char *dir)
 {
@@ -139,9 +124,9 @@ static void bench_append(const char *dir)
         speer[r] = nsync / raw_fill(raw, (int64_t)nsync * (int64_t)batch.len, true);
         sl_plog_destroy(l);
     }
-    stat3 p = summarize(peer, runs), sp = summarize(speer, runs);
-    row("append, no sync", "MB/s", summarize(mine, runs), &p);
-    row("append + fdatasync each", "appends/s", summarize(smine, runs), &sp);
+    bench_stat3 p = bench_stats(peer, runs), sp = bench_stats(speer, runs);
+    row("append, no sync", "MB/s", bench_stats(mine, runs), &p);
+    row("append + fdatasync each", "appends/s", bench_stats(smine, runs), &sp);
     bench_group_commit(dir, &sp);
 }
 
@@ -166,7 +151,7 @@ static void gc_step(void *arg, int rc)
     sl_flusher_request(p->f, p->log, gc_step, p);
 }
 
-static void bench_group_commit(const char *dir, const stat3 *per_ack_peer)
+static void bench_group_commit(const char *dir, const bench_stat3 *per_ack_peer)
 {
     enum { NLOGS = 8, NPROD = 64, EACH = 40 };
     double acks[MAX_RUNS], per_sync[MAX_RUNS], syncs_s[MAX_RUNS];
@@ -204,9 +189,9 @@ static void bench_group_commit(const char *dir, const stat3 *per_ack_peer)
         for (int i = 0; i < NLOGS; i++)
             sl_plog_destroy(logs[i]);
     }
-    row("group commit 64 req x 8 logs", "acks/s", summarize(acks, runs), per_ack_peer);
-    row("  requests per fdatasync", "", summarize(per_sync, runs), NULL);
-    row("  fdatasyncs per second", "", summarize(syncs_s, runs), NULL);
+    row("group commit 64 req x 8 logs", "acks/s", bench_stats(acks, runs), per_ack_peer);
+    row("  requests per fdatasync", "", bench_stats(per_sync, runs), NULL);
+    row("  fdatasyncs per second", "", bench_stats(syncs_s, runs), NULL);
 }
 
 /* A child appends more and dies without closing the log, as under kill -9. */
@@ -253,14 +238,14 @@ static void bench_reopen(const char *dir, int64_t seg_bytes, const char *label)
     for (int r = 0; r < runs; r++)
         v[r] = timed_open(dir, seg_bytes, &end) * 1000;
     snprintf(name, sizeof(name), "reopen %s, clean", label);
-    row(name, "ms", summarize(v, runs), NULL);
+    row(name, "ms", bench_stats(v, runs), NULL);
 
     for (int r = 0; r < runs; r++) {
         crash_child(dir, seg_bytes, 4 << 20, 1 << 20);
         v[r] = timed_open(dir, seg_bytes, &end) * 1000;
     }
     snprintf(name, sizeof(name), "reopen %s, crash after sync", label);
-    row(name, "ms", summarize(v, runs), NULL);
+    row(name, "ms", bench_stats(v, runs), NULL);
 
     for (int r = 0; r < runs; r++) {
         crash_child(dir, seg_bytes, 0, 1 << 20);
@@ -268,7 +253,7 @@ static void bench_reopen(const char *dir, int64_t seg_bytes, const char *label)
         v[r] = timed_open(dir, seg_bytes, &end) * 1000;
     }
     snprintf(name, sizeof(name), "reopen %s, crash, no recovery pt", label);
-    row(name, "ms", summarize(v, runs), NULL);
+    row(name, "ms", bench_stats(v, runs), NULL);
 }
 
 static int64_t dir_bytes(const char *dir)
@@ -355,9 +340,9 @@ static void bench_read(const char *dir)
         rnd_peer[r] = n / (now_s() - t0);
         close(fd);
     }
-    stat3 a = summarize(seq_peer, runs), b = summarize(rnd_peer, runs);
-    row("sequential read, 1 MiB fetches", "MB/s", summarize(seq, runs), &a);
-    row("random read, 64 KiB fetches", "reads/s", summarize(rnd, runs), &b);
+    bench_stat3 a = bench_stats(seq_peer, runs), b = bench_stats(rnd_peer, runs);
+    row("sequential read, 1 MiB fetches", "MB/s", bench_stats(seq, runs), &a);
+    row("random read, 64 KiB fetches", "reads/s", bench_stats(rnd, runs), &b);
     sl_buf_free(&out);
     sl_plog_close(l);
 }

@@ -19,6 +19,8 @@
  * one thread, as src/web/http.c drives it from its loop) answering each GET /schemas/ids/{id}
  * with the bytes and content type the registry answered for that id (fetched beforehand), under
  * the same client load. */
+#include "bench_stats.h"
+
 #include <librdkafka/rdkafka.h>
 #include <microhttpd.h>
 #include <arpa/inet.h>
@@ -135,12 +137,6 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct worker {
     int port, depth, nids, seconds;
     long done, bad;
@@ -187,8 +183,6 @@ out:
 
 #define RUNS 5
 #define CT   "application/vnd.schemaregistry.v1+json"
-
-static int cmp_double(const void *a, const void *b);
 
 /* ---- the registration peer: produce and read back, bare ---- */
 
@@ -412,7 +406,7 @@ typedef struct regrun {
 /* Latencies (ms, sorted here) of n registrations taking secs: the run's figures. */
 static regrun reg_figures(double *lat, int n, double secs)
 {
-    qsort(lat, (size_t)n, sizeof *lat, cmp_d);
+    bench_sort(lat, (size_t)n);
     return (regrun){.rate = n / secs, .p50 = lat[n / 2], .p99 = lat[n * 99 / 100]};
 }
 
@@ -459,20 +453,11 @@ static int kpeer_run(kpeer *k, int first, int n, regrun *out)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    return cmp_d(a, b);
-}
-
 /* A table row: RUNS values of each side, median (min-max), ratio of the medians. */
-static void row(const char *what, double *ours, const char *peer, double *theirs, int prec)
+static void row(const char *what, const double *ours, const char *peer, const double *theirs,
+                int prec)
 {
-    qsort(ours, RUNS, sizeof *ours, cmp_double);
-    qsort(theirs, RUNS, sizeof *theirs, cmp_double);
-    double o = ours[RUNS / 2], t = theirs[RUNS / 2];
-    printf("| %s | %.*f (%.*f-%.*f) | %s | %.*f (%.*f-%.*f) | %.2f |\n", what, prec, o, prec,
-           ours[0], prec, ours[RUNS - 1], peer, prec, t, prec, theirs[0], prec, theirs[RUNS - 1],
-           o / t);
+    bench_row(what, ours, peer, theirs, RUNS, prec);
 }
 
 int main(int argc, char **argv)

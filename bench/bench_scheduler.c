@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "bench_stats.h"
 
 #define REPEATS 5
 enum { LAT = 200 };
@@ -429,21 +430,11 @@ static double peer_sqlite_thousand(void)
     return tps;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* A table row: sluice's REPEATS values and the peer's, median (min-max) and the ratio. */
-static void row(const char *what, double *ours, const char *peer, double *theirs, int prec)
+static void row(const char *what, const double *ours, const char *peer, const double *theirs,
+                int prec)
 {
-    qsort(ours, REPEATS, sizeof *ours, cmp_double);
-    qsort(theirs, REPEATS, sizeof *theirs, cmp_double);
-    double o = ours[REPEATS / 2], t = theirs[REPEATS / 2];
-    printf("| %s | %.*f (%.*f-%.*f) | %s | %.*f (%.*f-%.*f) | %.2f |\n", what, prec, o, prec,
-           ours[0], prec, ours[REPEATS - 1], peer, prec, t, prec, theirs[0], prec,
-           theirs[REPEATS - 1], o / t);
+    bench_row(what, ours, peer, theirs, REPEATS, prec);
 }
 
 static void drift(const char *dag, int n, int64_t timeout_ms, const char *what)

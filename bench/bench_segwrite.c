@@ -27,6 +27,7 @@
  *                    the previous partial block and written with O_DIRECT: no copy but the
  *                    socket read's. */
 #include "core/sl.h"
+#include "bench_stats.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -270,22 +271,6 @@ static double run_recv(int mode, const uint8_t *src, uint8_t *buf, uint8_t *stag
     return cpu;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct stat3 {
-    double med, min, max;
-} stat3;
-
-static stat3 stats(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return (stat3){n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[0], v[n - 1]};
-}
-
 static int parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -359,7 +344,7 @@ int main(int argc, char **argv)
     static const char *rows[] = {"write CPU s/GB", "write MB/s", "slowest single write ms",
                                  "read back CPU s/GB", "read back MB/s"};
     for (size_t row = 0; row < SL_ARRAY_LEN(rows); row++) {
-        stat3 st[M_COUNT];
+        bench_stat3 st[M_COUNT];
         for (int m = 0; m < M_COUNT; m++) {
             double v[MAX_RUNS];
             for (int run = 0; run < opt.runs; run++) {
@@ -368,7 +353,7 @@ int main(int argc, char **argv)
                               r->read_cpu / gb, gb * 1e3 / r->read_s};
                 v[run] = x[row];
             }
-            st[m] = stats(v, opt.runs);
+            st[m] = bench_stats(v, opt.runs);
         }
         printf("| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.2f |\n", rows[row],
                st[M_BUFFERED].med, st[M_BUFFERED].min, st[M_BUFFERED].max, st[M_DIRECT].med,
@@ -390,13 +375,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "run %d %s: %.3f CPU s/GB\n", run + 1, recv_names[m], rcpu[m][run]);
         }
     }
-    stat3 rp = stats(rcpu[R_PWRITE], opt.runs), rm = stats(rcpu[R_MAP], opt.runs),
-          rd = stats(rcpu[R_DIRECT], opt.runs);
+    bench_stat3 rp = bench_stats(rcpu[R_PWRITE], opt.runs), rm = bench_stats(rcpu[R_MAP], opt.runs),
+                rd = bench_stats(rcpu[R_DIRECT], opt.runs);
     printf("\nreceive path: the same appends arriving on a loopback TCP connection, CPU of the "
            "receiving thread\n");
     printf("| case | CPU s/GB (median, min-max) | ratio to buffer + pwrite |\n");
     printf("|---|---|---|\n");
-    const stat3 *rs[R_COUNT] = {&rp, &rm, &rd};
+    const bench_stat3 *rs[R_COUNT] = {&rp, &rm, &rd};
     for (int m = 0; m < R_COUNT; m++)
         printf("| %s | %.3f (%.3f-%.3f) | %.2f |\n", recv_names[m], rs[m]->med, rs[m]->min,
                rs[m]->max, rs[m]->med / rp.med);

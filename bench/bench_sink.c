@@ -21,6 +21,7 @@
 #include "core/sl.h"
 #include "cql/types.h"
 #include "pipeline/sink.h"
+#include "bench_stats.h"
 
 #include <libpq-fe.h>
 
@@ -68,19 +69,6 @@ static const sl_sink_column cols[NCOLS] = {
 static double now_s(void)
 {
     return (double)sl_mono_ns() / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, size_t n, double p)
-{
-    if (n == 0) return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    return v[(size_t)(p * (double)(n - 1) + 0.5)];
 }
 
 static int free_port(void)
@@ -396,8 +384,8 @@ static int run_sink(const char *url, const sl_sink_value *vals, measure *m)
     m->client_us = (cpu_s(getpid()) - s0) * 1e6 / (double)opt.rows;
     if (rc) fprintf(stderr, "bench_sink: %s\n", err);
     m->rate = rc ? NAN : (double)opt.rows / secs;
-    m->p50_ms = pct(lat, nb, 0.5);
-    m->p99_ms = pct(lat, nb, 0.99);
+    m->p50_ms = bench_pct(lat, nb, 0.5);
+    m->p99_ms = bench_pct(lat, nb, 0.99);
     sl_free(lat);
     sl_sink_close(s);
     return rc;
@@ -479,8 +467,8 @@ static int run_peer(int port, const sl_sink_value *vals, measure *m)
     }
     m->rate = (double)opt.rows / (now_s() - t0);
     m->client_us = (cpu_s(getpid()) - s0) * 1e6 / (double)opt.rows;
-    m->p50_ms = pct(lat, nb, 0.5);
-    m->p99_ms = pct(lat, nb, 0.99);
+    m->p50_ms = bench_pct(lat, nb, 0.5);
+    m->p99_ms = bench_pct(lat, nb, 0.99);
     pg_ok(c, PQexec(c, "TRUNCATE peer_users"), "truncate");
     rc = 0;
 out:
@@ -494,18 +482,10 @@ out:
 
 static void med_range(const double *v, int n, double out[3])
 {
-    double s[MAX_RUNS];
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(v[i])) s[k++] = v[i];
-    if (k == 0) {
-        out[0] = out[1] = out[2] = NAN;
-        return;
-    }
-    qsort(s, (size_t)k, sizeof *s, cmp_double);
-    out[0] = s[k / 2];
-    out[1] = s[0];
-    out[2] = s[k - 1];
+    bench_stat3 s = bench_stats(v, n);
+    out[0] = s.med;
+    out[1] = s.min;
+    out[2] = s.max;
 }
 
 static int parse_args(int argc, char **argv)

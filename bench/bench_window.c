@@ -20,6 +20,7 @@
 #include "core/sl.h"
 #include "pipeline/schema.h"
 #include "pipeline/window.h"
+#include "bench_stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,19 +171,6 @@ static uint64_t cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts v (ROUNDS values) and returns its median. */
-static double median(double *v)
-{
-    qsort(v, ROUNDS, sizeof *v, cmp_double);
-    return v[ROUNDS / 2];
-}
-
 static double run(const sl_schema *s, sl_window *w, long groups, long n, sl_arena *arena)
 {
     size_t ncols;
@@ -271,13 +259,14 @@ int main(int argc, char **argv)
             w = sl_window_new(spec);
             agg[round] = run(s, w, groups, n, &arena);
         }
-        double pm = median(pass), am = median(agg);
+        bench_stat3 pass_st = bench_stats(pass, ROUNDS), agg_st = bench_stats(agg, ROUNDS);
         sl_window_stats st;
         sl_window_stats_get(w, &st);
         printf("| %ld | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f | %llu | %.1f | %.0f | %.1f |\n",
-               groups, am, agg[0], agg[ROUNDS - 1], pm, pass[0], pass[ROUNDS - 1], am / pm,
-               (unsigned long long)st.windows, (double)st.bytes / (1 << 20),
-               (double)st.bytes / (double)st.windows, (double)rss_kib() / 1024);
+               groups, agg_st.med, agg_st.min, agg_st.max, pass_st.med, pass_st.min, pass_st.max,
+               agg_st.med / pass_st.med, (unsigned long long)st.windows,
+               (double)st.bytes / (1 << 20), (double)st.bytes / (double)st.windows,
+               (double)rss_kib() / 1024);
         checkpoints(s, w, groups, &arena, ckpt[g], sizeof ckpt[g]);
         fflush(stdout);
         sl_window_free(w);
