@@ -475,6 +475,10 @@ static void test_integer_keys(void **state)
     sl_window_spec_free(s);
 }
 
+/* Ten-second tumbling windows per nat: count, sum and count_distinct of age. */
+static const char *tumbling = "window:\n  table: k.t\n  size: 10s\n  group_by: [nat]\n"
+                              "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n";
+
 /* Closing a window frees its entries out of the open-addressing table, which moves the entries
  * of the next window that probed past them: every one must still be found, so a second record
  * of each group adds to its row (n=2) rather than starting a new one, and a restart from a
@@ -482,9 +486,7 @@ static void test_integer_keys(void **state)
 static void test_close_among_many(void **state)
 {
     (void)state;
-    sl_window_spec *s =
-        spec_of("window:\n  table: k.t\n  size: 10s\n  group_by: [nat]\n"
-                "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n");
+    sl_window_spec *s = spec_of(tumbling);
     sl_window *w = sl_window_new(s);
     sl_arena a;
     sl_arena_init(&a, 4096);
@@ -659,9 +661,7 @@ static int group_of(const sl_sink_value *r)
 static void test_closes_spread(void **state)
 {
     (void)state;
-    sl_window_spec *s =
-        spec_of("window:\n  table: k.t\n  size: 10s\n  group_by: [nat]\n"
-                "  aggregates: {n: count(), s: sum(age), d: count_distinct(age)}\n");
+    sl_window_spec *s = spec_of(tumbling);
     sl_window *w = sl_window_new(s);
     sl_arena a;
     sl_arena_init(&a, 4096);
