@@ -28,10 +28,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-
-def fmt(xs, nd=0):
-    return f"{statistics.median(xs):.{nd}f} ({min(xs):.{nd}f}-{max(xs):.{nd}f})"
+from bench_pipeline import fmt  # noqa: E402  (median (min-max), as bench_pipeline prints it)
 
 
 def main():
